@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine (run as root): apt packages, a virtualenv in
+# .venv with the project installed editable plus its test tools. Safe to run again: each step
+# checks first and does nothing when it is already done.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+# Debian packages the daemon and its tests use:
+#   iproute2 (ip netns, veth, bridge), nftables (strict-mode DROP sets, nft data plane,
+#   packet loss in tests), keepalived (the reference peer), tcpdump (captures in tests),
+#   qemu-system-x86 + busybox-static + cpio (the IPVS guest), ipvsadm (comparison in the guest),
+#   procps/psmisc (process helpers), python3-venv (the virtualenv).
+APT_PKGS=(iproute2 nftables keepalived ipvsadm tcpdump qemu-system-x86 busybox-static cpio
+          procps psmisc kmod iputils-ping curl)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  # Keep package scripts from starting services (keepalived) in the root namespace.
+  policy=/usr/sbin/policy-rc.d; made_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; made_policy=1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+fi
+# keepalived must never run as a service here: the tests start it themselves in namespaces.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.pykeepalived-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing pykeepalived and its test tools into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  echo "$want" > "$stamp"
+fi

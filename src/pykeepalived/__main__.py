@@ -1,0 +1,5 @@
+import sys
+
+from pykeepalived.cli import main
+
+sys.exit(main())
