@@ -1,0 +1,336 @@
+"""keepalived's process model: a parent that supervises a VRRP child and a checker child.
+
+The parent parses the config only to decide which children it needs and to log errors; each child
+is a fresh ``python -m pykeepalived --child vrrp|checker <same flags>`` that parses the file itself
+(as keepalived's children do), so a child crash never corrupts the parent and a respawn starts
+from a clean interpreter. The parent is deliberately synchronous: it blocks every signal it
+handles and waits for them with ``sigtimedwait``, so no signal can be lost between two checks and
+no asyncio machinery runs in the process that must outlive everything else.
+
+Exit codes: 0 after a stop by signal; 1 when a child exits with the permanent-error code
+(``EXIT_FATAL``) or with ``-R`` when a child dies; 2 when nothing can be started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
+from pykeepalived.daemon import process
+from pykeepalived.daemon.log import get_logger, setup_logging
+from pykeepalived.options import Options
+
+EXIT_FATAL = 1  # a child exiting with this is not respawned (keepalived's KEEPALIVED_EXIT_FATAL)
+EXIT_CONFIG = 2  # cannot start anything
+
+SIGJSON = signal.SIGRTMIN + 2
+SIGSTATS_CLEAR = signal.SIGRTMAX - 1
+SIGTDUMP = signal.SIGRTMAX
+FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIGJSON, SIGSTATS_CLEAR, SIGTDUMP)
+STOP = (signal.SIGTERM, signal.SIGINT)
+HANDLED = (*FORWARDED, *STOP, signal.SIGCHLD)
+
+CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck"}
+
+
+def run_daemon(opts: Options) -> int:
+    """Entry point from the CLI: the parent, or one of the children when ``--child`` is given."""
+    if opts.child == "vrrp":
+        from pykeepalived.daemon.vrrp_process import run_vrrp_child
+
+        return run_vrrp_child(opts)
+    if opts.child == "checker":
+        return _run_checker_child(opts)
+    return Supervisor(opts).run()
+
+
+def _run_checker_child(opts: Options) -> int:
+    log = setup_logging(opts, "checker")
+    process.set_parent_death_signal()
+    process.set_process_name("keepalived_ipvs")
+    try:
+        # Owned by the checker engineer; imported by name so this file does not depend on it.
+        check_process = importlib.import_module("pykeepalived.daemon.check_process")
+    except ImportError as e:
+        log.error("Healthcheck child cannot start: %s", e)
+        return EXIT_FATAL
+    runner = getattr(check_process, "run_checker", None) or getattr(
+        check_process, "run_checker_child", None
+    )
+    if runner is None:
+        log.error("Healthcheck child cannot start: no run_checker in check_process")
+        return EXIT_FATAL
+    from pykeepalived.config import load
+
+    parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
+    rc = runner(opts, parsed.config)
+    return int(rc or 0)
+
+
+def options_to_argv(opts: Options) -> list[str]:
+    """The command-line flags that reproduce ``opts`` (what a re-exec'd child is given)."""
+    a: list[str] = ["-f", opts.config_file]
+    flags = {
+        "vrrp_only": "-P", "check_only": "-C", "no_bfd": "-B", "all_subsystems": "--all",
+        "log_console": "-l", "log_detail": "-D", "flush_log_file": "--flush-log-file",
+        "no_syslog": "-G", "release_vips": "-X", "dont_release_vrrp": "-V",
+        "dont_release_ipvs": "-I", "dont_respawn": "-R", "dont_fork": "-n", "dump_conf": "-d",
+        "address_monitoring": "-a", "all_config": "-e", "snmp": "-x", "core_dump": "-m",
+        "ignore_sigint": "--ignore-sigint",
+    }
+    for attr, flag in flags.items():
+        if getattr(opts, attr):
+            a.append(flag)
+    a += ["-S", opts.log_facility, "-p", opts.pid_file, "-r", opts.vrrp_pid_file,
+          "-c", opts.checkers_pid_file, "-b", opts.bfd_pid_file, "-i", opts.config_id]
+    if opts.log_file:
+        a.append(f"--log-file={opts.log_file}")
+    if opts.umask is not None:
+        a += ["-u", oct(opts.umask)]
+    # -s is not passed on: the parent has already joined the namespace and children inherit it.
+    return a
+
+
+@dataclass
+class Child:
+    kind: str  # "vrrp" or "checker"
+    pid: int = 0
+    started: float = 0.0
+    respawns: int = 0
+    pending_since: float | None = None  # respawn scheduled (rate limit)
+    history: list[float] = field(default_factory=list)
+
+
+class Supervisor:
+    """The parent: start the children, respawn them, forward signals, stop them on TERM/INT."""
+
+    def __init__(self, opts: Options) -> None:
+        # Children are started after a possible chdir("/"): make every path absolute first.
+        self.opts = dataclasses.replace(
+            opts,
+            config_file=os.path.abspath(opts.config_file),
+            pid_file=os.path.abspath(opts.pid_file),
+            vrrp_pid_file=os.path.abspath(opts.vrrp_pid_file),
+            checkers_pid_file=os.path.abspath(opts.checkers_pid_file),
+            bfd_pid_file=os.path.abspath(opts.bfd_pid_file),
+            log_file=os.path.abspath(opts.log_file) if opts.log_file else None,
+        )
+        self.children: dict[str, Child] = {}
+        self.log = get_logger()
+        self.stopping = False
+        self.exit_code = 0
+
+    # ---------------------------------------------------------------- start-up
+    def run(self) -> int:
+        opts = self.opts
+        if opts.namespace:
+            try:
+                process.enter_netns(opts.namespace)
+            except OSError as e:
+                print(f"Unable to enter network namespace {opts.namespace}: {e}", file=sys.stderr)
+                return EXIT_CONFIG
+        if not opts.dont_fork:
+            process.daemonize()
+        if opts.umask is not None:
+            os.umask(opts.umask)
+        log = self.log = setup_logging(opts, None)
+        other = process.already_running(opts.pid_file)
+        if other is not None:
+            log.error("daemon is already running (pid %d)", other)
+            return EXIT_CONFIG
+        log.info("Starting pykeepalived v%s (keepalived %s compatible)", __version__,
+                 KEEPALIVED_COMPAT_VERSION)
+        log.info("Command line: %s", " ".join(f"'{x}'" for x in sys.argv))
+        if opts.ignored:
+            log.info("Ignoring options with no effect here: %s", " ".join(opts.ignored))
+        kinds = self._wanted_children()
+        if kinds is None:
+            return EXIT_CONFIG
+        if not kinds:
+            log.error("No VRRP or checker configuration to run (use --all to force): exiting")
+            return EXIT_CONFIG
+        process.write_pid(opts.pid_file)
+        wanted = set(HANDLED)
+        if opts.ignore_sigint:
+            wanted.discard(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+        try:
+            for k in kinds:
+                self.children[k] = Child(k)
+                self._spawn(self.children[k])
+            self._loop(wanted)
+        finally:
+            self._stop_children()
+            process.remove_pid(opts.pid_file)
+            log.info("Stopped pykeepalived v%s", __version__)
+        return self.exit_code
+
+    def _wanted_children(self) -> list[str] | None:
+        from pykeepalived.config import load
+        from pykeepalived.config.model import Severity
+
+        opts, log = self.opts, self.log
+        if not os.path.exists(opts.config_file):
+            log.error("Configuration file '%s' does not exist", opts.config_file)
+            return None
+        log.info("Configuration file %s", opts.config_file)
+        parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
+        for m in parsed.messages:
+            (log.error if m.severity >= Severity.ERROR else log.warning)("%s", m.format())
+        if opts.dump_conf:
+            self._dump_config(parsed.config)
+        cfg = parsed.config
+        kinds: list[str] = []
+        if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
+                                    or cfg.static_addresses or cfg.static_routes
+                                    or cfg.static_rules):
+            kinds.append("vrrp")
+        if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
+            kinds.append("checker")
+        return kinds
+
+    def _dump_config(self, cfg: object) -> None:
+        try:
+            format_config = importlib.import_module("pykeepalived.config.dump").format_config
+        except (ImportError, AttributeError):
+            self.log.info("(configuration dump not available)")
+            return
+        for line in str(format_config(cfg)).splitlines():
+            self.log.info("%s", line)
+
+    # ---------------------------------------------------------------- children
+    def _spawn(self, child: Child) -> None:
+        argv = [sys.executable, "-m", "pykeepalived", "--child", child.kind,
+                *options_to_argv(self.opts)]
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child until exec
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                for s in HANDLED:
+                    if s != signal.SIGINT or not self.opts.ignore_sigint:
+                        signal.signal(s, signal.SIG_DFL)
+                process.set_parent_death_signal()
+                os.execv(sys.executable, argv)
+            finally:
+                os._exit(127)
+        child.pid = pid
+        child.started = time.monotonic()
+        child.pending_since = None
+        self.log.info("Starting %s child process, pid=%d", CHILD_TITLES[child.kind], pid)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            child = next((c for c in self.children.values() if c.pid == pid), None)
+            if child is None:
+                continue
+            child.pid = 0
+            self._child_died(child, pid, status)
+
+    def _child_died(self, child: Child, pid: int, status: int) -> None:
+        title = CHILD_TITLES[child.kind]
+        if self.stopping:
+            return
+        code = os.waitstatus_to_exitcode(status)
+        if code == EXIT_FATAL:
+            self.log.error("%s child process(%d) exited with permanent error FATAL. Terminating",
+                           title, pid)
+            self.exit_code = 1
+            self.stopping = True
+            return
+        if self.opts.dont_respawn:
+            self.log.error("%s child process(%d) died (%s): Exiting", title, pid, _describe(code))
+            self.exit_code = 1
+            self.stopping = True
+            return
+        self.log.warning("%s child process(%d) died (%s): Respawning", title, pid,
+                         _describe(code))
+        now = time.monotonic()
+        child.history = [t for t in child.history if now - t < 10.0] + [now]
+        # A child that dies at once would otherwise spin: back off to one start per second.
+        child.pending_since = now
+        child.respawns += 1
+
+    def _respawn_due(self) -> float | None:
+        """Start children whose respawn delay has passed; seconds until the next one (or None)."""
+        now = time.monotonic()
+        soonest: float | None = None
+        for c in self.children.values():
+            if c.pending_since is None:
+                continue
+            delay = 0.0 if len(c.history) <= 2 else 1.0
+            due = c.pending_since + delay
+            if now >= due:
+                self._spawn(c)
+            else:
+                soonest = due - now if soonest is None else min(soonest, due - now)
+        return soonest
+
+    # ---------------------------------------------------------------- signals
+    def _loop(self, wanted: set[signal.Signals | int]) -> None:
+        while not self.stopping:
+            self._reap()
+            if self.stopping:
+                break
+            wait = self._respawn_due()
+            info = signal.sigtimedwait(wanted, 1.0 if wait is None else max(wait, 0.01))
+            if info is None:
+                continue
+            sig = info.si_signo
+            if sig == signal.SIGCHLD:
+                continue
+            if sig in STOP:
+                self.log.info("Stopping")
+                self.stopping = True
+                break
+            if sig == signal.SIGHUP:
+                self.log.info("Reloading")
+                self._wanted_children()  # logs config errors; children decide for themselves
+            self._forward(sig)
+
+    def _forward(self, sig: int) -> None:
+        for c in self.children.values():
+            if c.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(c.pid, sig)
+
+    def _stop_children(self) -> None:
+        self.stopping = True
+        self._forward(signal.SIGTERM)
+        deadline = time.monotonic() + 5.0  # keepalived's child_wait_time default
+        while any(c.pid for c in self.children.values()):
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                for c in self.children.values():
+                    if c.pid == pid:
+                        c.pid = 0
+                continue
+            if time.monotonic() > deadline:
+                for c in self.children.values():
+                    if c.pid:
+                        self.log.warning("%s child process(%d) did not stop: killing",
+                                         CHILD_TITLES[c.kind], c.pid)
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(c.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5.0
+            time.sleep(0.02)
+
+
+def _describe(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"exit status {code}"

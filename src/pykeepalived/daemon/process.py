@@ -1,0 +1,110 @@
+"""Process hygiene helpers: pid files, daemonizing, parent-death signal, network namespace.
+
+Kept apart from the supervisor so the children (which also write pid files and must die with the
+parent) use the same few syscalls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+CLONE_NEWNET = 0x40000000
+
+_libc: ctypes.CDLL | None = None
+
+
+def libc() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def set_parent_death_signal(sig: int = int(signal.SIGTERM)) -> None:
+    """Ask the kernel to send ``sig`` when our parent dies (keepalived's children do the same)."""
+    if libc().prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+
+
+def set_process_name(name: str) -> None:
+    """Set the kernel comm name (what ``ps -o comm`` and track_process see), best effort."""
+    with contextlib.suppress(Exception):
+        libc().prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
+def enter_netns(name: str) -> None:
+    """``-s NAME``: join the named network namespace (``ip netns`` layout) before anything else."""
+    path = name if name.startswith("/") else f"/run/netns/{name}"
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc().setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns({path})")
+    finally:
+        os.close(fd)
+
+
+def read_pid(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().strip() or "0") or None
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def already_running(path: str) -> int | None:
+    """The pid recorded in ``path`` when that process still exists (not us), else None."""
+    pid = read_pid(path)
+    if pid is not None and pid != os.getpid() and pid_alive(pid):
+        return pid
+    return None
+
+
+def write_pid(path: str) -> None:
+    d = os.path.dirname(path)
+    if d:
+        os.makedirs(d, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.replace(tmp, path)
+
+
+def remove_pid(path: str) -> None:
+    """Remove ``path`` if it still holds our pid (a respawned successor may own it already)."""
+    if read_pid(path) == os.getpid():
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def daemonize() -> None:
+    """Classic double fork: detach from the terminal and the session, stdio to /dev/null."""
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    os.chdir("/")
+    fd = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115

@@ -1,0 +1,97 @@
+"""Observers for failover timing: a 10 ms client pinger and an address monitor per namespace.
+
+Both record wall-clock timestamps (``ping -D``, ``ip -ts monitor``) so a failure injected at
+``t0 = time.time()`` can be compared with what the client and the new master saw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import itertools
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+from pykeepalived.lab.netns import Host
+
+
+class _Recorder:
+    """A background command in a host whose stdout goes to a temp file."""
+
+    def __init__(self, host: Host, argv: list[str]) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="pkd-", suffix=".txt")
+        self._f = os.fdopen(fd, "wb")
+        self.proc = host.popen(argv, stdout=self._f, stderr=subprocess.STDOUT)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            # `ip monitor` ignores SIGINT in a background job; SIGTERM works for all of them.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGINT)
+            time.sleep(0.05)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            with contextlib.suppress(Exception):
+                self.proc.wait(timeout=3)
+        self._f.close()
+        with open(self.path, errors="replace") as f:
+            text = f.read()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        return text
+
+
+class Pinger(_Recorder):
+    """``ping -D -i 0.01 TARGET`` from a client: reply timestamps give the outage."""
+
+    def __init__(self, host: Host, target: str, interval: float = 0.01) -> None:
+        super().__init__(host, ["ping", "-D", "-n", "-i", f"{interval:g}", "-W", "1", target])
+        self.replies: list[float] = []
+
+    def finish(self) -> list[float]:
+        text = self.stop()
+        self.replies = [float(m) for m in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", text,
+                                                     re.M)]
+        return self.replies
+
+    def outage(self, t0: float) -> float | None:
+        """Largest gap between replies from ``t0`` on (the client-visible outage)."""
+        before = [r for r in self.replies if r < t0]
+        after = [r for r in self.replies if r >= t0]
+        seq = ([before[-1]] if before else [t0]) + after
+        if len(seq) < 2:
+            return None
+        return max(b - a for a, b in itertools.pairwise(seq))
+
+
+class AddrMonitor(_Recorder):
+    """``ip -ts monitor address`` in a host: when did an address appear there?"""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__(host, ["ip", "-ts", "monitor", "address"])
+        time.sleep(0.05)
+
+    def first_add(self, ip: str, after: float) -> float | None:
+        text = self.stop()
+        for line in text.splitlines():
+            m = re.match(r"\[(\S+)\]\s+(Deleted )?.*inet6? (\S+)/", line)
+            if m and not m.group(2) and m.group(3) == ip:
+                ts = datetime.datetime.fromisoformat(m.group(1)).timestamp()
+                if ts >= after - 0.001:
+                    return ts
+        return None
+
+
+@dataclass
+class Trial:
+    impl: str
+    mode: str
+    version: int
+    advert: float
+    vip_s: float | None
+    outage_s: float | None
