@@ -1,0 +1,617 @@
+"""Pool logic: from check results to the desired LVS table (sans-IO, no clock, no sockets).
+
+Theory of operation
+-------------------
+``Pool`` holds, for every virtual server of the config, the state of each real server and of
+each of its checkers. The shell (``daemon.check_process``) drives it like aioquic's connection:
+
+* ``start(now)`` once, then ``next_timer()`` says when to wake up;
+* ``due_checks(now)`` hands out the checks whose time has come (each is then "running": it gets
+  no timer until its result is reported); the shell runs the probe;
+* ``report(check_id, outcome, now)`` feeds the result back and returns actions
+  (log lines, notify scripts, FIFO lines, SMTP alerts);
+* ``table()`` is the desired ``LvsTable`` at any moment; the shell hands it to the LVS backend
+  when it differs from the last one applied;
+* ``address_event`` (ha_suspend), ``reload`` (SIGHUP, state kept by identity) and
+  ``shutdown`` (omega notifies) complete the surface.
+
+Rules, as keepalived applies them:
+
+* A checker starts up, or down with ``alpha``. A failed attempt on an up checker is retried
+  ``retry`` times ``delay_before_retry`` apart; the next failure marks it down ("failed after N
+  retries"). A down checker is simply re-run every ``delay_loop``; one success brings it up.
+  The first check runs after a random delay in ``[0, warmup]`` (warmup defaults to delay_loop).
+* A real server is alive when all its checkers are up (no checkers: always alive). Alive → in the
+  pool with its weight (``misc_dynamic`` / FILE_CHECK may change it); dead → removed, or kept
+  at weight 0 with ``inhibit_on_failure``.
+* Quorum: the sum of the weights of the alive real servers. Gained when it reaches
+  ``quorum + hysteresis``, lost when it is 0 or below ``quorum - hysteresis``. While lost, the
+  ``sorry_server`` (if any) replaces the real servers (inhibited ones stay at weight 0); with
+  ``sorry_server_inhibit`` it sits in the table at weight 0 while quorum holds.
+* A virtual_server_group expands to one service per address of each range (and per fwmark), all
+  with the same destinations; still one checker per real server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pykeepalived.check.table import (
+    FwdMethod,
+    LvsDest,
+    LvsService,
+    LvsTable,
+    Protocol,
+    ServiceFlag,
+    ServiceKey,
+    TunFlag,
+    TunType,
+    format_endpoint,
+)
+from pykeepalived.config.model import (
+    Checker,
+    MiscCheck,
+    NotifyScript,
+    RealServer,
+    VirtualServer,
+    VirtualServerGroup,
+)
+
+# ------------------------------------------------------------------ inputs and actions
+
+
+@dataclass(frozen=True, order=True)
+class CheckId:
+    """A checker's identity, stable across reloads while VS, RS and position stay the same."""
+
+    vs: str
+    rs: str
+    index: int
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What a probe found. ``weight`` is a new real-server weight (misc_dynamic, FILE_CHECK);
+    ``detail`` says why it failed, for the log."""
+
+    ok: bool
+    weight: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Log:
+    text: str
+    level: int = logging.INFO
+
+
+@dataclass(frozen=True)
+class RunScript:
+    """Run a notify script (notify_up/notify_down/quorum_up/quorum_down); fire and forget."""
+
+    script: NotifyScript
+    event: str
+
+
+@dataclass(frozen=True)
+class FifoLine:
+    """A line for ``lvs_notify_fifo`` and ``notify_fifo`` (without the trailing newline)."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class SmtpAlert:
+    subject: str
+    body: str
+
+
+Action = Log | RunScript | FifoLine | SmtpAlert
+
+
+# ------------------------------------------------------------------ mutable internal state
+
+
+@dataclass
+class _CheckerState:
+    cfg: Checker
+    endpoint: str
+    is_up: bool
+    has_run: bool = False
+    retry_it: int = 0
+    next_at: float | None = None
+    running: bool = False
+    weight: int | None = None  # dynamic weight reported by the probe
+
+
+@dataclass
+class _RsState:
+    cfg: RealServer
+    name: str  # [ip]:proto:port
+    weight: int
+    checkers: list[_CheckerState]
+    alive: bool = False
+
+    def all_up(self) -> bool:
+        return all(c.is_up for c in self.checkers)
+
+
+@dataclass
+class _VsState:
+    cfg: VirtualServer
+    ident: str
+    name: str
+    keys: tuple[ServiceKey, ...]
+    service_template: LvsService
+    rss: list[_RsState]
+    quorum_up: bool = False
+    suspended: bool = False
+    smtp_alert: bool = False
+    addresses: frozenset[str] = field(default_factory=frozenset)
+
+
+# ------------------------------------------------------------------ config → table pieces
+
+_SCHED_FLAGS = {
+    "flag-1": ServiceFlag.SCHED1, "sh-fallback": ServiceFlag.SCHED1,
+    "mh-fallback": ServiceFlag.SCHED1, "flag-2": ServiceFlag.SCHED2,
+    "sh-port": ServiceFlag.SCHED2, "mh-port": ServiceFlag.SCHED2, "flag-3": ServiceFlag.SCHED3,
+}
+
+
+def vs_identity(vs: VirtualServer) -> str:
+    """What makes two virtual servers "the same" across a reload."""
+    if vs.fwmark is not None:
+        return f"FWM {vs.fwmark}/{vs.family}"
+    if vs.group is not None:
+        return f"GROUP {vs.group}/{vs.protocol}"
+    return format_endpoint(vs.ip or "", vs.port, vs.protocol)
+
+
+def _netmask(vs: VirtualServer) -> int:
+    full = 128 if vs.family == 6 else 32
+    g = vs.persistence_granularity
+    if not g:
+        return full
+    if g.isdigit():
+        return int(g)
+    return ipaddress.IPv4Network(f"0.0.0.0/{g}").prefixlen
+
+
+def service_template(vs: VirtualServer, key: ServiceKey) -> LvsService:
+    """The ``LvsService`` a virtual server asks for (scheduler, flags, persistence)."""
+    flags = ServiceFlag.NONE
+    timeout = vs.persistence_timeout or 0
+    if timeout:
+        flags |= ServiceFlag.PERSISTENT
+    if vs.hashed:
+        flags |= ServiceFlag.HASHED
+    if vs.ops:
+        flags |= ServiceFlag.ONEPACKET
+    for f in vs.sched_flags:
+        flags |= _SCHED_FLAGS.get(f, ServiceFlag.NONE)
+    return LvsService(key=key, scheduler=vs.lb_algo, flags=flags, timeout=timeout,
+                      netmask=_netmask(vs), pe_name=vs.persistence_engine)
+
+
+def expand_keys(vs: VirtualServer,
+                groups: dict[str, VirtualServerGroup]) -> tuple[ServiceKey, ...]:
+    """The IPVS services one ``virtual_server`` stands for (several for a group)."""
+    proto = Protocol.parse(vs.protocol)
+    if vs.fwmark is not None:
+        return (ServiceKey.mark(vs.fwmark, vs.family),)
+    if vs.group is None:
+        return (ServiceKey.inet(vs.ip or "", vs.port, proto),)
+    grp = groups.get(vs.group)
+    keys: list[ServiceKey] = []
+    for e in grp.entries if grp else ():
+        if e.fwmark is not None:
+            keys.append(ServiceKey.mark(e.fwmark, e.family))
+            continue
+        if e.first_ip is None:
+            continue
+        first = int(ipaddress.ip_address(e.first_ip))
+        last = int(ipaddress.ip_address(e.last_ip or e.first_ip))
+        version = ipaddress.ip_address(e.first_ip).version
+        port = e.port or vs.port
+        for n in range(first, last + 1):
+            addr = ipaddress.IPv4Address(n) if version == 4 else ipaddress.IPv6Address(n)
+            keys.append(ServiceKey.inet(str(addr), port, proto))
+    return tuple(keys)
+
+
+def _dest(vs: VirtualServer, ip: str, port: int, weight: int, method: str,
+          u: int = 0, lthr: int = 0) -> LvsDest:
+    fwd = FwdMethod.parse(method)
+    tun_type = TunType[vs.tun_type.upper()] if vs.tun_type else TunType.IPIP
+    tun_flags = TunFlag[vs.tun_flags.upper()] if vs.tun_flags else TunFlag.NOCSUM
+    return LvsDest(addr=ip, port=port, weight=weight, fwd=fwd, u_threshold=u, l_threshold=lthr,
+                   tun_type=tun_type if fwd is FwdMethod.TUN else TunType.IPIP,
+                   tun_port=(vs.tun_port or 0) if fwd is FwdMethod.TUN else 0,
+                   tun_flags=tun_flags if fwd is FwdMethod.TUN else TunFlag.NOCSUM)
+
+
+# ------------------------------------------------------------------ the pool
+
+_SUCCESS_PHRASE = {
+    "TCP_CHECK": "TCP connection to {ep} success.",
+    "HTTP_GET": "HTTP status code success to {ep}.",
+    "SSL_GET": "HTTP status code success to {ep}.",
+    "MISC_CHECK": "Misc check for {ep} success.",
+    "SMTP_CHECK": "Remote SMTP server {ep} succeed on service.",
+    "DNS_CHECK": "DNS_CHECK on service {ep} success.",
+    "UDP_CHECK": "UDP_CHECK on service {ep} success.",
+    "PING_CHECK": "PING_CHECK on service {ep} success.",
+    "FILE_CHECK": "FILE_CHECK on service {ep} success.",
+}
+_FAIL_NAME = {"HTTP_GET": "HTTP_CHECK", "SSL_GET": "SSL_CHECK"}
+
+
+class Pool:
+    """All virtual servers of one config: check scheduling, real-server and quorum state.
+
+    ``rng`` returns floats in [0, 1) for the warmup spread; tests pass a fixed one.
+    """
+
+    def __init__(self, virtual_servers: Sequence[VirtualServer],
+                 groups: Iterable[VirtualServerGroup] = (), *,
+                 rng: Callable[[], float] = lambda: 0.0,
+                 smtp_alert_checker: bool = False,
+                 rs_init_notifies: bool = False,
+                 log_all_failures: bool = False) -> None:
+        self._rng = rng
+        self._smtp_default = smtp_alert_checker
+        self._rs_init_notifies = rs_init_notifies
+        self._log_all = log_all_failures
+        self._groups = {g.name: g for g in groups}
+        self._vss: list[_VsState] = [self._build_vs(v) for v in virtual_servers]
+        self._by_id: dict[CheckId, tuple[_VsState, _RsState, _CheckerState]] = {}
+        self._local: set[str] = set()
+        self._index()
+
+    # -------------------------------------------------------------- construction
+
+    def _build_vs(self, vs: VirtualServer) -> _VsState:
+        keys = expand_keys(vs, self._groups)
+        proto = vs.protocol.lower()
+        rss: list[_RsState] = []
+        for rs in vs.real_servers:
+            checkers = []
+            for c in rs.checkers:
+                ep = format_endpoint(c.connect_ip or rs.ip, c.connect_port or rs.port, proto)
+                if isinstance(c, MiscCheck) and c.script is not None:
+                    ep = "[" + " ".join(c.script.argv) + "]"
+                checkers.append(_CheckerState(cfg=c, endpoint=ep, is_up=not c.alpha))
+            rss.append(_RsState(cfg=rs, name=format_endpoint(rs.ip, rs.port, proto),
+                                weight=rs.weight, checkers=checkers,
+                                alive=all(c.is_up for c in checkers)))
+        name = str(keys[0]) if len(keys) == 1 and vs.group is None else vs.key
+        addrs = frozenset(k.addr for k in keys if k.addr)
+        template = service_template(vs, keys[0] if keys else ServiceKey.mark(1))
+        return _VsState(cfg=vs, ident=vs_identity(vs), name=name, keys=keys,
+                        service_template=template, rss=rss, suspended=vs.ha_suspend,
+                        smtp_alert=vs.smtp_alert or self._smtp_default, addresses=addrs)
+
+    def _index(self) -> None:
+        self._by_id = {}
+        for v in self._vss:
+            for r in v.rss:
+                for i, c in enumerate(r.checkers):
+                    self._by_id[CheckId(v.ident, r.name, i)] = (v, r, c)
+
+    def start(self, now: float) -> list[Action]:
+        """Initial pool (alpha decides who starts alive), quorum, first check times."""
+        out: list[Action] = []
+        for v in self._vss:
+            for r in v.rss:
+                r.alive = r.all_up()
+                for c in r.checkers:
+                    out.append(Log(f"Activating healthchecker for service {r.name} for VS "
+                                   f"{v.name}"))
+                    self._schedule_first(c, now)
+                if self._rs_init_notifies:
+                    out.extend(self._rs_notifies(v, r, r.alive))
+            out.extend(self._update_quorum(v, init=True))
+        return out
+
+    def _schedule_first(self, c: _CheckerState, now: float) -> None:
+        warm = c.cfg.warmup if c.cfg.warmup is not None else c.cfg.delay_loop
+        c.next_at = now + self._rng() * warm
+
+    # -------------------------------------------------------------- queries
+
+    def checker(self, cid: CheckId) -> tuple[VirtualServer, RealServer, Checker]:
+        """The config objects a probe needs to run check ``cid``."""
+        v, r, c = self._by_id[cid]
+        return v.cfg, r.cfg, c.cfg
+
+    def check_ids(self) -> list[CheckId]:
+        return sorted(self._by_id)
+
+    def next_timer(self) -> float | None:
+        times = [c.next_at for v, _, c in self._by_id.values()
+                 if c.next_at is not None and not c.running and not v.suspended]
+        return min(times) if times else None
+
+    def due_checks(self, now: float) -> list[CheckId]:
+        """Checks to run now; each stays "running" until ``report`` is called for it."""
+        due = []
+        for cid, (v, _, c) in sorted(self._by_id.items()):
+            if v.suspended or c.running or c.next_at is None or c.next_at > now:
+                continue
+            c.running = True
+            c.next_at = None
+            due.append(cid)
+        return due
+
+    def rs_alive(self, vs_ident: str, rs_name: str) -> bool:
+        for v in self._vss:
+            if v.ident == vs_ident:
+                for r in v.rss:
+                    if r.name == rs_name:
+                        return r.alive
+        raise KeyError((vs_ident, rs_name))
+
+    def quorum_up(self, vs_ident: str) -> bool:
+        return next(v.quorum_up for v in self._vss if v.ident == vs_ident)
+
+    def table(self) -> LvsTable:
+        """The desired LVS table for the current state."""
+        entries: list[tuple[LvsService, list[LvsDest]]] = []
+        for v in self._vss:
+            dests = self._dests(v)
+            for k in v.keys:
+                t = v.service_template
+                mask = t.netmask if k.af == v.cfg.family else (128 if k.af == 6 else 32)
+                svc = LvsService(key=k, scheduler=t.scheduler, flags=t.flags,
+                                 timeout=t.timeout, netmask=mask, pe_name=t.pe_name)
+                entries.append((svc, dests))
+        return LvsTable.build(entries)
+
+    def _dests(self, v: _VsState) -> list[LvsDest]:
+        vs = v.cfg
+        out: list[LvsDest] = []
+        sorry = vs.sorry_server
+        sorry_active = sorry is not None and not v.quorum_up
+        for r in v.rss:
+            rs = r.cfg
+            if r.alive and not sorry_active:
+                w: int | None = r.weight
+            elif rs.inhibit_on_failure:
+                w = 0
+            else:
+                w = None
+            if w is not None:
+                out.append(_dest(vs, rs.ip, rs.port, w, rs.lvs_method, rs.uthreshold,
+                                 rs.lthreshold))
+        if sorry is not None and (sorry_active or sorry.inhibit):
+            method = sorry.lvs_method or vs.lb_kind
+            out = [d for d in out if (d.addr, d.port) != (sorry.ip, sorry.port or vs.port)]
+            out.append(_dest(vs, sorry.ip, sorry.port or vs.port, 1 if sorry_active else 0,
+                             method))
+        return out
+
+    # -------------------------------------------------------------- results
+
+    def report(self, cid: CheckId, outcome: CheckOutcome, now: float) -> list[Action]:
+        """Feed one probe result back; unknown ids (removed by a reload) are ignored."""
+        found = self._by_id.get(cid)
+        if found is None:
+            return []
+        v, r, c = found
+        c.running = False
+        cfg = c.cfg
+        out: list[Action] = []
+        delay = cfg.delay_loop
+        kind = cfg.kind
+        fail_name = _FAIL_NAME.get(kind, kind)
+        if not outcome.ok and (self._log_all or cfg.log_all_failures) and outcome.detail:
+            out.append(Log(f"{fail_name} on service {c.endpoint}: {outcome.detail}",
+                           logging.WARNING))
+        first = not c.has_run
+        if outcome.ok or ((c.is_up or first) and c.retry_it >= cfg.retry):
+            c.retry_it = 0
+            if outcome.ok and (not c.is_up or first):
+                if not c.is_up:
+                    out.append(Log(_SUCCESS_PHRASE.get(kind, "{ep} success.").format(
+                        ep=c.endpoint)))
+                c.is_up = True
+            elif not outcome.ok and (c.is_up or first):
+                if c.is_up:
+                    tail = (f" after {cfg.retry} retries." if cfg.retry else ".")
+                    if kind in ("HTTP_GET", "SSL_GET") and cfg.retry == 1:
+                        tail = " after 1 retry."
+                    out.append(Log(f"{fail_name} on service {c.endpoint} failed{tail}"))
+                    if outcome.detail and not (self._log_all or cfg.log_all_failures):
+                        out.append(Log(f"{fail_name} on service {c.endpoint}: "
+                                       f"{outcome.detail}"))
+                c.is_up = False
+        elif c.is_up:
+            delay = cfg.delay_before_retry
+            c.retry_it += 1
+        c.has_run = True
+        c.next_at = now + delay
+        if outcome.ok and outcome.weight is not None:
+            c.weight = outcome.weight
+        out.extend(self._update_rs(v, r, kind))
+        return out
+
+    def _wanted_weight(self, r: _RsState) -> int:
+        dyn = [c.weight for c in r.checkers if c.weight is not None]
+        return dyn[-1] if dyn else r.cfg.weight
+
+    def _update_rs(self, v: _VsState, r: _RsState, kind: str) -> list[Action]:
+        out: list[Action] = []
+        alive = r.all_up()
+        weight = self._wanted_weight(r)
+        if weight != r.weight:
+            out.append(Log(f"Changing weight from {r.weight} to {weight} for "
+                           f"{'' if r.alive else 'in'}active service {r.name} of VS {v.name}"))
+            r.weight = weight
+        if alive != r.alive:
+            r.alive = alive
+            inhibit = r.cfg.inhibit_on_failure
+            if alive:
+                verb = "Enabling" if inhibit else "Adding"
+                out.append(Log(f"{verb} service {r.name} to VS {v.name}"))
+            else:
+                verb = "Disabling" if inhibit else "Removing"
+                out.append(Log(f"{verb} service {r.name} from VS {v.name}"))
+            out.extend(self._rs_notifies(v, r, alive, kind))
+        out.extend(self._update_quorum(v, init=False))
+        return out
+
+    def _rs_notifies(self, v: _VsState, r: _RsState, up: bool, kind: str = "") -> list[Action]:
+        out: list[Action] = []
+        state = "UP" if up else "DOWN"
+        script = r.cfg.notify_up if up else r.cfg.notify_down
+        if script is not None:
+            out.append(RunScript(script, "notify_up" if up else "notify_down"))
+        out.append(FifoLine(f"RS {r.name} {v.name} {state}"))
+        if (r.cfg.smtp_alert or v.smtp_alert) and kind:
+            check = _FAIL_NAME.get(kind, kind).replace("_CHECK", "").replace("_GET", "")
+            verb = "succeed" if up else "failed"
+            out.append(SmtpAlert(
+                subject=f"Realserver {r.name} of virtual server {v.name} - {state}",
+                body=f"=> {check} CHECK {verb} on service <="))
+        return out
+
+    def _live_weight(self, v: _VsState) -> int:
+        return sum(r.weight for r in v.rss if r.alive)
+
+    def _update_quorum(self, v: _VsState, *, init: bool) -> list[Action]:
+        vs = v.cfg
+        out: list[Action] = []
+        total = self._live_weight(v)
+        up_at = vs.quorum + vs.hysteresis
+        if not v.quorum_up and total >= up_at:
+            v.quorum_up = True
+            out.append(Log(f"Gained quorum {vs.quorum}+{vs.hysteresis}={up_at} <= {total} "
+                           f"for VS {v.name}"))
+            if vs.sorry_server is not None and not init:
+                verb = "Disabling" if vs.sorry_server.inhibit else "Removing"
+                out.append(Log(f"{verb} sorry server {self._sorry_name(v)} from VS {v.name}"))
+            if not init:
+                out.extend(self._vs_notifies(v, True))
+            return out
+        down_at = vs.quorum - vs.hysteresis
+        if init and not v.quorum_up:
+            # Never had quorum: no "Lost" event, but the sorry server takes the traffic.
+            if vs.sorry_server is not None:
+                verb = "Enabling" if vs.sorry_server.inhibit else "Adding"
+                out.append(Log(f"{verb} sorry server {self._sorry_name(v)} to VS {v.name}"))
+            return out
+        if v.quorum_up and (total == 0 or total < down_at):
+            v.quorum_up = False
+            out.append(Log(f"Lost quorum {vs.quorum}-{vs.hysteresis}={down_at} > {total} "
+                           f"for VS {v.name}"))
+            out.extend(self._vs_notifies(v, False))
+            if vs.sorry_server is not None:
+                verb = "Enabling" if vs.sorry_server.inhibit else "Adding"
+                out.append(Log(f"{verb} sorry server {self._sorry_name(v)} to VS {v.name}"))
+        return out
+
+    def _sorry_name(self, v: _VsState) -> str:
+        s = v.cfg.sorry_server
+        assert s is not None
+        return format_endpoint(s.ip, s.port or v.cfg.port, v.cfg.protocol)
+
+    def _vs_notifies(self, v: _VsState, up: bool) -> list[Action]:
+        out: list[Action] = []
+        script = v.cfg.quorum_up if up else v.cfg.quorum_down
+        if script is not None:
+            out.append(RunScript(script, "quorum_up" if up else "quorum_down"))
+        state = "UP" if up else "DOWN"
+        out.append(FifoLine(f"VS {v.name} {state}"))
+        if v.smtp_alert:
+            out.append(SmtpAlert(subject=f"Virtual Server {v.name} - {state}",
+                                 body=f"=> {'Gained' if up else 'Lost'} quorum <="))
+        return out
+
+    # -------------------------------------------------------------- events
+
+    def address_event(self, addr: str, present: bool, now: float) -> list[Action]:
+        """A local address appeared or vanished: resume or suspend ha_suspend checkers."""
+        a = str(ipaddress.ip_address(addr))
+        if present:
+            self._local.add(a)
+        else:
+            self._local.discard(a)
+        out: list[Action] = []
+        for v in self._vss:
+            if not v.cfg.ha_suspend or a not in v.addresses:
+                continue
+            suspend = not (v.addresses & self._local)
+            if suspend == v.suspended:
+                continue
+            v.suspended = suspend
+            verb = "Suspending" if suspend else "Resuming"
+            out.append(Log(f"{verb} checkers for VS {v.name} (address {a} "
+                           f"{'removed' if suspend else 'added'})"))
+            if not suspend:
+                for r in v.rss:
+                    for c in r.checkers:
+                        if not c.running:
+                            c.next_at = now if c.next_at is None else min(c.next_at, now)
+        return out
+
+    def reload(self, virtual_servers: Sequence[VirtualServer],
+               groups: Iterable[VirtualServerGroup], now: float) -> list[Action]:
+        """Swap in a new config, keeping the state of everything whose identity persists.
+
+        A checker keeps its state when VS identity, RS address/port, position and its own
+        config are unchanged; anything new starts as at boot (alpha, warmup).
+        """
+        old = {v.ident: v for v in self._vss}
+        self._groups = {g.name: g for g in groups}
+        out: list[Action] = []
+        new_vss = [self._build_vs(v) for v in virtual_servers]
+        for v in new_vss:
+            prev = old.pop(v.ident, None)
+            prev_rs = {r.name: r for r in prev.rss} if prev else {}
+            for r in v.rss:
+                pr = prev_rs.pop(r.name, None)
+                for i, c in enumerate(r.checkers):
+                    pc = pr.checkers[i] if pr and i < len(pr.checkers) else None
+                    if pc is not None and pc.cfg == c.cfg:
+                        c.is_up, c.has_run, c.retry_it = pc.is_up, pc.has_run, pc.retry_it
+                        c.next_at, c.running, c.weight = pc.next_at, pc.running, pc.weight
+                    else:
+                        self._schedule_first(c, now)
+                r.alive = r.all_up()
+                r.weight = self._wanted_weight(r)
+                if pr is None:
+                    if r.alive:
+                        out.append(Log(f"Adding service {r.name} to VS {v.name}"))
+                elif pr.alive != r.alive:
+                    out.extend(self._rs_notifies(v, r, r.alive))
+            for gone in prev_rs.values():
+                out.append(Log(f"Removing service {gone.name} from VS {v.name}"))
+            if prev is not None:
+                v.quorum_up = prev.quorum_up
+                v.suspended = v.cfg.ha_suspend and not (v.addresses & self._local)
+                out.extend(self._update_quorum(v, init=False))
+            else:
+                v.suspended = v.cfg.ha_suspend and not (v.addresses & self._local)
+                out.extend(self._update_quorum(v, init=True))
+        for gone_vs in old.values():
+            out.append(Log(f"Removing Virtual Server {gone_vs.name}"))
+        self._vss = new_vss
+        self._index()
+        return out
+
+    def shutdown(self) -> list[Action]:
+        """On stop: with ``omega``, the down notifies for alive servers and quorum_down."""
+        out: list[Action] = []
+        for v in self._vss:
+            if not v.cfg.omega:
+                continue
+            for r in v.rss:
+                if r.alive:
+                    out.extend(self._rs_notifies(v, r, False))
+            if v.quorum_up:
+                out.extend(self._vs_notifies(v, False))
+        return out

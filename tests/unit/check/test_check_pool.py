@@ -1,0 +1,350 @@
+"""check.virtual_server.Pool on a virtual clock: one test per pool rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pykeepalived.check.table import DestKey, FwdMethod, ServiceFlag, ServiceKey
+from pykeepalived.check.virtual_server import (
+    Action,
+    CheckId,
+    CheckOutcome,
+    FifoLine,
+    Log,
+    Pool,
+    RunScript,
+    SmtpAlert,
+)
+from pykeepalived.config.model import (
+    MiscCheck,
+    NotifyScript,
+    RealServer,
+    SorryServer,
+    TcpCheck,
+    VirtualServer,
+    VirtualServerGroup,
+    VsgEntry,
+)
+
+VIP = "10.0.0.100"
+KEY = ServiceKey.inet(VIP, 80)
+
+
+def tcp(**kw: object) -> TcpCheck:
+    base: dict[str, object] = {"delay_loop": 2.0, "retry": 1, "delay_before_retry": 1.0,
+                               "connect_timeout": 1.0, "warmup": 0.0}
+    base.update(kw)
+    return TcpCheck(**base)  # type: ignore[arg-type]
+
+
+def rs(n: int, *checkers: object, **kw: object) -> RealServer:
+    return RealServer(ip=f"10.0.1.{n}", port=8080,
+                      checkers=checkers or (tcp(),), **kw)  # type: ignore[arg-type]
+
+
+def vs(*rss: RealServer, **kw: object) -> VirtualServer:
+    kw.setdefault("lb_algo", "rr")
+    return VirtualServer(ip=VIP, port=80, real_servers=rss, **kw)  # type: ignore[arg-type]
+
+
+class Sim:
+    """Drives a Pool with a virtual clock; ``health[(rs ip)]`` decides probe results."""
+
+    def __init__(self, pool: Pool, probe: Callable[[CheckId, float], CheckOutcome] | None = None,
+                 duration: float = 0.0) -> None:
+        self.pool = pool
+        self.now = 0.0
+        self.health: dict[str, bool] = {}
+        self.weights: dict[str, int | None] = {}
+        self.actions: list[tuple[float, Action]] = []
+        self.probe = probe or self._probe
+        self.duration = duration
+        self.pending: list[tuple[float, CheckId]] = []
+        self.runs: list[tuple[float, CheckId]] = []
+        self.actions += [(0.0, a) for a in pool.start(0.0)]
+
+    def _probe(self, cid: CheckId, now: float) -> CheckOutcome:
+        ip = cid.rs.split("]")[0][1:]
+        return CheckOutcome(self.health.get(ip, True), weight=self.weights.get(ip))
+
+    def run_until(self, t: float) -> None:
+        while True:
+            cands = [x for x in (self.pool.next_timer(),) if x is not None]
+            cands += [p[0] for p in self.pending]
+            nxt = min(cands, default=None)
+            if nxt is None or nxt > t:
+                break
+            self.now = max(self.now, nxt)
+            for when, cid in [p for p in self.pending if p[0] <= self.now]:
+                self.pending.remove((when, cid))
+                res = self.probe(cid, self.now)
+                self.actions += [(self.now, a) for a in self.pool.report(cid, res, self.now)]
+            for cid in self.pool.due_checks(self.now):
+                self.runs.append((self.now, cid))
+                self.pending.append((self.now + self.duration, cid))
+        self.now = t
+
+    def logs(self) -> list[str]:
+        return [a.text for _, a in self.actions if isinstance(a, Log)]
+
+    def of(self, kind: type) -> list[object]:
+        return [a for _, a in self.actions if isinstance(a, kind)]
+
+    def weights_in_table(self) -> dict[str, int]:
+        return {d.addr: d.weight for d in self.pool.table().dests(KEY).values()}
+
+
+def test_all_alive_at_start_and_quorum_gained() -> None:
+    s = Sim(Pool([vs(rs(1), rs(2))]))
+    assert s.weights_in_table() == {"10.0.1.1": 1, "10.0.1.2": 1}
+    assert "Gained quorum 1+0=1 <= 2 for VS [10.0.0.100]:tcp:80" in s.logs()
+    assert not s.of(RunScript)  # no notifies at start
+
+
+def test_failure_retries_then_removal_with_keepalived_phrases() -> None:
+    # delay_loop 2, retry 2, delay_before_retry 1: checks at 0,2,...; dies at 9.5
+    s = Sim(Pool([vs(rs(1, tcp(retry=2)), rs(2))]))
+    s.run_until(9.5)
+    s.health["10.0.1.1"] = False
+    s.run_until(11.9)
+    assert "10.0.1.1" in s.weights_in_table()  # failed at 10 and 11: still retrying
+    s.run_until(12.0)
+    assert "10.0.1.1" not in s.weights_in_table()
+    logs = s.logs()
+    assert "TCP_CHECK on service [10.0.1.1]:tcp:8080 failed after 2 retries." in logs
+    assert "Removing service [10.0.1.1]:tcp:8080 from VS [10.0.0.100]:tcp:80" in logs
+    fails = [t for t, c in s.runs if c.rs.startswith("[10.0.1.1]") and t >= 9.5]
+    assert fails[:3] == [10.0, 11.0, 12.0]
+    # the bound the issue promises: delay_loop × (retry + 1) + connect_timeout
+    assert 12.0 - 9.5 <= 2.0 * 3 + 1.0
+    # comes back at the next check after it heals
+    s.health["10.0.1.1"] = True
+    s.run_until(14.0)
+    assert s.weights_in_table()["10.0.1.1"] == 1
+    assert "TCP connection to [10.0.1.1]:tcp:8080 success." in s.logs()
+
+
+def test_down_checker_is_not_retried_just_rechecked() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(retry=3, delay_loop=5.0)))]))
+    s.health["10.0.1.1"] = False
+    s.run_until(3.1)  # 0,1,2,3 -> down at 3
+    assert s.weights_in_table() == {}
+    s.run_until(20.0)
+    times = [t for t, _ in s.runs]
+    assert times == [0.0, 1.0, 2.0, 3.0, 8.0, 13.0, 18.0]
+
+
+def test_retry_zero_fails_at_once() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(retry=0)), rs(2))]))
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    assert "TCP_CHECK on service [10.0.1.1]:tcp:8080 failed." in s.logs()
+
+
+def test_alpha_starts_down_until_first_success() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(alpha=True, warmup=4.0)))], rng=lambda: 0.5))
+    assert s.weights_in_table() == {}
+    s.run_until(1.9)
+    assert s.weights_in_table() == {}
+    s.run_until(2.0)  # warmup 4 × rng 0.5
+    assert s.weights_in_table() == {"10.0.1.1": 1}
+    assert "Adding service [10.0.1.1]:tcp:8080 to VS [10.0.0.100]:tcp:80" in s.logs()
+
+
+def test_warmup_defaults_to_delay_loop_spread() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(warmup=None, delay_loop=10.0)))], rng=lambda: 0.25))
+    s.run_until(30.0)
+    assert [t for t, _ in s.runs][:3] == [2.5, 12.5, 22.5]
+
+
+def test_all_checkers_of_a_server_must_pass() -> None:
+    misc = MiscCheck(script=NotifyScript(("/bin/true",)), delay_loop=2.0, retry=0, warmup=0.0)
+    s = Sim(Pool([vs(rs(1, tcp(), misc), rs(2))]),
+            probe=lambda cid, now: CheckOutcome(not (cid.index == 1 and now >= 4)))
+    s.run_until(3.0)
+    assert "10.0.1.1" in s.weights_in_table()
+    s.run_until(4.0)
+    assert "10.0.1.1" not in s.weights_in_table()
+    assert "10.0.1.2" in s.weights_in_table()
+
+
+def test_inhibit_on_failure_keeps_weight_zero() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(retry=0), weight=3, inhibit_on_failure=True), rs(2))]))
+    assert s.weights_in_table()["10.0.1.1"] == 3
+    s.health["10.0.1.1"] = False
+    s.run_until(2.0)
+    assert s.weights_in_table()["10.0.1.1"] == 0
+    assert "Disabling service [10.0.1.1]:tcp:8080 from VS [10.0.0.100]:tcp:80" in s.logs()
+    s.health["10.0.1.1"] = True
+    s.run_until(4.0)
+    assert s.weights_in_table()["10.0.1.1"] == 3
+    assert "Enabling service [10.0.1.1]:tcp:8080 to VS [10.0.0.100]:tcp:80" in s.logs()
+
+
+def test_notify_up_down_and_fifo_lines() -> None:
+    up, down = NotifyScript(("/n", "up")), NotifyScript(("/n", "down"))
+    s = Sim(Pool([vs(rs(1, tcp(retry=0), notify_up=up, notify_down=down), rs(2))]))
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    s.health["10.0.1.1"] = True
+    s.run_until(2.0)
+    assert [a.script for a in s.of(RunScript)] == [down, up]  # type: ignore[attr-defined]
+    assert [a.line for a in s.of(FifoLine)] == [  # type: ignore[attr-defined]
+        "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 DOWN",
+        "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 UP",
+    ]
+
+
+def test_rs_init_notifies() -> None:
+    s = Sim(Pool([vs(rs(1), rs(2, tcp(alpha=True)))], rs_init_notifies=True))
+    assert [a.line for a in s.of(FifoLine)] == [  # type: ignore[attr-defined]
+        "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 UP",
+        "RS [10.0.1.2]:tcp:8080 [10.0.0.100]:tcp:80 DOWN",
+    ]
+
+
+def test_quorum_hysteresis_sorry_server_and_notifies() -> None:
+    qup, qdown = NotifyScript(("/q", "up")), NotifyScript(("/q", "down"))
+    v = vs(rs(1, tcp(retry=0)), rs(2, tcp(retry=0)), rs(3, tcp(retry=0)), quorum=2,
+           hysteresis=1, quorum_up=qup, quorum_down=qdown,
+           sorry_server=SorryServer("10.0.9.9", 80))
+    s = Sim(Pool([v]))
+    assert "Gained quorum 2+1=3 <= 3 for VS [10.0.0.100]:tcp:80" in s.logs()
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    assert set(s.weights_in_table()) == {"10.0.1.2", "10.0.1.3"}  # 2 >= 2-1: quorum kept
+    s.health["10.0.1.2"] = False
+    s.run_until(2.0)
+    assert s.pool.quorum_up(v.key)  # 1 is not < 1
+    s.health["10.0.1.3"] = False
+    s.run_until(4.0)
+    assert "Lost quorum 2-1=1 > 0 for VS [10.0.0.100]:tcp:80" in s.logs()
+    assert s.weights_in_table() == {"10.0.9.9": 1}
+    assert "Adding sorry server [10.0.9.9]:tcp:80 to VS [10.0.0.100]:tcp:80" in s.logs()
+    s.health["10.0.1.1"] = s.health["10.0.1.2"] = True
+    s.run_until(6.0)
+    # 2 alive < 2+1: still the sorry server alone
+    assert s.weights_in_table() == {"10.0.9.9": 1}
+    s.health["10.0.1.3"] = True
+    s.run_until(8.0)
+    assert set(s.weights_in_table()) == {"10.0.1.1", "10.0.1.2", "10.0.1.3"}
+    assert "Removing sorry server [10.0.9.9]:tcp:80 from VS [10.0.0.100]:tcp:80" in s.logs()
+    assert [a.event for a in s.of(RunScript)] == ["quorum_down", "quorum_up"]  # type: ignore[attr-defined]
+    vs_lines = [a.line for a in s.of(FifoLine) if a.line.startswith("VS")]  # type: ignore[attr-defined]
+    assert vs_lines == ["VS [10.0.0.100]:tcp:80 DOWN", "VS [10.0.0.100]:tcp:80 UP"]
+
+
+def test_sorry_server_inhibit_sits_at_weight_zero() -> None:
+    v = vs(rs(1, tcp(retry=0)), sorry_server=SorryServer("10.0.9.9", 0, inhibit=True,
+                                                         lvs_method="DR"))
+    s = Sim(Pool([v]))
+    assert s.weights_in_table() == {"10.0.1.1": 1, "10.0.9.9": 0}
+    sorry = s.pool.table().dests(KEY)[DestKey("10.0.9.9", 80)]
+    assert sorry.fwd is FwdMethod.DR
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    assert s.weights_in_table() == {"10.0.9.9": 1}
+    assert "Enabling sorry server [10.0.9.9]:tcp:80 to VS [10.0.0.100]:tcp:80" in s.logs()
+
+
+def test_quorum_never_reached_at_start_uses_sorry_server() -> None:
+    v = vs(rs(1, tcp(alpha=True)), sorry_server=SorryServer("10.0.9.9", 80))
+    s = Sim(Pool([v]))
+    assert s.weights_in_table() == {"10.0.9.9": 1}
+    s.run_until(0.0)
+    assert s.weights_in_table() == {"10.0.1.1": 1}
+    assert [a.event for a in s.of(RunScript)] == []  # type: ignore[attr-defined]
+
+
+def test_misc_dynamic_weight_changes_pool_and_quorum() -> None:
+    misc = MiscCheck(script=NotifyScript(("/chk",)), misc_dynamic=True, delay_loop=2.0,
+                     retry=0, warmup=0.0)
+    s = Sim(Pool([vs(rs(1, misc, weight=1), quorum=3)]))
+    # weight 1 < quorum 3: no quorum, but without a sorry server the live servers stay
+    assert s.weights_in_table() == {"10.0.1.1": 1}
+    assert not s.pool.quorum_up(VirtualServer(ip=VIP, port=80).key)
+    s.weights["10.0.1.1"] = 5
+    s.run_until(0.0)
+    assert s.weights_in_table() == {"10.0.1.1": 5}
+    assert any("Changing weight from 1 to 5" in t for t in s.logs())
+    assert "Gained quorum 3+0=3 <= 5 for VS [10.0.0.100]:tcp:80" in s.logs()
+
+
+def test_thresholds_and_service_flags_reach_the_table() -> None:
+    v = vs(rs(1, uthreshold=100, lthreshold=10, lvs_method="TUN"), persistence_timeout=300,
+           persistence_granularity="255.255.255.0", hashed=True, sched_flags=("sh-port",),
+           lb_algo="sh", tun_type="gue", tun_port=6080, tun_flags="csum")
+    t = Pool([v]).table()
+    svc, dests = t.services[KEY]
+    assert svc.scheduler == "sh" and svc.timeout == 300 and svc.netmask == 24
+    assert svc.flags == ServiceFlag.PERSISTENT | ServiceFlag.HASHED | ServiceFlag.SCHED2
+    d = dests[DestKey("10.0.1.1", 8080)]
+    assert (d.u_threshold, d.l_threshold, d.fwd, d.tun_port) == (100, 10, FwdMethod.TUN, 6080)
+    assert d.tun_type.name == "GUE" and d.tun_flags.name == "CSUM"
+
+
+def test_virtual_server_group_expands_ranges_and_fwmarks() -> None:
+    grp = VirtualServerGroup("G", entries=(VsgEntry("10.0.0.1", "10.0.0.3", 80),
+                                           VsgEntry(fwmark=7)))
+    v = VirtualServer(group="G", port=80, real_servers=(rs(1, tcp(retry=0)),))
+    s = Sim(Pool([v], [grp]))
+    t = s.pool.table()
+    assert sorted(map(str, t.services)) == ["FWM 7", "[10.0.0.1]:tcp:80", "[10.0.0.2]:tcp:80",
+                                           "[10.0.0.3]:tcp:80"]
+    assert len(s.pool.check_ids()) == 1  # one checker per real server, not per service
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    assert all(not e.dests for e in s.pool.table().services.values())
+
+
+def test_ha_suspend_pauses_checks_until_the_address_is_local() -> None:
+    s = Sim(Pool([vs(rs(1), ha_suspend=True)]))
+    s.run_until(10.0)
+    assert s.runs == []
+    s.pool.address_event(VIP, True, 10.0)
+    s.run_until(10.0)
+    assert [t for t, _ in s.runs] == [10.0]
+    s.pool.address_event(VIP, False, 11.0)
+    s.run_until(30.0)
+    assert len(s.runs) == 1
+
+
+def test_reload_keeps_state_of_persisting_servers() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(retry=0)), rs(2))]))
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    assert set(s.weights_in_table()) == {"10.0.1.2"}
+    acts = s.pool.reload([vs(rs(1, tcp(retry=0)), rs(2), rs(3))], [], 1.0)
+    assert set(s.weights_in_table()) == {"10.0.1.2", "10.0.1.3"}
+    assert not [a for a in acts if isinstance(a, Log) and "Gained" in a.text]
+    # a changed checker config restarts that checker (as at boot: up, no alpha)
+    s.pool.reload([vs(rs(1, tcp(retry=0, delay_loop=3.0)), rs(2))], [], 1.5)
+    assert set(s.weights_in_table()) == {"10.0.1.1", "10.0.1.2"}
+
+
+def test_omega_notifies_at_shutdown() -> None:
+    down, qdown = NotifyScript(("/d",)), NotifyScript(("/qd",))
+    pool = Pool([vs(rs(1, notify_down=down), omega=True, quorum_down=qdown)])
+    pool.start(0.0)
+    acts = pool.shutdown()
+    assert [a.script for a in acts if isinstance(a, RunScript)] == [down, qdown]
+    assert Pool([vs(rs(1, notify_down=down))]).shutdown() == []
+
+
+def test_smtp_alert_on_checker_events() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(retry=0)), rs(2), smtp_alert=True)]))
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    alerts = s.of(SmtpAlert)
+    assert len(alerts) == 1
+    assert "[10.0.1.1]:tcp:8080" in alerts[0].subject  # type: ignore[attr-defined]
+    assert "DOWN" in alerts[0].subject  # type: ignore[attr-defined]
+
+
+def test_unknown_check_id_is_ignored_and_running_checks_have_no_timer() -> None:
+    s = Sim(Pool([vs(rs(1))]), duration=5.0)
+    assert s.pool.report(CheckId("x", "y", 0), CheckOutcome(True), 0.0) == []
+    s.run_until(0.0)
+    assert s.pool.next_timer() is None  # the check is running
+    s.run_until(5.0)
+    assert s.pool.next_timer() == 7.0
