@@ -1,0 +1,253 @@
+"""Interface facts and a netlink event monitor.
+
+Sync helpers (``if_index``, ``if_mac``, ``if_mtu``) use ioctls on a throw-away socket created in
+the right namespace: the socket constructors need them before any loop runs. ``link_info`` and
+``LinkMonitor`` use ``pyroute2.AsyncIPRoute`` (never the sync class inside a running loop).
+
+``LinkMonitor`` turns RTM_NEWLINK/DELLINK and RTM_NEWADDR/DELADDR notifications into small frozen
+events for one callback: the daemon maps link events to FAULT (instance interface,
+``track_interface``) and address deletions to "a VIP was removed by hand, put it back".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pykeepalived.net.netns import in_netns
+
+log = logging.getLogger("pykeepalived.net.links")
+
+SIOCGIFINDEX = 0x8933
+SIOCGIFHWADDR = 0x8927
+SIOCGIFMTU = 0x8921
+IFF_UP = 0x1
+IFF_RUNNING = 0x40
+IFF_LOWER_UP = 0x10000
+
+RTMGRP_LINK = 0x1
+RTMGRP_IPV4_IFADDR = 0x10
+RTMGRP_IPV6_IFADDR = 0x100
+
+
+def _ifreq(ifname: str, request: int, netns: str | None) -> bytes:
+    with in_netns(netns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        return fcntl.ioctl(s.fileno(), request, struct.pack("16s24x", ifname.encode()[:15]))
+    finally:
+        s.close()
+
+
+def if_index(ifname: str, netns: str | None = None) -> int:
+    """ifindex of ``ifname`` (OSError ENODEV when it does not exist)."""
+    return int(struct.unpack_from("@i", _ifreq(ifname, SIOCGIFINDEX, netns), 16)[0])
+
+
+def if_mac(ifname: str, netns: str | None = None) -> str:
+    """Hardware address of ``ifname`` as ``aa:bb:cc:dd:ee:ff``."""
+    raw = _ifreq(ifname, SIOCGIFHWADDR, netns)[18:24]
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def if_mtu(ifname: str, netns: str | None = None) -> int:
+    return int(struct.unpack_from("@i", _ifreq(ifname, SIOCGIFMTU, netns), 16)[0])
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """What the daemon needs to know about an interface right now."""
+
+    ifindex: int
+    ifname: str
+    mac: str
+    mtu: int
+    admin_up: bool  # IFF_UP
+    oper_up: bool  # IFF_RUNNING and operstate UP/UNKNOWN: carrier present and usable
+    operstate: str  # "UP", "DOWN", "LOWERLAYERDOWN", "UNKNOWN", ...
+    carrier: bool
+    kind: str | None = None  # "veth", "macvlan", ...
+    parent: int | None = None  # IFLA_LINK (the base of a macvlan)
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """A link appeared, changed or vanished (``deleted``). ``up`` = usable for VRRP."""
+
+    ifindex: int
+    ifname: str
+    up: bool
+    operstate: str
+    carrier: bool
+    admin_up: bool
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class AddrEvent:
+    """An address was added (``added``) or removed on interface ``ifindex``."""
+
+    ifindex: int
+    ifname: str
+    address: str
+    prefixlen: int
+    family: int  # 4 or 6
+    added: bool
+    label: str | None = None
+
+
+NetEvent = LinkEvent | AddrEvent
+EventCallback = Callable[[NetEvent], None]
+
+
+def _link_from_msg(msg: Any) -> LinkInfo:
+    flags = int(msg.get("flags", 0))
+    operstate = str(msg.get_attr("IFLA_OPERSTATE") or "UNKNOWN")
+    carrier_attr = msg.get_attr("IFLA_CARRIER")
+    carrier = bool(carrier_attr) if carrier_attr is not None else bool(flags & IFF_LOWER_UP)
+    kind = None
+    linkinfo = msg.get_attr("IFLA_LINKINFO")
+    if linkinfo is not None:
+        kind = linkinfo.get_attr("IFLA_INFO_KIND")
+    oper_up = bool(flags & IFF_UP) and bool(flags & IFF_RUNNING) and operstate in (
+        "UP", "UNKNOWN")
+    return LinkInfo(
+        ifindex=int(msg["index"]),
+        ifname=str(msg.get_attr("IFLA_IFNAME")),
+        mac=str(msg.get_attr("IFLA_ADDRESS") or ""),
+        mtu=int(msg.get_attr("IFLA_MTU") or 0),
+        admin_up=bool(flags & IFF_UP),
+        oper_up=oper_up,
+        operstate=operstate,
+        carrier=carrier,
+        kind=kind,
+        parent=msg.get_attr("IFLA_LINK"),
+    )
+
+
+async def link_info(ifname: str, netns: str | None = None, ipr: Any = None) -> LinkInfo | None:
+    """Current state of ``ifname`` over netlink, or None when it does not exist.
+
+    Pass an open ``AsyncIPRoute`` as ``ipr`` to reuse it; otherwise one is opened and closed.
+    """
+    from pyroute2 import AsyncIPRoute
+
+    own = ipr is None
+    if own:
+        ipr = AsyncIPRoute(netns=netns) if netns else AsyncIPRoute()
+    try:
+        try:
+            msgs = await ipr.link("get", ifname=ifname)
+        except Exception as e:  # NetlinkError ENODEV and friends: an answer, not a crash
+            log.debug("link %s: %s", ifname, e)
+            return None
+        for m in msgs:
+            return _link_from_msg(m)
+        return None
+    finally:
+        if own:
+            ipr.close()
+
+
+class LinkMonitor:
+    """Watch link and address changes in one namespace and report them to ``callback``.
+
+    ``start()`` binds the netlink groups and primes its interface-name table; events arrive in
+    the loop. ``stop()`` cancels the reader and closes the socket. The callback is isolated:
+    an exception there is logged, the monitor keeps running.
+    """
+
+    def __init__(self, callback: EventCallback, *, netns: str | None = None,
+                 links: bool = True, addresses: bool = True) -> None:
+        self.callback = callback
+        self.netns = netns
+        self.groups = (RTMGRP_LINK if links else 0) | (
+            (RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) if addresses else 0)
+        self.names: dict[int, str] = {}
+        self._ipr: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._last: dict[int, tuple[bool, str, bool, bool]] = {}
+
+    async def start(self) -> None:
+        from pyroute2 import AsyncIPRoute
+
+        # A separate socket for the dump: the bound socket only carries notifications.
+        async with (AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()) as ipr:
+            async for m in await ipr.link("dump"):
+                info = _link_from_msg(m)
+                self.names[info.ifindex] = info.ifname
+                self._last[info.ifindex] = (info.oper_up, info.operstate, info.carrier,
+                                            info.admin_up)
+        self._ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
+        await self._ipr.bind(groups=self.groups)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._ipr is not None:
+            with contextlib.suppress(Exception):
+                self._ipr.close()
+            self._ipr = None
+
+    async def __aenter__(self) -> LinkMonitor:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async for msg in self._ipr.get():
+                    self._handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("netlink monitor: read failed; continuing")
+                await asyncio.sleep(0.1)
+
+    def _emit(self, ev: NetEvent) -> None:
+        try:
+            self.callback(ev)
+        except Exception:
+            log.exception("netlink event handler failed for %s", ev)
+
+    def _handle(self, msg: Any) -> None:
+        event = msg.get("event")
+        if event in ("RTM_NEWLINK", "RTM_DELLINK"):
+            info = _link_from_msg(msg)
+            self.names[info.ifindex] = info.ifname
+            deleted = event == "RTM_DELLINK"
+            state = (info.oper_up, info.operstate, info.carrier, info.admin_up)
+            if not deleted and self._last.get(info.ifindex) == state:
+                return  # RTM_NEWLINK for an unrelated attribute change: nothing to report
+            self._last[info.ifindex] = state
+            if deleted:
+                self._last.pop(info.ifindex, None)
+            self._emit(LinkEvent(ifindex=info.ifindex, ifname=info.ifname,
+                                 up=info.oper_up and not deleted, operstate=info.operstate,
+                                 carrier=info.carrier, admin_up=info.admin_up,
+                                 deleted=deleted))
+        elif event in ("RTM_NEWADDR", "RTM_DELADDR"):
+            ifindex = int(msg["index"])
+            fam = 6 if msg["family"] == socket.AF_INET6 else 4
+            addr = msg.get_attr("IFA_LOCAL") if fam == 4 else None
+            addr = addr or msg.get_attr("IFA_ADDRESS")
+            if addr is None:
+                return
+            self._emit(AddrEvent(ifindex=ifindex, ifname=self.names.get(ifindex, ""),
+                                 address=str(addr), prefixlen=int(msg["prefixlen"]),
+                                 family=fam, added=event == "RTM_NEWADDR",
+                                 label=msg.get_attr("IFA_LABEL")))

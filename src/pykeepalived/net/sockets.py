@@ -1,0 +1,347 @@
+"""Raw VRRP sockets: they move bytes between the wire and the daemon, they do not parse VRRP.
+
+One socket object serves one (interface, family, mode) and any number of instances: every
+datagram that passes the destination filter goes to one callback, and the daemon dispatches by
+VRID after decoding. Reception uses ``loop.add_reader`` on a non-blocking socket and drains what
+is queued, so the loop never blocks on the network.
+
+IPv4 (``VrrpSocket4``): raw protocol 112 (and 51 for AH) with ``IP_HDRINCL``: ``send`` takes a
+complete IPv4 datagram (the codec builds the header: TOS 0xC0, TTL 255, ID; the kernel fills in
+the header checksum and total length). Received ``data`` is the whole IPv4 datagram, header
+included, so the receiver sees TTL and TOS as they arrived.
+
+IPv6 (``VrrpSocket6``): raw protocol 112 with ``IPV6_CHECKSUM`` at offset 6, so the kernel
+computes the checksum on send and silently drops packets whose checksum is wrong on receive.
+``send`` takes the VRRP message only (no IPv6 header; the checksum field may be zero) and
+received ``data`` is the VRRP message only; hop limit and destination come from ancillary data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pykeepalived.net.links import if_index
+from pykeepalived.net.netns import in_netns
+
+log = logging.getLogger("pykeepalived.net.sockets")
+
+IPPROTO_VRRP = 112
+IPPROTO_AH = 51
+VRRP_GROUP4 = "224.0.0.18"
+VRRP_GROUP6 = "ff02::12"
+TOS_INTERNETWORK_CONTROL = 0xC0
+MAX_DRAIN = 256  # datagrams handled per wake-up before yielding back to the loop
+
+# Linux values; the socket module lacks some of them on older Pythons.
+SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+IPV6_CHECKSUM = getattr(socket, "IPV6_CHECKSUM", 7)
+IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
+IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
+IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
+IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
+IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One datagram as the kernel delivered it.
+
+    ``data``: IPv4 = the full datagram (IP header first); IPv6 = the VRRP message only.
+    ``ttl``: IPv4 TTL from the header / IPv6 hop limit from ``IPV6_HOPLIMIT`` (None if absent).
+    ``dst``: destination address the packet was sent to (multicast group or our unicast address).
+    ``protocol``: 112, or 51 for an AH datagram.
+    """
+
+    data: bytes
+    src: str
+    dst: str
+    ifindex: int
+    ttl: int | None
+    family: int  # 4 or 6
+    protocol: int = IPPROTO_VRRP
+
+
+ReceiveCallback = Callable[[Received], None]
+
+
+def _is_multicast(addr: str) -> bool:
+    return ipaddress.ip_address(addr).is_multicast
+
+
+class _RawVrrpSocket:
+    """Shared machinery: reader registration, draining, callback isolation, closing."""
+
+    family = 0
+
+    def __init__(self, ifname: str, *, unicast: bool, netns: str | None,
+                 deliver_all: bool) -> None:
+        self.ifname = ifname
+        self.unicast = unicast
+        self.netns = netns
+        self.deliver_all = deliver_all
+        self.ifindex = if_index(ifname, netns)
+        self.groups: set[str] = set()
+        self._socks: list[socket.socket] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._callback: ReceiveCallback | None = None
+        self.rx_packets = 0
+        self.rx_filtered = 0
+        self.tx_packets = 0
+        self.tx_errors = 0
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self, callback: ReceiveCallback,
+              loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Begin delivering datagrams to ``callback`` from the running (or given) loop.
+
+        The callback runs in the loop; an exception from it is logged and the next datagram
+        is still delivered.
+        """
+        self._loop = loop or asyncio.get_running_loop()
+        self._callback = callback
+        for s in self._socks:
+            self._loop.add_reader(s.fileno(), self._on_readable, s)
+
+    def close(self) -> None:
+        """Stop reading and close the sockets (leaving the groups). Safe to call twice."""
+        for s in self._socks:
+            if self._loop is not None and not self._loop.is_closed():
+                with contextlib.suppress(Exception):
+                    self._loop.remove_reader(s.fileno())
+            s.close()
+        self._socks.clear()
+        self._loop = None
+
+    def fileno(self) -> int:
+        return self._socks[0].fileno()
+
+    # -- receive ----------------------------------------------------------------------------
+    def _on_readable(self, sock: socket.socket) -> None:
+        for _ in range(MAX_DRAIN):
+            try:
+                pkt = self._recv_one(sock)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                log.warning("%s: receive error on %s: %s", self.ifname, self.family, e)
+                return
+            if pkt is None:
+                continue
+            if not self._wanted(pkt):
+                self.rx_filtered += 1
+                continue
+            self.rx_packets += 1
+            if self._callback is not None:
+                try:
+                    self._callback(pkt)
+                except Exception:
+                    log.exception("%s: packet handler failed", self.ifname)
+
+    def _recv_one(self, sock: socket.socket) -> Received | None:
+        raise NotImplementedError
+
+    def _wanted(self, pkt: Received) -> bool:
+        """Mode filter: a multicast socket takes its groups, a unicast socket non-multicast."""
+        if self.deliver_all:
+            return True
+        if self.unicast:
+            return not _is_multicast(pkt.dst)
+        return pkt.dst in self.groups
+
+    def _send(self, sock: socket.socket, data: bytes, addr: tuple[object, ...]) -> OSError | None:
+        try:
+            sock.sendto(data, addr)
+        except OSError as e:
+            self.tx_errors += 1
+            log.warning("%s: send to %s failed: %s", self.ifname, addr[0], e)
+            return e
+        self.tx_packets += 1
+        return None
+
+    def __enter__(self) -> _RawVrrpSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VrrpSocket4(_RawVrrpSocket):
+    """IPv4 VRRP on one interface: multicast (group joined there) or unicast (no join).
+
+    ``ah=True`` opens a second raw socket for protocol 51; ``send`` picks the socket from the
+    protocol byte of the prebuilt header, and receive delivers from both.
+    ``rcvbuf`` sets SO_RCVBUF (``kernel_rx_buf_size``).
+    """
+
+    family = 4
+
+    def __init__(self, ifname: str, *, group: str = VRRP_GROUP4, unicast: bool = False,
+                 ah: bool = False, netns: str | None = None, rcvbuf: int | None = None,
+                 deliver_all: bool = False) -> None:
+        super().__init__(ifname, unicast=unicast, netns=netns, deliver_all=deliver_all)
+        protos = [IPPROTO_VRRP, IPPROTO_AH] if ah else [IPPROTO_VRRP]
+        self._by_proto: dict[int, socket.socket] = {}
+        try:
+            with in_netns(netns):
+                for proto in protos:
+                    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+                    self._socks.append(s)
+                    self._by_proto[proto] = s
+                    self._setup(s, rcvbuf)
+            if not unicast:
+                self.join(group)
+        except OSError:
+            self.close()
+            raise
+
+    def _setup(self, s: socket.socket, rcvbuf: int | None) -> None:
+        s.setblocking(False)
+        s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.ifname.encode())
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+        s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, self._mreqn("0.0.0.0"))
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+
+    def _mreqn(self, group: str) -> bytes:
+        # struct ip_mreqn: multiaddr, local address (any), ifindex
+        return socket.inet_aton(group) + socket.inet_aton("0.0.0.0") + struct.pack(
+            "@i", self.ifindex)
+
+    def join(self, group: str) -> None:
+        """Join ``group`` on this interface (idempotent); packets to it are then delivered."""
+        if group in self.groups:
+            return
+        for s in self._socks:
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, self._mreqn(group))
+        self.groups.add(group)
+
+    def leave(self, group: str) -> None:
+        if group not in self.groups:
+            return
+        for s in self._socks:
+            with contextlib.suppress(OSError):
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, self._mreqn(group))
+        self.groups.discard(group)
+
+    def send(self, datagram: bytes, dst: str) -> OSError | None:
+        """Send a complete IPv4 datagram (header built by the caller) towards ``dst``.
+
+        Returns None on success, or the OSError (already logged) so the caller can count it.
+        """
+        proto = datagram[9] if len(datagram) > 9 else IPPROTO_VRRP
+        sock = self._by_proto.get(proto) or self._socks[0]
+        return self._send(sock, datagram, (dst, 0))
+
+    def _recv_one(self, sock: socket.socket) -> Received | None:
+        data, anc, _flags, addr = sock.recvmsg(65535, socket.CMSG_SPACE(12))
+        if len(data) < 20:
+            return None
+        ifindex, dst = self.ifindex, socket.inet_ntoa(data[16:20])
+        for level, ctype, cdata in anc:
+            if level == socket.IPPROTO_IP and ctype == IP_PKTINFO and len(cdata) >= 12:
+                ifindex = struct.unpack("@i", cdata[:4])[0]
+                dst = socket.inet_ntoa(cdata[8:12])
+        return Received(data=data, src=addr[0], dst=dst, ifindex=ifindex, ttl=data[8],
+                        family=4, protocol=data[9])
+
+
+def link_local_of(ifname: str, netns: str | None = None) -> str | None:
+    """The first link-local IPv6 address on ``ifname`` (None when it has none yet)."""
+    with in_netns(netns), open("/proc/thread-self/net/if_inet6") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and parts[5] == ifname and parts[0].startswith("fe80"):
+                return str(ipaddress.IPv6Address(bytes.fromhex(parts[0])))
+    return None
+
+
+class VrrpSocket6(_RawVrrpSocket):
+    """IPv6 VRRP on one interface: kernel checksum, hop limit 255, traffic class 0xC0.
+
+    Source address: ``src`` if given (``unicast_src_ip``/``mcast_src_ip``), else the interface's
+    link-local address, picked at construction (the socket is bound to it so the kernel never
+    chooses another). ``hop_limit`` is used for both multicast and unicast (``unicast_ttl``).
+    """
+
+    family = 6
+
+    def __init__(self, ifname: str, *, group: str = VRRP_GROUP6, unicast: bool = False,
+                 src: str | None = None, hop_limit: int = 255, netns: str | None = None,
+                 rcvbuf: int | None = None, deliver_all: bool = False) -> None:
+        super().__init__(ifname, unicast=unicast, netns=netns, deliver_all=deliver_all)
+        self.src = src or link_local_of(ifname, netns)
+        try:
+            with in_netns(netns):
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_VRRP)
+                self._socks.append(s)
+                s.setblocking(False)
+                s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_CHECKSUM, 6)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hop_limit)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, hop_limit)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, TOS_INTERNETWORK_CONTROL)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+                if rcvbuf:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                if self.src is not None:
+                    scope = self.ifindex if ipaddress.IPv6Address(self.src).is_link_local else 0
+                    s.bind((self.src, 0, 0, scope))
+            if not unicast:
+                self.join(group)
+        except OSError:
+            self.close()
+            raise
+
+    def _mreq(self, group: str) -> bytes:
+        return socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", self.ifindex)
+
+    def join(self, group: str) -> None:
+        """Join ``group`` on this interface (idempotent)."""
+        group = str(ipaddress.IPv6Address(group))
+        if group in self.groups:
+            return
+        self._socks[0].setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, self._mreq(group))
+        self.groups.add(group)
+
+    def leave(self, group: str) -> None:
+        group = str(ipaddress.IPv6Address(group))
+        if group not in self.groups:
+            return
+        with contextlib.suppress(OSError):
+            self._socks[0].setsockopt(socket.IPPROTO_IPV6, socket.IPV6_LEAVE_GROUP,
+                                      self._mreq(group))
+        self.groups.discard(group)
+
+    def send(self, message: bytes, dst: str) -> OSError | None:
+        """Send a VRRP message (no IPv6 header) to ``dst``; the kernel fills the checksum."""
+        ip = ipaddress.IPv6Address(dst)
+        scope = self.ifindex if (ip.is_link_local or ip.is_multicast) else 0
+        return self._send(self._socks[0], message, (str(ip), 0, 0, scope))
+
+    def _recv_one(self, sock: socket.socket) -> Received | None:
+        space = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
+        data, anc, _flags, addr = sock.recvmsg(65535, space)
+        ifindex, dst, hops = self.ifindex, "", None
+        for level, ctype, cdata in anc:
+            if level != socket.IPPROTO_IPV6:
+                continue
+            if ctype == IPV6_PKTINFO and len(cdata) >= 20:
+                dst = str(ipaddress.IPv6Address(cdata[:16]))
+                ifindex = struct.unpack("@I", cdata[16:20])[0]
+            elif ctype == IPV6_HOPLIMIT and len(cdata) >= 4:
+                hops = struct.unpack("@i", cdata[:4])[0]
+        src = str(addr[0]).split("%")[0]
+        return Received(data=data, src=src, dst=dst, ifindex=ifindex, ttl=hops, family=6)

@@ -1,0 +1,163 @@
+"""VMAC interfaces for ``use_vmac``: a macvlan on the instance's interface carrying the virtual
+router MAC (RFC 5798 §7.3), so failover moves the MAC with the VIPs.
+
+MAC 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6); default name ``vrrp.<VRID>`` (the
+``vmac_prefix`` is configurable). The macvlan is created in ``private`` mode as keepalived does,
+and for IPv6 with ``addrgenmode random``: an EUI-64 link-local derived from the shared VMAC
+would give both routers the same source address and break the election tie-break.
+
+Sysctls: the parent gets ``arp_ignore=1`` and ``arp_filter=1`` so it never answers ARP for a VIP
+that lives on the VMAC with its own MAC; the VMAC gets ``accept_local=1`` and ``rp_filter=0``.
+
+``vmac_xmit_base``: the daemon simply opens its advert socket on ``parent`` instead of the VMAC
+(``xmit_interface``); GARPs still carry the VMAC MAC.
+"""
+
+from __future__ import annotations
+
+import errno as errno_mod
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pykeepalived.net.addresses import AddressManager, NetResult
+from pykeepalived.net.netns import in_netns
+
+log = logging.getLogger("pykeepalived.net.vmac")
+
+ADDR_GEN_MODE_RANDOM = 3
+
+
+def vmac_mac(vrid: int, family: int = 4) -> str:
+    """The virtual router MAC for ``vrid`` in ``family`` (4 or 6)."""
+    if not 1 <= vrid <= 255:
+        raise ValueError("VRID must be 1..255")
+    return f"00:00:5e:00:{1 if family == 4 else 2:02x}:{vrid:02x}"
+
+
+def vmac_name(vrid: int, prefix: str = "vrrp", family: int = 4) -> str:
+    """Default interface name: ``vrrp.51`` (IPv4) / ``vrrp6.51`` (IPv6, so both can coexist)."""
+    return f"{prefix}{'' if family == 4 else '6'}.{vrid}"[:15]
+
+
+@dataclass(frozen=True)
+class Vmac:
+    """A VMAC to create: ``name`` on ``parent`` with ``mac``, ``mode`` private|bridge|vepa."""
+
+    parent: str
+    vrid: int
+    family: int = 4
+    name: str | None = None
+    mac: str | None = None
+    mode: str = "private"
+    prefix: str = "vrrp"
+
+    @property
+    def ifname(self) -> str:
+        return self.name or vmac_name(self.vrid, self.prefix, self.family)
+
+    @property
+    def address(self) -> str:
+        return (self.mac or vmac_mac(self.vrid, self.family)).lower()
+
+
+def xmit_interface(vmac: Vmac, xmit_base: bool) -> str:
+    """Interface the adverts leave from: the parent with ``vmac_xmit_base``, else the VMAC."""
+    return vmac.parent if xmit_base else vmac.ifname
+
+
+def _sysctl_write(netns: str | None, key: str, value: str) -> str | None:
+    """Write a sysctl; returns the previous value (None when unavailable)."""
+    path = "/proc/sys/" + key.replace(".", "/")
+    try:
+        with in_netns(netns):
+            with open(path) as f:
+                old = f.read().strip()
+            with open(path, "w") as f:
+                f.write(value)
+        return old
+    except OSError as e:
+        log.debug("sysctl %s: %s", key, e)
+        return None
+
+
+async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetResult:
+    """Create (or adopt an existing, matching) VMAC and bring it up.
+
+    An interface of that name that is a macvlan on the same parent is reused (a previous run
+    left it); anything else under that name is an error.
+    """
+    await am.open()
+    ipr: Any = am.ipr
+    name = vmac.ifname
+    parent = await am.ifindex(vmac.parent)
+    if parent is None:
+        return NetResult(False, "create vmac", name, errno=errno_mod.ENODEV,
+                         error=f"parent {vmac.parent} not found")
+    existing = await am.ifindex(name)
+    changed = existing is None
+    try:
+        if existing is None:
+            await ipr.link("add", ifname=name, kind="macvlan", link=parent,
+                           macvlan_mode=vmac.mode, address=vmac.address)
+            existing = await am.ifindex(name)
+            if existing is None:
+                raise OSError(errno_mod.ENODEV, f"{name} vanished after creation")
+        else:
+            msg = (await ipr.link("get", index=existing))[0]
+            info = msg.get_attr("IFLA_LINKINFO")
+            kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
+            if kind != "macvlan" or msg.get_attr("IFLA_LINK") != parent:
+                return NetResult(False, "create vmac", name, errno=errno_mod.EEXIST,
+                                 error=f"{name} exists and is not a VMAC on {vmac.parent}")
+            if str(msg.get_attr("IFLA_ADDRESS")).lower() != vmac.address:
+                await ipr.link("set", index=existing, address=vmac.address)
+        if vmac.family == 6:
+            await ipr.link("set", index=existing, IFLA_AF_SPEC={"attrs": [[
+                "AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE",
+                                        ADDR_GEN_MODE_RANDOM]]}]]})
+        _sysctl_write(am.netns, f"net.ipv4.conf.{vmac.parent}.arp_ignore", "1")
+        _sysctl_write(am.netns, f"net.ipv4.conf.{vmac.parent}.arp_filter", "1")
+        _sysctl_write(am.netns, f"net.ipv4.conf.{name}.accept_local", "1")
+        _sysctl_write(am.netns, f"net.ipv4.conf.{name}.rp_filter", "0")
+        if up:
+            await ipr.link("set", index=existing, state="up")
+    except Exception as e:
+        code = getattr(e, "code", None) or getattr(e, "errno", 0) or 0
+        log.warning("creating VMAC %s on %s failed: %s", name, vmac.parent, e)
+        return NetResult(False, "create vmac", name, errno=int(code), error=str(e))
+    return NetResult(True, "create vmac", name, changed=changed)
+
+
+async def set_vmac_state(am: AddressManager, vmac: Vmac, up: bool) -> NetResult:
+    """Bring the VMAC up or down (it keeps its addresses while down)."""
+    await am.open()
+    op = f"vmac {'up' if up else 'down'}"
+    idx = await am.ifindex(vmac.ifname)
+    if idx is None:
+        return NetResult(False, op, vmac.ifname, errno=errno_mod.ENODEV, error="not found")
+    try:
+        await am.ipr.link("set", index=idx, state="up" if up else "down")
+    except Exception as e:
+        log.warning("%s %s failed: %s", op, vmac.ifname, e)
+        return NetResult(False, op, vmac.ifname, errno=int(getattr(e, "code", 0) or 0),
+                         error=str(e))
+    return NetResult(True, op, vmac.ifname)
+
+
+async def delete_vmac(am: AddressManager, vmac: Vmac) -> NetResult:
+    """Delete the VMAC; absent counts as success (unchanged)."""
+    await am.open()
+    idx = await am.ifindex(vmac.ifname)
+    if idx is None:
+        return NetResult(True, "delete vmac", vmac.ifname, changed=False,
+                         errno=errno_mod.ENODEV)
+    try:
+        await am.ipr.link("del", index=idx)
+    except Exception as e:
+        code = int(getattr(e, "code", 0) or 0)
+        if code == errno_mod.ENODEV:
+            return NetResult(True, "delete vmac", vmac.ifname, changed=False, errno=code)
+        log.warning("deleting VMAC %s failed: %s", vmac.ifname, e)
+        return NetResult(False, "delete vmac", vmac.ifname, errno=code, error=str(e))
+    return NetResult(True, "delete vmac", vmac.ifname)
