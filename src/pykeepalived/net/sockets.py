@@ -269,8 +269,9 @@ class VrrpSocket6(_RawVrrpSocket):
     """IPv6 VRRP on one interface: kernel checksum, hop limit 255, traffic class 0xC0.
 
     Source address: ``src`` if given (``unicast_src_ip``/``mcast_src_ip``), else the interface's
-    link-local address, picked at construction (the socket is bound to it so the kernel never
-    chooses another). ``hop_limit`` is used for both multicast and unicast (``unicast_ttl``).
+    link-local address, picked at construction and passed with every send (IPV6_PKTINFO) so
+    the kernel never chooses another. ``hop_limit`` is used for both multicast and unicast
+    (``unicast_ttl``).
     """
 
     family = 6
@@ -296,14 +297,16 @@ class VrrpSocket6(_RawVrrpSocket):
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
                 if rcvbuf:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-                if self.src is not None:
-                    scope = self.ifindex if ipaddress.IPv6Address(self.src).is_link_local else 0
-                    s.bind((self.src, 0, 0, scope))
             if not unicast:
                 self.join(group)
         except OSError:
             self.close()
             raise
+        # The source goes in IPV6_PKTINFO on every send rather than through bind(): a raw
+        # socket bound to an address only receives packets addressed to it.
+        src_packed = ipaddress.IPv6Address(self.src).packed if self.src else bytes(16)
+        self._pktinfo = [(socket.IPPROTO_IPV6, IPV6_PKTINFO,
+                          src_packed + struct.pack("@I", self.ifindex))]
 
     def _mreq(self, group: str) -> bytes:
         return socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", self.ifindex)
@@ -329,7 +332,15 @@ class VrrpSocket6(_RawVrrpSocket):
         """Send a VRRP message (no IPv6 header) to ``dst``; the kernel fills the checksum."""
         ip = ipaddress.IPv6Address(dst)
         scope = self.ifindex if (ip.is_link_local or ip.is_multicast) else 0
-        return self._send(self._socks[0], message, (str(ip), 0, 0, scope))
+        sock = self._socks[0]
+        try:
+            sock.sendmsg([message], self._pktinfo, 0, (str(ip), 0, 0, scope))
+        except OSError as e:
+            self.tx_errors += 1
+            log.warning("%s: send to %s failed: %s", self.ifname, dst, e)
+            return e
+        self.tx_packets += 1
+        return None
 
     def _recv_one(self, sock: socket.socket) -> Received | None:
         space = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)

@@ -1,0 +1,265 @@
+"""Raw VRRP sockets against the real kernel: two hosts on a bridge, each in its own namespace.
+
+Packets are built by hand here (struct), independently of the codec, so the test checks what
+the sockets do to the bytes: TTL 255 and TOS 0xC0 arrive intact, multicast joins happen on the
+right interface, multicast loop is off, unicast/multicast filtering, AH on protocol 51, and for
+IPv6 the kernel checksum (computed on send, bad ones dropped on receive) and the hop limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.netns import Lab
+from pykeepalived.net.arp import inet_checksum
+from pykeepalived.net.links import if_index
+from pykeepalived.net.netns import in_netns
+from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
+
+pytestmark = pytest.mark.netns
+
+A4, B4 = "10.91.0.1", "10.91.0.2"
+
+
+def ipv4_datagram(src: str, dst: str, payload: bytes, proto: int = 112, ttl: int = 255,
+                  ident: int = 7) -> bytes:
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), ident, 0, ttl, proto, 0,
+                      socket.inet_aton(src), socket.inet_aton(dst))
+    hdr = hdr[:10] + struct.pack("!H", inet_checksum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def vrrp2(vrid: int, prio: int, vip: str) -> bytes:
+    msg = struct.pack("!BBBBBBH", 0x21, vrid, prio, 1, 1, 1, 0) + socket.inet_aton(vip)
+    msg += b"pass1234"
+    return msg[:6] + struct.pack("!H", inet_checksum(msg)) + msg[8:]
+
+
+def vrrp3_v6(vrid: int, prio: int, vip: str) -> bytes:
+    """VRRPv3 message with a zero checksum (the sending socket fills it)."""
+    return struct.pack("!BBBBHH", 0x31, vrid, prio, 1, 100, 0) + ipaddress.IPv6Address(
+        vip).packed
+
+
+def v6_checksum(src: str, dst: str, msg: bytes) -> int:
+    pseudo = (ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
+              + struct.pack("!I3xB", len(msg), 112))
+    return inet_checksum(pseudo + msg[:6] + b"\0\0" + msg[8:])
+
+
+@pytest.fixture
+def lab4() -> Iterator[Lab]:
+    with Lab("pkn1") as lab:
+        lab.add_host("a", [f"{A4}/24"])
+        lab.add_host("b", [f"{B4}/24"])
+        yield lab
+
+
+async def collect(sock: VrrpSocket4 | VrrpSocket6, seconds: float) -> list[Received]:
+    got: list[Received] = []
+    sock.start(got.append)
+    await asyncio.sleep(seconds)
+    return got
+
+
+async def wait_first(got: list[Received], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not got and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def test_multicast_v4_ttl_tos_join_and_no_loop(lab4: Lab, tmp_path: Path) -> None:
+    a, b = lab4.hosts["a"], lab4.hosts["b"]
+    pcap = tmp_path / "b.pcap"
+    with open(tmp_path / "td.err", "wb") as err:
+        dump = b.popen(["tcpdump", "-i", "eth0", "-U", "--immediate-mode", "-w", str(pcap),
+                        "ip proto 112"], stderr=err)
+    deadline = time.monotonic() + 5
+    while b"listening" not in (tmp_path / "td.err").read_bytes():
+        assert time.monotonic() < deadline, "tcpdump did not start"
+        time.sleep(0.02)
+
+    async def main() -> tuple[list[Received], list[Received], int]:
+        sa = VrrpSocket4("eth0", netns=a.ns)
+        sb = VrrpSocket4("eth0", netns=b.ns)
+        got_a: list[Received] = []
+        got_b: list[Received] = []
+        sa.start(got_a.append)
+        sb.start(got_b.append)
+        # the group is joined on eth0 of b (kernel view)
+        igmp = b.run(["ip", "maddr", "show", "dev", "eth0"]).stdout
+        assert "224.0.0.18" in igmp
+        pkt = ipv4_datagram(A4, "224.0.0.18", vrrp2(51, 150, "10.91.0.200"))
+        assert sa.send(pkt, "224.0.0.18") is None
+        await wait_first(got_b)
+        await asyncio.sleep(0.2)
+        sent = sa.tx_packets
+        sa.close()
+        sb.close()
+        return got_a, got_b, sent
+
+    got_a, got_b, sent = asyncio.run(main())
+    time.sleep(0.3)
+    dump.terminate()
+    dump.wait(5)
+    assert got_b, "b received nothing"
+    r = got_b[0]
+    assert (r.src, r.dst, r.ttl, r.family, r.protocol) == (A4, "224.0.0.18", 255, 4, 112)
+    assert r.data[1] == 0xC0
+    assert r.data[20:] == vrrp2(51, 150, "10.91.0.200")
+    assert r.ifindex == if_index("eth0", b.ns)
+    assert got_a == [], "multicast loop must be off"
+    assert sent >= 1
+    # what was on the wire, from the capture
+    frames = read_pcap(pcap)
+    assert frames, "tcpdump captured nothing"
+    ip = frames[0][14:]
+    assert ip[1] == 0xC0 and ip[8] == 255 and ip[9] == 112
+    assert frames[0][:6] == bytes.fromhex("01005e000012")
+
+
+def read_pcap(path: Path) -> list[bytes]:
+    raw = path.read_bytes()
+    assert len(raw) >= 24
+    endian = "<" if raw[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    out, pos = [], 24
+    while pos + 16 <= len(raw):
+        _s, _us, incl, _orig = struct.unpack(endian + "IIII", raw[pos:pos + 16])
+        out.append(raw[pos + 16:pos + 16 + incl])
+        pos += 16 + incl
+    return out
+
+
+def test_unicast_v4_and_mode_filter_and_ah(lab4: Lab) -> None:
+    a, b = lab4.hosts["a"], lab4.hosts["b"]
+
+    async def main() -> tuple[list[Received], list[Received], int]:
+        sa = VrrpSocket4("eth0", netns=a.ns, unicast=True, ah=True)
+        uni = VrrpSocket4("eth0", netns=b.ns, unicast=True, ah=True)
+        mc = VrrpSocket4("eth0", netns=b.ns)
+        got_u: list[Received] = []
+        got_m: list[Received] = []
+        uni.start(got_u.append)
+        mc.start(got_m.append)
+        assert "224.0.0.18" in b.run(["ip", "maddr", "show", "dev", "eth0"]).stdout
+        sa.send(ipv4_datagram(A4, B4, vrrp2(7, 100, "10.91.0.201"), ttl=64), B4)
+        # an AH datagram: protocol 51 leaves through the AH socket and is received as such
+        ah = struct.pack("!BBHII", 112, 4, 0, 0x0A5B0001, 1) + bytes(12)
+        sa.send(ipv4_datagram(A4, B4, ah + vrrp2(7, 100, "10.91.0.201"), proto=51), B4)
+        await asyncio.sleep(0.5)
+        filtered = mc.rx_filtered
+        for s in (sa, uni, mc):
+            s.close()
+        return got_u, got_m, filtered
+
+    got_u, got_m, filtered = asyncio.run(main())
+    protos = sorted(r.protocol for r in got_u)
+    assert protos == [51, 112], got_u
+    vr = next(r for r in got_u if r.protocol == 112)
+    assert (vr.src, vr.dst, vr.ttl) == (A4, B4, 64)
+    assert got_m == [], "a multicast socket must not deliver unicast adverts"
+    assert filtered >= 1
+
+
+@pytest.fixture
+def lab6() -> Iterator[Lab]:
+    with Lab("pkn2", ipv6=True) as lab:
+        lab.add_host("a", ["fd91::1/64"])
+        lab.add_host("b", ["fd91::2/64"])
+        yield lab
+
+
+def wait_link_local(lab: Lab) -> None:
+    from pykeepalived.net.sockets import link_local_of
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if all(link_local_of("eth0", h.ns) for h in lab.hosts.values()):
+            return
+        time.sleep(0.05)
+    raise AssertionError("no link-local address")
+
+
+def test_ipv6_hop_limit_kernel_checksum_and_bad_checksum_dropped(lab6: Lab) -> None:
+    a, b = lab6.hosts["a"], lab6.hosts["b"]
+    wait_link_local(lab6)
+
+    async def main() -> tuple[list[Received], str, str]:
+        sa = VrrpSocket6("eth0", netns=a.ns)
+        sb = VrrpSocket6("eth0", netns=b.ns)
+        assert sa.src is not None and sa.src.startswith("fe80")
+        got: list[Received] = []
+        sb.start(got.append)
+        assert "ff02::12" in b.run(["ip", "-6", "maddr", "show", "dev", "eth0"]).stdout
+        msg = vrrp3_v6(51, 150, "fd91::200")
+        assert sa.send(msg, "ff02::12") is None
+        await wait_first(got)
+        good = list(got)
+        got.clear()
+        # A plain raw socket (no IPV6_CHECKSUM): the kernel sends what we give it.
+        with in_netns(a.ns):
+            plain = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 112)
+        plain.setsockopt(socket.SOL_SOCKET, 25, b"eth0")
+        plain.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        idx = sa.ifindex
+        plain.bind((sa.src, 0, 0, idx))
+        csum = v6_checksum(sa.src, "ff02::12", msg)
+        bad = msg[:6] + struct.pack("!H", csum ^ 0x5A5A) + msg[8:]
+        plain.sendto(bad, ("ff02::12", 0, 0, idx))
+        await asyncio.sleep(0.4)
+        after_bad = list(got)
+        fixed = msg[:6] + struct.pack("!H", csum) + msg[8:]
+        plain.sendto(fixed, ("ff02::12", 0, 0, idx))
+        await wait_first(got)
+        plain.close()
+        sa.close()
+        sb.close()
+        assert after_bad == [], "a corrupted checksum must be dropped by the kernel"
+        assert got, "the same packet with a correct checksum must arrive"
+        return good, sa.src, "ok"
+
+    good, src, _ = asyncio.run(main())
+    assert good, "b received nothing"
+    r = good[0]
+    assert (r.src, r.dst, r.ttl, r.family) == (src, "ff02::12", 255, 6)
+    # the kernel filled in the checksum of what it sent
+    wire_csum = struct.unpack("!H", r.data[6:8])[0]
+    assert wire_csum == v6_checksum(src, "ff02::12", r.data)
+    assert r.data[8:] == vrrp3_v6(51, 150, "fd91::200")[8:]
+
+
+def test_ipv6_unicast_hop_limit(lab6: Lab) -> None:
+    a, b = lab6.hosts["a"], lab6.hosts["b"]
+    wait_link_local(lab6)
+
+    async def main() -> list[Received]:
+        sa = VrrpSocket6("eth0", netns=a.ns, unicast=True, src="fd91::1", hop_limit=42)
+        sb = VrrpSocket6("eth0", netns=b.ns, unicast=True)
+        got: list[Received] = []
+        sb.start(got.append)
+        for _ in range(3):  # the first may wait on neighbour resolution
+            sa.send(vrrp3_v6(9, 100, "fd91::201"), "fd91::2")
+            await wait_first(got, 1.0)
+            if got:
+                break
+        sa.close()
+        sb.close()
+        return got
+
+    got = asyncio.run(main())
+    assert got
+    assert (got[0].src, got[0].dst, got[0].ttl) == ("fd91::1", "fd91::2", 42)
+
+
+def test_constructor_error_for_missing_interface(lab4: Lab) -> None:
+    with pytest.raises(OSError), contextlib.closing(
+            VrrpSocket4("nosuch0", netns=lab4.hosts["a"].ns)):
+        pass
