@@ -1,0 +1,123 @@
+"""``vrrp_sync_group``: instances that change state together (sans-IO).
+
+keepalived's rules, as enforced here:
+
+* a member that goes to FAULT forces every member to FAULT; the group leaves FAULT (every member
+  to BACKUP) only when no member has a fault of its own;
+* a member may become MASTER only when every other member can too (each is MASTER already or its
+  own master-down timer has expired); until then it re-checks after one advert interval plus the
+  minimum skew. When one member becomes MASTER the others follow at once;
+* a MASTER member that steps down to BACKUP (higher priority advert) takes the others with it;
+* a member hearing a lower priority advert as MASTER makes every member send its lower-priority
+  GARPs;
+* group notifications carry priority 0 (``GROUP "G1" MASTER 0``).
+
+The group queues only its own notifications and log lines (``actions()``); each member queues its
+own actions as usual, so after any call into a member the shell drains the group and all members.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pykeepalived.vrrp.actions import Action, LogEvent, Notify, NotifyEvent, State
+
+if TYPE_CHECKING:
+    from pykeepalived.vrrp.router import VrrpRouter
+
+_NOTIFY = {
+    State.MASTER: NotifyEvent.MASTER,
+    State.BACKUP: NotifyEvent.BACKUP,
+    State.FAULT: NotifyEvent.FAULT,
+    State.STOP: NotifyEvent.STOP,
+}
+
+
+class SyncGroup:
+    def __init__(self, name: str, members: list[VrrpRouter] | None = None) -> None:
+        self.name = name
+        self.members: list[VrrpRouter] = []
+        self._state = State.INIT
+        self._actions: list[Action] = []
+        for member in members or []:
+            self.add(member)
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def add(self, router: VrrpRouter) -> None:
+        if router.group is not None and router.group is not self:
+            raise ValueError(f"{router.name} already belongs to group {router.group.name}")
+        if router not in self.members:
+            self.members.append(router)
+        router.group = self
+
+    def actions(self) -> list[Action]:
+        out, self._actions = self._actions, []
+        return out
+
+    # ------------------------------------------------------------------ called by members
+    def member_started(self, router: VrrpRouter, now: float) -> None:
+        """A member starts: the group starts BACKUP, or FAULT if a started member is faulty."""
+        if self._state is State.INIT:
+            self._set_state(State.BACKUP)
+        if router.own_fault and self._state is not State.FAULT:
+            self._go_fault(now)
+
+    def can_goto_master(self, router: VrrpRouter) -> bool:
+        if self._state is State.MASTER:
+            return True
+        if self._state is State.FAULT:
+            return False
+        return all(m is router or m.state is State.MASTER or m.wants_master for m in self.members)
+
+    def member_became_master(self, router: VrrpRouter, now: float) -> None:
+        if self._state is State.MASTER:
+            return
+        self._set_state(State.MASTER)
+        for m in self.members:
+            if m is not router:
+                m.force_master(now)
+
+    def member_became_backup(self, router: VrrpRouter, now: float) -> None:
+        if self._state is not State.MASTER:
+            return
+        self._set_state(State.BACKUP)
+        for m in self.members:
+            if m is not router:
+                m.force_backup(now)
+
+    def member_rx_lower(self, router: VrrpRouter, now: float) -> None:
+        for m in self.members:
+            if m is not router:
+                m.lower_priority_garps(now)
+
+    def reevaluate(self, now: float) -> None:
+        """A member's own fault status may have changed: fault or un-fault the whole group."""
+        started = [m for m in self.members if m.state not in (State.INIT, State.STOP)]
+        if any(m.own_fault for m in started):
+            if self._state is not State.FAULT:
+                self._go_fault(now)
+            for m in started:
+                m.apply_fault(now, True, by_group=True)
+        elif self._state is State.FAULT:
+            self._set_state(State.BACKUP)
+            for m in started:
+                m.apply_fault(now, False, by_group=True)
+
+    # ------------------------------------------------------------------ internals
+    def _go_fault(self, now: float) -> None:
+        self._set_state(State.FAULT)
+        for m in self.members:
+            if m.state not in (State.INIT, State.STOP):
+                m.apply_fault(now, True, by_group=True)
+
+    def _set_state(self, new: State) -> None:
+        if new is self._state:
+            return
+        self._state = new
+        self._actions.append(
+            LogEvent(f"VRRP_Group({self.name}) Syncing instances to {new.value} state")
+        )
+        self._actions.append(Notify(_NOTIFY[new], self.name, 0, group=True))
