@@ -1,17 +1,146 @@
-"""Entry points: read a file (includes resolved), parse it, return a ParseResult."""
+"""Entry points: read a file (includes resolved), parse it, apply the host checks keepalived's
+config test makes, and return a ``ParseResult``. Nothing here raises on bad input."""
 
 from __future__ import annotations
 
-from pykeepalived.config.model import KeepalivedConfig, ParseResult
+import os
+import socket
+
+from pykeepalived.config.environment import Environment, SystemEnvironment
+from pykeepalived.config.lexer import Files, Lexer, MemoryFiles
+from pykeepalived.config.model import (
+    ConfigMessage,
+    KeepalivedConfig,
+    NotifyScript,
+    ParseResult,
+    Severity,
+)
+from pykeepalived.config.parser import Parser, ParseState, build_tree, finish
+
+DEFAULT_SCRIPT_USER = "keepalived_script"
 
 
-def load(path: str, *, config_id: str, all_config: bool = False) -> ParseResult:
+def _hostname() -> str:
+    return socket.gethostname().split(".", 1)[0]
+
+
+def load(path: str, *, config_id: str, all_config: bool = False,
+         env: Environment | None = None, files: Files | None = None) -> ParseResult:
     """Parse ``path`` as keepalived would with ``-i config_id`` (and ``-e`` if all_config)."""
-    del path, config_id, all_config
-    return ParseResult(config=KeepalivedConfig())
+    lx = Lexer(config_id=config_id, files=files or Files(), all_config=all_config)
+    try:
+        lx.run_file(path)
+    except RecursionError:
+        lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
+    return _parse(lx, env or SystemEnvironment(), config_id)
 
 
-def load_text(text: str, *, config_id: str = "", filename: str = "keepalived.conf") -> ParseResult:
+def load_text(text: str, *, config_id: str = "", filename: str = "keepalived.conf",
+              env: Environment | None = None, files: dict[str, str] | None = None
+              ) -> ParseResult:
     """Parse config text held in memory (tests, reload from an expanded copy)."""
-    del text, config_id, filename
-    return ParseResult(config=KeepalivedConfig())
+    lx = Lexer(config_id=config_id, files=MemoryFiles(files or {}))
+    try:
+        lx.run_text(text, filename)
+    except RecursionError:
+        lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
+    return _parse(lx, env or SystemEnvironment(), config_id)
+
+
+def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:
+    messages: list[ConfigMessage] = list(lx.messages)
+    try:
+        tree = build_tree(lx.stmts, messages)
+        st = ParseState(messages=messages, env=env, config_id=config_id)
+        Parser(st).parse(tree)
+        cfg = finish(st, config_id, _hostname())
+        _script_security(cfg, st, env, messages)
+    except Exception as e:  # last line of defence: a bug is a message, never a traceback
+        messages.append(ConfigMessage("", 0, Severity.ERROR,
+                                      f"Internal error while parsing: {type(e).__name__}: {e}"))
+        cfg = KeepalivedConfig()
+    return ParseResult(config=cfg, messages=tuple(messages),
+                       expanded_text="\n".join(lx.expanded) + "\n")
+
+
+def _vrrp_scripts(cfg: KeepalivedConfig, disabled: set[str]) -> list[NotifyScript]:
+    out: list[NotifyScript] = []
+    for s in cfg.vrrp_scripts:
+        if s.name not in disabled:
+            out.append(NotifyScript(s.argv, s.user, s.group, s.line))
+    for i in cfg.vrrp_instances:
+        out.extend(x for x in (i.notify_master, i.notify_backup, i.notify_fault,
+                               i.notify_stop, i.notify_deleted, i.notify,
+                               i.notify_master_rx_lower_pri) if x is not None)
+    for g in cfg.sync_groups:
+        out.extend(x for x in (g.notify_master, g.notify_backup, g.notify_fault,
+                               g.notify_stop, g.notify) if x is not None)
+    gd = cfg.global_defs
+    for fifo in (gd.notify_fifo, gd.vrrp_notify_fifo):
+        if fifo is not None and fifo.script is not None:
+            out.append(fifo.script)
+    return out
+
+
+def _check_scripts(cfg: KeepalivedConfig) -> list[NotifyScript]:
+    out: list[NotifyScript] = []
+    for vs in cfg.virtual_servers:
+        out.extend(x for x in (vs.quorum_up, vs.quorum_down) if x is not None)
+        for rs in vs.real_servers:
+            out.extend(x for x in (rs.notify_up, rs.notify_down) if x is not None)
+            for c in rs.checkers:
+                script = getattr(c, "script", None)
+                if isinstance(script, NotifyScript):
+                    out.append(script)
+    fifo = cfg.global_defs.lvs_notify_fifo
+    if fifo is not None and fifo.script is not None:
+        out.append(fifo.script)
+    return out
+
+
+def _script_security(cfg: KeepalivedConfig, st: ParseState, env: Environment,
+                     messages: list[ConfigMessage]) -> None:
+    """keepalived's rule: a script with no user runs as script_user, else keepalived_script,
+    else root; root scripts without enable_script_security are a security violation."""
+    gd = cfg.global_defs
+    disabled = {m.text.split()[3] for m in messages
+                if m.text.startswith("Disabling track script ")}
+    default_uid: int | None
+    if gd.script_user is not None:
+        default_uid = env.user_uid(gd.script_user)
+        default_known = True  # a bad script_user was already reported
+    else:
+        default_uid = env.user_uid(DEFAULT_SCRIPT_USER)
+        default_known = default_uid is not None
+    for scripts, label in ((_vrrp_scripts(cfg, disabled), "scripts"),
+                           (_check_scripts(cfg), "check scripts")):
+        if not scripts:
+            continue
+        as_root = False
+        need_default = False
+        for s in scripts:
+            if s.user is not None:
+                uid = env.user_uid(s.user)
+                if uid == 0:
+                    as_root = True
+            else:
+                need_default = True
+                if default_uid == 0 or (not default_known and gd.script_user is None):
+                    as_root = True
+        if need_default and not default_known and gd.enable_script_security:
+            messages.append(ConfigMessage(
+                "", 0, Severity.WARNING,
+                f"Unable to set default user {DEFAULT_SCRIPT_USER} for script"))
+            continue
+        if as_root and not gd.enable_script_security:
+            messages.append(ConfigMessage(
+                "", 0, Severity.SECURITY,
+                f"SECURITY VIOLATION - {label} are being executed but script_security not "
+                "enabled."))
+
+
+def expanded_config_text(path: str, *, config_id: str) -> str:
+    """The config with includes, conditionals and parameters resolved (for children/reload)."""
+    lx = Lexer(config_id=config_id)
+    lx.run_file(os.path.abspath(path))
+    return "\n".join(lx.expanded) + "\n"

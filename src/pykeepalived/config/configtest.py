@@ -1,0 +1,52 @@
+"""``pykeepalived -t``: keepalived 2.2.7's config-test contract.
+
+Exit 0 clean; 4 cannot run (missing file, fatal); 5 other errors and warnings; 6 scripts would
+run as root without ``enable_script_security``. keepalived 2.2.7 with a ``net_namespace``
+configured reports the problems of its first parse but exits 0 (the test is re-run inside a
+namespace that does not exist); we mirror that so the verdicts agree (docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pykeepalived.config.dump import format_config
+from pykeepalived.config.loader import load
+from pykeepalived.config.model import ParseResult
+from pykeepalived.options import Options
+
+
+def config_test_result(opts: Options) -> tuple[ParseResult, int]:
+    path = opts.config_file
+    res = load(path, config_id=opts.config_id, all_config=opts.all_config)
+    code = res.exit_code_for_test()
+    if res.config.net_namespace and code in (4, 5):
+        code = 0
+    return res, code
+
+
+def run_config_test(opts: Options) -> int:
+    if not os.path.exists(opts.config_file):
+        msg = f"Configuration file '{opts.config_file}' does not exist"
+        _emit([msg], opts)
+        return 4
+    res, code = config_test_result(opts)
+    lines = [m.format() for m in res.messages]
+    _emit(lines, opts)
+    if opts.dump_conf:
+        print(format_config(res.config))
+    return code
+
+
+def _emit(lines: list[str], opts: Options) -> None:
+    for ln in lines:
+        print(ln, file=sys.stderr)
+    if opts.config_test_log:
+        try:
+            with open(opts.config_test_log, "a", encoding="utf-8") as f:
+                for ln in lines:
+                    f.write(ln + "\n")
+        except OSError as e:
+            print(f"Unable to write config test log {opts.config_test_log}: {e}",
+                  file=sys.stderr)

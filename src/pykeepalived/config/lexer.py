@@ -1,0 +1,619 @@
+"""keepalived.conf at the line level: includes, @conditionals, $parameters, ~SEQ/~LST,
+comments, quoting and braces, producing a flat list of statements for the block parser.
+
+Order of work per physical line (as keepalived's lib/parser does): multi-line parameter
+collection, comment removal, include detection (before @ and $, so an include line can use
+neither), ``@ID`` conditionals, ``$NAME=`` definitions, ``~SEQ``/``~LST`` repetition, parameter
+substitution (recursive, lazy), then tokenising with braces split off as statements of their own.
+File access goes through the ``Files`` protocol so the lexer itself stays testable without disk.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from pykeepalived.config.model import ConfigMessage, Severity
+
+MAXBUF = 1024
+MAX_INCLUDE_DEPTH = 32
+MAX_EXPANSION_DEPTH = 64
+MAX_STATEMENTS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """One logical statement: a keyword with its arguments, or a lone ``{`` / ``}``."""
+
+    file: str
+    line: int
+    tokens: tuple[str, ...]
+
+    @property
+    def keyword(self) -> str:
+        return self.tokens[0] if self.tokens else ""
+
+
+class Files:
+    """The file-system questions the lexer asks; tests substitute a dict-backed one."""
+
+    def read(self, path: str) -> str | None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read(16 * 1024 * 1024)
+        except OSError:
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(_glob.glob(pattern))
+
+    def readable(self, path: str) -> bool:
+        return os.access(path, os.R_OK)
+
+
+class MemoryFiles(Files):
+    """Files held in a dict (unit tests, reload from an expanded copy)."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = dict(files)
+
+    def read(self, path: str) -> str | None:
+        return self.files.get(os.path.normpath(path))
+
+    def glob(self, pattern: str) -> list[str]:
+        import fnmatch
+
+        pat = os.path.normpath(pattern)
+        return sorted(p for p in self.files if fnmatch.fnmatch(p, pat))
+
+    def readable(self, path: str) -> bool:
+        return os.path.normpath(path) in self.files
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def strip_comment(line: str) -> str:
+    """Cut at the first ``#`` or ``!`` outside quotes (an escaped one stays literal)."""
+    quote = ""
+    i = 0
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\" and i + 1 < n:
+            i += 2
+            continue
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "#!":
+            return line[:i]
+        i += 1
+    return line
+
+
+_ESCAPES = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+            "v": "\v"}
+
+
+def _unescape_at(s: str, i: int) -> tuple[str, int]:
+    """Decode the escape starting at s[i] == '\\' inside quotes; return (text, next index)."""
+    if i + 1 >= len(s):
+        return "\\", i + 1
+    c = s[i + 1]
+    if c in _ESCAPES:
+        return _ESCAPES[c], i + 2
+    if c in "01234567":
+        m = re.match(r"[0-7]{1,3}", s[i + 1:])
+        assert m is not None
+        return chr(int(m.group(0), 8) & 0xFF), i + 1 + len(m.group(0))
+    if c == "x":
+        m = re.match(r"[0-9a-fA-F]{1,2}", s[i + 2:])
+        if m:
+            return chr(int(m.group(0), 16)), i + 2 + len(m.group(0))
+        return "x", i + 2
+    if c == "c" and i + 2 < len(s):
+        return chr(ord(s[i + 2].upper()) ^ 0x40), i + 3
+    return c, i + 2
+
+
+def tokenize(line: str) -> tuple[list[list[str]], bool]:
+    """Split a comment-free line into statements of tokens; braces become their own statements.
+
+    Returns (statements, unmatched_quote).
+    """
+    stmts: list[list[str]] = []
+    cur: list[str] = []
+    tok: list[str] = []
+    in_tok = False
+    quote = ""
+    i = 0
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if quote:
+            if c == quote:
+                quote = ""
+                i += 1
+            elif c == "\\":
+                text, i = _unescape_at(line, i)
+                tok.append(text)
+            else:
+                tok.append(c)
+                i += 1
+            continue
+        if c in " \t\r\n\v\f":
+            if in_tok:
+                cur.append("".join(tok))
+                tok, in_tok = [], False
+            i += 1
+        elif c in "\"'":
+            quote = c
+            in_tok = True
+            i += 1
+        elif c in "{}":
+            if in_tok:
+                cur.append("".join(tok))
+                tok, in_tok = [], False
+            if cur:
+                stmts.append(cur)
+            stmts.append([c])
+            cur = []
+            i += 1
+        elif c == "\\" and i + 1 < n and line[i + 1] in "#!":
+            tok.append(line[i + 1])
+            in_tok = True
+            i += 2
+        else:
+            tok.append(c)
+            in_tok = True
+            i += 1
+    if in_tok:
+        cur.append("".join(tok))
+    if cur:
+        stmts.append(cur)
+    return stmts, bool(quote)
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """csh-style ``{a,b}`` expansion (nested allowed); no braces -> [pattern]."""
+    depth = 0
+    start = -1
+    for i, c in enumerate(pattern):
+        if c == "{":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif c == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                inner = pattern[start + 1:i]
+                parts: list[str] = []
+                d = 0
+                last = 0
+                for j, ch in enumerate(inner):
+                    if ch == "{":
+                        d += 1
+                    elif ch == "}":
+                        d -= 1
+                    elif ch == "," and d == 0:
+                        parts.append(inner[last:j])
+                        last = j + 1
+                parts.append(inner[last:])
+                if len(parts) == 1:
+                    continue
+                out: list[str] = []
+                for p in parts:
+                    out.extend(expand_braces(pattern[:start] + p + pattern[i + 1:]))
+                return out
+    return [pattern]
+
+
+_PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
+_PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
+_PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t]|$)")
+_INCLUDES = ("include", "includer", "includem", "includew", "includeb", "includea")
+_CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
+
+
+@dataclass
+class _Ctx:
+    file: str
+    line: int
+
+
+@dataclass
+class Lexer:
+    """Turns a keepalived.conf (with its includes) into statements plus messages."""
+
+    config_id: str
+    files: Files = field(default_factory=Files)
+    all_config: bool = False
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    seed: int | None = None
+    messages: list[ConfigMessage] = field(default_factory=list)
+    stmts: list[Stmt] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    expanded: list[str] = field(default_factory=list)
+    include_check: frozenset[str] = frozenset()
+    _rng: random.Random = field(default_factory=random.Random)
+    _depth: int = 0
+    _too_many: bool = False
+
+    # -- messages
+    def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
+        if ctx is None:
+            self.messages.append(ConfigMessage("", 0, sev, text))
+        else:
+            self.messages.append(ConfigMessage(ctx.file, ctx.line, sev, text))
+
+    # -- entry
+    def run_file(self, path: str) -> None:
+        if self.seed is not None:
+            self._rng.seed(self.seed)
+        text = self.files.read(path)
+        if text is None:
+            self.report(None, f"Configuration file '{path}' does not exist", Severity.FATAL)
+            return
+        self._run_text(text, path)
+
+    def run_text(self, text: str, filename: str) -> None:
+        if self.seed is not None:
+            self._rng.seed(self.seed)
+        self._run_text(text, filename)
+
+    def _run_text(self, text: str, path: str) -> None:
+        name = os.path.basename(path)
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        it: Iterator[tuple[int, str]] = iter(enumerate(lines, 1))
+        saved_check = self.include_check
+        for lineno, raw in it:
+            ctx = _Ctx(name, lineno)
+            raw = raw.rstrip("\r")
+            if len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
+                self.report(ctx, f"Line too long (>= {MAXBUF} characters) - ignoring")
+                continue
+            stripped = raw.strip()
+            m = _PARAM_DEF.match(stripped)
+            if m and (m.group(2).strip() == "" or m.group(2).rstrip().endswith("\\")):
+                # multi-line definition: collect continuation lines
+                first = m.group(2).rstrip()
+                parts: list[str] = []
+                more = first == "" or first.endswith("\\")
+                if first.endswith("\\"):
+                    first = first[:-1].rstrip()
+                if first:
+                    parts.append(first)
+                while more:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        break
+                    seg = nxt[1].rstrip("\r").rstrip()
+                    if seg.endswith("\\"):
+                        seg = seg[:-1].rstrip()
+                    else:
+                        more = False
+                    if seg.strip():
+                        parts.append(seg)
+                self._define_or_conditional(stripped, "\n".join(parts), m.group(1), ctx, path)
+                continue
+            self._process_line(raw, ctx, path, 0)
+        self.include_check = saved_check
+
+    def _define_or_conditional(self, stripped: str, value: str, name: str, ctx: _Ctx,
+                               path: str) -> None:
+        del stripped, ctx, path
+        self.params[name] = value
+
+    # -- one logical line
+    def _process_line(self, raw: str, ctx: _Ctx, path: str, depth: int) -> None:
+        if depth > MAX_EXPANSION_DEPTH:
+            self.report(ctx, "Parameter/sequence expansion too deep - ignoring line")
+            return
+        line = strip_comment(raw).strip()
+        if not line:
+            return
+        first = line.split(None, 1)[0]
+        if first in _INCLUDES and depth == 0:
+            self._include(line, ctx, path)
+            return
+        if first == "include_check":
+            self._include_check(line.split()[1:])
+            return
+        if line.startswith("@"):
+            cond, _, rest = line.partition(" ")
+            if "\t" in cond:
+                cond, _, rest2 = cond.partition("\t")
+                rest = rest2 + " " + rest
+            neg = cond.startswith("@^")
+            ident = cond[2:] if neg else cond[1:]
+            if not rest.strip():
+                return
+            if (ident == self.config_id) == neg:
+                return
+            line = rest.strip()
+        m = _PARAM_DEF.match(line)
+        if m:
+            self.params[m.group(1)] = m.group(2).strip()
+            return
+        if line.startswith("~SEQ") or line.startswith("~LST"):
+            self._sequence(line, ctx, path, depth)
+            return
+        if "$" in line:
+            expanded = self._substitute(line, ctx, path)
+            if expanded is None:
+                return
+            if "\n" in expanded:
+                for sub in expanded.split("\n"):
+                    self._process_line(sub, ctx, path, depth + 1)
+                return
+            if expanded != line:
+                # a substituted value may itself be a definition, conditional or sequence
+                self._process_line(expanded, ctx, path, depth + 1)
+                return
+            line = expanded
+        self._emit(line, ctx)
+
+    def _emit(self, line: str, ctx: _Ctx) -> None:
+        if self._too_many:
+            return
+        self.expanded.append(line)
+        stmts, unmatched = tokenize(line)
+        if unmatched:
+            self.report(ctx, "Unmatched quote in line - quote ignored")
+        for toks in stmts:
+            self.stmts.append(Stmt(ctx.file, ctx.line, tuple(toks)))
+        if len(self.stmts) > MAX_STATEMENTS:
+            self._too_many = True
+            self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
+
+    # -- parameters
+    def _builtin(self, body: str, path: str) -> str | None:
+        parts = body.split()
+        if not parts:
+            return None
+        name = parts[0]
+        if name == "_PWD":
+            return os.path.dirname(os.path.abspath(path))
+        if name == "_INSTANCE":
+            return self.config_id
+        if name == "_HASH":
+            return "#"
+        if name == "_BANG":
+            return "!"
+        if name == "_ENV":
+            return self.env.get(parts[1], "") if len(parts) > 1 else ""
+        if name == "_RANDOM":
+            try:
+                lo = int(parts[1]) if len(parts) > 1 else 0
+                hi = int(parts[2]) if len(parts) > 2 else 32767
+            except ValueError:
+                return None
+            if hi < lo:
+                lo, hi = hi, lo
+            return str(self._rng.randint(lo, hi))
+        return None
+
+    def _substitute(self, line: str, ctx: _Ctx, path: str) -> str | None:
+        for _ in range(MAX_EXPANSION_DEPTH):
+            def braced(m: re.Match[str]) -> str:
+                body = m.group(1)
+                if body in self.params:
+                    return self.params[body]
+                b = self._builtin(body, path)
+                return m.group(0) if b is None else b
+
+            def bare(m: re.Match[str]) -> str:
+                return self.params.get(m.group(1), m.group(0))
+
+            new = _PARAM_BRACED.sub(braced, line)
+            new = _PARAM_BARE.sub(bare, new)
+            if new == line:
+                return new
+            if len(new) > 1_000_000:
+                break
+            line = new
+        self.report(ctx, "Parameter expansion does not terminate - ignoring line")
+        return None
+
+    # -- ~SEQ / ~LST
+    def _sequence(self, line: str, ctx: _Ctx, path: str, depth: int) -> None:
+        kind = line[:4]
+        hexfmt = False
+        pos = 4
+        if kind == "~SEQ" and line[4:5] == "x":
+            hexfmt = True
+            pos = 5
+        if line[pos:pos + 1] != "(":
+            self.report(ctx, f"Invalid {kind} specification '{line}'")
+            return
+        # find the matching ')'
+        d = 0
+        end = -1
+        for i in range(pos, len(line)):
+            if line[i] == "(":
+                d += 1
+            elif line[i] == ")":
+                d -= 1
+                if d == 0:
+                    end = i
+                    break
+        if end < 0:
+            self.report(ctx, f"Missing ')' in {kind} specification")
+            return
+        args_text = line[pos + 1:end]
+        rest = line[end + 1:].strip()
+        if "$" in args_text:
+            sub = self._substitute(args_text, ctx, path)
+            if sub is None:
+                return
+            args_text = sub
+        if kind == "~SEQ":
+            args = [a.strip() for a in args_text.split(",")]
+            if len(args) < 2 or len(args) > 4 or not re.fullmatch(r"[A-Za-z_]\w*", args[0]):
+                self.report(ctx, f"Invalid ~SEQ specification '{args_text}'")
+                return
+            try:
+                nums = [int(a, 0) for a in args[1:]]
+            except ValueError:
+                self.report(ctx, f"Invalid ~SEQ number in '{args_text}'")
+                return
+            if len(nums) == 1:
+                end_v = nums[0]
+                start, step = (1, 1) if end_v >= 1 else (-1, -1)
+            elif len(nums) == 2:
+                start, end_v = nums
+                step = 1 if end_v >= start else -1
+            else:
+                start, step, end_v = nums
+            if step == 0 or (step > 0 and start > end_v) or (step < 0 and start < end_v):
+                self.report(ctx, f"Invalid ~SEQ range '{args_text}'")
+                return
+            if abs((end_v - start) // step) > 100_000:
+                self.report(ctx, f"~SEQ range too large '{args_text}'")
+                return
+            names = [args[0]]
+            values: list[list[str]] = []
+            v = start
+            while (step > 0 and v <= end_v) or (step < 0 and v >= end_v):
+                values.append([format(v, "x") if hexfmt else str(v)])
+                v += step
+        else:
+            items = _split_lst(args_text)
+            if len(items) < 2:
+                self.report(ctx, f"Invalid ~LST specification '{args_text}'")
+                return
+            names = [x.strip() for x in _unbrace(items[0]).split(",")]
+            values = [[x.strip() for x in _unbrace(it).split(",")] for it in items[1:]]
+            if any(not re.fullmatch(r"[A-Za-z_]\w*", nm) for nm in names):
+                self.report(ctx, f"Invalid ~LST variable in '{args_text}'")
+                return
+        saved = {nm: self.params.get(nm) for nm in names}
+        for vals in values:
+            for nm, val in zip(names, vals, strict=False):
+                self.params[nm] = val
+            self._process_line(rest, ctx, path, depth + 1)
+            if self._too_many:
+                break
+        for nm, old in saved.items():
+            if old is None:
+                self.params.pop(nm, None)
+            else:
+                self.params[nm] = old
+
+    # -- include
+    def _include_check(self, words: list[str]) -> None:
+        bits = set(self.include_check) if words and words[0][:1] in "+-" else set()
+        if not words:
+            bits = set(_CHECK_BITS.values())
+        for w in words:
+            sign = ""
+            if w[:1] in "+-":
+                sign, w = w[0], w[1:]
+            b = _CHECK_BITS.get(w)
+            if b is None:
+                continue
+            if sign == "-":
+                bits.discard(b)
+            else:
+                bits.add(b)
+        self.include_check = frozenset(bits)
+
+    def _include(self, line: str, ctx: _Ctx, path: str) -> None:
+        words = line.split(None, 1)
+        kw = words[0]
+        if len(words) < 2:
+            self.report(ctx, f"No file specified for {kw}")
+            return
+        target = words[1].strip()
+        if target[:1] in "\"'" and target[-1:] == target[:1] and len(target) > 1:
+            target = target[1:-1]
+        if "$" in target:
+            sub = self._substitute(target, ctx, path)
+            target = sub if sub is not None else target
+        checks = set(self.include_check)
+        checks |= {"includer": {"r"}, "includem": {"m"}, "includew": {"m", "w"},
+                   "includeb": {"m", "b"}, "includea": {"r", "m", "w", "b"}}.get(kw, set())
+        if self.all_config:
+            checks.add("m")
+        base = os.path.dirname(path)
+        alternatives = expand_braces(target)
+        found: list[str] = []
+        missing: list[str] = []
+        for alt in alternatives:
+            full = alt if os.path.isabs(alt) else os.path.join(base, alt)
+            wild = any(c in alt for c in "*?[")
+            matches = self.files.glob(full) if wild else (
+                [full] if self.files.read(full) is not None else [])
+            if not matches and (not wild or "w" in checks):
+                missing.append(alt)
+            if not matches and wild and "b" in checks and len(alternatives) > 1:
+                missing.append(alt)
+            found.extend(matches)
+        if missing or (not found and "m" in checks):
+            sev = Severity.FATAL if self.all_config else Severity.ERROR
+            self.report(ctx, f"Config files missing '{target}'.", sev)
+        if self._depth >= MAX_INCLUDE_DEPTH:
+            self.report(ctx, f"Include depth exceeded at '{target}' - ignoring")
+            return
+        for f in found:
+            text = self.files.read(f)
+            if text is None:
+                if "r" in checks:
+                    self.report(ctx, f"Config file '{f}' is not readable")
+                continue
+            self._depth += 1
+            try:
+                self._run_text(text, f)
+            finally:
+                self._depth -= 1
+
+
+def _split_lst(text: str) -> list[str]:
+    """Split ~LST arguments on commas that are not inside ``{...}``."""
+    out: list[str] = []
+    d = 0
+    last = 0
+    for i, c in enumerate(text):
+        if c == "{":
+            d += 1
+        elif c == "}":
+            d -= 1
+        elif c == "," and d == 0:
+            out.append(text[last:i].strip())
+            last = i + 1
+    out.append(text[last:].strip())
+    return out
+
+
+def _unbrace(s: str) -> str:
+    s = s.strip()
+    if s.startswith("{") and s.endswith("}"):
+        return s[1:-1]
+    return s
+
+
+def lex_file(path: str, *, config_id: str, files: Files | None = None,
+             all_config: bool = False) -> Lexer:
+    lx = Lexer(config_id=config_id, files=files or Files(), all_config=all_config)
+    lx.run_file(path)
+    return lx
+
+
+def lex_text(text: str, *, config_id: str, filename: str = "keepalived.conf",
+             files: Files | None = None) -> Lexer:
+    lx = Lexer(config_id=config_id, files=files or Files())
+    lx.run_text(text, filename)
+    return lx
+
+
+ReportFn = Callable[[str, int, Severity, str], None]
