@@ -520,14 +520,17 @@ class AddressManager:
     async def primary_address(self, ifname: str, family: int = 4) -> str | None:
         """The address the kernel would pick as source on ``ifname``.
 
-        IPv4: the first non-secondary address (kernel order). IPv6: the first link-local.
+        IPv4: the first global-scope primary (non-secondary) address in kernel order, else the
+        first primary of any scope (the kernel lists wider scopes first). IPv6: the first
+        link-local.
         """
-        for a in await self.list_addresses(ifname, family):
-            if family == 4 and not a.secondary:
-                return a.ip
-            if family == 6 and ipaddress.IPv6Address(a.ip).is_link_local:
-                return a.ip
-        return None
+        addrs = await self.list_addresses(ifname, family)
+        if family == 6:
+            return next((a.ip for a in addrs if ipaddress.IPv6Address(a.ip).is_link_local),
+                        None)
+        primaries = [a for a in addrs if not a.secondary]
+        best = next((a for a in primaries if a.scope == 0), primaries[0] if primaries else None)
+        return best.ip if best else None
 
     async def remove_leftovers(self, addrs: Iterable[IpAddress],
                                default_dev: str | None = None) -> list[NetResult]:
@@ -615,3 +618,21 @@ def _iface_addr(m: Any) -> InterfaceAddress:
                             scope=int(m["scope"]), secondary=bool(flags & IFA_F_SECONDARY),
                             peer=peer, broadcast=m.get_attr("IFA_BROADCAST"), flags=flags,
                             preferred_lft=pref)
+
+
+def set_promote_secondaries(ifname: str, netns: str | None = None, on: bool = True) -> bool:
+    """Set ``net.ipv4.conf.IF.promote_secondaries`` (keepalived's ``promote_secondaries``).
+
+    Without it, deleting an interface's primary IPv4 address also deletes every secondary in
+    the same subnet, VIPs included. Returns False (logged) when the sysctl cannot be written.
+    """
+    from pykeepalived.net.netns import in_netns
+
+    path = f"/proc/sys/net/ipv4/conf/{ifname}/promote_secondaries"
+    try:
+        with in_netns(netns), open(path, "w") as f:
+            f.write("1" if on else "0")
+    except OSError as e:
+        log.warning("promote_secondaries on %s: %s", ifname, e)
+        return False
+    return True
