@@ -1,0 +1,32 @@
+"""FILE_CHECK: read the integer in a ``track_file``'s file.
+
+With weight 0 the real server is up when the value is 0. Otherwise it is up with weight
+``rs_weight + value × weight`` (``reverse`` negates the product); a negative result is down.
+A missing or unreadable file reads as 0, as keepalived's track_file does.
+"""
+
+from __future__ import annotations
+
+from pykeepalived.check.virtual_server import CheckOutcome
+
+
+def read_value(path: str) -> int:
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            text = f.read().split()
+    except OSError:
+        return 0
+    try:
+        return int(text[0]) if text else 0
+    except ValueError:
+        return 0
+
+
+def file_outcome(value: int, weight: int, reverse: bool, rs_weight: int) -> CheckOutcome:
+    if weight == 0:
+        return CheckOutcome(value == 0, detail=f"track file value {value}")
+    delta = value * weight * (-1 if reverse else 1)
+    new = rs_weight + delta
+    if new < 0:
+        return CheckOutcome(False, detail=f"track file value {value} gives weight {new}")
+    return CheckOutcome(True, weight=new)

@@ -1,0 +1,95 @@
+"""Run one checker of one real server: config objects in, ``CheckOutcome`` out.
+
+The only place that maps a ``config.model`` checker to a probe. Any unexpected exception in a
+probe becomes a failed outcome, so one bad check can never stop the checker loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from pykeepalived.check.connect import Target
+from pykeepalived.check.dns import dns_check
+from pykeepalived.check.file import file_outcome, read_value
+from pykeepalived.check.http import http_check, make_ssl_context
+from pykeepalived.check.misc import misc_check
+from pykeepalived.check.ping import ping_check
+from pykeepalived.check.smtp import smtp_check
+from pykeepalived.check.tcp import tcp_check
+from pykeepalived.check.udp import udp_check
+from pykeepalived.check.virtual_server import CheckOutcome
+from pykeepalived.config.model import (
+    Checker,
+    DnsCheck,
+    FileCheck,
+    HttpGet,
+    KeepalivedConfig,
+    MiscCheck,
+    PingCheck,
+    RealServer,
+    SmtpCheck,
+    SslGet,
+    TcpCheck,
+    UdpCheck,
+    VirtualServer,
+)
+
+log = logging.getLogger("pykeepalived.check")
+
+
+def target_for(rs: RealServer, chk: Checker, default_port: int = 0) -> Target:
+    return Target(host=chk.connect_ip or rs.ip,
+                  port=chk.connect_port or rs.port or default_port,
+                  timeout=chk.connect_timeout, bindto=chk.bindto, bind_port=chk.bind_port,
+                  bind_if=chk.bind_if, fwmark=chk.fwmark)
+
+
+class Prober:
+    """Holds what probes share (the SSL context, the config for track files)."""
+
+    def __init__(self, cfg: KeepalivedConfig) -> None:
+        self.cfg = cfg
+        self._ssl: ssl.SSLContext | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = make_ssl_context(self.cfg.ssl)
+        return self._ssl
+
+    async def run(self, vs: VirtualServer, rs: RealServer, chk: Checker) -> CheckOutcome:
+        try:
+            return await self._run(vs, rs, chk)
+        except Exception as e:  # never let one probe kill the loop
+            log.exception("probe %s on %s crashed", chk.kind, rs.ip)
+            return CheckOutcome(False, detail=f"probe error: {e!r}")
+
+    async def _run(self, vs: VirtualServer, rs: RealServer, chk: Checker) -> CheckOutcome:
+        if isinstance(chk, SslGet):
+            return await http_check(chk, target_for(rs, chk, 443), use_ssl=True,
+                                    ssl_ctx=self.ssl_context(),
+                                    rs_virtualhost=rs.virtualhost or vs.virtualhost)
+        if isinstance(chk, HttpGet):
+            return await http_check(chk, target_for(rs, chk, 80), use_ssl=False,
+                                    rs_virtualhost=rs.virtualhost or vs.virtualhost)
+        if isinstance(chk, TcpCheck):
+            return await tcp_check(target_for(rs, chk))
+        if isinstance(chk, MiscCheck):
+            return await misc_check(chk)
+        if isinstance(chk, SmtpCheck):
+            return await smtp_check(target_for(rs, chk, 25), chk.helo_name)
+        if isinstance(chk, DnsCheck):
+            return await dns_check(target_for(rs, chk, 53), chk.type, chk.name)
+        if isinstance(chk, UdpCheck):
+            return await udp_check(target_for(rs, chk), chk.payload, chk.require_reply,
+                                   chk.min_reply_length, chk.max_reply_length)
+        if isinstance(chk, PingCheck):
+            return await ping_check(target_for(rs, chk))
+        if isinstance(chk, FileCheck):
+            tf = next((f for f in self.cfg.track_files if f.name == chk.track_file), None)
+            if tf is None:
+                return CheckOutcome(False, detail=f"unknown track_file {chk.track_file}")
+            weight = chk.weight if chk.weight is not None else tf.weight
+            reverse = chk.weight_reverse if chk.weight is not None else tf.weight_reverse
+            return file_outcome(read_value(tf.path), weight, reverse, rs.weight)
+        return CheckOutcome(False, detail=f"{chk.kind} is not supported")

@@ -1,0 +1,325 @@
+"""The probes against real servers on loopback (HTTP, TLS, TCP, MISC, SMTP, DNS, UDP, PING,
+FILE) and genhash against the same servers (and Debian's genhash when installed)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import ssl
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import dns.message
+import dns.rrset
+import pytest
+
+from pykeepalived.check.connect import Target
+from pykeepalived.check.dns import dns_check
+from pykeepalived.check.file import file_outcome, read_value
+from pykeepalived.check.genhash import main as genhash_main
+from pykeepalived.check.http import build_request, http_check
+from pykeepalived.check.misc import misc_check
+from pykeepalived.check.ping import ping_check
+from pykeepalived.check.smtp import smtp_check
+from pykeepalived.check.tcp import tcp_check
+from pykeepalived.check.udp import reply_matches, udp_check
+from pykeepalived.config.model import HttpGet, MiscCheck, NotifyScript, SslGet, UrlSpec
+
+BODY = b"<html>pykeepalived health page</html>\n"
+DIGEST = hashlib.md5(BODY).hexdigest()
+
+
+class HttpServer:
+    """A tiny HTTP/1.0 server: path -> (status, body); records raw requests and SNI names."""
+
+    def __init__(self, routes: dict[str, tuple[int, bytes]], tls: ssl.SSLContext | None = None,
+                 hang: bool = False) -> None:
+        self.routes = routes
+        self.requests: list[bytes] = []
+        self.tls = tls
+        self.hang = hang
+        self.port = 0
+        self.server: asyncio.Server | None = None
+
+    async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        raw = await r.readuntil(b"\r\n\r\n")
+        self.requests.append(raw)
+        if self.hang:
+            await asyncio.sleep(30)
+        path = raw.split(b" ")[1].decode()
+        status, body = self.routes.get(path, (404, b"nope"))
+        w.write(f"HTTP/1.0 {status} X\r\nContent-Type: text/html\r\n\r\n".encode() + body)
+        await w.drain()
+        w.close()
+
+    async def __aenter__(self) -> HttpServer:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+
+def run(coro_fn: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(coro_fn())  # type: ignore[arg-type]
+
+
+def http(**kw: object) -> HttpGet:
+    return HttpGet(connect_timeout=2.0, **kw)  # type: ignore[arg-type]
+
+
+def test_request_bytes_are_keepalived_template() -> None:
+    assert build_request("/a", "h:80") == (
+        b"GET /a HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: h:80\r\n\r\n")
+    assert build_request("/a", "vh", "1.1") == (
+        b"GET /a HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: vh\r\n\r\n")
+    assert b"HTTP/1.0\r\n" in build_request("/", "h", "1.0C")
+    assert b"Connection: close" in build_request("/", "h", "1.0C")
+
+
+def test_http_get_digest_status_vhost_regex_and_several_urls() -> None:
+    async def go() -> None:
+        routes = {"/": (200, BODY), "/other": (200, b"other"), "/err": (503, b"down")}
+        async with HttpServer(routes) as srv:
+            t = Target("127.0.0.1", srv.port, 2.0)
+            ok = await http_check(http(urls=(UrlSpec("/", digest=DIGEST),
+                                             UrlSpec("/other"))), t, use_ssl=False)
+            assert ok.ok, ok.detail
+            assert srv.requests[0] == (f"GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\n"
+                                       f"Host: 127.0.0.1:{srv.port}\r\n\r\n").encode()
+            bad = await http_check(http(urls=(UrlSpec("/", digest="0" * 32),)), t,
+                                   use_ssl=False)
+            assert not bad.ok and "MD5 digest error" in bad.detail
+            err = await http_check(http(urls=(UrlSpec("/err"),)), t, use_ssl=False)
+            assert not err.ok and "503" in err.detail
+            ranged = await http_check(http(urls=(UrlSpec("/err", status_codes=((200, 200),
+                                                                               (500, 599))),)),
+                                      t, use_ssl=False)
+            assert ranged.ok
+            # one bad url among several fails the check
+            two = await http_check(http(urls=(UrlSpec("/"), UrlSpec("/missing"))), t,
+                                   use_ssl=False)
+            assert not two.ok
+            vh = await http_check(http(urls=(UrlSpec("/", virtualhost="www.example"),),
+                                       http_protocol="1.1"), t, use_ssl=False)
+            assert vh.ok and srv.requests[-1].endswith(
+                b"Connection: close\r\nHost: www.example\r\n\r\n")
+            rx = await http_check(http(urls=(UrlSpec("/", regex="HEALTH",
+                                                     regex_options=("caseless",)),)), t,
+                                  use_ssl=False)
+            assert rx.ok
+            nrx = await http_check(http(urls=(UrlSpec("/", regex="health",
+                                                      regex_no_match=True),)), t,
+                                   use_ssl=False)
+            assert not nrx.ok
+    run(go)
+
+
+def test_http_get_refused_and_timeout() -> None:
+    async def go() -> None:
+        async with HttpServer({}) as srv:
+            port = srv.port
+        refused = await http_check(http(), Target("127.0.0.1", port, 1.0), use_ssl=False)
+        assert not refused.ok and "connection failed" in refused.detail
+        async with HttpServer({}, hang=True) as srv:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            hung = await http_check(http(), Target("127.0.0.1", srv.port, 0.3), use_ssl=False)
+            assert not hung.ok and loop.time() - t0 < 2.0
+    run(go)
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl CLI missing")
+    d = tmp_path_factory.mktemp("pkhtls")
+    key, crt = str(d / "k.pem"), str(d / "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", crt, "-days", "2", "-subj", "/CN=pkh.test"], check=True,
+                   capture_output=True)
+    return crt, key
+
+
+def test_ssl_get_with_sni_and_digest(cert: tuple[str, str]) -> None:
+    names: list[str | None] = []
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*cert)
+    ctx.sni_callback = lambda sock, name, c: names.append(name)  # type: ignore[assignment,misc,func-returns-value]
+
+    async def go() -> None:
+        async with HttpServer({"/": (200, BODY)}, tls=ctx) as srv:
+            t = Target("127.0.0.1", srv.port, 2.0)
+            chk = SslGet(urls=(UrlSpec("/", digest=DIGEST),), enable_sni=True,
+                         virtualhost="sni.example", connect_timeout=2.0)
+            res = await http_check(chk, t, use_ssl=True)
+            assert res.ok, res.detail
+            plain = await http_check(SslGet(urls=(UrlSpec("/", digest=DIGEST),)), t,
+                                     use_ssl=True)
+            assert plain.ok
+    run(go)
+    assert names == ["sni.example", None]
+
+
+def test_genhash_prints_the_digest(capsys: pytest.CaptureFixture[str],
+                                   cert: tuple[str, str]) -> None:
+    async def serve_and_hash(tls: ssl.SSLContext | None, extra: list[str]) -> tuple[str, str]:
+        async with HttpServer({"/p": (200, BODY)}, tls=tls) as srv:
+            args = ["-s", "127.0.0.1", "-p", str(srv.port), "-u", "/p", *extra]
+            ours = await asyncio.to_thread(genhash_main, args)
+            assert ours == 0
+            theirs = ""
+            if shutil.which("genhash"):
+                proc = await asyncio.create_subprocess_exec(
+                    "genhash", *args, stdout=asyncio.subprocess.PIPE)
+                theirs = (await proc.communicate())[0].decode().strip()
+            return capsys.readouterr().out.strip(), theirs
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*cert)
+    for tls, extra in ((None, []), (None, ["-V", "vh", "-P", "1.1"]), (ctx, ["-S"])):
+        ours, theirs = asyncio.run(serve_and_hash(tls, extra))
+        assert ours == DIGEST
+        if theirs:
+            assert theirs == ours
+    assert genhash_main(["-s", "127.0.0.1", "-u", "/"]) == 1
+
+
+def test_tcp_check() -> None:
+    async def go() -> None:
+        async with HttpServer({}) as srv:
+            assert (await tcp_check(Target("127.0.0.1", srv.port, 1.0))).ok
+            port = srv.port
+        down = await tcp_check(Target("127.0.0.1", port, 1.0))
+        assert not down.ok
+        bound = await tcp_check(Target("127.0.0.1", port, 1.0, bindto="127.0.0.2"))
+        assert not bound.ok
+    run(go)
+
+
+def test_misc_check_exit_codes_dynamic_and_timeout() -> None:
+    def misc(cmd: str, **kw: object) -> MiscCheck:
+        return MiscCheck(script=NotifyScript(("/bin/sh", "-c", cmd)), **kw)  # type: ignore[arg-type]
+
+    async def go() -> None:
+        assert (await misc_check(misc("exit 0"))).ok
+        assert not (await misc_check(misc("exit 1"))).ok
+        assert not (await misc_check(misc("exit 7"))).ok
+        dyn = await misc_check(misc("exit 7", misc_dynamic=True))
+        assert dyn.ok and dyn.weight == 5
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        slow = await misc_check(misc("sleep 20", misc_timeout=0.3))
+        assert not slow.ok and "timed out" in slow.detail and loop.time() - t0 < 3
+        missing = await misc_check(MiscCheck(script=NotifyScript(("/nonexistent/x",))))
+        assert not missing.ok
+    run(go)
+
+
+def test_smtp_check() -> None:
+    seen: list[bytes] = []
+
+    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"220-hello\r\n220 ready\r\n")
+        seen.append(await r.readline())
+        w.write(b"250 ok\r\n")
+        seen.append(await r.readline())
+        w.write(b"221 bye\r\n")
+        await w.drain()
+        w.close()
+
+    async def bad(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"554 go away\r\n")
+        await w.drain()
+        w.close()
+
+    async def go() -> None:
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        assert (await smtp_check(Target("127.0.0.1", port, 1.0), "me.example")).ok
+        await asyncio.sleep(0.05)
+        srv.close()
+        srv2 = await asyncio.start_server(bad, "127.0.0.1", 0)
+        res = await smtp_check(Target("127.0.0.1", srv2.sockets[0].getsockname()[1], 1.0), "x")
+        srv2.close()
+        assert not res.ok
+    run(go)
+    assert seen == [b"HELO me.example\r\n", b"QUIT\r\n"]
+
+
+class _Dns(asyncio.DatagramProtocol):
+    def __init__(self, answer: bool) -> None:
+        self.answer = answer
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        q = dns.message.from_wire(data)
+        resp = dns.message.make_response(q)
+        if self.answer:
+            resp.answer.append(dns.rrset.from_text(
+                ".", 60, "IN", "SOA", "a. b. 1 2 3 4 5"))
+        assert self.transport is not None
+        self.transport.sendto(resp.to_wire(), addr)
+
+
+def test_dns_check() -> None:
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        for answer in (True, False):
+            tr, _ = await loop.create_datagram_endpoint(lambda a=answer: _Dns(a),  # type: ignore[misc]
+                                                        local_addr=("127.0.0.1", 0))
+            port = tr.get_extra_info("sockname")[1]
+            res = await dns_check(Target("127.0.0.1", port, 1.0))
+            tr.close()
+            assert res.ok == answer
+        # nobody listening: ICMP port unreachable
+        assert not (await dns_check(Target("127.0.0.1", port, 1.0))).ok
+    run(go)
+
+
+def test_udp_check() -> None:
+    class Echo(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.t = transport
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            self.t.sendto(b"\x01\x02" + data, addr)  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        tr, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
+        port = tr.get_extra_info("sockname")[1]
+        t = Target("127.0.0.1", port, 0.5)
+        assert (await udp_check(t, b"\xab", "0102ab", 0, 255)).ok
+        assert (await udp_check(t, b"\xab", "01XXab", 0, 255)).ok
+        assert not (await udp_check(t, b"\xab", "0103", 0, 255)).ok
+        assert not (await udp_check(t, b"\xab", "0102", 5, 255)).ok
+        tr.close()
+        await asyncio.sleep(0.05)  # the transport closes its socket on the next loop turn
+        assert not (await udp_check(t, b"x", None, 0, 255)).ok  # ICMP unreachable
+    run(go)
+    assert reply_matches(b"\xde\xad", "dXad") and not reply_matches(b"\xde", "dead")
+
+
+def test_ping_check() -> None:
+    async def go() -> None:
+        assert (await ping_check(Target("127.0.0.1", 0, 1.0))).ok
+    run(go)
+
+
+def test_file_check(tmp_path: Path) -> None:
+    f = tmp_path / "v"
+    assert read_value(str(f)) == 0
+    f.write_text("3\n")
+    assert read_value(str(f)) == 3
+    assert not file_outcome(3, 0, False, 1).ok
+    assert file_outcome(0, 0, False, 1).ok
+    assert file_outcome(3, 2, False, 1).weight == 7
+    assert not file_outcome(3, 2, True, 1).ok
