@@ -1,0 +1,227 @@
+"""The LVS data-plane interface, its settings, and the choice between IPVS and nftables.
+
+Theory of operation: the pool logic (``check.virtual_server``) produces a complete desired
+``LvsTable``; the checker process hands it to ``Backend.apply``. A backend remembers the table it
+last applied for the services it manages and applies ``check.table.diff(actual, desired)``, so
+an unchanged table costs nothing and a changed one costs only the operations needed. Services
+the backend never managed (another daemon's, an operator's) are never touched, except by an
+explicit flush.
+
+Two implementations:
+* ``lvs.ipvs.IpvsBackend``: the kernel's IPVS over generic netlink, what keepalived drives.
+* ``lvs.nft.NftBackend``: the same table as nftables DNAT rules (pykeepalived addition, for
+  kernels without IPVS); see docs/lvs.md for what it cannot do.
+
+``select_backend`` implements the ``global_defs`` keyword ``lvs_dataplane ipvs|nftables|auto``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pykeepalived.check.table import DestKey, LvsOp, LvsTable, ServiceKey
+
+if TYPE_CHECKING:
+    from pykeepalived.config.model import GlobalDefs
+
+log = logging.getLogger("pykeepalived.lvs")
+
+
+class DataplaneUnavailable(RuntimeError):
+    """The requested data plane cannot run on this host (no IPVS in the kernel, no nft)."""
+
+
+class DataplaneError(RuntimeError):
+    """An operation the kernel refused even after a resynchronisation (errno in ``code``)."""
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SyncDaemonSpec:
+    """``lvs_sync_daemon IF [inst] VI [id N] [maxlen N] [port N] [ttl N] [group IP]``."""
+
+    interface: str
+    vrrp_instance: str | None = None
+    sync_id: int = 0
+    maxlen: int | None = None
+    port: int | None = None
+    ttl: int | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class LvsSettings:
+    """The ``global_defs`` keywords (and CLI flag) that govern the data plane as a whole.
+
+    ``flush_on_stop`` is None (remove only the services we configured, keepalived's default),
+    ``"all"`` (flush the whole IPVS table) or ``"vs"`` (remove our services without removing
+    their real servers one by one first; the same thing here since deleting a service drops its
+    destinations). ``release_on_stop`` False is ``-I/--dont-release-ipvs``: leave everything.
+    """
+
+    flush_at_start: bool = False
+    flush_on_stop: str | None = None
+    release_on_stop: bool = True
+    timeout_tcp: int | None = None
+    timeout_tcpfin: int | None = None
+    timeout_udp: int | None = None
+    sync_daemon: SyncDaemonSpec | None = None
+
+    @classmethod
+    def from_global_defs(cls, gd: GlobalDefs, dont_release_ipvs: bool = False) -> LvsSettings:
+        sd = gd.lvs_sync_daemon
+        spec = None
+        if sd is not None:
+            spec = SyncDaemonSpec(interface=sd.interface, vrrp_instance=sd.instance,
+                                  sync_id=sd.sync_id or 0, maxlen=sd.maxlen, port=sd.port,
+                                  ttl=sd.ttl, group=sd.group)
+        return cls(flush_at_start=gd.lvs_flush, flush_on_stop=gd.lvs_flush_on_stop,
+                   release_on_stop=not dont_release_ipvs, timeout_tcp=gd.lvs_timeout_tcp,
+                   timeout_tcpfin=gd.lvs_timeout_tcpfin, timeout_udp=gd.lvs_timeout_udp,
+                   sync_daemon=spec)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """IPVS's per-service / per-destination counters (totals and current rates)."""
+
+    conns: int = 0
+    inpkts: int = 0
+    outpkts: int = 0
+    inbytes: int = 0
+    outbytes: int = 0
+    cps: int = 0
+    inpps: int = 0
+    outpps: int = 0
+    inbps: int = 0
+    outbps: int = 0
+
+
+@dataclass(frozen=True)
+class DestStats:
+    counters: Counters = Counters()
+    active_conns: int = 0
+    inactive_conns: int = 0
+    persistent_conns: int = 0
+
+
+@dataclass(frozen=True)
+class LvsStats:
+    """What the dumps (SIGUSR2 stats, JSON, SNMP) report, read back from the data plane."""
+
+    services: Mapping[ServiceKey, Counters] = field(default_factory=dict)
+    dests: Mapping[tuple[ServiceKey, DestKey], DestStats] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """What the checker process drives. All methods are coroutines on the process's loop."""
+
+    name: str  # "ipvs" or "nftables"
+
+    async def start(self) -> None:
+        """Once, before the first ``apply``: ``lvs_flush``, ``lvs_timeouts``, adopt state."""
+
+    async def apply(self, desired: LvsTable) -> list[LvsOp]:
+        """Make the managed part of the data plane equal ``desired``; returns the ops applied."""
+
+    async def read(self) -> LvsTable:
+        """The data plane's actual table for the services this backend manages."""
+
+    async def stats(self) -> LvsStats:
+        """Counters for the managed services and their destinations."""
+
+    async def flush(self) -> None:
+        """Remove every virtual service from the data plane (``lvs_flush``), managed or not."""
+
+    async def close(self) -> None:
+        """Release on stop as the settings say, then free sockets. Idempotent."""
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def ipvs_available(try_modprobe: bool = True) -> bool:
+    """True when the kernel has IPVS (loading ``ip_vs`` if it is a module not yet loaded).
+
+    ``/proc/net/ip_vs`` follows the caller's network namespace and exists as soon as the module
+    is loaded; a kernel without ``CONFIG_IP_VS`` never has it.
+    """
+    proc = Path("/proc/net/ip_vs")
+    if proc.exists():
+        return True
+    if try_modprobe and shutil.which("modprobe"):
+        subprocess.run(["modprobe", "-q", "ip_vs"], capture_output=True, check=False)
+    return proc.exists()
+
+
+def nft_available() -> bool:
+    return shutil.which("nft") is not None and os.geteuid() == 0
+
+
+def _dataplane_name(choice: Any) -> str:
+    if choice is None:
+        return "auto"
+    if isinstance(choice, str):
+        return choice.strip().lower()
+    value = getattr(choice, "value", None)  # config.model.LvsDataplane
+    if isinstance(value, str):
+        return value.lower()
+    dp = getattr(choice, "lvs_dataplane", None)  # config.model.GlobalDefs
+    if dp is not None:
+        return _dataplane_name(dp)
+    raise TypeError(f"cannot read an lvs_dataplane choice from {choice!r}")
+
+
+def select_backend(global_defs: Any = None, *, settings: LvsSettings | None = None,
+                   netns: str | None = None, nft_table: str = "pykeepalived") -> Backend:
+    """The backend for ``lvs_dataplane`` (``"ipvs"``, ``"nftables"``, ``"auto"``, an
+    ``LvsDataplane``, or a ``GlobalDefs`` carrying one; None = auto).
+
+    ``auto`` = IPVS when the kernel has it, else nftables with one warning line. An explicit
+    choice that cannot work raises ``DataplaneUnavailable`` (the caller logs it and decides).
+    ``settings`` default to the ones of ``global_defs`` when it is a ``GlobalDefs``. ``netns``
+    runs the data plane in that named network namespace (tests, labs).
+    """
+    choice = _dataplane_name(global_defs)
+    if settings is None:
+        settings = (LvsSettings.from_global_defs(global_defs)
+                    if hasattr(global_defs, "lvs_flush") else LvsSettings())
+    if choice not in ("ipvs", "nftables", "nft", "auto"):
+        raise ValueError(f"lvs_dataplane must be ipvs, nftables or auto, not {choice!r}")
+    have_ipvs = _ipvs_in(netns)
+    if choice == "ipvs" or (choice == "auto" and have_ipvs):
+        if not have_ipvs:
+            raise DataplaneUnavailable(
+                "lvs_dataplane ipvs: the kernel has no IPVS (no /proc/net/ip_vs, modprobe "
+                "ip_vs failed)")
+        from pykeepalived.lvs.ipvs import IpvsBackend
+
+        return IpvsBackend(settings=settings, netns=netns)
+    if not nft_available():
+        raise DataplaneUnavailable("the nftables data plane needs root and the nft command")
+    if choice == "auto":
+        log.warning("IPVS is not available in this kernel: virtual servers use the nftables "
+                    "data plane (DNAT; no lc/wlc/DR/TUN, see docs/lvs.md)")
+    from pykeepalived.lvs.nft import NftBackend
+
+    return NftBackend(settings=settings, netns=netns, table=nft_table)
+
+
+def _ipvs_in(netns: str | None) -> bool:
+    if netns is None:
+        return ipvs_available()
+    if shutil.which("modprobe"):
+        subprocess.run(["modprobe", "-q", "ip_vs"], capture_output=True, check=False)
+    p = subprocess.run(["ip", "netns", "exec", netns, "test", "-e", "/proc/net/ip_vs"],
+                       capture_output=True, check=False)
+    return p.returncode == 0
