@@ -218,7 +218,7 @@ def expand_braces(pattern: str) -> list[str]:
 
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
-_PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t]|$)")
+_PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
 _INCLUDES = ("include", "includer", "includem", "includew", "includeb", "includea")
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 

@@ -117,21 +117,18 @@ def _script_security(cfg: KeepalivedConfig, st: ParseState, env: Environment,
         if not scripts:
             continue
         as_root = False
-        need_default = False
         for s in scripts:
-            if s.user is not None:
-                uid = env.user_uid(s.user)
-                if uid == 0:
-                    as_root = True
-            else:
-                need_default = True
-                if default_uid == 0 or (not default_known and gd.script_user is None):
-                    as_root = True
-        if need_default and not default_known and gd.enable_script_security:
-            messages.append(ConfigMessage(
-                "", 0, Severity.WARNING,
-                f"Unable to set default user {DEFAULT_SCRIPT_USER} for script"))
-            continue
+            if s.user is None and not default_known and gd.enable_script_security:
+                messages.append(ConfigMessage(
+                    "", s.line, Severity.WARNING,
+                    f"Unable to set default user {DEFAULT_SCRIPT_USER} for script"))
+                break
+            if env.find_script(s.path) is None:
+                continue  # keepalived disables a script it cannot find; it never runs
+            uid = env.user_uid(s.user) if s.user is not None else (
+                default_uid if default_known else 0)
+            if uid == 0:
+                as_root = True
         if as_root and not gd.enable_script_security:
             messages.append(ConfigMessage(
                 "", 0, Severity.SECURITY,

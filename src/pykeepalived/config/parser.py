@@ -211,6 +211,10 @@ class Parser(Handler):
         self.st = st
 
     # ------------------------------------------------------------------ helpers
+    def dynamic(self) -> bool:
+        """With dynamic_interfaces a missing interface is expected to appear later."""
+        return bool(self.st.global_kw.get("dynamic_interfaces"))
+
     def int_arg(self, n: Node, lo: int, hi: int, idx: int = 0) -> int | None:
         self.node = n
         if len(n.args) <= idx:
@@ -791,7 +795,7 @@ class Parser(Handler):
                 if a.dev is None:
                     self.rep(f"No interface specified for static address {a.ip} - ignoring")
                     continue
-                if not self.st.env.interface_exists(a.dev):
+                if not self.st.env.interface_exists(a.dev) and not self.dynamic():
                     self.rep(f"WARNING - interface {a.dev} for ip address {a.ip}/{a.prefixlen}"
                              " doesn't exist", Severity.WARNING)
                 self.st.static_addresses.append(a)
@@ -838,7 +842,7 @@ class Parser(Handler):
         used = {i for g in self.st.garp_groups for i in g.interfaces}
         final: list[str] = []
         for i in ifs:
-            if i in used:
+            if i in used or i in final:
                 self.at(n, f"garp_group already specified for {i} - ignoring", Severity.WARNING)
             else:
                 final.append(i)
@@ -1059,7 +1063,7 @@ class Parser(Handler):
                 self.no_block(c)
                 if a:
                     acc["interface"] = a[0]
-                    if not self.st.env.interface_exists(a[0]):
+                    if not self.st.env.interface_exists(a[0]) and not self.dynamic():
                         self.rep(f"WARNING - interface {a[0]} for vrrp_instance {name} doesn't "
                                  "exist", Severity.WARNING)
                         acc["_bad_if"] = True
@@ -1098,7 +1102,8 @@ class Parser(Handler):
                     self.node = x
                     ad = parse_address_line(x.tokens, self.rep, x.line)
                     if ad is not None:
-                        if ad.dev and not self.st.env.interface_exists(ad.dev):
+                        if ad.dev and not self.st.env.interface_exists(ad.dev) and \
+                                not self.dynamic():
                             self.rep(f"WARNING - interface {ad.dev} for ip address "
                                      f"{ad.ip}/{ad.prefixlen} doesn't exist", Severity.WARNING)
                         lst.append(ad)
@@ -2219,9 +2224,9 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         elif not peers:
             interface = g.default_interface
     for t in acc.get("track_interfaces", ()):
-        if t.name == interface and not (vmac is not None):
+        if t.name == interface:
             warn(f"({name}) Ignoring track_interface {t.name} since own interface")
-        elif not p.st.env.interface_exists(t.name):
+        elif not p.st.env.interface_exists(t.name) and not g.dynamic_interfaces:
             warn(f"({name}) tracked interface {t.name} doesn't exist", "track_interface")
     if not vips and not acc.get("no_virtual_ipaddress"):
         warn(f"({name}) No VIP specified; at least one is sensible")
@@ -2286,14 +2291,12 @@ def _check_tracking(p: Parser, st: ParseState, instances: list[VrrpInstance]) ->
     for s in st.scripts:
         if p.st.env.find_script(s.argv[0]) is None:
             missing.add(s.name)
-    reported: set[str] = set()
+    for name in sorted(missing, key=lambda x: [sc.name for sc in st.scripts].index(x)):
+        p.late(f"Disabling track script {name} since not found/accessible")
     for inst in instances:
         for t in inst.track_scripts:
             if t.name not in scripts:
                 p.late(f"({inst.name}) track script {t.name} not found, ignoring...")
-            elif t.name in missing and t.name not in reported:
-                p.late(f"Disabling track script {t.name} since not found/accessible")
-                reported.add(t.name)
         files = {f.name for f in st.track_files}
         for t in inst.track_files:
             if t.name not in files:

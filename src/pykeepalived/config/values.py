@@ -65,6 +65,10 @@ def parse_bool(args: Sequence[str], rep: Reporter, *, default: bool = True) -> b
     if not args:
         return default
     w = args[0].lower()
+    if w in TRUE_WORDS or w == "1":
+        return True
+    if w == "0":
+        return False
     if w in TRUE_WORDS:
         return True
     if w in FALSE_WORDS:
@@ -244,20 +248,40 @@ def parse_route_line(toks: Sequence[str], rep: Reporter, line: int,
                      default_family: int = 4) -> RouteSpec | None:
     if not toks:
         return None
-    i = 0
     rtype: str | None = None
-    if toks[0] in _ROUTE_TYPES:
-        rtype = toks[0]
-        i = 1
-    if i < len(toks) and toks[i] == "to":
-        i += 1
-    if i >= len(toks):
+    dest: str | None = None
+    rest: list[str] = []
+    j = 0
+    while j < len(toks):
+        t = toks[j]
+        if dest is None and t == "nexthop":
+            rest.extend(toks[j:])
+            break
+        if t in _ROUTE_VALUE_KW or t == "track_group":
+            rest.extend(toks[j:j + 2])
+            j += 2
+        elif t in _ROUTE_FLAGS or t == "lock":
+            rest.append(t)
+            j += 1
+        elif dest is None and rtype is None and t in _ROUTE_TYPES:
+            rtype = t
+            j += 1
+        elif dest is None and t == "to":
+            j += 1
+        elif dest is None:
+            dest = t
+            j += 1
+        else:
+            rest.append(t)
+            j += 1
+    if dest is None:
         rep("route has no destination")
         return None
-    dest = toks[i]
-    i += 1
-    if dest == "default":
-        fam = default_family
+    toks = rest
+    i = 0
+    if dest in ("default", "default4", "default6", "all", "any"):
+        fam = 6 if dest == "default6" else default_family
+        dest = "default"
     else:
         d_ip = dest.partition("/")[0]
         f = ip_family(d_ip)
