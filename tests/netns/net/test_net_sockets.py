@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from net_pcap import read_pcap  # tests/netns/net/net_pcap.py
 
 from pykeepalived.lab.netns import Lab
 from pykeepalived.net.arp import inet_checksum
@@ -125,18 +126,6 @@ def test_multicast_v4_ttl_tos_join_and_no_loop(lab4: Lab, tmp_path: Path) -> Non
     ip = frames[0][14:]
     assert ip[1] == 0xC0 and ip[8] == 255 and ip[9] == 112
     assert frames[0][:6] == bytes.fromhex("01005e000012")
-
-
-def read_pcap(path: Path) -> list[bytes]:
-    raw = path.read_bytes()
-    assert len(raw) >= 24
-    endian = "<" if raw[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    out, pos = [], 24
-    while pos + 16 <= len(raw):
-        _s, _us, incl, _orig = struct.unpack(endian + "IIII", raw[pos:pos + 16])
-        out.append(raw[pos + 16:pos + 16 + incl])
-        pos += 16 + incl
-    return out
 
 
 def test_unicast_v4_and_mode_filter_and_ah(lab4: Lab) -> None:
