@@ -21,6 +21,7 @@ Rules, as keepalived applies them:
   ``retry`` times ``delay_before_retry`` apart; the next failure marks it down ("failed after N
   retries"). A down checker is simply re-run every ``delay_loop``; one success brings it up.
   The first check runs after a random delay in ``[0, warmup]`` (warmup defaults to delay_loop).
+  With ``fast_recovery`` (HTTP_GET/SSL_GET) a down checker is re-run every delay_before_retry.
 * A real server is alive when all its checkers are up (no checkers: always alive). Alive → in the
   pool with its weight (``misc_dynamic`` / FILE_CHECK may change it); dead → removed, or kept
   at weight 0 with ``inhibit_on_failure``.
@@ -97,19 +98,35 @@ class RunScript:
 
 
 @dataclass(frozen=True)
-class FifoLine:
-    """A line for ``lvs_notify_fifo`` and ``notify_fifo`` (without the trailing newline)."""
+class RsStateChange:
+    """A real server went UP/DOWN in a VS: ``lvs_notify_fifo`` line, and a mail when
+    ``smtp_alert`` (``body`` says which check)."""
 
-    line: str
+    rs: str
+    vs: str
+    up: bool
+    smtp_alert: bool = False
+    body: str = ""
+
+    @property
+    def line(self) -> str:
+        return f"RS {self.rs} {self.vs} {'UP' if self.up else 'DOWN'}"
 
 
 @dataclass(frozen=True)
-class SmtpAlert:
-    subject: str
-    body: str
+class VsStateChange:
+    """A virtual server gained (UP) or lost (DOWN) its quorum."""
+
+    vs: str
+    up: bool
+    smtp_alert: bool = False
+
+    @property
+    def line(self) -> str:
+        return f"VS {self.vs} {'UP' if self.up else 'DOWN'}"
 
 
-Action = Log | RunScript | FifoLine | SmtpAlert
+Action = Log | RunScript | RsStateChange | VsStateChange
 
 
 # ------------------------------------------------------------------ mutable internal state
@@ -432,6 +449,8 @@ class Pool:
         elif c.is_up:
             delay = cfg.delay_before_retry
             c.retry_it += 1
+        if not c.is_up and getattr(cfg, "fast_recovery", False):
+            delay = cfg.delay_before_retry  # fast_recovery: a down server is re-polled sooner
         c.has_run = True
         c.next_at = now + delay
         if outcome.ok and outcome.weight is not None:
@@ -466,17 +485,14 @@ class Pool:
 
     def _rs_notifies(self, v: _VsState, r: _RsState, up: bool, kind: str = "") -> list[Action]:
         out: list[Action] = []
-        state = "UP" if up else "DOWN"
         script = r.cfg.notify_up if up else r.cfg.notify_down
         if script is not None:
             out.append(RunScript(script, "notify_up" if up else "notify_down"))
-        out.append(FifoLine(f"RS {r.name} {v.name} {state}"))
-        if (r.cfg.smtp_alert or v.smtp_alert) and kind:
+        body = ""
+        if kind:
             check = _FAIL_NAME.get(kind, kind).replace("_CHECK", "").replace("_GET", "")
-            verb = "succeed" if up else "failed"
-            out.append(SmtpAlert(
-                subject=f"Realserver {r.name} of virtual server {v.name} - {state}",
-                body=f"=> {check} CHECK {verb} on service <="))
+            body = f"=> {check} CHECK {'succeed' if up else 'failed'} on service <="
+        out.append(RsStateChange(r.name, v.name, up, r.cfg.smtp_alert or v.smtp_alert, body))
         return out
 
     def _live_weight(self, v: _VsState) -> int:
@@ -524,11 +540,7 @@ class Pool:
         script = v.cfg.quorum_up if up else v.cfg.quorum_down
         if script is not None:
             out.append(RunScript(script, "quorum_up" if up else "quorum_down"))
-        state = "UP" if up else "DOWN"
-        out.append(FifoLine(f"VS {v.name} {state}"))
-        if v.smtp_alert:
-            out.append(SmtpAlert(subject=f"Virtual Server {v.name} - {state}",
-                                 body=f"=> {'Gained' if up else 'Lost'} quorum <="))
+        out.append(VsStateChange(v.name, up, v.smtp_alert))
         return out
 
     # -------------------------------------------------------------- events

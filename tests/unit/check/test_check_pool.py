@@ -9,13 +9,14 @@ from pykeepalived.check.virtual_server import (
     Action,
     CheckId,
     CheckOutcome,
-    FifoLine,
     Log,
     Pool,
+    RsStateChange,
     RunScript,
-    SmtpAlert,
+    VsStateChange,
 )
 from pykeepalived.config.model import (
+    HttpGet,
     MiscCheck,
     NotifyScript,
     RealServer,
@@ -189,7 +190,7 @@ def test_notify_up_down_and_fifo_lines() -> None:
     s.health["10.0.1.1"] = True
     s.run_until(2.0)
     assert [a.script for a in s.of(RunScript)] == [down, up]  # type: ignore[attr-defined]
-    assert [a.line for a in s.of(FifoLine)] == [  # type: ignore[attr-defined]
+    assert [a.line for a in s.of(RsStateChange)] == [  # type: ignore[attr-defined]
         "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 DOWN",
         "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 UP",
     ]
@@ -197,7 +198,7 @@ def test_notify_up_down_and_fifo_lines() -> None:
 
 def test_rs_init_notifies() -> None:
     s = Sim(Pool([vs(rs(1), rs(2, tcp(alpha=True)))], rs_init_notifies=True))
-    assert [a.line for a in s.of(FifoLine)] == [  # type: ignore[attr-defined]
+    assert [a.line for a in s.of(RsStateChange)] == [  # type: ignore[attr-defined]
         "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 UP",
         "RS [10.0.1.2]:tcp:8080 [10.0.0.100]:tcp:80 DOWN",
     ]
@@ -230,7 +231,7 @@ def test_quorum_hysteresis_sorry_server_and_notifies() -> None:
     assert set(s.weights_in_table()) == {"10.0.1.1", "10.0.1.2", "10.0.1.3"}
     assert "Removing sorry server [10.0.9.9]:tcp:80 from VS [10.0.0.100]:tcp:80" in s.logs()
     assert [a.event for a in s.of(RunScript)] == ["quorum_down", "quorum_up"]  # type: ignore[attr-defined]
-    vs_lines = [a.line for a in s.of(FifoLine) if a.line.startswith("VS")]  # type: ignore[attr-defined]
+    vs_lines = [a.line for a in s.of(VsStateChange)]  # type: ignore[attr-defined]
     assert vs_lines == ["VS [10.0.0.100]:tcp:80 DOWN", "VS [10.0.0.100]:tcp:80 UP"]
 
 
@@ -335,10 +336,11 @@ def test_smtp_alert_on_checker_events() -> None:
     s = Sim(Pool([vs(rs(1, tcp(retry=0)), rs(2), smtp_alert=True)]))
     s.health["10.0.1.1"] = False
     s.run_until(0.0)
-    alerts = s.of(SmtpAlert)
+    alerts = [a for a in s.of(RsStateChange) if a.smtp_alert]  # type: ignore[attr-defined]
     assert len(alerts) == 1
-    assert "[10.0.1.1]:tcp:8080" in alerts[0].subject  # type: ignore[attr-defined]
-    assert "DOWN" in alerts[0].subject  # type: ignore[attr-defined]
+    assert alerts[0].rs == "[10.0.1.1]:tcp:8080" and not alerts[0].up  # type: ignore[attr-defined]
+    assert alerts[0].body == "=> TCP CHECK failed on service <="  # type: ignore[attr-defined]
+    assert not [a for a in s.of(RsStateChange) if not a.smtp_alert]  # type: ignore[attr-defined]
 
 
 def test_unknown_check_id_is_ignored_and_running_checks_have_no_timer() -> None:
@@ -348,3 +350,15 @@ def test_unknown_check_id_is_ignored_and_running_checks_have_no_timer() -> None:
     assert s.pool.next_timer() is None  # the check is running
     s.run_until(5.0)
     assert s.pool.next_timer() == 7.0
+
+
+def test_fast_recovery_repolls_a_down_server_sooner() -> None:
+    chk = HttpGet(delay_loop=10.0, retry=0, delay_before_retry=1.0, warmup=0.0,
+                  fast_recovery=True)
+    s = Sim(Pool([vs(rs(1, chk))]))
+    s.health["10.0.1.1"] = False
+    s.run_until(3.0)
+    assert [t for t, _ in s.runs] == [0.0, 1.0, 2.0, 3.0]
+    s.health["10.0.1.1"] = True
+    s.run_until(30.0)
+    assert [t for t, _ in s.runs][4:] == [4.0, 14.0, 24.0]
