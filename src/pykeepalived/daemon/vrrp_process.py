@@ -1,24 +1,91 @@
 """The VRRP child: one asyncio loop driving every VRRP instance of the config.
 
-(Skeleton: signals, pid file and dumps; the instance engine lands in ``daemon.engine``.)
+Theory of operation: the config is mapped onto one ``VrrpRouter`` per instance
+(``daemon.settings``), raw sockets are opened per (interface, family, unicast/multicast) and
+shared by the instances on them, and received datagrams are dispatched by VRID to the router
+after the codec validated them (a rejection bumps keepalived's counter for its reason). One
+asyncio timer is armed at the earliest ``next_timer()`` of all routers; after every call into a
+router its actions are executed at once (adverts, logs, notifies) or queued on the instance's
+ordered kernel-work queue (addresses, routes, rules, firewall, GARP/NA; ``daemon.instance``).
+
+Netlink events drive interface state (instance interface and ``track_interface``) and put back
+a VIP deleted by hand while MASTER; tracker events (``track.Trackers``) change priorities.
+Signals: HUP reloads by diff, TERM/INT stop gracefully, USR1/USR2/SIGRTMIN+2/SIGRTMAX-1 write
+keepalived's data/stats/JSON files. The monotonic loop clock is the routers' ``now``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import gc
+import logging
+import os
 import signal
+import socket
+import time
+from typing import Any
 
-from pykeepalived.daemon import process
+from pykeepalived.config import load
+from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
+from pykeepalived.daemon import dumps, process
+from pykeepalived.daemon.instance import (
+    Instance,
+    destinations,
+    instance_addresses,
+    new_ah_state,
+    uses_ah,
+)
 from pykeepalived.daemon.log import setup_logging
+from pykeepalived.daemon.settings import (
+    address_of,
+    instance_identity,
+    route_of,
+    router_settings,
+    rule_of,
+)
+from pykeepalived.net.addresses import AddressManager
+from pykeepalived.net.arp import Announcer
+from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
+from pykeepalived.net.links import AddrEvent, LinkEvent, LinkMonitor, NetEvent, link_info
+from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
+from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, xmit_interface
 from pykeepalived.options import Options
+from pykeepalived.vrrp.actions import (
+    AcquireAddresses,
+    Action,
+    AhResync,
+    LogEvent,
+    Notify,
+    NotifyEvent,
+    ReleaseAddresses,
+    SendAdvert,
+    SendGratuitous,
+    State,
+    StateChanged,
+    VrrpStats,
+)
+from pykeepalived.vrrp.packet import PacketError, decode_ipv4, decode_ipv6, peek_vrid
+from pykeepalived.vrrp.router import VrrpRouter
+from pykeepalived.vrrp.sync_group import SyncGroup
+from pykeepalived.vrrp.tracking import TrackKind
+
+log = logging.getLogger("pykeepalived")
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+
+_LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+SockKey = tuple[str, int, bool]
 
 
 def run_vrrp_child(opts: Options) -> int:
-    log = setup_logging(opts, "vrrp")
+    setup_logging(opts, "vrrp")
     process.set_parent_death_signal()
     process.write_pid(opts.vrrp_pid_file)
     try:
-        return asyncio.run(_main(opts))
+        return asyncio.run(VrrpProcess(opts).run())
     except Exception:
         log.exception("VRRP child failed")
         return 3
@@ -26,10 +93,647 @@ def run_vrrp_child(opts: Options) -> int:
         process.remove_pid(opts.vrrp_pid_file)
 
 
-async def _main(opts: Options) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for s in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(s, stop.set)
-    await stop.wait()
-    return 0
+def load_config(opts: Options) -> ParseResult:
+    return load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
+
+
+def config_errors(parsed: ParseResult) -> list[str]:
+    return [m.format() for m in parsed.messages if m.severity >= Severity.ERROR]
+
+
+class VrrpProcess:
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.cfg = KeepalivedConfig()
+        self.instances: dict[str, Instance] = {}
+        self.groups: dict[str, SyncGroup] = {}
+        self.sockets: dict[SockKey, VrrpSocket4 | VrrpSocket6] = {}
+        self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
+        self.announcers: dict[tuple[str, str | None], Announcer] = {}
+        self.am = AddressManager()
+        self.firewall: Firewall | None = None
+        self.monitor: LinkMonitor | None = None
+        self.trackers: Any = None
+        self.notifier: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._reloading = False
+        self._reload_again = False
+        self._stop_notified: list[tuple[VrrpInstance, int]] = []
+        self._iface_up: dict[str, bool] = {}
+
+    # ================================================================ life cycle
+    async def run(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        parsed = load_config(self.opts)
+        for m in parsed.messages:
+            level = logging.ERROR if m.severity >= Severity.ERROR else logging.WARNING
+            log.log(level, "%s", m.format())
+        if parsed.worst == Severity.FATAL:
+            log.error("Configuration has fatal errors: VRRP child exiting")
+            return EXIT_FATAL
+        self.cfg = parsed.config
+        self._scheduling()
+        for s in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(s, self._stop.set)
+        self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+        self.loop.add_signal_handler(signal.SIGUSR1, self.write_data)
+        self.loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
+        self.loop.add_signal_handler(signal.SIGRTMIN + 2, self.write_json)
+        self.loop.add_signal_handler(signal.SIGRTMAX - 1, self.write_stats_clear)
+        try:
+            await self.am.open()
+            self.monitor = LinkMonitor(self._on_net_event)
+            await self.monitor.start()
+            await self._start_notifier()
+            await self._apply_static(add=True)
+            await self._build(self.cfg, list(self.cfg.vrrp_instances))
+            await self._start_trackers()
+            delay = self.cfg.global_defs.vrrp_startup_delay
+            if delay > 0:
+                log.info("Delaying startup for %g seconds", delay)
+                await asyncio.sleep(delay)
+            now = self.loop.time()
+            for inst in list(self.instances.values()):
+                inst.router.start(now)
+                self._drain(inst)
+            self._rearm()
+            log.info("Startup complete")
+            gc.collect()
+            gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
+            await self._stop.wait()
+            log.info("Stopping")
+            await self._shutdown()
+        finally:
+            self._close_all()
+        log.info("Stopped")
+        return EXIT_OK
+
+    def _scheduling(self) -> None:
+        g = self.cfg.global_defs
+        if g.vrrp_priority is not None:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, 0, g.vrrp_priority)
+        if g.vrrp_rt_priority is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(g.vrrp_rt_priority))
+
+    async def _start_notifier(self) -> None:
+        try:
+            from pykeepalived.notify import Notifier
+
+            self.notifier = Notifier(self.cfg.global_defs, vrrp=True, lvs=False)
+            await self.notifier.start()
+        except Exception:
+            log.exception("notifications unavailable")
+            self.notifier = None
+
+    async def _start_trackers(self, reload: bool = False) -> None:
+        try:
+            from pykeepalived.track import Trackers
+        except Exception:
+            log.exception("trackers unavailable")
+            return
+        if self.trackers is not None:
+            with contextlib.suppress(Exception):
+                await self.trackers.stop()
+        self.trackers = Trackers(self.cfg, self._on_tracker)
+        try:
+            initial = await self.trackers.start(reload=reload)
+        except Exception:
+            log.exception("starting trackers failed")
+            return
+        for ev in initial:
+            self._on_tracker(ev)
+
+    # ================================================================ building instances
+    async def _build(self, cfg: KeepalivedConfig, insts: list[VrrpInstance]) -> None:
+        """Create instances (routers, VMACs, sockets) for ``insts``; does not start them."""
+        g = cfg.global_defs
+        for c in insts:
+            try:
+                await self._build_one(cfg, c)
+            except Exception as e:
+                log.error("(%s) cannot start instance: %s", c.name, e)
+        if any(i.uses_firewall for i in self.instances.values()) and self.firewall is None:
+            self.firewall = Firewall(g.nftables or DEFAULT_TABLE)
+            await self.firewall.setup()
+
+    async def _build_one(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
+        g = cfg.global_defs
+        ifname = c.interface or g.default_interface
+        vmac: Vmac | None = None
+        vip_if = ifname
+        xmit_if = ifname
+        if c.use_vmac is not None:
+            vmac = Vmac(parent=ifname, vrid=c.vrid, family=c.family, name=c.use_vmac.name,
+                        mac=c.use_vmac.mac, prefix=g.vmac_prefix)
+            res = await create_vmac(self.am, vmac)
+            if not res.ok:
+                raise OSError(res.errno, f"VMAC {vmac.ifname}: {res.error}")
+            log.info("(%s) Using VMAC %s (%s) on %s", c.name, vmac.ifname, vmac.address,
+                     ifname)
+            vip_if = vmac.ifname
+            xmit_if = xmit_interface(vmac, c.vmac_xmit_base)
+        group, dsts = destinations(c, cfg)
+        key: SockKey = (xmit_if, c.family, c.unicast)
+        sock = await self._socket(key, c, group)
+        if c.family == 6:
+            src = c.unicast_src_ip or c.mcast_src_ip or getattr(sock, "src", None) or "::"
+        else:
+            src = (c.unicast_src_ip or c.mcast_src_ip
+                   or await self.am.primary_address(ifname, 4) or "0.0.0.0")
+        sg_cfg = next((s for s in cfg.sync_groups if s.name == c.sync_group), None)
+        settings = router_settings(c, cfg, src, sg_cfg)
+        now = self._now()
+        group_obj = None
+        if sg_cfg is not None:
+            group_obj = self.groups.get(sg_cfg.name)
+            if group_obj is None:
+                group_obj = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
+        router = VrrpRouter(settings, now, group_obj)
+        vips, evips, routes, rules = instance_addresses(c, vip_if)
+        inst = Instance(cfg=c, router=router, proc=self, xmit_if=xmit_if, vip_if=vip_if,
+                        src=src, dsts=dsts, group=group, vips=vips, evips=evips,
+                        routes=routes, rules=rules, vmac=vmac, sock=sock,
+                        ah=new_ah_state(c))
+        inst.expect = inst.build_expect()
+        by = self.by_vrid.setdefault(key, {})
+        if c.vrid in by and by[c.vrid].name != c.name:
+            raise ValueError(f"VRID {c.vrid} already used by {by[c.vrid].name} on {xmit_if}")
+        by[c.vrid] = inst
+        self.instances[c.name] = inst
+        inst.start_worker()
+        up = await self._link_up(ifname)
+        if src in ("0.0.0.0", "::"):
+            log.warning("(%s) no source address on %s", c.name, ifname)
+            up = False
+        if not up:
+            router.set_interface_up(False, now)
+        for t in c.track_interfaces:
+            if not await self._link_up(t.name):
+                router.set_track_state(TrackKind.INTERFACE, t.name, False, now)
+        if sg_cfg is not None:
+            for t in sg_cfg.track_interfaces:
+                if not await self._link_up(t.name):
+                    router.set_track_state(TrackKind.INTERFACE, t.name, False, now)
+
+    async def _link_up(self, ifname: str) -> bool:
+        if ifname not in self._iface_up:
+            info = await link_info(ifname, ipr=self.am.ipr)
+            self._iface_up[ifname] = bool(info and info.oper_up)
+        return self._iface_up[ifname]
+
+    async def _socket(self, key: SockKey, c: VrrpInstance, group: str
+                      ) -> VrrpSocket4 | VrrpSocket6:
+        sock = self.sockets.get(key)
+        ifname, family, unicast = key
+        need_ah = uses_ah(c)
+        if isinstance(sock, VrrpSocket4) and need_ah and len(sock._socks) < 2:
+            sock.close()  # reopen with the AH socket as well
+            self.sockets.pop(key, None)
+            sock = None
+        if sock is None:
+            if family == 6:
+                src = c.unicast_src_ip if c.unicast else c.mcast_src_ip
+                sock = VrrpSocket6(ifname, group=group, unicast=unicast, src=src,
+                                   hop_limit=c.unicast_ttl if unicast else 255,
+                                   rcvbuf=c.kernel_rx_buf_size)
+            else:
+                ah = need_ah or any(uses_ah(i.cfg) for i in self.instances.values()
+                                    if (i.xmit_if, i.family, i.cfg.unicast) == key)
+                sock = VrrpSocket4(ifname, group=group, unicast=unicast, ah=ah,
+                                   rcvbuf=c.kernel_rx_buf_size)
+            sock.start(functools.partial(self._on_packet, key))
+            self.sockets[key] = sock
+            log.info("VRRP sockpool: [interface(%s), family(IPv%d), %s, group(%s)]", ifname,
+                     family, "unicast" if unicast else "multicast", "-" if unicast else group)
+        elif not unicast:
+            sock.join(group)
+        for inst in self.instances.values():
+            if (inst.xmit_if, inst.family, inst.cfg.unicast) == key:
+                inst.sock = sock
+        return sock
+
+    def announcer(self, dev: str, mac: str | None) -> Announcer | None:
+        key = (dev, mac)
+        ann = self.announcers.get(key)
+        if ann is None:
+            try:
+                ann = self.announcers[key] = Announcer(dev, mac)
+            except OSError as e:
+                log.warning("cannot send gratuitous ARP/NA on %s: %s", dev, e)
+                return None
+        return ann
+
+    # ================================================================ static config
+    async def _apply_static(self, add: bool, cfg: KeepalivedConfig | None = None) -> None:
+        cfg = cfg or self.cfg
+        if add:
+            for a in cfg.static_addresses:
+                await self.am.add_address(address_of(a))
+            for r in cfg.static_routes:
+                await self.am.add_route(route_of(r))
+            for ru in cfg.static_rules:
+                await self.am.add_rule(rule_of(ru))
+        else:
+            for ru in cfg.static_rules:
+                await self.am.delete_rule(rule_of(ru))
+            for r in cfg.static_routes:
+                await self.am.delete_route(route_of(r))
+            for a in cfg.static_addresses:
+                await self.am.delete_address(address_of(a))
+
+    # ================================================================ events in
+    def _now(self) -> float:
+        return self.loop.time() if self.loop is not None else time.monotonic()
+
+    def _on_packet(self, key: SockKey, pkt: Received) -> None:
+        vrid = peek_vrid(pkt.data, pkt.family)
+        insts = self.by_vrid.get(key, {})
+        inst = insts.get(vrid) if vrid is not None else None
+        if inst is None:
+            if self.cfg.global_defs.log_unknown_vrids:
+                log.info("Unknown VRID %s received on interface(%s). Dropping packet",
+                         vrid, key[0])
+            return
+        try:
+            if pkt.family == 4:
+                adv = decode_ipv4(pkt.data, expect=inst.expect)
+            else:
+                adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                  expect=inst.expect, verify_checksum=False)
+        except PacketError as e:
+            stat = e.reason.stat
+            if stat is not None:
+                with contextlib.suppress(AttributeError):
+                    inst.router.stats.bump(stat)
+            log.warning("(%s) %s", inst.name, e.detail or e.reason.counter)
+            return
+        if inst.ah is not None and inst.router.state is State.BACKUP:
+            inst.ah.backup_received()
+        inst.router.receive(adv, self._now())
+        self._drain(inst)
+        self._rearm()
+
+    def _on_net_event(self, ev: NetEvent) -> None:
+        now = self._now()
+        if isinstance(ev, LinkEvent):
+            old = self._iface_up.get(ev.ifname)
+            self._iface_up[ev.ifname] = ev.up
+            if old == ev.up:
+                return
+            if old is not None or not ev.up:
+                log.info("Netlink reports %s %s", ev.ifname, "up" if ev.up else "down")
+            for inst in list(self.instances.values()):
+                c = inst.cfg
+                if (c.interface or self.cfg.global_defs.default_interface) == ev.ifname:
+                    inst.router.set_interface_up(ev.up, now)
+                sg = next((s for s in self.cfg.sync_groups if s.name == c.sync_group), None)
+                names = {t.name for t in c.track_interfaces}
+                if sg is not None:
+                    names |= {t.name for t in sg.track_interfaces}
+                if ev.ifname in names:
+                    inst.router.set_track_state(TrackKind.INTERFACE, ev.ifname, ev.up, now)
+                self._drain(inst)
+            self._rearm()
+        elif isinstance(ev, AddrEvent):
+            if self.opts.address_monitoring:
+                log.info("Netlink reports %s %s/%d on %s", "added" if ev.added else "removed",
+                         ev.address, ev.prefixlen, ev.ifname)
+            if ev.added or self._stopping:
+                return
+            for inst in self.instances.values():
+                if inst.vipset and inst.router.state is State.MASTER and any(
+                        a.ip == ev.address and (a.dev or inst.vip_if) == ev.ifname
+                        for a in (*inst.vips, *inst.evips)):
+                    inst.queue(functools.partial(inst.restore_vip, ev.address))
+
+    def _on_tracker(self, ev: Any) -> None:
+        now = self._now()
+        kind = {"script": TrackKind.SCRIPT, "file": TrackKind.FILE,
+                "process": TrackKind.PROCESS}.get(getattr(ev.kind, "value", ""))
+        if kind is None:
+            return
+        for inst in list(self.instances.values()):
+            r = inst.router
+            if kind is TrackKind.FILE:
+                changed = r.set_track_file(ev.name, int(ev.value), now)
+            else:
+                changed = r.set_track_state(kind, ev.name, bool(ev.up), now)
+            if changed:
+                self._drain(inst)
+        self._rearm()
+
+    # ================================================================ actions out
+    def _drain(self, inst: Instance) -> None:
+        """Execute every queued action of ``inst`` (and of its sync group and peers)."""
+        todo = [inst]
+        group = inst.router.group
+        if group is not None:
+            todo = [self.instances[m.name] for m in group.members if m.name in self.instances]
+        for _ in range(4):  # group moves can queue more actions on members already drained
+            busy = False
+            for i in todo:
+                acts = i.router.actions()
+                busy |= bool(acts)
+                for a in acts:
+                    self._act(i, a)
+            if group is not None:
+                gacts = group.actions()
+                busy |= bool(gacts)
+                for a in gacts:
+                    self._act_group(a)
+            if not busy:
+                break
+
+    def _act(self, inst: Instance, a: Action) -> None:
+        if isinstance(a, SendAdvert):
+            inst.send_advert(a)
+        elif isinstance(a, LogEvent):
+            log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
+        elif isinstance(a, StateChanged):
+            inst.last_transition = time.time()
+            if a.new is State.MASTER and inst.ah is not None:
+                inst.ah.become_master()
+        elif isinstance(a, AcquireAddresses):
+            inst.on_acquire(a)
+        elif isinstance(a, ReleaseAddresses):
+            inst.on_release(a, keep=self._stopping and self.opts.dont_release_vrrp)
+        elif isinstance(a, SendGratuitous):
+            inst.on_gratuitous(a)
+        elif isinstance(a, AhResync):
+            if inst.ah is not None:
+                inst.ah.resync(a.peer_seq)
+        elif isinstance(a, Notify):
+            self._notify(inst.cfg, a)
+
+    def _act_group(self, a: Action) -> None:
+        if isinstance(a, LogEvent):
+            log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
+        elif isinstance(a, Notify) and self.notifier is not None:
+            g = next((s for s in self.cfg.sync_groups if s.name == a.name), None)
+            if g is not None and a.event is not NotifyEvent.STOP:
+                try:
+                    self.notifier.group_state(g, a.event.value)
+                except Exception:
+                    log.exception("group notify failed")
+
+    def _notify(self, c: VrrpInstance, a: Notify) -> None:
+        if self.notifier is None:
+            return
+        try:
+            if a.event is NotifyEvent.STOP:
+                self._stop_notified.append((c, a.priority))
+            elif a.event is NotifyEvent.MASTER_RX_LOWER_PRI:
+                self.notifier.master_rx_lower_pri(c, a.priority)
+            elif a.event in (NotifyEvent.MASTER_PRIORITY, NotifyEvent.BACKUP_PRIORITY):
+                state = "MASTER" if a.event is NotifyEvent.MASTER_PRIORITY else "BACKUP"
+                self.notifier.priority_changed(c, state, a.priority)
+            else:
+                self.notifier.instance_state(c, a.event.value, a.priority)
+        except Exception:
+            log.exception("(%s) notify failed", c.name)
+
+    # ================================================================ the timer
+    def _rearm(self) -> None:
+        if self.loop is None or self._stopping:
+            return
+        due = [t for t in (i.router.next_timer() for i in self.instances.values())
+               if t is not None]
+        at = min(due) if due else None
+        if at == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = at
+        if at is not None:
+            self._timer = self.loop.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        now = self._now()
+        for inst in list(self.instances.values()):
+            t = inst.router.next_timer()
+            if t is not None and t <= now:
+                inst.router.handle_timer(now)
+                self._drain(inst)
+        self._rearm()
+
+    # ================================================================ signals
+    def _on_hup(self) -> None:
+        if self._reloading:
+            self._reload_again = True
+            return
+        assert self.loop is not None
+        self.loop.create_task(self._reload())
+
+    async def _reload(self) -> None:
+        self._reloading = True
+        try:
+            while True:
+                self._reload_again = False
+                await self._reload_once()
+                if not self._reload_again:
+                    break
+        except Exception:
+            log.exception("Reload failed")
+        finally:
+            self._reloading = False
+
+    async def _reload_once(self) -> None:
+        log.info("Reloading")
+        parsed = load_config(self.opts)
+        errors = config_errors(parsed)
+        if errors:
+            for e in errors:
+                log.error("%s", e)
+            log.error("Reload of configuration failed: %d error(s); keeping the running "
+                      "configuration", len(errors))
+            return
+        old_cfg, new_cfg = self.cfg, parsed.config
+        now = self._now()
+        old_ids = {c.name: instance_identity(c, old_cfg) for c in old_cfg.vrrp_instances}
+        keep: list[str] = []
+        drop: list[str] = []
+        for c in old_cfg.vrrp_instances:
+            n = new_cfg.instance(c.name)
+            if n is not None and instance_identity(n, new_cfg) == old_ids[c.name]:
+                keep.append(c.name)
+            else:
+                drop.append(c.name)
+        added = [c for c in new_cfg.vrrp_instances
+                 if c.name not in keep]
+        for name in drop:
+            inst = self.instances.get(name)
+            if inst is None:
+                continue
+            log.info("(%s) configuration changed or removed: stopping this instance", name)
+            inst.router.shutdown(now)
+            self._drain(inst)
+            await inst.drain_ops()
+            await inst.stop_worker()
+            self._forget(inst)
+        self.cfg = new_cfg
+        for name in keep:
+            inst = self.instances[name]
+            c2 = new_cfg.instance(name)
+            if c2 is not None:
+                inst.cfg = c2  # same identity; notify scripts and other non-VRRP fields follow
+        await self._apply_static(add=False, cfg=_static_only_in(old_cfg, new_cfg))
+        await self._apply_static(add=True, cfg=new_cfg)
+        if self.notifier is not None:
+            with contextlib.suppress(Exception):
+                await self.notifier.reload(new_cfg.global_defs)
+        await self._build(new_cfg, added)
+        await self._start_trackers(reload=True)
+        now = self._now()
+        for c in added:
+            inst2 = self.instances.get(c.name)
+            if inst2 is not None:
+                inst2.router.start(now)
+                self._drain(inst2)
+        self._close_unused_sockets()
+        self._rearm()
+        log.info("Reload finished: %d instance(s) kept, %d restarted or removed, %d started",
+                 len(keep), len(drop), len(added))
+
+    def _forget(self, inst: Instance) -> None:
+        self.instances.pop(inst.name, None)
+        for by in self.by_vrid.values():
+            if by.get(inst.cfg.vrid) is inst:
+                del by[inst.cfg.vrid]
+        g = inst.router.group
+        if g is not None and inst.router in g.members:
+            g.members.remove(inst.router)
+            if not g.members:
+                self.groups.pop(g.name, None)
+
+    def _close_unused_sockets(self) -> None:
+        for key in list(self.sockets):
+            if not self.by_vrid.get(key):
+                self.sockets.pop(key).close()
+                self.by_vrid.pop(key, None)
+
+    def snapshots(self) -> list[dumps.InstanceSnapshot]:
+        return [i.snapshot() for i in self.instances.values()]
+
+    def _dump(self, what: str, path: str, text: str) -> None:
+        log.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
+        try:
+            dumps.write_file(path, text)
+        except OSError as e:
+            log.error("Cannot write %s: %s", path, e)
+
+    def write_data(self) -> None:
+        g = self.cfg.global_defs
+        lines = [f" Router ID = {g.router_id or socket.gethostname()}",
+                 f" VRRP IPv4 mcast group = {g.vrrp_mcast_group4}",
+                 f" VRRP IPv6 mcast group = {g.vrrp_mcast_group6}",
+                 f" VRRP default protocol version = {g.vrrp_version}",
+                 f" VRRP strict mode = {str(g.vrrp_strict).lower()}"]
+        self._dump("data", _instance_path(g.state_dump_file, g.data_use_instance,
+                                          self.cfg.instance_name),
+                   dumps.format_data(self.snapshots(), lines))
+
+    def write_stats(self) -> None:
+        g = self.cfg.global_defs
+        self._dump("stats", _instance_path(g.stats_dump_file, g.data_use_instance,
+                                           self.cfg.instance_name),
+                   dumps.format_stats(self.snapshots()))
+
+    def write_stats_clear(self) -> None:
+        self.write_stats()
+        for inst in self.instances.values():
+            inst.router.stats = VrrpStats()
+
+    def write_json(self) -> None:
+        g = self.cfg.global_defs
+        self._dump("JSON", _instance_path(g.json_dump_file, g.data_use_instance,
+                                          self.cfg.instance_name),
+                   dumps.format_json(self.snapshots(), g.json_version))
+
+    # ================================================================ stop
+    async def _shutdown(self) -> None:
+        """keepalived's stop: notify STOP, priority-0 adverts, then rules, routes, addresses."""
+        self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self._now()
+        for inst in list(self.instances.values()):
+            inst.router.shutdown(now)
+            self._drain(inst)
+        if self.notifier is not None:
+            try:
+                groups = [g for g in self.cfg.sync_groups if g.name in self.groups]
+                await asyncio.wait_for(self.notifier.shutdown(self._stop_notified, groups), 2.0)
+            except Exception:
+                log.exception("STOP notifications failed")
+        for inst in self.instances.values():
+            await inst.drain_ops()
+        if not self.opts.dont_release_vrrp:
+            await self._apply_static(add=False)
+            for inst in self.instances.values():
+                if inst.vmac is not None:
+                    await delete_vmac(self.am, inst.vmac)
+        if self.firewall is not None:
+            with contextlib.suppress(Exception):
+                await self.firewall.teardown()
+        if self.trackers is not None:
+            with contextlib.suppress(Exception):
+                await self.trackers.stop()
+        if self.notifier is not None:
+            with contextlib.suppress(Exception):
+                await self.notifier.close()
+        for inst in self.instances.values():
+            await inst.stop_worker()
+        if self.monitor is not None:
+            with contextlib.suppress(Exception):
+                await self.monitor.stop()
+
+    def _close_all(self) -> None:
+        for s in self.sockets.values():
+            with contextlib.suppress(Exception):
+                s.close()
+        self.sockets.clear()
+        for a in self.announcers.values():
+            with contextlib.suppress(Exception):
+                a.close()
+        self.announcers.clear()
+        with contextlib.suppress(Exception):
+            self.am.close()
+
+
+def _instance_path(path: str, use_instance: bool, instance: str | None) -> str:
+    """``data_use_instance``: keepalived inserts ``_INSTANCE`` before the file extension."""
+    if not use_instance or not instance:
+        return path
+    head, dot, ext = path.rpartition(".")
+    return f"{head}_{instance}.{ext}" if dot else f"{path}_{instance}"
+
+
+def _static_only_in(old: KeepalivedConfig, new: KeepalivedConfig) -> KeepalivedConfig:
+    """A config holding the static addresses/routes/rules of ``old`` that ``new`` dropped."""
+    def strip(xs: tuple[Any, ...]) -> list[Any]:
+        from pykeepalived.daemon.settings import _strip_lines
+
+        return [_strip_lines(x) for x in xs]
+
+    na, nr, nru = strip(new.static_addresses), strip(new.static_routes), strip(new.static_rules)
+    return KeepalivedConfig(
+        static_addresses=tuple(a for a in old.static_addresses if _s(a) not in na),
+        static_routes=tuple(r for r in old.static_routes if _s(r) not in nr),
+        static_rules=tuple(r for r in old.static_rules if _s(r) not in nru),
+    )
+
+
+def _s(x: Any) -> Any:
+    from pykeepalived.daemon.settings import _strip_lines
+
+    return _strip_lines(x)

@@ -1,0 +1,342 @@
+"""One running ``vrrp_instance`` in the VRRP child: its router plus the I/O it needs.
+
+The router (sans-IO) decides; this class carries out its actions: adverts are built with the
+instance's ``AdvertEncoder`` (IP ID counter, AH sequence) and written to the shared raw socket at
+once, so an advert is never delayed by netlink; address, route, rule, firewall and GARP/NA work
+goes through a per-instance ordered queue (``ops``) because it must happen in keepalived's order
+(firewall, VIPs, routes, rules, then the GARP burst; the reverse on release) and awaits netlink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pykeepalived.config.model import KeepalivedConfig, VrrpInstance
+from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
+from pykeepalived.daemon.settings import address_of, auth_of, mcast_group, route_of, rule_of
+from pykeepalived.net.addresses import AddressManager, IpAddress, Route, Rule
+from pykeepalived.net.arp import Announcer
+from pykeepalived.net.firewall import Firewall
+from pykeepalived.net.sockets import VrrpSocket4, VrrpSocket6
+from pykeepalived.net.vmac import Vmac
+from pykeepalived.vrrp.actions import (
+    AcquireAddresses,
+    ReleaseAddresses,
+    SendAdvert,
+    SendGratuitous,
+    State,
+)
+from pykeepalived.vrrp.auth import AhState, AuthType
+from pykeepalived.vrrp.packet import AdvertEncoder, Expect, IpIdCounter
+from pykeepalived.vrrp.router import VrrpRouter
+
+if TYPE_CHECKING:
+    from pykeepalived.daemon.vrrp_process import VrrpProcess
+
+log = logging.getLogger("pykeepalived")
+
+Socket = VrrpSocket4 | VrrpSocket6
+
+
+@dataclass
+class SocketKey:
+    ifname: str
+    family: int
+    unicast: bool
+
+    def tuple(self) -> tuple[str, int, bool]:
+        return (self.ifname, self.family, self.unicast)
+
+
+@dataclass
+class Instance:
+    """A configured instance with its router and everything needed to act for it."""
+
+    cfg: VrrpInstance
+    router: VrrpRouter
+    proc: VrrpProcess
+    xmit_if: str  # interface adverts leave from (the VMAC unless vmac_xmit_base)
+    vip_if: str  # default interface of the VIPs (the VMAC with use_vmac)
+    src: str
+    dsts: tuple[str, ...]
+    group: str
+    vips: tuple[IpAddress, ...]
+    evips: tuple[IpAddress, ...]
+    routes: tuple[Route, ...]
+    rules: tuple[Rule, ...]
+    vmac: Vmac | None = None
+    sock: Socket | None = None
+    ah: AhState | None = None
+    ipid: IpIdCounter = field(default_factory=IpIdCounter)
+    expect: Expect | None = None
+    vipset: bool = False
+    blocked: bool = False
+    last_transition: float = field(default_factory=time.time)
+    ops: asyncio.Queue[Callable[[], object]] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+    _encoders: dict[tuple[int, int, tuple[str, ...]], AdvertEncoder] = field(
+        default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def family(self) -> int:
+        return self.cfg.family
+
+    @property
+    def uses_firewall(self) -> bool:
+        """no_accept (or strict without being the owner): drop traffic to VIPs we hold."""
+        return not self.cfg.accept and self.cfg.priority != 255
+
+    # ---------------------------------------------------------------- adverts
+    def build_expect(self) -> Expect:
+        c = self.cfg
+        peers = None
+        if c.check_unicast_src or any(p.min_ttl is not None or p.max_ttl is not None
+                                      for p in c.unicast_peers):
+            peers = {p.ip: (p.min_ttl if p.min_ttl is not None else 0,
+                            p.max_ttl if p.max_ttl is not None else 255)
+                     for p in c.unicast_peers}
+        return Expect(
+            version=c.version,
+            adver_int=self.router.settings.adver_int if c.version == 2 else None,
+            addresses=None,  # the router checks the VIP list (and skip_check_adv_addr)
+            unicast=c.unicast,
+            unicast_peers=peers,
+            auth=auth_of(c),
+            ah_state=self.ah,
+            mcast_group=self.group,
+        )
+
+    def encoder(self, act: SendAdvert) -> AdvertEncoder:
+        key = (act.version, act.adver_int, act.addresses)
+        enc = self._encoders.get(key)
+        if enc is None:
+            c = self.cfg
+            enc = AdvertEncoder(
+                version=act.version, vrid=act.vrid, adver_int=act.adver_int,
+                addresses=act.addresses, src=self.src, auth=auth_of(c),
+                ttl=c.unicast_ttl if c.unicast else 255, unicast=c.unicast,
+                v3_checksum_as_v2=c.v3_checksum_as_v2, mcast_group=self.group)
+            self._encoders[key] = enc
+        return enc
+
+    def send_advert(self, act: SendAdvert) -> None:
+        sock = self.sock
+        if sock is None:
+            return
+        enc = self.encoder(act)
+        if self.family == 4:
+            ip_id = self.ipid.next()
+            seq = self.ah.next_seq() if self.ah is not None else None
+            for dst in self.dsts:
+                sock.send(enc.ipv4(priority=act.priority, ip_id=ip_id, dst=dst, ah_seq=seq),
+                          dst)
+        else:
+            for dst in self.dsts:
+                sock.send(enc.ipv6(priority=act.priority, dst=dst), dst)
+
+    # ---------------------------------------------------------------- kernel work, in order
+    def queue(self, op: Callable[[], object]) -> None:
+        self.ops.put_nowait(op)
+
+    def start_worker(self) -> None:
+        if self.worker is None:
+            self.worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            op = await self.ops.get()
+            try:
+                result = op()
+                if asyncio.iscoroutine(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("(%s) kernel operation failed", self.name)
+            finally:
+                self.ops.task_done()
+
+    async def drain_ops(self, timeout: float = 5.0) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.ops.join(), timeout)
+
+    async def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.worker
+            self.worker = None
+
+    def on_acquire(self, act: AcquireAddresses) -> None:
+        self.queue(self._acquire)
+
+    def on_release(self, act: ReleaseAddresses, keep: bool = False) -> None:
+        self.queue(lambda: self._release(keep))
+
+    def on_gratuitous(self, act: SendGratuitous) -> None:
+        self.queue(lambda: self._gratuitous(act))
+
+    async def _acquire(self) -> None:
+        am = self.proc.am
+        fw = self.proc.firewall
+        if self.uses_firewall and fw is not None and not self.blocked:
+            await fw.block([a.ip for a in (*self.vips, *self.evips)])
+            self.blocked = True
+        for a in (*self.vips, *self.evips):
+            await am.add_address(a, self.vip_if)
+        for r in self.routes:
+            await am.add_route(r)
+        for ru in self.rules:
+            await am.add_rule(ru)
+        self.vipset = True
+
+    async def _release(self, keep: bool = False) -> None:
+        am = self.proc.am
+        self.vipset = False
+        if keep:
+            return
+        for ru in self.rules:
+            await am.delete_rule(ru)
+        for r in self.routes:
+            await am.delete_route(r)
+        for a in (*self.vips, *self.evips):
+            await am.delete_address(a, self.vip_if)
+        fw = self.proc.firewall
+        if self.blocked and fw is not None:
+            await fw.unblock([a.ip for a in (*self.vips, *self.evips)])
+            self.blocked = False
+
+    async def _gratuitous(self, act: SendGratuitous) -> None:
+        if self.router.state is not State.MASTER:
+            return  # a burst queued before a step-down must not announce a VIP we gave up
+        by_ip = {a.ip: a for a in (*self.vips, *self.evips)}
+        per_dev: dict[str, list[str]] = {}
+        for ip in act.addresses:
+            spec = by_ip.get(ip)
+            per_dev.setdefault((spec.dev if spec and spec.dev else None) or self.vip_if,
+                               []).append(ip)
+        gap_v4 = self.cfg.garp_interval
+        gap_v6 = self.cfg.gna_interval
+        for dev, ips in per_dev.items():
+            ann = self.proc.announcer(dev, self.vmac.address if self.vmac and
+                                      dev == self.vmac.ifname else None)
+            if ann is None:
+                continue
+            kinds = {"ARPs" if ":" not in ip else "NAs" for ip in ips}
+            for kind in sorted(kinds):
+                word = "gratuitous ARPs" if kind == "ARPs" else "unsolicited neighbour adverts"
+                these = [ip for ip in ips if (":" in ip) == (kind == "NAs")]
+                log.info("(%s) Sending/queueing %s on %s for %s", self.name, word, dev,
+                         " ".join(these))
+            for _ in range(act.count):
+                for ip in ips:
+                    if ":" in ip:
+                        ann.unsolicited_na(ip)
+                        log.debug("Sending unsolicited NA on %s for %s", dev, ip)
+                        if gap_v6:
+                            await asyncio.sleep(gap_v6)
+                    else:
+                        ann.garp(ip)
+                        log.debug("Sending gratuitous ARP on %s for %s", dev, ip)
+                        if gap_v4:
+                            await asyncio.sleep(gap_v4)
+
+    async def restore_vip(self, ip: str) -> None:
+        """A VIP vanished while we are MASTER (deleted by hand): put it back."""
+        spec = next((a for a in (*self.vips, *self.evips) if a.ip == ip), None)
+        if spec is None or self.router.state is not State.MASTER or not self.vipset:
+            return
+        log.warning("(%s) virtual address %s was removed from the interface: restoring",
+                    self.name, ip)
+        await self.proc.am.add_address(spec, self.vip_if)
+
+    # ---------------------------------------------------------------- reporting
+    def snapshot(self) -> InstanceSnapshot:
+        c = self.cfg
+        r = self.router
+        st = Stats()
+        for k, v in r.stats.as_dict().items():
+            if hasattr(st, k):
+                setattr(st, k, v)
+        auth = auth_of(c)
+        prio_master = r.effective_priority if r.state is State.MASTER else 0
+        if r.state is State.BACKUP:
+            prio_master = 0
+        return InstanceSnapshot(
+            name=c.name, vrid=c.vrid, version=c.version, family=c.family,
+            interface=c.interface or "", state=r.state.value, wantstate=r.state.value,
+            base_priority=r.base_priority, effective_priority=r.effective_priority,
+            master_priority=prio_master,
+            adver_int=r.settings.advert_int,
+            master_adver_int=(r.master_adver_int if c.version == 2
+                              else r.master_adver_int / 100.0),
+            last_transition=self.last_transition,
+            vips=[_addr_text(a, self.vip_if, self.vipset) for a in self.vips],
+            evips=[_addr_text(a, self.vip_if, self.vipset) for a in self.evips],
+            vipset=self.vipset, accept=c.accept, nopreempt=c.nopreempt,
+            preempt_delay=c.preempt_delay, auth_type=int(auth.type),
+            auth_data=(c.auth_pass.rstrip(b"\0").decode(errors="replace")
+                       if auth.type == AuthType.PASS else ""),
+            src_ip=self.src, mcast_group="" if c.unicast else self.group,
+            unicast_peers=[p.ip for p in c.unicast_peers],
+            vmac_ifname=self.vmac.ifname if self.vmac else "",
+            garp_delay=c.garp_master_delay, garp_rep=c.garp_master_repeat,
+            garp_refresh=c.garp_master_refresh, garp_refresh_rep=c.garp_master_refresh_repeat,
+            garp_lower_prio_delay=c.garp_lower_prio_delay,
+            garp_lower_prio_rep=c.garp_lower_prio_repeat,
+            lower_prio_no_advert=c.lower_prio_no_advert,
+            higher_prio_send_advert=c.higher_prio_send_advert,
+            dont_track_primary=c.dont_track_primary, skip_check_adv_addr=c.skip_check_adv_addr,
+            strict_mode=c.strict, promote_secondaries=c.promote_secondaries,
+            smtp_alert=c.smtp_alert, notify_deleted=c.notify_deleted_enabled,
+            down_timer_adverts=c.down_timer_adverts, master_down_interval=r.master_down,
+            sync_group=c.sync_group, stats=st,
+        )
+
+
+def _addr_text(a: IpAddress, default_dev: str, is_set: bool) -> str:
+    return (f"{a.ip}/{a.prefixlen} dev {a.dev or default_dev} scope {a.scope or 'global'}"
+            + (" set" if is_set else ""))
+
+
+def instance_addresses(inst: VrrpInstance, vip_if: str
+                       ) -> tuple[tuple[IpAddress, ...], tuple[IpAddress, ...],
+                                  tuple[Route, ...], tuple[Rule, ...]]:
+    vips = tuple(address_of(a, vip_if) for a in inst.virtual_ipaddresses)
+    evips = tuple(address_of(a, vip_if) for a in inst.virtual_ipaddresses_excluded)
+    routes = tuple(route_of(r) for r in inst.virtual_routes)
+    rules = tuple(rule_of(r) for r in inst.virtual_rules)
+    return vips, evips, routes, rules
+
+
+def destinations(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[str, tuple[str, ...]]:
+    """(multicast group, where adverts go): the group, or every unicast peer."""
+    group = mcast_group(inst, cfg.global_defs)
+    if inst.unicast:
+        return group, tuple(p.ip for p in inst.unicast_peers)
+    return group, (group,)
+
+
+def uses_ah(inst: VrrpInstance) -> bool:
+    return auth_of(inst).type == AuthType.AH
+
+
+def new_ah_state(inst: VrrpInstance) -> AhState | None:
+    return AhState() if uses_ah(inst) else None
+
+
+def vip_family_sockets_needed(instances: list[Instance]) -> set[tuple[str, int, bool]]:
+    return {(i.xmit_if, i.family, i.cfg.unicast) for i in instances}
+
+
+__all__ = ["AddressManager", "Announcer", "Firewall", "Instance", "SocketKey"]

@@ -1,0 +1,196 @@
+"""Map the config model onto what the VRRP core and the kernel shells take.
+
+Pure functions (no I/O): ``router_settings`` turns a ``VrrpInstance`` (plus its sync group and
+the global defaults) into ``RouterSettings``; ``address_of``/``route_of``/``rule_of`` turn the
+config's address/route/rule lines into ``net.addresses`` specs. ``instance_identity`` is what a
+reload compares to decide whether an instance changed (file/line positions are left out, so
+moving a block in the file is not a change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from pykeepalived.config.model import (
+    AddressSpec,
+    GlobalDefs,
+    KeepalivedConfig,
+    RouteSpec,
+    RuleSpec,
+    SyncGroup,
+    TrackRef,
+    VrrpInstance,
+    VrrpState,
+)
+from pykeepalived.net.addresses import IpAddress, Route, Rule
+from pykeepalived.vrrp.actions import State
+from pykeepalived.vrrp.auth import AuthConfig
+from pykeepalived.vrrp.router import RouterSettings
+from pykeepalived.vrrp.tracking import TrackKind, TrackSpec
+
+
+def address_of(spec: AddressSpec, default_dev: str | None = None) -> IpAddress:
+    """A VIP/eVIP/static address line as the address shell's spec (dev defaults to the
+    instance's interface, as keepalived does)."""
+    return IpAddress(ip=spec.ip, prefixlen=spec.prefixlen, dev=spec.dev or default_dev,
+                     brd=spec.brd, scope=spec.scope, label=spec.label, peer=spec.peer,
+                     peer_prefixlen=spec.peer_prefixlen, home=spec.home, nodad=spec.nodad,
+                     mngtmpaddr=spec.mngtmpaddr, noprefixroute=spec.noprefixroute,
+                     autojoin=spec.autojoin, preferred_lft=spec.preferred_lft)
+
+
+def route_of(spec: RouteSpec) -> Route:
+    return Route(dest=spec.dest, family=spec.family, type=spec.type, src=spec.src,
+                 via=spec.via, dev=spec.dev, table=spec.table, metric=spec.metric,
+                 scope=spec.scope, proto=spec.proto, tos=spec.tos, onlink=spec.onlink,
+                 nexthops=spec.nexthops, options=spec.options)
+
+
+def rule_of(spec: RuleSpec) -> Rule:
+    return Rule(family=spec.family, from_=spec.from_, to=spec.to, not_=spec.not_,
+                priority=spec.priority, table=spec.table, action=spec.action, iif=spec.iif,
+                oif=spec.oif, fwmark=spec.fwmark, tos=spec.tos, options=spec.options)
+
+
+def auth_of(inst: VrrpInstance) -> AuthConfig:
+    """The instance's authentication (none for v3 or IPv6: keepalived ignores it there)."""
+    if inst.version != 2 or inst.family != 4 or not inst.auth_type:
+        return AuthConfig.none()
+    if inst.auth_type.upper() == "AH":
+        return AuthConfig.ah(inst.auth_pass)
+    return AuthConfig.pass_(inst.auth_pass)
+
+
+def mcast_group(inst: VrrpInstance, g: GlobalDefs) -> str:
+    if inst.mcast_dst_ip:
+        return inst.mcast_dst_ip
+    return g.vrrp_mcast_group6 if inst.family == 6 else g.vrrp_mcast_group4
+
+
+def _track(kind: TrackKind, ref: TrackRef, default_weight: int, initial_ok: bool = True,
+           initial_value: int = 0) -> TrackSpec:
+    weight = default_weight if ref.weight is None else ref.weight
+    return TrackSpec(kind=kind, name=ref.name, weight=weight, reverse=ref.reverse,
+                     initial_ok=initial_ok, initial_value=initial_value)
+
+
+def track_specs(inst: VrrpInstance, cfg: KeepalivedConfig,
+                group: SyncGroup | None = None) -> tuple[TrackSpec, ...]:
+    """Every tracker of ``inst`` with the weight that applies (its own, else the object's)."""
+    refs_if = list(inst.track_interfaces)
+    refs_sc = list(inst.track_scripts)
+    refs_fi = list(inst.track_files)
+    refs_pr = list(inst.track_processes)
+    refs_bfd = list(inst.track_bfds)
+    if group is not None:
+        refs_if += group.track_interfaces
+        refs_sc += group.track_scripts
+        refs_fi += group.track_files
+        refs_pr += group.track_processes
+        refs_bfd += group.track_bfds
+    out: list[TrackSpec] = []
+    seen: set[tuple[TrackKind, str]] = set()
+
+    def add(spec: TrackSpec) -> None:
+        if (spec.kind, spec.name) not in seen:
+            seen.add((spec.kind, spec.name))
+            out.append(spec)
+
+    for r in refs_if:
+        add(_track(TrackKind.INTERFACE, r, 0))
+    for r in refs_sc:
+        sc = cfg.script(r.name)
+        if sc is None:
+            continue
+        spec = _track(TrackKind.SCRIPT, r, sc.weight, initial_ok=not sc.init_fail)
+        if r.weight is None and sc.weight_reverse:
+            spec = dataclasses.replace(spec, reverse=True)
+        add(spec)
+    for r in refs_fi:
+        tf = next((f for f in cfg.track_files if f.name == r.name), None)
+        if tf is None:
+            continue
+        spec = _track(TrackKind.FILE, r, tf.weight,
+                      initial_value=tf.init_value if tf.init_file else 0)
+        if r.weight is None and tf.weight_reverse:
+            spec = dataclasses.replace(spec, reverse=True)
+        add(spec)
+    for r in refs_pr:
+        tp = next((p for p in cfg.track_processes if p.name == r.name), None)
+        if tp is None:
+            continue
+        spec = _track(TrackKind.PROCESS, r, tp.weight, initial_ok=False)
+        if r.weight is None and tp.weight_reverse:
+            spec = dataclasses.replace(spec, reverse=True)
+        add(spec)
+    for r in refs_bfd:
+        bfd = next((b for b in cfg.bfd_instances if b.name == r.name), None)
+        add(_track(TrackKind.BFD, r, bfd.weight if bfd else 0))
+    return tuple(out)
+
+
+def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | None,
+                    group: SyncGroup | None = None) -> RouterSettings:
+    g = cfg.global_defs
+    return RouterSettings(
+        name=inst.name,
+        vrid=inst.vrid,
+        priority=inst.priority,
+        version=inst.version,
+        family=inst.family,
+        advert_int=inst.advert_int,
+        initial_state=State.MASTER if inst.state is VrrpState.MASTER else State.BACKUP,
+        preempt=not inst.nopreempt,
+        preempt_delay=inst.preempt_delay,
+        addresses=tuple(a.ip for a in inst.virtual_ipaddresses),
+        excluded_addresses=tuple(a.ip for a in inst.virtual_ipaddresses_excluded),
+        src_ip=src_ip,
+        unicast_peers=tuple(p.ip for p in inst.unicast_peers),
+        interface=inst.interface,
+        down_timer_adverts=inst.down_timer_adverts,
+        lower_prio_no_advert=inst.lower_prio_no_advert,
+        higher_prio_send_advert=inst.higher_prio_send_advert,
+        owner_ignore_adverts=inst.owner_ignore_adverts,
+        skip_check_adv_addr=inst.skip_check_adv_addr,
+        accept=inst.accept,
+        strict=inst.strict,
+        garp_master_delay=inst.garp_master_delay,
+        garp_master_repeat=inst.garp_master_repeat,
+        garp_master_refresh=inst.garp_master_refresh,
+        garp_master_refresh_repeat=inst.garp_master_refresh_repeat,
+        garp_lower_prio_delay=inst.garp_lower_prio_delay,
+        garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
+        min_garp=g.vrrp_min_garp,
+        dont_track_primary=inst.dont_track_primary,
+        tracks=track_specs(inst, cfg, group),
+    )
+
+
+def _strip_lines(value: Any) -> Any:
+    """``value`` with every ``line``/``file`` field zeroed, recursively (for comparisons)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if f.name == "line":
+                changes[f.name] = 0
+            elif f.name == "file":
+                changes[f.name] = ""
+            else:
+                changes[f.name] = _strip_lines(v)
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, tuple):
+        return tuple(_strip_lines(v) for v in value)
+    return value
+
+
+def instance_identity(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[Any, ...]:
+    """What must be equal for a reload to keep an instance exactly as it runs (state,
+    addresses, timers): the instance block itself, the trackers it uses and the VRRP globals."""
+    g = cfg.global_defs
+    scripts = tuple(_strip_lines(cfg.script(r.name)) for r in inst.track_scripts)
+    group = next((s for s in cfg.sync_groups if s.name == inst.sync_group), None)
+    globals_used = (g.vrrp_mcast_group4, g.vrrp_mcast_group6, g.vrrp_min_garp, g.vrrp_strict,
+                    g.nftables, g.vmac_prefix)
+    return (_strip_lines(inst), scripts, _strip_lines(group), globals_used)
