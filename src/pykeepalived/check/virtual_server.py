@@ -129,6 +129,22 @@ class VsStateChange:
 Action = Log | RunScript | RsStateChange | VsStateChange
 
 
+@dataclass(frozen=True)
+class RsSnapshot:
+    name: str
+    alive: bool
+    weight: int
+    checkers: tuple[tuple[str, bool], ...]  # (kind, up)
+
+
+@dataclass(frozen=True)
+class VsSnapshot:
+    name: str
+    quorum_up: bool
+    suspended: bool
+    real_servers: tuple[RsSnapshot, ...]
+
+
 # ------------------------------------------------------------------ mutable internal state
 
 
@@ -374,6 +390,12 @@ class Pool:
 
     def quorum_up(self, vs_ident: str) -> bool:
         return next(v.quorum_up for v in self._vss if v.ident == vs_ident)
+
+    def snapshot(self) -> list[VsSnapshot]:
+        """Read-only state for the SIGUSR1 dump and tests."""
+        return [VsSnapshot(v.name, v.quorum_up, v.suspended, tuple(
+            RsSnapshot(r.name, r.alive, r.weight, tuple((c.cfg.kind, c.is_up) for c in r.checkers))
+            for r in v.rss)) for v in self._vss]
 
     def table(self) -> LvsTable:
         """The desired LVS table for the current state."""

@@ -1,0 +1,359 @@
+"""The checker child (keepalived's ``keepalived_ipvs``): probes → pool logic → LVS data plane.
+
+Theory of operation: one asyncio loop. ``check.virtual_server.Pool`` decides when each check is
+due (``next_timer``/``due_checks``); every due check runs as its own task (``check.probes``) and
+its result is fed back with ``report``. After every batch of results the desired table is
+compared with the last one applied and, when it differs, handed to the LVS backend chosen by
+``lvs.select_backend`` (which applies only the diff). Pool actions become log lines (keepalived's
+phrases) and notifier calls (notify_up/down, quorum_up/down, lvs_notify_fifo lines, SMTP).
+
+Signals: HUP reloads by diff (a config with errors keeps the running one), TERM/INT stop
+(omega notifies, then the backend releases the table as ``lvs_flush_on_stop``/``-I`` say),
+USR1 writes ``/tmp/keepalived_check.data``. A probe that crashes is a failed check, never a
+dead loop; a data-plane error is logged and retried every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import random
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pykeepalived.check.probes import Prober
+from pykeepalived.check.table import LvsTable
+from pykeepalived.check.virtual_server import (
+    Action,
+    CheckId,
+    CheckOutcome,
+    Log,
+    Pool,
+    RsStateChange,
+    RunScript,
+    VsStateChange,
+)
+from pykeepalived.config.model import KeepalivedConfig, Severity
+from pykeepalived.options import Options
+
+log = logging.getLogger("pykeepalived.check")
+
+EXIT_FATAL = 1
+DATA_FILE = "/tmp/keepalived_check.data"
+
+
+def run_checker(opts: Options, cfg: KeepalivedConfig, **kw: Any) -> int:
+    """Entry point of the checker child (called by ``daemon.main``); returns the exit code."""
+    from pykeepalived.daemon import process
+
+    with contextlib.suppress(OSError):
+        process.write_pid(opts.checkers_pid_file)
+    try:
+        return asyncio.run(CheckerProcess(opts, cfg, **kw).run())
+    except Exception:
+        log.exception("Healthcheck child failed")
+        return EXIT_FATAL
+    finally:
+        with contextlib.suppress(OSError):
+            process.remove_pid(opts.checkers_pid_file)
+
+
+def _pool_for(cfg: KeepalivedConfig, rng: Callable[[], float]) -> Pool:
+    gd = cfg.global_defs
+    smtp = gd.smtp_alert_checker if gd.smtp_alert_checker is not None else bool(gd.smtp_alert)
+    return Pool(cfg.virtual_servers, cfg.virtual_server_groups, rng=rng,
+                smtp_alert_checker=smtp, rs_init_notifies=gd.rs_init_notifies,
+                log_all_failures=gd.checker_log_all_failures)
+
+
+class CheckerProcess:
+    """One checker child. ``backend``/``notifier`` may be injected (tests); by default they
+    come from ``lvs.select_backend`` and ``notify.Notifier``. ``on_table`` sees every table
+    that was applied successfully."""
+
+    def __init__(self, opts: Options, cfg: KeepalivedConfig, *, backend: Any = None,
+                 notifier: Any = None, rng: Callable[[], float] = random.random,
+                 on_table: Callable[[LvsTable], None] | None = None) -> None:
+        self.opts = opts
+        self.cfg = cfg
+        self.backend = backend
+        self.notifier = notifier
+        self.rng = rng
+        self.on_table = on_table
+        self.pool = _pool_for(cfg, rng)
+        self.prober = Prober(cfg)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._results: collections.deque[tuple[CheckId, CheckOutcome]] = collections.deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._applied: LvsTable | None = None
+        self._apply_failed = False
+        self._addr_monitor: Any = None
+        self._reloading = False
+        self._reload_again = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _now(self) -> float:
+        assert self.loop is not None
+        return self.loop.time()
+
+    async def run(self) -> int:
+        self.loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._install_signals()
+        self._scheduling()
+        if self.notifier is None:
+            from pykeepalived.notify import Notifier
+
+            self.notifier = Notifier(self.cfg.global_defs, vrrp=False, lvs=True)
+        with contextlib.suppress(Exception):
+            await self.notifier.start()
+        if self.backend is None:
+            try:
+                self.backend = self._select_backend()
+            except Exception as e:
+                log.error("IPVS: Can't initialize ipvs: %s", e)
+                await self._close_notifier()
+                return EXIT_FATAL
+        try:
+            await self.backend.start()
+        except Exception as e:
+            log.error("LVS data plane %s failed to start: %s",
+                      getattr(self.backend, "name", "?"), e)
+            await self._close_notifier()
+            return EXIT_FATAL
+        self._handle(self.pool.start(self._now()))
+        await self._watch_addresses()
+        try:
+            await self._main()
+        finally:
+            await self._shutdown()
+        return 0
+
+    def _select_backend(self) -> Any:
+        from pykeepalived.lvs.backend import LvsSettings, select_backend
+
+        gd = self.cfg.global_defs
+        settings = LvsSettings.from_global_defs(gd, dont_release_ipvs=self.opts.dont_release_ipvs)
+        return select_backend(gd, settings=settings)
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # embedded (tests): the owner calls stop()/reload() instead
+        assert self.loop is not None
+        for s in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(s, self.stop)
+        self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+        self.loop.add_signal_handler(signal.SIGUSR1, self.write_data)
+
+    def _scheduling(self) -> None:
+        gd = self.cfg.global_defs
+        if gd.checker_priority is not None:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, 0, gd.checker_priority)
+        if gd.checker_rt_priority is not None:
+            with contextlib.suppress(OSError, AttributeError):
+                os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(gd.checker_rt_priority))
+
+    def stop(self) -> None:
+        """Ask the loop to stop (signal handler; thread-safe through ``request_stop``)."""
+        self._stopping = True
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.stop)
+
+    async def _shutdown(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        for t in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._handle(self.pool.shutdown())
+        if self._addr_monitor is not None:
+            with contextlib.suppress(Exception):
+                await self._addr_monitor.stop()
+        if self.backend is not None:
+            try:
+                await self.backend.close()
+            except Exception:
+                log.exception("LVS data plane: release on stop failed")
+        await self._close_notifier()
+        log.info("Stopped")
+
+    async def _close_notifier(self) -> None:
+        if self.notifier is not None:
+            with contextlib.suppress(Exception):
+                await self.notifier.close()
+
+    # ------------------------------------------------------------ the loop
+
+    async def _main(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            now = self._now()
+            while self._results:
+                cid, outcome = self._results.popleft()
+                self._handle(self.pool.report(cid, outcome, now))
+            for cid in self.pool.due_checks(now):
+                self._launch(cid)
+            await self._apply()
+            nt = self.pool.next_timer()
+            delay = None if nt is None else max(0.0, nt - self._now())
+            if self._apply_failed:
+                delay = 1.0 if delay is None else min(delay, 1.0)
+            if self._results or self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    def _launch(self, cid: CheckId) -> None:
+        assert self.loop is not None
+        vs, rs, chk = self.pool.checker(cid)
+        task = self.loop.create_task(self._probe(cid, vs, rs, chk))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _probe(self, cid: CheckId, vs: Any, rs: Any, chk: Any) -> None:
+        outcome = await self.prober.run(vs, rs, chk)
+        self._results.append((cid, outcome))
+        self._wake.set()
+
+    async def _apply(self) -> None:
+        table = self.pool.table()
+        if self._applied is not None and table == self._applied and not self._apply_failed:
+            return
+        try:
+            ops = await self.backend.apply(table)
+        except Exception as e:
+            if not self._apply_failed:
+                log.error("LVS data plane %s: applying the table failed: %s",
+                          getattr(self.backend, "name", "?"), e)
+            self._apply_failed = True
+            return
+        if self._apply_failed:
+            log.info("LVS data plane %s: table applied after earlier failures",
+                     getattr(self.backend, "name", "?"))
+        self._apply_failed = False
+        self._applied = table
+        if ops:
+            log.debug("LVS data plane: %d operation(s) applied", len(ops))
+        if self.on_table is not None:
+            self.on_table(table)
+
+    def _handle(self, actions: list[Action]) -> None:
+        n = self.notifier
+        for a in actions:
+            try:
+                if isinstance(a, Log):
+                    log.log(a.level, "%s", a.text)
+                elif isinstance(a, RunScript):
+                    if n is not None:
+                        n.run_script(a.script)
+                elif isinstance(a, RsStateChange):
+                    if n is not None:
+                        n.rs_state(a.rs, a.vs, a.up, smtp_alert=a.smtp_alert, body=a.body)
+                elif isinstance(a, VsStateChange) and n is not None:
+                    n.vs_state(a.vs, a.up, smtp_alert=a.smtp_alert)
+            except Exception:
+                log.exception("notify for %s failed", a)
+
+    # ------------------------------------------------------------ ha_suspend
+
+    async def _watch_addresses(self) -> None:
+        if not any(v.ha_suspend for v in self.cfg.virtual_servers) or self._addr_monitor:
+            return
+        try:
+            from pyroute2 import AsyncIPRoute
+
+            from pykeepalived.net.links import AddrEvent, LinkMonitor
+
+            async with AsyncIPRoute() as ipr:
+                async for m in await ipr.addr("dump"):
+                    a = m.get_attr("IFA_LOCAL") or m.get_attr("IFA_ADDRESS")
+                    if a:
+                        self._handle(self.pool.address_event(str(a), True, self._now()))
+
+            def on_event(ev: Any) -> None:
+                if isinstance(ev, AddrEvent):
+                    self._handle(self.pool.address_event(ev.address, ev.added, self._now()))
+                    self._wake.set()
+
+            self._addr_monitor = LinkMonitor(on_event, links=False, addresses=True)
+            await self._addr_monitor.start()
+        except Exception:
+            log.exception("ha_suspend: cannot watch local addresses; checks stay suspended")
+
+    # ------------------------------------------------------------ reload and dumps
+
+    def _on_hup(self) -> None:
+        if self._reloading:
+            self._reload_again = True
+            return
+        assert self.loop is not None
+        self.loop.create_task(self._reload_from_file())
+
+    async def _reload_from_file(self) -> None:
+        from pykeepalived.config import load
+
+        self._reloading = True
+        try:
+            while True:
+                self._reload_again = False
+                log.info("Reloading")
+                parsed = load(self.opts.config_file, config_id=self.opts.config_id,
+                              all_config=self.opts.all_config)
+                errors = [m for m in parsed.messages if m.severity in (Severity.ERROR,
+                                                                        Severity.FATAL)]
+                if errors:
+                    for m in errors:
+                        log.error("%s", m.format())
+                    log.error("Reload of configuration failed; keeping the running one")
+                else:
+                    await self.reload(parsed.config)
+                if not self._reload_again:
+                    break
+        except Exception:
+            log.exception("Reload failed")
+        finally:
+            self._reloading = False
+
+    async def reload(self, cfg: KeepalivedConfig) -> None:
+        """Switch to ``cfg`` keeping the state of persisting servers (SIGHUP, or tests)."""
+        old = self.cfg
+        self.cfg = cfg
+        self.prober = Prober(cfg)
+        self._handle(self.pool.reload(cfg.virtual_servers, cfg.virtual_server_groups,
+                                      self._now()))
+        if cfg.global_defs != old.global_defs and self.notifier is not None:
+            with contextlib.suppress(Exception):
+                await self.notifier.reload(cfg.global_defs)
+        if cfg.global_defs.lvs_dataplane != old.global_defs.lvs_dataplane:
+            log.warning("lvs_dataplane changed: takes effect at the next restart")
+        await self._watch_addresses()
+        self._wake.set()
+
+    def write_data(self, path: str = DATA_FILE) -> None:
+        """SIGUSR1: keepalived_check.data (the format is not stable, as in keepalived)."""
+        lines = ["------< Health checkers >------"]
+        for v in self.pool.snapshot():
+            lines.append(f" VS {v.name}, quorum {'UP' if v.quorum_up else 'DOWN'}"
+                         + (", suspended" if v.suspended else ""))
+            for r in v.real_servers:
+                checks = ", ".join(f"{k} {'UP' if up else 'DOWN'}" for k, up in r.checkers)
+                lines.append(f"   RS {r.name}, {'alive' if r.alive else 'down'}, weight "
+                             f"{r.weight}" + (f", {checks}" if checks else ""))
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+        except OSError as e:
+            log.error("cannot write %s: %s", path, e)
