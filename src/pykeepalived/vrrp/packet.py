@@ -22,9 +22,11 @@ from __future__ import annotations
 import enum
 import hmac
 import ipaddress
+import socket
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Final
 
 from pykeepalived.vrrp import checksum as ck
@@ -100,6 +102,8 @@ class DropReason(enum.Enum):
     when keepalived counts nothing); ``stats_line`` is ``(section, label)`` as printed in
     ``/tmp/keepalived.stats`` (``None`` when not printed there); ``counter`` is a readable name.
     Several reasons can share one counter (keepalived logs them differently, counts them together).
+    ``counts_as_received``: keepalived has already bumped ``advert_rcvd`` when it rejects a packet
+    for this reason (the VIP list and unicast-source checks come after that count).
     """
 
     PACKET_LENGTH = ("packet_len_err", ("Packet Errors", "Length"), "Packet Length Errors")
@@ -134,6 +138,14 @@ class DropReason(enum.Enum):
         self.stat = stat
         self.stats_line = stats_line
         self.counter = counter
+
+    @property
+    def counts_as_received(self) -> bool:
+        return self in _AFTER_RECEIVED_COUNT
+
+
+_AFTER_RECEIVED_COUNT = frozenset({DropReason.ADDRESS_LIST, DropReason.NOT_UNICAST_PEER,
+                                   DropReason.UNICAST_TTL})
 
 
 class PacketError(Exception):
@@ -173,6 +185,22 @@ class Expect:
     auth: AuthConfig | None = None
     ah_state: AhState | None = None
     mcast_group: str | None = None
+
+    @cached_property
+    def packed_addresses(self) -> tuple[bytes, ...]:
+        """``addresses`` in network byte order (computed once per Expect)."""
+        return tuple(_packed(a) for a in self.addresses or ())
+
+    @cached_property
+    def packed_peers(self) -> dict[bytes, tuple[int, int]]:
+        """``unicast_peers`` keyed by packed address."""
+        return {_packed(a): r for a, r in (self.unicast_peers or {}).items()}
+
+
+@lru_cache(maxsize=4096)
+def _packed(addr: str) -> bytes:
+    """Packed form of an address string (a scope ``%if`` is ignored); cached: peers repeat."""
+    return ipaddress.ip_address(addr.split("%", 1)[0]).packed
 
 
 ExpectArg = Expect | Mapping[int, Expect] | None
@@ -289,12 +317,13 @@ def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: Expect
         group = (exp.mcast_group if exp is not None and exp.mcast_group else MCAST_GROUP4)
         form = _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, ipaddress.IPv4Address(group).packed,
                              fail)
-    addresses = tuple(str(ipaddress.IPv4Address(msg[8 + 4 * i: 12 + 4 * i])) for i in range(naddr))
-    src = str(ipaddress.IPv4Address(src_b))
-    _check_tail(src, dst_mcast, ttl, addresses, exp, fail)
+    # inet_ntoa is pure formatting (no I/O) and prints exactly what str(IPv4Address) does.
+    addresses = tuple(socket.inet_ntoa(msg[8 + 4 * i: 12 + 4 * i]) for i in range(naddr))
+    src = socket.inet_ntoa(src_b)
+    _check_tail(src_b, dst_mcast, ttl, msg[8:8 + 4 * naddr], 4, exp, fail)
     return Advert(
         version=version, vrid=vrid, priority=priority, adver_int=adver_int, addresses=addresses,
-        src=src, dst=str(ipaddress.IPv4Address(dst_b)), family=4,
+        src=src, dst=socket.inet_ntoa(dst_b), family=4,
         auth_type=b4 if version == 2 else 0, auth_data=auth_field, checksum=csum, ttl=ttl,
         ah_seq=ah_seq, type=vers_type & 0x0F, checksum_form=form,
         ip_id=(packet[4] << 8) | packet[5],
@@ -323,8 +352,10 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
     msg_len = VRRP_HEADER_LEN + naddr * 16
     if n != msg_len:
         raise fail(DropReason.PACKET_LENGTH, _length_detail(n, msg_len))
-    src_a, dst_a = ipaddress.IPv6Address(src), ipaddress.IPv6Address(dst)
-    dst_mcast = dst_a.is_multicast
+    src_b, dst_b = _packed(src), _packed(dst)
+    if len(src_b) != 16 or len(dst_b) != 16:
+        raise ValueError(f"not IPv6 addresses: {src}, {dst}")
+    dst_mcast = dst_b[0] == 0xFF
     unicast_mode = exp.unicast if exp is not None and exp.unicast is not None else not dst_mcast
     if not unicast_mode and hop_limit is not None and hop_limit != VRRP_TTL:
         raise fail(DropReason.TTL, f"invalid TTL/HL. Received {hop_limit} and expect {VRRP_TTL}")
@@ -344,13 +375,13 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
     _check_count(naddr, exp, fail)
     form = ChecksumForm.UNCHECKED
     if verify_checksum:
-        phdr = ck.pseudo_header_v6(src_a.packed, dst_a.packed, n)
+        phdr = ck.pseudo_header_v6(src_b, dst_b, n)
         if not ck.verify(message, ck.ones_sum(phdr)):
             raise fail(DropReason.CHECKSUM, "Invalid VRRP checksum")
         form = ChecksumForm.PSEUDO_HEADER
     addresses = tuple(str(ipaddress.IPv6Address(message[8 + 16 * i: 24 + 16 * i]))
                       for i in range(naddr))
-    _check_tail(str(src_a), dst_mcast, hop_limit, addresses, exp, fail)
+    _check_tail(src_b, dst_mcast, hop_limit, message[8:], 16, exp, fail)
     return Advert(
         version=version, vrid=vrid, priority=priority, adver_int=adver_int, addresses=addresses,
         src=src, dst=dst, family=6, auth_type=b4 if version == 2 else 0, checksum=csum,
@@ -413,7 +444,7 @@ def _v3_ipv4_form(msg: bytes, src_b: bytes, dst_b: bytes, dst_mcast: bool, group
     raise fail(DropReason.CHECKSUM, "Invalid VRRPv3 checksum")
 
 
-def _check_tail(src: str, dst_mcast: bool, ttl: int | None, addresses: tuple[str, ...],
+def _check_tail(src_b: bytes, dst_mcast: bool, ttl: int | None, addr_block: bytes, width: int,
                 exp: Expect | None, fail: _FailFn) -> None:
     """The checks keepalived makes after the checksum: cast, VIP list, unicast source."""
     if exp is None:
@@ -423,20 +454,20 @@ def _check_tail(src: str, dst_mcast: bool, ttl: int | None, addresses: tuple[str
         raise fail(DropReason.CAST_MISMATCH, f"Expected {want}icast packet but received "
                    f"{got}icast packet")
     if exp.addresses is not None:
-        got_set = {ipaddress.ip_address(a) for a in addresses}
-        for vip in exp.addresses:
-            if ipaddress.ip_address(vip) not in got_set:
+        received = {addr_block[i:i + width] for i in range(0, len(addr_block), width)}
+        for vip, packed in zip(exp.addresses, exp.packed_addresses, strict=True):
+            if packed not in received:
                 raise fail(DropReason.ADDRESS_LIST, f"ip address associated with VRID not "
                            f"present in MASTER advert : {vip}")
     if exp.unicast and exp.unicast_peers is not None:
-        src_a = ipaddress.ip_address(src.split("%", 1)[0])
-        for peer, (min_ttl, max_ttl) in exp.unicast_peers.items():
-            if ipaddress.ip_address(peer) == src_a:
-                if ttl is not None and not min_ttl <= ttl <= max_ttl:
-                    raise fail(DropReason.UNICAST_TTL,
-                               f"TTL/HL {ttl} not in range {min_ttl} - {max_ttl}")
-                return
-        raise fail(DropReason.NOT_UNICAST_PEER, f"unicast source address {src} not a unicast peer")
+        ttl_range = exp.packed_peers.get(src_b)
+        if ttl_range is None:
+            src = ipaddress.ip_address(src_b)
+            raise fail(DropReason.NOT_UNICAST_PEER,
+                       f"unicast source address {src} not a unicast peer")
+        min_ttl, max_ttl = ttl_range
+        if ttl is not None and not min_ttl <= ttl <= max_ttl:
+            raise fail(DropReason.UNICAST_TTL, f"TTL/HL {ttl} not in range {min_ttl} - {max_ttl}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -524,7 +555,10 @@ class AdvertEncoder:
     def _dst_packed(self, dst: str | None) -> bytes:
         if dst is None:
             return self._group_b
-        return ipaddress.ip_address(dst.split("%", 1)[0]).packed
+        packed = _packed(dst)
+        if len(packed) != len(self._src_b):
+            raise ValueError(f"destination {dst} is not in the source's address family")
+        return packed
 
     def message(self, priority: int, dst: str | None = None) -> bytes:
         """The VRRP message with its checksum, as sent to ``dst`` (default: the group)."""

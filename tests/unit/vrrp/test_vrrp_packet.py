@@ -71,6 +71,8 @@ def test_every_drop_reason_has_a_counter_name() -> None:
     assert DropReason.AUTH_TYPE_MISMATCH.stats_line == ("Authentication Errors", "Type Mismatch")
     assert DropReason.AH_REPLAY.stat == DropReason.AUTH_FAILURE.stat == "auth_failure"
     assert len({r.value for r in DropReason}) == len(DropReason)  # no aliases
+    assert DropReason.ADDRESS_LIST.counts_as_received
+    assert not DropReason.CHECKSUM.counts_as_received
 
 
 def test_packet_length() -> None:
@@ -393,6 +395,8 @@ def test_encoder_rejects_what_does_not_fit() -> None:
         enc.ipv4(priority=1, ip_id=70000, ah_seq=1)
     with pytest.raises(ValueError):
         enc.ipv6(priority=1)
+    with pytest.raises(ValueError):
+        enc.ipv4(priority=1, ip_id=1, ah_seq=1, dst="fe80::1")  # wrong family
 
 
 def test_encode_advert_round_trip_and_peek() -> None:
