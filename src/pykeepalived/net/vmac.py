@@ -6,8 +6,10 @@ MAC 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6); default name ``vrrp
 and for IPv6 with ``addrgenmode random``: an EUI-64 link-local derived from the shared VMAC
 would give both routers the same source address and break the election tie-break.
 
-Sysctls: the parent gets ``arp_ignore=1`` and ``arp_filter=1`` so it never answers ARP for a VIP
-that lives on the VMAC with its own MAC; the VMAC gets ``accept_local=1`` and ``rp_filter=0``.
+Sysctls: the parent gets ``arp_ignore=1``, ``arp_filter=1`` and ``arp_announce=2`` so it
+never tells a client its own MAC for a VIP that lives on the VMAC (neither in an ARP reply nor as
+the sender of its own ARP requests); a VMAC gets ``accept_local=1``, ``rp_filter=0`` and
+``arp_ignore=1`` (another VMAC on the same parent must not answer for this one's VIPs).
 
 ``vmac_xmit_base``: the daemon simply opens its advert socket on ``parent`` instead of the VMAC
 (``xmit_interface``); GARPs still carry the VMAC MAC.
@@ -26,6 +28,21 @@ from pykeepalived.net.netns import in_netns
 log = logging.getLogger("pykeepalived.net.vmac")
 
 ADDR_GEN_MODE_RANDOM = 3
+
+
+def parent_sysctls(parent: str) -> list[tuple[str, str, str]]:
+    """The parent must neither answer ARP for VIPs on the VMAC (arp_ignore/arp_filter) nor
+    announce a VIP as the sender of its own ARP requests (arp_announce=2): either would teach
+    clients the parent's MAC for the VIP."""
+    return [(parent, "arp_ignore", "1"), (parent, "arp_filter", "1"),
+            (parent, "arp_announce", "2")]
+
+
+def vmac_sysctls(name: str) -> list[tuple[str, str, str]]:
+    """Adverts sent by the parent come back on the VMAC: accept local sources, no rp_filter.
+    Every VMAC on a parent sees every broadcast ARP request: answer only for own addresses."""
+    return [(name, "accept_local", "1"), (name, "rp_filter", "0"),
+            (name, "arp_ignore", "1"), (name, "arp_announce", "2")]
 
 
 def vmac_mac(vrid: int, family: int = 4) -> str:
@@ -66,9 +83,12 @@ def xmit_interface(vmac: Vmac, xmit_base: bool) -> str:
     return vmac.parent if xmit_base else vmac.ifname
 
 
-def _sysctl_write(netns: str | None, key: str, value: str) -> str | None:
-    """Write a sysctl; returns the previous value (None when unavailable)."""
-    path = "/proc/sys/" + key.replace(".", "/")
+def _conf_write(netns: str | None, ifname: str, key: str, value: str) -> str | None:
+    """Write ``net.ipv4.conf.IF.KEY``; returns the previous value (None when unavailable).
+
+    Built as a path, not a dotted name: VMAC names contain dots.
+    """
+    path = f"/proc/sys/net/ipv4/conf/{ifname}/{key}"
     try:
         with in_netns(netns):
             with open(path) as f:
@@ -116,10 +136,8 @@ async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetRes
             await ipr.link("set", index=existing, IFLA_AF_SPEC={"attrs": [[
                 "AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE",
                                         ADDR_GEN_MODE_RANDOM]]}]]})
-        _sysctl_write(am.netns, f"net.ipv4.conf.{vmac.parent}.arp_ignore", "1")
-        _sysctl_write(am.netns, f"net.ipv4.conf.{vmac.parent}.arp_filter", "1")
-        _sysctl_write(am.netns, f"net.ipv4.conf.{name}.accept_local", "1")
-        _sysctl_write(am.netns, f"net.ipv4.conf.{name}.rp_filter", "0")
+        for ifname, key, value in parent_sysctls(vmac.parent) + vmac_sysctls(name):
+            _conf_write(am.netns, ifname, key, value)
         if up:
             await ipr.link("set", index=existing, state="up")
     except Exception as e:

@@ -1,0 +1,112 @@
+"""VMAC macvlans and the no_accept nftables table against the real kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from pykeepalived.lab.netns import Host, Lab
+from pykeepalived.net.addresses import AddressManager, IpAddress
+from pykeepalived.net.firewall import Firewall
+from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, set_vmac_state
+
+pytestmark = pytest.mark.netns
+
+
+def link_json(h: Host, name: str) -> dict[str, Any] | None:
+    r = h.run(["ip", "-j", "-d", "link", "show", "dev", name], check=False)
+    if r.returncode != 0:
+        return None
+    return dict(json.loads(r.stdout)[0])
+
+
+def neigh_mac(client: Host, ip: str) -> str | None:
+    for n in json.loads(client.run(["ip", "-j", "neigh", "show", "to", ip]).stdout or "[]"):
+        if n.get("lladdr"):
+            return str(n["lladdr"])
+    return None
+
+
+def test_vmac_create_mac_mode_and_delete() -> None:
+    with Lab("pkn8", ipv6=True) as lab:
+        a = lab.add_host("a", ["10.99.0.1/24"])
+        c = lab.add_host("c", ["10.99.0.100/24"])
+        v4 = Vmac(parent="eth0", vrid=51)
+        v6 = Vmac(parent="eth0", vrid=51, family=6)
+
+        async def up() -> None:
+            async with AddressManager(a.ns) as am:
+                r = await create_vmac(am, v4)
+                assert r.ok and r.changed, r
+                again = await create_vmac(am, v4)  # left over by a previous run: adopted
+                assert again.ok and not again.changed, again
+                r6 = await create_vmac(am, v6)
+                assert r6.ok, r6
+                res = await am.add_address(IpAddress("10.99.0.200", 24), v4.ifname)
+                assert res.ok, res
+
+        asyncio.run(up())
+        j = link_json(a, "vrrp.51")
+        assert j is not None
+        assert j["address"] == "00:00:5e:00:01:33"
+        assert j["link"] == "eth0" and "UP" in j["flags"]
+        info = j["linkinfo"]
+        assert info["info_kind"] == "macvlan" and info["info_data"]["mode"] == "private"
+        j6 = link_json(a, "vrrp6.51")
+        assert j6 is not None and j6["address"] == "00:00:5e:00:02:33"
+        assert j6.get("inet6_addr_gen_mode") == "random"
+        # the client resolves the VIP to the virtual MAC, not to eth0's
+        assert c.run(["ping", "-c1", "-W2", "10.99.0.200"], check=False).returncode == 0
+        assert neigh_mac(c, "10.99.0.200") == "00:00:5e:00:01:33"
+
+        async def down() -> None:
+            async with AddressManager(a.ns) as am:
+                r = await set_vmac_state(am, v4, up=False)
+                assert r.ok
+                j = link_json(a, "vrrp.51")
+                assert j is not None and "UP" not in j["flags"]
+                for v in (v4, v6):
+                    r = await delete_vmac(am, v)
+                    assert r.ok and r.changed, r
+                gone = await delete_vmac(am, v4)
+                assert gone.ok and not gone.changed
+
+        asyncio.run(down())
+        assert link_json(a, "vrrp.51") is None and link_json(a, "vrrp6.51") is None
+
+
+def test_firewall_blocks_and_releases_vip() -> None:
+    vip = "10.99.1.200"
+    with Lab("pkn9") as lab:
+        a = lab.add_host("a", ["10.99.1.1/24", f"{vip}/24"])
+        c = lab.add_host("c", ["10.99.1.100/24"])
+
+        def ping() -> bool:
+            return c.run(["ping", "-c1", "-W1", vip], check=False).returncode == 0
+
+        assert ping()
+
+        async def main() -> None:
+            fw = Firewall(netns=a.ns)
+            r = await fw.block([vip, "fd99::200"])
+            assert r.ok, r
+            assert await fw.listed() == {vip, "fd99::200"}
+            assert not ping(), "traffic to a blocked VIP must be dropped"
+            # the interface's own address still answers
+            assert c.run(["ping", "-c1", "-W1", "10.99.1.1"], check=False).returncode == 0
+            assert not (await fw.block([vip])).changed
+            r = await fw.unblock([vip])
+            assert r.ok and r.changed
+            assert await fw.listed() == {"fd99::200"}
+            assert ping()
+            await fw.block([vip])
+            assert (await fw.teardown()).ok
+            assert a.run(["nft", "list", "table", "inet", "keepalived"],
+                         check=False).returncode != 0
+            assert ping()
+            assert (await fw.teardown()).ok  # absent table: still fine
+
+        asyncio.run(main())
