@@ -10,6 +10,7 @@ File access goes through the ``Files`` protocol so the lexer itself stays testab
 
 from __future__ import annotations
 
+import functools
 import glob as _glob
 import os
 import random
@@ -78,8 +79,14 @@ class MemoryFiles(Files):
 # ----------------------------------------------------------------------------- helpers
 
 
+@functools.lru_cache(maxsize=4096)
 def strip_comment(line: str) -> str:
     """Cut at the first ``#`` or ``!`` outside quotes (an escaped one stays literal)."""
+    if "#" not in line and "!" not in line:
+        return line
+    if '"' not in line and "'" not in line and "\\" not in line:
+        cut = min(i for i in (line.find("#"), line.find("!")) if i >= 0)
+        return line[:cut]
     quote = ""
     i = 0
     n = len(line)
@@ -124,11 +131,30 @@ def _unescape_at(s: str, i: int) -> tuple[str, int]:
     return c, i + 2
 
 
-def tokenize(line: str) -> tuple[list[list[str]], bool]:
+@functools.lru_cache(maxsize=4096)
+def tokenize(line: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
     """Split a comment-free line into statements of tokens; braces become their own statements.
 
-    Returns (statements, unmatched_quote).
+    Returns (statements, unmatched_quote). Cached: big generated configs repeat lines a lot.
     """
+    if '"' not in line and "'" not in line and "\\" not in line:
+        if "{" not in line and "}" not in line:
+            words = tuple(line.split())
+            return ((words,) if words else ()), False
+        out: list[tuple[str, ...]] = []
+        for part in _BRACE_SPLIT.split(line):
+            if part in ("{", "}"):
+                out.append((part,))
+            else:
+                w = tuple(part.split())
+                if w:
+                    out.append(w)
+        return tuple(out), False
+    stmts, unmatched = _tokenize_slow(line)
+    return tuple(tuple(x) for x in stmts), unmatched
+
+
+def _tokenize_slow(line: str) -> tuple[list[list[str]], bool]:
     stmts: list[list[str]] = []
     cur: list[str] = []
     tok: list[str] = []
@@ -216,6 +242,7 @@ def expand_braces(pattern: str) -> list[str]:
     return [pattern]
 
 
+_BRACE_SPLIT = re.compile(r"([{}])")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
@@ -306,6 +333,10 @@ class Lexer:
                         parts.append(seg)
                 self._define_or_conditional(stripped, "\n".join(parts), m.group(1), ctx, path)
                 continue
+            if raw.rstrip().endswith("\\") and stripped[:1] in "#!":
+                # keepalived 2.2.7 takes the trailing '\' of a comment line as a keyword
+                self.report(ctx, "Unknown keyword '\\'")
+                continue
             self._process_line(raw, ctx, path, 0)
         self.include_check = saved_check
 
@@ -357,9 +388,11 @@ class Lexer:
                     self._process_line(sub, ctx, path, depth + 1)
                 return
             if expanded != line:
-                # a substituted value may itself be a definition, conditional or sequence
-                self._process_line(expanded, ctx, path, depth + 1)
-                return
+                head = expanded.lstrip()[:1]
+                if head in ("@", "$", "~") or (expanded.split(None, 1) or [""])[0] in _INCLUDES:
+                    # a substituted value may itself be a definition, conditional or sequence
+                    self._process_line(expanded, ctx, path, depth + 1)
+                    return
             line = expanded
         self._emit(line, ctx)
 
@@ -371,7 +404,7 @@ class Lexer:
         if unmatched:
             self.report(ctx, "Unmatched quote in line - quote ignored")
         for toks in stmts:
-            self.stmts.append(Stmt(ctx.file, ctx.line, tuple(toks)))
+            self.stmts.append(Stmt(ctx.file, ctx.line, toks))
         if len(self.stmts) > MAX_STATEMENTS:
             self._too_many = True
             self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
@@ -416,7 +449,12 @@ class Lexer:
                 return self.params.get(m.group(1), m.group(0))
 
             new = _PARAM_BRACED.sub(braced, line)
-            new = _PARAM_BARE.sub(bare, new)
+            if "\n" not in new:
+                new = _PARAM_BARE.sub(bare, new)
+            if "\n" in new:
+                # a multi-line value: each of its lines is processed on its own, so that a
+                # ~SEQ inside it still sees "the rest of its line"
+                return new
             if new == line:
                 return new
             if len(new) > 1_000_000:

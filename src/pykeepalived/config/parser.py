@@ -1616,7 +1616,9 @@ class Parser(Handler):
             self.late(f"Virtual server {tmp.key}: no scheduler set, setting default 'wlc'")
         # real servers with inheritance
         real: list[RealServer] = []
+        has_dr = tmp.lb_kind == "DR" or any(r.get("lvs_method") == "DR" for _, r in rss)
         for rn, r in rss:
+            r["_vs_has_dr"] = has_dr
             rs = self.finish_rs(rn, r, tmp)
             if rs is not None:
                 real.append(rs)
@@ -1708,7 +1710,8 @@ class Parser(Handler):
                       f"[{r['ip']}]:none:{r['port']} has port specified - clearing")
             r["port"] = 0
         elif vs.fwmark is None and vs.group is None and r.get("_port_set") and \
-                vs.lb_kind in ("DR", "TUN") and r.get("port") != vs.port:
+                r.get("port") != vs.port and (r.get("lvs_method", vs.lb_kind) == "DR"
+                                              or r.get("_vs_has_dr")):
             self.late(f"WARNING - virtual server {vs.key} and real server [{r['ip']}]:"
                       f"{vs.protocol.lower()}:{r.get('port')} ports don't match - resetting")
             r["port"] = vs.port
@@ -2221,8 +2224,10 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     if interface is None:
         if vmac is not None or acc.get("use_ipvlan") is not None:
             p.late(f"({name}) Unknown interface!", Severity.ERROR)
-        elif not peers:
+        elif not peers and "default_interface" in p.st.global_set:
             interface = g.default_interface
+        elif not peers:
+            p.late(f"({name}) Unknown interface!", Severity.ERROR)
     for t in acc.get("track_interfaces", ()):
         if t.name == interface:
             warn(f"({name}) Ignoring track_interface {t.name} since own interface")
@@ -2233,7 +2238,7 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     if "vrid" not in acc:
         p.late(f"({name}) the virtual router id must be set", Severity.ERROR)
     for r in acc.get("virtual_routes", []):
-        if r.dev is None and not r.no_track and r.via is None:
+        if r.dev is None and not r.no_track:
             warn(f"Warning - cannot track route {r.dest} with no interface specified, not "
                  "tracking", "virtual_routes")
     scope_ok = {"strict": strict}

@@ -5,6 +5,7 @@ keepalived's phrasing; none of them raises.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -123,6 +124,7 @@ def parse_script(args: Sequence[str], rep: Reporter, line: int = 0) -> NotifyScr
     return NotifyScript(argv=argv, user=user or None, group=group or None, line=line)
 
 
+@functools.lru_cache(maxsize=8192)
 def ip_family(text: str) -> int | None:
     try:
         return ipaddress.ip_address(text).version
