@@ -40,6 +40,7 @@ class ScriptLauncher:
         self._checked: dict[tuple[tuple[str, ...], str | None, str | None],
                             RunAs | None] = {}
         self._stop_tasks: set[asyncio.Task[RunResult]] = set()
+        self._warned: set[str] = set()
         self.launched = 0
         self.refused = 0
 
@@ -48,7 +49,8 @@ class ScriptLauncher:
         key = (script.argv, script.user, script.group)
         if key not in self._checked:
             run_as, warn = resolve_run_as(script.user, script.group, self.gd)
-            if warn:
+            if warn and warn not in self._warned:
+                self._warned.add(warn)
                 log.warning("%s", warn)
             chk = check_script(script.argv, run_as,
                                enable_script_security=self.gd.enable_script_security,

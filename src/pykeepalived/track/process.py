@@ -52,11 +52,17 @@ COMM_LEN = 15
 
 
 def read_comm(pid: int) -> str | None:
+    """The process name, or None when the process is gone or already a zombie (it has exited,
+    its parent just has not reaped it: keepalived counts it gone at exit too)."""
     try:
-        with open(f"/proc/{pid}/comm", "rb") as f:
-            return f.read().rstrip(b"\n").decode(errors="replace")
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
     except OSError:
         return None
+    close = data.rfind(b")")
+    if close < 0 or data[close + 2 : close + 3] in (b"Z", b"X"):
+        return None
+    return data[data.find(b"(") + 1 : close].decode(errors="replace")
 
 
 def read_cmdline(pid: int) -> list[str] | None:

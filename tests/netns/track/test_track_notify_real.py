@@ -1,0 +1,289 @@
+"""Real notify scripts, FIFOs and a real SMTP server (aiosmtpd on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from pykeepalived.config.model import (
+    GlobalDefs,
+    NotifyFifo,
+    NotifyScript,
+    SyncGroup,
+    VrrpInstance,
+)
+from pykeepalived.notify import Notifier
+from pykeepalived.notify.runner import _proc_stat
+
+pytestmark = pytest.mark.netns  # needs root; loopback only
+
+RECORDER = """#!/bin/sh
+# Record this invocation's argv, one file per call (calls run concurrently).
+f=$(mktemp {out}/call.XXXXXX)
+printf '%s\\037' "$@" > "$f"
+"""
+
+
+def _recorder(tmp: Path) -> tuple[Path, Path]:
+    out = tmp / "calls"
+    out.mkdir()
+    rec = tmp / "rec.sh"
+    rec.write_text(RECORDER.format(out=out))
+    rec.chmod(0o755)
+    return rec, out
+
+
+def _calls(out: Path) -> list[list[str]]:
+    calls = []
+    for f in sorted(out.iterdir()):
+        raw = f.read_text()
+        calls.append(raw.split("\x1f")[:-1])
+    return sorted(calls)
+
+
+async def _wait_for(pred: Any, timeout: float = 5.0) -> None:
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.02)
+
+
+def test_notify_scripts_get_exactly_keepalived_arguments(tmp_path: Path) -> None:
+    rec, out = _recorder(tmp_path)
+    r = str(rec)
+    inst = VrrpInstance(
+        "VI_1", interface="eth0", vrid=51,
+        notify_master=NotifyScript((r, "master", "x y")),
+        notify_backup=NotifyScript((r, "backup")),
+        notify_fault=NotifyScript((r, "fault")),
+        notify_stop=NotifyScript((r, "stop")),
+        notify=NotifyScript((r, "generic")),
+        notify_master_rx_lower_pri=NotifyScript((r, "rxlower")))
+    group = SyncGroup("G1", members=("VI_1",), notify_backup=NotifyScript((r, "gbackup")),
+                      notify=NotifyScript((r, "ggeneric")))
+
+    async def main() -> None:
+        n = Notifier(GlobalDefs())
+        await n.start()
+        t0 = time.monotonic()
+        n.instance_state(inst, "MASTER", 100)
+        n.group_state(group, "BACKUP")
+        n.master_rx_lower_pri(inst, 100)
+        n.instance_state(inst, "DELETED", 90)  # notify_deleted not set: reported as FAULT
+        assert time.monotonic() - t0 < 0.5  # nothing waits for a script
+        await _wait_for(lambda: len(list(out.iterdir())) == 7)
+        await n.shutdown([(inst, 100)], [])
+        await _wait_for(lambda: len(list(out.iterdir())) == 9)
+        await n.close()
+    asyncio.run(main())
+    assert _calls(out) == sorted([
+        ["master", "x y"],
+        ["generic", "INSTANCE", "VI_1", "MASTER", "100"],
+        ["gbackup"],
+        ["ggeneric", "GROUP", "G1", "BACKUP", "0"],
+        ["rxlower"],
+        ["fault"],
+        ["generic", "INSTANCE", "VI_1", "FAULT", "90"],
+        ["stop"],
+        ["generic", "INSTANCE", "VI_1", "STOP", "100"],
+    ])
+
+
+def test_stop_script_is_given_about_one_second(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    inst = VrrpInstance("VI_1", interface="eth0", vrid=51,
+                        notify_stop=NotifyScript(("sh", "-c", f"touch {marker}; sleep 30")))
+
+    async def main() -> None:
+        n = Notifier(GlobalDefs())
+        await n.start()
+        t0 = time.monotonic()
+        await n.shutdown([(inst, 100)])
+        took = time.monotonic() - t0
+        assert marker.exists()
+        assert 0.9 <= took <= 2.0, took
+        await n.close()
+    asyncio.run(main())
+
+
+def test_fifo_lines_in_order_and_fifo_script_reader(tmp_path: Path) -> None:
+    common = tmp_path / "notify.fifo"
+    vfifo = tmp_path / "vrrp.fifo"
+    seen = tmp_path / "seen"
+    reader = tmp_path / "reader.sh"
+    reader.write_text(f'#!/bin/sh\nfor last; do :; done\necho "$last" > {seen}.arg\n'
+                      f'while read -r line; do echo "$line" >> {seen}; done < "$last"\n')
+    reader.chmod(0o755)
+    gd = GlobalDefs(notify_fifo=NotifyFifo(str(common), script=NotifyScript((str(reader),))),
+                    vrrp_notify_fifo=NotifyFifo(str(vfifo)), vrrp_notify_priority_changes=True)
+    i1 = VrrpInstance("VI_1", interface="eth0", vrid=51)
+    i2 = VrrpInstance("VI_2", interface="eth0", vrid=52)
+    g = SyncGroup("G1", members=("VI_1", "VI_2"))
+    want = [
+        'INSTANCE "VI_1" BACKUP 100', 'INSTANCE "VI_2" BACKUP 90', 'GROUP "G1" BACKUP 0',
+        'INSTANCE "VI_1" MASTER 100', 'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 100',
+        'INSTANCE "VI_1" MASTER_PRIORITY 80', 'INSTANCE "VI_2" BACKUP_PRIORITY 92',
+        'INSTANCE "VI_1" FAULT 80', 'GROUP "G1" FAULT 0',
+    ]
+
+    async def main() -> None:
+        n = Notifier(gd)
+        await n.start()
+        assert stat.S_ISFIFO(os.stat(common).st_mode) and stat.S_ISFIFO(os.stat(vfifo).st_mode)
+        direct = os.open(vfifo, os.O_RDONLY | os.O_NONBLOCK)
+        n.instance_state(i1, "BACKUP", 100)
+        n.instance_state(i2, "BACKUP", 90)
+        n.group_state(g, "BACKUP")
+        n.instance_state(i1, "MASTER", 100)
+        n.master_rx_lower_pri(i1, 100)
+        n.priority_changed(i1, "MASTER", 80)
+        n.priority_changed(i2, "BACKUP", 92)
+        n.instance_state(i1, "FAULT", 80)
+        n.group_state(g, "FAULT")
+        data = os.read(direct, 65536).decode()
+        os.close(direct)
+        assert data == "".join(line + "\n" for line in want)
+        await _wait_for(lambda: seen.exists() and len(seen.read_text().splitlines()) == 9)
+        await n.close()
+    asyncio.run(main())
+    assert seen.read_text().splitlines() == want
+    assert Path(f"{seen}.arg").read_text().strip() == str(common)  # FIFO path = last argument
+    assert not common.exists() and not vfifo.exists()  # FIFOs we created are removed
+
+
+def test_priority_lines_only_with_notify_priority_changes(tmp_path: Path) -> None:
+    fifo = tmp_path / "f"
+    gd = GlobalDefs(vrrp_notify_fifo=NotifyFifo(str(fifo)))
+
+    async def main() -> None:
+        n = Notifier(gd)
+        await n.start()
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        n.priority_changed(VrrpInstance("VI_1"), "BACKUP", 80)
+        n.priority_changed(VrrpInstance("VI_2", notify_priority_changes=True), "BACKUP", 80)
+        assert os.read(fd, 4096) == b'INSTANCE "VI_2" BACKUP_PRIORITY 80\n'
+        os.close(fd)
+        await n.close()
+    asyncio.run(main())
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], str, str]] = []
+
+    async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
+        session.host_name = hostname
+        self.helo = hostname
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              envelope.content.decode(), session.host_name))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_smtp_alert_received_with_keepalived_shape() -> None:
+    sink = _Sink()
+    port = _free_port()
+    ctl = Controller(sink, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        gd = GlobalDefs(router_id="LVS_DEVEL", notification_email=("ops@example.org",
+                                                                    "noc@example.org"),
+                        notification_email_from="ka@example.org", smtp_server="127.0.0.1",
+                        smtp_port=port, smtp_helo_name="node1.example.org",
+                        smtp_connect_timeout=5)
+        inst = VrrpInstance("VI_1", interface="eth0", vrid=51, smtp_alert=True)
+
+        async def main() -> None:
+            n = Notifier(gd)
+            await n.start()
+            n.instance_state(inst, "MASTER", 100)
+            n.instance_state(inst, "MASTER", 100)  # same state again: no second mail
+            n.group_state(SyncGroup("G1", smtp_alert=True), "FAULT")
+            await n.close(grace=5)
+            assert n.smtp.sent == 2
+        asyncio.run(main())
+    finally:
+        ctl.stop()
+    assert len(sink.messages) == 2
+    mail_from, rcpts, content, helo = sink.messages[0]
+    assert mail_from == "ka@example.org" and rcpts == ["ops@example.org", "noc@example.org"]
+    assert helo == "node1.example.org"
+    head, _, body = content.partition("\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.split("\r\n"))
+    assert headers["Subject"] == "[LVS_DEVEL] VRRP Instance VI_1 - Entering MASTER state"
+    assert headers["From"] == "ka@example.org"
+    assert headers["To"] == "ops@example.org, noc@example.org"
+    assert headers["X-Mailer"] == "Keepalived"
+    assert "Date" in headers
+    assert body.strip() == "=> VRRP Instance is now owning VRRP VIPs <="
+    assert sink.messages[1][2].split("\r\n")[2] == \
+        "Subject: [LVS_DEVEL] VRRP Group G1 - Entering FAULT state"
+
+
+def test_dead_smtp_server_never_delays_a_state_change(tmp_path: Path) -> None:
+    # A server that accepts TCP but never speaks: the worst case (a full timeout).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    fifo = tmp_path / "f"
+    gd = GlobalDefs(notification_email=("ops@example.org",), smtp_server="127.0.0.1",
+                    smtp_port=silent.getsockname()[1], smtp_connect_timeout=1.0,
+                    vrrp_notify_fifo=NotifyFifo(str(fifo)))
+    inst = VrrpInstance("VI_1", interface="eth0", vrid=51, smtp_alert=True)
+
+    async def main() -> None:
+        n = Notifier(gd)
+        await n.start()
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        t0 = time.monotonic()
+        n.instance_state(inst, "MASTER", 100)
+        took = time.monotonic() - t0
+        assert took < 0.05, took
+        assert os.read(fd, 4096) == b'INSTANCE "VI_1" MASTER 100\n'  # already written
+        # The event loop keeps running meanwhile: a 10 ms timer is not delayed.
+        t1 = time.monotonic()
+        await asyncio.sleep(0.01)
+        assert time.monotonic() - t1 < 0.1
+        await asyncio.sleep(1.5)
+        assert n.smtp.failed == 1 and n.smtp.sent == 0
+        os.close(fd)
+        await n.close()
+    try:
+        asyncio.run(main())
+    finally:
+        silent.close()
+
+
+def test_no_zombies_after_notifier(tmp_path: Path) -> None:
+    inst = VrrpInstance("VI_1", interface="eth0", vrid=51,
+                        notify_master=NotifyScript(("sh", "-c", "(sleep 0.2 &) ; exit 0")))
+
+    async def main() -> None:
+        n = Notifier(GlobalDefs())
+        await n.start()
+        for _ in range(5):
+            n.instance_state(inst, "MASTER", 100)
+        await asyncio.sleep(1.0)
+        await n.close()
+    asyncio.run(main())
+    me = os.getpid()
+    zombies = [p for p in os.listdir("/proc") if p.isdigit()
+               and (st := _proc_stat(int(p))) and st[0] == "Z" and st[1] == me]
+    assert zombies == []

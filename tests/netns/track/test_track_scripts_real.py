@@ -1,0 +1,142 @@
+"""Real processes: timeouts kill whole process groups, nothing is left as a zombie, run-as
+works, and a vrrp_script runner reports up/down with rise/fall on real exits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.model import GlobalDefs, VrrpScript
+from pykeepalived.notify.runner import Outcome, ProcessRunner, RunAs, _proc_stat
+from pykeepalived.track import TrackerChanged
+from pykeepalived.track.script import VrrpScriptRunner
+
+pytestmark = pytest.mark.netns  # needs root (run-as, subreaper); no network
+
+
+def _zombies_of(pid: int) -> list[int]:
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            st = _proc_stat(int(p))
+            if st and st[0] == "Z" and st[1] == pid:
+                out.append(int(p))
+    return out
+
+
+def _session_members(sid: int) -> list[int]:
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            st = _proc_stat(int(p))
+            if st and st[3] == sid and st[0] != "Z":
+                out.append(int(p))
+    return out
+
+
+def test_hung_script_and_its_children_killed_at_timeout(tmp_path: Path) -> None:
+    async def main() -> None:
+        r = ProcessRunner()
+        t0 = time.monotonic()
+        # The script forks two sleepers and waits: all three must die at the timeout.
+        res = await r.run(["sh", "-c", "sleep 60 & sleep 60 & wait"], None, 0.5)
+        took = time.monotonic() - t0
+        assert res.outcome is Outcome.TIMED_OUT and not res.ok
+        assert 0.45 <= took < 1.5, took
+        await asyncio.sleep(0.2)
+        assert _session_members(res.pid) == []
+        # A script that ignores SIGTERM is SIGKILLed after the grace period.
+        t0 = time.monotonic()
+        res = await r.run(["sh", "-c", "trap '' TERM; sleep 60 & while :; do sleep 0.1; done"],
+                          None, 0.3)
+        took = time.monotonic() - t0
+        assert res.outcome is Outcome.TIMED_OUT
+        assert 2.0 <= took < 3.5, took
+        await asyncio.sleep(0.2)
+        assert _session_members(res.pid) == []
+        await r.close()
+        assert _zombies_of(os.getpid()) == []
+    asyncio.run(main())
+
+
+def test_forking_script_leaves_no_zombies() -> None:
+    async def main() -> None:
+        r = ProcessRunner(sweep_interval=0.1)
+        assert r.subreaper
+        script = "(sleep 0.2; exit 1) & (sleep 0.3 & exit 0) & (exec sleep 0.1) & exit 0"
+        results = await asyncio.gather(*(r.run(["sh", "-c", script], None, 5) for _ in range(5)))
+        assert all(x.ok for x in results)
+        await asyncio.sleep(0.8)  # the grandchildren finish after their parents exited
+        assert _zombies_of(os.getpid()) == []
+        assert r.orphans_reaped >= 5
+        await r.close()
+    asyncio.run(main())
+
+
+def test_run_as_user() -> None:
+    d = Path(tempfile.mkdtemp(prefix="pkt-"))  # pytest's tmp_path is not traversable by nobody
+    os.chmod(d, 0o777)
+    out = d / "id"
+
+    async def main() -> None:
+        r = ProcessRunner()
+        res = await r.run(["sh", "-c", f"id -u > {out}; id -g >> {out}"],
+                          RunAs(65534, 65534, "nobody", ()), 5)
+        assert res.ok
+        await r.close()
+    try:
+        asyncio.run(main())
+        assert out.read_text().split() == ["65534", "65534"]
+    finally:
+        shutil.rmtree(d)
+
+
+def test_vrrp_script_runner_rise_fall_on_real_exits(tmp_path: Path) -> None:
+    flag = tmp_path / "ok"
+    flag.write_text("")
+    script = VrrpScript("chk_http", ("sh", "-c", f"test -e {flag}"), interval=0.1,
+                        timeout=1.0, rise=2, fall=3)
+    events: list[tuple[float, TrackerChanged]] = []
+
+    async def main() -> None:
+        r = VrrpScriptRunner(script, lambda e: events.append((time.monotonic(), e)),
+                             global_defs=GlobalDefs(enable_script_security=True))
+        r.start()
+        await asyncio.sleep(0.35)
+        assert [e.up for _t, e in events] == [True]  # first success: up at once
+        t_fail = time.monotonic()
+        flag.unlink()
+        await asyncio.sleep(0.6)
+        assert [e.up for _t, e in events] == [True, False]
+        down_after = events[1][0] - t_fail
+        assert 0.2 <= down_after <= 0.5, down_after  # fall=3 runs at 0.1 s
+        t_ok = time.monotonic()
+        flag.write_text("")
+        await asyncio.sleep(0.5)
+        assert [e.up for _t, e in events] == [True, False, True]
+        assert 0.1 <= events[2][0] - t_ok <= 0.4  # rise=2
+        assert r.runs >= 12
+        await r.stop()
+    asyncio.run(main())
+    assert _zombies_of(os.getpid()) == []
+
+
+def test_hung_vrrp_script_counts_as_failure_and_runs_are_skipped() -> None:
+    script = VrrpScript("hung", ("sleep", "30"), interval=0.2, timeout=0.5, rise=1, fall=1)
+    events: list[TrackerChanged] = []
+
+    async def main() -> None:
+        r = VrrpScriptRunner(script, events.append)
+        r.start()
+        await asyncio.sleep(0.9)
+        assert [e.up for e in events] == [False]
+        assert r.last_result is not None and r.last_result.outcome is Outcome.TIMED_OUT
+        assert r.skipped >= 1  # runs due while the hung one was still running were skipped
+        await r.stop()
+    asyncio.run(main())
