@@ -411,3 +411,43 @@ def test_encode_advert_round_trip_and_peek() -> None:
 def _msg6(dst: str = "ff02::12") -> bytes:
     return encode_ipv6(version=3, vrid=51, priority=100, adver_int=100, addresses=VIPS6,
                        src=SRC6, dst=dst)
+
+
+def _reachability_cases() -> dict[DropReason, tuple[object, ...]]:
+    """One (decoder, packet, kwargs) per reason; the kwargs describe the receiving instance."""
+    pw, ah = AuthConfig.pass_("a"), AuthConfig.ah("a")
+    multi = {"src": SRC6, "dst": "ff02::12", "hop_limit": 255}
+    return {
+        DropReason.PACKET_LENGTH: (decode_ipv4, v2()[:-1], {}),
+        DropReason.IP_TOTAL_LENGTH: (decode_ipv4, patch(v2(), 2, b"\x00\x00"), {}),
+        DropReason.TTL: (decode_ipv4, v2(ttl=1), {}),
+        DropReason.VERSION: (decode_ipv4, v3(), {"expect": Expect(version=2)}),
+        DropReason.INVALID_AUTH_TYPE: (decode_ipv4, patch(v2(), 24, b"\x09"), {}),
+        DropReason.AUTH_TYPE_MISMATCH: (decode_ipv4, v2(auth=pw), {}),
+        DropReason.AUTH_FAILURE: (decode_ipv4, v2(auth=pw), {"auth": AuthConfig.pass_("b")}),
+        DropReason.AH_REPLAY: (decode_ipv4, v2(auth=ah, ah_seq=1),
+                               {"auth": ah, "ah_state": AhState(1)}),
+        DropReason.INTERVAL_MISMATCH: (decode_ipv4, v2(), {"expect": Expect(adver_int=3)}),
+        DropReason.INVALID_TYPE: (decode_ipv6, patch(_msg6(), 0, b"\x3f"), multi),
+        DropReason.ADDRESS_COUNT: (decode_ipv4, v2(), {"expect": Expect(addresses=())}),
+        DropReason.CHECKSUM: (decode_ipv4, patch(v3(), 27, b"\x00"), {}),
+        DropReason.CAST_MISMATCH: (decode_ipv4, v2(), {"expect": Expect(unicast=True)}),
+        DropReason.ADDRESS_LIST: (decode_ipv4, v2(),
+                                  {"expect": Expect(addresses=("1.1.1.1", "1.1.1.2"))}),
+        DropReason.UNICAST_TTL: (decode_ipv4, v2(dst=PEER, ttl=9),
+                                 {"expect": Expect(unicast=True, unicast_peers={SRC: (10, 20)})}),
+        DropReason.UNKNOWN_VRID: (decode_ipv4, v2(), {"expect": {1: Expect()}}),
+        DropReason.NOT_UNICAST_PEER: (decode_ipv4, v2(dst=PEER),
+                                      {"expect": Expect(unicast=True, unicast_peers={})}),
+        DropReason.NOT_VRRP: (decode_ipv4, patch(v2(), 9, b"\x11"), {}),
+    }
+
+
+def test_every_drop_reason_is_reachable() -> None:
+    cases = _reachability_cases()
+    assert set(cases) == set(DropReason)
+    for want, (fn, raw, kwargs) in cases.items():
+        assert isinstance(kwargs, dict)
+        with pytest.raises(PacketError) as ei:
+            fn(raw, **kwargs)  # type: ignore[operator]
+        assert ei.value.reason is want, (want, ei.value)
