@@ -389,6 +389,17 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
     )
 
 
+def decode(data: bytes, *, family: int = 4, src: str | None = None, dst: str | None = None,
+           hop_limit: int | None = None, auth: AuthConfig | None = None,
+           expect: ExpectArg = None, ah_state: AhState | None = None) -> Advert:
+    """``decode_ipv4(data)`` or, for ``family=6``, ``decode_ipv6(data, src=, dst=, hop_limit=)``."""
+    if family == 6:
+        if src is None or dst is None:
+            raise ValueError("IPv6 decoding needs the source and destination addresses")
+        return decode_ipv6(data, src=src, dst=dst, hop_limit=hop_limit, auth=auth, expect=expect)
+    return decode_ipv4(data, auth=auth, expect=expect, ah_state=ah_state)
+
+
 def _length_detail(got: int, want: int) -> str:
     return f"vrrp packet too {'long' if got > want else 'short'}, length {got} and expect {want}"
 

@@ -16,6 +16,7 @@ from pykeepalived.vrrp.packet import (
     Expect,
     IpIdCounter,
     PacketError,
+    decode,
     decode_ipv4,
     decode_ipv6,
     encode,
@@ -451,3 +452,10 @@ def test_every_drop_reason_is_reachable() -> None:
         with pytest.raises(PacketError) as ei:
             fn(raw, **kwargs)  # type: ignore[operator]
         assert ei.value.reason is want, (want, ei.value)
+
+
+def test_decode_dispatches_by_family() -> None:
+    assert decode(v2()).family == 4
+    assert decode(_msg6(), family=6, src=SRC6, dst="ff02::12").family == 6
+    with pytest.raises(ValueError):
+        decode(_msg6(), family=6)
