@@ -1,0 +1,171 @@
+"""Our sockets + the codec against Debian's keepalived on the same bridge.
+
+keepalived runs as an address owner (priority 255, state MASTER: master at once). Our socket must
+receive its adverts intact (the codec decodes them: TTL 255, PASS, checksum), and keepalived must
+accept ours: we advertise priority 255 from a higher source address, which makes the real
+keepalived step down to BACKUP and remove its VIP (reference §4.6, two owners) — it only does
+that for an advert that passed every one of its checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.netns import Host, Lab
+from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6, link_local_of
+
+pytestmark = [pytest.mark.netns, pytest.mark.keepalived]
+
+KA_V2 = """global_defs {{
+    router_id pkn-a
+}}
+vrrp_instance VI_1 {{
+    state MASTER
+    interface eth0
+    virtual_router_id 61
+    priority 255
+    advert_int 1
+    authentication {{
+        auth_type PASS
+        auth_pass pkn-pas8
+    }}
+    virtual_ipaddress {{
+        {vip} dev eth0
+    }}
+}}
+"""
+
+KA_V3_6 = """global_defs {{
+    router_id pkn-a
+}}
+vrrp_instance VI_6 {{
+    state MASTER
+    interface eth0
+    virtual_router_id 62
+    priority 255
+    advert_int 1
+    version 3
+    virtual_ipaddress {{
+        {vip} dev eth0
+    }}
+}}
+"""
+
+
+def start_keepalived(host: Host, tmp: Path, conf: str) -> None:
+    (tmp / "ka.conf").write_text(conf)
+    run = tmp / "run"
+    run.mkdir()
+    host.popen(["keepalived", "-n", "-l", "-D", "-G", "-P", "-f", str(tmp / "ka.conf"),
+                "-p", f"{run}/ka.pid", "-r", f"{run}/vrrp.pid", "-c", f"{run}/chk.pid",
+                "-b", f"{run}/bfd.pid"], stdout=(tmp / "ka.log").open("wb"),
+               stderr=(tmp / "ka.err").open("wb"))
+
+
+def has_addr(host: Host, ip: str) -> bool:
+    out = json.loads(host.run(["ip", "-j", "addr", "show", "dev", "eth0"]).stdout)
+    return any(a.get("local") == ip for link in out for a in link.get("addr_info", []))
+
+
+async def first(got: list[Received], timeout: float) -> Received:
+    deadline = time.monotonic() + timeout
+    while not got:
+        assert time.monotonic() < deadline, "no advert received"
+        await asyncio.sleep(0.02)
+    return got[0]
+
+
+async def until(pred: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():  # type: ignore[operator]
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def tmp(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+def test_v2_pass_with_keepalived(tmp: Path) -> None:
+    from pykeepalived.vrrp.auth import AuthConfig
+    from pykeepalived.vrrp.packet import decode_ipv4, encode_ipv4
+
+    vip = "10.90.0.200"
+    auth = AuthConfig.pass_("pkn-pas8")
+    with Lab("pknk") as lab:
+        a = lab.add_host("a", ["10.90.0.1/24"])
+        b = lab.add_host("b", ["10.90.0.2/24"])
+
+        async def main() -> None:
+            sock = VrrpSocket4("eth0", netns=b.ns)
+            got: list[Received] = []
+            sock.start(got.append)
+            start_keepalived(a, tmp, KA_V2.format(vip=vip))
+            r = await first(got, 8.0)
+            adv = decode_ipv4(r.data, auth=auth)
+            assert (adv.version, adv.vrid, adv.priority, adv.addresses) == (2, 61, 255, (vip,))
+            assert (adv.src, adv.dst, adv.ttl) == ("10.90.0.1", "224.0.0.18", 255)
+            assert r.data[1] == 0xC0
+            assert await until(lambda: has_addr(a, vip), 3.0)
+            # our owner advert from a higher address: keepalived must yield
+            for i in range(6):
+                pkt = encode_ipv4(version=2, vrid=61, priority=255, adver_int=1,
+                                  addresses=[vip], src="10.90.0.2", ip_id=i + 1, auth=auth)
+                assert sock.send(pkt, "224.0.0.18") is None
+                if await until(lambda: not has_addr(a, vip), 0.5):
+                    break
+            sock.close()
+
+        asyncio.run(main())
+        log = (tmp / "ka.log").read_text() + (tmp / "ka.err").read_text()
+        assert not has_addr(a, vip), log
+        assert "Master received advert from 10.90.0.2 with higher priority 255" in log, log
+        assert log.rstrip().count("Entering BACKUP STATE") >= 1
+
+
+def test_v3_ipv6_with_keepalived(tmp: Path) -> None:
+    from pykeepalived.vrrp.packet import decode_ipv6, encode_ipv6
+
+    vip = "fd90::200"
+    with Lab("pknl", ipv6=True) as lab:
+        a = lab.add_host("a", ["fd90::1/64"])
+        b = lab.add_host("b", ["fd90::2/64"])
+        deadline = time.monotonic() + 5
+        while not (link_local_of("eth0", a.ns) and link_local_of("eth0", b.ns)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+        async def main() -> None:
+            sock = VrrpSocket6("eth0", netns=b.ns)
+            assert sock.src is not None
+            got: list[Received] = []
+            sock.start(got.append)
+            start_keepalived(a, tmp, KA_V3_6.format(vip=vip))
+            r = await first(got, 8.0)
+            adv = decode_ipv6(r.data, src=r.src, dst=r.dst, hop_limit=r.ttl)
+            assert (adv.version, adv.vrid, adv.priority, adv.addresses) == (3, 62, 255, (vip,))
+            assert adv.src == link_local_of("eth0", a.ns) and adv.dst == "ff02::12"
+            assert r.ttl == 255
+            assert await until(lambda: has_addr(a, vip), 3.0)
+            for _ in range(6):
+                msg = encode_ipv6(version=3, vrid=62, priority=255, adver_int=100,
+                                  addresses=[vip], src=sock.src)
+                assert sock.send(msg, "ff02::12") is None
+                if await until(lambda: not has_addr(a, vip), 0.5):
+                    break
+            sock.close()
+
+        asyncio.run(main())
+        log = (tmp / "ka.log").read_text() + (tmp / "ka.err").read_text()
+        assert not has_addr(a, vip), log
+        assert f"Master received advert from {link_local_of('eth0', b.ns)} with higher " \
+            "priority 255" in log, log
