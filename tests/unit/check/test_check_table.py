@@ -85,7 +85,7 @@ _table = st.lists(st.tuples(_service, st.lists(_dest, max_size=4)), max_size=4).
     LvsTable.build)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(_table, _table)
 def test_diff_then_apply_reaches_desired(actual: LvsTable, desired: LvsTable) -> None:
     ops = diff(actual, desired)
