@@ -55,7 +55,7 @@ def read_pcap(path: Path) -> list[bytes]:
     while off < len(data):
         _sec, _usec, caplen, _origlen = struct.unpack_from("<IIII", data, off)
         off += 16
-        frames.append(data[off:off + caplen])
+        frames.append(data[off : off + caplen])
         off += caplen
     return frames
 
@@ -85,20 +85,36 @@ def test_fixture_has_every_capture() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.pcap)
 def test_ipv4_golden_decode_and_reencode(case: Case) -> None:
-    expect = Expect(version=case.version, adver_int=case.adver_int, addresses=VIP4,
-                    unicast=case.unicast, auth=case.auth,
-                    unicast_peers={"10.77.0.11": (0, 255)} if case.unicast else None)
+    expect = Expect(
+        version=case.version,
+        adver_int=case.adver_int,
+        addresses=VIP4,
+        unicast=case.unicast,
+        auth=case.auth,
+        unicast_peers={"10.77.0.11": (0, 255)} if case.unicast else None,
+    )
     pkts = packets_of(case.pcap)
     assert pkts
     for raw in pkts:
         ad = decode_ipv4(raw, expect=expect)
-        assert (ad.version, ad.vrid, ad.adver_int, ad.addresses) == (case.version, 51,
-                                                                     case.adver_int, VIP4)
+        assert (ad.version, ad.vrid, ad.adver_int, ad.addresses) == (
+            case.version,
+            51,
+            case.adver_int,
+            VIP4,
+        )
         assert ad.type == 1 and ad.ttl == 255 and ad.family == 4
-        assert ad.checksum == int.from_bytes(raw[-ad_len(ad) + 6:-ad_len(ad) + 8], "big")
+        assert ad.checksum == int.from_bytes(raw[-ad_len(ad) + 6 : -ad_len(ad) + 8], "big")
         assert ad.ip_id == int.from_bytes(raw[4:6], "big")
-        enc = AdvertEncoder(version=case.version, vrid=51, adver_int=case.adver_int,
-                            addresses=VIP4, src=ad.src, auth=case.auth, unicast=case.unicast)
+        enc = AdvertEncoder(
+            version=case.version,
+            vrid=51,
+            adver_int=case.adver_int,
+            addresses=VIP4,
+            src=ad.src,
+            auth=case.auth,
+            unicast=case.unicast,
+        )
         assert ad.ip_id is not None
         rebuilt = enc.ipv4(priority=ad.priority, ip_id=ad.ip_id, dst=ad.dst, ah_seq=ad.ah_seq)
         assert rebuilt == raw
@@ -128,8 +144,10 @@ def test_v2_pass_wrong_password_is_auth_failure() -> None:
 
 
 def test_v2_shutdown_priority_zero_and_peer() -> None:
-    first, second = (decode_ipv4(p, auth=AuthConfig.pass_(PASSWORD))
-                     for p in packets_of("vrrp_v2_pass_shutdown.pcap"))
+    first, second = (
+        decode_ipv4(p, auth=AuthConfig.pass_(PASSWORD))
+        for p in packets_of("vrrp_v2_pass_shutdown.pcap")
+    )
     assert (first.src, first.priority, first.ip_id) == (SRC4, 0, 13)
     assert (second.src, second.priority, second.ip_id) == ("10.77.0.12", 100, 1)
 
@@ -137,8 +155,12 @@ def test_v2_shutdown_priority_zero_and_peer() -> None:
 def test_v2_unicast_same_ip_id_per_peer() -> None:
     auth = AuthConfig.pass_(PASSWORD)
     ads = [decode_ipv4(p, auth=auth) for p in packets_of("vrrp_v2_unicast.pcap")]
-    assert [(a.dst, a.ip_id) for a in ads] == [("10.77.0.12", 15), ("10.77.0.13", 15),
-                                               ("10.77.0.12", 16), ("10.77.0.13", 16)]
+    assert [(a.dst, a.ip_id) for a in ads] == [
+        ("10.77.0.12", 15),
+        ("10.77.0.13", 15),
+        ("10.77.0.12", 16),
+        ("10.77.0.13", 16),
+    ]
 
 
 def test_v2_ah_fields_and_sequence() -> None:
@@ -176,8 +198,12 @@ def test_v3_fields() -> None:
 
 
 def ipv6_parts(raw: bytes) -> tuple[str, str, int, bytes]:
-    return (str(ipaddress.IPv6Address(raw[8:24])), str(ipaddress.IPv6Address(raw[24:40])),
-            raw[7], raw[40:])
+    return (
+        str(ipaddress.IPv6Address(raw[8:24])),
+        str(ipaddress.IPv6Address(raw[24:40])),
+        raw[7],
+        raw[40:],
+    )
 
 
 def test_v3_ipv6_decode_and_reencode() -> None:
@@ -185,11 +211,15 @@ def test_v3_ipv6_decode_and_reencode() -> None:
     assert len(pkts) == 3
     for raw in pkts:
         src, dst, hlim, msg = ipv6_parts(raw)
-        a = decode_ipv6(msg, src=src, dst=dst, hop_limit=hlim,
-                        expect=Expect(version=3, addresses=VIP6, unicast=False))
+        a = decode_ipv6(
+            msg,
+            src=src,
+            dst=dst,
+            hop_limit=hlim,
+            expect=Expect(version=3, addresses=VIP6, unicast=False),
+        )
         assert (a.src, a.dst, a.ttl, a.family) == ("fe80::77:ff:fe00:1", "ff02::12", 255, 6)
-        assert (a.version, a.vrid, a.priority, a.adver_int, a.addresses) == (3, 51, 150, 100,
-                                                                             VIP6)
+        assert (a.version, a.vrid, a.priority, a.adver_int, a.addresses) == (3, 51, 150, 100, VIP6)
         assert a.checksum == 0x3B59 and a.checksum_form is ChecksumForm.PSEUDO_HEADER
         enc = AdvertEncoder(version=3, vrid=51, adver_int=100, addresses=VIP6, src=src)
         assert enc.ipv6(priority=150) == msg
@@ -207,11 +237,14 @@ def test_scapy_reads_golden_packets_like_we_do() -> None:
         ours = decode_ipv4(raw, auth=_auth_for(str(entry["pcap"])))
         pkt = IP(raw)
         if ours.ah_seq is not None:  # scapy leaves the payload after AH undissected
-            layer = VRRP(raw[20 + 24:])
+            layer = VRRP(raw[20 + 24 :])
         else:
             layer = pkt[VRRPv3] if ours.version == 3 else pkt[VRRP]
         assert (layer.vrid, layer.priority, list(layer.addrlist)) == (
-            ours.vrid, ours.priority, list(ours.addresses))
+            ours.vrid,
+            ours.priority,
+            list(ours.addresses),
+        )
         assert layer.chksum == ours.checksum
         if ours.version == 3:
             layer.chksum = None
