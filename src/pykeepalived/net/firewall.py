@@ -1,11 +1,13 @@
 """``vrrp_strict`` / ``no_accept``: drop inbound traffic to VIPs we must not accept.
 
 One nftables table (``inet keepalived`` by default, the ``nftables [TABLE]`` keyword changes
-the name) holds two sets, ``vips`` (ipv4_addr) and ``vips6`` (ipv6_addr), and an input chain
-at priority -1 that drops packets whose destination is in a set, except IPv6 neighbour
-discovery (the address must stay resolvable at layer 2). The daemon adds a VIP to the set when
-the core says it must not accept traffic for it and removes it when that ends; ``teardown``
-deletes the table at exit.
+the name) holds two sets, ``vips`` (ipv4_addr) and ``vips6`` (ipv6_addr), an ``in`` chain
+(hook input, priority -1) dropping packets to a listed address and an ``out`` chain (hook
+output, priority -1) dropping packets from one, as keepalived's own table does; IPv6 neighbour
+discovery is let through both ways (the address must stay resolvable at layer 2). The daemon
+adds a VIP to the set when the core says it must not accept traffic for it (keepalived: a
+non-owner MASTER without accept mode) and removes it when that ends; ``teardown`` deletes the
+table at exit.
 
 We drive the ``nft`` CLI (``nft -f -`` for changes, ``nft -j`` to read): Debian ships it, it
 needs no Python binding, and each change is one atomic transaction. Failures are logged and
@@ -47,6 +49,13 @@ def setup_script(table: str, priority: int = -1) -> str:
         f"add rule inet {t} in ip daddr @vips drop",
         f"add rule inet {t} in icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept",
         f"add rule inet {t} in ip6 daddr @vips6 drop",
+        f"add chain inet {t} out {{ type filter hook output priority {priority} ; "
+        "policy accept ; }",
+        f"flush chain inet {t} out",
+        f"add rule inet {t} out ip saddr @vips drop",
+        f"add rule inet {t} out icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} "
+        "accept",
+        f"add rule inet {t} out ip6 saddr @vips6 drop",
         "",
     ])
 

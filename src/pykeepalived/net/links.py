@@ -214,9 +214,29 @@ class LinkMonitor:
                     self._handle(msg)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("netlink monitor: read failed; continuing")
-                await asyncio.sleep(0.1)
+            except Exception as e:
+                # Typically ENOBUFS: the kernel dropped notifications. Re-read the link table
+                # so no up/down change is lost (address changes cannot be replayed).
+                log.warning("netlink monitor: %s; resynchronising links", e)
+                await asyncio.sleep(0.05)
+                with contextlib.suppress(Exception):
+                    await self.resync()
+
+    async def resync(self) -> None:
+        """Dump the links and report every state that differs from the last one reported."""
+        from pyroute2 import AsyncIPRoute
+
+        async with (AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()) as ipr:
+            seen = set()
+            async for m in await ipr.link("dump"):
+                m["event"] = "RTM_NEWLINK"
+                self._handle(m)
+                seen.add(int(m["index"]))
+        for idx in [i for i in self._last if i not in seen]:
+            self._last.pop(idx, None)
+            self._emit(LinkEvent(ifindex=idx, ifname=self.names.get(idx, ""), up=False,
+                                 operstate="DOWN", carrier=False, admin_up=False,
+                                 deleted=True))
 
     def _emit(self, ev: NetEvent) -> None:
         try:

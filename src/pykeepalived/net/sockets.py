@@ -14,6 +14,9 @@ IPv6 (``VrrpSocket6``): raw protocol 112 with ``IPV6_CHECKSUM`` at offset 6, so 
 computes the checksum on send and silently drops packets whose checksum is wrong on receive.
 ``send`` takes the VRRP message only (no IPv6 header; the checksum field may be zero) and
 received ``data`` is the VRRP message only; hop limit and destination come from ancillary data.
+
+A socket is bound to its interface's ifindex when created: if the interface is deleted and
+recreated (a VMAC re-made, a hot-plugged NIC), close the socket and open a new one.
 """
 
 from __future__ import annotations
@@ -72,10 +75,6 @@ class Received:
 ReceiveCallback = Callable[[Received], None]
 
 
-def _is_multicast(addr: str) -> bool:
-    return ipaddress.ip_address(addr).is_multicast
-
-
 class _RawVrrpSocket:
     """Shared machinery: reader registration, draining, callback isolation, closing."""
 
@@ -126,6 +125,8 @@ class _RawVrrpSocket:
     # -- receive ----------------------------------------------------------------------------
     def _on_readable(self, sock: socket.socket) -> None:
         for _ in range(MAX_DRAIN):
+            if sock.fileno() < 0:  # the callback closed us mid-drain
+                return
             try:
                 pkt = self._recv_one(sock)
             except (BlockingIOError, InterruptedError):
@@ -153,8 +154,15 @@ class _RawVrrpSocket:
         if self.deliver_all:
             return True
         if self.unicast:
-            return not _is_multicast(pkt.dst)
+            return not self._multicast_dst(pkt)
         return pkt.dst in self.groups
+
+    @staticmethod
+    def _multicast_dst(pkt: Received) -> bool:
+        # cheap per-packet test: 224.0.0.0/4 for IPv4, ff00::/8 for IPv6
+        if pkt.family == 4:
+            return 224 <= pkt.data[16] <= 239 if len(pkt.data) >= 20 else False
+        return pkt.dst.startswith("ff")
 
     def _send(self, sock: socket.socket, data: bytes, addr: tuple[object, ...]) -> OSError | None:
         try:
@@ -302,6 +310,9 @@ class VrrpSocket6(_RawVrrpSocket):
         except OSError:
             self.close()
             raise
+        self._set_pktinfo()
+
+    def _set_pktinfo(self) -> None:
         # The source goes in IPV6_PKTINFO on every send rather than through bind(): a raw
         # socket bound to an address only receives packets addressed to it.
         src_packed = ipaddress.IPv6Address(self.src).packed if self.src else bytes(16)
@@ -330,6 +341,11 @@ class VrrpSocket6(_RawVrrpSocket):
 
     def send(self, message: bytes, dst: str) -> OSError | None:
         """Send a VRRP message (no IPv6 header) to ``dst``; the kernel fills the checksum."""
+        if self.src is None:
+            # no link-local yet at construction (interface down, DAD): pick it up now
+            self.src = link_local_of(self.ifname, self.netns)
+            if self.src is not None:
+                self._set_pktinfo()
         ip = ipaddress.IPv6Address(dst)
         scope = self.ifindex if (ip.is_link_local or ip.is_multicast) else 0
         sock = self._socks[0]

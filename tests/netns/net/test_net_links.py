@@ -102,3 +102,27 @@ def test_callback_exception_does_not_stop_monitor() -> None:
             return seen
 
         assert len(asyncio.run(main())) >= 2
+
+
+def test_resync_reports_changes_missed_by_notifications() -> None:
+    """After a netlink overrun the monitor re-reads the links: simulate by watching no link
+    group at all, changing the link, then resyncing."""
+    with Lab("pknr") as lab:
+        a = lab.add_host("a", ["10.98.2.1/24"])
+        idx = if_index("eth0", a.ns)
+
+        async def main() -> list[NetEvent]:
+            events: list[NetEvent] = []
+            async with LinkMonitor(events.append, netns=a.ns, links=False,
+                                   addresses=False) as mon:
+                await mon.resync()
+                assert events == []  # nothing changed since start()
+                a.cut()
+                deadline = time.monotonic() + 3
+                while not events and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                    await mon.resync()
+            return events
+
+        events = asyncio.run(main())
+        assert [(e.ifindex, e.up) for e in events if isinstance(e, LinkEvent)] == [(idx, False)]

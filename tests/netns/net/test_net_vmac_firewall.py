@@ -95,6 +95,9 @@ def test_firewall_blocks_and_releases_vip() -> None:
             assert r.ok, r
             assert await fw.listed() == {vip, "fd99::200"}
             assert not ping(), "traffic to a blocked VIP must be dropped"
+            # and nothing leaves from it
+            assert a.run(["ping", "-c1", "-W1", "-I", vip, "10.99.1.100"],
+                         check=False).returncode != 0
             # the interface's own address still answers
             assert c.run(["ping", "-c1", "-W1", "10.99.1.1"], check=False).returncode == 0
             assert not (await fw.block([vip])).changed
@@ -102,6 +105,8 @@ def test_firewall_blocks_and_releases_vip() -> None:
             assert r.ok and r.changed
             assert await fw.listed() == {"fd99::200"}
             assert ping()
+            assert a.run(["ping", "-c1", "-W1", "-I", vip, "10.99.1.100"],
+                         check=False).returncode == 0
             await fw.block([vip])
             assert (await fw.teardown()).ok
             assert a.run(["nft", "list", "table", "inet", "keepalived"],

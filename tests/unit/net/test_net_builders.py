@@ -191,6 +191,7 @@ def test_nft_scripts() -> None:
     s = setup_script("keepalived")
     assert "add table inet keepalived" in s
     assert "hook input priority -1" in s and "ip daddr @vips drop" in s
+    assert "hook output priority -1" in s and "ip saddr @vips drop" in s
     assert s.index("nd-neighbor-solicit") < s.index("ip6 daddr @vips6 drop")
     e = elements_script("kt", ["10.0.0.1", "fd00::0001", "10.0.0.2"], True)
     assert e.splitlines() == ["add element inet kt vips { 10.0.0.1, 10.0.0.2 }",
