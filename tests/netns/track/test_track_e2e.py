@@ -1,0 +1,226 @@
+"""The seeds' scenario end to end, in network namespaces: a tiny HTTP service on each node, a
+``vrrp_script`` checking it, and the VIP following the service.
+
+Seed 001's arithmetic: with ``weight -20`` a failing check takes the master from 100 to 80,
+below the backup's 90, so the VIP moves; with ``weight +2`` the healthy nodes run at 102 and
+101, and the master's failure leaves it at 100 < 101. Restoring the service moves the VIP back
+(preemption). The priority each node runs at is read from its ``vrrp_notify_fifo`` (with
+``vrrp_notify_priority_changes``), which must carry keepalived's exact lines. The mixed test
+does the same with Debian's keepalived as the backup.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.cluster import Daemon, InstanceConf, masters, render_config, stop_all
+from pykeepalived.lab.netns import Host, Lab, wait_for
+
+pytestmark = pytest.mark.netns
+
+NET = "10.97.5"
+VIP = f"{NET}.200"
+PORT = 8080
+ADV = 0.2  # VRRPv3 advert interval: fast, yet gentle on a shared 2-core machine
+
+RECORDER = """#!/bin/sh
+# generic notify script: record argv, one file per call.
+printf '%s\\037' "$@" > "$(mktemp {out}/call.XXXXXX)"
+"""
+
+READER = """#!/bin/sh
+# vrrp_notify_fifo_script: keepalived passes the FIFO path as the last argument.
+for fifo; do :; done
+while read -r line; do echo "$line" >> {out}; done < "$fifo"
+"""
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    lb = Lab("pkte")
+    try:
+        for i in (1, 2):
+            lb.add_host(f"n{i}", [f"{NET}.{10 + i}/24"])
+        yield lb
+    finally:
+        lb.cleanup()
+
+
+class Node:
+    """One lab host running the HTTP service and a VRRP daemon."""
+
+    def __init__(self, lab: Lab, name: str, impl: str) -> None:
+        self.host: Host = lab.hosts[name]
+        self.impl = impl
+        self.http: subprocess.Popen[bytes] | None = None
+        self.daemon: Daemon | None = None
+        self.run = Path("/tmp/pkd-run") / self.host.ns
+        self.run.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.run, 0o755)
+        self.fifo_log = self.run / "fifo.log"
+        if self.fifo_log.exists():
+            self.fifo_log.unlink()
+        self.calls = self.run / "calls"
+        if self.calls.exists():
+            for f in self.calls.iterdir():
+                f.unlink()
+        self.calls.mkdir(exist_ok=True)
+
+    def start_service(self) -> None:
+        self.http = self.host.popen(
+            ["python3", "-m", "http.server", str(PORT), "--bind", "127.0.0.1", "--directory",
+             str(self.run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ok = wait_for(lambda: self.host.run(
+            ["curl", "-sf", "-o", "/dev/null", "-m", "1", f"http://127.0.0.1:{PORT}/"],
+            check=False).returncode == 0, 10)
+        assert ok, f"HTTP service did not start on {self.host.name}"
+
+    def stop_service(self) -> None:
+        assert self.http is not None
+        os.killpg(self.http.pid, 9)
+        self.http.wait()
+        self.http = None
+
+    def config(self, priority: int, weight: int | None) -> str:
+        g: list[str] = ["enable_script_security", "script_user root"]
+        body = ""
+        rec = self.run / "rec.sh"
+        rec.write_text(RECORDER.format(out=self.calls))
+        rec.chmod(0o755)
+        reader = self.run / "reader.sh"
+        reader.write_text(READER.format(out=self.fifo_log))
+        reader.chmod(0o755)
+        g += [f"vrrp_notify_fifo {self.run}/vrrp.fifo",
+              f"vrrp_notify_fifo_script {reader}", "vrrp_notify_priority_changes"]
+        inst = InstanceConf(priority=priority, version=3, advert_int=ADV,
+                            vips=(f"{VIP}/24 dev eth0",), extra=[f'notify "{rec} generic"'])
+        if weight is not None:
+            body = ("vrrp_script chk_http {\n"
+                    f'    script "/usr/bin/curl -sf -o /dev/null -m 1 '
+                    f'http://127.0.0.1:{PORT}/"\n'
+                    "    interval 0.3\n    timeout 1\n"
+                    f"    weight {weight}\n    fall 2\n    rise 1\n}}\n\n")
+            inst.extra = [*inst.extra, "track_script {", "    chk_http", "}"]
+        return body + render_config(self.host.name, [inst], g)
+
+    def start_daemon(self, priority: int, weight: int | None) -> Daemon:
+        self.daemon = Daemon(self.host, self.impl, self.config(priority, weight))
+        self.daemon.start()
+        return self.daemon
+
+    def notify_calls(self) -> list[list[str]]:
+        """argv of every generic notify call, in the order the calls happened."""
+        files = sorted(self.calls.iterdir(), key=lambda f: f.stat().st_mtime_ns)
+        return [f.read_text().split("\x1f")[:-1] for f in files]
+
+    def fifo_lines(self) -> list[str]:
+        try:
+            return self.fifo_log.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            stop_all([self.daemon])
+        if self.http is not None:
+            self.stop_service()
+        self.host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+
+
+@pytest.fixture
+def nodes(lab: Lab) -> Iterator[list[Node]]:
+    made: list[Node] = []
+    yield made
+    for n in made:
+        n.stop()
+
+
+def _only_master(nodes: list[Node], expected: Node, timeout: float = 10.0) -> None:
+    ds = [n.daemon for n in nodes if n.daemon is not None]
+    ok = wait_for(lambda: [m.host.name for m in masters(ds, VIP)] == [expected.host.name],
+                  timeout)
+    assert ok, (f"expected {expected.host.name} alone to hold {VIP}; got "
+                f"{[m.host.name for m in masters(ds, VIP)]}\n"
+                + "\n".join(f"--- {d.name}\n{d.log_text()[-2500:]}" for d in ds))
+
+
+def _has_lines(node: Node, want: list[str], timeout: float = 5.0) -> None:
+    """``want`` appears in node's FIFO log in this order (other lines may interleave)."""
+    def ok() -> bool:
+        it = iter(node.fifo_lines())
+        return all(any(line == w for line in it) for w in want)
+    assert wait_for(ok, timeout), f"{node.host.name} FIFO lines {node.fifo_lines()} lack {want}"
+
+
+@pytest.mark.parametrize(("weight", "p1", "p2"), [
+    pytest.param(-20, 100, 90, id="weight-minus-20"),
+    pytest.param(2, 100, 99, id="weight-plus-2"),
+])
+def test_service_failure_moves_vip_and_back(lab: Lab, nodes: list[Node], weight: int, p1: int,
+                                            p2: int) -> None:
+    n1, n2 = Node(lab, "n1", "py"), Node(lab, "n2", "py")
+    nodes += [n1, n2]
+    for n in (n1, n2):
+        n.start_service()
+    n2.start_daemon(p2, weight)
+    n1.start_daemon(p1, weight)
+    up1, up2 = p1 + max(weight, 0), p2 + max(weight, 0)  # both services healthy
+    down1 = p1 + min(weight, 0)  # n1's service down
+    assert (up1 > up2) and (down1 < up2)  # the seed's switching condition holds
+    _only_master(nodes, n1)
+    _has_lines(n1, [f'INSTANCE "VI_1" MASTER {up1}'])
+
+    n1.stop_service()
+    _only_master(nodes, n2)
+    assert n1.daemon is not None
+    assert n1.daemon.wait_log(rf"Changing effective priority from {up1} to {down1}", 3)
+    _has_lines(n1, [f'INSTANCE "VI_1" MASTER {up1}', f'INSTANCE "VI_1" MASTER_PRIORITY {down1}',
+                    f'INSTANCE "VI_1" BACKUP {down1}'])
+    _has_lines(n2, [f'INSTANCE "VI_1" MASTER {up2}'])
+
+    n1.start_service()
+    _only_master(nodes, n1)
+    _has_lines(n1, [f'INSTANCE "VI_1" BACKUP {down1}', f'INSTANCE "VI_1" BACKUP_PRIORITY {up1}',
+                    f'INSTANCE "VI_1" MASTER {up1}'])
+    _has_lines(n2, [f'INSTANCE "VI_1" MASTER {up2}', f'INSTANCE "VI_1" BACKUP {up2}'])
+    assert not any("_PRIORITY" in line for line in n2.fifo_lines())  # n2 never changed
+
+
+@pytest.mark.keepalived
+def test_mixed_cluster_script_failure_fails_over_to_keepalived(lab: Lab,
+                                                               nodes: list[Node]) -> None:
+    n1, n2 = Node(lab, "n1", "py"), Node(lab, "n2", "ka")
+    nodes += [n1, n2]
+    n1.start_service()
+    n2.start_daemon(90, None)
+    n1.start_daemon(100, -20)
+    _only_master(nodes, n1)
+    assert n2.daemon is not None and n2.daemon.wait_log(r"\(VI_1\) Entering BACKUP STATE", 5)
+
+    mark = n2.daemon.mark()
+    n1.stop_service()
+    _only_master(nodes, n2)
+    assert n2.daemon.wait_log(r"\(VI_1\) Entering MASTER STATE", 3, since=mark)
+    _has_lines(n1, ['INSTANCE "VI_1" MASTER 100', 'INSTANCE "VI_1" BACKUP 80'])
+
+    mark = n2.daemon.mark()
+    n1.start_service()
+    _only_master(nodes, n1)
+    assert n2.daemon.wait_log(r"\(VI_1\) Entering BACKUP STATE", 3, since=mark)
+    _has_lines(n1, ['INSTANCE "VI_1" BACKUP 80', 'INSTANCE "VI_1" MASTER 100'])
+
+    # Debian's keepalived, in the same run, is the oracle for the formats: its FIFO lines and
+    # its generic notify arguments have exactly the shape of ours.
+    _has_lines(n2, ['INSTANCE "VI_1" BACKUP 90', 'INSTANCE "VI_1" MASTER 90',
+                    'INSTANCE "VI_1" BACKUP 90'])
+    assert wait_for(lambda: len(n2.notify_calls()) >= 3 and len(n1.notify_calls()) >= 4, 3)
+    assert n2.notify_calls()[:3] == [["generic", "INSTANCE", "VI_1", st, "90"]
+                                     for st in ("BACKUP", "MASTER", "BACKUP")]
+    assert n1.notify_calls()[:4] == [["generic", "INSTANCE", "VI_1", st, prio]
+                                     for st, prio in (("BACKUP", "100"), ("MASTER", "100"),
+                                                      ("BACKUP", "80"), ("MASTER", "100"))]
