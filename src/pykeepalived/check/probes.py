@@ -51,6 +51,7 @@ class Prober:
     def __init__(self, cfg: KeepalivedConfig) -> None:
         self.cfg = cfg
         self._ssl: ssl.SSLContext | None = None
+        self._warned: set[str] = set()
 
     def ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -92,4 +93,9 @@ class Prober:
             weight = chk.weight if chk.weight is not None else tf.weight
             reverse = chk.weight_reverse if chk.weight is not None else tf.weight_reverse
             return file_outcome(read_value(tf.path), weight, reverse, rs.weight)
-        return CheckOutcome(False, detail=f"{chk.kind} is not supported")
+        # BFD_CHECK needs a BFD process we do not have: count it as passing (and say so once)
+        # rather than pulling every such real server out of the pool.
+        if chk.kind not in self._warned:
+            self._warned.add(chk.kind)
+            log.warning("%s is not supported by pykeepalived: treated as always up", chk.kind)
+        return CheckOutcome(True)

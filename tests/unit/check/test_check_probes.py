@@ -324,3 +324,28 @@ def test_file_check(tmp_path: Path) -> None:
     assert file_outcome(0, 0, False, 1).ok
     assert file_outcome(3, 2, False, 1).weight == 7
     assert not file_outcome(3, 2, True, 1).ok
+
+
+def test_prober_dispatch_and_unsupported_bfd(tmp_path: Path) -> None:
+    from pykeepalived.check.probes import Prober
+    from pykeepalived.config.model import (
+        BfdCheck,
+        FileCheck,
+        KeepalivedConfig,
+        RealServer,
+        TrackFile,
+        VirtualServer,
+    )
+
+    f = tmp_path / "w"
+    f.write_text("2\n")
+    cfg = KeepalivedConfig(track_files=(TrackFile("tf", str(f), weight=3),))
+    prober = Prober(cfg)
+    vs, rs = VirtualServer(ip="127.0.0.1", port=80), RealServer(ip="127.0.0.1", port=1, weight=1)
+
+    async def go() -> None:
+        assert (await prober.run(vs, rs, BfdCheck(name="b"))).ok
+        res = await prober.run(vs, rs, FileCheck(track_file="tf"))
+        assert res.ok and res.weight == 7
+        assert not (await prober.run(vs, rs, FileCheck(track_file="nope"))).ok
+    run(go)
