@@ -78,7 +78,8 @@ def test_vmac_create_mac_mode_and_delete() -> None:
         assert link_json(a, "vrrp.51") is None and link_json(a, "vrrp6.51") is None
 
 
-def test_firewall_blocks_and_releases_vip() -> None:
+@pytest.mark.parametrize("backend", ["lib", "cli"])
+def test_firewall_blocks_and_releases_vip(backend: str) -> None:
     vip = "10.99.1.200"
     with Lab("pkn9") as lab:
         a = lab.add_host("a", ["10.99.1.1/24", f"{vip}/24"])
@@ -90,7 +91,8 @@ def test_firewall_blocks_and_releases_vip() -> None:
         assert ping()
 
         async def main() -> None:
-            fw = Firewall(netns=a.ns)
+            fw = Firewall(netns=a.ns, backend=backend)
+            assert fw.backend == backend
             r = await fw.block([vip, "fd99::200"])
             assert r.ok, r
             assert await fw.listed() == {vip, "fd99::200"}
@@ -113,5 +115,6 @@ def test_firewall_blocks_and_releases_vip() -> None:
                          check=False).returncode != 0
             assert ping()
             assert (await fw.teardown()).ok  # absent table: still fine
+            fw.close()
 
         asyncio.run(main())
