@@ -453,20 +453,19 @@ class Pool:
         first = not c.has_run
         if outcome.ok or ((c.is_up or first) and c.retry_it >= cfg.retry):
             c.retry_it = 0
+            # keepalived logs the first result of every checker, then only transitions
             if outcome.ok and (not c.is_up or first):
-                if not c.is_up:
-                    out.append(Log(_SUCCESS_PHRASE.get(kind, "{ep} success.").format(
-                        ep=c.endpoint)))
+                out.append(Log(_SUCCESS_PHRASE.get(kind, "{ep} success.").format(
+                    ep=c.endpoint)))
                 c.is_up = True
             elif not outcome.ok and (c.is_up or first):
-                if c.is_up:
-                    tail = (f" after {cfg.retry} retries." if cfg.retry else ".")
-                    if kind in ("HTTP_GET", "SSL_GET") and cfg.retry == 1:
-                        tail = " after 1 retry."
-                    out.append(Log(f"{fail_name} on service {c.endpoint} failed{tail}"))
-                    if outcome.detail and not (self._log_all or cfg.log_all_failures):
-                        out.append(Log(f"{fail_name} on service {c.endpoint}: "
-                                       f"{outcome.detail}"))
+                tail = (f" after {cfg.retry} retries." if cfg.retry else ".")
+                if kind in ("HTTP_GET", "SSL_GET") and cfg.retry == 1:
+                    tail = " after 1 retry."
+                out.append(Log(f"{fail_name} on service {c.endpoint} failed{tail}"))
+                if outcome.detail and not (self._log_all or cfg.log_all_failures):
+                    out.append(Log(f"{fail_name} on service {c.endpoint}: "
+                                   f"{outcome.detail}"))
                 c.is_up = False
         elif c.is_up:
             delay = cfg.delay_before_retry
@@ -641,6 +640,9 @@ class Pool:
         """On stop: with ``omega``, the down notifies for alive servers and quorum_down."""
         out: list[Action] = []
         for v in self._vss:
+            for r in v.rss:
+                if r.alive:
+                    out.append(Log(f"Shutting down service {r.name} from VS {v.name}"))
             if not v.cfg.omega:
                 continue
             for r in v.rss:

@@ -329,7 +329,9 @@ def test_omega_notifies_at_shutdown() -> None:
     pool.start(0.0)
     acts = pool.shutdown()
     assert [a.script for a in acts if isinstance(a, RunScript)] == [down, qdown]
-    assert Pool([vs(rs(1, notify_down=down))]).shutdown() == []
+    assert [a for a in Pool([vs(rs(1, notify_down=down))]).shutdown()
+            if not isinstance(a, Log)] == []
+    assert Log("Shutting down service [10.0.1.1]:tcp:8080 from VS [10.0.0.100]:tcp:80") in acts
 
 
 def test_smtp_alert_on_checker_events() -> None:
@@ -362,3 +364,10 @@ def test_fast_recovery_repolls_a_down_server_sooner() -> None:
     s.health["10.0.1.1"] = True
     s.run_until(30.0)
     assert [t for t, _ in s.runs][4:] == [4.0, 14.0, 24.0]
+
+
+def test_first_result_is_logged_then_only_transitions() -> None:
+    s = Sim(Pool([vs(rs(1))]))
+    s.run_until(6.0)
+    ok = [t for t in s.logs() if t == "TCP connection to [10.0.1.1]:tcp:8080 success."]
+    assert len(ok) == 1
