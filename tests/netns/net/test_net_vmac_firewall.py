@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,13 @@ import pytest
 from pykeepalived.lab.netns import Host, Lab
 from pykeepalived.net.addresses import AddressManager, IpAddress
 from pykeepalived.net.firewall import Firewall
-from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, set_vmac_state
+from pykeepalived.net.vmac import (
+    Vmac,
+    create_vmac,
+    delete_vmac,
+    set_vmac_state,
+    xmit_interface,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -118,3 +126,50 @@ def test_firewall_blocks_and_releases_vip(backend: str) -> None:
             fw.close()
 
         asyncio.run(main())
+
+
+def test_adverts_leave_a_vmac_with_the_virtual_mac(tmp_path: Path) -> None:
+    """The advert socket works on a macvlan: frames carry the VMAC as Ethernet source, and
+    with vmac_xmit_base (socket on the parent) the parent's MAC; the peer receives both."""
+    from net_pcap import read_pcap
+    from test_net_sockets import ipv4_datagram, vrrp2
+
+    from pykeepalived.net.sockets import Received, VrrpSocket4
+
+    with Lab("pknv") as lab:
+        a = lab.add_host("a", ["10.99.2.1/24"])
+        b = lab.add_host("b", ["10.99.2.2/24"])
+        vm = Vmac(parent="eth0", vrid=52)
+        pcap = tmp_path / "b.pcap"
+        with open(tmp_path / "td.err", "wb") as err:
+            dump = b.popen(["tcpdump", "-i", "eth0", "-U", "--immediate-mode", "-w",
+                            str(pcap), "ip proto 112"], stderr=err)
+        deadline = time.monotonic() + 5
+        while b"listening" not in (tmp_path / "td.err").read_bytes():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+        async def main() -> list[Received]:
+            async with AddressManager(a.ns) as am:
+                assert (await create_vmac(am, vm)).ok
+            got: list[Received] = []
+            rx = VrrpSocket4("eth0", netns=b.ns)
+            rx.start(got.append)
+            pkt = ipv4_datagram("10.99.2.1", "224.0.0.18", vrrp2(52, 200, "10.99.2.200"))
+            for ifname in (xmit_interface(vm, False), xmit_interface(vm, True)):
+                with VrrpSocket4(ifname, netns=a.ns) as tx:
+                    n = len(got)
+                    assert tx.send(pkt, "224.0.0.18") is None
+                    deadline = time.monotonic() + 2
+                    while len(got) == n and time.monotonic() < deadline:
+                        await asyncio.sleep(0.01)
+            rx.close()
+            return got
+
+        got = asyncio.run(main())
+        time.sleep(0.2)
+        dump.terminate()
+        dump.wait(5)
+        assert len(got) == 2 and all(r.ttl == 255 for r in got)
+        srcs = [f[6:12].hex(":") for f in read_pcap(pcap)]
+        assert srcs == ["00:00:5e:00:01:34", a.mac], srcs
