@@ -393,6 +393,11 @@ class Lexer:
                     # a substituted value may itself be a definition, conditional or sequence
                     self._process_line(expanded, ctx, path, depth + 1)
                     return
+                # comments are looked for again after substitution (a value of ${_HASH}
+                # comments out the rest of the line, as in keepalived)
+                expanded = strip_comment(expanded).strip()
+                if not expanded:
+                    return
             line = expanded
         self._emit(line, ctx)
 

@@ -27,18 +27,22 @@ def main() -> int:
             if not os.path.isfile(path) or name.endswith(".tsv"):
                 continue
             t0 = time.monotonic()
+            c0 = time.process_time()
             rec: dict[str, object] = {"dir": os.path.basename(d), "file": name}
             try:
                 os.chdir(d)
                 with contextlib.redirect_stderr(io.StringIO()):
-                    res, code = config_test_result(Options(config_file=path, config_id="vm"))
+                    res, code = config_test_result(Options(config_file=path))
                 rec["exit"] = code
                 rec["first"] = next((m.format() for m in res.messages), "")
                 rec["messages"] = [m.format() for m in res.messages][:20]
+                rec["real_servers"] = sum(len(v.real_servers)
+                                          for v in res.config.virtual_servers)
             except BaseException:
                 rec["exit"] = -1
                 rec["crash"] = traceback.format_exc()
             rec["seconds"] = time.monotonic() - t0
+            rec["cpu_seconds"] = time.process_time() - c0
             results.append(rec)
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(results, f)
