@@ -164,3 +164,35 @@ async def _handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
     w.write(b"HTTP/1.0 200 OK\r\n\r\nok")
     await w.drain()
     w.close()
+
+
+def test_sighup_reloads_from_file_and_bad_config_keeps_running(tmp_path: Any) -> None:
+    async def go() -> None:
+        srv = await _serve()
+        port = srv.sockets[0].getsockname()[1]
+        path = tmp_path / "keepalived.conf"
+        path.write_text(conf([port]))
+        opts = Options(config_file=str(path))
+        backend = RecordingBackend()
+        proc = CheckerProcess(opts, load_text(conf([port])).config, backend=backend,
+                              notifier=RecordingNotifier(), rng=lambda: 0.0)
+        task = asyncio.create_task(proc.run())
+        key = ServiceKey.inet("127.0.0.1", 80)
+        assert await _wait(lambda: len(backend.table.dests(key)) == 1)
+        path.write_text(conf([port]).replace("virtual_server 127.0.0.1 80",
+                                             "virtual_server 127.0.0.1 81"))
+        proc._on_hup()
+        key81 = ServiceKey.inet("127.0.0.1", 81)
+        assert await _wait(lambda: list(backend.table.services) == [key81])
+        path.write_text("virtual_server {{{ garbage\n")
+        proc._on_hup()
+        await asyncio.sleep(0.3)
+        assert list(backend.table.services) == [key81]
+        out = tmp_path / "check.data"
+        proc.write_data(str(out))
+        assert f"RS [127.0.0.1]:tcp:{port}, alive" in out.read_text()
+        proc.stop()
+        await task
+        srv.close()
+
+    asyncio.run(go())
