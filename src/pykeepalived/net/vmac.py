@@ -9,7 +9,8 @@ would give both routers the same source address and break the election tie-break
 Sysctls: the parent gets ``arp_ignore=1``, ``arp_filter=1`` and ``arp_announce=2`` so it
 never tells a client its own MAC for a VIP that lives on the VMAC (neither in an ARP reply nor as
 the sender of its own ARP requests); a VMAC gets ``accept_local=1``, ``rp_filter=0`` and
-``arp_ignore=1`` (another VMAC on the same parent must not answer for this one's VIPs).
+``arp_ignore=1`` (another VMAC on the same parent must not answer for this one's VIPs). The
+parent's values are restored when its last VMAC is deleted.
 
 ``vmac_xmit_base``: the daemon simply opens its advert socket on ``parent`` instead of the VMAC
 (``xmit_interface``); GARPs still carry the VMAC MAC.
@@ -101,6 +102,23 @@ def _conf_write(netns: str | None, ifname: str, key: str, value: str) -> str | N
         return None
 
 
+# Parent sysctl values before our first VMAC on it: (netns, parent, key) -> value.
+_saved_parent: dict[tuple[str | None, str, str], str] = {}
+
+
+async def _macvlans_on(am: AddressManager, parent: str) -> int:
+    idx = await am.ifindex(parent)
+    if idx is None:
+        return 0
+    count = 0
+    async for m in await am.ipr.link("dump"):
+        info = m.get_attr("IFLA_LINKINFO")
+        if (info is not None and info.get_attr("IFLA_INFO_KIND") == "macvlan"
+                and m.get_attr("IFLA_LINK") == idx):
+            count += 1
+    return count
+
+
 async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetResult:
     """Create (or adopt an existing, matching) VMAC and bring it up.
 
@@ -136,7 +154,11 @@ async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetRes
             await ipr.link("set", index=existing, IFLA_AF_SPEC={"attrs": [[
                 "AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE",
                                         ADDR_GEN_MODE_RANDOM]]}]]})
-        for ifname, key, value in parent_sysctls(vmac.parent) + vmac_sysctls(name):
+        for ifname, key, value in parent_sysctls(vmac.parent):
+            old = _conf_write(am.netns, ifname, key, value)
+            if old is not None:
+                _saved_parent.setdefault((am.netns, ifname, key), old)
+        for ifname, key, value in vmac_sysctls(name):
             _conf_write(am.netns, ifname, key, value)
         if up:
             await ipr.link("set", index=existing, state="up")
@@ -178,4 +200,20 @@ async def delete_vmac(am: AddressManager, vmac: Vmac) -> NetResult:
             return NetResult(True, "delete vmac", vmac.ifname, changed=False, errno=code)
         log.warning("deleting VMAC %s failed: %s", vmac.ifname, e)
         return NetResult(False, "delete vmac", vmac.ifname, errno=code, error=str(e))
+    await _restore_parent(am, vmac.parent)
     return NetResult(True, "delete vmac", vmac.ifname)
+
+
+async def _restore_parent(am: AddressManager, parent: str) -> None:
+    """Put the parent's ARP sysctls back once its last VMAC is gone."""
+    keys = [k for k in _saved_parent if k[0] == am.netns and k[1] == parent]
+    if not keys:
+        return
+    try:
+        if await _macvlans_on(am, parent):
+            return
+    except Exception as e:
+        log.debug("macvlan dump on %s: %s", parent, e)
+        return
+    for k in keys:
+        _conf_write(am.netns, parent, k[2], _saved_parent.pop(k))

@@ -43,6 +43,11 @@ def test_vmac_create_mac_mode_and_delete() -> None:
         a = lab.add_host("a", ["10.99.0.1/24"])
         c = lab.add_host("c", ["10.99.0.100/24"])
         v4 = Vmac(parent="eth0", vrid=51)
+
+        def arp_ignore() -> str:
+            return a.run(["sysctl", "-n", "net.ipv4.conf.eth0.arp_ignore"]).stdout.strip()
+
+        assert arp_ignore() == "0"
         v6 = Vmac(parent="eth0", vrid=51, family=6)
 
         async def up() -> None:
@@ -76,9 +81,13 @@ def test_vmac_create_mac_mode_and_delete() -> None:
                 assert r.ok
                 j = link_json(a, "vrrp.51")
                 assert j is not None and "UP" not in j["flags"]
-                for v in (v4, v6):
-                    r = await delete_vmac(am, v)
-                    assert r.ok and r.changed, r
+                assert arp_ignore() == "1"
+                r = await delete_vmac(am, v4)
+                assert r.ok and r.changed, r
+                assert arp_ignore() == "1", "vrrp6.51 still lives on eth0"
+                r = await delete_vmac(am, v6)
+                assert r.ok and r.changed, r
+                assert arp_ignore() == "0", "last VMAC gone: parent restored"
                 gone = await delete_vmac(am, v4)
                 assert gone.ok and not gone.changed
 
