@@ -8,7 +8,7 @@ Line formats (keepalived, each line ends with ``\\n``):
 * ``VS [192.168.201.15]:tcp:80 UP`` and ``RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 DOWN``.
 
 VRRP lines go to ``notify_fifo`` and ``vrrp_notify_fifo``; checker lines to ``notify_fifo`` and
-``lvs_notify_fifo``. A FIFO that does not exist is created (mode 0600, owned by the configured
+``lvs_notify_fifo``. A FIFO that does not exist is created (mode 0644, owned by the configured
 user/group); it is opened read-write and non-blocking, so opening never waits for a reader and
 a write never blocks: when nobody drains it and the pipe buffer is full, the line is dropped and
 counted. The ``*_fifo_script`` is started with the FIFO path as its last argument before any
@@ -22,7 +22,6 @@ import errno
 import logging
 import os
 import signal
-import stat
 
 from pykeepalived.config.model import GlobalDefs, NotifyFifo
 from pykeepalived.notify.runner import ProcessRunner
@@ -65,30 +64,35 @@ class FifoWriter:
         self.written = 0
 
     def open(self) -> bool:
-        """Create the FIFO if needed, start its reader script, open it. False on failure."""
+        """Create the FIFO if needed, start its reader script, open it. False on failure.
+
+        As keepalived: mode 0644 (less the umask), chowned to the configured user/group, an
+        existing path is used as it is (EEXIST is fine), opened without following symlinks.
+        """
         try:
-            st = os.stat(self.path)
-            if not stat.S_ISFIFO(st.st_mode):
-                log.error("notify FIFO %s exists and is not a FIFO", self.path)
-                return False
-        except FileNotFoundError:
-            try:
-                os.mkfifo(self.path, 0o600)
-                self._created = True
-                if self.cfg.user is not None:
-                    run_as, _ = resolve_run_as(self.cfg.user, self.cfg.group, self._gd)
+            os.mkfifo(self.path, 0o644)
+            self._created = True
+            if self.cfg.user is not None:
+                run_as, _ = resolve_run_as(self.cfg.user, self.cfg.group, self._gd)
+                try:
                     os.chown(self.path, run_as.uid, run_as.gid)
-            except OSError as exc:
-                log.error("Unable to create notify FIFO %s: %s", self.path, exc)
-                return False
+                except OSError:
+                    log.info("Failed to set uid:gid for fifo %s", self.path)
+        except FileExistsError:
+            pass
         except OSError as exc:
-            log.error("Unable to stat notify FIFO %s: %s", self.path, exc)
+            log.info("Unable to create notify fifo %s: %s", self.path, exc)
             return False
         self.start_script()
         try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            self._fd = os.open(self.path,
+                               os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
         except OSError as exc:
-            log.error("Unable to open notify FIFO %s: %s", self.path, exc)
+            log.info("Unable to open notify fifo %s - errno %d", self.path, exc.errno or 0)
+            if self._created:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+                self._created = False
             return False
         return True
 
@@ -115,14 +119,15 @@ class FifoWriter:
                 log.warning("notify FIFO %s: write failed (%s) - line dropped", self.path, exc)
 
     def close(self, *, remove: bool = True) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
+        # Unlink first, so a reader that loops reopening the path cannot reopen this FIFO.
         if remove and self._created:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
             self._created = False
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
 
 class FifoSet:

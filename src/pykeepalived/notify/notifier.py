@@ -30,10 +30,9 @@ from collections.abc import Sequence
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript, SyncGroup, VrrpInstance
 from pykeepalived.notify.fifo import FifoSet, rs_line, vrrp_line, vs_line
-from pykeepalived.notify.runner import ProcessRunner, RunResult
+from pykeepalived.notify.runner import ProcessRunner
 from pykeepalived.notify.scripts import ScriptLauncher, generic_argv
 from pykeepalived.notify.smtp import SmtpAlerter, rs_subject, vs_subject
-from pykeepalived.track.security import resolve_run_as
 
 log = logging.getLogger("pykeepalived.notify")
 
@@ -154,19 +153,6 @@ class Notifier:
             self.smtp.send(vs_subject(self.gd, vs_key, text), body)
 
     # ------------------------------------------------------------------ lifecycle
-
-    async def run_startup_script(self) -> RunResult | None:
-        """global_defs startup_script, awaited with startup_script_timeout."""
-        return await self._run_global(self.gd.startup_script, self.gd.startup_script_timeout)
-
-    async def run_shutdown_script(self) -> RunResult | None:
-        return await self._run_global(self.gd.shutdown_script, self.gd.shutdown_script_timeout)
-
-    async def _run_global(self, script: NotifyScript | None, timeout: float) -> RunResult | None:
-        if script is None or not script.argv:
-            return None
-        run_as, _ = resolve_run_as(script.user, script.group, self.gd)
-        return await self.scripts.runner.run(script.argv, run_as, timeout, name=script.path)
 
     async def reload(self, gd: GlobalDefs) -> None:
         """New global_defs: fifo scripts get SIGTERM, FIFOs are reopened, mail settings kept

@@ -281,6 +281,9 @@ class ProcessRunner:
         """Reap zombie orphans of our sessions; forget sessions that have no process left."""
         if not self._sessions:
             return
+        if not self.subreaper:  # orphans go to init, nothing of ours to reap
+            self._sessions = {s for s in self._sessions if s in self._procs}
+            return
         alive: set[int] = set()
         try:
             pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
@@ -303,3 +306,47 @@ class ProcessRunner:
             alive.add(sid)
         # A session stays tracked while its leader is ours to wait for or members remain.
         self._sessions = {s for s in self._sessions if s in alive or s in self._procs}
+
+
+def run_sync(argv: Sequence[str], run_as: RunAs | None = None, timeout: float | None = None,
+             *, name: str = "") -> RunResult:
+    """Blocking variant for the synchronous parent (startup_script / shutdown_script).
+
+    Same rules as :meth:`ProcessRunner.run`: own session, run-as, at ``timeout`` SIGTERM to the
+    process group, SIGKILL after :data:`KILL_GRACE`, and a final SIGKILL to the group.
+    """
+    import subprocess
+
+    start = time.monotonic()
+    kwargs: dict[str, object] = {}
+    if run_as is not None and os.geteuid() == 0 and (run_as.uid != 0 or run_as.gid != 0):
+        kwargs.update(user=run_as.uid, group=run_as.gid)
+        if run_as.groups is not None:
+            kwargs["extra_groups"] = list(run_as.groups)
+    try:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True, close_fds=True, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"), exc)
+        return RunResult(Outcome.SPAWN_FAILED, error=str(exc))
+    pid: int = proc.pid
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log.info("Script %s (pid %d) timed out - killing its process group", name or argv[0], pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=KILL_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        proc.wait()
+        return RunResult(Outcome.TIMED_OUT, status=proc.returncode, pid=pid,
+                         duration=time.monotonic() - start)
+    duration = time.monotonic() - start
+    if rc < 0:
+        return RunResult(Outcome.SIGNALED, status=-rc, pid=pid, duration=duration)
+    return RunResult(Outcome.EXITED, status=rc, pid=pid, duration=duration)

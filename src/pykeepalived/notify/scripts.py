@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript
-from pykeepalived.notify.runner import ProcessRunner, RunAs, RunResult
+from pykeepalived.notify.runner import Outcome, ProcessRunner, RunAs, RunResult, run_sync
 from pykeepalived.track.security import check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.notify")
@@ -83,3 +83,35 @@ class ScriptLauncher:
 
     async def close(self, grace: float = 1.0) -> None:
         await self.runner.close(grace)
+
+
+def run_startup_script(gd: GlobalDefs) -> RunResult | None:
+    """global_defs ``startup_script``, run (blocking) by the parent before the children start;
+    killed at ``startup_script_timeout``. None when not configured or refused by security."""
+    return _run_global(gd.startup_script, gd.startup_script_timeout, gd, "startup")
+
+
+def run_shutdown_script(gd: GlobalDefs) -> RunResult | None:
+    """global_defs ``shutdown_script``, run (blocking) by the parent after the children stopped."""
+    return _run_global(gd.shutdown_script, gd.shutdown_script_timeout, gd, "shutdown")
+
+
+def _run_global(script: NotifyScript | None, timeout: float, gd: GlobalDefs,
+                what: str) -> RunResult | None:
+    if script is None or not script.argv:
+        return None
+    run_as, warn = resolve_run_as(script.user, script.group, gd)
+    if warn:
+        log.warning("%s", warn)
+    chk = check_script(script.argv, run_as, enable_script_security=gd.enable_script_security,
+                       use_symlink_paths=gd.use_symlink_paths)
+    if chk.message:
+        log.warning("%s", chk.message)
+    if not chk.runnable:
+        return None
+    res = run_sync(script.argv, run_as, timeout, name=f"{what}_script {script.path}")
+    if res.outcome is Outcome.TIMED_OUT:
+        log.warning("%s script %s timed out", what.capitalize(), script.path)
+    elif not res.ok:
+        log.info("%s script %s failed, status %d", what.capitalize(), script.path, res.status)
+    return res

@@ -256,14 +256,14 @@ def script_security_messages(config: KeepalivedConfig) -> tuple[ConfigMessage, .
         run_as, warn = resolve_run_as(user, group, gd)
         if warn:
             out.append(ConfigMessage(file, line, Severity.WARNING, warn))
-        if run_as.is_root:
-            any_root = True
+        res = check_script(argv, run_as, enable_script_security=gd.enable_script_security,
+                           use_symlink_paths=gd.use_symlink_paths)
+        if run_as.is_root and res.verdict is not ScriptVerdict.NOT_FOUND:
+            any_root = True  # a script that cannot be found never runs, as root or otherwise
         key = (argv, run_as.uid, run_as.gid)
         if key in seen:
             continue
         seen.add(key)
-        res = check_script(argv, run_as, enable_script_security=gd.enable_script_security,
-                           use_symlink_paths=gd.use_symlink_paths)
         if res.message:
             out.append(ConfigMessage(file, line, Severity.WARNING, res.message))
     if any_root and not gd.enable_script_security:

@@ -287,3 +287,24 @@ def test_no_zombies_after_notifier(tmp_path: Path) -> None:
     zombies = [p for p in os.listdir("/proc") if p.isdigit()
                and (st := _proc_stat(int(p))) and st[0] == "Z" and st[1] == me]
     assert zombies == []
+
+
+def test_existing_fifo_is_kept_and_a_full_fifo_never_blocks(tmp_path: Path) -> None:
+    fifo = tmp_path / "existing"
+    os.mkfifo(fifo)
+    gd = GlobalDefs(vrrp_notify_fifo=NotifyFifo(str(fifo)))
+    inst = VrrpInstance("VI_1", interface="eth0", vrid=51)
+
+    async def main() -> None:
+        n = Notifier(gd)
+        await n.start()
+        t0 = time.monotonic()
+        for _ in range(5000):  # ~130 kB, twice a pipe's buffer, and nobody reads
+            n.instance_state(inst, "BACKUP", 100)
+        assert time.monotonic() - t0 < 2.0
+        w = n.fifos.vrrp
+        assert w is not None and w.dropped > 0 and w.written > 0
+        assert w.written * len('INSTANCE "VI_1" BACKUP 100\n') <= 1 << 20
+        await n.close()
+    asyncio.run(main())
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # not ours to remove

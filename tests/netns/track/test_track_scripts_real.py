@@ -140,3 +140,21 @@ def test_hung_vrrp_script_counts_as_failure_and_runs_are_skipped() -> None:
         assert r.skipped >= 1  # runs due while the hung one was still running were skipped
         await r.stop()
     asyncio.run(main())
+
+
+def test_startup_and_shutdown_scripts_with_timeouts(tmp_path: Path) -> None:
+    from pykeepalived.config.model import NotifyScript
+    from pykeepalived.notify.scripts import run_shutdown_script, run_startup_script
+
+    mark = tmp_path / "ran"
+    gd = GlobalDefs(startup_script=NotifyScript(("sh", "-c", f"echo up > {mark}")),
+                    shutdown_script=NotifyScript(("sh", "-c", "sleep 30 & sleep 30")),
+                    shutdown_script_timeout=0.5)
+    res = run_startup_script(gd)
+    assert res is not None and res.ok and mark.read_text() == "up\n"
+    t0 = time.monotonic()
+    res = run_shutdown_script(gd)
+    assert res is not None and res.outcome is Outcome.TIMED_OUT
+    assert 0.45 <= time.monotonic() - t0 < 1.5
+    assert _session_members(res.pid) == []
+    assert run_startup_script(GlobalDefs()) is None
