@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,9 +21,7 @@ from typing import TYPE_CHECKING
 from pykeepalived.config.model import KeepalivedConfig, VrrpInstance
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
 from pykeepalived.daemon.settings import address_of, auth_of, mcast_group, route_of, rule_of
-from pykeepalived.net.addresses import AddressManager, IpAddress, Route, Rule
-from pykeepalived.net.arp import Announcer
-from pykeepalived.net.firewall import Firewall
+from pykeepalived.net.addresses import IpAddress, Route, Rule
 from pykeepalived.net.sockets import VrrpSocket4, VrrpSocket6
 from pykeepalived.net.vmac import Vmac
 from pykeepalived.vrrp.actions import (
@@ -45,16 +44,6 @@ Socket = VrrpSocket4 | VrrpSocket6
 
 
 @dataclass
-class SocketKey:
-    ifname: str
-    family: int
-    unicast: bool
-
-    def tuple(self) -> tuple[str, int, bool]:
-        return (self.ifname, self.family, self.unicast)
-
-
-@dataclass
 class Instance:
     """A configured instance with its router and everything needed to act for it."""
 
@@ -71,7 +60,9 @@ class Instance:
     routes: tuple[Route, ...]
     rules: tuple[Rule, ...]
     vmac: Vmac | None = None
-    sock: Socket | None = None
+    sock: Socket | None = None  # the socket adverts are sent on
+    tx_key: tuple[str, int, bool] = ("", 4, False)
+    rx_key: tuple[str, int, bool] = ("", 4, False)
     ah: AhState | None = None
     ipid: IpIdCounter = field(default_factory=IpIdCounter)
     expect: Expect | None = None
@@ -309,11 +300,19 @@ def _addr_text(a: IpAddress, default_dev: str, is_set: bool) -> str:
             + (" set" if is_set else ""))
 
 
-def instance_addresses(inst: VrrpInstance, vip_if: str
+def instance_addresses(inst: VrrpInstance, vip_if: str, base_if: str
                        ) -> tuple[tuple[IpAddress, ...], tuple[IpAddress, ...],
                                   tuple[Route, ...], tuple[Rule, ...]]:
-    vips = tuple(address_of(a, vip_if) for a in inst.virtual_ipaddresses)
-    evips = tuple(address_of(a, vip_if) for a in inst.virtual_ipaddresses_excluded)
+    """The instance's VIPs/eVIPs/routes/rules as shell specs. With ``use_vmac`` an address
+    configured on the base interface (or on none) lives on the VMAC, as in keepalived."""
+
+    def on(a: IpAddress) -> IpAddress:
+        if vip_if != base_if and a.dev in (None, base_if):
+            return dataclasses.replace(a, dev=vip_if)
+        return a
+
+    vips = tuple(on(address_of(a, vip_if)) for a in inst.virtual_ipaddresses)
+    evips = tuple(on(address_of(a, vip_if)) for a in inst.virtual_ipaddresses_excluded)
     routes = tuple(route_of(r) for r in inst.virtual_routes)
     rules = tuple(rule_of(r) for r in inst.virtual_rules)
     return vips, evips, routes, rules
@@ -334,9 +333,3 @@ def uses_ah(inst: VrrpInstance) -> bool:
 def new_ah_state(inst: VrrpInstance) -> AhState | None:
     return AhState() if uses_ah(inst) else None
 
-
-def vip_family_sockets_needed(instances: list[Instance]) -> set[tuple[str, int, bool]]:
-    return {(i.xmit_if, i.family, i.cfg.unicast) for i in instances}
-
-
-__all__ = ["AddressManager", "Announcer", "Firewall", "Instance", "SocketKey"]

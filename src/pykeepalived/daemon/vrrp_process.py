@@ -108,6 +108,7 @@ class VrrpProcess:
         self.instances: dict[str, Instance] = {}
         self.groups: dict[str, SyncGroup] = {}
         self.sockets: dict[SockKey, VrrpSocket4 | VrrpSocket6] = {}
+        self._reading: set[SockKey] = set()
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
         self.announcers: dict[tuple[str, str | None], Announcer] = {}
         self.am = AddressManager()
@@ -239,8 +240,14 @@ class VrrpProcess:
             vip_if = vmac.ifname
             xmit_if = xmit_interface(vmac, c.vmac_xmit_base)
         group, dsts = destinations(c, cfg)
-        key: SockKey = (xmit_if, c.family, c.unicast)
-        sock = await self._socket(key, c, group)
+        # Adverts leave from the VMAC (its MAC is the point), but are received on the base
+        # interface: a macvlan drops frames whose source MAC is its own, and every peer's
+        # VMAC is ours.
+        tx_key: SockKey = (xmit_if, c.family, c.unicast)
+        rx_key: SockKey = (ifname, c.family, c.unicast)
+        sock = await self._socket(tx_key, c, group, receive=tx_key == rx_key)
+        if rx_key != tx_key:
+            await self._socket(rx_key, c, group, receive=True)
         if c.family == 6:
             src = c.unicast_src_ip or c.mcast_src_ip or getattr(sock, "src", None) or "::"
         else:
@@ -255,13 +262,13 @@ class VrrpProcess:
             if group_obj is None:
                 group_obj = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
         router = VrrpRouter(settings, now, group_obj)
-        vips, evips, routes, rules = instance_addresses(c, vip_if)
+        vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
         inst = Instance(cfg=c, router=router, proc=self, xmit_if=xmit_if, vip_if=vip_if,
                         src=src, dsts=dsts, group=group, vips=vips, evips=evips,
                         routes=routes, rules=rules, vmac=vmac, sock=sock,
-                        ah=new_ah_state(c))
+                        ah=new_ah_state(c), tx_key=tx_key, rx_key=rx_key)
         inst.expect = inst.build_expect()
-        by = self.by_vrid.setdefault(key, {})
+        by = self.by_vrid.setdefault(rx_key, {})
         if c.vrid in by and by[c.vrid].name != c.name:
             raise ValueError(f"VRID {c.vrid} already used by {by[c.vrid].name} on {xmit_if}")
         by[c.vrid] = inst
@@ -287,14 +294,16 @@ class VrrpProcess:
             self._iface_up[ifname] = bool(info and info.oper_up)
         return self._iface_up[ifname]
 
-    async def _socket(self, key: SockKey, c: VrrpInstance, group: str
+    async def _socket(self, key: SockKey, c: VrrpInstance, group: str, receive: bool
                       ) -> VrrpSocket4 | VrrpSocket6:
+        """The shared socket for ``key``, opened (and joined to ``group``) on first use;
+        ``receive`` registers it with the loop (a send-only VMAC socket is never read)."""
         sock = self.sockets.get(key)
         ifname, family, unicast = key
-        need_ah = uses_ah(c)
-        if isinstance(sock, VrrpSocket4) and need_ah and len(sock._socks) < 2:
+        if isinstance(sock, VrrpSocket4) and uses_ah(c) and len(sock._socks) < 2:
             sock.close()  # reopen with the AH socket as well
             self.sockets.pop(key, None)
+            self._reading.discard(key)
             sock = None
         if sock is None:
             if family == 6:
@@ -303,19 +312,21 @@ class VrrpProcess:
                                    hop_limit=c.unicast_ttl if unicast else 255,
                                    rcvbuf=c.kernel_rx_buf_size)
             else:
-                ah = need_ah or any(uses_ah(i.cfg) for i in self.instances.values()
-                                    if (i.xmit_if, i.family, i.cfg.unicast) == key)
+                ah = uses_ah(c) or any(uses_ah(i.cfg) for i in self.instances.values()
+                                       if key in (i.tx_key, i.rx_key))
                 sock = VrrpSocket4(ifname, group=group, unicast=unicast, ah=ah,
                                    rcvbuf=c.kernel_rx_buf_size)
-            sock.start(functools.partial(self._on_packet, key))
             self.sockets[key] = sock
             log.info("VRRP sockpool: [interface(%s), family(IPv%d), %s, group(%s)]", ifname,
                      family, "unicast" if unicast else "multicast", "-" if unicast else group)
+            for inst in self.instances.values():
+                if inst.tx_key == key:
+                    inst.sock = sock
         elif not unicast:
             sock.join(group)
-        for inst in self.instances.values():
-            if (inst.xmit_if, inst.family, inst.cfg.unicast) == key:
-                inst.sock = sock
+        if receive and key not in self._reading:
+            sock.start(functools.partial(self._on_packet, key))
+            self._reading.add(key)
         return sock
 
     def announcer(self, dev: str, mac: str | None) -> Announcer | None:
@@ -357,7 +368,7 @@ class VrrpProcess:
         inst = insts.get(vrid) if vrid is not None else None
         if inst is None:
             if self.cfg.global_defs.log_unknown_vrids:
-                log.info("Unknown VRID %s received on interface(%s). Dropping packet",
+                log.info("Unknown VRID(%s) received on interface(%s). ignoring...",
                          vrid, key[0])
             return
         try:
@@ -615,10 +626,12 @@ class VrrpProcess:
                 self.groups.pop(g.name, None)
 
     def _close_unused_sockets(self) -> None:
+        used = {k for i in self.instances.values() for k in (i.tx_key, i.rx_key)}
         for key in list(self.sockets):
-            if not self.by_vrid.get(key):
+            if key not in used:
                 self.sockets.pop(key).close()
                 self.by_vrid.pop(key, None)
+                self._reading.discard(key)
 
     def snapshots(self) -> list[dumps.InstanceSnapshot]:
         return [i.snapshot() for i in self.instances.values()]

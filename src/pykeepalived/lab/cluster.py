@@ -240,3 +240,17 @@ def keepalived_available() -> bool:
 
 def masters(daemons: Sequence[Daemon], vip: str, dev: str = "eth0") -> list[Daemon]:
     return [d for d in daemons if d.has_vip(vip, dev)]
+
+
+def neighbour_mac(host: Host, ip: str) -> str | None:
+    """The MAC ``host`` currently resolves ``ip`` to (its neighbour table), or None."""
+    r = host.run(["ip", "neigh", "show", ip], check=False)
+    m = re.search(r"lladdr (\S+)", r.stdout)
+    return m.group(1).lower() if m else None
+
+
+def stop_all(daemons: Sequence[Daemon]) -> None:
+    """Stop every daemon still running (TERM, then the group's SIGKILL); for test teardown."""
+    for d in daemons:
+        if d.running():
+            d.stop(timeout=5)

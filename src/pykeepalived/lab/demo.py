@@ -60,7 +60,7 @@ async def _relay_main(listen_port: int, backends: Sequence[str]) -> None:
         host, port = next(cycle).rsplit(":", 1)
         try:
             br, bw = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             cw.close()
             return
         await asyncio.gather(pipe(cr, bw), pipe(br, cw))
@@ -182,7 +182,7 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
             + " after the crash")
         say(f"   RFC 5798 window for priority {prio_new}: Master_Down_Interval - advert_int .. "
             f"Master_Down_Interval = {mdi - advert:.3f} .. {mdi:.3f} s")
-        say(f"   client outage (largest gap between 10 ms ping replies): "
+        say("   client outage (largest gap between 10 ms ping replies): "
             + (f"{outage:.3f} s" if outage is not None else "n/a")
             + f" ({len(pinger.replies)} replies)")
         mac_after = neigh_mac(client, VIP)
@@ -202,7 +202,7 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
             say(f"   ip -n {PREFIX}n2 addr show eth0      # who holds the VIP")
             say(f"   ip netns exec {PREFIX}cl curl http://{VIP}/")
             say(f"   logs: {os.path.dirname(daemons[0].log_path).rsplit('/', 1)[0]}/{PREFIX}*/")
-            say(f"   remove it all: python -m pykeepalived.lab.demo --clean")
+            say("   remove it all: python -m pykeepalived.lab.demo --clean")
         else:
             step("Cleaning up")
             lab.cleanup()

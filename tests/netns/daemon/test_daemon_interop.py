@@ -1,0 +1,357 @@
+"""pykeepalived and Debian's keepalived 2.2.7 in one VRRP group, in network namespaces.
+
+Mixed pairs and a trio on one bridge, both implementations in both roles: election (priority,
+and address on a tie), takeover after a crash (link cut + SIGKILL of the process group), after
+SIGKILL alone and after a graceful stop, preemption back, nopreempt, preempt_delay; the protocol
+matrix (v2 PASS / AH / none, v3 with both IPv4 checksum forms, v3 over IPv6, unicast v2/v3) in one
+multi-instance config; mismatches (password, VRID); GARP seen by a client; VMAC moving the MAC.
+State is observed the way an operator does: the log phrases and ``ip addr`` in the namespaces.
+Timing bounds are the RFC's: crash → [MDI − A, MDI] + 100 ms, graceful stop → skew + 100 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from pykeepalived.lab.cluster import (
+    Daemon,
+    InstanceConf,
+    masters,
+    neighbour_mac,
+    render_config,
+    stop_all,
+)
+from pykeepalived.lab.measure import AddrMonitor, Pinger
+from pykeepalived.lab.netns import Lab, wait_for
+
+pytestmark = [pytest.mark.netns, pytest.mark.keepalived]
+
+NET = "10.99.9"
+NET6 = "fd99::"
+VIP = f"{NET}.200"
+A = 0.1  # VRRPv3 advert interval used wherever the scenario allows
+MARGIN = 0.1  # the RFC bound plus this
+
+
+def mdi(prio: int, adv: float, version: int = 3) -> float:
+    skew = (256 - prio) / 256 * (adv if version == 3 else 1.0)
+    return 3 * adv + skew
+
+
+def skew(prio: int, adv: float) -> float:
+    return (256 - prio) / 256 * adv
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    lb = Lab("pkdi", ipv6=True)
+    try:
+        for i in (1, 2, 3):
+            lb.add_host(f"n{i}", [f"{NET}.{10 + i}/24", f"{NET6}{10 + i}/64"])
+        lb.add_host("cl", [f"{NET}.100/24", f"{NET6}100/64"])
+        yield lb
+    finally:
+        lb.cleanup()
+
+
+@pytest.fixture
+def daemons(lab: Lab) -> Iterator[list[Daemon]]:
+    """Daemons a test starts; all stopped, links healed and leftovers removed afterwards."""
+    started: list[Daemon] = []
+    yield started
+    stop_all(started)
+    for name in ("n1", "n2", "n3"):
+        h = lab.hosts[name]
+        h.heal()
+        h.run(["ip", "link", "del", "vrrp.51"], check=False)
+        for a in h.run(["ip", "-o", "addr", "show", "dev", "eth0"], check=False).stdout.split(
+                "\n"):
+            m = re.search(r"inet6? (\S+)", a)
+            if m and m.group(1) not in h.addrs and not m.group(1).startswith("fe80"):
+                h.run(["ip", "addr", "del", m.group(1), "dev", "eth0"], check=False)
+    lab.hosts["cl"].run(["ip", "neigh", "flush", "dev", "eth0"], check=False)
+
+
+def node(lab: Lab, started: list[Daemon], name: str, impl: str,
+         *instances: InstanceConf, extra_global: tuple[str, ...] = ()) -> Daemon:
+    d = Daemon(lab.hosts[name], impl, render_config(name, list(instances), extra_global))
+    started.append(d)
+    return d
+
+
+def v3(prio: int, **kw: object) -> InstanceConf:
+    base: dict[str, object] = {"priority": prio, "version": 3, "advert_int": A,
+                               "vips": (f"{VIP}/24 dev eth0",)}
+    base.update(kw)
+    return InstanceConf(**base)  # type: ignore[arg-type]
+
+
+def started_ok(*ds: Daemon, timeout: float = 15.0) -> None:
+    for d in ds:
+        assert d.wait_log(r"Entering (BACKUP|MASTER|FAULT) STATE", timeout), (
+            f"{d.name} did not start:\n{d.log_text()[-3000:]}")
+
+
+def holds(d: Daemon, vip: str = VIP) -> bool:
+    return d.has_vip(vip)
+
+
+def only_master(ds: list[Daemon], expected: Daemon, vip: str = VIP,
+                timeout: float = 10.0) -> None:
+    ok = wait_for(lambda: [m.name for m in masters(ds, vip)] == [expected.name], timeout)
+    assert ok, (f"expected only {expected.name} to hold {vip}, got "
+                f"{[m.name for m in masters(ds, vip)]}\n"
+                + "\n".join(f"--- {d.name}\n{d.log_text()[-2500:]}" for d in ds))
+
+
+def takeover_time(backup: Daemon, action: object, vip: str = VIP) -> float:
+    """Run ``action`` (the failure) at t0 and return when ``backup`` added the VIP."""
+    mon = AddrMonitor(backup.host)
+    t0 = time.time()
+    action()  # type: ignore[operator]
+    got = wait_for(lambda: holds(backup, vip), 10)
+    time.sleep(0.1)
+    t = mon.first_add(vip, t0)
+    assert got and t is not None, f"{backup.name} never took {vip}:\n{backup.log_text()[-3000:]}"
+    return t - t0
+
+
+def crash(d: Daemon) -> None:
+    d.host.cut()
+    d.crash()
+
+
+ROLES = [pytest.param("py", "ka", id="py-master"), pytest.param("ka", "py", id="ka-master")]
+
+
+@pytest.mark.parametrize(("hi", "lo"), ROLES)
+def test_failover_cycle_v3(lab: Lab, daemons: list[Daemon], hi: str, lo: str) -> None:
+    """Election, GARP seen by a client, crash, preempt back, kill -9 alone, graceful stop."""
+    n1 = node(lab, daemons, "n1", hi, v3(150))
+    n2 = node(lab, daemons, "n2", lo, v3(100))
+    cl = lab.hosts["cl"]
+    n2.start()
+    n1.start()
+    started_ok(n1, n2)
+    only_master([n1, n2], n1)
+    assert n1.wait_log(r"\(VI_1\) Entering MASTER STATE", 2)
+    assert n2.wait_log(r"\(VI_1\) Entering BACKUP STATE", 2)
+    # The client reaches the VIP at n1's MAC.
+    pinger = Pinger(cl, VIP)
+    assert wait_for(lambda: neighbour_mac(cl, VIP) == n1.host.mac, 3)
+
+    # 1. crash: link cut and the whole process group killed.
+    t = takeover_time(n2, lambda: crash(n1))
+    assert mdi(100, A) - A - 0.02 <= t <= mdi(100, A) + MARGIN, t
+    # GARP: the client's entry moves to n2 at once (no ARP timeout involved).
+    assert wait_for(lambda: neighbour_mac(cl, VIP) == n2.host.mac, 0.5), neighbour_mac(cl, VIP)
+    time.sleep(0.3)
+    pinger.finish()
+    assert pinger.replies, "the client never got a ping reply"
+
+    # 2. preempt back: n1 returns and, having the higher priority, takes over again.
+    n1.host.heal()
+    n1.start()
+    started_ok(n1)
+    only_master([n1, n2], n1, timeout=5)
+    assert n2.wait_log(r"\(VI_1\) Entering BACKUP STATE", 3)
+
+    # 3. kill -9 of the process group alone (the VIP stays on the dead node's interface).
+    time.sleep(3 * A)
+    t = takeover_time(n2, n1.crash)
+    assert mdi(100, A) - A - 0.02 <= t <= mdi(100, A) + MARGIN, t
+
+    # 4. back again, then a graceful stop: a priority-0 advert, takeover after skew only.
+    n1.host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+    n1.start()
+    started_ok(n1)
+    only_master([n1, n2], n1, timeout=5)
+    time.sleep(3 * A)
+    t = takeover_time(n2, lambda: n1.signal(15))
+    assert t <= skew(100, A) + MARGIN, t
+    assert n1.wait_log(r"\(VI_1\) sent 0 priority", 3)
+    assert n2.wait_log(r"\(VI_1\) Backup received priority 0 advertisement", 3)
+    assert wait_for(lambda: not holds(n1), 3), "stopped node kept the VIP"
+
+
+def test_trio_tie_break_by_address(lab: Lab, daemons: list[Daemon]) -> None:
+    """Equal priorities: when masters meet, the higher primary address stays MASTER.
+
+    A backup never preempts an equal-priority master (RFC 5798), so the tie-break is only
+    observable between masters: the three nodes start isolated (each becomes MASTER), then
+    the switch is opened. After the winner crashes the two others time out together and the
+    tie-break runs again.
+    """
+    ds = [node(lab, daemons, f"n{i}", impl, v3(100))
+          for i, impl in ((1, "py"), (2, "ka"), (3, "py"))]
+    for d in ds:
+        d.host.isolate()
+    try:
+        for d in ds:
+            d.start()
+        started_ok(*ds)
+        assert wait_for(lambda: len(masters(ds, VIP)) == 3, 10), [m.name for m in masters(ds, VIP)]
+    finally:
+        ds[0].host.unisolate()
+    only_master(ds, ds[2], timeout=5)
+    for d in ds[:2]:
+        # stepped down from MASTER (not the "(init)" entry at start-up)
+        assert d.wait_log(r"\(VI_1\) Entering BACKUP STATE(?! \(init\))", 3), d.log_text()[-2000:]
+    t = takeover_time(ds[1], lambda: crash(ds[2]))
+    assert t <= mdi(100, A) + MARGIN, t
+    only_master(ds[:2], ds[1], timeout=5)
+
+
+MATRIX = [
+    # name, vrid, version, advert, auth, extra, vip
+    ("V2PASS", 10, 2, 1.0, "PASS", (), f"{NET}.210/24"),
+    ("V2AH", 11, 2, 1.0, "AH", (), f"{NET}.211/24"),
+    ("V2NONE", 12, 2, 1.0, None, (), f"{NET}.212/24"),
+    ("V3", 13, 3, A, None, (), f"{NET}.213/24"),
+    ("V3CSUM", 14, 3, A, None, ("v3_checksum_as_v2",), f"{NET}.214/24"),
+    ("V3V6", 15, 3, A, None, (), f"{NET6}215/64"),
+    ("U2", 16, 2, 1.0, None, ("unicast",), f"{NET}.216/24"),
+    ("U3", 17, 3, A, None, ("unicast",), f"{NET}.217/24"),
+]
+
+
+def matrix_instances(me: int, peer: int, prio: int, impl: str) -> list[InstanceConf]:
+    out = []
+    for name, vrid, ver, adv, auth, extra, vip in MATRIX:
+        uni = "unicast" in extra
+        # keepalived 2.2.7 predates v3_checksum_as_v2 (it logs "Unknown keyword"): only the
+        # pykeepalived side sends the RFC 9568 message-only checksum.
+        as_v2 = "v3_checksum_as_v2" in extra and impl == "py"
+        out.append(InstanceConf(
+            name=name, vrid=vrid, priority=prio, version=ver, advert_int=adv, auth=auth,
+            vips=(f"{vip} dev eth0",), v3_checksum_as_v2=as_v2,
+            unicast_src=f"{NET}.{10 + me}" if uni else None,
+            unicast_peers=(f"{NET}.{10 + peer}",) if uni else ()))
+    # Mismatches: same VRID/VIP with different passwords; different VRIDs for one VIP.
+    out.append(InstanceConf(name="BADPW", vrid=30, priority=prio, version=2, advert_int=1,
+                            auth="PASS", auth_pass=f"pw-{me}", vips=(f"{NET}.230/24 dev eth0",)))
+    out.append(InstanceConf(name="BADVRID", vrid=30 + me * 2, priority=prio, version=3,
+                            advert_int=A, vips=(f"{NET}.231/24 dev eth0",)))
+    return out
+
+
+@pytest.mark.parametrize(("hi", "lo"), ROLES)
+def test_protocol_matrix_and_mismatches(lab: Lab, daemons: list[Daemon], tmp_path: object,
+                                        hi: str, lo: str) -> None:
+    dump = str(tmp_path)
+    # keepalived 2.2.7 does not know the dump-file keywords: only pykeepalived gets them.
+    glob = ("log_unknown_vrids",)
+    pyglob = (*glob, f"state_dump_file {dump}/ka.data", f"stats_dump_file {dump}/ka.stats",
+              f"json_dump_file {dump}/ka.json")
+    n1 = node(lab, daemons, "n1", hi, *matrix_instances(1, 2, 150, hi),
+              extra_global=pyglob if hi == "py" else glob)
+    n2 = node(lab, daemons, "n2", lo, *matrix_instances(2, 1, 100, lo),
+              extra_global=pyglob if lo == "py" else glob)
+    n1.start()
+    n2.start()
+    started_ok(n1, n2)
+    agree = [m[6].split("/")[0] for m in MATRIX if m[0] != "V3CSUM"]
+    ok = wait_for(lambda: all(holds(n1, v) and not holds(n2, v) for v in agree), 12)
+    assert ok, ("n1 should hold every matrix VIP alone: n1="
+                f"{n1.addresses()} n2={n2.addresses()}\n--- n1\n{n1.log_text()[-4000:]}"
+                f"\n--- n2\n{n2.log_text()[-4000:]}")
+    py = n1 if hi == "py" else n2
+    ka = n2 if hi == "py" else n1
+    csum = f"{NET}.214"
+    if hi == "py":
+        # keepalived 2.2.7 only knows the pseudo-header form: it rejects our RFC 9568
+        # checksum and becomes master too, while we accept its form and stay master.
+        assert ka.wait_log(r"\(V3CSUM\) Invalid VRRPv3 checksum", 5)
+        assert wait_for(lambda: holds(n1, csum) and holds(n2, csum), 5)
+    else:
+        # pykeepalived (as_v2) accepts keepalived's pseudo-header checksum: one master.
+        assert wait_for(lambda: holds(n1, csum) and not holds(n2, csum), 5)
+    # Mismatches: each side is master of its own.
+    assert wait_for(lambda: holds(n1, f"{NET}.230") and holds(n2, f"{NET}.230"), 8)
+    assert wait_for(lambda: holds(n1, f"{NET}.231") and holds(n2, f"{NET}.231"), 8)
+    # ... and the password mismatch is counted by pykeepalived and logged by both.
+    py.signal(signal.SIGRTMIN + 2)  # the JSON dump
+    assert wait_for(lambda: os.path.exists(f"{dump}/ka.json"), 3)
+    time.sleep(0.2)
+    with open(f"{dump}/ka.json") as f:
+        rows = {r["data"]["iname"]: r for r in json.load(f)}
+    assert rows["BADPW"]["stats"]["auth_failure"] > 0, rows["BADPW"]
+    for name, *_ in MATRIX:
+        st = rows[name]["stats"]
+        assert st["advert_rcvd"] > 0 or st["advert_sent"] > 0, (name, st)
+        errors = {k: v for k, v in st.items() if k.endswith("_err") or k.startswith("auth")
+                  or k.startswith("invalid")}
+        assert not any(errors.values()), (name, errors)
+    assert ka.wait_log(r"\(BADPW\) received an invalid passwd", 3), ka.log_text()[-3000:]
+    assert py.wait_log(r"\(BADPW\) received an invalid passwd", 3)
+    # BADVRID: the peer's VRID is unknown here, logged with log_unknown_vrids by both.
+    assert py.wait_log(r"Unknown VRID\(3[24]\) received on interface\(eth0\)", 3)
+    assert ka.wait_log(r"Unknown VRID\(3[24]\) received on interface\(eth0\)", 3)
+
+    # Graceful stop: every instance moves to n2.
+    n1.stop()
+    ok = wait_for(lambda: all(holds(n2, v) for v in agree), 6)
+    assert ok, f"n2 did not take every VIP: {n2.addresses()}\n{n2.log_text()[-4000:]}"
+
+
+@pytest.mark.parametrize(("new", "old"), ROLES)
+def test_nopreempt_and_preempt_delay(lab: Lab, daemons: list[Daemon], new: str,
+                                     old: str) -> None:
+    """A returning higher-priority node: nopreempt holds; preempt_delay waits, then takes."""
+    delay = 1.5
+
+    def insts(prio: int) -> list[InstanceConf]:
+        return [v3(prio, name="NP", vrid=40, nopreempt=True, vips=(f"{NET}.240/24 dev eth0",)),
+                v3(prio, name="PD", vrid=41, preempt_delay=delay,
+                   vips=(f"{NET}.241/24 dev eth0",))]
+
+    n1 = node(lab, daemons, "n1", new, *insts(150))
+    n2 = node(lab, daemons, "n2", old, *insts(100))
+    n2.start()
+    started_ok(n2)
+    assert wait_for(lambda: holds(n2, f"{NET}.240") and holds(n2, f"{NET}.241"), 8)
+    n1.start()
+    started_ok(n1)
+    t_start = time.monotonic()
+    assert wait_for(lambda: holds(n1, f"{NET}.241"), delay + 3), n1.log_text()[-3000:]
+    took = time.monotonic() - t_start
+    assert took >= delay - 0.1, f"preempted after {took:.2f} s, before preempt_delay"
+    assert holds(n2, f"{NET}.240") and not holds(n1, f"{NET}.240"), "nopreempt did not hold"
+    time.sleep(1.0)
+    assert holds(n2, f"{NET}.240") and not holds(n1, f"{NET}.240"), "nopreempt did not hold"
+    assert not holds(n2, f"{NET}.241")
+
+
+@pytest.mark.parametrize(("hi", "lo"), ROLES)
+def test_vmac_moves_the_mac_not_the_ip(lab: Lab, daemons: list[Daemon], hi: str,
+                                       lo: str) -> None:
+    vmac = "00:00:5e:00:01:33"  # VRID 51
+    n1 = node(lab, daemons, "n1", hi, v3(150, use_vmac=True))
+    n2 = node(lab, daemons, "n2", lo, v3(100, use_vmac=True))
+    cl = lab.hosts["cl"]
+    n1.start()
+    n2.start()
+    started_ok(n1, n2)
+    assert wait_for(lambda: n1.has_vip(VIP, "vrrp.51"), 8), (
+        n1.host.run("ip addr").stdout + n1.log_text()[-3000:])
+    cl.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", VIP], check=False)
+    assert neighbour_mac(cl, VIP) == vmac
+    mon = AddrMonitor(n2.host)
+    t0 = time.time()
+    crash(n1)
+    assert wait_for(lambda: n2.has_vip(VIP, "vrrp.51"), 5), n2.log_text()[-3000:]
+    time.sleep(0.1)
+    t = mon.first_add(VIP, t0)
+    assert t is not None and t - t0 <= mdi(100, A) + MARGIN
+    r = cl.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", VIP], check=False)
+    assert r.returncode == 0, r.stdout
+    assert neighbour_mac(cl, VIP) == vmac  # same MAC, now answered by n2
+    link = n2.host.run(["ip", "link", "show", "vrrp.51"]).stdout
+    assert vmac in link
