@@ -102,14 +102,15 @@ def build(impl: str, advert: float) -> tuple[Lab, list[Daemon], Host]:
     webroot = tempfile.mkdtemp(prefix="pkd-demo-")
     for name, ip in BACKENDS:
         h = lab.add_host(name, [f"{ip}/24"])
-        d = os.path.join(webroot, name)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "index.html"), "w") as f:
+        docroot = os.path.join(webroot, name)
+        os.makedirs(docroot, exist_ok=True)
+        with open(os.path.join(docroot, "index.html"), "w") as f:
             f.write(f"hello from backend {name} ({ip})\n")
-        h.popen([sys.executable, "-m", "http.server", "8080", "--bind", ip, "--directory", d],
+        h.popen([sys.executable, "-m", "http.server", "8080", "--bind", ip,
+                 "--directory", docroot],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     backends = [f"{ip}:8080" for _, ip in BACKENDS]
-    daemons = []
+    daemons: list[Daemon] = []
     for h, (name, prio) in zip(nodes, NODES, strict=True):
         h.popen([sys.executable, "-m", "pykeepalived.lab.demo", "--relay", "80", *backends],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
