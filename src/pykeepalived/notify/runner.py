@@ -77,12 +77,33 @@ class RunResult:
         return self.outcome is Outcome.EXITED and self.status == 0
 
 
-def _enable_subreaper() -> bool:
+_subreaper_users = 0  # open runners that asked for it; the attribute is per process
+
+
+def _set_subreaper(on: bool) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
+
+
+def _enable_subreaper() -> bool:
+    """Become a child subreaper while at least one runner is open (refcounted)."""
+    global _subreaper_users
+    if _set_subreaper(True):
+        _subreaper_users += 1
+        return True
+    return False
+
+
+def _release_subreaper() -> None:
+    """Last runner closed: orphans go back to init, so a host process (a test runner, say)
+    does not collect zombies of processes it never started."""
+    global _subreaper_users
+    _subreaper_users = max(0, _subreaper_users - 1)
+    if _subreaper_users == 0:
+        _set_subreaper(False)
 
 
 def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
@@ -226,6 +247,10 @@ class ProcessRunner:
                 await self._sweeper
             self._sweeper = None
         self._sweep()
+        if self.subreaper:
+            # Orphans still running become init's; ours were all reaped above.
+            _release_subreaper()
+            self.subreaper = False
 
     # ------------------------------------------------------------------ internals
 
