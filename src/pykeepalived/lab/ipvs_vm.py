@@ -48,7 +48,7 @@ LAB_MODULES = (
 
 _RC_MARK = "PKLVM_RC="
 _BEGIN_MARK = "PKLVM_BEGIN"
-_INIT_VERSION = "3"  # bump when _INIT changes so cached initramfs images are rebuilt
+_INIT_VERSION = "4"  # bump when _INIT changes so cached initramfs images are rebuilt
 
 _INIT = """#!/bin/sh
 export PATH=/bin
@@ -62,15 +62,16 @@ done < /modules.load
 mkdir -p /host
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot /host || {
     echo "pklvm: cannot mount the host root"; poweroff -f; }
-SHARE=$(cat /share.path)
-mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=524288 share "/host$SHARE" || {
-    echo "pklvm: cannot mount the share $SHARE"; poweroff -f; }
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts 2>/dev/null
 mount -t devpts devpts /host/dev/pts 2>/dev/null
 for d in /tmp /run /var/tmp; do mount -t tmpfs tmpfs "/host$d"; done
+SHARE=$(cat /share.path)
+mkdir -p "/host$SHARE" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=524288 share "/host$SHARE" || {
+    echo "pklvm: cannot mount the share $SHARE"; poweroff -f; }
 mkdir -p /host/run/netns
 cp /cmd /host/tmp/.pklvm_cmd
 echo PKLVM_BEGIN

@@ -24,23 +24,11 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import struct
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from socket import AF_INET, AF_INET6
-from typing import Any
-
-from pyroute2.netlink import (
-    NLM_F_ACK,
-    NLM_F_CREATE,
-    NLM_F_DUMP,
-    NLM_F_EXCL,
-    NLM_F_REQUEST,
-    genlmsg,
-    nla,
-)
-from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.generic import AsyncGenericNetlinkSocket
 
 from pykeepalived.check.table import (
     AddDest,
@@ -56,13 +44,13 @@ from pykeepalived.check.table import (
     LvsService,
     LvsTable,
     Protocol,
-    ServiceEntry,
     ServiceFlag,
     ServiceKey,
     TunFlag,
     TunType,
     diff,
 )
+from pykeepalived.lvs import genl
 from pykeepalived.lvs.backend import (
     Counters,
     DataplaneError,
@@ -71,6 +59,7 @@ from pykeepalived.lvs.backend import (
     LvsStats,
     SyncDaemonSpec,
 )
+from pykeepalived.lvs.genl import NetlinkError
 
 log = logging.getLogger("pykeepalived.lvs")
 
@@ -92,121 +81,43 @@ CMD_SET_CONFIG = 12
 CMD_GET_CONFIG = 13
 CMD_FLUSH = 17
 
+# IPVS_CMD_ATTR_*
+A_SERVICE, A_DEST, A_DAEMON, A_TIMEOUT_TCP, A_TIMEOUT_TCP_FIN, A_TIMEOUT_UDP = range(1, 7)
+# IPVS_SVC_ATTR_*
+(SVC_AF, SVC_PROTOCOL, SVC_ADDR, SVC_PORT, SVC_FWMARK, SVC_SCHED_NAME, SVC_FLAGS, SVC_TIMEOUT,
+ SVC_NETMASK, SVC_STATS, SVC_PE_NAME, SVC_STATS64) = range(1, 13)
+# IPVS_DEST_ATTR_*
+(DEST_ADDR, DEST_PORT, DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH,
+ DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS, DEST_STATS, DEST_ADDR_FAMILY,
+ DEST_STATS64, DEST_TUN_TYPE, DEST_TUN_PORT, DEST_TUN_FLAGS) = range(1, 16)
+# IPVS_DAEMON_ATTR_*
+(DAEMON_STATE, DAEMON_MCAST_IFN, DAEMON_SYNC_ID, DAEMON_SYNC_MAXLEN, DAEMON_MCAST_GROUP,
+ DAEMON_MCAST_GROUP6, DAEMON_MCAST_PORT, DAEMON_MCAST_TTL) = range(1, 9)
+# IPVS_STATS_ATTR_* (all u64 in STATS64)
+_STATS_FIELDS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes", "cps", "inpps", "outpps",
+                 "inbps", "outbps")
+
 SYNC_STATE_MASTER = 1
 SYNC_STATE_BACKUP = 2
 
 _FWD_FROM_KERNEL = {0: FwdMethod.NAT, 1: FwdMethod.NAT, 2: FwdMethod.TUN, 3: FwdMethod.DR}
-_AF = {4: AF_INET, 6: AF_INET6}
-_FAMILY = {AF_INET: 4, AF_INET6: 6}
+_AF: dict[int, int] = {4: int(AF_INET), 6: int(AF_INET6)}
+_FAMILY: dict[int, int] = {int(AF_INET): 4, int(AF_INET6): 6}
 
-F_REQ = NLM_F_REQUEST | NLM_F_ACK
-F_CREATE = F_REQ | NLM_F_CREATE | NLM_F_EXCL
-F_DUMP = NLM_F_REQUEST | NLM_F_DUMP
+F_REQ = genl.NLM_F_REQUEST | genl.NLM_F_ACK
+F_CREATE = F_REQ | genl.NLM_F_CREATE | genl.NLM_F_EXCL
+F_DUMP = genl.NLM_F_REQUEST | genl.NLM_F_DUMP
 
 
 # ------------------------------------------------------------------------------ messages
 
 
-class _Stats(nla):  # type: ignore[misc]
-    nla_map = (
-        ("IPVS_STATS_ATTR_UNSPEC", "none"),
-        ("IPVS_STATS_ATTR_CONNS", "uint64"),
-        ("IPVS_STATS_ATTR_INPKTS", "uint64"),
-        ("IPVS_STATS_ATTR_OUTPKTS", "uint64"),
-        ("IPVS_STATS_ATTR_INBYTES", "uint64"),
-        ("IPVS_STATS_ATTR_OUTBYTES", "uint64"),
-        ("IPVS_STATS_ATTR_CPS", "uint64"),
-        ("IPVS_STATS_ATTR_INPPS", "uint64"),
-        ("IPVS_STATS_ATTR_OUTPPS", "uint64"),
-        ("IPVS_STATS_ATTR_INBPS", "uint64"),
-        ("IPVS_STATS_ATTR_OUTBPS", "uint64"),
-    )
-
-
-class IpvsMsg(genlmsg):  # type: ignore[misc]
-    """The IPVS generic netlink message, attribute types as the kernel parses them."""
-
-    prefix = "IPVS_CMD_ATTR_"
-    nla_map = (
-        ("IPVS_CMD_ATTR_UNSPEC", "none"),
-        ("IPVS_CMD_ATTR_SERVICE", "service"),
-        ("IPVS_CMD_ATTR_DEST", "dest"),
-        ("IPVS_CMD_ATTR_DAEMON", "daemon"),
-        ("IPVS_CMD_ATTR_TIMEOUT_TCP", "uint32"),
-        ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", "uint32"),
-        ("IPVS_CMD_ATTR_TIMEOUT_UDP", "uint32"),
-    )
-
-    class service(nla):  # type: ignore[misc]
-        prefix = "IPVS_SVC_ATTR_"
-        nla_map = (
-            ("IPVS_SVC_ATTR_UNSPEC", "none"),
-            ("IPVS_SVC_ATTR_AF", "uint16"),
-            ("IPVS_SVC_ATTR_PROTOCOL", "uint16"),
-            ("IPVS_SVC_ATTR_ADDR", "cdata"),
-            ("IPVS_SVC_ATTR_PORT", "be16"),
-            ("IPVS_SVC_ATTR_FWMARK", "uint32"),
-            ("IPVS_SVC_ATTR_SCHED_NAME", "asciiz"),
-            ("IPVS_SVC_ATTR_FLAGS", "flags"),
-            ("IPVS_SVC_ATTR_TIMEOUT", "uint32"),
-            ("IPVS_SVC_ATTR_NETMASK", "cdata"),
-            ("IPVS_SVC_ATTR_STATS", "hex"),
-            ("IPVS_SVC_ATTR_PE_NAME", "asciiz"),
-            ("IPVS_SVC_ATTR_STATS64", "stats64"),
-        )
-
-        class flags(nla):  # type: ignore[misc]
-            fields = (("flags", "I"), ("mask", "I"))
-
-        stats64 = _Stats
-
-    class dest(nla):  # type: ignore[misc]
-        prefix = "IPVS_DEST_ATTR_"
-        nla_map = (
-            ("IPVS_DEST_ATTR_UNSPEC", "none"),
-            ("IPVS_DEST_ATTR_ADDR", "cdata"),
-            ("IPVS_DEST_ATTR_PORT", "be16"),
-            ("IPVS_DEST_ATTR_FWD_METHOD", "uint32"),
-            ("IPVS_DEST_ATTR_WEIGHT", "uint32"),
-            ("IPVS_DEST_ATTR_U_THRESH", "uint32"),
-            ("IPVS_DEST_ATTR_L_THRESH", "uint32"),
-            ("IPVS_DEST_ATTR_ACTIVE_CONNS", "uint32"),
-            ("IPVS_DEST_ATTR_INACT_CONNS", "uint32"),
-            ("IPVS_DEST_ATTR_PERSIST_CONNS", "uint32"),
-            ("IPVS_DEST_ATTR_STATS", "hex"),
-            ("IPVS_DEST_ATTR_ADDR_FAMILY", "uint16"),
-            ("IPVS_DEST_ATTR_STATS64", "stats64"),
-            ("IPVS_DEST_ATTR_TUN_TYPE", "uint8"),
-            ("IPVS_DEST_ATTR_TUN_PORT", "be16"),
-            ("IPVS_DEST_ATTR_TUN_FLAGS", "uint16"),
-        )
-
-        stats64 = _Stats
-
-    class daemon(nla):  # type: ignore[misc]
-        prefix = "IPVS_DAEMON_ATTR_"
-        nla_map = (
-            ("IPVS_DAEMON_ATTR_UNSPEC", "none"),
-            ("IPVS_DAEMON_ATTR_STATE", "uint32"),
-            ("IPVS_DAEMON_ATTR_MCAST_IFN", "asciiz"),
-            ("IPVS_DAEMON_ATTR_SYNC_ID", "uint32"),
-            ("IPVS_DAEMON_ATTR_SYNC_MAXLEN", "uint16"),
-            ("IPVS_DAEMON_ATTR_MCAST_GROUP", "cdata"),
-            ("IPVS_DAEMON_ATTR_MCAST_GROUP6", "cdata"),
-            ("IPVS_DAEMON_ATTR_MCAST_PORT", "uint16"),
-            ("IPVS_DAEMON_ATTR_MCAST_TTL", "uint8"),
-        )
-
-
-Attrs = list[tuple[str, Any]]
-
-
 @dataclass(frozen=True)
 class Request:
-    """One netlink request: the IPVS command, its top-level attributes and netlink flags."""
+    """One IPVS request: the command, its attributes (encoded) and the netlink flags."""
 
     cmd: int
-    attrs: Attrs
+    payload: bytes
     flags: int = F_REQ
 
 
@@ -231,126 +142,100 @@ def netmask_plen(af: int, raw: bytes) -> int:
     return bin(int.from_bytes(raw[:4], "big")).count("1")
 
 
-def service_key_attrs(key: ServiceKey) -> Attrs:
-    attrs: Attrs = [("IPVS_SVC_ATTR_AF", _AF[key.af])]
+def service_key_attrs(key: ServiceKey) -> bytes:
+    out = genl.u16(SVC_AF, _AF[key.af])
     if key.is_fwmark:
-        attrs.append(("IPVS_SVC_ATTR_FWMARK", key.fwmark))
-    else:
-        attrs += [("IPVS_SVC_ATTR_PROTOCOL", int(key.protocol)),
-                  ("IPVS_SVC_ATTR_ADDR", _packed(key.addr)),
-                  ("IPVS_SVC_ATTR_PORT", key.port)]
-    return attrs
+        return out + genl.u32(SVC_FWMARK, key.fwmark)
+    return (out + genl.u16(SVC_PROTOCOL, int(key.protocol)) +
+            genl.attr(SVC_ADDR, _packed(key.addr)) + genl.be16(SVC_PORT, key.port))
 
 
-def service_attrs(svc: LvsService) -> Attrs:
+def service_attrs(svc: LvsService) -> bytes:
     """A full service entry (NEW/SET): key + scheduler, flags, timeout, netmask [, pe]."""
     flags = int(svc.flags)
     if svc.timeout:
         flags |= ServiceFlag.PERSISTENT
-    attrs = [
-        *service_key_attrs(svc.key),
-        ("IPVS_SVC_ATTR_SCHED_NAME", svc.scheduler),
-        ("IPVS_SVC_ATTR_FLAGS", {"flags": flags, "mask": 0xFFFFFFFF}),
-        ("IPVS_SVC_ATTR_TIMEOUT", svc.timeout),
-        ("IPVS_SVC_ATTR_NETMASK", netmask_bytes(svc.key.af, svc.netmask)),
-    ]
+    out = (service_key_attrs(svc.key) + genl.strz(SVC_SCHED_NAME, svc.scheduler) +
+           genl.attr(SVC_FLAGS, struct.pack("=II", flags, 0xFFFFFFFF)) +
+           genl.u32(SVC_TIMEOUT, svc.timeout) +
+           genl.attr(SVC_NETMASK, netmask_bytes(svc.key.af, svc.netmask)))
     if svc.pe_name:
-        attrs.append(("IPVS_SVC_ATTR_PE_NAME", svc.pe_name))
-    return attrs
+        out += genl.strz(SVC_PE_NAME, svc.pe_name)
+    return out
 
 
-def dest_key_attrs(dest: LvsDest) -> Attrs:
-    return [("IPVS_DEST_ATTR_ADDR", _packed(dest.addr)), ("IPVS_DEST_ATTR_PORT", dest.port),
-            ("IPVS_DEST_ATTR_ADDR_FAMILY", _AF[dest.af])]
+def dest_key_attrs(dest: LvsDest) -> bytes:
+    return (genl.attr(DEST_ADDR, _packed(dest.addr)) + genl.be16(DEST_PORT, dest.port) +
+            genl.u16(DEST_ADDR_FAMILY, _AF[dest.af]))
 
 
-def dest_attrs(dest: LvsDest) -> Attrs:
+def dest_attrs(dest: LvsDest) -> bytes:
     """A full destination entry (NEW/SET)."""
-    attrs = [
-        *dest_key_attrs(dest),
-        ("IPVS_DEST_ATTR_FWD_METHOD", dest.fwd.ipvs_value),
-        ("IPVS_DEST_ATTR_WEIGHT", dest.weight),
-        ("IPVS_DEST_ATTR_U_THRESH", dest.u_threshold),
-        ("IPVS_DEST_ATTR_L_THRESH", dest.l_threshold),
-    ]
+    out = (dest_key_attrs(dest) + genl.u32(DEST_FWD_METHOD, dest.fwd.ipvs_value) +
+           genl.u32(DEST_WEIGHT, dest.weight) + genl.u32(DEST_U_THRESH, dest.u_threshold) +
+           genl.u32(DEST_L_THRESH, dest.l_threshold))
     if dest.fwd is FwdMethod.TUN:
-        attrs += [("IPVS_DEST_ATTR_TUN_TYPE", int(dest.tun_type)),
-                  ("IPVS_DEST_ATTR_TUN_PORT", dest.tun_port),
-                  ("IPVS_DEST_ATTR_TUN_FLAGS", int(dest.tun_flags))]
-    return attrs
+        out += (genl.u8(DEST_TUN_TYPE, int(dest.tun_type)) +
+                genl.be16(DEST_TUN_PORT, dest.tun_port) +
+                genl.u16(DEST_TUN_FLAGS, int(dest.tun_flags)))
+    return out
 
 
-def _svc(attrs: Attrs) -> tuple[str, dict[str, Attrs]]:
-    return ("IPVS_CMD_ATTR_SERVICE", {"attrs": attrs})
+def _svc(key: ServiceKey) -> bytes:
+    return genl.attr(A_SERVICE, service_key_attrs(key))
 
 
 def op_request(op: LvsOp) -> Request:
     """The netlink request realising one table operation."""
     if isinstance(op, AddService):
-        return Request(CMD_NEW_SERVICE, [_svc(service_attrs(op.service))], F_CREATE)
+        return Request(CMD_NEW_SERVICE, genl.attr(A_SERVICE, service_attrs(op.service)),
+                       F_CREATE)
     if isinstance(op, EditService):
-        return Request(CMD_SET_SERVICE, [_svc(service_attrs(op.service))])
+        return Request(CMD_SET_SERVICE, genl.attr(A_SERVICE, service_attrs(op.service)))
     if isinstance(op, DeleteService):
-        return Request(CMD_DEL_SERVICE, [_svc(service_key_attrs(op.key))])
+        return Request(CMD_DEL_SERVICE, _svc(op.key))
     if isinstance(op, AddDest):
-        return Request(CMD_NEW_DEST, [_svc(service_key_attrs(op.key)),
-                                      ("IPVS_CMD_ATTR_DEST", {"attrs": dest_attrs(op.dest)})],
+        return Request(CMD_NEW_DEST, _svc(op.key) + genl.attr(A_DEST, dest_attrs(op.dest)),
                        F_CREATE)
     if isinstance(op, EditDest):
-        return Request(CMD_SET_DEST, [_svc(service_key_attrs(op.key)),
-                                      ("IPVS_CMD_ATTR_DEST", {"attrs": dest_attrs(op.dest)})])
-    return Request(CMD_DEL_DEST, [_svc(service_key_attrs(op.key)),
-                                  ("IPVS_CMD_ATTR_DEST", {"attrs": dest_key_attrs(op.dest)})])
+        return Request(CMD_SET_DEST, _svc(op.key) + genl.attr(A_DEST, dest_attrs(op.dest)))
+    return Request(CMD_DEL_DEST, _svc(op.key) + genl.attr(A_DEST, dest_key_attrs(op.dest)))
 
 
 def timeouts_request(tcp: int | None, tcpfin: int | None, udp: int | None) -> Request | None:
     """``lvs_timeouts``: only the given ones are sent (the kernel keeps the others)."""
-    attrs: Attrs = []
-    for name, value in (("IPVS_CMD_ATTR_TIMEOUT_TCP", tcp),
-                        ("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", tcpfin),
-                        ("IPVS_CMD_ATTR_TIMEOUT_UDP", udp)):
+    payload = b""
+    for kind, value in ((A_TIMEOUT_TCP, tcp), (A_TIMEOUT_TCP_FIN, tcpfin),
+                        (A_TIMEOUT_UDP, udp)):
         if value:
-            attrs.append((name, value))
-    return Request(CMD_SET_CONFIG, attrs) if attrs else None
+            payload += genl.u32(kind, value)
+    return Request(CMD_SET_CONFIG, payload) if payload else None
 
 
 def sync_daemon_request(spec: SyncDaemonSpec, state: int) -> Request:
     """Start the kernel's connection-sync thread as master (1) or backup (2)."""
-    attrs: Attrs = [("IPVS_DAEMON_ATTR_STATE", state),
-                    ("IPVS_DAEMON_ATTR_MCAST_IFN", spec.interface),
-                    ("IPVS_DAEMON_ATTR_SYNC_ID", spec.sync_id)]
+    d = (genl.u32(DAEMON_STATE, state) + genl.strz(DAEMON_MCAST_IFN, spec.interface) +
+         genl.u32(DAEMON_SYNC_ID, spec.sync_id))
     if spec.maxlen is not None:
-        attrs.append(("IPVS_DAEMON_ATTR_SYNC_MAXLEN", spec.maxlen))
+        d += genl.u16(DAEMON_SYNC_MAXLEN, spec.maxlen)
     if spec.group is not None:
         ip = ipaddress.ip_address(spec.group)
-        name = "IPVS_DAEMON_ATTR_MCAST_GROUP" if ip.version == 4 else \
-            "IPVS_DAEMON_ATTR_MCAST_GROUP6"
-        attrs.append((name, ip.packed))
+        d += genl.attr(DAEMON_MCAST_GROUP if ip.version == 4 else DAEMON_MCAST_GROUP6,
+                       ip.packed)
     if spec.port is not None:
-        attrs.append(("IPVS_DAEMON_ATTR_MCAST_PORT", spec.port))
+        d += genl.u16(DAEMON_MCAST_PORT, spec.port)
     if spec.ttl is not None:
-        attrs.append(("IPVS_DAEMON_ATTR_MCAST_TTL", spec.ttl))
-    return Request(CMD_NEW_DAEMON, [("IPVS_CMD_ATTR_DAEMON", {"attrs": attrs})])
+        d += genl.u8(DAEMON_MCAST_TTL, spec.ttl)
+    return Request(CMD_NEW_DAEMON, genl.attr(A_DAEMON, d))
 
 
 def stop_sync_daemon_request(state: int) -> Request:
-    return Request(CMD_DEL_DAEMON,
-                   [("IPVS_CMD_ATTR_DAEMON", {"attrs": [("IPVS_DAEMON_ATTR_STATE", state)]})])
+    return Request(CMD_DEL_DAEMON, genl.attr(A_DAEMON, genl.u32(DAEMON_STATE, state)))
 
 
 def encode(req: Request, family_id: int, seq: int = 1, pid: int = 0) -> bytes:
-    """The bytes of ``req`` as sent to generic netlink family ``family_id`` (for tests)."""
-    msg = IpvsMsg()
-    msg["cmd"] = req.cmd
-    msg["version"] = GENL_VERSION
-    msg["attrs"] = list(req.attrs)
-    msg["header"]["type"] = family_id
-    msg["header"]["flags"] = req.flags
-    msg["header"]["sequence_number"] = seq
-    msg["header"]["pid"] = pid
-    msg.encode()
-    data: bytes = msg.data
-    return data
+    """The bytes of ``req`` as sent to generic netlink family ``family_id``."""
+    return genl.message(family_id, req.cmd, req.payload, req.flags, seq, pid, GENL_VERSION)
 
 
 # ------------------------------------------------------------------------------ decoding
@@ -360,66 +245,67 @@ def _addr(af: int, raw: bytes) -> str:
     return str(ipaddress.ip_address(raw[:4] if af == 4 else raw[:16]))
 
 
-def decode_service(msg: Any) -> LvsService:
-    """An ``IPVS_CMD_ATTR_SERVICE`` nla (from a dump) as the table's ``LvsService``."""
-    af = _FAMILY[msg.get_attr("IPVS_SVC_ATTR_AF")]
-    fwmark = msg.get_attr("IPVS_SVC_ATTR_FWMARK") or 0
+def decode_service(raw: bytes) -> LvsService:
+    """The payload of an ``IPVS_CMD_ATTR_SERVICE`` (from a dump) as an ``LvsService``."""
+    a = genl.parse_attrs(raw)
+    af = _FAMILY[genl.get_u16(a, SVC_AF)]
+    fwmark = genl.get_u32(a, SVC_FWMARK)
     if fwmark:
         key = ServiceKey.mark(fwmark, af)
     else:
-        key = ServiceKey(af=af, protocol=Protocol(msg.get_attr("IPVS_SVC_ATTR_PROTOCOL")),
-                         addr=_addr(af, msg.get_attr("IPVS_SVC_ATTR_ADDR")),
-                         port=msg.get_attr("IPVS_SVC_ATTR_PORT"))
-    flags = msg.get_attr("IPVS_SVC_ATTR_FLAGS") or {"flags": 0}
-    raw_mask = msg.get_attr("IPVS_SVC_ATTR_NETMASK")
+        key = ServiceKey(af=af, protocol=Protocol(genl.get_u16(a, SVC_PROTOCOL)),
+                         addr=_addr(af, a[SVC_ADDR]), port=genl.get_be16(a, SVC_PORT))
+    flags = struct.unpack_from("=I", a[SVC_FLAGS])[0] if SVC_FLAGS in a else 0
     return LvsService(
         key=key,
-        scheduler=msg.get_attr("IPVS_SVC_ATTR_SCHED_NAME") or "",
-        flags=ServiceFlag(flags["flags"] & ~ServiceFlag.HASHED & 0x3F),
-        timeout=msg.get_attr("IPVS_SVC_ATTR_TIMEOUT") or 0,
-        netmask=netmask_plen(af, raw_mask) if raw_mask else (128 if af == 6 else 32),
-        pe_name=msg.get_attr("IPVS_SVC_ATTR_PE_NAME") or None,
+        scheduler=genl.get_str(a, SVC_SCHED_NAME),
+        flags=ServiceFlag(flags & ~ServiceFlag.HASHED & 0x3F),
+        timeout=genl.get_u32(a, SVC_TIMEOUT),
+        netmask=netmask_plen(af, a[SVC_NETMASK]) if SVC_NETMASK in a else
+        (128 if af == 6 else 32),
+        pe_name=genl.get_str(a, SVC_PE_NAME) or None,
     )
 
 
-def decode_dest(msg: Any, service_af: int) -> LvsDest:
-    fam = msg.get_attr("IPVS_DEST_ATTR_ADDR_FAMILY")
+def decode_dest(raw: bytes, service_af: int) -> LvsDest:
+    """The payload of an ``IPVS_CMD_ATTR_DEST`` as an ``LvsDest``."""
+    a = genl.parse_attrs(raw)
+    fam = genl.get_u16(a, DEST_ADDR_FAMILY)
     af = _FAMILY[fam] if fam else service_af
-    fwd = _FWD_FROM_KERNEL.get(msg.get_attr("IPVS_DEST_ATTR_FWD_METHOD") or 0, FwdMethod.NAT)
+    fwd = _FWD_FROM_KERNEL.get(genl.get_u32(a, DEST_FWD_METHOD), FwdMethod.NAT)
     tun = fwd is FwdMethod.TUN
     return LvsDest(
-        addr=_addr(af, msg.get_attr("IPVS_DEST_ATTR_ADDR")),
-        port=msg.get_attr("IPVS_DEST_ATTR_PORT") or 0,
-        weight=msg.get_attr("IPVS_DEST_ATTR_WEIGHT") or 0,
+        addr=_addr(af, a[DEST_ADDR]),
+        port=genl.get_be16(a, DEST_PORT),
+        weight=genl.get_u32(a, DEST_WEIGHT),
         fwd=fwd,
-        u_threshold=msg.get_attr("IPVS_DEST_ATTR_U_THRESH") or 0,
-        l_threshold=msg.get_attr("IPVS_DEST_ATTR_L_THRESH") or 0,
-        tun_type=TunType(msg.get_attr("IPVS_DEST_ATTR_TUN_TYPE") or 0) if tun else TunType.IPIP,
-        tun_port=(msg.get_attr("IPVS_DEST_ATTR_TUN_PORT") or 0) if tun else 0,
-        tun_flags=TunFlag(msg.get_attr("IPVS_DEST_ATTR_TUN_FLAGS") or 0) if tun
-        else TunFlag.NOCSUM,
+        u_threshold=genl.get_u32(a, DEST_U_THRESH),
+        l_threshold=genl.get_u32(a, DEST_L_THRESH),
+        tun_type=TunType(genl.get_u8(a, DEST_TUN_TYPE)) if tun else TunType.IPIP,
+        tun_port=genl.get_be16(a, DEST_TUN_PORT) if tun else 0,
+        tun_flags=TunFlag(genl.get_u16(a, DEST_TUN_FLAGS)) if tun else TunFlag.NOCSUM,
         af=af,
     )
 
 
-def decode_counters(stats: Any) -> Counters:
-    if stats is None:
+def decode_counters(raw: bytes | None) -> Counters:
+    """An ``IPVS_*_ATTR_STATS64`` payload (all u64)."""
+    if raw is None:
         return Counters()
-
-    def g(name: str) -> int:
-        v = stats.get_attr(f"IPVS_STATS_ATTR_{name}")
-        return int(v or 0)
-
-    return Counters(conns=g("CONNS"), inpkts=g("INPKTS"), outpkts=g("OUTPKTS"),
-                    inbytes=g("INBYTES"), outbytes=g("OUTBYTES"), cps=g("CPS"),
-                    inpps=g("INPPS"), outpps=g("OUTPPS"), inbps=g("INBPS"), outbps=g("OUTBPS"))
+    a = genl.parse_attrs(raw)
+    return Counters(**{name: genl.get_u64(a, i + 1) for i, name in enumerate(_STATS_FIELDS)})
 
 
-def decode_dest_stats(msg: Any) -> DestStats:
-    return DestStats(counters=decode_counters(msg.get_attr("IPVS_DEST_ATTR_STATS64")),
-                     active_conns=msg.get_attr("IPVS_DEST_ATTR_ACTIVE_CONNS") or 0,
-                     inactive_conns=msg.get_attr("IPVS_DEST_ATTR_INACT_CONNS") or 0,
-                     persistent_conns=msg.get_attr("IPVS_DEST_ATTR_PERSIST_CONNS") or 0)
+def decode_service_stats(raw: bytes) -> Counters:
+    return decode_counters(genl.parse_attrs(raw).get(SVC_STATS64))
+
+
+def decode_dest_stats(raw: bytes) -> DestStats:
+    a = genl.parse_attrs(raw)
+    return DestStats(counters=decode_counters(a.get(DEST_STATS64)),
+                     active_conns=genl.get_u32(a, DEST_ACTIVE_CONNS),
+                     inactive_conns=genl.get_u32(a, DEST_INACT_CONNS),
+                     persistent_conns=genl.get_u32(a, DEST_PERSIST_CONNS))
 
 
 def describe(op: LvsOp) -> str:
@@ -438,44 +324,23 @@ def describe(op: LvsOp) -> str:
 # ------------------------------------------------------------------------------ socket
 
 
-class _IpvsSocket(AsyncGenericNetlinkSocket):  # type: ignore[misc]
-    async def setup_endpoint(self) -> None:
-        if getattr(self.local, "transport", None) is not None:
-            return
-        await super().setup_endpoint()
-        await self.bind(GENL_NAME, IpvsMsg)
-
-
 class IpvsConnection:
-    """A generic netlink socket bound to the IPVS family; send ``Request``s, read dumps."""
+    """A generic netlink socket talking to the IPVS family."""
 
     def __init__(self, netns: str | None = None) -> None:
-        self._netns = netns
-        self._sock: _IpvsSocket | None = None
+        self.sock = genl.GenlSocket(netns)
 
-    def _socket(self) -> _IpvsSocket:
-        if self._sock is None:
-            self._sock = _IpvsSocket(netns=self._netns) if self._netns else _IpvsSocket()
-        return self._sock
+    async def request(self, req: Request) -> list[bytes]:
+        """Send ``req``; the top-level attributes of each reply message."""
+        fid = await self.sock.family_id(GENL_NAME)
+        return [attrs for _cmd, attrs in
+                await self.sock.request(fid, req.cmd, req.payload, req.flags)]
 
-    async def request(self, req: Request) -> list[Any]:
-        sock = self._socket()
-        await sock.setup_endpoint()
-        msg = IpvsMsg()
-        msg["cmd"] = req.cmd
-        msg["version"] = GENL_VERSION
-        msg["attrs"] = list(req.attrs)
-        gen = await sock.nlm_request(msg, msg_type=sock.prid, msg_flags=req.flags)
-        return [m async for m in gen]
-
-    async def dump(self, req: Request) -> AsyncIterator[Any]:
-        for m in await self.request(Request(req.cmd, req.attrs, F_DUMP)):
-            yield m
+    async def dump(self, cmd: int, payload: bytes = b"") -> list[dict[int, bytes]]:
+        return [genl.parse_attrs(m) for m in await self.request(Request(cmd, payload, F_DUMP))]
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        self.sock.close()
 
 
 # ------------------------------------------------------------------------------ backend
@@ -495,17 +360,12 @@ class IpvsBackend:
 
     # -- reading
 
-    async def _dump_services(self) -> list[tuple[LvsService, Any]]:
-        out = []
-        async for m in self.conn.dump(Request(CMD_GET_SERVICE, [])):
-            s = m.get_attr("IPVS_CMD_ATTR_SERVICE")
-            if s is not None:
-                out.append((decode_service(s), s))
-        return out
+    async def _dump_services(self) -> list[tuple[LvsService, bytes]]:
+        return [(decode_service(m[A_SERVICE]), m[A_SERVICE])
+                for m in await self.conn.dump(CMD_GET_SERVICE) if A_SERVICE in m]
 
-    async def _dump_dests(self, key: ServiceKey) -> list[Any]:
-        return [d async for m in self.conn.dump(Request(CMD_GET_DEST, [_svc(service_key_attrs(
-                key))])) if (d := m.get_attr("IPVS_CMD_ATTR_DEST")) is not None]
+    async def _dump_dests(self, key: ServiceKey) -> list[bytes]:
+        return [m[A_DEST] for m in await self.conn.dump(CMD_GET_DEST, _svc(key)) if A_DEST in m]
 
     async def read_all(self) -> LvsTable:
         """The kernel's whole IPVS table, managed by us or not."""
@@ -537,7 +397,7 @@ class IpvsBackend:
             for svc, raw in await self._dump_services():
                 if managed is not None and svc.key not in managed:
                     continue
-                services[svc.key] = decode_counters(raw.get_attr("IPVS_SVC_ATTR_STATS64"))
+                services[svc.key] = decode_service_stats(raw)
                 for d in await self._dump_dests(svc.key):
                     dest = decode_dest(d, svc.key.af)
                     dests[(svc.key, dest.key)] = decode_dest_stats(d)
@@ -582,7 +442,7 @@ class IpvsBackend:
 
     async def flush(self) -> None:
         async with self._lock:
-            await self.conn.request(Request(CMD_FLUSH, []))
+            await self.conn.request(Request(CMD_FLUSH, b""))
             self._actual = LvsTable() if self._actual is not None else None
 
     async def remove_managed(self) -> None:
@@ -634,27 +494,22 @@ class IpvsBackend:
                 if e.code != errno.EEXIST:
                     raise
 
-    async def sync_daemons(self) -> dict[int, dict[str, Any]]:
-        """Running sync threads: {state: {ifname, sync_id}} (from IPVS_CMD_GET_DAEMON)."""
-        out: dict[int, dict[str, Any]] = {}
-        async for m in self.conn.dump(Request(CMD_GET_DAEMON, [])):
-            d = m.get_attr("IPVS_CMD_ATTR_DAEMON")
-            if d is not None:
-                out[d.get_attr("IPVS_DAEMON_ATTR_STATE")] = {
-                    "ifname": d.get_attr("IPVS_DAEMON_ATTR_MCAST_IFN"),
-                    "sync_id": d.get_attr("IPVS_DAEMON_ATTR_SYNC_ID")}
+    async def sync_daemons(self) -> dict[int, tuple[str, int]]:
+        """Running sync threads: {state: (interface, sync id)} (IPVS_CMD_GET_DAEMON)."""
+        out: dict[int, tuple[str, int]] = {}
+        for m in await self.conn.dump(CMD_GET_DAEMON):
+            if A_DAEMON in m:
+                d = genl.parse_attrs(m[A_DAEMON])
+                out[genl.get_u32(d, DAEMON_STATE)] = (genl.get_str(d, DAEMON_MCAST_IFN),
+                                                      genl.get_u32(d, DAEMON_SYNC_ID))
         return out
 
     async def timeouts(self) -> tuple[int, int, int]:
         """(tcp, tcpfin, udp) seconds as the kernel has them."""
-        (m,) = await self.conn.request(Request(CMD_GET_CONFIG, [], F_REQ))
-        return (m.get_attr("IPVS_CMD_ATTR_TIMEOUT_TCP") or 0,
-                m.get_attr("IPVS_CMD_ATTR_TIMEOUT_TCP_FIN") or 0,
-                m.get_attr("IPVS_CMD_ATTR_TIMEOUT_UDP") or 0)
-
-
-def table_from_entries(entries: Iterable[tuple[LvsService, Iterable[LvsDest]]]) -> LvsTable:
-    return LvsTable.build(entries)
+        replies = await self.conn.request(Request(CMD_GET_CONFIG, b"", F_REQ))
+        a = genl.parse_attrs(replies[0]) if replies else {}
+        return (genl.get_u32(a, A_TIMEOUT_TCP), genl.get_u32(a, A_TIMEOUT_TCP_FIN),
+                genl.get_u32(a, A_TIMEOUT_UDP))
 
 
 def normalized(table: LvsTable) -> LvsTable:
@@ -668,17 +523,3 @@ def normalized(table: LvsTable) -> LvsTable:
             flags |= ServiceFlag.PERSISTENT
         out.append((replace(svc, flags=flags), list(entry.dests.values())))
     return LvsTable.build(out)
-
-
-__all__ = [
-    "IpvsBackend",
-    "IpvsConnection",
-    "IpvsMsg",
-    "Request",
-    "ServiceEntry",
-    "decode_dest",
-    "decode_service",
-    "encode",
-    "normalized",
-    "op_request",
-]
