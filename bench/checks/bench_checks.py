@@ -5,9 +5,10 @@
 What it measures:
 
 1. Capacity: N real servers, each with one HTTP_GET at ``delay_loop 1`` (warmup spread over
-   1 s), all in one virtual server, checked by one ``CheckerProcess`` pinned to CPU 0 with the
-   real probes and pool logic and a backend that only records the table. The real servers are
-   an asyncio "farm" in a separate process pinned to CPU 1, listening on N loopback ports.
+   1 s), all in one virtual server, checked by one ``CheckerProcess`` (one thread, so one core
+   at most) with the real probes and pool logic and a backend that only records the table. The
+   real servers are an asyncio "farm" in a separate process listening on N loopback ports
+   (``--pin`` puts the checker on CPU 0 and the farm on CPU 1).
    For each N: checks completed per second (ideal = N / (delay_loop + check time)), the
    checker's CPU use and CPU time per check (the number that survives a noisy, shared
    machine: one core's capacity ≈ 1000 / cpu_ms_per_check checks/s), and the p50/p99 lateness
@@ -45,30 +46,38 @@ from pykeepalived.daemon.check_process import CheckerProcess
 from pykeepalived.options import Options
 
 VIP = "10.255.0.1"
+PIN = False
 KEY = ServiceKey.inet(VIP, 80)
 
 
 # ----------------------------------------------------------------------------- the farm
 
 
-async def farm(n: int, base: int) -> None:
-    """N listeners on 127.0.0.1:base..base+n-1; stdin ``close PORT`` closes one."""
-    async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            await r.readuntil(b"\r\n\r\n")
-            w.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbench real server\n")
-            await w.drain()
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            w.close()
+class _Page(asyncio.Protocol):
+    """The cheapest asyncio HTTP responder: answer once the request's blank line arrives."""
 
+    RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbench real server\n"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.t = transport
+        self.buf = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if b"\r\n\r\n" in self.buf:
+            self.t.write(self.RESPONSE)  # type: ignore[attr-defined]
+            self.t.close()
+
+
+async def farm(n: int, base: int) -> None:
+    """N listeners on 127.0.0.1:base..base+n-1; stdin ``close PORT`` closes one, ``cpu``
+    prints this process's CPU seconds."""
+    loop = asyncio.get_running_loop()
     servers: dict[int, asyncio.Server] = {}
     for p in range(base, base + n):
-        servers[p] = await asyncio.start_server(handle, "127.0.0.1", p, reuse_address=True,
-                                                backlog=64)
+        servers[p] = await loop.create_server(_Page, "127.0.0.1", p, reuse_address=True,
+                                              backlog=1024)
     print("ready", flush=True)
-    loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := await reader.readline():
@@ -76,12 +85,14 @@ async def farm(n: int, base: int) -> None:
         if cmd == "close" and int(arg) in servers:
             servers.pop(int(arg)).close()
             print("closed", flush=True)
+        elif cmd == "cpu":
+            print(f"{time.process_time():.3f}", flush=True)
 
 
 def start_farm(n: int, base: int) -> subprocess.Popen[bytes]:
     p = subprocess.Popen([sys.executable, __file__, "--farm", str(n), "--base", str(base)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:  # type: ignore[operator]
+    if PIN and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(p.pid, {1})
     assert p.stdout is not None
     assert p.stdout.readline().strip() == b"ready"
@@ -160,16 +171,26 @@ class Instrumented(CheckerProcess):
         await super()._apply()
 
 
-async def capacity(n: int, base: int, window: float) -> dict[str, Any]:
+def farm_cpu(fp: subprocess.Popen[bytes]) -> float:
+    assert fp.stdin is not None and fp.stdout is not None
+    fp.stdin.write(b"cpu\n")
+    fp.stdin.flush()
+    return float(fp.stdout.readline())
+
+
+async def capacity(n: int, base: int, window: float,
+                   fp: subprocess.Popen[bytes]) -> dict[str, Any]:
     proc = Instrumented(Options(), config(n, base), backend=Recorder(),
                         notifier=_Quiet(), rng=random.random)
     task = asyncio.create_task(proc.run())
     await asyncio.sleep(3.0)  # warm-up spread + settle
     d0, cpu0, t0 = proc.done, time.process_time(), time.monotonic()
+    fcpu0 = await asyncio.to_thread(farm_cpu, fp)
     proc.lateness.clear()
     proc.durations.clear()
     await asyncio.sleep(window)
     done, cpu, wall = proc.done - d0, time.process_time() - cpu0, time.monotonic() - t0
+    fcpu = await asyncio.to_thread(farm_cpu, fp) - fcpu0
     late = sorted(proc.lateness) or [0.0]
     dur = sorted(proc.durations) or [0.0]
     proc.stop()
@@ -180,6 +201,7 @@ async def capacity(n: int, base: int, window: float) -> dict[str, Any]:
     return {"n": n, "checks_per_s": round(rate, 1), "ideal_per_s": round(ideal, 1),
             "cpu_pct": round(100 * cpu / wall, 1),
             "cpu_ms_per_check": round(1000 * cpu / max(done, 1), 3),
+            "farm_cpu_pct": round(100 * fcpu / wall, 1),
             "late_p50_ms": round(1000 * late[len(late) // 2], 1),
             "late_p99_ms": round(1000 * p99, 1),
             "check_p50_ms": round(1000 * dur[len(dur) // 2], 2), "failed": proc.failed,
@@ -238,6 +260,8 @@ def main() -> int:
     ap.add_argument("--window", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--latency-n", type=int, default=200)
+    ap.add_argument("--pin", action="store_true",
+                    help="pin the checker to CPU 0 and the farm to CPU 1 (quiet machines only)")
     args = ap.parse_args()
     if args.farm:
         asyncio.run(farm(args.farm, args.base))
@@ -246,16 +270,18 @@ def main() -> int:
 
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hasattr(os, "sched_setaffinity"):
+    global PIN
+    PIN = args.pin and (os.cpu_count() or 1) > 1
+    if PIN and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
-    print(f"# machine: {platform.machine()} {platform.processor() or ''} "
+    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} machine: {platform.machine()} "
           f"{_cpu_model()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.2f}")
     results = []
     for n in (int(x) for x in args.sizes.split(",")):
         fp = start_farm(n, args.base)
         try:
-            r = asyncio.run(capacity(n, args.base, args.window))
+            r = asyncio.run(capacity(n, args.base, args.window, fp))
         finally:
             fp.kill()
             fp.wait()
