@@ -22,6 +22,7 @@ import functools
 import gc
 import logging
 import os
+import resource
 import signal
 import socket
 import time
@@ -166,11 +167,11 @@ class VrrpProcess:
             gc.collect()
             gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
             await self._stop.wait()
-            log.info("Stopping")
             await self._shutdown()
         finally:
             self._close_all()
-        log.info("Stopped")
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        log.info("Stopped - used %.6f user time, %.6f system time", ru.ru_utime, ru.ru_stime)
         return EXIT_OK
 
     def _scheduling(self) -> None:

@@ -144,8 +144,9 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
                 say(f"--- {d.name}\n{d.log_text()[-2000:]}")
             return 1
         master = masters(daemons, VIP)[0]
-        say(f"   {master.host.name} holds {VIP} after {time.monotonic() - t_start:.2f} s "
-            "(every node starts BACKUP and waits one Master_Down_Interval)")
+        say(f"   {master.host.name} holds {VIP} {time.monotonic() - t_start:.2f} s after the "
+            "start (interpreter start-up, then every node starts BACKUP and waits one "
+            "Master_Down_Interval)")
         time.sleep(max(0.5, 3 * advert))
         for d in daemons:
             st = "MASTER" if d.has_vip(VIP) else "BACKUP"

@@ -1,0 +1,171 @@
+"""The pykeepalived process model and signals, on the real kernel in a namespace.
+
+One node (it becomes MASTER of its VRID alone), observed through its log, its pid files,
+``ip addr`` and ``ip monitor``: respawn of a killed VRRP child, ``-R``, pid files, SIGHUP reload
+by diff (no flap when the instance did not change; a broken file keeps the old config), the
+USR1/USR2 dump files, a VIP deleted by hand is put back, link down/up → FAULT and back, and
+TERM (VIPs removed) vs ``-V`` (VIPs left).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config, stop_all
+from pykeepalived.lab.measure import AddrMonitor
+from pykeepalived.lab.netns import Host, Lab, wait_for
+
+pytestmark = pytest.mark.netns
+
+VIP = "10.99.8.200"
+VIP2 = "10.99.8.201"
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[Host]:
+    with Lab("pkdp") as lab:
+        yield lab.add_host("n1", ["10.99.8.11/24"])
+
+
+@pytest.fixture
+def started(host: Host) -> Iterator[list[Daemon]]:
+    ds: list[Daemon] = []
+    yield ds
+    stop_all(ds)
+    for ip in (VIP, VIP2):
+        host.run(["ip", "addr", "del", f"{ip}/24", "dev", "eth0"], check=False)
+    host.run(["ip", "link", "set", "eth0", "up"], check=False)
+
+
+def conf(tmp: Path, vips: tuple[str, ...] = (f"{VIP}/24",), comment: str = "") -> str:
+    inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=vips)
+    glob = (f"state_dump_file {tmp}/ka.data", f"stats_dump_file {tmp}/ka.stats",
+            f"json_dump_file {tmp}/ka.json")
+    return comment + render_config("n1", [inst], glob)
+
+
+def master(host: Host, ds: list[Daemon], tmp: Path, *extra: str) -> Daemon:
+    d = Daemon(host, "py", conf(tmp), extra_args=list(extra))
+    ds.append(d)
+    d.start()
+    assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
+    return d
+
+
+def pid_in(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def test_pid_files_respawn_and_term(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    d = master(host, started, tmp_path)
+    run = d.run_dir
+    assert d.proc is not None
+    assert pid_in(f"{run}/ka.pid") == d.proc.pid
+    child = pid_in(f"{run}/vrrp.pid")
+    assert child is not None and child != d.proc.pid
+    assert not os.path.exists(f"{run}/chk.pid")  # -P: no checker child
+
+    os.kill(child, signal.SIGKILL)
+    assert d.wait_log(rf"VRRP child process\({child}\) died \(signal 9\): Respawning", 5)
+    assert wait_for(lambda: pid_in(f"{run}/vrrp.pid") not in (None, child), 10)
+    # The new child starts BACKUP (removing the VIP its predecessor left) and takes over again.
+    assert d.wait_log(r"Entering MASTER STATE[\s\S]*Entering MASTER STATE", 10)
+    assert wait_for(lambda: d.has_vip(VIP), 5)
+
+    d.signal(signal.SIGTERM)
+    assert d.proc.wait(timeout=10) == 0
+    assert not d.has_vip(VIP)
+    assert not os.path.exists(f"{run}/ka.pid") and not os.path.exists(f"{run}/vrrp.pid")
+    assert re.search(r"\(VI_1\) sent 0 priority", d.log_text())
+
+
+def test_dont_respawn_exits(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    d = master(host, started, tmp_path, "-R")
+    child = pid_in(f"{d.run_dir}/vrrp.pid")
+    assert child is not None and d.proc is not None
+    os.kill(child, signal.SIGKILL)
+    assert d.proc.wait(timeout=10) == 1
+    assert re.search(r"VRRP child process\(\d+\) died \(signal 9\): Exiting", d.log_text())
+
+
+def test_reload_by_diff(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    d = master(host, started, tmp_path)
+    time.sleep(0.3)
+    mon = AddrMonitor(host)
+    # 1. Same instance, lines moved by a comment: kept as it runs, no flap.
+    d.write_conf(conf(tmp_path, comment="# reloaded\n\n"))
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    assert d.wait_log(r"Reload finished: 1 instance\(s\) kept, 0 restarted", 10, since=mark)
+    time.sleep(0.5)
+    events = mon.stop()
+    assert "Deleted" not in events, events
+    assert not re.search(r"Entering", d.log_since(mark)), d.log_since(mark)
+    assert d.has_vip(VIP)
+
+    # 2. A broken file: the running configuration stays, the error is logged with file:line.
+    d.write_conf(conf(tmp_path) + "vrrp_instance VI_2 {\n    bogus_keyword 1\n}\n")
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    assert d.wait_log(r"keeping the running configuration", 10, since=mark)
+    assert re.search(r"\(.*keepalived\.conf: Line \d+\) .*bogus_keyword", d.log_since(mark))
+    assert d.has_vip(VIP)
+
+    # 3. A real change (a second VIP): the instance is restarted with it.
+    d.write_conf(conf(tmp_path, vips=(f"{VIP}/24", f"{VIP2}/24")))
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    assert d.wait_log(r"Reload finished: 0 instance\(s\) kept, 1 restarted", 10, since=mark)
+    assert wait_for(lambda: d.has_vip(VIP) and d.has_vip(VIP2), 5), d.log_since(mark)
+
+
+def test_dump_files(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    d = master(host, started, tmp_path)
+    time.sleep(0.5)
+    d.signal(signal.SIGUSR1)
+    d.signal(signal.SIGUSR2)
+    assert wait_for(lambda: (tmp_path / "ka.data").exists() and (tmp_path / "ka.stats").exists(),
+                    5)
+    time.sleep(0.2)
+    data = (tmp_path / "ka.data").read_text()
+    assert " VRRP Instance = VI_1" in data and "   State = MASTER" in data
+    stats = (tmp_path / "ka.stats").read_text()
+    sent = re.search(r"Advertisements:\n    Received: \d+\n    Sent: (\d+)", stats)
+    assert sent and int(sent.group(1)) >= 3, stats
+    assert "  Became master: 1" in stats
+
+
+def test_vip_deleted_by_hand_is_restored(host: Host, started: list[Daemon],
+                                         tmp_path: Path) -> None:
+    d = master(host, started, tmp_path)
+    host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"])
+    assert wait_for(lambda: d.has_vip(VIP), 2), d.log_text()[-2000:]
+    assert re.search(rf"{VIP} was removed from the interface: restoring", d.log_text())
+
+
+def test_link_down_is_fault_and_back(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    d = master(host, started, tmp_path)
+    host.run(["ip", "link", "set", "eth0", "down"])
+    assert d.wait_log(r"\(VI_1\) Entering FAULT STATE", 5)
+    mark = d.mark()
+    host.run(["ip", "link", "set", "eth0", "up"])
+    assert d.wait_log(r"\(VI_1\) Entering BACKUP STATE", 5, since=mark)
+    assert d.wait_log(r"\(VI_1\) Entering MASTER STATE", 5, since=mark)
+    assert wait_for(lambda: d.has_vip(VIP), 3)
+
+
+def test_dont_release_keeps_vips(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    d = master(host, started, tmp_path, "-V")
+    d.signal(signal.SIGTERM)
+    assert d.proc is not None and d.proc.wait(timeout=10) == 0
+    assert d.has_vip(VIP)
