@@ -1,0 +1,84 @@
+"""Config model → router settings and address specs; what a reload counts as a change."""
+
+from __future__ import annotations
+
+from pykeepalived.config import load_text
+from pykeepalived.daemon.instance import destinations, instance_addresses
+from pykeepalived.daemon.settings import instance_identity, router_settings
+from pykeepalived.vrrp.actions import State
+from pykeepalived.vrrp.auth import AuthType
+from pykeepalived.vrrp.tracking import TrackKind
+
+CONF = """
+vrrp_script chk {
+    script "/bin/true"
+    weight -20
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 7
+    priority 120
+    advert_int 2
+    nopreempt
+    authentication {
+        auth_type AH
+        auth_pass secret
+    }
+    track_script {
+        chk
+    }
+    track_interface {
+        eth1 weight -10
+    }
+    unicast_src_ip 10.0.0.1
+    unicast_peer {
+        10.0.0.2
+        10.0.0.3
+    }
+    use_vmac
+    virtual_ipaddress {
+        10.0.0.100/24
+        10.0.1.100/24 dev eth2
+    }
+}
+"""
+
+
+def test_router_settings_follow_the_instance() -> None:
+    parsed = load_text(CONF)
+    cfg = parsed.config
+    inst = cfg.vrrp_instances[0]
+    s = router_settings(inst, cfg, "10.0.0.1")
+    assert (s.name, s.vrid, s.priority, s.advert_int, s.version) == ("VI_1", 7, 120, 2.0, 2)
+    # nopreempt needs state BACKUP: keepalived (and the parser) drop the MASTER hint.
+    assert s.initial_state is State.BACKUP and s.preempt is False
+    assert s.addresses == ("10.0.0.100", "10.0.1.100")
+    assert s.unicast_peers == ("10.0.0.2", "10.0.0.3")
+    tracks = {(t.kind, t.name): t for t in s.tracks}
+    assert tracks[(TrackKind.SCRIPT, "chk")].weight == -20  # the script's own weight
+    assert tracks[(TrackKind.INTERFACE, "eth1")].weight == -10
+    group, dsts = destinations(inst, cfg)
+    assert group == "224.0.0.18" and dsts == ("10.0.0.2", "10.0.0.3")
+
+
+def test_vmac_moves_base_interface_vips_only() -> None:
+    inst = load_text(CONF).config.vrrp_instances[0]
+    vips, _, _, _ = instance_addresses(inst, "vrrp.7", "eth0")
+    assert [(a.ip, a.dev) for a in vips] == [("10.0.0.100", "vrrp.7"), ("10.0.1.100", "eth2")]
+
+
+def test_identity_ignores_line_moves_but_not_changes() -> None:
+    a = load_text(CONF).config
+    b = load_text("# a comment\n\n" + CONF).config
+    c = load_text(CONF.replace("priority 120", "priority 121")).config
+    ida = instance_identity(a.vrrp_instances[0], a)
+    assert ida == instance_identity(b.vrrp_instances[0], b)
+    assert ida != instance_identity(c.vrrp_instances[0], c)
+
+
+def test_auth_ah_is_kept_for_v2_ipv4() -> None:
+    from pykeepalived.daemon.settings import auth_of
+
+    inst = load_text(CONF).config.vrrp_instances[0]
+    assert auth_of(inst).type is AuthType.AH
