@@ -1,0 +1,393 @@
+"""Resource cost per VRRP instance: pykeepalived side by side with Debian's keepalived.
+
+    sudo .venv/bin/python bench/resources/run.py            # 15 s windows, writes the doc
+    sudo .venv/bin/python bench/resources/run.py --quick    # 4 s windows, prints only
+
+Two lab hosts (``pkrn1`` priority 150, ``pkrn2`` priority 100) on one bridge run the same
+generated keepalived.conf (N vrrp_instances, VRIDs 1..N, one VIP each on ``eth0``; v2 with PASS
+authentication, v3 without, as the reference figures in ``shared/lab/README.md``). For each
+scenario the two implementations run one after the other in the same lab, each started the same
+way (``-n -l -D -G -P``, VRRP child only). Once the master holds every VIP and the backup none,
+and after a settling delay, one window is measured per node:
+
+* RSS and PSS: ``Rss:``/``Pss:`` of ``/proc/PID/smaps_rollup`` summed over the daemon's whole
+  process tree (parent and children), sampled every second; the table shows the mean.
+* CPU: utime+stime deltas (``/proc/PID/stat``) of the tree over the window, in % of one core.
+  The scheduler's nanosecond counter (``/proc/PID/schedstat``) is recorded too: at 1 instance
+  both daemons use a few clock ticks per window, so the ratio is taken from the precise counter.
+* Adverts/s: frames the node put on its switch port during the window (a sanity check that both
+  implementations do the same work: ~N/advert_int from the master, ~0 from the backup).
+
+Ratios are pykeepalived / keepalived (< 1 means pykeepalived uses less). The figures depend on
+the machine: only the ratios measured in one run on one machine are meant to be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pykeepalived.lab.cluster import Daemon, InstanceConf, keepalived_available, render_config
+from pykeepalived.lab.netns import Host, Lab, netns_available, wait_for
+
+PREFIX = "pkr"
+NET = "10.79"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "performance-resources.md"
+BEGIN = "<!-- BEGIN bench/resources/run.py output -->"
+END = "<!-- END bench/resources/run.py output -->"
+IMPLS = {"py": "pykeepalived", "ka": "keepalived"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    instances: int
+    version: int
+    advert: float
+
+    @property
+    def label(self) -> str:
+        n = "1 instance" if self.instances == 1 else f"{self.instances} instances"
+        return f"{n}, v{self.version} adv {self.advert:g}"
+
+
+SCENARIOS = (Scenario(1, 2, 1.0), Scenario(200, 2, 1.0), Scenario(200, 3, 0.1))
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def vip(k: int) -> str:
+    """The VIP of instance ``k`` (1-based): 10.79.1.1, 10.79.1.2, ... 250 per /24."""
+    return f"{NET}.{1 + (k - 1) // 250}.{1 + (k - 1) % 250}"
+
+
+def node_config(node: int, priority: int, sc: Scenario) -> str:
+    """The keepalived.conf both implementations run on ``node`` for scenario ``sc``."""
+    inst = [InstanceConf(name=f"VI_{k}", vrid=k, priority=priority, version=sc.version,
+                         advert_int=sc.advert, interface="eth0", vips=(f"{vip(k)}/16",),
+                         auth="PASS" if sc.version == 2 else None, auth_pass="pkr-pass",
+                         state="BACKUP")
+            for k in range(1, sc.instances + 1)]
+    return render_config(f"pkr-n{node}", inst)
+
+
+# ----------------------------------------------------------------------------- /proc sampling
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    pid: int
+    comm: str
+    ticks: int  # utime + stime, clock ticks
+    cpu_ns: int  # schedstat: time on CPU, nanoseconds (0 when the kernel lacks it)
+    rss_kb: int
+    pss_kb: int
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants (by parent pid, from ``/proc/*/stat``)."""
+    parent: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = _read(f"/proc/{name}/stat")
+        if st is None:
+            continue
+        parent[int(name)] = int(st[st.rindex(")") + 2:].split()[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [p for p, pp in parent.items() if pp in frontier]
+        tree += frontier
+    return [p for p in tree if p == root or p in parent]
+
+
+def sample_proc(pid: int) -> ProcSample | None:
+    st = _read(f"/proc/{pid}/stat")
+    roll = _read(f"/proc/{pid}/smaps_rollup")
+    if st is None or roll is None:
+        return None
+    comm = st[st.index("(") + 1:st.rindex(")")]
+    f = st[st.rindex(")") + 2:].split()  # f[0] is field 3 (state): utime is field 14
+    sched = (_read(f"/proc/{pid}/schedstat") or "0").split()
+    mem = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+):\s+(\d+) kB", roll, re.M)}
+    return ProcSample(pid, comm, int(f[11]) + int(f[12]), int(sched[0]), mem.get("Rss", 0),
+                      mem.get("Pss", 0))
+
+
+def sample_tree(root: int) -> dict[int, ProcSample]:
+    out = {}
+    for pid in process_tree(root):
+        s = sample_proc(pid)
+        if s is not None:
+            out[pid] = s
+    return out
+
+
+def cpu_delta(before: dict[int, ProcSample], after: dict[int, ProcSample],
+              attr: Callable[[ProcSample], int]) -> int:
+    """CPU used between two samples of a tree; a process born in between counts whole."""
+    return sum(attr(s) - (attr(before[p]) if p in before else 0) for p, s in after.items())
+
+
+def port_tx_packets(lab: Lab, host: Host) -> int:
+    """Frames ``host`` has sent: what its switch port has received."""
+    r = subprocess.run(["ip", "-n", lab.switch_ns, "-s", "-j", "link", "show", host.port],
+                       capture_output=True, text=True, check=True)
+    return int(json.loads(r.stdout)[0]["stats64"]["rx"]["packets"])
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class NodeFigures:
+    impl: str
+    role: str  # "master" or "backup"
+    procs: list[str] = field(default_factory=list)
+    rss_mib: float = 0.0  # mean over the window's samples
+    pss_mib: float = 0.0
+    rss_max_mib: float = 0.0
+    pss_max_mib: float = 0.0
+    cpu_pct: float = 0.0  # utime+stime, % of one core
+    cpu_pct_ns: float = 0.0  # schedstat, % of one core
+    adverts_per_s: float = 0.0
+    window_s: float = 0.0
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    figures: dict[str, dict[str, NodeFigures]]  # impl -> role -> figures
+
+
+def vip_count(host: Host, n: int) -> int:
+    r = host.run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"], check=False)
+    wanted = {vip(k) for k in range(1, n + 1)}
+    return sum(1 for a in re.findall(r"inet (\S+)/", r.stdout) if a in wanted)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure(lab: Lab, impl: str, sc: Scenario, window: float, settle: float,
+            ready_timeout: float = 60.0) -> dict[str, NodeFigures]:
+    """Run ``impl`` on both hosts with scenario ``sc`` and measure one window on each."""
+    n1, n2 = lab.hosts["n1"], lab.hosts["n2"]
+    daemons = {"master": Daemon(n1, impl, node_config(1, 150, sc)),
+               "backup": Daemon(n2, impl, node_config(2, 100, sc))}
+    try:
+        for h in (n1, n2):  # a previous run's leftovers would fake "ready"
+            for k in range(1, sc.instances + 1):
+                if vip_count(h, sc.instances) == 0:
+                    break
+                h.run(["ip", "addr", "del", f"{vip(k)}/16", "dev", "eth0"], check=False)
+        for d in daemons.values():
+            d.start()
+        t0 = time.monotonic()
+        ok = wait_for(lambda: vip_count(n1, sc.instances) == sc.instances
+                      and vip_count(n2, sc.instances) == 0, ready_timeout, 0.2)
+        if not ok or not all(d.running() for d in daemons.values()):
+            tails = {r: d.log_text()[-2000:] for r, d in daemons.items()}
+            raise RuntimeError(f"{IMPLS[impl]} not ready for {sc.label}: master holds "
+                               f"{vip_count(n1, sc.instances)}/{sc.instances} VIPs, backup "
+                               f"{vip_count(n2, sc.instances)}; logs: {tails}")
+        log(f"  {IMPLS[impl]}: ready after {time.monotonic() - t0:.1f} s; settling {settle:g} s")
+        time.sleep(settle)
+        roots = {r: d.proc.pid for r, d in daemons.items() if d.proc is not None}
+        mem: dict[str, list[tuple[int, int]]] = {r: [] for r in roots}
+        first = {r: sample_tree(p) for r, p in roots.items()}
+        pk0 = {r: port_tx_packets(lab, d.host) for r, d in daemons.items()}
+        w0 = time.monotonic()
+        last = dict(first)
+        while True:
+            for r, p in roots.items():
+                last[r] = sample_tree(p)
+                mem[r].append((sum(s.rss_kb for s in last[r].values()),
+                               sum(s.pss_kb for s in last[r].values())))
+            left = w0 + window - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(1.0, left))
+        w = time.monotonic() - w0
+        pk1 = {r: port_tx_packets(lab, d.host) for r, d in daemons.items()}
+        out = {}
+        for r in roots:
+            rss = [m[0] for m in mem[r]]
+            pss = [m[1] for m in mem[r]]
+            out[r] = NodeFigures(
+                impl=impl, role=r,
+                procs=[f"{s.comm}({s.pid}) RSS {s.rss_kb / 1024:.1f} PSS {s.pss_kb / 1024:.1f}"
+                       for s in last[r].values()],
+                rss_mib=sum(rss) / len(rss) / 1024, pss_mib=sum(pss) / len(pss) / 1024,
+                rss_max_mib=max(rss) / 1024, pss_max_mib=max(pss) / 1024,
+                cpu_pct=cpu_delta(first[r], last[r], lambda s: s.ticks) / CLK_TCK / w * 100,
+                cpu_pct_ns=cpu_delta(first[r], last[r], lambda s: s.cpu_ns) / 1e9 / w * 100,
+                adverts_per_s=(pk1[r] - pk0[r]) / w, window_s=w)
+        return out
+    finally:
+        for d in daemons.values():
+            d.stop()
+
+
+def run(scenarios: Sequence[Scenario], impls: Sequence[str], window: float, settle: float,
+        prefix: str = PREFIX) -> list[Result]:
+    results = []
+    with Lab(prefix) as lab:
+        lab.add_host("n1", [f"{NET}.0.11/16"])
+        lab.add_host("n2", [f"{NET}.0.12/16"])
+        for sc in scenarios:
+            log(f"{sc.label}: window {window:g} s per node")
+            figs = {impl: measure(lab, impl, sc, window, settle) for impl in impls}
+            for impl, f in figs.items():
+                for r, x in f.items():
+                    log(f"  {IMPLS[impl]:12} {r}: RSS {x.rss_mib:.1f} MiB PSS {x.pss_mib:.1f} "
+                        f"MiB CPU {x.cpu_pct:.2f} % ({x.cpu_pct_ns:.3f} %) "
+                        f"{x.adverts_per_s:.1f} frames/s procs {len(x.procs)}")
+            results.append(Result(sc, figs))
+    return results
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b > 0 else "n/a"
+
+
+def machine() -> dict[str, str]:
+    cpuinfo = _read("/proc/cpuinfo") or ""
+    m = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    ka = subprocess.run(["keepalived", "--version"], capture_output=True, text=True,
+                        check=False) if keepalived_available() else None
+    ka_ver = (ka.stderr or ka.stdout).splitlines()[0] if ka else "not installed"
+    return {"nproc": str(os.cpu_count()), "model": m.group(1).strip() if m else "?",
+            "kernel": platform.release(), "python": platform.python_version(),
+            "keepalived": ka_ver,
+            "load": " ".join((_read("/proc/loadavg") or "? ? ?").split()[:3])}
+
+
+def table(results: Sequence[Result]) -> str:
+    """Markdown: one row per scenario and node, both implementations and their ratios."""
+    head = ("| scenario | node | keepalived RSS / PSS MiB | pykeepalived RSS / PSS MiB "
+            "| RSS ratio | PSS ratio | keepalived CPU % | pykeepalived CPU % | CPU ratio "
+            "| frames/s ka / py |")
+    rows = [head, "|" + " --- |" * 10]
+    for res in results:
+        if not {"py", "ka"} <= res.figures.keys():
+            continue
+        for role in ("master", "backup"):
+            k, p = res.figures["ka"][role], res.figures["py"][role]
+            rows.append(
+                f"| {res.scenario.label} | {role} | {k.rss_mib:.1f} / {k.pss_mib:.1f} "
+                f"| {p.rss_mib:.1f} / {p.pss_mib:.1f} | {ratio(p.rss_mib, k.rss_mib)} "
+                f"| {ratio(p.pss_mib, k.pss_mib)} | {k.cpu_pct:.2f} ({k.cpu_pct_ns:.3f}) "
+                f"| {p.cpu_pct:.2f} ({p.cpu_pct_ns:.3f}) | {ratio(p.cpu_pct_ns, k.cpu_pct_ns)} "
+                f"| {k.adverts_per_s:.0f} / {p.adverts_per_s:.0f} |")
+    return "\n".join(rows)
+
+
+def report(results: Sequence[Result], argv: Sequence[str], window: float,
+           started: str) -> str:
+    mc = machine()
+    cmd = " ".join(["sudo .venv/bin/python bench/resources/run.py", *argv])
+    procs = []
+    for res in results:
+        for impl, f in res.figures.items():
+            for role, x in f.items():
+                procs.append(f"{res.scenario.label}, {IMPLS[impl]} {role}: "
+                             f"{', '.join(x.procs)} MiB; max RSS {x.rss_max_mib:.1f} MiB, "
+                             f"max PSS {x.pss_max_mib:.1f} MiB")
+    return "\n".join([
+        BEGIN,
+        f"Measured {started} UTC with `{cmd}` ({window:g} s window per node and implementation, "
+        "one after the other in the same lab).",
+        "",
+        f"Machine: {mc['nproc']} CPUs ({mc['model']}), kernel {mc['kernel']}, Python "
+        f"{mc['python']}, {mc['keepalived']}; load average at the end {mc['load']} "
+        "(other work was running on the machine).",
+        "",
+        "CPU is % of one core from utime+stime; in parentheses the same from the scheduler's "
+        "nanosecond counter, which the CPU ratio uses. Ratios are pykeepalived / keepalived.",
+        "",
+        table(results),
+        "",
+        "<details><summary>Processes measured</summary>",
+        "",
+        *[f"- {p}" for p in procs],
+        "",
+        "</details>",
+        END,
+    ])
+
+
+def write_doc(section: str, path: Path = DOC) -> None:
+    """Replace the generated section of the doc, keeping the hand-written text around it."""
+    text = path.read_text() if path.exists() else f"# Resource cost\n\n{BEGIN}\n{END}\n"
+    if BEGIN in text and END in text:
+        a, b = text.index(BEGIN), text.index(END) + len(END)
+        text = text[:a] + section + text[b:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="4 s windows, 2 s settle, no doc")
+    ap.add_argument("--window", type=float, default=15.0, help="measuring window, seconds")
+    ap.add_argument("--settle", type=float, default=5.0, help="wait after ready, seconds")
+    ap.add_argument("--instances", type=int, help="only this many instances (v2 adv 1)")
+    ap.add_argument("--impl", choices=["both", "py", "ka"], default="both")
+    ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    ap.add_argument("--no-doc", action="store_true", help="do not update the doc")
+    args = ap.parse_args(argv)
+    if not netns_available():
+        print("needs root and ip netns", file=sys.stderr)
+        return 2
+    if args.quick:
+        args.window, args.settle, args.no_doc = 4.0, 2.0, True
+    impls = ["ka", "py"] if args.impl == "both" else [args.impl]
+    if "ka" in impls and not keepalived_available():
+        print("keepalived is not installed", file=sys.stderr)
+        return 2
+    scenarios = (Scenario(args.instances, 2, 1.0),) if args.instances else SCENARIOS
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    results = run(scenarios, impls, args.window, args.settle)
+    section = report(results, list(argv if argv is not None else sys.argv[1:]), args.window,
+                     started)
+    print(section)
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"started": started, "machine": machine(), "window": args.window,
+             "results": [{"scenario": asdict(r.scenario),
+                          "figures": {i: {ro: asdict(x) for ro, x in f.items()}
+                                      for i, f in r.figures.items()}} for r in results]},
+            indent=1) + "\n")
+    if not args.no_doc and len(impls) == 2 and not args.instances:
+        write_doc(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
