@@ -14,7 +14,7 @@ import re
 import ssl
 from dataclasses import dataclass
 
-from pykeepalived.check.connect import Target, close_stream, open_stream
+from pykeepalived.check.connect import Target, make_socket
 from pykeepalived.check.virtual_server import CheckOutcome
 from pykeepalived.config.model import HttpGet, SslConfig, UrlSpec
 
@@ -42,6 +42,10 @@ class HttpResult:
     headers: bytes
     elapsed: float = 0.0
     error: str = ""
+    body: bytes = b""  # only with keep_body (regex checks), at most MAX_KEPT_BODY bytes
+
+
+MAX_KEPT_BODY = 4 * 1024 * 1024
 
 
 def split_response(raw: bytes) -> tuple[int | None, bytes, bytes]:
@@ -56,58 +60,115 @@ def split_response(raw: bytes) -> tuple[int | None, bytes, bytes]:
     return (int(m.group(1)) if m else None), head, body
 
 
+class _GetProtocol(asyncio.Protocol):
+    """Sends the request, hashes the body as it streams in, resolves ``done`` at EOF.
+
+    A protocol rather than streams: a checker runs thousands of these per second, and this
+    path costs about half the event-loop work of StreamReader/StreamWriter.
+    """
+
+    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str]) -> None:
+        self.request = request
+        self.done = done
+        self.md5 = hashlib.md5()
+        self.buf = b""
+        self.head = b""
+        self.status: int | None = None
+        self.in_body = False
+        self.total = 0
+        self.kept: bytearray | None = bytearray() if keep_body else None
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def _body(self, data: bytes) -> None:
+        self.md5.update(data)
+        self.total += len(data)
+        if self.kept is not None and len(self.kept) < MAX_KEPT_BODY:
+            self.kept += data[:MAX_KEPT_BODY - len(self.kept)]
+
+    def data_received(self, data: bytes) -> None:
+        if self.in_body:
+            self._body(data)
+            return
+        self.buf += data
+        status, head, body = split_response(self.buf)
+        if body or self.buf.endswith((b"\r\n\r\n", b"\n\n")):
+            self.status, self.head, self.in_body = status, head, True
+            self.buf = b""
+            self._body(body)
+        elif len(self.buf) > MAX_HEADER:
+            self._finish("header too long")
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # An unclean TLS close after the body is what many servers do: not an error.
+        self._finish("" if exc is None or self.in_body else f"read failed: {exc}")
+
+    def _finish(self, error: str) -> None:
+        if not self.done.done():
+            self.done.set_result(error)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
 async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
                 ssl_ctx: ssl.SSLContext | None = None,
-                server_hostname: str | None = None, max_body: int | None = None) -> HttpResult:
-    """GET ``path`` and hash the body; network errors come back in ``error``."""
+                server_hostname: str | None = None, keep_body: bool = False) -> HttpResult:
+    """GET ``path`` and hash the body; network errors come back in ``error``.
+
+    ``t.timeout`` bounds the connection (and TLS handshake), then separately the response.
+    """
     loop = asyncio.get_running_loop()
     start = loop.time()
+    done: asyncio.Future[str] = loop.create_future()
+    proto = _GetProtocol(build_request(path, host_header, protocol), keep_body, done)
+    transport: asyncio.BaseTransport | None = None
     try:
-        reader, writer = await open_stream(t, ssl_ctx, server_hostname)
-    except (OSError, TimeoutError, ssl.SSLError) as e:
-        return HttpResult(None, "", 0, b"", error=f"connection failed: {e or type(e).__name__}")
-    md5 = hashlib.md5()
-    buf = b""
-    status: int | None = None
-    head = b""
-    in_body = False
-    total = 0
+        sock = make_socket(t)
+    except OSError as e:
+        return HttpResult(None, "", 0, b"", error=f"connection failed: {e}")
     try:
-        writer.write(build_request(path, host_header, protocol))
         async with asyncio.timeout(t.timeout):
-            await writer.drain()
-            while True:
-                try:
-                    chunk = await reader.read(65536)
-                except ssl.SSLError:
-                    chunk = b""  # unclean TLS close after the body: what servers often do
-                if not chunk:
-                    break
-                if in_body:
-                    md5.update(chunk)
-                    total += len(chunk)
-                else:
-                    buf += chunk
-                    status, head, body = split_response(buf)
-                    if body or buf.endswith((b"\r\n\r\n", b"\n\n")):
-                        in_body = True
-                        md5.update(body)
-                        total += len(body)
-                        buf = b""
-                    elif len(buf) > MAX_HEADER:
-                        return HttpResult(None, "", 0, buf[:200], error="header too long")
-                if max_body is not None and total > max_body:
-                    break
+            await loop.sock_connect(sock, (t.host, t.port))
+            if ssl_ctx is None:
+                transport, _ = await loop.create_connection(lambda: proto, sock=sock)
+            else:
+                transport, _ = await loop.create_connection(
+                    lambda: proto, sock=sock, ssl=ssl_ctx, server_hostname=server_hostname or "",
+                    ssl_handshake_timeout=t.timeout)
     except (OSError, TimeoutError, ssl.SSLError) as e:
-        return HttpResult(status, "", total, head,
-                          error=f"read failed: {e or type(e).__name__}")
+        sock.close()
+        return HttpResult(None, "", 0, b"", error=f"connection failed: {e or type(e).__name__}")
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        async with asyncio.timeout(t.timeout):
+            error = await done
+    except TimeoutError:
+        error = "read failed: timeout"
     finally:
-        await close_stream(writer)
-    if not in_body:
-        status, head, _ = split_response(buf)
+        if isinstance(transport, asyncio.Transport) and not transport.is_closing():
+            if done.done():
+                transport.close()
+            else:
+                transport.abort()
+    if error:
+        return HttpResult(proto.status, "", proto.total, proto.head, error=error)
+    if not proto.in_body:
+        status, head, _ = split_response(proto.buf)
         if status is None:
-            return HttpResult(None, "", 0, buf[:200], error="no HTTP response")
-    return HttpResult(status, md5.hexdigest(), total, head, elapsed=loop.time() - start)
+            return HttpResult(None, "", 0, proto.buf[:200], error="no HTTP response")
+        return HttpResult(status, hashlib.md5(b"").hexdigest(), 0, head,
+                          elapsed=loop.time() - start)
+    return HttpResult(proto.status, proto.md5.hexdigest(), proto.total, proto.head,
+                      elapsed=loop.time() - start,
+                      body=bytes(proto.kept) if proto.kept is not None else b"")
 
 
 def status_ok(status: int | None, ranges: tuple[tuple[int, int], ...]) -> bool:
@@ -154,10 +215,8 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
         sni = None
         if use_ssl and chk.enable_sni:
             sni = chk.sni_name or vhost
-        need_body = url.regex is not None
-        res = await _fetch_keep_body(t, url.path, host_header, chk.http_protocol,
-                                     ssl_ctx if use_ssl else None, sni, need_body)
-        r, body = res
+        r = await fetch(t, url.path, host_header, chk.http_protocol,
+                        ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None)
         if r.error:
             return CheckOutcome(False, detail=f"url({n}) {url.path}: {r.error}")
         if not status_ok(r.status, url.status_codes):
@@ -166,39 +225,6 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
         if url.digest and r.digest != url.digest.lower():
             return CheckOutcome(False, detail=f"MD5 digest error to {t.host_port()} "
                                 f"url[{url.path}], MD5SUM [{r.digest}].")
-        if not regex_ok(url, body):
+        if not regex_ok(url, r.body):
             return CheckOutcome(False, detail=f"Regex match failed on url({url.path}).")
     return CheckOutcome(True)
-
-
-async def _fetch_keep_body(t: Target, path: str, host_header: str, protocol: str,
-                           ctx: ssl.SSLContext | None, sni: str | None,
-                           need_body: bool) -> tuple[HttpResult, bytes]:
-    if not need_body:
-        return await fetch(t, path, host_header, protocol, ctx, sni), b""
-    # regex needs the text: a small second path that keeps the body (bounded).
-    try:
-        reader, writer = await open_stream(t, ctx, sni)
-    except (OSError, TimeoutError, ssl.SSLError) as e:
-        return HttpResult(None, "", 0, b"", error=f"connection failed: {e}"), b""
-    raw = b""
-    try:
-        writer.write(build_request(path, host_header, protocol))
-        async with asyncio.timeout(t.timeout):
-            await writer.drain()
-            while len(raw) < 4 * 1024 * 1024:
-                try:
-                    chunk = await reader.read(65536)
-                except ssl.SSLError:
-                    chunk = b""
-                if not chunk:
-                    break
-                raw += chunk
-    except (OSError, TimeoutError, ssl.SSLError) as e:
-        return HttpResult(None, "", 0, b"", error=f"read failed: {e}"), b""
-    finally:
-        await close_stream(writer)
-    status, head, body = split_response(raw)
-    if status is None:
-        return HttpResult(None, "", 0, raw[:200], error="no HTTP response"), b""
-    return HttpResult(status, hashlib.md5(body).hexdigest(), len(body), head), body
