@@ -85,9 +85,11 @@ def test_parameter_recursion_is_bounded() -> None:
 
 
 def test_predefined_parameters() -> None:
-    lx = lex("a ${_PWD} ${_INSTANCE} ${_HASH}${_BANG} ${_ENV HOME}\n",
+    lx = lex("a ${_PWD} ${_INSTANCE} \"${_HASH}${_BANG}\" ${_ENV HOME}\n",
              env={"HOME": "/root"})
     assert toks(lx) == [("a", "/etc/keepalived", "host1", "#!", "/root")]
+    # outside quotes a substituted '#' starts a comment, as keepalived does
+    assert toks(lex("b ${_HASH} c\n")) == [("b",)]
     lx = lex("r ${_RANDOM 5 7}\n")
     assert 5 <= int(lx.stmts[0].tokens[1]) <= 7
 
