@@ -38,9 +38,9 @@ from pykeepalived.config.model import (
 log = logging.getLogger("pykeepalived.check")
 
 
-def target_for(rs: RealServer, chk: Checker, default_port: int = 0) -> Target:
+def target_for(rs: RealServer, chk: Checker, default_port: int = 0, vs_port: int = 0) -> Target:
     return Target(host=chk.connect_ip or rs.ip,
-                  port=chk.connect_port or rs.port or default_port,
+                  port=chk.connect_port or rs.port or vs_port or default_port,
                   timeout=chk.connect_timeout, bindto=chk.bindto, bind_port=chk.bind_port,
                   bind_if=chk.bind_if, fwmark=chk.fwmark)
 
@@ -67,25 +67,25 @@ class Prober:
 
     async def _run(self, vs: VirtualServer, rs: RealServer, chk: Checker) -> CheckOutcome:
         if isinstance(chk, SslGet):
-            return await http_check(chk, target_for(rs, chk, 443), use_ssl=True,
+            return await http_check(chk, target_for(rs, chk, 443, vs.port), use_ssl=True,
                                     ssl_ctx=self.ssl_context(),
                                     rs_virtualhost=rs.virtualhost or vs.virtualhost)
         if isinstance(chk, HttpGet):
-            return await http_check(chk, target_for(rs, chk, 80), use_ssl=False,
+            return await http_check(chk, target_for(rs, chk, 80, vs.port), use_ssl=False,
                                     rs_virtualhost=rs.virtualhost or vs.virtualhost)
         if isinstance(chk, TcpCheck):
-            return await tcp_check(target_for(rs, chk))
+            return await tcp_check(target_for(rs, chk, 0, vs.port))
         if isinstance(chk, MiscCheck):
             return await misc_check(chk)
         if isinstance(chk, SmtpCheck):
-            return await smtp_check(target_for(rs, chk, 25), chk.helo_name)
+            return await smtp_check(target_for(rs, chk, 25, vs.port), chk.helo_name)
         if isinstance(chk, DnsCheck):
-            return await dns_check(target_for(rs, chk, 53), chk.type, chk.name)
+            return await dns_check(target_for(rs, chk, 53, vs.port), chk.type, chk.name)
         if isinstance(chk, UdpCheck):
-            return await udp_check(target_for(rs, chk), chk.payload, chk.require_reply,
+            return await udp_check(target_for(rs, chk, 0, vs.port), chk.payload, chk.require_reply,
                                    chk.min_reply_length, chk.max_reply_length)
         if isinstance(chk, PingCheck):
-            return await ping_check(target_for(rs, chk))
+            return await ping_check(target_for(rs, chk, 0, vs.port))
         if isinstance(chk, FileCheck):
             tf = next((f for f in self.cfg.track_files if f.name == chk.track_file), None)
             if tf is None:

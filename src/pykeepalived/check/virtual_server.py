@@ -314,11 +314,13 @@ class Pool:
         for rs in vs.real_servers:
             checkers = []
             for c in rs.checkers:
-                ep = format_endpoint(c.connect_ip or rs.ip, c.connect_port or rs.port, proto)
+                ep = format_endpoint(c.connect_ip or rs.ip,
+                                     c.connect_port or rs.port or vs.port, proto)
                 if isinstance(c, MiscCheck) and c.script is not None:
                     ep = "[" + " ".join(c.script.argv) + "]"
                 checkers.append(_CheckerState(cfg=c, endpoint=ep, is_up=not c.alpha))
-            rss.append(_RsState(cfg=rs, name=format_endpoint(rs.ip, rs.port, proto),
+            # a real server without a port takes the virtual server's (keepalived does)
+            rss.append(_RsState(cfg=rs, name=format_endpoint(rs.ip, rs.port or vs.port, proto),
                                 weight=rs.weight, checkers=checkers,
                                 alive=all(c.is_up for c in checkers)))
         name = str(keys[0]) if len(keys) == 1 and vs.group is None else vs.key
@@ -424,7 +426,7 @@ class Pool:
             else:
                 w = None
             if w is not None:
-                out.append(_dest(vs, rs.ip, rs.port, w, rs.lvs_method, rs.uthreshold,
+                out.append(_dest(vs, rs.ip, rs.port or vs.port, w, rs.lvs_method, rs.uthreshold,
                                  rs.lthreshold))
         if sorry is not None and (sorry_active or sorry.inhibit):
             method = sorry.lvs_method or vs.lb_kind

@@ -371,3 +371,23 @@ def test_first_result_is_logged_then_only_transitions() -> None:
     s.run_until(6.0)
     ok = [t for t in s.logs() if t == "TCP connection to [10.0.1.1]:tcp:8080 success."]
     assert len(ok) == 1
+
+
+def test_real_server_without_port_takes_the_virtual_servers() -> None:
+    v = vs(RealServer(ip="10.0.1.1", checkers=(tcp(),)))
+    pool = Pool([v])
+    assert list(pool.table().dests(KEY)) == [DestKey("10.0.1.1", 80)]
+    assert pool.check_ids()[0].rs == "[10.0.1.1]:tcp:80"
+
+
+def test_ipv6_service_and_fwmark_netmask() -> None:
+    v6 = VirtualServer(ip="2001:db8::100", port=443, family=6, lb_algo="rr",
+                       persistence_timeout=60, persistence_granularity="64",
+                       real_servers=(RealServer(ip="2001:db8::0:11", port=443, family=6),))
+    mark = VirtualServer(fwmark=9, family=6, real_servers=(RealServer(ip="2001:db8::12",
+                                                                      family=6),))
+    t = Pool([v6, mark]).table()
+    k6 = ServiceKey.inet("2001:db8::100", 443)
+    assert t.services[k6].service.netmask == 64
+    assert list(t.dests(k6)) == [DestKey("2001:db8::11", 443)]
+    assert t.services[ServiceKey.mark(9, 6)].service.netmask == 128

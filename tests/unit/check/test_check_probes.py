@@ -349,3 +349,32 @@ def test_prober_dispatch_and_unsupported_bfd(tmp_path: Path) -> None:
         assert res.ok and res.weight == 7
         assert not (await prober.run(vs, rs, FileCheck(track_file="nope"))).ok
     run(go)
+
+
+def test_http_get_over_ipv6_loopback() -> None:
+    import socket as _s
+
+    if not _s.has_ipv6:
+        pytest.skip("no IPv6")
+
+    async def go() -> None:
+        async def h(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            req = await r.readuntil(b"\r\n\r\n")
+            seen.append(req)
+            w.write(b"HTTP/1.0 200 OK\r\n\r\n" + BODY)
+            await w.drain()
+            w.close()
+
+        try:
+            srv = await asyncio.start_server(h, "::1", 0)
+        except OSError:
+            pytest.skip("::1 unavailable")
+        port = srv.sockets[0].getsockname()[1]
+        res = await http_check(http(urls=(UrlSpec("/", digest=DIGEST),)),
+                               Target("::1", port, 1.0), use_ssl=False)
+        srv.close()
+        assert res.ok, res.detail
+        assert seen[0].endswith(f"Host: [::1]:{port}\r\n\r\n".encode())
+
+    seen: list[bytes] = []
+    run(go)
