@@ -51,6 +51,7 @@ IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
 IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
 IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 IPV6_TCLASS = getattr(socket, "IPV6_TCLASS", 67)
+IPV6_RECVTCLASS = getattr(socket, "IPV6_RECVTCLASS", 66)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Received:
     ttl: int | None
     family: int  # 4 or 6
     protocol: int = IPPROTO_VRRP
+    tos: int | None = None  # IPv4 TOS / IPv6 traffic class (0xC0 from keepalived)
 
 
 ReceiveCallback = Callable[[Received], None]
@@ -260,7 +262,7 @@ class VrrpSocket4(_RawVrrpSocket):
                 ifindex = struct.unpack("@i", cdata[:4])[0]
                 dst = socket.inet_ntoa(cdata[8:12])
         return Received(data=data, src=addr[0], dst=dst, ifindex=ifindex, ttl=data[8],
-                        family=4, protocol=data[9])
+                        family=4, protocol=data[9], tos=data[1])
 
 
 def link_local_of(ifname: str, netns: str | None = None) -> str | None:
@@ -303,6 +305,7 @@ class VrrpSocket6(_RawVrrpSocket):
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, TOS_INTERNETWORK_CONTROL)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
                 if rcvbuf:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             if not unicast:
@@ -359,9 +362,9 @@ class VrrpSocket6(_RawVrrpSocket):
         return None
 
     def _recv_one(self, sock: socket.socket) -> Received | None:
-        space = socket.CMSG_SPACE(20) + socket.CMSG_SPACE(4)
+        space = socket.CMSG_SPACE(20) + 2 * socket.CMSG_SPACE(4)
         data, anc, _flags, addr = sock.recvmsg(65535, space)
-        ifindex, dst, hops = self.ifindex, "", None
+        ifindex, dst, hops, tclass = self.ifindex, "", None, None
         for level, ctype, cdata in anc:
             if level != socket.IPPROTO_IPV6:
                 continue
@@ -370,5 +373,8 @@ class VrrpSocket6(_RawVrrpSocket):
                 ifindex = struct.unpack("@I", cdata[16:20])[0]
             elif ctype == IPV6_HOPLIMIT and len(cdata) >= 4:
                 hops = struct.unpack("@i", cdata[:4])[0]
+            elif ctype == IPV6_TCLASS and len(cdata) >= 4:
+                tclass = struct.unpack("@i", cdata[:4])[0]
         src = str(addr[0]).split("%")[0]
-        return Received(data=data, src=src, dst=dst, ifindex=ifindex, ttl=hops, family=6)
+        return Received(data=data, src=src, dst=dst, ifindex=ifindex, ttl=hops, family=6,
+                        tos=tclass)

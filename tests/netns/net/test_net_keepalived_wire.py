@@ -154,7 +154,7 @@ def test_v3_ipv6_with_keepalived(tmp: Path) -> None:
             adv = decode_ipv6(r.data, src=r.src, dst=r.dst, hop_limit=r.ttl)
             assert (adv.version, adv.vrid, adv.priority, adv.addresses) == (3, 62, 255, (vip,))
             assert adv.src == link_local_of("eth0", a.ns) and adv.dst == "ff02::12"
-            assert r.ttl == 255
+            assert r.ttl == 255 and r.tos == 0xC0  # keepalived's traffic class
             assert await until(lambda: has_addr(a, vip), 3.0)
             for _ in range(6):
                 msg = encode_ipv6(version=3, vrid=62, priority=255, adver_int=100,

@@ -115,7 +115,7 @@ def test_multicast_v4_ttl_tos_join_and_no_loop(lab4: Lab, tmp_path: Path) -> Non
     assert got_b, "b received nothing"
     r = got_b[0]
     assert (r.src, r.dst, r.ttl, r.family, r.protocol) == (A4, "224.0.0.18", 255, 4, 112)
-    assert r.data[1] == 0xC0
+    assert r.data[1] == r.tos == 0xC0
     assert r.data[20:] == vrrp2(51, 150, "10.91.0.200")
     assert r.ifindex == if_index("eth0", b.ns)
     assert got_a == [], "multicast loop must be off"
@@ -218,7 +218,7 @@ def test_ipv6_hop_limit_kernel_checksum_and_bad_checksum_dropped(lab6: Lab) -> N
     good, src, _ = asyncio.run(main())
     assert good, "b received nothing"
     r = good[0]
-    assert (r.src, r.dst, r.ttl, r.family) == (src, "ff02::12", 255, 6)
+    assert (r.src, r.dst, r.ttl, r.family, r.tos) == (src, "ff02::12", 255, 6, 0xC0)
     # the kernel filled in the checksum of what it sent
     wire_csum = struct.unpack("!H", r.data[6:8])[0]
     assert wire_csum == v6_checksum(src, "ff02::12", r.data)
