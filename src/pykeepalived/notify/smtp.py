@@ -61,11 +61,15 @@ def email_from(gd: GlobalDefs) -> str:
 
 
 def format_message(gd: GlobalDefs, subject: str, body: str, *, now: float | None = None) -> str:
-    """The DATA part of an alert, CRLF line ends, without the terminating dot."""
+    """The DATA part of an alert, CRLF line ends, without the terminating dot.
+
+    keepalived sends the body line, then ``CRLF . CRLF``, so the message proper ends with an
+    empty line; the same bytes reach the server here.
+    """
     date = email.utils.formatdate(now if now is not None else time.time(), localtime=True)
     to = ", ".join(gd.notification_email)
     return (f"Date: {date}\r\nFrom: {email_from(gd)}\r\nSubject: {subject}\r\n"
-            f"X-Mailer: Keepalived\r\nTo: {to}\r\n\r\n{body}\r\n")
+            f"X-Mailer: Keepalived\r\nTo: {to}\r\n\r\n{body}\r\n\r\n")
 
 
 def vrrp_subject(gd: GlobalDefs, name: str, text: str, *, group: bool = False) -> str:

@@ -6,13 +6,17 @@ below the backup's 90, so the VIP moves; with ``weight +2`` the healthy nodes ru
 101, and the master's failure leaves it at 100 < 101. Restoring the service moves the VIP back
 (preemption). The priority each node runs at is read from its ``vrrp_notify_fifo`` (with
 ``vrrp_notify_priority_changes``), which must carry keepalived's exact lines. The mixed test
-does the same with Debian's keepalived as the backup.
+does the same with Debian's keepalived as the backup. The last test uses Debian's keepalived as
+the oracle for every output format: FIFO lines, notify argv and the mails a real SMTP sink gets.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +228,94 @@ def test_mixed_cluster_script_failure_fails_over_to_keepalived(lab: Lab,
     assert n1.notify_calls()[:4] == [["generic", "INSTANCE", "VI_1", st, prio]
                                      for st, prio in (("BACKUP", "100"), ("MASTER", "100"),
                                                       ("BACKUP", "80"), ("MASTER", "100"))]
+
+
+SINK = """
+import asyncio, json, sys
+from aiosmtpd.controller import Controller
+
+class Sink:
+    async def handle_HELO(self, server, session, envelope, hostname):
+        session.host_name = hostname
+        return "250 OK"
+    async def handle_DATA(self, server, session, envelope):
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps([envelope.mail_from, envelope.rcpt_tos,
+                                envelope.content.decode(), session.host_name]) + "\\n")
+        return "250 Message accepted for delivery"
+
+ctl = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+ctl.start()
+print("ready", flush=True)
+asyncio.new_event_loop().run_forever()
+"""
+
+
+@pytest.mark.keepalived
+def test_notify_outputs_match_keepalived(lab: Lab, nodes: list[Node]) -> None:
+    """Each implementation, alone in its namespace with a two-instance sync group, becomes
+    MASTER; keepalived's outputs are the oracle for ours: the FIFO lines (instances and group,
+    in order per object), the generic and specific notify argv, and the mails a real SMTP sink
+    receives (envelope, HELO, headers, body: byte-identical but for the Date value)."""
+    got: dict[str, tuple[list[str], list[list[str]], list[list[object]]]] = {}
+    for name, impl, vrid in (("n1", "py", 61), ("n2", "ka", 71)):
+        n = Node(lab, name, impl)
+        nodes.append(n)
+        out = n.run / "mail.jsonl"
+        if out.exists():
+            out.unlink()
+        sink = n.host.popen([sys.executable, "-c", SINK, "2525", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert sink.stdout is not None and sink.stdout.readline().strip() == b"ready"
+        text = n.config(100, None)  # global FIFO + reader, VI_1 with the recorder
+        rec = n.run / "rec.sh"
+        insts = [InstanceConf(name=f"VI_{k}", vrid=vrid + k, priority=100, version=3,
+                              advert_int=ADV, vips=(f"{NET}.{vrid + k}/24 dev eth0",),
+                              extra=[f'notify "{rec} generic"', "smtp_alert"])
+                 for k in (1, 2)]
+        group = ("vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n"
+                 f'    notify "{rec} ggeneric"\n    notify_master "{rec} gmaster x"\n'
+                 "    smtp_alert\n}\n\n")
+        g = ["notification_email {", "    ops@example.org", "    noc@example.org", "}",
+             "notification_email_from ka@example.org", "smtp_server 127.0.0.1 2525",
+             "smtp_helo_name lab.example.org", "smtp_connect_timeout 5"]
+        head = text[: text.index("global_defs {")]
+        fifo_globals = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(
+            ("vrrp_notify_fifo", "enable_script_security", "script_user"))]
+        conf = head + group + render_config("LAB", insts, [*fifo_globals, *g])
+        n.daemon = Daemon(n.host, impl, conf)
+        n.daemon.start()
+        # 2 instances + 1 group, each BACKUP then MASTER: 6 mails, 6 FIFO lines, 7 calls.
+        assert wait_for(lambda out=out, n=n: out.exists()
+                        and len(out.read_text().splitlines()) >= 6
+                        and len(n.fifo_lines()) >= 6 and len(n.notify_calls()) >= 7, 15), \
+            n.daemon.log_text()[-3000:]
+        time.sleep(0.5)  # nothing more must come
+        mails = [json.loads(line) for line in out.read_text().splitlines()]
+        got[impl] = (n.fifo_lines(), n.notify_calls(), mails)
+        stop_all([n.daemon])
+
+    def per_object(lines: list[str]) -> dict[str, list[str]]:
+        d: dict[str, list[str]] = {}
+        for line in lines:
+            d.setdefault(line.split()[1], []).append(line)
+        return d
+
+    def shape(mail: list[object]) -> tuple[object, ...]:
+        mail_from, rcpts, content, helo = mail
+        assert isinstance(content, str)
+        # Everything but the Date value must be byte-identical.
+        return (mail_from, tuple(rcpts), helo,  # type: ignore[arg-type]
+                content.split("\r\n", 1)[1])
+
+    py_fifo, py_calls, py_mails = got["py"]
+    ka_fifo, ka_calls, ka_mails = got["ka"]
+    assert per_object(ka_fifo) == {
+        '"VI_1"': ['INSTANCE "VI_1" BACKUP 100', 'INSTANCE "VI_1" MASTER 100'],
+        '"VI_2"': ['INSTANCE "VI_2" BACKUP 100', 'INSTANCE "VI_2" MASTER 100'],
+        '"G1"': ['GROUP "G1" BACKUP 0', 'GROUP "G1" MASTER 0']}
+    assert per_object(py_fifo) == per_object(ka_fifo)
+    assert sorted(py_calls) == sorted(ka_calls)
+    assert ["gmaster", "x"] in ka_calls and ["ggeneric", "GROUP", "G1", "MASTER", "0"] in ka_calls
+    assert sorted(map(shape, py_mails)) == sorted(map(shape, ka_mails))
+    assert "Subject: [LAB] VRRP Group G1 - Entering MASTER state" in str(ka_mails)

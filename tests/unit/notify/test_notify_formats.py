@@ -59,4 +59,4 @@ def test_mail_shape() -> None:
     assert re.fullmatch(r"Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}", lines[0])
     assert lines[1:] == ["From: ka@z.org", f"Subject: {subject}", "X-Mailer: Keepalived",
                          "To: a@x.org, b@y.org", "",
-                         "=> VRRP Instance is now owning VRRP VIPs <=", ""]
+                         "=> VRRP Instance is now owning VRRP VIPs <=", "", ""]
