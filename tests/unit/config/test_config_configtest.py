@@ -1,0 +1,75 @@
+"""``pykeepalived -t``/``-d`` through run_config_test: exit codes, messages, log file, dump."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.config.configtest import run_config_test
+from pykeepalived.options import Options
+
+GOOD = """
+global_defs {
+    router_id t1
+}
+vrrp_instance VI_1 {
+    interface lo
+    virtual_router_id 9
+    virtual_ipaddress {
+        127.0.0.99/32
+    }
+}
+"""
+
+
+def write(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "keepalived.conf"
+    p.write_text(text)
+    return str(p)
+
+
+def test_clean_config_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_config_test(Options(config_file=write(tmp_path, GOOD), config_test=True)) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_missing_file_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_config_test(Options(config_file=str(tmp_path / "nope.conf"))) == 4
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_errors_exit_5_with_keepalived_format_and_log(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "test.log"
+    cfg = write(tmp_path, GOOD.replace("router_id t1", "router_id t1\n    bogus_thing 1"))
+    assert run_config_test(Options(config_file=cfg, config_test_log=str(log))) == 5
+    err = capsys.readouterr().err
+    assert "(keepalived.conf: Line 4) Unknown keyword 'bogus_thing'" in err
+    assert "Unknown keyword 'bogus_thing'" in log.read_text()
+
+
+def test_root_scripts_without_security_exit_6(tmp_path: Path) -> None:
+    cfg = write(tmp_path, GOOD.replace("virtual_router_id 9", "virtual_router_id 9\n"
+                                       "    notify_master /bin/true"))
+    assert run_config_test(Options(config_file=cfg)) == 6
+
+
+def test_conditionals_follow_config_id(tmp_path: Path) -> None:
+    cfg = write(tmp_path, GOOD + "@broken bogus_keyword\n")
+    assert run_config_test(Options(config_file=cfg, config_id="fine")) == 0
+    assert run_config_test(Options(config_file=cfg, config_id="broken")) == 5
+
+
+def test_dump_prints_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_config_test(Options(config_file=write(tmp_path, GOOD), dump_conf=True)) == 0
+    out = capsys.readouterr().out
+    assert "vrrp_instances VI_1 {" in out and "vrid = 9" in out and "router_id = t1" in out
+
+
+def test_shipped_example_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    example = resources.files("pykeepalived") / "data" / "keepalived.conf"
+    with resources.as_file(example) as path:
+        code = run_config_test(Options(config_file=str(path), config_id="example"))
+    assert code == 0, capsys.readouterr().err
