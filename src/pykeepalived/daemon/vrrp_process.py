@@ -139,8 +139,9 @@ class VrrpProcess:
             return EXIT_FATAL
         self.cfg = parsed.config
         self._scheduling()
-        for s in (signal.SIGTERM, signal.SIGINT):
-            self.loop.add_signal_handler(s, self._stop.set)
+        self.loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        if not self.opts.ignore_sigint:
+            self.loop.add_signal_handler(signal.SIGINT, self._stop.set)
         self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         self.loop.add_signal_handler(signal.SIGUSR1, self.write_data)
         self.loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
