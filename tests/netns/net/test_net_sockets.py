@@ -24,7 +24,7 @@ from pykeepalived.lab.netns import Lab
 from pykeepalived.net.arp import inet_checksum
 from pykeepalived.net.links import if_index
 from pykeepalived.net.netns import in_netns
-from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
+from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6, link_local_of
 
 pytestmark = pytest.mark.netns
 
@@ -252,3 +252,47 @@ def test_constructor_error_for_missing_interface(lab4: Lab) -> None:
     with pytest.raises(OSError), contextlib.closing(
             VrrpSocket4("nosuch0", netns=lab4.hosts["a"].ns)):
         pass
+
+
+def test_sockets_opened_on_a_down_interface_work_once_it_is_up() -> None:
+    """The daemon may start while its interface is down (FAULT): opening must not fail, sends
+    fail as values, and after the link comes up the IPv6 link-local source is picked up and the
+    group memberships made while down are in force."""
+    with Lab("pknd", ipv6=True) as lab:
+        a = lab.add_host("a", ["10.91.5.1/24", "fd91:5::1/64"])
+        b = lab.add_host("b", ["10.91.5.2/24", "fd91:5::2/64"])
+        a.run(["ip", "link", "set", "eth0", "down"])
+
+        async def main() -> tuple[list[Received], list[Received]]:
+            a4 = VrrpSocket4("eth0", netns=a.ns)
+            a6 = VrrpSocket6("eth0", netns=a.ns)
+            assert a6.src is None  # no link-local while down
+            assert isinstance(a4.send(ipv4_datagram("10.91.5.1", "224.0.0.18",
+                                                    vrrp2(5, 100, "10.91.5.200")),
+                                      "224.0.0.18"), OSError)
+            assert isinstance(a6.send(vrrp3_v6(5, 100, "fd91:5::200"), "ff02::12"), OSError)
+            assert a4.tx_errors == 1 and a6.tx_errors == 1
+            a.run(["ip", "link", "set", "eth0", "up"])
+            got4: list[Received] = []
+            got6: list[Received] = []
+            a4.start(got4.append)
+            a6.start(got6.append)
+            b4 = VrrpSocket4("eth0", netns=b.ns)
+            b6 = VrrpSocket6("eth0", netns=b.ns)
+            deadline = time.monotonic() + 5
+            while not (b6.src and link_local_of("eth0", a.ns)):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            b4.send(ipv4_datagram("10.91.5.2", "224.0.0.18", vrrp2(5, 100, "10.91.5.200")),
+                    "224.0.0.18")
+            b6.send(vrrp3_v6(5, 100, "fd91:5::200"), "ff02::12")
+            await wait_first(got4)
+            await wait_first(got6)
+            assert a6.send(vrrp3_v6(5, 100, "fd91:5::200"), "ff02::12") is None
+            assert a6.src == link_local_of("eth0", a.ns)
+            for s in (a4, a6, b4, b6):
+                s.close()
+            return got4, got6
+
+        got4, got6 = asyncio.run(main())
+        assert got4[0].src == "10.91.5.2" and got6[0].src == link_local_of("eth0", b.ns)
