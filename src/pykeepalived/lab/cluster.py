@@ -83,9 +83,11 @@ class InstanceConf:
 
 
 def render_config(router_id: str, instances: Sequence[InstanceConf],
-                  global_extra: Sequence[str] = ()) -> str:
+                  global_extra: Sequence[str] = (), blocks: Sequence[str] = ()) -> str:
+    """A keepalived.conf: global_defs, then raw ``blocks`` (vrrp_script, ...), then instances."""
     g = ["global_defs {", f"    router_id {router_id}", *[f"    {x}" for x in global_extra], "}"]
-    return "\n".join(g) + "\n\n" + "\n\n".join(i.render() for i in instances) + "\n"
+    parts = ["\n".join(g), *blocks, *(i.render() for i in instances)]
+    return "\n\n".join(parts) + "\n"
 
 
 def _num(x: float) -> str:

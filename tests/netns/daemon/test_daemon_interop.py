@@ -17,6 +17,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -80,8 +81,10 @@ def daemons(lab: Lab) -> Iterator[list[Daemon]]:
 
 
 def node(lab: Lab, started: list[Daemon], name: str, impl: str,
-         *instances: InstanceConf, extra_global: tuple[str, ...] = ()) -> Daemon:
-    d = Daemon(lab.hosts[name], impl, render_config(name, list(instances), extra_global))
+         *instances: InstanceConf, extra_global: tuple[str, ...] = (),
+         blocks: tuple[str, ...] = ()) -> Daemon:
+    d = Daemon(lab.hosts[name], impl, render_config(name, list(instances), extra_global,
+                                                    blocks))
     started.append(d)
     return d
 
@@ -355,3 +358,25 @@ def test_vmac_moves_the_mac_not_the_ip(lab: Lab, daemons: list[Daemon], hi: str,
     assert neighbour_mac(cl, VIP) == vmac  # same MAC, now answered by n2
     link = n2.host.run(["ip", "link", "show", "vrrp.51"]).stdout
     assert vmac in link
+
+
+def test_track_script_weight_moves_mastership(lab: Lab, daemons: list[Daemon],
+                                              tmp_path: Path) -> None:
+    """A failing vrrp_script (weight -60) drops pykeepalived below keepalived and back."""
+    flag = tmp_path / "healthy"
+    flag.write_text("")
+    script = (f'vrrp_script chk {{\n    script "/usr/bin/test -e {flag}"\n    interval 0.2\n'
+              "    weight -60\n    fall 1\n    rise 1\n}")
+    n1 = node(lab, daemons, "n1", "py", v3(150, extra=("track_script {", "    chk", "}")),
+              blocks=(script,))
+    n2 = node(lab, daemons, "n2", "ka", v3(100))
+    n1.start()
+    n2.start()
+    started_ok(n1, n2)
+    only_master([n1, n2], n1)
+    flag.unlink()
+    assert n1.wait_log(r"\(VI_1\) Changing effective priority from 150 to 90", 5)
+    only_master([n1, n2], n2, timeout=5)
+    flag.write_text("")
+    assert n1.wait_log(r"\(VI_1\) Changing effective priority from 90 to 150", 5)
+    only_master([n1, n2], n1, timeout=5)
