@@ -169,3 +169,32 @@ def test_dont_release_keeps_vips(host: Host, started: list[Daemon], tmp_path: Pa
     d.signal(signal.SIGTERM)
     assert d.proc is not None and d.proc.wait(timeout=10) == 0
     assert d.has_vip(VIP)
+
+
+def test_static_and_virtual_routes_rules(host: Host, started: list[Daemon],
+                                         tmp_path: Path) -> None:
+    """static_ipaddress at start-up; virtual_routes/rules with MASTER; all removed at stop."""
+    inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=(f"{VIP}/24",),
+                        extra=("virtual_routes {", "    10.99.77.0/24 via 10.99.8.1 dev eth0",
+                               "}", "virtual_rules {", f"    from {VIP} table 100",
+                               "}"))
+    static = "static_ipaddress {\n    10.99.8.50/24 dev eth0\n}"
+    d = Daemon(host, "py", render_config("n1", [inst], blocks=(static,)))
+    started.append(d)
+    d.start()
+    assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
+    assert d.has_vip("10.99.8.50")
+
+    def route() -> str:
+        return host.run(["ip", "route", "show", "10.99.77.0/24"]).stdout
+
+    def rule() -> str:
+        return host.run(["ip", "rule", "show"]).stdout
+
+    assert wait_for(lambda: "via 10.99.8.1" in route(), 3), route()
+    assert wait_for(lambda: f"from {VIP} lookup 100" in rule(), 3), rule()
+    d.signal(signal.SIGTERM)
+    assert d.proc is not None and d.proc.wait(timeout=10) == 0
+    assert route().strip() == ""
+    assert f"from {VIP}" not in rule()
+    assert not d.has_vip(VIP) and not d.has_vip("10.99.8.50")
