@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import socket
 import struct
+from typing import Self
 
 from pykeepalived.net.links import if_mac
 from pykeepalived.net.netns import in_netns
@@ -150,7 +151,7 @@ class Announcer:
     def close(self) -> None:
         self._sock.close()
 
-    def __enter__(self) -> Announcer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

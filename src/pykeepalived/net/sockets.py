@@ -29,6 +29,7 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Self
 
 from pykeepalived.net.links import if_index
 from pykeepalived.net.netns import in_netns
@@ -176,7 +177,10 @@ class _RawVrrpSocket:
         self.tx_packets += 1
         return None
 
-    def __enter__(self) -> _RawVrrpSocket:
+    def send(self, data: bytes, dst: str) -> OSError | None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
