@@ -586,9 +586,17 @@ class VrrpProcess:
             inst = self.instances.get(name)
             if inst is None:
                 continue
-            log.info("(%s) configuration changed or removed: stopping this instance", name)
+            removed = new_cfg.instance(name) is None
+            log.info("(%s) %s: stopping this instance", name,
+                     "removed from the configuration" if removed else "configuration changed")
             inst.router.shutdown(now)
             self._drain(inst)
+            # Not a process stop: no STOP notify; a removed instance is reported as DELETED
+            # (the notifier turns that into FAULT unless notify_deleted is set, as keepalived).
+            self._stop_notified = [x for x in self._stop_notified if x[0].name != name]
+            if removed and self.notifier is not None:
+                with contextlib.suppress(Exception):
+                    self.notifier.instance_state(inst.cfg, "DELETED", 0)
             await inst.drain_ops()
             await inst.stop_worker()
             self._forget(inst)

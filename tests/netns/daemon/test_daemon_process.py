@@ -198,3 +198,26 @@ def test_static_and_virtual_routes_rules(host: Host, started: list[Daemon],
     assert route().strip() == ""
     assert f"from {VIP}" not in rule()
     assert not d.has_vip(VIP) and not d.has_vip("10.99.8.50")
+
+
+def test_notify_scripts_from_the_daemon(host: Host, started: list[Daemon],
+                                        tmp_path: Path) -> None:
+    """The generic notify script gets keepalived's four trailing arguments, MASTER then STOP."""
+    out = tmp_path / "notify.out"
+    script = tmp_path / "notify.sh"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {out}\n')
+    script.chmod(0o755)
+    inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=(f"{VIP}/24",),
+                        extra=(f'notify "{script} extra"',))
+    d = Daemon(host, "py", render_config("n1", [inst]))
+    started.append(d)
+    d.start()
+    assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
+    assert wait_for(lambda: out.exists() and "MASTER" in out.read_text(), 5)
+    d.signal(signal.SIGTERM)
+    assert d.proc is not None and d.proc.wait(timeout=10) == 0
+    lines = out.read_text().splitlines()
+    # Scripts are fire-and-forget (as keepalived's): the first two may finish in either order.
+    assert sorted(lines[:2]) == ["extra INSTANCE VI_1 BACKUP 150",
+                                 "extra INSTANCE VI_1 MASTER 150"], lines
+    assert lines[2:] == ["extra INSTANCE VI_1 STOP 150"], lines
