@@ -2166,10 +2166,8 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
             cs = 4095
         adv = max(cs, 1) / 100.0
     state = acc.get("state", VrrpState.BACKUP)
-    priority = acc.get("priority", 255 if state == VrrpState.MASTER and "priority" not in acc
-                       else 100)
-    if "priority" not in acc:
-        priority = 100
+    # keepalived: with no priority configured, state MASTER means the address owner
+    priority = acc.get("priority", 255 if state == VrrpState.MASTER else 100)
     auth_type = acc.get("auth_type")
     auth_pass = acc.get("auth_pass", b"")
     if auth_type and version == 3:
@@ -2206,6 +2204,11 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
             warn(f"({name}) Strict mode requires no_accept - resetting", "accept")
         accept = priority == 255
     peers = tuple(acc.get("unicast_peers", []))
+    if strict and peers:
+        warn(f"({name}) Unicast peers are not supported in strict mode", None, Severity.ERROR)
+    if strict and fam == 6 and vips and not vips[0].ip.lower().startswith("fe80:"):
+        warn(f"({name}) the first IPv6 VIP address must be link local in strict mode", None,
+             Severity.ERROR)
     interface = acc.get("interface")
     vmac = acc.get("use_vmac")
     if acc.get("_unicast_kw") and not peers:

@@ -390,3 +390,18 @@ def test_severity_ordering_for_exit_codes() -> None:
     r = parse("bogus\n")
     assert r.worst == Severity.ERROR and r.exit_code_for_test() == 5
     assert parse("").exit_code_for_test() == 0
+
+
+def test_master_without_priority_is_the_address_owner() -> None:
+    _, i = inst("state MASTER")
+    assert i.priority == 255 and i.is_owner  # type: ignore[attr-defined]
+    _, i = inst("state MASTER\n priority 120")
+    assert i.priority == 120  # type: ignore[attr-defined]
+
+
+def test_strict_mode_rules() -> None:
+    r, i = inst("strict_mode\n priority 100\n unicast_peer {\n 10.0.0.2\n }")
+    assert any("not supported in strict mode" in t for t in texts(r))
+    assert not i.accept  # type: ignore[attr-defined]
+    r = parse(BASIC.replace("192.168.1.10/24", "2001:db8::1/64") % "strict_mode")
+    assert any("must be link local" in t for t in texts(r))
