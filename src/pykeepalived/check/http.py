@@ -43,6 +43,9 @@ class HttpResult:
     elapsed: float = 0.0
     error: str = ""
     body: bytes = b""  # only with keep_body (regex checks), at most MAX_KEPT_BODY bytes
+    # where it failed, in keepalived's words: "Error connecting to", "Connection timeout to",
+    # "Read error with", "Timeout HTTP read", "Read, no data received from"
+    stage: str = ""
 
 
 MAX_KEPT_BODY = 4 * 1024 * 1024
@@ -131,7 +134,8 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
     try:
         sock = make_socket(t)
     except OSError as e:
-        return HttpResult(None, "", 0, b"", error=f"connection failed: {e}")
+        return HttpResult(None, "", 0, b"", error=f"connection failed: {e}",
+                          stage="Error connecting to")
     try:
         async with asyncio.timeout(t.timeout):
             await loop.sock_connect(sock, (t.host, t.port))
@@ -143,7 +147,9 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
                     ssl_handshake_timeout=t.timeout)
     except (OSError, TimeoutError, ssl.SSLError) as e:
         sock.close()
-        return HttpResult(None, "", 0, b"", error=f"connection failed: {e or type(e).__name__}")
+        stage = "Connection timeout to" if isinstance(e, TimeoutError) else "Error connecting to"
+        return HttpResult(None, "", 0, b"", error=f"connection failed: {e or type(e).__name__}",
+                          stage=stage)
     except BaseException:
         sock.close()
         raise
@@ -159,11 +165,13 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
             else:
                 transport.abort()
     if error:
-        return HttpResult(proto.status, "", proto.total, proto.head, error=error)
+        stage = "Timeout HTTP read" if "timeout" in error else "Read error with"
+        return HttpResult(proto.status, "", proto.total, proto.head, error=error, stage=stage)
     if not proto.in_body:
         status, head, _ = split_response(proto.buf)
         if status is None:
-            return HttpResult(None, "", 0, proto.buf[:200], error="no HTTP response")
+            return HttpResult(None, "", 0, proto.buf[:200], error="no HTTP response",
+                              stage="Read, no data received from")
         return HttpResult(status, hashlib.md5(b"").hexdigest(), 0, head,
                           elapsed=loop.time() - start)
     return HttpResult(proto.status, proto.md5.hexdigest(), proto.total, proto.head,
@@ -209,7 +217,7 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
     if use_ssl and ssl_ctx is None:
         ssl_ctx = make_ssl_context(None)
     urls = chk.urls or (UrlSpec(path="/"),)
-    for n, url in enumerate(urls, 1):
+    for url in urls:
         vhost = url.virtualhost or chk.virtualhost or rs_virtualhost
         host_header = vhost or t.host_port()
         sni = None
@@ -217,14 +225,13 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
             sni = chk.sni_name or vhost
         r = await fetch(t, url.path, host_header, chk.http_protocol,
                         ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None)
+        # details are keepalived's reasons; the pool logs "<reason> server [ip]:tcp:port."
         if r.error:
-            return CheckOutcome(False, detail=f"url({n}) {url.path}: {r.error}")
+            return CheckOutcome(False, detail=r.stage or "Read error with")
         if not status_ok(r.status, url.status_codes):
-            return CheckOutcome(False, detail=f"HTTP status code error to {t.host_port()} "
-                                f"url({url.path}), status_code [{r.status}].")
+            return CheckOutcome(False, detail="HTTP status code error to")
         if url.digest and r.digest != url.digest.lower():
-            return CheckOutcome(False, detail=f"MD5 digest error to {t.host_port()} "
-                                f"url[{url.path}], MD5SUM [{r.digest}].")
+            return CheckOutcome(False, detail="MD5 digest error to")
         if not regex_ok(url, r.body):
-            return CheckOutcome(False, detail=f"Regex match failed on url({url.path}).")
+            return CheckOutcome(False, detail="Regex match failed")
     return CheckOutcome(True)

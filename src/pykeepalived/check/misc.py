@@ -29,7 +29,7 @@ async def misc_check(chk: MiscCheck) -> CheckOutcome:
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True, **kw)  # type: ignore[arg-type]
     except (OSError, ValueError, KeyError) as e:
-        return CheckOutcome(False, detail=f"cannot run {argv[0]}: {e}")
+        return CheckOutcome(False, detail=f"failed (cannot run: {e})")
     try:
         async with asyncio.timeout(timeout):
             code = await proc.wait()
@@ -37,7 +37,7 @@ async def misc_check(chk: MiscCheck) -> CheckOutcome:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
-        return CheckOutcome(False, detail=f"Misc check to [{' '.join(argv)}] timed out")
+        return CheckOutcome(False, detail="timed out")
     return outcome_for_exit(code, chk.misc_dynamic, " ".join(argv))
 
 
@@ -47,5 +47,6 @@ def outcome_for_exit(code: int, dynamic: bool, name: str = "") -> CheckOutcome:
         return CheckOutcome(True)
     if dynamic and 2 <= code <= 255:
         return CheckOutcome(True, weight=code - 2)
-    why = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
-    return CheckOutcome(False, detail=f"Misc check to [{name}] {why}")
+    # keepalived's wording, completed by the pool into "Misc check for [...] by [...] <why>."
+    why = f"due to signal {-code}" if code < 0 else f"exited with status {code}"
+    return CheckOutcome(False, detail=f"failed ({why})")

@@ -21,7 +21,8 @@ Rules, as keepalived applies them:
   ``retry`` times ``delay_before_retry`` apart; the next failure marks it down ("failed after N
   retries"). A down checker is simply re-run every ``delay_loop``; one success brings it up.
   The first check runs after a random delay in ``[0, warmup]`` (warmup defaults to delay_loop).
-  With ``fast_recovery`` (HTTP_GET/SSL_GET) a down checker is re-run every delay_before_retry.
+  All ``url`` blocks of an HTTP checker are fetched in one round (keepalived walks one url per
+  delay_loop unless ``fast_recovery``), so ``fast_recovery`` changes nothing here.
 * A real server is alive when all its checkers are up (no checkers: always alive). Alive → in the
   pool with its weight (``misc_dynamic`` / FILE_CHECK may change it); dead → removed, or kept
   at weight 0 with ``inhibit_on_failure``.
@@ -153,6 +154,7 @@ class _CheckerState:
     cfg: Checker
     endpoint: str
     is_up: bool
+    phrases: _Phrases
     has_run: bool = False
     retry_it: int = 0
     next_at: float | None = None
@@ -269,18 +271,56 @@ def _dest(vs: VirtualServer, ip: str, port: int, weight: int, method: str,
 
 # ------------------------------------------------------------------ the pool
 
-_SUCCESS_PHRASE = {
-    "TCP_CHECK": "TCP connection to {ep} success.",
-    "HTTP_GET": "HTTP status code success to {ep}.",
-    "SSL_GET": "HTTP status code success to {ep}.",
-    "MISC_CHECK": "Misc check for {ep} success.",
-    "SMTP_CHECK": "Remote SMTP server {ep} succeed on service.",
-    "DNS_CHECK": "DNS_CHECK on service {ep} success.",
-    "UDP_CHECK": "UDP_CHECK on service {ep} success.",
-    "PING_CHECK": "PING_CHECK on service {ep} success.",
-    "FILE_CHECK": "FILE_CHECK on service {ep} success.",
-}
-_FAIL_NAME = {"HTTP_GET": "HTTP_CHECK", "SSL_GET": "SSL_CHECK"}
+@dataclass(frozen=True)
+class _Phrases:
+    """keepalived 2.2.7's log and mail phrases for one checker (``{n}``: retries, ``{why}``:
+    the probe's reason, used by MISC_CHECK)."""
+
+    up: str
+    down: str
+    down_retries: str
+    mail_up: str
+    mail_down: str
+    attempt: str  # one failed attempt, logged with log_all_failures; ``{why}`` = reason
+
+
+def _phrases(kind: str, ep: str, rs: str, vs: str, script: str) -> _Phrases:
+    if kind in ("HTTP_GET", "SSL_GET"):
+        return _Phrases(f"Remote Web server {ep} succeed on service.",
+                        f"HTTP_CHECK on service {ep} failed.",
+                        f"HTTP_CHECK on service {ep} failed after {{n}} retries.",
+                        "=> CHECK succeed on service <=",
+                        "=> CHECK failed on service : HTTP request failed <=",
+                        f"{{why}} server {ep}.")
+    if kind == "MISC_CHECK":
+        who = f"Misc check for [{rs} VS {vs}] by [{script}]"
+        return _Phrases(f"{who} succeeded.", f"{who} {{why}}.", f"{who} {{why}}.",
+                        "=> MISC CHECK succeeded on service <=",
+                        "=> MISC CHECK {why} on service <=", f"{who} {{why}}.")
+    if kind == "PING_CHECK":
+        return _Phrases(f"ICMP connection to {ep} success.",
+                        f"ICMP CHECK on service {ep} failed.",
+                        f"ICMP CHECK on service {ep} of {vs} failed after {{n}} retries.",
+                        "=> ICMP CHECK succeed on service <=",
+                        "=> ICMP CHECK failed on service <=", f"ICMP connection to {ep} {{why}}.")
+    if kind == "SMTP_CHECK":
+        return _Phrases(f"Remote SMTP server {ep} succeed on service.",
+                        f"SMTP_CHECK on service {ep} failed.",
+                        f"SMTP_CHECK on service {ep} failed after {{n}} retries.",
+                        "=> CHECK succeed on service <=",
+                        "=> CHECK failed on service : {why} <=", f"SMTP_CHECK {ep}: {{why}}.")
+    if kind == "DNS_CHECK":
+        return _Phrases(f"DNS_CHECK ({ep}) succeed on service.",
+                        f"DNS_CHECK ({ep}) failed on service.",
+                        f"DNS_CHECK ({ep}) failed on service after {{n}} retries.",
+                        "=> DNS_CHECK: succeed on service <=",
+                        "=> DNS_CHECK: failed on service <=", f"DNS_CHECK ({ep}) {{why}}")
+    name = {"TCP_CHECK": "TCP", "UDP_CHECK": "UDP"}.get(kind, kind.replace("_CHECK", ""))
+    return _Phrases(f"{name} connection to {ep} success.",
+                    f"{kind} on service {ep} failed.",
+                    f"{kind} on service {ep} failed after {{n}} retries.",
+                    f"=> {name} CHECK succeed on service <=",
+                    f"=> {name} CHECK failed on service <=", f"{kind} on service {ep}: {{why}}")
 
 
 class Pool:
@@ -310,20 +350,25 @@ class Pool:
     def _build_vs(self, vs: VirtualServer) -> _VsState:
         keys = expand_keys(vs, self._groups)
         proto = vs.protocol.lower()
+        vs_name = str(keys[0]) if len(keys) == 1 and vs.group is None else vs.key
         rss: list[_RsState] = []
         for rs in vs.real_servers:
             checkers = []
+            # a real server without a port takes the virtual server's (keepalived does)
+            rs_name = format_endpoint(rs.ip, rs.port or vs.port, proto)
             for c in rs.checkers:
                 ep = format_endpoint(c.connect_ip or rs.ip,
                                      c.connect_port or rs.port or vs.port, proto)
-                if isinstance(c, MiscCheck) and c.script is not None:
-                    ep = "[" + " ".join(c.script.argv) + "]"
-                checkers.append(_CheckerState(cfg=c, endpoint=ep, is_up=not c.alpha))
-            # a real server without a port takes the virtual server's (keepalived does)
-            rss.append(_RsState(cfg=rs, name=format_endpoint(rs.ip, rs.port or vs.port, proto),
+                script = ""
+                if isinstance(c, MiscCheck) and c.script is not None and c.script.argv:
+                    script = c.script.argv[0]
+                checkers.append(_CheckerState(
+                    cfg=c, endpoint=ep, is_up=not c.alpha,
+                    phrases=_phrases(c.kind, ep, rs_name, vs_name, script)))
+            rss.append(_RsState(cfg=rs, name=rs_name,
                                 weight=rs.weight, checkers=checkers,
                                 alive=all(c.is_up for c in checkers)))
-        name = str(keys[0]) if len(keys) == 1 and vs.group is None else vs.key
+        name = vs_name
         addrs = frozenset(k.addr for k in keys if k.addr)
         template = service_template(vs, keys[0] if keys else ServiceKey.mark(1))
         return _VsState(cfg=vs, ident=vs_identity(vs), name=name, keys=keys,
@@ -447,45 +492,42 @@ class Pool:
         cfg = c.cfg
         out: list[Action] = []
         delay = cfg.delay_loop
-        kind = cfg.kind
-        fail_name = _FAIL_NAME.get(kind, kind)
-        if not outcome.ok and (self._log_all or cfg.log_all_failures) and outcome.detail:
-            out.append(Log(f"{fail_name} on service {c.endpoint}: {outcome.detail}",
-                           logging.WARNING))
+        ph = c.phrases
+        why = outcome.detail or "failed"
+        if not outcome.ok and (self._log_all or cfg.log_all_failures):
+            out.append(Log(ph.attempt.format(why=why)))
         first = not c.has_run
+        mail = ""
         if outcome.ok or ((c.is_up or first) and c.retry_it >= cfg.retry):
             c.retry_it = 0
             # keepalived logs the first result of every checker, then only transitions
             if outcome.ok and (not c.is_up or first):
-                out.append(Log(_SUCCESS_PHRASE.get(kind, "{ep} success.").format(
-                    ep=c.endpoint)))
+                out.append(Log(ph.up))
+                mail = ph.mail_up
                 c.is_up = True
             elif not outcome.ok and (c.is_up or first):
-                tail = (f" after {cfg.retry} retries." if cfg.retry else ".")
-                if kind in ("HTTP_GET", "SSL_GET") and cfg.retry == 1:
-                    tail = " after 1 retry."
-                out.append(Log(f"{fail_name} on service {c.endpoint} failed{tail}"))
-                if outcome.detail and not (self._log_all or cfg.log_all_failures):
-                    out.append(Log(f"{fail_name} on service {c.endpoint}: "
-                                   f"{outcome.detail}"))
+                text = ph.down_retries if cfg.retry and not first else ph.down
+                out.append(Log(text.format(n=cfg.retry, why=why)))
+                if outcome.detail and not (self._log_all or cfg.log_all_failures) \
+                        and "{why}" not in text:
+                    out.append(Log(ph.attempt.format(why=why)))
+                mail = ph.mail_down.format(why=why)
                 c.is_up = False
         elif c.is_up:
             delay = cfg.delay_before_retry
             c.retry_it += 1
-        if not c.is_up and getattr(cfg, "fast_recovery", False):
-            delay = cfg.delay_before_retry  # fast_recovery: a down server is re-polled sooner
         c.has_run = True
         c.next_at = now + delay
         if outcome.ok and outcome.weight is not None:
             c.weight = outcome.weight
-        out.extend(self._update_rs(v, r, kind))
+        out.extend(self._update_rs(v, r, mail))
         return out
 
     def _wanted_weight(self, r: _RsState) -> int:
         dyn = [c.weight for c in r.checkers if c.weight is not None]
         return dyn[-1] if dyn else r.cfg.weight
 
-    def _update_rs(self, v: _VsState, r: _RsState, kind: str) -> list[Action]:
+    def _update_rs(self, v: _VsState, r: _RsState, mail: str) -> list[Action]:
         out: list[Action] = []
         alive = r.all_up()
         weight = self._wanted_weight(r)
@@ -502,20 +544,17 @@ class Pool:
             else:
                 verb = "Disabling" if inhibit else "Removing"
                 out.append(Log(f"{verb} service {r.name} from VS {v.name}"))
-            out.extend(self._rs_notifies(v, r, alive, kind))
+            out.extend(self._rs_notifies(v, r, alive, mail))
         out.extend(self._update_quorum(v, init=False))
         return out
 
-    def _rs_notifies(self, v: _VsState, r: _RsState, up: bool, kind: str = "") -> list[Action]:
+    def _rs_notifies(self, v: _VsState, r: _RsState, up: bool, mail: str = "") -> list[Action]:
         out: list[Action] = []
         script = r.cfg.notify_up if up else r.cfg.notify_down
         if script is not None:
             out.append(RunScript(script, "notify_up" if up else "notify_down"))
-        body = ""
-        if kind:
-            check = _FAIL_NAME.get(kind, kind).replace("_CHECK", "").replace("_GET", "")
-            body = f"=> {check} CHECK {'succeed' if up else 'failed'} on service <="
-        out.append(RsStateChange(r.name, v.name, up, r.cfg.smtp_alert or v.smtp_alert, body))
+        out.append(RsStateChange(r.name, v.name, up,
+                                 bool(mail) and (r.cfg.smtp_alert or v.smtp_alert), mail))
         return out
 
     def _live_weight(self, v: _VsState) -> int:

@@ -354,18 +354,6 @@ def test_unknown_check_id_is_ignored_and_running_checks_have_no_timer() -> None:
     assert s.pool.next_timer() == 7.0
 
 
-def test_fast_recovery_repolls_a_down_server_sooner() -> None:
-    chk = HttpGet(delay_loop=10.0, retry=0, delay_before_retry=1.0, warmup=0.0,
-                  fast_recovery=True)
-    s = Sim(Pool([vs(rs(1, chk))]))
-    s.health["10.0.1.1"] = False
-    s.run_until(3.0)
-    assert [t for t, _ in s.runs] == [0.0, 1.0, 2.0, 3.0]
-    s.health["10.0.1.1"] = True
-    s.run_until(30.0)
-    assert [t for t, _ in s.runs][4:] == [4.0, 14.0, 24.0]
-
-
 def test_first_result_is_logged_then_only_transitions() -> None:
     s = Sim(Pool([vs(rs(1))]))
     s.run_until(6.0)
@@ -391,3 +379,28 @@ def test_ipv6_service_and_fwmark_netmask() -> None:
     assert t.services[k6].service.netmask == 64
     assert list(t.dests(k6)) == [DestKey("2001:db8::11", 443)]
     assert t.services[ServiceKey.mark(9, 6)].service.netmask == 128
+
+
+def test_keepalived_phrases_per_checker_kind() -> None:
+    http_chk = HttpGet(delay_loop=2.0, retry=1, delay_before_retry=1.0, warmup=0.0,
+                       log_all_failures=True)
+    misc = MiscCheck(script=NotifyScript(("/usr/local/bin/chk", "a")), delay_loop=2.0, retry=0,
+                     warmup=0.0)
+    fails = {"10.0.1.1": "HTTP status code error to", "10.0.1.2": "failed (exited with status 1)"}
+    up = {"10.0.1.1": True, "10.0.1.2": True, "10.0.1.3": True}
+
+    def probe(cid: CheckId, now: float) -> CheckOutcome:
+        ip = cid.rs.split("]")[0][1:]
+        return CheckOutcome(up[ip], detail="" if up[ip] else fails[ip])
+
+    s = Sim(Pool([vs(rs(1, http_chk), rs(2, misc), rs(3))]), probe=probe)
+    s.run_until(0.0)
+    up["10.0.1.1"] = up["10.0.1.2"] = False
+    s.run_until(3.5)
+    logs = s.logs()
+    assert "Remote Web server [10.0.1.1]:tcp:8080 succeed on service." in logs
+    assert "HTTP status code error to server [10.0.1.1]:tcp:8080." in logs  # log_all_failures
+    assert "HTTP_CHECK on service [10.0.1.1]:tcp:8080 failed after 1 retries." in logs
+    who = "Misc check for [[10.0.1.2]:tcp:8080 VS [10.0.0.100]:tcp:80] by [/usr/local/bin/chk]"
+    assert f"{who} succeeded." in logs
+    assert f"{who} failed (exited with status 1)." in logs
