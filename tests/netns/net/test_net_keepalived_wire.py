@@ -4,7 +4,8 @@ keepalived runs as an address owner (priority 255, state MASTER: master at once)
 receive its adverts intact (the codec decodes them: TTL 255, PASS, checksum), and keepalived must
 accept ours: we advertise priority 255 from a higher source address, which makes the real
 keepalived step down to BACKUP and remove its VIP (reference §4.6, two owners) — it only does
-that for an advert that passed every one of its checks.
+that for an advert that passed every one of its checks. The GARPs and unsolicited NAs the real
+keepalived sends on becoming MASTER are compared byte for byte with our frame builders.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from net_pcap import read_pcap
 
 from pykeepalived.lab.netns import Host, Lab
+from pykeepalived.net.arp import build_garp, build_unsolicited_na
 from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6, link_local_of
 
 pytestmark = [pytest.mark.netns, pytest.mark.keepalived]
@@ -104,6 +107,13 @@ def test_v2_pass_with_keepalived(tmp: Path) -> None:
     with Lab("pknk") as lab:
         a = lab.add_host("a", ["10.90.0.1/24"])
         b = lab.add_host("b", ["10.90.0.2/24"])
+        with open(tmp / "td.err", "wb") as err:
+            dump = b.popen(["tcpdump", "-i", "eth0", "-U", "--immediate-mode", "-w",
+                            str(tmp / "arp.pcap"), "arp"], stderr=err)
+        deadline = time.monotonic() + 5
+        while b"listening" not in (tmp / "td.err").read_bytes():
+            assert time.monotonic() < deadline, "tcpdump did not start"
+            time.sleep(0.02)
 
         async def main() -> None:
             sock = VrrpSocket4("eth0", netns=b.ns)
@@ -129,7 +139,12 @@ def test_v2_pass_with_keepalived(tmp: Path) -> None:
         log = (tmp / "ka.log").read_text() + (tmp / "ka.err").read_text()
         assert not has_addr(a, vip), log
         assert "Master received advert from 10.90.0.2 with higher priority 255" in log, log
-        assert log.rstrip().count("Entering BACKUP STATE") >= 1
+        dump.terminate()
+        dump.wait(5)
+        garps = [f for f in read_pcap(tmp / "arp.pcap") if f[6:12] == bytes.fromhex(
+            a.mac.replace(":", "")) and f[28:32] == bytes([10, 90, 0, 200])]
+        assert len(garps) >= 5, "keepalived sends 5 GARPs on becoming MASTER"
+        assert all(f[:42] == build_garp(a.mac, vip) for f in garps)
 
 
 def test_v3_ipv6_with_keepalived(tmp: Path) -> None:
@@ -143,6 +158,13 @@ def test_v3_ipv6_with_keepalived(tmp: Path) -> None:
         while not (link_local_of("eth0", a.ns) and link_local_of("eth0", b.ns)):
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+        with open(tmp / "td.err", "wb") as err:
+            dump = b.popen(["tcpdump", "-i", "eth0", "-U", "--immediate-mode", "-w",
+                            str(tmp / "na.pcap"), "icmp6 and ip6[40] == 136"], stderr=err)
+        while b"listening" not in (tmp / "td.err").read_bytes():
+            assert time.monotonic() < deadline + 5, "tcpdump did not start"
+            time.sleep(0.02)
 
         async def main() -> None:
             sock = VrrpSocket6("eth0", netns=b.ns)
@@ -169,3 +191,9 @@ def test_v3_ipv6_with_keepalived(tmp: Path) -> None:
         assert not has_addr(a, vip), log
         assert f"Master received advert from {link_local_of('eth0', b.ns)} with higher " \
             "priority 255" in log, log
+        dump.terminate()
+        dump.wait(5)
+        # keepalived's unsolicited NAs for its VIP are byte-for-byte what we build
+        frames = read_pcap(tmp / "na.pcap")
+        assert frames, "keepalived sent no unsolicited NA"
+        assert all(f == build_unsolicited_na(a.mac, vip) for f in frames), frames[0].hex()
