@@ -29,9 +29,16 @@ VIP2 = "10.99.8.201"
 
 
 @pytest.fixture(scope="module")
-def host() -> Iterator[Host]:
-    with Lab("pkdp") as lab:
-        yield lab.add_host("n1", ["10.99.8.11/24"])
+def lab() -> Iterator[Lab]:
+    with Lab("pkdp") as lb:
+        lb.add_host("n1", ["10.99.8.11/24"])
+        lb.add_host("n2", ["10.99.8.12/24"])
+        yield lb
+
+
+@pytest.fixture(scope="module")
+def host(lab: Lab) -> Host:
+    return lab.hosts["n1"]
 
 
 @pytest.fixture
@@ -221,3 +228,24 @@ def test_notify_scripts_from_the_daemon(host: Host, started: list[Daemon],
     assert sorted(lines[:2]) == ["extra INSTANCE VI_1 BACKUP 150",
                                  "extra INSTANCE VI_1 MASTER 150"], lines
     assert lines[2:] == ["extra INSTANCE VI_1 STOP 150"], lines
+
+
+def test_no_accept_drops_traffic_to_held_vips(lab: Lab, host: Host, started: list[Daemon],
+                                              tmp_path: Path) -> None:
+    """no_accept: the MASTER holds the VIP but drops packets to it (nftables set)."""
+    inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=(f"{VIP}/24",),
+                        extra=("no_accept",))
+    d = Daemon(host, "py", render_config("n1", [inst]))
+    started.append(d)
+    d.start()
+    assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
+    peer = lab.hosts["n2"]
+    assert peer.run(["ping", "-c1", "-W1", "10.99.8.11"], check=False).returncode == 0
+    assert wait_for(lambda: VIP in host.run(["nft", "list", "ruleset"]).stdout, 3)
+    assert peer.run(["ping", "-c2", "-W1", VIP], check=False).returncode != 0
+    # Control: with the drop set emptied by hand the same ping goes through.
+    host.run(["nft", "flush", "set", "inet", "keepalived", "vips"])
+    assert peer.run(["ping", "-c2", "-W1", VIP], check=False).returncode == 0
+    d.signal(signal.SIGTERM)
+    assert d.proc is not None and d.proc.wait(timeout=10) == 0
+    assert VIP not in host.run(["nft", "list", "ruleset"]).stdout
