@@ -1,0 +1,430 @@
+"""IPVS backend checks, run INSIDE the qemu guest (one boot) by tests/vm/test_lvs_ipvs_vm.py.
+
+Not a pytest file (booting is the expensive part, and pytest's import alone costs many seconds
+of emulated CPU): a list of named checks run in order, each recorded as ok / failed with its
+traceback in a JSON report the host test reads. ``ipvsadm`` is the oracle for what the kernel
+holds; the expected lines below are written by hand, not derived from our own code.
+
+Usage: python lvs_guest_ipvs.py REPORT.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pykeepalived.check.table import (
+    AddDest,
+    AddService,
+    DeleteDest,
+    DeleteService,
+    EditDest,
+    EditService,
+    FwdMethod,
+    LvsDest,
+    LvsService,
+    LvsTable,
+    ServiceFlag,
+    ServiceKey,
+    TunFlag,
+    TunType,
+)
+from pykeepalived.lab.netns import Lab, wait_for
+from pykeepalived.lvs.backend import LvsSettings, SyncDaemonSpec, select_backend
+from pykeepalived.lvs.ipvs import IpvsBackend, normalized
+
+CHECKS: list[tuple[str, Callable[[], None]]] = []
+LOOP = asyncio.new_event_loop()
+STATE: dict[str, object] = {}
+T = TypeVar("T")
+
+
+def check(fn: Callable[[], None]) -> Callable[[], None]:
+    CHECKS.append((fn.__name__, fn))
+    return fn
+
+
+def sh(cmd: str) -> str:
+    p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd}: rc={p.returncode} {p.stderr.strip()}")
+    return p.stdout
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return LOOP.run_until_complete(coro)
+
+
+def backend(name: str = "b") -> IpvsBackend:
+    b = STATE[name]
+    assert isinstance(b, IpvsBackend)
+    return b
+
+
+def lab() -> Lab:
+    lb = STATE["lab"]
+    assert isinstance(lb, Lab)
+    return lb
+
+
+def ipvsadm_table(prefix: str = "") -> dict[str, list[str]]:
+    """``ipvsadm -Ln`` as {service line: sorted [dest 'addr:port Forward Weight']}."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in sh(f"{prefix}ipvsadm -Ln").splitlines()[3:]:
+        if line.startswith("  ->"):
+            f = line.split()
+            assert current is not None
+            out[current].append(" ".join(f[1:4]))
+        elif line.strip():
+            current = " ".join(line.split())
+            out[current] = []
+    return {k: sorted(v) for k, v in out.items()}
+
+
+K80 = ServiceKey.inet("10.0.0.100", 80)
+K53 = ServiceKey.inet("10.0.0.100", 53, "UDP")
+K83 = ServiceKey.inet("10.0.0.100", 83, "SCTP")
+K5060 = ServiceKey.inet("10.0.0.101", 5060, "UDP")
+K6_80 = ServiceKey.inet("2001:db8::100", 80)
+K6_81 = ServiceKey.inet("2001:db8::100", 81)
+KF7 = ServiceKey.mark(7)
+KF8 = ServiceKey.mark(8, 6)
+K443 = ServiceKey.inet("10.0.0.102", 443)
+
+T1 = LvsTable.build([
+    (LvsService(K80, "wrr"), [
+        LvsDest("10.1.0.1", 8080, 3),
+        LvsDest("10.1.0.2", 8080, 6, fwd=FwdMethod.DR),
+        LvsDest("10.1.0.3", 8080, 0, u_threshold=100, l_threshold=50)]),
+    (LvsService(K53, "sh", flags=ServiceFlag.SCHED2 | ServiceFlag.ONEPACKET),
+     [LvsDest("10.1.0.1", 53, 1)]),
+    (LvsService(K83, "wlc", timeout=300, netmask=24),
+     [LvsDest("10.1.0.1", 0, 1, fwd=FwdMethod.TUN, tun_type=TunType.GUE, tun_port=6080,
+              tun_flags=TunFlag.CSUM)]),
+    (LvsService(K5060, "rr", timeout=30, pe_name="sip"), [LvsDest("10.1.0.1", 5060, 1)]),
+    (LvsService(K6_80, "fo", netmask=128), [LvsDest("2001:db8::1", 80, 1)]),
+    (LvsService(K6_81, "sh", timeout=60, netmask=64),
+     [LvsDest("2001:db8::2", 80, 2, fwd=FwdMethod.DR)]),
+    (LvsService(KF7, "rr"), [LvsDest("10.1.0.1", 0, 1), LvsDest("10.1.0.2", 0, 1,
+                                                                fwd=FwdMethod.DR)]),
+    (LvsService(KF8, "rr", netmask=128), [LvsDest("2001:db8::1", 0, 1)]),
+])
+
+T1_IPVSADM = {
+    "TCP 10.0.0.100:80 wrr": ["10.1.0.1:8080 Masq 3", "10.1.0.2:8080 Route 6",
+                              "10.1.0.3:8080 Masq 0"],
+    "UDP 10.0.0.100:53 sh (sh-port) ops": ["10.1.0.1:53 Masq 1"],
+    "SCTP 10.0.0.100:83 wlc persistent 300 mask 255.255.255.0": ["10.1.0.1:0 Tunnel 1"],
+    "UDP 10.0.0.101:5060 rr persistent 30 pe sip": ["10.1.0.1:5060 Masq 1"],
+    "TCP [2001:db8::100]:80 fo": ["[2001:db8::1]:80 Masq 1"],
+    "TCP [2001:db8::100]:81 sh persistent 60 mask 64": ["[2001:db8::2]:80 Route 2"],
+    "FWM 7 rr": ["10.1.0.1:0 Masq 1", "10.1.0.2:0 Route 1"],
+    "FWM 8 IPv6 rr": ["[2001:db8::1]:0 Masq 1"],
+}
+
+
+def t2() -> LvsTable:
+    t = T1.without_service(K5060)
+    t = t.with_service(LvsService(K80, "wrr"), [
+        LvsDest("10.1.0.1", 8080, 3), LvsDest("10.1.0.2", 8080, 4, fwd=FwdMethod.DR),
+        LvsDest("10.1.0.4", 8080, 2)])
+    t = t.with_service(LvsService(K53, "rr"), [LvsDest("10.1.0.1", 53, 1)])
+    return t.with_service(LvsService(K443, "lc", timeout=120), [LvsDest("10.1.0.5", 443, 7)])
+
+
+T2_CHANGED = {
+    "TCP 10.0.0.100:80 wrr": ["10.1.0.1:8080 Masq 3", "10.1.0.2:8080 Route 4",
+                              "10.1.0.4:8080 Masq 2"],
+    "UDP 10.0.0.100:53 rr": ["10.1.0.1:53 Masq 1"],
+    "TCP 10.0.0.102:443 lc persistent 120": ["10.1.0.5:443 Masq 7"],
+}
+
+
+def expected_t2() -> dict[str, list[str]]:
+    out = {k: v for k, v in T1_IPVSADM.items()
+           if not k.startswith(("TCP 10.0.0.100:80 ", "UDP 10.0.0.100:53 ", "UDP 10.0.0.101"))}
+    out.update(T2_CHANGED)
+    return out
+
+
+# ------------------------------------------------------------------------------ table checks
+
+
+@check
+def setup_root_namespace() -> None:
+    # IPVS refuses real servers whose address is not unicast-routable: give it routes.
+    sh("ip link set lo up; ip link add pkd0 type dummy; ip link set pkd0 up;"
+       "ip addr add 10.1.0.254/24 dev pkd0; ip addr add 2001:db8::fe/64 dev pkd0 nodad")
+    b = select_backend("auto", settings=LvsSettings(
+        timeout_tcp=900, timeout_tcpfin=60, timeout_udp=120,
+        sync_daemon=SyncDaemonSpec("pkd0", sync_id=5)))
+    assert isinstance(b, IpvsBackend), f"auto picked {b.name} on a kernel with IPVS"
+    STATE["b"] = b
+    run(b.start())
+
+
+@check
+def timeouts_applied() -> None:
+    out = sh("ipvsadm -L --timeout")
+    assert "Timeout (tcp tcpfin udp): 900 60 120" in out, out
+
+
+@check
+def apply_full_table_matches_ipvsadm() -> None:
+    b = backend()
+    ops = run(b.apply(T1))
+    assert isinstance(ops, list) and len(ops) == 8 + 11, ops
+    got = ipvsadm_table()
+    assert got == T1_IPVSADM, json.dumps(got, indent=1)
+
+
+@check
+def thresholds_and_tunnel_info_in_kernel() -> None:
+    out = sh("ipvsadm -Ln --thresholds -t 10.0.0.100:80")
+    line = next(x for x in out.splitlines() if "10.1.0.3:8080" in x)
+    assert line.split()[2:4] == ["100", "50"], line  # -> addr Uthreshold Lthreshold ...
+    out = sh("ipvsadm -Ln --tun-info --sctp-service 10.0.0.100:83")
+    line = next(x for x in out.splitlines() if "10.1.0.1:0" in x)
+    assert "gue" in line.lower() and "6080" in line, line
+
+
+@check
+def read_back_equals_applied() -> None:
+    b = backend()
+    got = run(b.read())
+    assert got == normalized(T1), got
+
+
+@check
+def reapply_same_table_is_a_no_op() -> None:
+    b = backend()
+    assert run(b.apply(T1)) == []
+
+
+@check
+def diff_applies_only_the_changes() -> None:
+    b = backend()
+    ops = run(b.apply(t2()))
+    assert isinstance(ops, list)
+    kinds = Counter(type(o).__name__ for o in ops)
+    assert kinds == Counter({"EditService": 1, "AddDest": 2, "EditDest": 1, "DeleteDest": 1,
+                             "DeleteService": 1, "AddService": 1}), kinds
+    assert any(isinstance(o, EditDest) and o.dest.weight == 4 for o in ops)
+    assert any(isinstance(o, DeleteDest) and o.dest.addr == "10.1.0.3" for o in ops)
+    assert any(isinstance(o, DeleteService) and o.key == K5060 for o in ops)
+    assert any(isinstance(o, AddService) and o.service.key == K443 for o in ops)
+    assert any(isinstance(o, EditService) and o.service.key == K53 for o in ops)
+    assert any(isinstance(o, AddDest) and o.dest.addr == "10.1.0.4" for o in ops)
+    got = ipvsadm_table()
+    assert got == expected_t2(), json.dumps(got, indent=1)
+
+
+@check
+def resync_after_changes_behind_our_back() -> None:
+    b = backend()
+    sh("ipvsadm -d -t 10.0.0.100:80 -r 10.1.0.1:8080")  # gone behind our back
+    sh("ipvsadm -A -t 10.0.0.250:80 -s rr")  # someone else's service
+    t3 = t2().with_service(LvsService(K80, "wrr"), [
+        LvsDest("10.1.0.1", 8080, 5), LvsDest("10.1.0.2", 8080, 4, fwd=FwdMethod.DR),
+        LvsDest("10.1.0.4", 8080, 2)])
+    run(b.apply(t3))  # EditDest → ENOENT → re-read → AddDest
+    got = ipvsadm_table()
+    assert got["TCP 10.0.0.100:80 wrr"] == ["10.1.0.1:8080 Masq 5", "10.1.0.2:8080 Route 4",
+                                            "10.1.0.4:8080 Masq 2"], got
+    assert got["TCP 10.0.0.250:80 rr"] == [], "a foreign service was touched"
+    STATE["t3"] = t3
+
+
+@check
+def stats_are_read_back() -> None:
+    b = backend()
+    st = run(b.stats())
+    t3 = STATE["t3"]
+    assert isinstance(t3, LvsTable)
+    assert set(st.services) == set(t3.services), st
+    assert len(st.dests) == sum(len(e.dests) for e in t3.services.values())
+
+
+@check
+def sync_daemon_follows_vrrp_state() -> None:
+    b = backend()
+    run(b.set_sync_daemon("MASTER"))
+    out = sh("ipvsadm -L --daemon")
+    assert "master sync daemon" in out and "pkd0" in out and "syncid=5" in out, out
+    run(b.set_sync_daemon("BACKUP"))
+    out = sh("ipvsadm -L --daemon")
+    assert "backup sync daemon" in out and "master" not in out, out
+    run(b.set_sync_daemon(None))
+    assert sh("ipvsadm -L --daemon").strip() == ""
+
+
+@check
+def close_removes_ours_and_keeps_foreign() -> None:
+    b = backend()
+    run(b.close())
+    got = ipvsadm_table()
+    assert got == {"TCP 10.0.0.250:80 rr": []}, got
+
+
+@check
+def flush_removes_everything() -> None:
+    b = IpvsBackend()
+    run(b.apply(T1))
+    assert len(ipvsadm_table()) == len(T1) + 1
+    run(b.flush())
+    assert ipvsadm_table() == {}
+    b2 = IpvsBackend(LvsSettings(flush_on_stop="all"))
+    run(b2.apply(T1))
+    sh("ipvsadm -A -t 10.0.0.250:80 -s rr")
+    run(b2.close())
+    assert ipvsadm_table() == {}
+
+
+# ------------------------------------------------------------------------------ traffic
+
+CLIENT = """
+import json, socket, sys, time
+vip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = []
+for _ in range(n):
+    try:
+        s = socket.create_connection((vip, port), timeout=5)
+        s.sendall(b"GET /index.html HTTP/1.0\\r\\n\\r\\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        out.append(data.split(b"\\r\\n\\r\\n", 1)[1].decode().strip())
+    except OSError as e:
+        out.append("ERR:" + type(e).__name__)
+print(json.dumps(out))
+"""
+
+VIP = "10.72.1.200"
+RS = {"rs1": "10.72.2.11", "rs2": "10.72.2.12", "rs3": "10.72.2.13"}
+
+
+def requests(n: int) -> Counter[str]:
+    p = lab().hosts["cl"].run([sys.executable, "-c", CLIENT, VIP, "80", str(n)], timeout=300)
+    return Counter(json.loads(p.stdout))
+
+
+@check
+def nat_lab_up() -> None:
+    lb = Lab("pklv")
+    STATE["lab"] = lb
+    lb.add_host("cl", ["10.72.1.100/24"])
+    d = lb.add_host("dir", ["10.72.1.1/24", f"{VIP}/24", "10.72.2.1/24"])
+    d.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    d.run(["sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0"])
+    d.run(["sysctl", "-qw", "net.ipv4.conf.eth0.send_redirects=0"])
+    for name, addr in RS.items():
+        h = lb.add_host(name, [f"{addr}/24"])
+        h.run(["ip", "route", "add", "default", "via", "10.72.2.1"])
+        www = Path(f"/tmp/pklv-www/{name}")
+        www.mkdir(parents=True, exist_ok=True)
+        (www / "index.html").write_text(name + "\n")
+        h.popen(["busybox", "httpd", "-f", "-p", "8080", "-h", str(www)])
+    for addr in RS.values():
+        assert wait_for(lambda a=addr: d.run(["bash", "-c", f"exec 3<>/dev/tcp/{a}/8080"],
+                                             check=False).returncode == 0, timeout=60), addr
+    STATE["nb"] = IpvsBackend(netns=d.ns)
+
+
+def nat_table(weights: dict[str, int]) -> LvsTable:
+    return LvsTable.build([(LvsService(ServiceKey.inet(VIP, 80), "wrr"),
+                            [LvsDest(RS[n], 8080, w) for n, w in weights.items()])])
+
+
+@check
+def nat_traffic_follows_weights() -> None:
+    nb = backend("nb")
+    run(nb.apply(nat_table({"rs1": 1, "rs2": 2, "rs3": 3})))
+    got = requests(60)
+    STATE["served"] = Counter(got)
+    assert not [k for k in got if k.startswith("ERR")], got
+    # IPVS wrr is deterministic: 10 full rounds of 1+2+3.
+    assert abs(got["rs1"] - 10) <= 1 and abs(got["rs2"] - 20) <= 1 and \
+        abs(got["rs3"] - 30) <= 1, got
+    out = lab().hosts["dir"].run(["ipvsadm", "-Ln"]).stdout
+    assert re.search(r"TCP\s+10\.72\.1\.200:80 wrr", out), out
+
+
+@check
+def nat_stats_count_the_connections() -> None:
+    nb = backend("nb")
+    served = STATE["served"]
+    assert isinstance(served, Counter)
+    key = ServiceKey.inet(VIP, 80)
+    # The kernel folds its per-CPU counters into the totals every 2 s (estimator timer).
+    deadline = time.monotonic() + 15
+    while True:
+        st = run(nb.stats())
+        dest_conns = sum(d.counters.conns for d in st.dests.values())
+        if (st.services[key].conns >= 60 and dest_conns >= 60) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert st.services[key].conns == 60, st.services
+    assert st.services[key].inpkts > 60 and st.services[key].inbytes > 0, st.services
+    for name, addr in RS.items():
+        dk = next(k for k in st.dests if k[1].addr == addr)
+        assert st.dests[dk].counters.conns == served[name], (name, st.dests[dk])
+
+@check
+def nat_removed_dest_stops_receiving() -> None:
+    nb = backend("nb")
+    run(nb.apply(nat_table({"rs1": 1, "rs3": 1})))
+    got = requests(30)
+    assert got == Counter({"rs1": 15, "rs3": 15}), got
+
+
+@check
+def nat_weight_zero_gets_no_new_connections() -> None:
+    nb = backend("nb")
+    run(nb.apply(nat_table({"rs1": 1, "rs2": 0, "rs3": 1})))
+    got = requests(20)
+    assert got == Counter({"rs1": 10, "rs3": 10}), got
+
+
+@check
+def nat_lab_down() -> None:
+    nb = backend("nb")
+    run(nb.close())
+    out = lab().hosts["dir"].run(["ipvsadm", "-Ln"]).stdout
+    assert "10.72.1.200" not in out, out
+    lab().cleanup()
+
+
+def main() -> int:
+    report: dict[str, dict[str, object]] = {}
+    for name, fn in CHECKS:
+        t = time.monotonic()
+        try:
+            fn()
+            report[name] = {"ok": True, "seconds": round(time.monotonic() - t, 2)}
+            print(f"ok   {name} ({time.monotonic() - t:.1f} s)", flush=True)
+        except Exception:
+            report[name] = {"ok": False, "detail": traceback.format_exc()}
+            print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+    lb = STATE.get("lab")
+    if isinstance(lb, Lab):
+        lb.cleanup()
+    Path(sys.argv[1]).write_text(json.dumps(report, indent=1))
+    return 0 if all(r["ok"] for r in report.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
