@@ -17,6 +17,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pykeepalived.config.model import ConfigMessage, Severity
 
@@ -26,9 +27,11 @@ MAX_EXPANSION_DEPTH = 64
 MAX_STATEMENTS = 2_000_000
 
 
-@dataclass(frozen=True)
-class Stmt:
-    """One logical statement: a keyword with its arguments, or a lone ``{`` / ``}``."""
+class Stmt(NamedTuple):
+    """One logical statement: a keyword with its arguments, or a lone ``{`` / ``}``.
+
+    A NamedTuple rather than a dataclass: generated configs produce hundreds of thousands.
+    """
 
     file: str
     line: int
@@ -353,14 +356,16 @@ class Lexer:
         line = strip_comment(raw).strip()
         if not line:
             return
-        first = line.split(None, 1)[0]
-        if first in _INCLUDES and depth == 0:
-            self._include(line, ctx, path)
-            return
-        if first == "include_check":
-            self._include_check(line.split()[1:])
-            return
-        if line.startswith("@"):
+        c0 = line[0]
+        if c0 == "i" and line.startswith("include"):
+            first = line.split(None, 1)[0]
+            if first in _INCLUDES and depth == 0:
+                self._include(line, ctx, path)
+                return
+            if first == "include_check":
+                self._include_check(line.split()[1:])
+                return
+        if c0 == "@":
             cond, _, rest = line.partition(" ")
             if "\t" in cond:
                 cond, _, rest2 = cond.partition("\t")
@@ -372,11 +377,13 @@ class Lexer:
             if (ident == self.config_id) == neg:
                 return
             line = rest.strip()
-        m = _PARAM_DEF.match(line)
-        if m:
-            self.params[m.group(1)] = m.group(2).strip()
-            return
-        if line.startswith("~SEQ") or line.startswith("~LST"):
+            c0 = line[:1]
+        if c0 == "$":
+            m = _PARAM_DEF.match(line)
+            if m:
+                self.params[m.group(1)] = m.group(2).strip()
+                return
+        if c0 == "~" and (line.startswith("~SEQ") or line.startswith("~LST")):
             self._sequence(line, ctx, path, depth)
             return
         if "$" in line:
@@ -460,7 +467,7 @@ class Lexer:
                 # a multi-line value: each of its lines is processed on its own, so that a
                 # ~SEQ inside it still sees "the rest of its line"
                 return new
-            if new == line:
+            if new == line or "$" not in new:
                 return new
             if len(new) > 1_000_000:
                 break
