@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import heapq
 import logging
 import os
 import resource
@@ -120,6 +121,8 @@ class VrrpProcess:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._due: dict[str, float | None] = {}
+        self._heap: list[tuple[float, str]] = []
         self._stop = asyncio.Event()
         self._stopping = False
         self._reloading = False
@@ -462,6 +465,8 @@ class VrrpProcess:
                     self._act_group(a)
             if not busy:
                 break
+        for i in todo:
+            self._touch(i)
 
     def _act(self, inst: Instance, a: Action) -> None:
         if isinstance(a, SendAdvert):
@@ -512,12 +517,28 @@ class VrrpProcess:
             log.exception("(%s) notify failed", c.name)
 
     # ================================================================ the timer
+    def _touch(self, inst: Instance) -> None:
+        """Record ``inst``'s next timer in the heap (stale entries are skipped lazily), so
+        re-arming costs O(log n) per packet rather than a scan of every instance."""
+        t = inst.router.next_timer()
+        if self._due.get(inst.name) == t:
+            return
+        self._due[inst.name] = t
+        if t is not None:
+            heapq.heappush(self._heap, (t, inst.name))
+
+    def _earliest(self) -> float | None:
+        while self._heap:
+            t, name = self._heap[0]
+            if self._due.get(name) == t and name in self.instances:
+                return t
+            heapq.heappop(self._heap)
+        return None
+
     def _rearm(self) -> None:
         if self.loop is None or self._stopping:
             return
-        due = [t for t in (i.router.next_timer() for i in self.instances.values())
-               if t is not None]
-        at = min(due) if due else None
+        at = self._earliest()
         if at == self._timer_at and self._timer is not None:
             return
         if self._timer is not None:
@@ -531,11 +552,15 @@ class VrrpProcess:
         self._timer = None
         self._timer_at = None
         now = self._now()
-        for inst in list(self.instances.values()):
-            t = inst.router.next_timer()
-            if t is not None and t <= now:
+        while (t := self._earliest()) is not None and t <= now:
+            _, name = heapq.heappop(self._heap)
+            self._due.pop(name, None)
+            inst = self.instances.get(name)
+            if inst is None:
+                continue
+            if (nt := inst.router.next_timer()) is not None and nt <= now:
                 inst.router.handle_timer(now)
-                self._drain(inst)
+            self._drain(inst)  # also re-records its next timer
         self._rearm()
 
     # ================================================================ signals
@@ -626,6 +651,7 @@ class VrrpProcess:
 
     def _forget(self, inst: Instance) -> None:
         self.instances.pop(inst.name, None)
+        self._due.pop(inst.name, None)
         for by in self.by_vrid.values():
             if by.get(inst.cfg.vrid) is inst:
                 del by[inst.cfg.vrid]
