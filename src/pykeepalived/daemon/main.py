@@ -297,8 +297,8 @@ class Supervisor:
                 self.stopping = True
                 break
             if sig == signal.SIGHUP:
+                # Each child re-reads the file and logs its errors (keeping its running config).
                 self.log.info("Reloading")
-                self._wanted_children()  # logs config errors; children decide for themselves
             self._forward(sig)
 
     def _forward(self, sig: int) -> None:
