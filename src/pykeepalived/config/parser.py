@@ -1752,6 +1752,7 @@ class Parser(Handler):
             "delay_loop": delay_loop,
             "warmup": r.get("_warmup", vs.warmup),
             "alpha": r.get("alpha", vs.alpha),
+            "log_all_failures": bool(self.st.global_kw.get("checker_log_all_failures", False)),
             "line": n.line,
         }
         spec: dict[str, Any] = {}
@@ -1883,6 +1884,9 @@ class Parser(Handler):
         spec.pop("_group", None)
         cls: Any = _CHECKERS[kind]
         if kind in ("HTTP_GET", "SSL_GET"):
+            # virtualhost inherits checker <- real_server <- virtual_server
+            if spec.get("virtualhost") is None:
+                spec["virtualhost"] = r.get("virtualhost") or vs.virtualhost
             spec["urls"] = tuple(urls)
             if not urls:
                 self.at(n, f"{kind} has no url specified")

@@ -405,3 +405,13 @@ def test_strict_mode_rules() -> None:
     assert not i.accept  # type: ignore[attr-defined]
     r = parse(BASIC.replace("192.168.1.10/24", "2001:db8::1/64") % "strict_mode")
     assert any("must be link local" in t for t in texts(r))
+
+
+def test_http_virtualhost_inherits_from_real_and_virtual_server() -> None:
+    r = parse("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n virtualhost vs.example\n"
+              " real_server 10.0.0.2 80 {\n HTTP_GET {\n url {\n path /\n }\n }\n }\n"
+              " real_server 10.0.0.3 80 {\n virtualhost rs.example\n HTTP_GET {\n url {\n"
+              " path /\n }\n }\n }\n}\n")
+    rs1, rs2 = r.config.virtual_servers[0].real_servers
+    assert rs1.checkers[0].virtualhost == "vs.example"  # type: ignore[union-attr]
+    assert rs2.checkers[0].virtualhost == "rs.example"  # type: ignore[union-attr]
