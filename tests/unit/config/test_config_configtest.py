@@ -73,3 +73,18 @@ def test_shipped_example_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     with resources.as_file(example) as path:
         code = run_config_test(Options(config_file=str(path), config_id="example"))
     assert code == 0, capsys.readouterr().err
+
+
+def test_cli_entry_point_returns_config_test_codes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good = write(tmp_path, GOOD)
+    ok = subprocess.run([sys.executable, "-m", "pykeepalived", "-t", "-f", good, "-i", "x"],
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    bad = tmp_path / "bad.conf"
+    bad.write_text(GOOD + "}\n")
+    r = subprocess.run([sys.executable, "-m", "pykeepalived", "-t", "-f", str(bad)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 5 and "Extra '}' found" in r.stderr

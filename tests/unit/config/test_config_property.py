@@ -110,3 +110,20 @@ def test_mutated_configs_only_report_errors(seed: int, muts: list[tuple[object, 
         assert isinstance(m.format(), str)
         assert "Internal error" not in m.text, (m.text, text)
     assert res.exit_code_for_test() in (0, 4, 5, 6)
+
+
+_CHARS = [*"abcdefxyz_019.:/-", " ", "\t", "\n", "{", "}", '"', "'", "\\", "$", "@", "^",
+          "~", "#", "!", "(", ")", ",", "=", "\x00", "é"]
+_WORDS = ["vrrp_instance ", "virtual_server ", "real_server ", "global_defs ", "include ",
+          "~SEQ(", "~LST(", "${_RANDOM ", "HTTP_GET ", "url ", "track_script ", "interface ",
+          "virtual_ipaddress ", "10.0.0.1/24 ", "fe80::1 ", "priority ", "weight "]
+config_alphabet = st.sampled_from([*_CHARS, *_WORDS])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(parts=st.lists(config_alphabet, max_size=300))
+def test_arbitrary_text_only_reports_errors(parts: list[str]) -> None:
+    res = load_text("".join(parts), config_id="h", filename="/tmp/pkc-prop/k.conf",
+                    env=FakeEnvironment())
+    assert all("Internal error" not in m.text for m in res.messages)
+    assert res.exit_code_for_test() in (0, 4, 5, 6)
