@@ -268,7 +268,10 @@ def address_kwargs(addr: IpAddress, ifindex: int) -> dict[str, Any]:
     sc = scope_id(addr.scope)
     if sc is not None:
         kw["scope"] = sc
-    flags = ((IFA_F_NODAD if addr.nodad else 0) | (IFA_F_HOMEADDRESS if addr.home else 0)
+    # keepalived 2.2.7 adds every IPv6 address with nodad (observed): a VIP that moves between
+    # routers must be usable at once, not tentative for a DAD round.
+    nodad = addr.nodad or addr.family == 6
+    flags = ((IFA_F_NODAD if nodad else 0) | (IFA_F_HOMEADDRESS if addr.home else 0)
              | (IFA_F_MANAGETEMPADDR if addr.mngtmpaddr else 0)
              | (IFA_F_NOPREFIXROUTE if addr.noprefixroute else 0)
              | (IFA_F_MCAUTOJOIN if addr.autojoin else 0))

@@ -1,16 +1,25 @@
 """VMAC interfaces for ``use_vmac``: a macvlan on the instance's interface carrying the virtual
 router MAC (RFC 5798 §7.3), so failover moves the MAC with the VIPs.
 
-MAC 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6); default name ``vrrp.<VRID>`` (the
-``vmac_prefix`` is configurable). The macvlan is created in ``private`` mode as keepalived does,
-and for IPv6 with ``addrgenmode random``: an EUI-64 link-local derived from the shared VMAC
-would give both routers the same source address and break the election tie-break.
+What keepalived 2.2.7 does, as observed in a namespace (and what we do):
 
-Sysctls: the parent gets ``arp_ignore=1``, ``arp_filter=1`` and ``arp_announce=2`` so it
-never tells a client its own MAC for a VIP that lives on the VMAC (neither in an ARP reply nor as
-the sender of its own ARP requests); a VMAC gets ``accept_local=1``, ``rp_filter=0`` and
-``arp_ignore=1`` (another VMAC on the same parent must not answer for this one's VIPs). The
-parent's values are restored when its last VMAC is deleted.
+* MAC 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6), macvlan mode ``private``.
+* Name ``<vmac_prefix>.<VRID>`` (``vrrp.51``); when an IPv4 and an IPv6 instance share a VRID
+  the second one gets ``vrrp6.51`` (``resolve_vmac`` picks the name; ``vrrp4.51`` is our choice
+  for the unobserved reverse order).
+* ``addrgenmode none`` on every VMAC: an EUI-64 link-local derived from the shared virtual MAC
+  would be identical on every router (DAD clashes, MLD reports from the virtual MAC on the
+  backup, and for IPv6 a shared advert source that breaks the election tie-break). An IPv6 VMAC
+  instead gets a copy of the parent's link-local, ``nodad`` and deprecated (preferred_lft 0),
+  so adverts leave with the router's own link-local source.
+* Sysctls: parent ``arp_ignore=1``, ``arp_filter=1``; VMAC ``arp_ignore=1``,
+  ``accept_local=1``, ``rp_filter=0``, ``promote_secondaries=1``. We also set the parent's
+  ``arp_announce=2`` (not keepalived): otherwise the parent's own ARP requests, sourced from a
+  VIP, teach clients the parent's MAC for it. The parent's values are restored when its last
+  VMAC is deleted.
+
+Not done (keepalived does it with nftables): redirecting IGMP/MLD reports sent on a VMAC to
+the parent.
 
 ``vmac_xmit_base``: the daemon simply opens its advert socket on ``parent`` instead of the VMAC
 (``xmit_interface``); GARPs still carry the VMAC MAC.
@@ -20,7 +29,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pykeepalived.net.addresses import AddressManager, NetResult
@@ -28,6 +37,7 @@ from pykeepalived.net.netns import in_netns
 
 log = logging.getLogger("pykeepalived.net.vmac")
 
+ADDR_GEN_MODE_NONE = 1
 ADDR_GEN_MODE_RANDOM = 3
 
 
@@ -43,7 +53,8 @@ def vmac_sysctls(name: str) -> list[tuple[str, str, str]]:
     """Adverts sent by the parent come back on the VMAC: accept local sources, no rp_filter.
     Every VMAC on a parent sees every broadcast ARP request: answer only for own addresses."""
     return [(name, "accept_local", "1"), (name, "rp_filter", "0"),
-            (name, "arp_ignore", "1"), (name, "arp_announce", "2")]
+            (name, "arp_ignore", "1"), (name, "arp_announce", "2"),
+            (name, "promote_secondaries", "1")]
 
 
 def vmac_mac(vrid: int, family: int = 4) -> str:
@@ -53,9 +64,11 @@ def vmac_mac(vrid: int, family: int = 4) -> str:
     return f"00:00:5e:00:{1 if family == 4 else 2:02x}:{vrid:02x}"
 
 
-def vmac_name(vrid: int, prefix: str = "vrrp", family: int = 4) -> str:
-    """Default interface name: ``vrrp.51`` (IPv4) / ``vrrp6.51`` (IPv6, so both can coexist)."""
-    return f"{prefix}{'' if family == 4 else '6'}.{vrid}"[:15]
+def vmac_name(vrid: int, prefix: str = "vrrp", family: int = 4, alternate: bool = False) -> str:
+    """Default interface name ``vrrp.51``; ``alternate`` gives the name used when that one is
+    taken by the other family's VMAC: ``vrrp6.51`` (IPv6) / ``vrrp4.51`` (IPv4)."""
+    suffix = ("6" if family == 6 else "4") if alternate else ""
+    return f"{prefix}{suffix}.{vrid}"[:15]
 
 
 @dataclass(frozen=True)
@@ -119,14 +132,52 @@ async def _macvlans_on(am: AddressManager, parent: str) -> int:
     return count
 
 
+async def _macvlan_info(am: AddressManager, name: str) -> tuple[int, int | None, str] | None:
+    """(ifindex, parent ifindex, MAC) of macvlan ``name``; None if absent or not a macvlan."""
+    idx = await am.ifindex(name)
+    if idx is None:
+        return None
+    msg = (await am.ipr.link("get", index=idx))[0]
+    info = msg.get_attr("IFLA_LINKINFO")
+    if info is None or info.get_attr("IFLA_INFO_KIND") != "macvlan":
+        return (idx, -1, "")
+    return (idx, msg.get_attr("IFLA_LINK"), str(msg.get_attr("IFLA_ADDRESS")).lower())
+
+
+async def resolve_vmac(am: AddressManager, vmac: Vmac) -> Vmac:
+    """``vmac`` with its interface name fixed, keepalived's way.
+
+    An explicit name is kept. Otherwise ``vrrp.VRID`` unless the other family's VMAC for the
+    same VRID already holds it, then ``vrrp6.VRID`` (or ``vrrp4.VRID``). Call it before
+    ``create_vmac`` and use the returned object's ``ifname`` from then on.
+    """
+    if vmac.name:
+        return vmac
+    await am.open()
+    parent = await am.ifindex(vmac.parent)
+    first = vmac_name(vmac.vrid, vmac.prefix, vmac.family)
+    try:
+        held = await _macvlan_info(am, first)
+    except Exception as e:
+        log.debug("VMAC lookup %s: %s", first, e)
+        held = None
+    if held is None or (held[1] == parent and held[2] == vmac.address):
+        name = first
+    else:
+        name = vmac_name(vmac.vrid, vmac.prefix, vmac.family, alternate=True)
+    return replace(vmac, name=name)
+
+
 async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetResult:
     """Create (or adopt an existing, matching) VMAC and bring it up.
 
-    An interface of that name that is a macvlan on the same parent is reused (a previous run
-    left it); anything else under that name is an error.
+    The name comes from ``resolve_vmac`` (``NetResult.target`` is the name used). An interface
+    of that name that is a macvlan on the same parent is reused (a previous run left it);
+    anything else under that name is an error.
     """
     await am.open()
     ipr: Any = am.ipr
+    vmac = await resolve_vmac(am, vmac)
     name = vmac.ifname
     parent = await am.ifindex(vmac.parent)
     if parent is None:
@@ -150,10 +201,8 @@ async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetRes
                                  error=f"{name} exists and is not a VMAC on {vmac.parent}")
             if str(msg.get_attr("IFLA_ADDRESS")).lower() != vmac.address:
                 await ipr.link("set", index=existing, address=vmac.address)
-        if vmac.family == 6:
-            await ipr.link("set", index=existing, IFLA_AF_SPEC={"attrs": [[
-                "AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE",
-                                        ADDR_GEN_MODE_RANDOM]]}]]})
+        await ipr.link("set", index=existing, IFLA_AF_SPEC={"attrs": [[
+            "AF_INET6", {"attrs": [["IFLA_INET6_ADDR_GEN_MODE", ADDR_GEN_MODE_NONE]]}]]})
         for ifname, key, value in parent_sysctls(vmac.parent):
             old = _conf_write(am.netns, ifname, key, value)
             if old is not None:
@@ -162,6 +211,8 @@ async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetRes
             _conf_write(am.netns, ifname, key, value)
         if up:
             await ipr.link("set", index=existing, state="up")
+        if vmac.family == 6:
+            await _copy_link_local(am, vmac.parent, name)
     except Exception as e:
         code = getattr(e, "code", None) or getattr(e, "errno", 0) or 0
         log.warning("creating VMAC %s on %s failed: %s", name, vmac.parent, e)
@@ -169,11 +220,32 @@ async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetRes
     return NetResult(True, "create vmac", name, changed=changed)
 
 
+async def _copy_link_local(am: AddressManager, parent: str, name: str) -> None:
+    """Give an IPv6 VMAC the parent's link-local (nodad, deprecated), as keepalived does."""
+    import ipaddress
+
+    from pykeepalived.net.addresses import IpAddress
+
+    lls = [a for a in await am.list_addresses(parent, 6)
+           if ipaddress.IPv6Address(a.ip).is_link_local]
+    if not lls:
+        log.warning("VMAC %s: parent %s has no IPv6 link-local address yet", name, parent)
+        return
+    res = await am.add_address(IpAddress(lls[0].ip, 64, scope="link", nodad=True,
+                                         preferred_lft=0), name)
+    if not res.ok:
+        log.warning("VMAC %s: link-local %s: %s", name, lls[0].ip, res.error)
+
+
 async def set_vmac_state(am: AddressManager, vmac: Vmac, up: bool) -> NetResult:
     """Bring the VMAC up or down (it keeps its addresses while down)."""
     await am.open()
     op = f"vmac {'up' if up else 'down'}"
-    idx = await am.ifindex(vmac.ifname)
+    try:
+        name, idx = await _find_vmac(am, vmac)
+    except Exception as e:
+        return NetResult(False, op, vmac.ifname, error=str(e))
+    vmac = replace(vmac, name=name)
     if idx is None:
         return NetResult(False, op, vmac.ifname, errno=errno_mod.ENODEV, error="not found")
     try:
@@ -185,10 +257,29 @@ async def set_vmac_state(am: AddressManager, vmac: Vmac, up: bool) -> NetResult:
     return NetResult(True, op, vmac.ifname)
 
 
+async def _find_vmac(am: AddressManager, vmac: Vmac) -> tuple[str, int | None]:
+    """The name and index of ``vmac`` as it exists now (a default name is matched by MAC, so
+    the other family's VMAC for the same VRID is never mistaken for it)."""
+    if vmac.name:
+        return vmac.name, await am.ifindex(vmac.name)
+    parent = await am.ifindex(vmac.parent)
+    for alternate in (False, True):
+        name = vmac_name(vmac.vrid, vmac.prefix, vmac.family, alternate)
+        held = await _macvlan_info(am, name)
+        if held is not None and held[1] == parent and held[2] == vmac.address:
+            return name, held[0]
+    return vmac.ifname, None
+
+
 async def delete_vmac(am: AddressManager, vmac: Vmac) -> NetResult:
     """Delete the VMAC; absent counts as success (unchanged)."""
     await am.open()
-    idx = await am.ifindex(vmac.ifname)
+    try:
+        name, idx = await _find_vmac(am, vmac)
+    except Exception as e:
+        log.warning("looking up VMAC %s failed: %s", vmac.ifname, e)
+        return NetResult(False, "delete vmac", vmac.ifname, errno=0, error=str(e))
+    vmac = replace(vmac, name=name)
     if idx is None:
         return NetResult(True, "delete vmac", vmac.ifname, changed=False,
                          errno=errno_mod.ENODEV)

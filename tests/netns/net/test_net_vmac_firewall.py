@@ -31,6 +31,11 @@ def link_json(h: Host, name: str) -> dict[str, Any] | None:
     return dict(json.loads(r.stdout)[0])
 
 
+def v6_addrs(h: Host, dev: str) -> list[dict[str, Any]]:
+    out = json.loads(h.run(["ip", "-j", "-6", "addr", "show", "dev", dev]).stdout or "[]")
+    return [dict(x) for link in out for x in link.get("addr_info", [])]
+
+
 def neigh_mac(client: Host, ip: str) -> str | None:
     for n in json.loads(client.run(["ip", "-j", "neigh", "show", "to", ip]).stdout or "[]"):
         if n.get("lladdr"):
@@ -68,9 +73,19 @@ def test_vmac_create_mac_mode_and_delete() -> None:
         assert j["link"] == "eth0" and "UP" in j["flags"]
         info = j["linkinfo"]
         assert info["info_kind"] == "macvlan" and info["info_data"]["mode"] == "private"
+        # same VRID in both families: the IPv6 VMAC takes keepalived's second name
         j6 = link_json(a, "vrrp6.51")
         assert j6 is not None and j6["address"] == "00:00:5e:00:02:33"
-        assert j6.get("inet6_addr_gen_mode") == "random"
+        assert j6["linkinfo"]["info_data"]["mode"] == "private"
+        for j_ in (j, j6):
+            assert j_.get("inet6_addr_gen_mode") == "none"
+        assert v6_addrs(a, "vrrp.51") == []  # no EUI-64 link-local from the shared MAC
+        parent_ll = [x for x in v6_addrs(a, "eth0") if x["local"].startswith("fe80")]
+        ll = v6_addrs(a, "vrrp6.51")
+        assert [x["local"] for x in ll] == [parent_ll[0]["local"]]
+        assert ll[0].get("nodad") and ll[0]["preferred_life_time"] == 0
+        assert a.run(["sysctl", "-n", "net.ipv4.conf.vrrp/51.promote_secondaries"]
+                     ).stdout.strip() == "1"
         # the client resolves the VIP to the virtual MAC, not to eth0's
         assert c.run(["ping", "-c1", "-W2", "10.99.0.200"], check=False).returncode == 0
         assert neigh_mac(c, "10.99.0.200") == "00:00:5e:00:01:33"

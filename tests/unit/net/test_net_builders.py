@@ -98,7 +98,8 @@ def test_address_kwargs_every_option() -> None:
     assert (p["local"], p["address"], p["prefixlen"]) == ("10.1.0.1", "10.1.0.2", 30)
     plain = address_kwargs(IpAddress("fd00::1", 64), 2)
     assert plain == {"index": 2, "family": socket.AF_INET6, "address": "fd00::1",
-                     "prefixlen": 64}
+                     "prefixlen": 64, "flags": IFA_F_NODAD}  # IPv6: always nodad
+    assert "flags" not in address_kwargs(IpAddress("10.0.0.1", 24), 2)
 
 
 def test_broadcast_scope_table() -> None:
@@ -179,7 +180,9 @@ def test_vmac_naming() -> None:
     assert vmac_mac(255, 6) == "00:00:5e:00:02:ff"
     with pytest.raises(ValueError):
         vmac_mac(0)
-    assert vmac_name(7) == "vrrp.7" and vmac_name(7, family=6) == "vrrp6.7"
+    assert vmac_name(7) == "vrrp.7" and vmac_name(7, family=6) == "vrrp.7"
+    assert vmac_name(7, family=6, alternate=True) == "vrrp6.7"
+    assert vmac_name(7, alternate=True) == "vrrp4.7"
     assert len(vmac_name(200, prefix="averylongprefix")) <= 15
     v = Vmac(parent="eth0", vrid=10, mac="00:00:5E:00:01:0A")
     assert (v.ifname, v.address) == ("vrrp.10", "00:00:5e:00:01:0a")
