@@ -78,7 +78,8 @@ class NotifyFifo:
 class TrackRef:
     """An entry of track_interface/track_script/track_file/track_process/track_bfd.
 
-    ``weight`` None means "use the tracked object's own weight" (scripts, files, processes).
+    ``weight`` None means "use the tracked object's own weight" (scripts, files, processes,
+    BFD instances); for track_interface None means 0 (interface down = FAULT).
     """
 
     name: str
@@ -88,7 +89,10 @@ class TrackRef:
 
 @dataclass(frozen=True)
 class AddressSpec:
-    """One line of virtual_ipaddress / virtual_ipaddress_excluded / static_ipaddress."""
+    """One line of virtual_ipaddress / virtual_ipaddress_excluded / static_ipaddress.
+
+    ``dev`` None means the instance's interface (its VMAC/ipvlan interface when it has one).
+    """
 
     ip: str
     prefixlen: int

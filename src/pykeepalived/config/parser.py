@@ -1223,6 +1223,9 @@ class Parser(Handler):
             elif kw in ("timer_expired_backup", "thread_timer_expired"):
                 self.no_block(c)
                 acc["timer_expired_backup"] = (parse_int(a[0], 1, 254, self.rep) if a else 0)
+            elif kw == "notify_deleted" and not a:
+                self.no_block(c)  # bare flag: send DELETED to the generic notify script
+                acc["notify_deleted_enabled"] = True
             elif kw in _NOTIFY_KW:
                 self.no_block(c)
                 ns = self.script_arg(c)
@@ -1230,8 +1233,6 @@ class Parser(Handler):
                     acc[kw] = ns
                     if kw == "notify_deleted":
                         acc["notify_deleted_enabled"] = True
-            elif kw == "notify_deleted" :
-                acc["notify_deleted_enabled"] = True
             elif kw == "kernel_rx_buf_size":
                 self.no_block(c)
                 v = self.int_arg(c, 0, 2147483647)

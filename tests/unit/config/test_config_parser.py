@@ -415,3 +415,10 @@ def test_http_virtualhost_inherits_from_real_and_virtual_server() -> None:
     rs1, rs2 = r.config.virtual_servers[0].real_servers
     assert rs1.checkers[0].virtualhost == "vs.example"  # type: ignore[union-attr]
     assert rs2.checkers[0].virtualhost == "rs.example"  # type: ignore[union-attr]
+
+
+def test_notify_deleted_flag_or_script() -> None:
+    r, i = inst("notify_deleted")
+    assert texts(r) == [] and i.notify_deleted_enabled and i.notify_deleted is None  # type: ignore[attr-defined]
+    _, i = inst("notify_deleted /bin/true")
+    assert i.notify_deleted is not None and i.notify_deleted_enabled  # type: ignore[attr-defined]
