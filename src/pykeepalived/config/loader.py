@@ -59,8 +59,22 @@ def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:
         messages.append(ConfigMessage("", 0, Severity.ERROR,
                                       f"Internal error while parsing: {type(e).__name__}: {e}"))
         cfg = KeepalivedConfig()
-    return ParseResult(config=cfg, messages=tuple(messages),
+    return ParseResult(config=cfg, messages=_in_file_order(messages, lx),
                        expanded_text="\n".join(lx.expanded) + "\n")
+
+
+def _in_file_order(messages: list[ConfigMessage], lx: Lexer) -> tuple[ConfigMessage, ...]:
+    """Line-tied messages in file order (files in the order they were read), then the
+    whole-config ones, as keepalived's single pass would print them."""
+    rank: dict[str, int] = {}
+    for st in lx.stmts:
+        if st.file not in rank:
+            rank[st.file] = len(rank)
+    for m in messages:
+        rank.setdefault(m.file, len(rank))
+    big = len(rank) + 1
+    return tuple(sorted(messages, key=lambda m: (rank[m.file], m.line) if m.line > 0
+                        else (big, 0)))
 
 
 def _vrrp_scripts(cfg: KeepalivedConfig, disabled: set[str]) -> list[NotifyScript]:
