@@ -25,6 +25,7 @@ or the new table, never a mix.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
@@ -203,8 +204,14 @@ def render_service(entry: ServiceEntry) -> RenderedService:
             elems = ", ".join(f"{_slot(lo, hi)} : {_target(d, with_port, key.af)}"
                               for d, (lo, hi) in zip(usable, ranges, strict=True))
         dnat = f"dnat {fam} to {selector} map {{ {elems} }}"
-    rule = f'{_addr_match(key)} counter {dnat} comment "{key}"'
+    rule = f'{_addr_match(key)} counter name "{counter_name(key)}" {dnat} comment "{key}"'
     return RenderedService(key, rule, tuple(notes))
+
+
+def counter_name(key: ServiceKey) -> str:
+    """A named counter per service: it survives the rewrites of the rules, so connection
+    counts are not reset whenever another service changes."""
+    return "c" + hashlib.sha1(str(key).encode()).hexdigest()[:15]
 
 
 def _single(d: LvsDest, with_port: bool, af: int) -> str:
@@ -213,8 +220,10 @@ def _single(d: LvsDest, with_port: bool, af: int) -> str:
     return f"[{d.addr}]:{d.port}" if af == 6 else f"{d.addr}:{d.port}"
 
 
-def render_script(table: LvsTable, name: str = "pykeepalived") -> tuple[str, list[RenderedService]]:
-    """The whole ``nft -f`` transaction that makes table ``inet <name>`` realise ``table``."""
+def render_script(table: LvsTable, name: str = "pykeepalived", previous: LvsTable | None = None
+                  ) -> tuple[str, list[RenderedService]]:
+    """The whole ``nft -f`` transaction that makes table ``inet <name>`` realise ``table``
+    (``previous``: the table applied before, whose vanished services' counters are deleted)."""
     t = f"inet {name}"
     lines = [
         f"add table {t}",
@@ -228,7 +237,10 @@ def render_script(table: LvsTable, name: str = "pykeepalived") -> tuple[str, lis
         f"add rule {t} output jump services",
     ]
     rendered = [render_service(table.services[k]) for k in sorted(table.services)]
+    lines += [f"add counter {t} {counter_name(r.key)}" for r in rendered if r.rule]
     lines += [f"add rule {t} services {r.rule}" for r in rendered if r.rule]
+    for key in sorted(set(previous.services) - set(table.services)) if previous else ():
+        lines.append(f"delete counter {t} {counter_name(key)}")
     return "\n".join(lines) + "\n", rendered
 
 
@@ -277,7 +289,7 @@ class NftBackend:
             ops = diff(self._applied or LvsTable(), desired)
             if not ops and self._applied is not None:
                 return []
-            script, rendered = render_script(desired, self.table)
+            script, rendered = render_script(desired, self.table, self._applied)
             for r in rendered:
                 for note in r.notes:
                     if (r.key, note) not in self._noted:
@@ -306,25 +318,23 @@ class NftBackend:
         return await self._nft("list", "table", "inet", self.table, check=False)
 
     async def stats(self) -> LvsStats:
-        """Per-service counters: the NAT chain sees only the first packet of a connection, so
-        ``conns`` is exact and the packet/byte counters are not available (zero)."""
+        """Per-service counters: a NAT chain sees only the first packet of each connection, so
+        ``conns`` is exact and the packet/byte totals are not available (zero). No per real
+        server counters."""
         async with self._lock:
-            out = await self._nft("-j", "list", "chain", "inet", self.table, "services",
-                                  check=False)
-            by_name = {str(k): k for k in (self._applied or LvsTable()).services}
+            out = await self._nft("-j", "list", "table", "inet", self.table, check=False)
+            by_name = {counter_name(k): k for k in (self._applied or LvsTable()).services}
             services: dict[ServiceKey, Counters] = {}
             try:
                 items = json.loads(out)["nftables"] if out.strip() else []
             except (ValueError, KeyError):
                 items = []
             for item in items:
-                rule = item.get("rule")
-                if not rule or rule.get("comment") not in by_name:
-                    continue
-                for expr in rule.get("expr", []):
-                    if "counter" in expr:
-                        services[by_name[rule["comment"]]] = Counters(
-                            conns=int(expr["counter"].get("packets", 0)))
+                c = item.get("counter")
+                if isinstance(c, dict) and c.get("name") in by_name:
+                    services[by_name[c["name"]]] = Counters(conns=int(c.get("packets", 0)))
+            for key in by_name.values():
+                services.setdefault(key, Counters())
             return LvsStats(services, {})
 
     async def flush(self) -> None:

@@ -192,6 +192,51 @@ def test_empty_service_refuses_quickly_and_close_removes_the_table(env: Env) -> 
     assert "dnat" not in ruleset
 
 
+def test_kernel_accepts_every_table_feature(env: Env) -> None:
+    k6 = "2001:db8::100"
+    table = LvsTable.build([
+        (svc("wrr"), [dest("rs1", 1), dest("rs2", 2), dest("rs3", 3)]),
+        (LvsService(ServiceKey.inet(VIP, 53, "UDP"), "sh", flags=ServiceFlag.SCHED2),
+         [LvsDest(RS["rs1"], 53, 1), LvsDest(RS["rs2"], 53, 2)]),
+        (LvsService(ServiceKey.inet(VIP, 83, "SCTP"), "wlc", timeout=300, netmask=24,
+                    flags=ServiceFlag.PERSISTENT), [LvsDest(RS["rs1"], 0, 1),
+                                                    LvsDest(RS["rs2"], 0, 2)]),
+        (LvsService(ServiceKey.inet(VIP, 0), "rr", timeout=60), [LvsDest(RS["rs1"], 0, 1)]),
+        (LvsService(ServiceKey.inet(k6, 80), "fo", netmask=128),
+         [LvsDest("2001:db8::1", 80, 1), LvsDest("2001:db8::2", 80, 2)]),
+        (LvsService(ServiceKey.inet(k6, 81), "sh", timeout=60, netmask=64),
+         [LvsDest("2001:db8::1", 80, 1), LvsDest("2001:db8::2", 80, 2)]),
+        (LvsService(ServiceKey.mark(7), "dh"), [LvsDest(RS["rs1"], 0, 1),
+                                                 LvsDest(RS["rs2"], 0, 2)]),
+        (LvsService(ServiceKey.mark(8, 6), "lc", netmask=128),
+         [LvsDest("2001:db8::1", 0, 1), LvsDest("2001:db8::2", 0, 1)]),
+    ])
+    env.apply(table)
+    listing = env.director.run(["nft", "list", "chain", "inet", "pkltest", "services"]).stdout
+    assert listing.count(" dnat ") == len(table), listing
+    for key in table.services:
+        assert f'comment "{key}"' in listing, (key, listing)
+    stats = env.loop.run_until_complete(env.backend.stats())
+    assert set(stats.services) == set(table.services)
+    # back to plain traffic: the earlier table works again
+    env.apply(LvsTable.build([(svc("rr"), [dest("rs1", 1)])]))
+    assert Counter(n for _, n in env.requests(3)) == Counter({"rs1": 3})
+
+
+def test_stats_count_new_connections(env: Env) -> None:
+    env.apply(LvsTable.build([(svc("wrr"), [dest("rs1", 1), dest("rs2", 1)])]))
+    before = env.loop.run_until_complete(env.backend.stats()).services[svc().key].conns
+    env.requests(10)
+    after = env.loop.run_until_complete(env.backend.stats()).services[svc().key].conns
+    assert after - before == 10
+    # another service changing rewrites the rules but keeps this service's count
+    other = LvsService(ServiceKey.inet(VIP, 81), "rr")
+    env.apply(LvsTable.build([(svc("wrr"), [dest("rs1", 1), dest("rs2", 1)]),
+                              (other, [dest("rs3", 1)])]))
+    kept = env.loop.run_until_complete(env.backend.stats()).services[svc().key].conns
+    assert kept == after
+
+
 def test_select_backend_falls_back_to_nftables_with_one_log_line(
         caplog: pytest.LogCaptureFixture) -> None:
     from pykeepalived.lvs.backend import ipvs_available

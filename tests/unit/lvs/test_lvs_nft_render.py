@@ -40,7 +40,8 @@ def d(addr: str, w: int, port: int = 8080, **kw: object) -> LvsDest:
 
 def test_wrr_gives_each_server_weight_slots_after_gcd() -> None:
     r = rule(LvsService(K, "wrr"), d("10.1.0.1", 2), d("10.1.0.2", 4), d("10.1.0.3", 6))
-    assert r == ('ip daddr 10.0.0.100 tcp dport 80 counter dnat ip to numgen inc mod 6 map '
+    assert r == (f'ip daddr 10.0.0.100 tcp dport 80 counter name "{nft.counter_name(K)}" '
+                 'dnat ip to numgen inc mod 6 map '
                  '{ 0 : 10.1.0.1 . 8080, 1-2 : 10.1.0.2 . 8080, 3-5 : 10.1.0.3 . 8080 } '
                  'comment "[10.0.0.100]:tcp:80"')
 
@@ -87,8 +88,9 @@ def test_ipv6_service_and_persistence_prefix() -> None:
     k6 = ServiceKey.inet("2001:db8::100", 443)
     r = rule(LvsService(k6, "sh", timeout=60, netmask=64, flags=ServiceFlag.PERSISTENT),
              LvsDest("2001:db8::1", 443, 1))
-    assert r.startswith("ip6 daddr 2001:db8::100 tcp dport 443 counter dnat ip6 to jhash ip6 "
-                        "saddr & ffff:ffff:ffff:ffff:: mod 1 map { 0 : 2001:db8::1 . 443 }")
+    assert r.startswith("ip6 daddr 2001:db8::100 tcp dport 443 counter name ")
+    assert ("dnat ip6 to jhash ip6 saddr & ffff:ffff:ffff:ffff:: mod 1 map "
+            "{ 0 : 2001:db8::1 . 443 }") in r
     r = rule(LvsService(k6, "fo", netmask=128), LvsDest("2001:db8::1", 443, 1))
     assert "dnat ip6 to [2001:db8::1]:443" in r
 
@@ -101,8 +103,8 @@ def test_protocols(proto: str, word: str) -> None:
 
 def test_fwmark_and_portless_services_keep_the_client_port() -> None:
     r = rule(LvsService(ServiceKey.mark(7), "rr"), d("10.1.0.1", 1, 0), d("10.1.0.2", 1, 0))
-    assert r.startswith("meta nfproto ipv4 meta mark 0x00000007 counter dnat ip to numgen inc "
-                        "mod 2 map { 0 : 10.1.0.1, 1 : 10.1.0.2 }")
+    assert r.startswith("meta nfproto ipv4 meta mark 0x00000007 counter name ")
+    assert "dnat ip to numgen inc mod 2 map { 0 : 10.1.0.1, 1 : 10.1.0.2 }" in r
     r = rule(LvsService(ServiceKey.mark(8, 6), "rr", netmask=128), LvsDest("2001:db8::1", 0))
     assert r.startswith("meta nfproto ipv6 meta mark 0x00000008 ")
     r = rule(LvsService(ServiceKey.inet("10.0.0.100", 0), "rr"), d("10.1.0.1", 1, 0))
@@ -169,3 +171,16 @@ def test_script_replaces_the_rules_in_one_transaction() -> None:
         "add rule inet pktest prerouting jump services")
     assert sum(1 for x in lines if x.startswith("add rule inet pktest services ")) == 1
     assert [r.key for r in rendered] == sorted(t.services)
+
+
+def test_counters_are_named_per_service_and_deleted_with_it() -> None:
+    k81 = ServiceKey.inet("10.0.0.100", 81)
+    old = LvsTable.build([(LvsService(K, "rr"), [d("10.1.0.1", 1)]),
+                          (LvsService(k81, "rr"), [d("10.1.0.1", 1)])])
+    new = LvsTable.build([(LvsService(K, "rr"), [d("10.1.0.2", 1)])])
+    script, _ = nft.render_script(new, "pktest", previous=old)
+    lines = script.splitlines()
+    assert f"add counter inet pktest {nft.counter_name(K)}" in lines
+    assert lines[-1] == f"delete counter inet pktest {nft.counter_name(k81)}"
+    assert nft.counter_name(K) != nft.counter_name(k81)
+    assert len(nft.counter_name(K)) <= 16
