@@ -249,3 +249,17 @@ def test_no_accept_drops_traffic_to_held_vips(lab: Lab, host: Host, started: lis
     d.signal(signal.SIGTERM)
     assert d.proc is not None and d.proc.wait(timeout=10) == 0
     assert VIP not in host.run(["nft", "list", "ruleset"]).stdout
+
+
+def test_children_die_with_the_parent(host: Host, started: list[Daemon],
+                                      tmp_path: Path) -> None:
+    """SIGKILL of the parent alone: the VRRP child gets SIGTERM (parent-death signal) and
+    stops gracefully, as keepalived's does (priority 0 sent, VIPs removed)."""
+    d = master(host, started, tmp_path)
+    child = pid_in(f"{d.run_dir}/vrrp.pid")
+    assert child is not None and d.proc is not None
+    os.kill(d.proc.pid, signal.SIGKILL)
+    d.proc.wait(timeout=5)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{child}"), 10)
+    assert re.search(r"\(VI_1\) sent 0 priority", d.log_text())
+    assert not d.has_vip(VIP)
