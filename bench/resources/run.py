@@ -25,6 +25,7 @@ the machine: only the ratios measured in one run on one machine are meant to be 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -32,9 +33,10 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pykeepalived.lab.cluster import Daemon, InstanceConf, keepalived_available, render_config
 from pykeepalived.lab.netns import Host, Lab, netns_available, wait_for
@@ -171,12 +173,20 @@ class NodeFigures:
     cpu_pct_ns: float = 0.0  # schedstat, % of one core
     adverts_per_s: float = 0.0
     window_s: float = 0.0
+    became_master: int = 0  # "Entering MASTER STATE" lines logged during the window
+    raw_drops: int = 0  # VRRP frames the kernel dropped on the node's raw sockets (buffer full)
 
 
 @dataclass
 class Result:
     scenario: Scenario
     figures: dict[str, dict[str, NodeFigures]]  # impl -> role -> figures
+
+
+def raw_drops(host: Host) -> int:
+    """Sum of the ``drops`` column of the host's ``/proc/net/raw`` (receive buffer overflows)."""
+    r = host.run(["cat", "/proc/net/raw"], check=False)
+    return sum(int(line.split()[-1]) for line in r.stdout.splitlines()[1:] if line.strip())
 
 
 def vip_count(host: Host, n: int) -> int:
@@ -189,9 +199,11 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def measure(lab: Lab, impl: str, sc: Scenario, window: float, settle: float,
-            ready_timeout: float = 60.0) -> dict[str, NodeFigures]:
-    """Run ``impl`` on both hosts with scenario ``sc`` and measure one window on each."""
+@contextlib.contextmanager
+def running_pair(lab: Lab, impl: str, sc: Scenario,
+                 ready_timeout: float = 60.0) -> Iterator[dict[str, Daemon]]:
+    """``impl`` on both hosts with scenario ``sc``, once the master holds every VIP and the
+    backup none; both stopped on exit."""
     n1, n2 = lab.hosts["n1"], lab.hosts["n2"]
     daemons = {"master": Daemon(n1, impl, node_config(1, 150, sc)),
                "backup": Daemon(n2, impl, node_config(2, 100, sc))}
@@ -211,12 +223,24 @@ def measure(lab: Lab, impl: str, sc: Scenario, window: float, settle: float,
             raise RuntimeError(f"{IMPLS[impl]} not ready for {sc.label}: master holds "
                                f"{vip_count(n1, sc.instances)}/{sc.instances} VIPs, backup "
                                f"{vip_count(n2, sc.instances)}; logs: {tails}")
-        log(f"  {IMPLS[impl]}: ready after {time.monotonic() - t0:.1f} s; settling {settle:g} s")
+        log(f"  {IMPLS[impl]}: ready after {time.monotonic() - t0:.1f} s")
+        yield daemons
+    finally:
+        for d in daemons.values():
+            d.stop()
+
+
+def measure(lab: Lab, impl: str, sc: Scenario, window: float,
+            settle: float) -> dict[str, NodeFigures]:
+    """Run ``impl`` on both hosts with scenario ``sc`` and measure one window on each."""
+    with running_pair(lab, impl, sc) as daemons:
         time.sleep(settle)
         roots = {r: d.proc.pid for r, d in daemons.items() if d.proc is not None}
         mem: dict[str, list[tuple[int, int]]] = {r: [] for r in roots}
         first = {r: sample_tree(p) for r, p in roots.items()}
         pk0 = {r: port_tx_packets(lab, d.host) for r, d in daemons.items()}
+        marks = {r: d.mark() for r, d in daemons.items()}
+        drops0 = {r: raw_drops(d.host) for r, d in daemons.items()}
         w0 = time.monotonic()
         last = dict(first)
         while True:
@@ -230,6 +254,9 @@ def measure(lab: Lab, impl: str, sc: Scenario, window: float, settle: float,
             time.sleep(min(1.0, left))
         w = time.monotonic() - w0
         pk1 = {r: port_tx_packets(lab, d.host) for r, d in daemons.items()}
+        drops1 = {r: raw_drops(d.host) for r, d in daemons.items()}
+        masters = {r: d.log_since(marks[r]).count("Entering MASTER STATE")
+                   for r, d in daemons.items()}
         out = {}
         for r in roots:
             rss = [m[0] for m in mem[r]]
@@ -242,27 +269,47 @@ def measure(lab: Lab, impl: str, sc: Scenario, window: float, settle: float,
                 rss_max_mib=max(rss) / 1024, pss_max_mib=max(pss) / 1024,
                 cpu_pct=cpu_delta(first[r], last[r], lambda s: s.ticks) / CLK_TCK / w * 100,
                 cpu_pct_ns=cpu_delta(first[r], last[r], lambda s: s.cpu_ns) / 1e9 / w * 100,
-                adverts_per_s=(pk1[r] - pk0[r]) / w, window_s=w)
+                adverts_per_s=(pk1[r] - pk0[r]) / w, window_s=w, became_master=masters[r],
+                raw_drops=drops1[r] - drops0[r])
         return out
-    finally:
-        for d in daemons.values():
-            d.stop()
+
+
+def lab_hosts(lab: Lab) -> None:
+    """The two VRRP nodes every scenario runs on."""
+    lab.add_host("n1", [f"{NET}.0.11/16"])
+    lab.add_host("n2", [f"{NET}.0.12/16"])
+
+
+def compile_sources() -> None:
+    """Byte-compile pykeepalived as ``pip install`` does (into the gitignored ``__pycache__``).
+
+    Environments with PYTHONDONTWRITEBYTECODE=1 (this one) otherwise make every daemon start
+    compile the whole package from source, which costs seconds of start-up and leaves ~7 MiB
+    of compiler garbage in each process's heap: a cost no installed daemon pays.
+    """
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src" / "pykeepalived"), quiet=1)
 
 
 def run(scenarios: Sequence[Scenario], impls: Sequence[str], window: float, settle: float,
-        prefix: str = PREFIX) -> list[Result]:
+        prefix: str = PREFIX, bytecode: bool = True) -> list[Result]:
     results = []
     with Lab(prefix) as lab:
-        lab.add_host("n1", [f"{NET}.0.11/16"])
-        lab.add_host("n2", [f"{NET}.0.12/16"])
+        lab_hosts(lab)
         for sc in scenarios:
             log(f"{sc.label}: window {window:g} s per node")
-            figs = {impl: measure(lab, impl, sc, window, settle) for impl in impls}
+            figs = {}
+            for impl in impls:
+                if bytecode and impl == "py":  # again each time: the tree may have changed
+                    compile_sources()
+                figs[impl] = measure(lab, impl, sc, window, settle)
             for impl, f in figs.items():
                 for r, x in f.items():
                     log(f"  {IMPLS[impl]:12} {r}: RSS {x.rss_mib:.1f} MiB PSS {x.pss_mib:.1f} "
                         f"MiB CPU {x.cpu_pct:.2f} % ({x.cpu_pct_ns:.3f} %) "
-                        f"{x.adverts_per_s:.1f} frames/s procs {len(x.procs)}")
+                        f"{x.adverts_per_s:.1f} frames/s procs {len(x.procs)} "
+                        f"->MASTER {x.became_master} raw drops {x.raw_drops}")
             results.append(Result(sc, figs))
     return results
 
@@ -287,28 +334,32 @@ def machine() -> dict[str, str]:
 
 
 def table(results: Sequence[Result]) -> str:
-    """Markdown: one row per scenario and node, both implementations and their ratios."""
-    head = ("| scenario | node | keepalived RSS / PSS MiB | pykeepalived RSS / PSS MiB "
-            "| RSS ratio | PSS ratio | keepalived CPU % | pykeepalived CPU % | CPU ratio "
-            "| frames/s ka / py |")
-    rows = [head, "|" + " --- |" * 10]
+    """Markdown: memory, then CPU and behaviour, one row per scenario and node, with ratios."""
+    mem = ["| scenario | node | keepalived RSS MiB | pykeepalived RSS MiB | RSS ratio "
+           "| keepalived PSS MiB | pykeepalived PSS MiB | PSS ratio |", "|" + " --- |" * 8]
+    cpu = ["| scenario | node | keepalived CPU % | pykeepalived CPU % | CPU ratio "
+           "| frames/s sent ka / py | entered MASTER in window ka / py "
+           "| raw socket drops ka / py |", "|" + " --- |" * 8]
     for res in results:
         if not {"py", "ka"} <= res.figures.keys():
             continue
         for role in ("master", "backup"):
             k, p = res.figures["ka"][role], res.figures["py"][role]
-            rows.append(
-                f"| {res.scenario.label} | {role} | {k.rss_mib:.1f} / {k.pss_mib:.1f} "
-                f"| {p.rss_mib:.1f} / {p.pss_mib:.1f} | {ratio(p.rss_mib, k.rss_mib)} "
-                f"| {ratio(p.pss_mib, k.pss_mib)} | {k.cpu_pct:.2f} ({k.cpu_pct_ns:.3f}) "
+            mem.append(
+                f"| {res.scenario.label} | {role} | {k.rss_mib:.1f} | {p.rss_mib:.1f} "
+                f"| {ratio(p.rss_mib, k.rss_mib)} | {k.pss_mib:.1f} | {p.pss_mib:.1f} "
+                f"| {ratio(p.pss_mib, k.pss_mib)} |")
+            cpu.append(
+                f"| {res.scenario.label} | {role} | {k.cpu_pct:.2f} ({k.cpu_pct_ns:.3f}) "
                 f"| {p.cpu_pct:.2f} ({p.cpu_pct_ns:.3f}) | {ratio(p.cpu_pct_ns, k.cpu_pct_ns)} "
-                f"| {k.adverts_per_s:.0f} / {p.adverts_per_s:.0f} |")
-    return "\n".join(rows)
+                f"| {k.adverts_per_s:.1f} / {p.adverts_per_s:.1f} "
+                f"| {k.became_master} / {p.became_master} | {k.raw_drops} / {p.raw_drops} |")
+    return "\n".join([*mem, "", *cpu])
 
 
 def report(results: Sequence[Result], argv: Sequence[str], window: float,
-           started: str) -> str:
-    mc = machine()
+           started: str, bytecode: bool = True, mc: dict[str, str] | None = None) -> str:
+    mc = mc or machine()
     cmd = " ".join(["sudo .venv/bin/python bench/resources/run.py", *argv])
     procs = []
     for res in results:
@@ -320,7 +371,9 @@ def report(results: Sequence[Result], argv: Sequence[str], window: float,
     return "\n".join([
         BEGIN,
         f"Measured {started} UTC with `{cmd}` ({window:g} s window per node and implementation, "
-        "one after the other in the same lab).",
+        "one after the other in the same lab"
+        + ("; pykeepalived byte-compiled first, as an installed package is)." if bytecode
+           else "; pykeepalived run from source without bytecode)."),
         "",
         f"Machine: {mc['nproc']} CPUs ({mc['model']}), kernel {mc['kernel']}, Python "
         f"{mc['python']}, {mc['keepalived']}; load average at the end {mc['load']} "
@@ -338,6 +391,26 @@ def report(results: Sequence[Result], argv: Sequence[str], window: float,
         "</details>",
         END,
     ])
+
+
+def to_json(results: Sequence[Result], started: str, window: float, argv: Sequence[str],
+            bytecode: bool) -> str:
+    return json.dumps(
+        {"started": started, "machine": machine(), "window": window, "argv": list(argv),
+         "bytecode": bytecode,
+         "results": [{"scenario": asdict(r.scenario),
+                      "figures": {i: {ro: asdict(x) for ro, x in f.items()}
+                                  for i, f in r.figures.items()}} for r in results]},
+        indent=1) + "\n"
+
+
+def from_json(text: str) -> tuple[list[Result], dict[str, Any]]:
+    """Results and run metadata back from :func:`to_json` (to re-render the doc)."""
+    d = json.loads(text)
+    results = [Result(Scenario(**r["scenario"]),
+                      {i: {ro: NodeFigures(**x) for ro, x in f.items()}
+                       for i, f in r["figures"].items()}) for r in d["results"]]
+    return results, d
 
 
 def write_doc(section: str, path: Path = DOC) -> None:
@@ -359,9 +432,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--settle", type=float, default=5.0, help="wait after ready, seconds")
     ap.add_argument("--instances", type=int, help="only this many instances (v2 adv 1)")
     ap.add_argument("--impl", choices=["both", "py", "ka"], default="both")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="do not byte-compile pykeepalived first (measure a source-only run)")
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     ap.add_argument("--no-doc", action="store_true", help="do not update the doc")
+    ap.add_argument("--from-json", type=Path, help="re-render the doc from a --json file")
     args = ap.parse_args(argv)
+    if args.from_json:
+        results, meta = from_json(args.from_json.read_text())
+        section = report(results, meta.get("argv", []), meta["window"], meta["started"],
+                         meta.get("bytecode", True), meta["machine"])
+        print(section)
+        if not args.no_doc:
+            write_doc(section)
+        return 0
     if not netns_available():
         print("needs root and ip netns", file=sys.stderr)
         return 2
@@ -373,17 +457,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     scenarios = (Scenario(args.instances, 2, 1.0),) if args.instances else SCENARIOS
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    results = run(scenarios, impls, args.window, args.settle)
+    results = run(scenarios, impls, args.window, args.settle, bytecode=not args.no_bytecode)
     section = report(results, list(argv if argv is not None else sys.argv[1:]), args.window,
-                     started)
+                     started, bytecode=not args.no_bytecode)
     print(section)
     if args.json:
-        args.json.write_text(json.dumps(
-            {"started": started, "machine": machine(), "window": args.window,
-             "results": [{"scenario": asdict(r.scenario),
-                          "figures": {i: {ro: asdict(x) for ro, x in f.items()}
-                                      for i, f in r.figures.items()}} for r in results]},
-            indent=1) + "\n")
+        args.json.write_text(to_json(results, started, args.window,
+                                     list(argv if argv is not None else sys.argv[1:]),
+                                     not args.no_bytecode))
     if not args.no_doc and len(impls) == 2 and not args.instances:
         write_doc(section)
     return 0

@@ -78,4 +78,4 @@ def test_resources_harness_two_instances_both_daemons() -> None:
         # from the backup.
         assert 5 <= master.adverts_per_s <= 25, master
         assert backup.adverts_per_s < 2, backup
-    assert "| 2 instances, v3 adv 0.25 | master |" in bench.table([res])
+    assert bench.table([res]).count("| 2 instances, v3 adv 0.25 | master |") == 2
