@@ -1,19 +1,25 @@
-"""``vrrp_strict`` / ``no_accept``: drop inbound traffic to VIPs we must not accept.
+"""``vrrp_strict`` / ``no_accept``: drop traffic to and from VIPs we must not accept.
 
-One nftables table (``inet keepalived`` by default, the ``nftables [TABLE]`` keyword changes
-the name) holds two sets, ``vips`` (ipv4_addr) and ``vips6`` (ipv6_addr), an ``in`` chain
-(hook input, priority -1) dropping packets to a listed address and an ``out`` chain (hook
-output, priority -1) dropping packets from one, as keepalived's own table does; IPv6 neighbour
-discovery is let through both ways (the address must stay resolvable at layer 2). The daemon
-adds a VIP to the set when the core says it must not accept traffic for it (keepalived: a
+The tables are the ones keepalived 2.2.7 builds (observed with ``nft list ruleset``; the
+``nftables [TABLE]`` keyword changes the name, ``keepalived`` by default):
+
+* ``table ip keepalived``: set ``vips`` (ipv4_addr); chain ``in`` (hook input, priority
+  filter - 1) ``ip daddr @vips drop``; chain ``out`` (hook output, same priority)
+  ``ip saddr @vips drop``.
+* ``table ip6 keepalived``: set ``vips`` (ipv6_addr), constant set ``neighbor-discovery``
+  (NS, NA: always accepted, the address must stay resolvable), set ``vips_link_local``
+  (ipv6_addr . iface_index: a link-local VIP is only meaningful with its interface), chains
+  ``in``/``out`` plus ``in_link_local``/``out_link_local`` for fe80::/10.
+
+The daemon adds a VIP when the core says it must not accept traffic for it (keepalived: a
 non-owner MASTER without accept mode) and removes it when that ends; ``teardown`` deletes the
-table at exit.
+tables at exit.
 
 Changes are nft scripts, each applied as one atomic transaction: through libnftables
-(``libnftables.so.1``, shipped with Debian's nftables, called with ctypes; well under a
-millisecond, which matters on the way to MASTER) when it loads, else through the ``nft`` CLI
-(``nft -f -``; several milliseconds per process). Reads use ``nft -j``. Failures are logged and
-returned as ``NetResult`` values.
+(``libnftables.so.1``, shipped with Debian's nftables, called with ctypes; about 0.1 ms, which
+matters on the way to MASTER) when it loads, else through the ``nft`` CLI (``nft -f -``;
+several milliseconds per process). Reads use ``nft -j``. Failures are logged and returned as
+``NetResult`` values.
 """
 
 from __future__ import annotations
@@ -27,56 +33,99 @@ from collections.abc import Iterable
 from typing import Any
 
 from pykeepalived.net.addresses import NetResult
+from pykeepalived.net.links import if_name
 from pykeepalived.net.netns import in_netns, netns_cmd
 
 log = logging.getLogger("pykeepalived.net.firewall")
 
 DEFAULT_TABLE = "keepalived"
+ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert"
 
 
-def _valid_table(name: str) -> str:
-    if not name or not all(c.isalnum() or c in "_-" for c in name):
-        raise ValueError(f"bad nftables table name {name!r}")
+def _valid_name(name: str) -> str:
+    if not name or not all(c.isalnum() or c in "_-." for c in name):
+        raise ValueError(f"bad nftables/interface name {name!r}")
     return name
 
 
+def _fresh_table(family: str, t: str) -> list[str]:
+    # "add" then "delete" in one transaction: succeeds whether or not the table existed
+    return [f"add table {family} {t}", f"delete table {family} {t}", f"add table {family} {t}"]
+
+
+def _chain(family: str, t: str, name: str, hook: str, priority: int) -> str:
+    return (f"add chain {family} {t} {name} {{ type filter hook {hook} priority {priority} ; "
+            "policy accept ; }")
+
+
 def setup_script(table: str, priority: int = -1) -> str:
-    """nft script creating the table, sets and input chain (idempotent: add, then flush)."""
-    t = _valid_table(table)
-    return "\n".join([
-        f"add table inet {t}",
-        f"add set inet {t} vips {{ type ipv4_addr ; }}",
-        f"add set inet {t} vips6 {{ type ipv6_addr ; }}",
-        f"add chain inet {t} in {{ type filter hook input priority {priority} ; "
-        "policy accept ; }",
-        f"flush chain inet {t} in",
-        f"add rule inet {t} in ip daddr @vips drop",
-        f"add rule inet {t} in icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept",
-        f"add rule inet {t} in ip6 daddr @vips6 drop",
-        f"add chain inet {t} out {{ type filter hook output priority {priority} ; "
-        "policy accept ; }",
-        f"flush chain inet {t} out",
-        f"add rule inet {t} out ip saddr @vips drop",
-        f"add rule inet {t} out icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} "
-        "accept",
-        f"add rule inet {t} out ip6 saddr @vips6 drop",
+    """nft script (re)creating both tables empty, keepalived's layout."""
+    t = _valid_name(table)
+    lines = [
+        *_fresh_table("ip", t),
+        f"add set ip {t} vips {{ type ipv4_addr ; }}",
+        _chain("ip", t, "out", "output", priority),
+        f"add rule ip {t} out ip saddr @vips drop",
+        _chain("ip", t, "in", "input", priority),
+        f"add rule ip {t} in ip daddr @vips drop",
+        *_fresh_table("ip6", t),
+        f"add set ip6 {t} vips {{ type ipv6_addr ; }}",
+        f"add set ip6 {t} neighbor-discovery {{ type icmpv6_type ; flags constant ; "
+        f"elements = {{ {ND_TYPES} }} ; }}",
+        f"add set ip6 {t} vips_link_local {{ type ipv6_addr . iface_index ; }}",
+        # chains first, in keepalived's order (``nft list`` shows creation order)
+        _chain("ip6", t, "out", "output", priority),
+        _chain("ip6", t, "in", "input", priority),
+        f"add chain ip6 {t} in_link_local",
+        f"add chain ip6 {t} out_link_local",
+        f"add rule ip6 {t} in_link_local ip6 daddr . iif @vips_link_local drop",
+        f"add rule ip6 {t} out_link_local ip6 saddr . oif @vips_link_local drop",
+        f"add rule ip6 {t} out icmpv6 type @neighbor-discovery accept",
+        f"add rule ip6 {t} out ip6 saddr fe80::/10 goto out_link_local",
+        f"add rule ip6 {t} out ip6 saddr @vips drop",
+        f"add rule ip6 {t} in icmpv6 type @neighbor-discovery accept",
+        f"add rule ip6 {t} in ip6 daddr fe80::/10 goto in_link_local",
+        f"add rule ip6 {t} in ip6 daddr @vips drop",
         "",
-    ])
+    ]
+    return "\n".join(lines)
 
 
-def elements_script(table: str, ips: Iterable[str], add: bool) -> str:
-    """nft script adding (or deleting) ``ips`` to/from the sets."""
-    t = _valid_table(table)
+def teardown_script(table: str) -> str:
+    t = _valid_name(table)
+    return "\n".join([f"add table ip {t}", f"delete table ip {t}",
+                      f"add table ip6 {t}", f"delete table ip6 {t}", ""])
+
+
+def element_key(ip: str, ifname: str | None = None) -> str:
+    """How a blocked address is tracked: ``fe80::1%eth0`` for link-local, else the address."""
+    a = ipaddress.ip_address(ip)
+    if a.version == 6 and a.is_link_local:
+        if not ifname:
+            raise ValueError(f"link-local {a} needs its interface")
+        return f"{a}%{_valid_name(ifname)}"
+    return str(a)
+
+
+def elements_script(table: str, keys: Iterable[str], add: bool) -> str:
+    """nft script adding (or deleting) element keys (see ``element_key``) to/from the sets."""
+    t = _valid_name(table)
     v4: list[str] = []
     v6: list[str] = []
-    for ip in ips:
+    ll: list[str] = []
+    for key in keys:
+        ip, _, ifname = key.partition("%")
         a = ipaddress.ip_address(ip)
-        (v6 if a.version == 6 else v4).append(str(a))
+        if ifname:
+            ll.append(f'{a} . "{_valid_name(ifname)}"')
+        else:
+            (v6 if a.version == 6 else v4).append(str(a))
     verb = "add" if add else "delete"
     lines = []
-    for name, items in (("vips", v4), ("vips6", v6)):
+    for fam, name, items in (("ip", "vips", v4), ("ip6", "vips", v6),
+                             ("ip6", "vips_link_local", ll)):
         if items:
-            lines.append(f"{verb} element inet {t} {name} {{ {', '.join(items)} }}")
+            lines.append(f"{verb} element {fam} {t} {name} {{ {', '.join(items)} }}")
     return "\n".join(lines) + "\n"
 
 
@@ -111,13 +160,16 @@ class LibNft:
         if not ctx:
             raise OSError("nft_ctx_new failed")
         self.ctx: int | None = ctx
+        self.netns = netns
         lib.nft_ctx_buffer_output(ctx)
         lib.nft_ctx_buffer_error(ctx)
 
     def run(self, script: str) -> tuple[int, str, str]:
         """Apply ``script`` (blocking, but a local netlink round trip)."""
         lib = self._lib
-        rc = int(lib.nft_run_cmd_from_buffer(self.ctx, script.encode()))
+        # in the namespace too: libnftables resolves interface names in the calling thread
+        with in_netns(self.netns):
+            rc = int(lib.nft_run_cmd_from_buffer(self.ctx, script.encode()))
         out = (lib.nft_ctx_get_output_buffer(self.ctx) or b"").decode()
         err = (lib.nft_ctx_get_error_buffer(self.ctx) or b"").decode()
         return rc, out, err
@@ -136,7 +188,7 @@ class Firewall:
 
     def __init__(self, table: str = DEFAULT_TABLE, netns: str | None = None,
                  priority: int = -1, backend: str = "auto") -> None:
-        self.table = _valid_table(table)
+        self.table = _valid_name(table)
         self.netns = netns
         self.priority = priority
         self.blocked: set[str] = set()
@@ -174,15 +226,28 @@ class Firewall:
         return NetResult(True, op, target)
 
     async def setup(self) -> NetResult:
-        """Create (or reset the chain of) the table; existing set elements are kept."""
+        """(Re)create both tables empty: what an earlier run left is dropped."""
         res = await self._apply("setup", self.table, setup_script(self.table, self.priority))
         self.ready = res.ok
+        if res.ok:
+            self.blocked.clear()
         return res
 
-    async def block(self, ips: Iterable[str]) -> NetResult:
-        """Drop inbound traffic to ``ips`` (already blocked ones are skipped)."""
-        new = [str(ipaddress.ip_address(i)) for i in ips]
-        new = [i for i in dict.fromkeys(new) if i not in self.blocked]
+    def _keys(self, ips: Iterable[str], ifname: str | None, op: str) -> list[str]:
+        keys = []
+        for ip in ips:
+            try:
+                keys.append(element_key(ip, ifname))
+            except ValueError as e:
+                log.warning("firewall %s %s: %s", op, ip, e)
+        return list(dict.fromkeys(keys))
+
+    async def block(self, ips: Iterable[str], ifname: str | None = None) -> NetResult:
+        """Drop traffic to and from ``ips`` (already blocked ones are skipped).
+
+        ``ifname``: the interface of link-local IPv6 addresses (skipped, logged, without it).
+        """
+        new = [k for k in self._keys(ips, ifname, "block") if k not in self.blocked]
         if not new:
             return NetResult(True, "block", "", changed=False)
         if not self.ready:
@@ -194,10 +259,9 @@ class Firewall:
             self.blocked.update(new)
         return res
 
-    async def unblock(self, ips: Iterable[str]) -> NetResult:
+    async def unblock(self, ips: Iterable[str], ifname: str | None = None) -> NetResult:
         """Accept traffic to ``ips`` again (unknown ones are skipped)."""
-        gone = [str(ipaddress.ip_address(i)) for i in ips]
-        gone = [i for i in dict.fromkeys(gone) if i in self.blocked]
+        gone = [k for k in self._keys(ips, ifname, "unblock") if k in self.blocked]
         if not gone:
             return NetResult(True, "unblock", "", changed=False)
         res = await self._apply("unblock", " ".join(gone),
@@ -207,30 +271,31 @@ class Firewall:
         return res
 
     async def listed(self) -> set[str]:
-        """The addresses currently in the kernel's sets (read back with ``nft -j``)."""
+        """Element keys currently in the kernel's sets (read back with ``nft -j``)."""
         out: set[str] = set()
-        for name in ("vips", "vips6"):
-            rc, text, _err = await self._nft(["-j", "list", "set", "inet", self.table, name])
+        for fam, name in (("ip", "vips"), ("ip6", "vips"), ("ip6", "vips_link_local")):
+            rc, text, _err = await self._nft(["-j", "list", "set", fam, self.table, name])
             if rc != 0:
                 continue
             for item in json.loads(text).get("nftables", []):
                 for elem in item.get("set", {}).get("elem", []):
                     if isinstance(elem, str):
                         out.add(elem)
+                    elif isinstance(elem, dict) and "concat" in elem:
+                        ip, dev = elem["concat"]
+                        if isinstance(dev, int):  # nft -j prints the index
+                            try:
+                                dev = if_name(dev, self.netns)
+                            except OSError:
+                                pass
+                        out.add(f"{ip}%{dev}")
         return out
 
     async def teardown(self) -> NetResult:
-        """Delete the whole table (at exit). Absent table counts as success."""
+        """Delete both tables (at exit). Absent tables count as success."""
         self.blocked.clear()
         self.ready = False
-        if self.lib is not None:
-            rc, _out, err = self.lib.run(f"delete table inet {self.table}\n")
-        else:
-            rc, _out, err = await self._nft(["delete", "table", "inet", self.table])
-        if rc != 0 and "No such file" not in err:
-            log.warning("nft delete table %s failed: %s", self.table, err.strip())
-            return NetResult(False, "teardown", self.table, errno=rc, error=err.strip())
-        return NetResult(True, "teardown", self.table, changed=rc == 0)
+        return await self._apply("teardown", self.table, teardown_script(self.table))
 
     def close(self) -> None:
         """Release the libnftables context (the table itself stays; see ``teardown``)."""

@@ -26,6 +26,7 @@ from pykeepalived.net.netns import in_netns
 log = logging.getLogger("pykeepalived.net.links")
 
 SIOCGIFINDEX = 0x8933
+SIOCGIFNAME = 0x8910
 SIOCGIFHWADDR = 0x8927
 SIOCGIFMTU = 0x8921
 IFF_UP = 0x1
@@ -49,6 +50,18 @@ def _ifreq(ifname: str, request: int, netns: str | None) -> bytes:
 def if_index(ifname: str, netns: str | None = None) -> int:
     """ifindex of ``ifname`` (OSError ENODEV when it does not exist)."""
     return int(struct.unpack_from("@i", _ifreq(ifname, SIOCGIFINDEX, netns), 16)[0])
+
+
+def if_name(ifindex: int, netns: str | None = None) -> str:
+    """Name of interface ``ifindex`` (OSError ENODEV when it does not exist)."""
+    with in_netns(netns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        req = struct.pack("16si20x", b"", ifindex)
+        res = fcntl.ioctl(s.fileno(), SIOCGIFNAME, req)
+    finally:
+        s.close()
+    return res[:16].split(b"\0", 1)[0].decode()
 
 
 def if_mac(ifname: str, netns: str | None = None) -> str:

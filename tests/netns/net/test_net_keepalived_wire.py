@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,3 +198,71 @@ def test_v3_ipv6_with_keepalived(tmp: Path) -> None:
         frames = read_pcap(tmp / "na.pcap")
         assert frames, "keepalived sent no unsolicited NA"
         assert all(f == build_unsolicited_na(a.mac, vip) for f in frames), frames[0].hex()
+
+
+KA_NO_ACCEPT = """global_defs {
+    vrrp_version 3
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 63
+    priority 200
+    advert_int 0.1
+    no_accept
+    virtual_ipaddress {
+        10.90.1.200/24
+        10.90.1.201/24
+    }
+}
+vrrp_instance VI_6 {
+    state BACKUP
+    interface eth0
+    virtual_router_id 64
+    priority 200
+    advert_int 0.1
+    no_accept
+    virtual_ipaddress {
+        fe80::200/64
+        fd90:1::200/64
+    }
+}
+"""
+
+
+def test_no_accept_tables_identical_to_keepalived(tmp: Path) -> None:
+    """keepalived (a non-owner MASTER with no_accept) and our Firewall holding the same VIPs
+    produce the same ``nft list ruleset``, text for text."""
+    from pykeepalived.net.firewall import Firewall
+
+    with Lab("pknt", ipv6=True) as lab:
+        a = lab.add_host("a", ["10.90.1.1/24", "fd90:1::1/64"])
+        b = lab.add_host("b", ["10.90.1.2/24", "fd90:1::2/64"])
+        start_keepalived(a, tmp, KA_NO_ACCEPT)
+        deadline = time.monotonic() + 8
+        theirs = ""
+        while time.monotonic() < deadline:
+            theirs = a.run(["nft", "list", "ruleset"]).stdout
+            if "10.90.1.201" in theirs and "fd90:1::200" in theirs and "fe80::200" in theirs:
+                break
+            time.sleep(0.1)
+        assert "fd90:1::200" in theirs, theirs
+
+        async def main() -> None:
+            fw = Firewall(netns=b.ns)
+            assert (await fw.block(["10.90.1.200", "10.90.1.201"])).ok
+            assert (await fw.block(["fe80::200", "fd90:1::200"], ifname="eth0")).ok
+            fw.close()
+
+        asyncio.run(main())
+        ours = b.run(["nft", "list", "ruleset"]).stdout
+        assert normal(ours) == normal(theirs), f"ours:\n{ours}\ntheirs:\n{theirs}"
+
+
+def normal(ruleset: str) -> list[str]:
+    """Whitespace-free tokens, with each set's elements sorted (hash sets list in any order)."""
+    def sort_elems(m: re.Match[str]) -> str:
+        items = sorted(x.strip() for x in m.group(1).split(","))
+        return "elements = { " + ", ".join(items) + " }"
+
+    return re.sub(r"elements = \{([^}]*)\}", sort_elems, ruleset).split()

@@ -125,9 +125,14 @@ def test_firewall_blocks_and_releases_vip(backend: str) -> None:
         async def main() -> None:
             fw = Firewall(netns=a.ns, backend=backend)
             assert fw.backend == backend
-            r = await fw.block([vip, "fd99::200"])
+            r = await fw.block([vip, "fd99::200", "fe80::200"], ifname="eth0")
             assert r.ok, r
-            assert await fw.listed() == {vip, "fd99::200"}
+            assert await fw.listed() == {vip, "fd99::200", "fe80::200%eth0"}
+            # a link-local address without its interface is refused, the rest goes through
+            r = await fw.block(["fe80::201", "10.99.1.201"])
+            assert r.ok and await fw.listed() == {vip, "10.99.1.201", "fd99::200",
+                                                  "fe80::200%eth0"}
+            await fw.unblock(["10.99.1.201", "fe80::200"], ifname="eth0")
             assert not ping(), "traffic to a blocked VIP must be dropped"
             # and nothing leaves from it
             assert a.run(["ping", "-c1", "-W1", "-I", vip, "10.99.1.100"],
@@ -143,8 +148,9 @@ def test_firewall_blocks_and_releases_vip(backend: str) -> None:
                          check=False).returncode == 0
             await fw.block([vip])
             assert (await fw.teardown()).ok
-            assert a.run(["nft", "list", "table", "inet", "keepalived"],
-                         check=False).returncode != 0
+            for fam in ("ip", "ip6"):
+                assert a.run(["nft", "list", "table", fam, "keepalived"],
+                             check=False).returncode != 0
             assert ping()
             assert (await fw.teardown()).ok  # absent table: still fine
             fw.close()

@@ -31,7 +31,12 @@ from pykeepalived.net.addresses import (
     table_id,
 )
 from pykeepalived.net.arp import build_garp, build_unsolicited_na, inet_checksum, mac_bytes
-from pykeepalived.net.firewall import elements_script, setup_script
+from pykeepalived.net.firewall import (
+    element_key,
+    elements_script,
+    setup_script,
+    teardown_script,
+)
 from pykeepalived.net.vmac import Vmac, vmac_mac, vmac_name, xmit_interface
 
 
@@ -192,13 +197,26 @@ def test_vmac_naming() -> None:
 
 def test_nft_scripts() -> None:
     s = setup_script("keepalived")
-    assert "add table inet keepalived" in s
-    assert "hook input priority -1" in s and "ip daddr @vips drop" in s
-    assert "hook output priority -1" in s and "ip saddr @vips drop" in s
-    assert s.index("nd-neighbor-solicit") < s.index("ip6 daddr @vips6 drop")
-    e = elements_script("kt", ["10.0.0.1", "fd00::0001", "10.0.0.2"], True)
-    assert e.splitlines() == ["add element inet kt vips { 10.0.0.1, 10.0.0.2 }",
-                              "add element inet kt vips6 { fd00::1 }"]
-    assert elements_script("kt", ["10.0.0.1"], False).startswith("delete element")
+    assert "add table ip keepalived" in s and "add table ip6 keepalived" in s
+    assert "add chain ip keepalived in { type filter hook input priority -1" in s
+    assert "add chain ip keepalived out { type filter hook output priority -1" in s
+    assert "add rule ip keepalived in ip daddr @vips drop" in s
+    assert "add rule ip keepalived out ip saddr @vips drop" in s
+    # IPv6: ND is accepted before anything is dropped; link-local goes to its own chain
+    in6 = [ln for ln in s.splitlines() if ln.startswith("add rule ip6 keepalived in ")]
+    assert in6 == ["add rule ip6 keepalived in icmpv6 type @neighbor-discovery accept",
+                   "add rule ip6 keepalived in ip6 daddr fe80::/10 goto in_link_local",
+                   "add rule ip6 keepalived in ip6 daddr @vips drop"]
+    assert "ip6 daddr . iif @vips_link_local drop" in s
+    assert element_key("fe80::0001", "eth0") == "fe80::1%eth0"
+    assert element_key("fd00::0001") == "fd00::1"
+    with pytest.raises(ValueError):
+        element_key("fe80::1")
+    e = elements_script("kt", ["10.0.0.1", "fd00::0001", "10.0.0.2", "fe80::1%eth0"], True)
+    assert e.splitlines() == ["add element ip kt vips { 10.0.0.1, 10.0.0.2 }",
+                              "add element ip6 kt vips { fd00::1 }",
+                              'add element ip6 kt vips_link_local { fe80::1 . "eth0" }']
+    assert elements_script("kt", ["10.0.0.1"], False).startswith("delete element ip kt")
+    assert teardown_script("kt").count("delete table") == 2
     with pytest.raises(ValueError):
         setup_script("bad name;")
