@@ -239,6 +239,14 @@ def test_ipv6_unicast_hop_limit(lab6: Lab) -> None:
             await wait_first(got, 1.0)
             if got:
                 break
+        # a link-local unicast peer needs the interface as scope: the socket supplies it
+        ll_b = link_local_of("eth0", b.ns)
+        assert ll_b is not None
+        n = len(got)
+        assert sa.send(vrrp3_v6(9, 100, "fd91::201"), ll_b) is None
+        deadline = time.monotonic() + 2
+        while len(got) == n and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         sa.close()
         sb.close()
         return got
@@ -246,6 +254,7 @@ def test_ipv6_unicast_hop_limit(lab6: Lab) -> None:
     got = asyncio.run(main())
     assert got
     assert (got[0].src, got[0].dst, got[0].ttl) == ("fd91::1", "fd91::2", 42)
+    assert got[-1].dst == link_local_of("eth0", b.ns) and got[-1].src == "fd91::1"
 
 
 def test_constructor_error_for_missing_interface(lab4: Lab) -> None:
