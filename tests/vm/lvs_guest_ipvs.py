@@ -399,6 +399,52 @@ def nat_weight_zero_gets_no_new_connections() -> None:
     assert got == Counter({"rs1": 10, "rs3": 10}), got
 
 
+DR = {"dr1": "10.72.1.21", "dr2": "10.72.1.22"}
+
+
+@check
+def dr_real_servers_up() -> None:
+    # Direct routing: the real servers share the client's segment, hold the VIP on lo and
+    # never answer ARP for it; they reply to the client directly, from the VIP.
+    for name, addr in DR.items():
+        h = lab().add_host(name, [f"{addr}/24"])
+        for key in ("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+                    "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"):
+            h.run(["sysctl", "-qw", key])
+        h.run(["ip", "addr", "add", f"{VIP}/32", "dev", "lo"])
+        www = Path(f"/tmp/pklv-www/{name}")
+        www.mkdir(parents=True, exist_ok=True)
+        (www / "index.html").write_text(name + "\n")
+        h.popen(["busybox", "httpd", "-f", "-p", "80", "-h", str(www)])
+    d = lab().hosts["dir"]
+    for addr in DR.values():
+        assert wait_for(lambda a=addr: d.run(["bash", "-c", f"exec 3<>/dev/tcp/{a}/80"],
+                                             check=False).returncode == 0, timeout=60), addr
+
+
+def dr_table(names: list[str]) -> LvsTable:
+    return LvsTable.build([(LvsService(ServiceKey.inet(VIP, 80), "rr"),
+                            [LvsDest(DR[n], 80, 1, fwd=FwdMethod.DR) for n in names])])
+
+
+@check
+def dr_traffic_reaches_the_real_servers() -> None:
+    nb = backend("nb")
+    run(nb.apply(dr_table(["dr1", "dr2"])))
+    got = requests(20)
+    assert got == Counter({"dr1": 10, "dr2": 10}), got
+    out = lab().hosts["dir"].run(["ipvsadm", "-Ln"]).stdout
+    assert re.search(r"10\.72\.1\.21:80\s+Route\s+1", out), out
+
+
+@check
+def dr_removed_dest_stops_receiving() -> None:
+    nb = backend("nb")
+    run(nb.apply(dr_table(["dr2"])))
+    got = requests(10)
+    assert got == Counter({"dr2": 10}), got
+
+
 @check
 def nat_lab_down() -> None:
     nb = backend("nb")

@@ -38,6 +38,9 @@ CHECKS = [
     "nat_stats_count_the_connections",
     "nat_removed_dest_stops_receiving",
     "nat_weight_zero_gets_no_new_connections",
+    "dr_real_servers_up",
+    "dr_traffic_reaches_the_real_servers",
+    "dr_removed_dest_stops_receiving",
     "nat_lab_down",
 ]
 
