@@ -48,33 +48,32 @@ def _valid_name(name: str) -> str:
     return name
 
 
-def _fresh_table(family: str, t: str) -> list[str]:
-    # "add" then "delete" in one transaction: succeeds whether or not the table existed
-    return [f"add table {family} {t}", f"delete table {family} {t}", f"add table {family} {t}"]
-
-
 def _chain(family: str, t: str, name: str, hook: str, priority: int) -> str:
     return (f"add chain {family} {t} {name} {{ type filter hook {hook} priority {priority} ; "
             "policy accept ; }")
 
 
-def setup_script(table: str, priority: int = -1) -> str:
-    """nft script (re)creating both tables empty, keepalived's layout."""
+def vips_part(table: str, family: str, priority: int = -1,
+              have_out: bool = False) -> list[str]:
+    """Sets, chains and rules that drop traffic to/from listed VIPs (``family`` ip | ip6).
+
+    ``have_out``: the ``out`` chain already exists (the VMAC part made it). Chains are created
+    before rules, in keepalived's order: ``nft list`` shows objects in creation order.
+    """
     t = _valid_name(table)
-    lines = [
-        *_fresh_table("ip", t),
-        f"add set ip {t} vips {{ type ipv4_addr ; }}",
-        _chain("ip", t, "out", "output", priority),
-        f"add rule ip {t} out ip saddr @vips drop",
-        _chain("ip", t, "in", "input", priority),
-        f"add rule ip {t} in ip daddr @vips drop",
-        *_fresh_table("ip6", t),
+    out = [] if have_out else [_chain(family, t, "out", "output", priority)]
+    if family == "ip":
+        return [f"add table ip {t}", f"add set ip {t} vips {{ type ipv4_addr ; }}", *out,
+                f"add rule ip {t} out ip saddr @vips drop",
+                _chain("ip", t, "in", "input", priority),
+                f"add rule ip {t} in ip daddr @vips drop"]
+    return [
+        f"add table ip6 {t}",
         f"add set ip6 {t} vips {{ type ipv6_addr ; }}",
         f"add set ip6 {t} neighbor-discovery {{ type icmpv6_type ; flags constant ; "
         f"elements = {{ {ND_TYPES} }} ; }}",
         f"add set ip6 {t} vips_link_local {{ type ipv6_addr . iface_index ; }}",
-        # chains first, in keepalived's order (``nft list`` shows creation order)
-        _chain("ip6", t, "out", "output", priority),
+        *out,
         _chain("ip6", t, "in", "input", priority),
         f"add chain ip6 {t} in_link_local",
         f"add chain ip6 {t} out_link_local",
@@ -86,9 +85,41 @@ def setup_script(table: str, priority: int = -1) -> str:
         f"add rule ip6 {t} in icmpv6 type @neighbor-discovery accept",
         f"add rule ip6 {t} in ip6 daddr fe80::/10 goto in_link_local",
         f"add rule ip6 {t} in ip6 daddr @vips drop",
-        "",
     ]
-    return "\n".join(lines)
+
+
+def vmac_part(table: str, family: str, priority: int = -1,
+              have_out: bool = False) -> list[str]:
+    """keepalived's VMAC rules: multicast listener reports sent on a VMAC leave through the
+    parent instead (``dup`` to the mapped device, original dropped), and IPv6 router
+    solicitations from a VMAC are dropped, so no frame carries the shared virtual MAC except
+    from the master's adverts, ARPs and NAs.
+
+    ``have_out``: the ``out`` chain already exists with VIP rules; ours go in front of them.
+    """
+    t = _valid_name(table)
+    if family == "ip":
+        objs = [f"add table ip {t}",
+                f"add map ip {t} vmac_map {{ type iface_index : iface_index ; }}"]
+        rules = ['ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map '
+                 "@vmac_map drop"]
+    else:
+        objs = [f"add table ip6 {t}",
+                f"add map ip6 {t} vmac_map {{ type iface_index : iface_index ; }}",
+                f"add set ip6 {t} vmac_set {{ type iface_index ; }}"]
+        rules = ['icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr '
+                 "device oif map @vmac_map drop",
+                 'icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop']
+    if have_out:
+        return objs + [f"insert rule {family} {t} out {r}" for r in reversed(rules)]
+    return objs + [_chain(family, t, "out", "output", priority)] + [
+        f"add rule {family} {t} out {r}" for r in rules]
+
+
+def setup_script(table: str, priority: int = -1) -> str:
+    """Both VIP parts at once (what a Firewall holding IPv4 and IPv6 VIPs ends up with)."""
+    return "\n".join(vips_part(table, "ip", priority) + vips_part(table, "ip6", priority)
+                     + [""])
 
 
 def teardown_script(table: str) -> str:
@@ -181,7 +212,8 @@ class LibNft:
 
 
 class Firewall:
-    """The ``no_accept`` drop table in one namespace. Create, then ``await setup()``.
+    """keepalived's nftables tables in one namespace: ``await setup()`` once (clears what a
+    previous run left), then ``block``/``unblock`` VIPs and ``add_vmac``/``remove_vmac``.
 
     ``backend``: ``"auto"`` (libnftables when it loads, else the CLI), ``"lib"`` or ``"cli"``.
     """
@@ -192,7 +224,9 @@ class Firewall:
         self.netns = netns
         self.priority = priority
         self.blocked: set[str] = set()
-        self.ready = False
+        self.vmacs: dict[str, tuple[str, str]] = {}  # VMAC -> (parent, nft family)
+        self.parts: set[tuple[str, str]] = set()  # (ip|ip6, vips|vmac) present
+        self._cleared = False
         self.lib: LibNft | None = None
         if backend in ("auto", "lib"):
             try:
@@ -226,11 +260,36 @@ class Firewall:
         return NetResult(True, op, target)
 
     async def setup(self) -> NetResult:
-        """(Re)create both tables empty: what an earlier run left is dropped."""
-        res = await self._apply("setup", self.table, setup_script(self.table, self.priority))
-        self.ready = res.ok
+        """Drop what an earlier run left; the tables are then built as they are needed."""
+        res = await self._apply("setup", self.table, teardown_script(self.table))
         if res.ok:
+            self._cleared = True
             self.blocked.clear()
+            self.vmacs.clear()
+            self.parts.clear()
+        return res
+
+    def _part_script(self, family: str, part: str) -> list[str]:
+        if (family, part) in self.parts:
+            return []
+        other = "vmac" if part == "vips" else "vips"
+        build = vips_part if part == "vips" else vmac_part
+        return build(self.table, family, self.priority,
+                     have_out=(family, other) in self.parts)
+
+    async def _ensure(self, op: str, target: str, lines: list[str],
+                      parts: list[tuple[str, str]]) -> NetResult:
+        """Apply the parts still missing plus ``lines`` as one transaction."""
+        if not self._cleared:
+            res = await self.setup()
+            if not res.ok:
+                return res
+        script: list[str] = []
+        for fam, part in parts:
+            script += self._part_script(fam, part)
+        res = await self._apply(op, target, "\n".join(script + lines) + "\n")
+        if res.ok:
+            self.parts.update(parts)
         return res
 
     def _keys(self, ips: Iterable[str], ifname: str | None, op: str) -> list[str]:
@@ -250,13 +309,41 @@ class Firewall:
         new = [k for k in self._keys(ips, ifname, "block") if k not in self.blocked]
         if not new:
             return NetResult(True, "block", "", changed=False)
-        if not self.ready:
-            res = await self.setup()
-            if not res.ok:
-                return res
-        res = await self._apply("block", " ".join(new), elements_script(self.table, new, True))
+        fams = sorted({"ip6" if ":" in k else "ip" for k in new})
+        res = await self._ensure("block", " ".join(new),
+                                 elements_script(self.table, new, True).splitlines(),
+                                 [(f, "vips") for f in fams])
         if res.ok:
             self.blocked.update(new)
+        return res
+
+    async def add_vmac(self, vmac: str, parent: str, family: int = 4) -> NetResult:
+        """Route listener reports of ``vmac`` through ``parent`` (keepalived does this for
+        every VMAC); ``family`` is the VMAC's (4: IGMP, 6: MLD + router solicitations)."""
+        fam = "ip6" if family == 6 else "ip"
+        if self.vmacs.get(vmac) == (parent, fam):
+            return NetResult(True, "add vmac", vmac, changed=False)
+        v, p, t = _valid_name(vmac), _valid_name(parent), self.table
+        lines = [f'add element {fam} {t} vmac_map {{ "{v}" : "{p}" }}']
+        if fam == "ip6":
+            lines.append(f'add element ip6 {t} vmac_set {{ "{v}" }}')
+        res = await self._ensure("add vmac", vmac, lines, [(fam, "vmac")])
+        if res.ok:
+            self.vmacs[vmac] = (parent, fam)
+        return res
+
+    async def remove_vmac(self, vmac: str) -> NetResult:
+        """Forget ``vmac`` (before deleting the interface: the map holds its index)."""
+        if vmac not in self.vmacs:
+            return NetResult(True, "remove vmac", vmac, changed=False)
+        parent, fam = self.vmacs[vmac]
+        v, p, t = _valid_name(vmac), _valid_name(parent), self.table
+        lines = [f'delete element {fam} {t} vmac_map {{ "{v}" : "{p}" }}']
+        if fam == "ip6":
+            lines.append(f'delete element ip6 {t} vmac_set {{ "{v}" }}')
+        res = await self._apply("remove vmac", vmac, "\n".join(lines) + "\n")
+        if res.ok:
+            del self.vmacs[vmac]
         return res
 
     async def unblock(self, ips: Iterable[str], ifname: str | None = None) -> NetResult:
@@ -294,7 +381,8 @@ class Firewall:
     async def teardown(self) -> NetResult:
         """Delete both tables (at exit). Absent tables count as success."""
         self.blocked.clear()
-        self.ready = False
+        self.vmacs.clear()
+        self.parts.clear()
         return await self._apply("teardown", self.table, teardown_script(self.table))
 
     def close(self) -> None:

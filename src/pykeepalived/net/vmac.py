@@ -18,8 +18,8 @@ What keepalived 2.2.7 does, as observed in a namespace (and what we do):
   VIP, teach clients the parent's MAC for it. The parent's values are restored when its last
   VMAC is deleted.
 
-Not done (keepalived does it with nftables): redirecting IGMP/MLD reports sent on a VMAC to
-the parent.
+keepalived also routes IGMP/MLD reports sent on a VMAC through the parent with nftables:
+``Firewall.add_vmac`` (the daemon calls it for each VMAC).
 
 ``vmac_xmit_base``: the daemon simply opens its advert socket on ``parent`` instead of the VMAC
 (``xmit_interface``); GARPs still carry the VMAC MAC.

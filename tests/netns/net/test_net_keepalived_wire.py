@@ -230,15 +230,20 @@ vrrp_instance VI_6 {
 """
 
 
-def test_no_accept_tables_identical_to_keepalived(tmp: Path) -> None:
-    """keepalived (a non-owner MASTER with no_accept) and our Firewall holding the same VIPs
-    produce the same ``nft list ruleset``, text for text."""
+@pytest.mark.parametrize("vmac", [False, True])
+def test_no_accept_tables_identical_to_keepalived(tmp: Path, vmac: bool) -> None:
+    """keepalived (a non-owner MASTER with no_accept, with or without use_vmac) and our
+    Firewall holding the same VIPs and VMACs produce the same ``nft list ruleset``."""
+    from pykeepalived.net.addresses import AddressManager
     from pykeepalived.net.firewall import Firewall
+    from pykeepalived.net.vmac import Vmac, create_vmac
 
+    conf = KA_NO_ACCEPT.replace("no_accept", "no_accept\n    use_vmac") if vmac else \
+        KA_NO_ACCEPT
     with Lab("pknt", ipv6=True) as lab:
         a = lab.add_host("a", ["10.90.1.1/24", "fd90:1::1/64"])
         b = lab.add_host("b", ["10.90.1.2/24", "fd90:1::2/64"])
-        start_keepalived(a, tmp, KA_NO_ACCEPT)
+        start_keepalived(a, tmp, conf)
         deadline = time.monotonic() + 8
         theirs = ""
         while time.monotonic() < deadline:
@@ -248,14 +253,32 @@ def test_no_accept_tables_identical_to_keepalived(tmp: Path) -> None:
             time.sleep(0.1)
         assert "fd90:1::200" in theirs, theirs
 
-        async def main() -> None:
+        async def main() -> str:
             fw = Firewall(netns=b.ns)
+            assert (await fw.setup()).ok
+            ll_dev = "eth0"
+            if vmac:
+                async with AddressManager(b.ns) as am:
+                    for fam, vrid in ((4, 63), (6, 64)):
+                        v = Vmac(parent="eth0", vrid=vrid, family=fam)
+                        assert (await create_vmac(am, v)).ok
+                        assert (await fw.add_vmac(v.ifname, "eth0", fam)).ok
+                ll_dev = "vrrp.64"
             assert (await fw.block(["10.90.1.200", "10.90.1.201"])).ok
-            assert (await fw.block(["fe80::200", "fd90:1::200"], ifname="eth0")).ok
+            assert (await fw.block(["fe80::200", "fd90:1::200"], ifname=ll_dev)).ok
+            ruleset = b.run(["nft", "list", "ruleset"]).stdout
+            if vmac:
+                assert not (await fw.add_vmac("vrrp.63", "eth0", 4)).changed
+                for name in ("vrrp.63", "vrrp.64"):
+                    r = await fw.remove_vmac(name)
+                    assert r.ok and r.changed, r
+                for fam in ("ip", "ip6"):
+                    m = b.run(["nft", "list", "map", fam, "keepalived", "vmac_map"]).stdout
+                    assert "elements" not in m, m
             fw.close()
+            return ruleset
 
-        asyncio.run(main())
-        ours = b.run(["nft", "list", "ruleset"]).stdout
+        ours = asyncio.run(main())
         assert normal(ours) == normal(theirs), f"ours:\n{ours}\ntheirs:\n{theirs}"
 
 

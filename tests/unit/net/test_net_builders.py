@@ -36,6 +36,8 @@ from pykeepalived.net.firewall import (
     elements_script,
     setup_script,
     teardown_script,
+    vips_part,
+    vmac_part,
 )
 from pykeepalived.net.vmac import Vmac, vmac_mac, vmac_name, xmit_interface
 
@@ -218,5 +220,14 @@ def test_nft_scripts() -> None:
                               'add element ip6 kt vips_link_local { fe80::1 . "eth0" }']
     assert elements_script("kt", ["10.0.0.1"], False).startswith("delete element ip kt")
     assert teardown_script("kt").count("delete table") == 2
+    v4 = vmac_part("kt", "ip")
+    assert v4[-2].startswith("add chain ip kt out { type filter hook output priority -1")
+    assert v4[-1].startswith('add rule ip kt out ip protocol igmp meta oifkind "macvlan" dup')
+    # after the VIP part the out chain exists: VMAC rules go in front, in their order
+    v6 = vmac_part("kt", "ip6", have_out=True)
+    assert [ln.split(" out ")[1].split()[2] for ln in v6 if ln.startswith("insert")] == [
+        "nd-router-solicit", "mld2-listener-report"]
+    assert not any("add chain" in ln for ln in vips_part("kt", "ip", have_out=True)
+                   if " out " in ln)
     with pytest.raises(ValueError):
         setup_script("bad name;")
