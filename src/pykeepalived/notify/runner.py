@@ -29,7 +29,9 @@ import ctypes
 import enum
 import logging
 import os
+import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -106,6 +108,55 @@ def _release_subreaper() -> None:
         _set_subreaper(False)
 
 
+_SETPRIV = shutil.which("setpriv")
+
+
+def credential_argv(run_as: RunAs | None) -> tuple[list[str], dict[str, object]]:
+    """How to start a child as ``run_as``: an argv prefix and/or Popen keyword arguments.
+
+    Python can only switch credentials with a full ``fork()`` (its vfork fast path is off as
+    soon as ``user``/``group`` is given), and forking a large daemon stalls the event loop for
+    milliseconds. util-linux ``setpriv`` keeps the spawn a cheap vfork and switches in the
+    child instead; without it, fall back to Popen's own ``user``/``group``.
+    """
+    if run_as is None or os.geteuid() != 0 or (run_as.uid == 0 and run_as.gid == 0):
+        return [], {}
+    if _SETPRIV is not None:
+        pre = [_SETPRIV, f"--reuid={run_as.uid}", f"--regid={run_as.gid}"]
+        if run_as.groups is None:
+            pre.append("--keep-groups")
+        elif run_as.groups:
+            pre.append("--groups=" + ",".join(str(g) for g in run_as.groups))
+        else:
+            pre.append("--clear-groups")
+        return [*pre, "--"], {}
+    kw: dict[str, object] = {"user": run_as.uid, "group": run_as.gid}
+    if run_as.groups is not None:
+        kw["extra_groups"] = list(run_as.groups)
+    return [], kw
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
+
+
+def _pending_kill(pid: int) -> bool:
+    """SIGKILL or SIGTERM is pending for ``pid`` (it is about to exit)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith((b"ShdPnd:", b"SigPnd:")):
+                    mask = int(line.split()[1], 16)
+                    if mask & ((1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGTERM - 1))):
+                        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
 def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
     """(state, ppid, pgrp, session) of a process, or None if it is gone."""
     try:
@@ -121,6 +172,58 @@ def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
         return None
 
 
+class _Child:
+    """A started script: its exit is noticed through a pidfd on the event loop, so no watcher
+    thread is started per script (asyncio's ThreadedChildWatcher waits for each new thread to
+    be scheduled, which costs milliseconds of loop time on a loaded machine)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self.popen = popen
+        self.pid: int = popen.pid
+        self._loop = loop
+        self._done: asyncio.Future[int] = loop.create_future()
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except OSError:  # no pidfd (very old kernel): poll instead
+            self._pidfd = None
+        if self._pidfd is not None:
+            loop.add_reader(self._pidfd, self._check)
+        else:
+            self._poll_later()
+        self._check()  # it may already be gone
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    def _poll_later(self) -> None:
+        if not self._done.done():
+            self._loop.call_later(0.05, self._poll_tick)
+
+    def _poll_tick(self) -> None:
+        self._check()
+        self._poll_later()
+
+    def _check(self) -> None:
+        if self._done.done():
+            return
+        try:
+            rc = self.popen.poll()
+        except ChildProcessError:  # reaped elsewhere: the status is lost
+            rc = 255
+        if rc is None:
+            return
+        if self._pidfd is not None:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        self._done.set_result(rc)
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._done)
+
+
 class ProcessRunner:
     """Spawns and supervises scripts for one process (one instance per daemon child is enough).
 
@@ -132,7 +235,7 @@ class ProcessRunner:
     def __init__(self, *, subreaper: bool = True, sweep_interval: float = 0.5) -> None:
         self._sessions: set[int] = set()  # session ids (= leader pids) we created
         self._tasks: set[asyncio.Task[RunResult]] = set()
-        self._procs: dict[int, asyncio.subprocess.Process] = {}
+        self._procs: dict[int, _Child] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_interval = sweep_interval
         self._mypid = os.getpid()
@@ -188,7 +291,7 @@ class ProcessRunner:
             if timed_out:
                 # Children that ignored SIGTERM die with the group.
                 self._kill_group(pid, signal.SIGKILL)
-            self._sweep()
+            self._forget_empty_sessions()  # cheap; the periodic sweep reaps any orphans
         rc = proc.returncode
         duration = time.monotonic() - start
         if timed_out:
@@ -234,7 +337,8 @@ class ProcessRunner:
             self._kill_group(pid, sig)
 
     async def close(self, grace: float = 1.0) -> None:
-        """SIGTERM every running script's group, SIGKILL after ``grace``; reap everything."""
+        """SIGTERM every running script's group, SIGKILL after ``grace``; reap everything,
+        including the orphans of those groups that are still dying."""
         self.terminate_all(signal.SIGTERM)
         if not await self.wait_idle(grace):
             self.terminate_all(signal.SIGKILL)
@@ -246,11 +350,25 @@ class ProcessRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        # Members of our sessions that were signalled are exiting: reap them as they go.
+        deadline = time.monotonic() + grace
         self._sweep()
+        while self._dying() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            self._sweep()
         if self.subreaper:
             # Orphans still running become init's; ours were all reaped above.
             _release_subreaper()
             self.subreaper = False
+
+    def _dying(self) -> bool:
+        """Some process of a session we created is being killed or is a zombie of ours."""
+        for pid in _pids():
+            st = _proc_stat(pid)
+            if st is not None and st[3] in self._sessions and (
+                    st[0] in ("Z", "X") or _pending_kill(pid)):
+                return True
+        return False
 
     # ------------------------------------------------------------------ internals
 
@@ -263,25 +381,19 @@ class ProcessRunner:
             log.error("Script supervision failed: %r", exc)
 
     async def _spawn(self, argv: Sequence[str], run_as: RunAs | None,
-                     env: Mapping[str, str] | None) -> asyncio.subprocess.Process:
+                     env: Mapping[str, str] | None) -> _Child:
         if not argv:
             raise ValueError("empty command")
-        kwargs: dict[str, object] = {}
-        if run_as is not None and os.geteuid() == 0 and (run_as.uid != 0 or run_as.gid != 0):
-            kwargs["user"] = run_as.uid
-            kwargs["group"] = run_as.gid
-            if run_as.groups is not None:
-                kwargs["extra_groups"] = list(run_as.groups)
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-            env=dict(env) if env is not None else None,
-            **kwargs,  # type: ignore[arg-type]
-        )
+        prefix, kwargs = credential_argv(run_as)
+        if prefix and not os.access(argv[0], os.X_OK) and "/" in argv[0]:
+            # Keep exec failures visible as spawn failures, not as setpriv's exit status 127.
+            raise FileNotFoundError(2, "No such file or directory", argv[0])
+        # Popen's vfork path costs well under a millisecond of loop time.
+        popen = subprocess.Popen(  # type: ignore[call-overload]
+            [*prefix, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+            env=dict(env) if env is not None else None, **kwargs)
+        proc = _Child(popen, asyncio.get_running_loop())
         self.spawned += 1
         self._procs[proc.pid] = proc
         self._sessions.add(proc.pid)
@@ -302,19 +414,29 @@ class ProcessRunner:
             await asyncio.sleep(self._sweep_interval)
             self._sweep()
 
+    def _forget_empty_sessions(self) -> None:
+        """Drop sessions whose process group is empty (the common case: a script that left
+        nothing behind), with one ``kill(-pgid, 0)`` each instead of a /proc scan."""
+        for sid in list(self._sessions):
+            if sid in self._procs:
+                continue
+            try:
+                os.killpg(sid, 0)
+            except ProcessLookupError:
+                self._sessions.discard(sid)
+            except PermissionError:
+                pass
+
     def _sweep(self) -> None:
         """Reap zombie orphans of our sessions; forget sessions that have no process left."""
-        if not self._sessions:
+        self._forget_empty_sessions()
+        if not self._sessions or all(s in self._procs for s in self._sessions):
             return
         if not self.subreaper:  # orphans go to init, nothing of ours to reap
             self._sessions = {s for s in self._sessions if s in self._procs}
             return
         alive: set[int] = set()
-        try:
-            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-        except OSError:
-            return
-        for pid in pids:
+        for pid in _pids():
             st = _proc_stat(pid)
             if st is None:
                 continue
@@ -340,16 +462,11 @@ def run_sync(argv: Sequence[str], run_as: RunAs | None = None, timeout: float | 
     Same rules as :meth:`ProcessRunner.run`: own session, run-as, at ``timeout`` SIGTERM to the
     process group, SIGKILL after :data:`KILL_GRACE`, and a final SIGKILL to the group.
     """
-    import subprocess
-
     start = time.monotonic()
-    kwargs: dict[str, object] = {}
-    if run_as is not None and os.geteuid() == 0 and (run_as.uid != 0 or run_as.gid != 0):
-        kwargs.update(user=run_as.uid, group=run_as.gid)
-        if run_as.groups is not None:
-            kwargs["extra_groups"] = list(run_as.groups)
+    prefix, kwargs = credential_argv(run_as)
     try:
-        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL,  # type: ignore[call-overload]
+        proc = subprocess.Popen([*prefix, *argv],  # type: ignore[call-overload]
+                                stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True, close_fds=True, **kwargs)
     except (OSError, ValueError, KeyError) as exc:

@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,16 @@ def _session_members(sid: int) -> list[int]:
     return out
 
 
+def _settles(pred: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """A SIGKILLed process takes a moment to exit and to be reaped: poll briefly."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def test_hung_script_and_its_children_killed_at_timeout(tmp_path: Path) -> None:
     async def main() -> None:
         r = ProcessRunner()
@@ -50,7 +61,7 @@ def test_hung_script_and_its_children_killed_at_timeout(tmp_path: Path) -> None:
         assert res.outcome is Outcome.TIMED_OUT and not res.ok
         assert 0.45 <= took < 1.5, took
         await asyncio.sleep(0.2)
-        assert _session_members(res.pid) == []
+        assert _settles(lambda: _session_members(res.pid) == [])
         # A script that ignores SIGTERM is SIGKILLed after the grace period.
         t0 = time.monotonic()
         res = await r.run(["sh", "-c", "trap '' TERM; sleep 60 & while :; do sleep 0.1; done"],
@@ -59,9 +70,9 @@ def test_hung_script_and_its_children_killed_at_timeout(tmp_path: Path) -> None:
         assert res.outcome is Outcome.TIMED_OUT
         assert 2.0 <= took < 3.5, took
         await asyncio.sleep(0.2)
-        assert _session_members(res.pid) == []
+        assert _settles(lambda: _session_members(res.pid) == [])
         await r.close()
-        assert _zombies_of(os.getpid()) == []
+        assert _settles(lambda: _zombies_of(os.getpid()) == [])
     asyncio.run(main())
 
 
@@ -73,7 +84,7 @@ def test_forking_script_leaves_no_zombies() -> None:
         results = await asyncio.gather(*(r.run(["sh", "-c", script], None, 5) for _ in range(5)))
         assert all(x.ok for x in results)
         await asyncio.sleep(0.8)  # the grandchildren finish after their parents exited
-        assert _zombies_of(os.getpid()) == []
+        assert _settles(lambda: _zombies_of(os.getpid()) == [])
         assert r.orphans_reaped >= 5
         await r.close()
     asyncio.run(main())
@@ -124,7 +135,7 @@ def test_vrrp_script_runner_rise_fall_on_real_exits(tmp_path: Path) -> None:
         assert r.runs >= 12
         await r.stop()
     asyncio.run(main())
-    assert _zombies_of(os.getpid()) == []
+    assert _settles(lambda: _zombies_of(os.getpid()) == [])
 
 
 def test_hung_vrrp_script_counts_as_failure_and_runs_are_skipped() -> None:
@@ -156,5 +167,5 @@ def test_startup_and_shutdown_scripts_with_timeouts(tmp_path: Path) -> None:
     res = run_shutdown_script(gd)
     assert res is not None and res.outcome is Outcome.TIMED_OUT
     assert 0.45 <= time.monotonic() - t0 < 1.5
-    assert _session_members(res.pid) == []
+    assert _settles(lambda: _session_members(res.pid) == [])
     assert run_startup_script(GlobalDefs()) is None
