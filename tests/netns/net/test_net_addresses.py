@@ -182,3 +182,24 @@ def test_promote_secondaries_keeps_vips(host: Host) -> None:
 
     asyncio.run(main())
     assert addr_info(host, "10.92.7.200") is not None
+
+
+def test_concurrent_operations_on_one_manager(host: Host) -> None:
+    """Many instances going MASTER at once share one netlink socket: concurrent requests
+    must all be answered (pyroute2 matches replies by sequence number)."""
+
+    async def main() -> tuple[int, int, int]:
+        async with AddressManager(host.ns) as am:
+            adds = await asyncio.gather(
+                *[am.add_address(IpAddress(f"10.92.8.{i + 1}", 32), "eth0") for i in range(60)],
+                *[am.add_route(Route(f"10.91.{i}.0/24", via="10.92.0.254")) for i in range(30)])
+            dels = await asyncio.gather(
+                *[am.delete_address(IpAddress(f"10.92.8.{i + 1}", 32), "eth0")
+                  for i in range(60)])
+            left = [a for a in await am.list_addresses("eth0", 4) if a.ip.startswith("10.92.8.")]
+            return (sum(r.ok and r.changed for r in adds), sum(r.ok and r.changed for r in dels),
+                    len(left))
+
+    assert asyncio.run(main()) == (90, 60, 0)
+    routes = {r["dst"] for r in ip_json(host, "route", "show")}
+    assert {f"10.91.{i}.0/24" for i in range(30)} <= routes
