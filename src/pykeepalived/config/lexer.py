@@ -604,13 +604,16 @@ class Lexer:
             wild = any(c in alt for c in "*?[")
             matches = self.files.glob(full) if wild else (
                 [full] if self.files.read(full) is not None else [])
-            if not matches and (not wild or "w" in checks):
+            if not matches:
                 missing.append(alt)
             if not matches and wild and "b" in checks and len(alternatives) > 1:
                 missing.append(alt)
             found.extend(matches)
         if missing or (not found and "m" in checks):
-            sev = Severity.FATAL if self.all_config else Severity.ERROR
+            # keepalived 2.2.7 reports a missing plain include but does not count it as an
+            # error; the checking variants (and -e) do
+            sev = Severity.FATAL if self.all_config else (
+                Severity.ERROR if checks else Severity.INFO)
             self.report(ctx, f"Config files missing '{target}'.", sev)
         if self._depth >= MAX_INCLUDE_DEPTH:
             self.report(ctx, f"Include depth exceeded at '{target}' - ignoring")

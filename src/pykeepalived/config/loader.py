@@ -79,6 +79,8 @@ def _in_file_order(messages: list[ConfigMessage], lx: Lexer) -> tuple[ConfigMess
 
 def _vrrp_scripts(cfg: KeepalivedConfig, disabled: set[str]) -> list[NotifyScript]:
     out: list[NotifyScript] = []
+    if not cfg.vrrp_instances:
+        return out  # no VRRP process would run: keepalived checks none of its scripts
     for s in cfg.vrrp_scripts:
         if s.name not in disabled:
             out.append(NotifyScript(s.argv, s.user, s.group, s.line))

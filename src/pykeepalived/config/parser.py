@@ -208,6 +208,8 @@ class ParseState:
     vss: list[VirtualServer] = field(default_factory=list)
     ssl: SslConfig | None = None
     top: dict[str, Any] = field(default_factory=dict)
+    vsg_names: set[str] = field(default_factory=set)
+    vmac_names: dict[str, str] = field(default_factory=dict)
 
 
 class Parser(Handler):
@@ -313,6 +315,8 @@ class Parser(Handler):
             "linkbeat_use_polling": self.top_flag("linkbeat_use_polling"),
             "child_wait_time": self.child_wait_time,
         }
+        self.st.vsg_names = {n.args[0] for n in roots
+                             if n.kw == "virtual_server_group" and n.args}
         for n in flatten(roots, self):
             fn = table.get(n.kw)
             if fn is None:
@@ -456,7 +460,7 @@ class Parser(Handler):
             self.no_block(n)
             if kw == "lvs_flush_onstop":
                 self.rep("lvs_flush_onstop is deprecated - please use 'lvs_flush_on_stop'",
-                         Severity.WARNING)
+                         Severity.INFO)  # keepalived 2.2.7 accepts it silently
             g["lvs_flush_on_stop"] = "vs" if a and a[0].upper() == "VS" else "all"
         elif kw == "lvs_timeouts":
             self.no_block(n)
@@ -699,7 +703,7 @@ class Parser(Handler):
         name = n.args[0] if n.args else ""
         if n.kw == "vrrp_track_file":
             self.at(n, "vrrp_track_file is deprecated - please use 'track_file'",
-                    Severity.WARNING)
+                    Severity.INFO)  # keepalived 2.2.7 accepts it silently
         body = self.need_block(n)
         if body is None:
             return
@@ -1466,6 +1470,11 @@ class Parser(Handler):
             if len(a) < 2:
                 self.at(n, "virtual_server group requires a name")
                 return
+            if a[1] not in self.st.vsg_names:
+                # keepalived 2.2.7 drops such a virtual server without a word
+                self.at(n, f"virtual_server_group {a[1]} not defined - ignoring virtual server",
+                        Severity.INFO)
+                return
             acc["group"] = a[1]
         else:
             fam = ip_family(a[0])
@@ -1618,6 +1627,8 @@ class Parser(Handler):
                       "defaulting to UDP")
             acc["protocol"] = "UDP"
             tmp = replace(tmp, protocol="UDP")
+        if "lb_kind" not in acc:
+            self.late(f"Virtual server {tmp.key}: no forwarding method set, setting default NAT")
         if "lb_algo" not in acc:
             self.late(f"Virtual server {tmp.key}: no scheduler set, setting default 'wlc'")
         # real servers with inheritance
@@ -1890,7 +1901,7 @@ class Parser(Handler):
                 spec["virtualhost"] = r.get("virtualhost") or vs.virtualhost
             spec["urls"] = tuple(urls)
             if not urls:
-                self.at(n, f"{kind} has no url specified")
+                self.at(n, "HTTP/SSL_GET checker has no urls specified - ignoring")
         if kind == "MISC_CHECK" and "script" not in spec:
             self.at(n, "MISC_CHECK has no misc_path specified - ignoring")
             return None
@@ -1918,7 +1929,8 @@ class Parser(Handler):
             elif kw == "digest" and ca:
                 d = ca[0].lower()
                 if len(d) != 32 or any(ch not in "0123456789abcdef" for ch in d):
-                    self.rep(f"digest '{ca[0]}' is not a valid MD5 hex string")
+                    self.rep(f"digest '{ca[0]}' character length should be 32 rather than "
+                             f"{len(d)}")
                 else:
                     vals["digest"] = d
             elif kw == "status_code":
@@ -2049,8 +2061,8 @@ _GLOBAL_TIMER: dict[str, tuple[str, float, float]] = {
     "vrrp_garp_master_delay": ("vrrp_garp_master_delay", 0.0, 4294.967295),
     "vrrp_garp_master_refresh": ("vrrp_garp_master_refresh", 0.0, 4294.967295),
     "vrrp_garp_lower_prio_delay": ("vrrp_garp_lower_prio_delay", 0.0, 4294.967295),
-    "vrrp_garp_interval": ("vrrp_garp_interval", 0.0, 1.0),
-    "vrrp_gna_interval": ("vrrp_gna_interval", 0.0, 1.0),
+    "vrrp_garp_interval": ("vrrp_garp_interval", 0.0, 4294.967295),
+    "vrrp_gna_interval": ("vrrp_gna_interval", 0.0, 4294.967295),
     "min_auto_priority_delay": ("min_auto_priority_delay", 0.000001, 4294.967295),
 }
 _GLOBAL_STR: dict[str, str] = {
@@ -2184,7 +2196,7 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         warn(f"({name}) VRRP version 3 does not support authentication. Ignoring.")
         auth_type, auth_pass = None, b""
     if auth_type and strict:
-        warn(f"({name}) cannot use authentication in strict mode - clearing", None)
+        warn(f"({name}) Strict mode does not support authentication. Ignoring.")
         auth_type, auth_pass = None, b""
     if auth_type == "AH" and state == VrrpState.MASTER:
         warn(f"({name}) Initial state master is incompatible with AH authentication - clearing")
@@ -2195,18 +2207,21 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     if auth_type:
         auth_pass = auth_pass.ljust(8, b"\0")[:8]
     nopreempt = acc.get("nopreempt", False)
+    if nopreempt and priority == 255:
+        warn(f"({name}) nopreempt is incompatible with priority 255. resetting nopreempt")
+        nopreempt = False
     if nopreempt and state == VrrpState.MASTER:
         warn(f"({name}) Warning - nopreempt will not work with initial state MASTER - "
              "clearing", "nopreempt")
         nopreempt = False
-    if nopreempt and priority == 255:
-        warn(f"({name}) nopreempt is incompatible with priority 255 - resetting nopreempt",
-             "nopreempt")
-        nopreempt = False
     preempt_delay = acc.get("preempt_delay", 0.0)
-    if preempt_delay and (nopreempt or state == VrrpState.MASTER or strict):
-        warn(f"({name}) preempt_delay is incompatible with nopreempt, initial state MASTER "
-             "or strict mode - resetting", "preempt_delay")
+    if preempt_delay and state == VrrpState.MASTER:
+        warn(f"({name}) Warning - preempt delay will not work with initial state MASTER - "
+             "clearing")
+        preempt_delay = 0.0
+    if preempt_delay and (nopreempt or strict):
+        warn(f"({name}) preempt_delay is incompatible with nopreempt or strict mode - "
+             "resetting", "preempt_delay")
         preempt_delay = 0.0
     accept = acc.get("accept", True)
     if strict:
@@ -2214,8 +2229,6 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
             warn(f"({name}) Strict mode requires no_accept - resetting", "accept")
         accept = priority == 255
     peers = tuple(acc.get("unicast_peers", []))
-    if strict and peers:
-        warn(f"({name}) Unicast peers are not supported in strict mode", None, Severity.ERROR)
     if strict and fam == 6 and vips and not vips[0].ip.lower().startswith("fe80:"):
         warn(f"({name}) the first IPv6 VIP address must be link local in strict mode", None,
              Severity.ERROR)
@@ -2232,6 +2245,14 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     if peers and vmac is not None and not xmit_base:
         warn(f"({name}) unicast with use_vmac requires vmac_xmit_base - setting", "use_vmac")
         xmit_base = True
+    if vmac is not None and vmac.name:
+        owner = p.st.vmac_names.get(vmac.name)
+        if owner is not None and owner != name:
+            warn(f"({name}) VRRP instance {owner} is already using {vmac.name} - ignoring name",
+                 "use_vmac")
+            vmac = replace(vmac, name=None)
+        else:
+            p.st.vmac_names[vmac.name] = name
     if vmac is not None and acc.get("promote_secondaries"):
         warn(f"({name}) promote_secondaries is automatically set for vmacs - ignoring")
     if interface is None:
@@ -2265,7 +2286,7 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         virtual_routes=tuple(acc.get("virtual_routes", ())),
         virtual_rules=tuple(acc.get("virtual_rules", ())),
         nopreempt=nopreempt, preempt_delay=preempt_delay, accept=accept, strict=strict,
-        unicast_peers=peers, vmac_xmit_base=xmit_base,
+        unicast_peers=peers, vmac_xmit_base=xmit_base, use_vmac=vmac,
         skip_check_adv_addr=acc.get("skip_check_adv_addr", g.vrrp_skip_check_adv_addr),
         v3_checksum_as_v2=acc.get("v3_checksum_as_v2", g.v3_checksum_as_v2),
         check_unicast_src=acc.get("check_unicast_src", g.vrrp_check_unicast_src),
@@ -2306,6 +2327,8 @@ def _check_tracking(p: Parser, st: ParseState, instances: list[VrrpInstance]) ->
     """Scripts that cannot be found are disabled; references to undefined trackers dropped."""
     scripts = {s.name: s for s in st.scripts}
     missing: set[str] = set()
+    if not instances:
+        return  # the VRRP process would not run: keepalived does not look at its scripts
     for s in st.scripts:
         if p.st.env.find_script(s.argv[0]) is None:
             missing.add(s.name)

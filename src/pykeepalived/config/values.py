@@ -148,8 +148,11 @@ def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
         return None
     maxlen = 32 if fam == 4 else 128
     if mask_s:
-        if not mask_s.isdigit() or int(mask_s) > maxlen:
+        if not mask_s.isdigit():
             rep(f"VRRP parsed invalid IP {first}. skipping IP...")
+            return None
+        if int(mask_s) > maxlen:
+            rep(f"number '{mask_s}' outside range [0, {maxlen}]")
             return None
         plen = int(mask_s)
     else:

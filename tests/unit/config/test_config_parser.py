@@ -202,8 +202,10 @@ def test_vrrp_script_defaults_and_missing_script() -> None:
     assert (s.argv, s.interval, s.timeout, s.weight, s.fall, s.rise) == (
         ("/bin/true", "x"), 2.0, 2.0, -5, 2, 1)
     assert r.exit_code_for_test() == 0
-    r = parse("vrrp_script chk {\n script /no/such\n}\n")
+    r = parse("vrrp_script chk {\n script /no/such\n}\n" + BASIC % "")
     assert "Disabling track script chk since not found/accessible" in texts(r)
+    # without any vrrp_instance the VRRP process would not run: keepalived says nothing
+    assert texts(parse("vrrp_script chk {\n script /no/such\n}\n")) == []
     r = parse("vrrp_script chk {\n interval 2\n}\n")
     assert "No script set for vrrp_script chk - removing" in texts(r)
     assert r.config.vrrp_scripts == ()
@@ -400,9 +402,10 @@ def test_master_without_priority_is_the_address_owner() -> None:
 
 
 def test_strict_mode_rules() -> None:
-    r, i = inst("strict_mode\n priority 100\n unicast_peer {\n 10.0.0.2\n }")
-    assert any("not supported in strict mode" in t for t in texts(r))
-    assert not i.accept  # type: ignore[attr-defined]
+    r, i = inst("strict_mode\n priority 100\n authentication {\n auth_type PASS\n"
+                " auth_pass x\n }")
+    assert "(VI_1) Strict mode does not support authentication. Ignoring." in texts(r)
+    assert not i.accept and i.auth_type is None  # type: ignore[attr-defined]
     r = parse(BASIC.replace("192.168.1.10/24", "2001:db8::1/64") % "strict_mode")
     assert any("must be link local" in t for t in texts(r))
 
