@@ -203,3 +203,53 @@ def test_adverts_leave_a_vmac_with_the_virtual_mac(tmp_path: Path) -> None:
         assert len(got) == 2 and all(r.ttl == 255 for r in got)
         srcs = [f[6:12].hex(":") for f in read_pcap(pcap)]
         assert srcs == ["00:00:5e:00:01:34", a.mac], srcs
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+def test_vmac_igmp_reports_leave_through_parent(tmp_path: Path, redirect: bool) -> None:
+    """Without keepalived's VMAC rule, joining a group on a VMAC sends IGMP reports from the
+    shared virtual MAC (on a backup, that would pull the switch's entry for the VMAC away from
+    the master); with ``Firewall.add_vmac`` they leave through the parent with its MAC."""
+    import socket
+    import struct
+
+    from net_pcap import read_pcap
+
+    from pykeepalived.net.links import if_index
+    from pykeepalived.net.netns import in_netns
+
+    with Lab("pkni") as lab:
+        a = lab.add_host("a", ["10.99.4.1/24"])
+        b = lab.add_host("b", ["10.99.4.2/24"])
+        pcap = tmp_path / "ig.pcap"
+        with open(tmp_path / "td.err", "wb") as err:
+            dump = b.popen(["tcpdump", "-i", "eth0", "-U", "--immediate-mode", "-w",
+                            str(pcap), "igmp"], stderr=err)
+        deadline = time.monotonic() + 5
+        while b"listening" not in (tmp_path / "td.err").read_bytes():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+        async def main() -> None:
+            vm = Vmac("eth0", 70)
+            async with AddressManager(a.ns) as am:
+                assert (await create_vmac(am, vm)).ok
+                assert (await am.add_address(IpAddress("10.99.4.200", 24), vm.ifname)).ok
+            fw = Firewall(netns=a.ns)
+            if redirect:
+                assert (await fw.add_vmac(vm.ifname, "eth0", 4)).ok
+            with in_netns(a.ns):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            mreqn = (socket.inet_aton("239.1.1.1") + socket.inet_aton("0.0.0.0")
+                     + struct.pack("@i", if_index(vm.ifname, a.ns)))
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+            await asyncio.sleep(0.4)
+            s.close()
+            fw.close()
+
+        asyncio.run(main())
+        time.sleep(0.2)
+        dump.terminate()
+        dump.wait(5)
+        srcs = {f[6:12].hex(":") for f in read_pcap(pcap)}
+        assert srcs == ({a.mac} if redirect else {"00:00:5e:00:01:46"}), srcs
