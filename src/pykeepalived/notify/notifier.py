@@ -160,6 +160,7 @@ class Notifier:
         await self.fifos.close()
         self.gd = gd
         self.scripts.gd = gd
+        self.scripts.forget_checks()  # security settings may have changed
         self.smtp.gd = gd
         self.fifos = FifoSet(gd, vrrp=self._vrrp, lvs=self._lvs)
         self.fifos.open()

@@ -60,6 +60,10 @@ class ScriptLauncher:
             self._checked[key] = run_as if chk.runnable else None
         return self._checked[key]
 
+    def forget_checks(self) -> None:
+        self._checked.clear()
+        self._warned.clear()
+
     def launch(self, script: NotifyScript, argv: Sequence[str] | None = None, *,
                stop: bool = False) -> asyncio.Task[RunResult] | None:
         """Start ``script`` (with ``argv`` instead of its own when given); never blocks."""

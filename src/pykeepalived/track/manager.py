@@ -10,8 +10,9 @@ like keepalived (an unused vrrp_script is never executed).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
-from pykeepalived.config.model import KeepalivedConfig
+from pykeepalived.config.model import KeepalivedConfig, VrrpScript
 from pykeepalived.notify.runner import ProcessRunner
 from pykeepalived.track.events import TrackerChanged
 from pykeepalived.track.file import TrackFileWatcher
@@ -33,7 +34,21 @@ def referenced(config: KeepalivedConfig) -> tuple[set[str], set[str], set[str]]:
     return scripts, files, procs
 
 
+ScriptKey = tuple[str, tuple[str, ...], int, int, str | None, str | None]
+
+
+def _script_key(vs: VrrpScript) -> ScriptKey:
+    return (vs.name, vs.argv, vs.rise, vs.fall, vs.user, vs.group)
+
+
 class Trackers:
+    """Every tracker of a config. On reload, a vrrp_script that did not change keeps its
+    rise/fall counter (keepalived's INIT_RELOAD: up when ``result >= rise``), so a reload
+    never makes a healthy script wait for ``rise`` successes or a failed one look healthy."""
+
+    #: Counters of the scripts of the last stopped instance in this process, for reload.
+    _carried: ClassVar[dict[ScriptKey, tuple[int, bool]]] = {}
+
     def __init__(self, config: KeepalivedConfig, on_change: Callable[[TrackerChanged], None],
                  *, runner: ProcessRunner | None = None, all_trackers: bool = False,
                  process_poll_interval: float = 0.5) -> None:
@@ -54,7 +69,12 @@ class Trackers:
     async def start(self, *, reload: bool = False) -> list[TrackerChanged]:
         """Start everything; returns the initial state events (apply them before running)."""
         initial: list[TrackerChanged] = []
+        carried = Trackers._carried if reload else {}
+        Trackers._carried = {}
         for r in self.scripts:
+            state = carried.get(_script_key(r.script))
+            if state is not None and not state[1]:
+                r.tracker.result, r.tracker.init = state[0], False
             ev = r.tracker.initial_event()
             if ev is not None:
                 initial.append(ev)
@@ -67,6 +87,7 @@ class Trackers:
     async def stop(self) -> None:
         for r in self.scripts:
             await r.stop()
+            Trackers._carried[_script_key(r.script)] = (r.tracker.result, r.tracker.init)
         self.files.stop()
         await self.processes.stop()
         if self._own_runner:
