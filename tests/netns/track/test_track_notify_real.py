@@ -308,3 +308,34 @@ def test_existing_fifo_is_kept_and_a_full_fifo_never_blocks(tmp_path: Path) -> N
         await n.close()
     asyncio.run(main())
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # not ours to remove
+
+
+def test_checker_lines_go_to_notify_fifo_and_lvs_fifo(tmp_path: Path) -> None:
+    common, lvs, vrrp = tmp_path / "common", tmp_path / "lvs", tmp_path / "vrrp"
+    gd = GlobalDefs(notify_fifo=NotifyFifo(str(common)), lvs_notify_fifo=NotifyFifo(str(lvs)),
+                    vrrp_notify_fifo=NotifyFifo(str(vrrp)))
+    rec = tmp_path / "rec.sh"
+    out = tmp_path / "calls"
+    out.mkdir()
+    rec.write_text(RECORDER.format(out=out))
+    rec.chmod(0o755)
+
+    async def main() -> None:
+        n = Notifier(gd, vrrp=False, lvs=True)  # the checker child
+        await n.start()
+        assert not vrrp.exists()  # the VRRP FIFO is the VRRP child's business
+        fds = {p: os.open(p, os.O_RDONLY | os.O_NONBLOCK) for p in (common, lvs)}
+        n.rs_state("[1.2.3.4]:tcp:80", "[192.168.201.15]:tcp:80", False)
+        n.vs_state("[192.168.201.15]:tcp:80", False)
+        n.rs_state("[1.2.3.4]:tcp:80", "[192.168.201.15]:tcp:80", True)
+        n.run_script(NotifyScript((str(rec), "up", "1.2.3.4")))
+        want = (b"RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 DOWN\n"
+                b"VS [192.168.201.15]:tcp:80 DOWN\n"
+                b"RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 UP\n")
+        for fd in fds.values():
+            assert os.read(fd, 4096) == want
+            os.close(fd)
+        await _wait_for(lambda: len(list(out.iterdir())) == 1)
+        await n.close()
+    asyncio.run(main())
+    assert _calls(out) == [["up", "1.2.3.4"]]
