@@ -210,6 +210,7 @@ class ParseState:
     top: dict[str, Any] = field(default_factory=dict)
     vsg_names: set[str] = field(default_factory=set)
     vmac_names: dict[str, str] = field(default_factory=dict)
+    track_file_names: set[str] = field(default_factory=set)
 
 
 class Parser(Handler):
@@ -317,6 +318,8 @@ class Parser(Handler):
         }
         self.st.vsg_names = {n.args[0] for n in roots
                              if n.kw == "virtual_server_group" and n.args}
+        self.st.track_file_names = {n.args[0] for n in roots
+                                    if n.kw in ("track_file", "vrrp_track_file") and n.args}
         for n in flatten(roots, self):
             fn = table.get(n.kw)
             if fn is None:
@@ -1684,7 +1687,7 @@ class Parser(Handler):
                 continue
             self.no_block(c)
             if kw == "weight":
-                v = self.int_arg(c, 0, 65535)
+                v = self.int_arg(c, 0, 2147483647)
                 if v is not None:
                     r["weight"] = v
             elif kw in ("lvs_method", "lb_kind"):
@@ -1878,14 +1881,16 @@ class Parser(Handler):
                 if v is not None:
                     spec[kw] = v
             elif kind == "FILE_CHECK" and kw == "track_file":
-                if ca:
+                if ca and ca[0] in self.st.track_file_names:
                     spec["track_file"] = ca[0]
+                elif ca:
+                    self.rep(f"track_file {ca[0]} not found")
             elif kind == "FILE_CHECK" and kw == "weight":
                 v = self.int_arg(c, -2147483647, 2147483647)
                 if v is not None:
                     spec["weight"] = v
                     spec["weight_reverse"] = len(ca) > 1 and ca[1] == "reverse"
-            elif kind == "BFD_CHECK" and kw == "name":
+            elif kind == "BFD_CHECK" and kw == "name":  # BFD_CHECK name
                 if ca:
                     spec["name"] = ca[0]
             elif kind == "BFD_CHECK" and kw == "alpha":
@@ -2128,6 +2133,13 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
         if not members:
             p.late(f"Sync group {sg.name} has no virtual router(s) - removing")
             continue
+        for m in members:
+            inst = by_name[m]
+            own = {inst.interface} | {t.name for t in inst.track_interfaces}
+            for t in sg.track_interfaces:
+                if t.name in own:
+                    p.late(f"({m}) track_interface {t.name} is configured on VRRP instance and "
+                           "sync group. Remove vrrp instance or sync group config")
         groups.append(replace(sg, members=tuple(members)))
     instances = [by_name[i.name] for i in instances]
     _check_tracking(p, st, instances)
