@@ -149,7 +149,7 @@ class TrackFileWatcher:
         self._on_change = on_change
         self.values: dict[str, int] = {}
         self._ino: _Inotify | None = None
-        self._watch: dict[int, list[tuple[str, TrackFile]]] = {}  # wd -> [(basename, tf)]
+        self._watch: dict[int, list[tuple[str, str, TrackFile]]] = {}  # wd -> [(base, path, tf)]
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, *, reload: bool = False) -> list[TrackerChanged]:
@@ -176,7 +176,7 @@ class TrackFileWatcher:
                     except OSError as exc:
                         log.error("track file %s is not accessible - ignoring (%s)", tf.name, exc)
                         continue
-                self._watch.setdefault(dirs[d], []).append((base, tf))
+                self._watch.setdefault(dirs[d], []).append((base, path, tf))
             val = read_value(path)
             self.values[tf.name] = 0 if val is None else val
             initial.append(self._event(tf.name))
@@ -200,14 +200,13 @@ class TrackFileWatcher:
         for wd, mask, name in self._ino.read_events():
             if mask & IN_ISDIR:
                 continue
-            for base, tf in self._watch.get(wd, []):
+            for base, path, tf in self._watch.get(wd, []):
                 if base != name:
                     continue
                 if mask & (IN_DELETE | IN_MOVED_FROM):
                     new: int | None = 0
                 else:
-                    new = read_value(os.path.join(os.path.dirname(os.path.realpath(tf.path)),
-                                                  base))
+                    new = read_value(path)
                     if new is None:
                         log.info("Invalid number read from %s - ignoring", tf.path)
                         continue

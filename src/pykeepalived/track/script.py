@@ -80,12 +80,9 @@ class ScriptTracker:
             if self.result < self.rise - 1:
                 self.result += 1
             elif self.result != top:
-                if self.result < self.rise:
+                if self.result < self.rise:  # i.e. == rise - 1, which INIT always is
                     event = TrackerChanged(TrackerKind.SCRIPT, self.name, True)
                 self.result = top
-            elif self.init:
-                # rise + fall - 1 == rise - 1 cannot happen (fall >= 1); kept for clarity.
-                event = TrackerChanged(TrackerKind.SCRIPT, self.name, True)
         else:
             if self.result > self.rise:
                 self.result -= 1
