@@ -41,7 +41,7 @@ CHECKS = [
     "dr_real_servers_up",
     "dr_traffic_reaches_the_real_servers",
     "dr_removed_dest_stops_receiving",
-    "nat_lab_down",
+    "close_in_namespace_removes_the_service",
 ]
 
 
