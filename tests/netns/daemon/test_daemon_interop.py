@@ -380,3 +380,33 @@ def test_track_script_weight_moves_mastership(lab: Lab, daemons: list[Daemon],
     flag.write_text("")
     assert n1.wait_log(r"\(VI_1\) Changing effective priority from 90 to 150", 5)
     only_master([n1, n2], n1, timeout=5)
+
+
+def test_sync_group_faults_together(lab: Lab, daemons: list[Daemon], tmp_path: Path) -> None:
+    """A sync group member driven to FAULT (track_file, weight 0) takes the whole group along:
+    keepalived takes over both VIPs; clearing the fault brings both back."""
+    fault = tmp_path / "fault"
+    fault.write_text("0\n")
+    blocks = (f'track_file tf {{\n    file "{fault}"\n    weight 0\n}}',
+              "vrrp_sync_group G1 {\n    group {\n        VA\n        VB\n    }\n}")
+    va, vb = f"{NET}.250", f"{NET}.251"
+
+    def insts(prio: int, track: bool) -> list[InstanceConf]:
+        extra = ("track_file {", "    tf", "}") if track else ()
+        return [v3(prio, name="VA", vrid=60, vips=(f"{va}/24 dev eth0",), extra=extra),
+                v3(prio, name="VB", vrid=61, vips=(f"{vb}/24 dev eth0",))]
+
+    n1 = node(lab, daemons, "n1", "py", *insts(150, True), blocks=blocks)
+    n2 = node(lab, daemons, "n2", "ka", *insts(100, False),
+              blocks=("vrrp_sync_group G1 {\n    group {\n        VA\n        VB\n    }\n}",))
+    n1.start()
+    n2.start()
+    started_ok(n1, n2)
+    assert wait_for(lambda: holds(n1, va) and holds(n1, vb) and not holds(n2, va), 10)
+    fault.write_text("1\n")
+    assert n1.wait_log(r"\(VA\) Entering FAULT STATE", 5), n1.log_text()[-3000:]
+    assert n1.wait_log(r"\(VB\) Entering FAULT STATE", 2)
+    assert wait_for(lambda: holds(n2, va) and holds(n2, vb) and not holds(n1, vb), 5)
+    fault.write_text("0\n")
+    assert wait_for(lambda: holds(n1, va) and holds(n1, vb) and not holds(n2, va), 8), (
+        n1.log_text()[-3000:])
