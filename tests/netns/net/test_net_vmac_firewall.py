@@ -86,6 +86,8 @@ def test_vmac_create_mac_mode_and_delete() -> None:
         assert ll[0].get("nodad") and ll[0]["preferred_life_time"] == 0
         assert a.run(["sysctl", "-n", "net.ipv4.conf.vrrp/51.promote_secondaries"]
                      ).stdout.strip() == "1"
+        # the parent never sources its own ARP requests from a VIP (keepalived leaves 0)
+        assert a.run(["sysctl", "-n", "net.ipv4.conf.eth0.arp_announce"]).stdout.strip() == "2"
         # the client resolves the VIP to the virtual MAC, not to eth0's
         assert c.run(["ping", "-c1", "-W2", "10.99.0.200"], check=False).returncode == 0
         assert neigh_mac(c, "10.99.0.200") == "00:00:5e:00:01:33"
