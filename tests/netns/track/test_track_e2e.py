@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -381,3 +383,45 @@ def test_script_rise_fall_weights_match_keepalived(lab: Lab, nodes: list[Node]) 
     for n in ns:
         assert n.daemon is not None
         stop_all([n.daemon])
+
+
+def test_track_file_and_process_drive_priority_in_the_daemon(lab: Lab,
+                                                             nodes: list[Node]) -> None:
+    """pykeepalived alone in a namespace (where the proc connector does not exist, so process
+    tracking scans /proc): a track_file (weight -10) and a vrrp_track_process (weight +20)
+    move the effective priority as real writes and real processes come and go."""
+    n = Node(lab, "n1", "py")
+    nodes.append(n)
+    tf = n.run / "tf.val"
+    if tf.exists():
+        tf.unlink()
+    pname = "pkt" + uuid.uuid4().hex[:8]
+    exe = n.run / pname
+    shutil.copy("/bin/sleep", exe)
+    text = n.config(100, None)
+    head = text[: text.index("global_defs {")]
+    globals_ = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(
+        ("vrrp_notify", "enable_script_security", "script_user"))]
+    trackers = (f'track_file tf {{\n    file "{tf}"\n    weight -10\n    init_file 0\n}}\n\n'
+                f"vrrp_track_process tp {{\n    process {pname}\n    weight 20\n}}\n\n")
+    inst = InstanceConf(vrid=101, priority=100, version=3, advert_int=ADV,
+                        vips=(f"{NET}.101/24 dev eth0",),
+                        extra=["track_file {", "    tf", "}", "track_process {", "    tp", "}"])
+    n.daemon = Daemon(n.host, "py", head + trackers + render_config("LAB", [inst], globals_))
+    n.daemon.start()
+
+    def last(want: str, timeout: float = 8.0) -> None:
+        assert wait_for(lambda: n.fifo_lines()[-1:] == [want], timeout), (
+            n.fifo_lines(), n.daemon.log_text()[-2000:] if n.daemon else "")
+
+    last('INSTANCE "VI_1" MASTER 100')
+    assert tf.read_text() == "0\n"  # init_file created it
+    tf.write_text("3\n")
+    last('INSTANCE "VI_1" MASTER_PRIORITY 70')  # 100 + 3 × -10
+    proc = n.host.popen([str(exe), "30"])
+    last('INSTANCE "VI_1" MASTER_PRIORITY 90')  # + 20 with the process running
+    os.killpg(proc.pid, 9)
+    proc.wait()
+    last('INSTANCE "VI_1" MASTER_PRIORITY 70')
+    tf.unlink()  # a missing file reads as 0
+    last('INSTANCE "VI_1" MASTER_PRIORITY 100')
