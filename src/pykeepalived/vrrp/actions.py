@@ -33,6 +33,7 @@ class Reason(enum.Enum):
     FAULT_CLEARED = "fault cleared"
     SYNC_GROUP = "sync group"
     SHUTDOWN = "shutdown"
+    RELOAD_MASTER = "master before reload"
 
 
 class NotifyEvent(enum.Enum):

@@ -17,6 +17,7 @@ Transition table (old state, reason → new state)::
 
     INIT    start, owner start, startup  -> BACKUP     (every instance starts BACKUP)
     INIT    fault at start               -> FAULT
+    INIT    was MASTER before a reload   -> MASTER
     BACKUP  master down timer expired    -> MASTER     (an owner's timer is 0)
     BACKUP  sync group goes MASTER       -> MASTER
     BACKUP  fault / group fault          -> FAULT
@@ -92,6 +93,7 @@ TRANSITIONS: frozenset[tuple[State, Reason, State]] = frozenset(
         (State.INIT, Reason.STARTUP, State.BACKUP),
         (State.INIT, Reason.FAULT, State.FAULT),
         (State.INIT, Reason.SYNC_GROUP, State.FAULT),
+        (State.INIT, Reason.RELOAD_MASTER, State.MASTER),
         (State.BACKUP, Reason.MASTER_DOWN, State.MASTER),
         (State.BACKUP, Reason.OWNER_STARTUP, State.MASTER),
         (State.BACKUP, Reason.SYNC_GROUP, State.MASTER),
@@ -322,8 +324,13 @@ class VrrpRouter:
         return None
 
     # ------------------------------------------------------------------ inputs
-    def start(self, now: float) -> None:
-        """Enter BACKUP (or FAULT) as keepalived does at start-up; an owner takes over at once."""
+    def start(self, now: float, reload_master: bool = False) -> None:
+        """Enter BACKUP (or FAULT) as keepalived does at start-up; an owner takes over at once.
+
+        ``reload_master``: the instance was MASTER before a reload that rebuilt it; it goes
+        straight back to MASTER without waiting (keepalived's ``reload_master``) and without
+        removing its addresses first.
+        """
         if self._state is not State.INIT:
             return
         self._update_priority(now, announce=False)
@@ -335,6 +342,9 @@ class VrrpRouter:
                 return
         elif self.own_fault:
             self._transition(now, State.FAULT, Reason.FAULT)
+            return
+        if reload_master:
+            self._transition(now, State.MASTER, Reason.RELOAD_MASTER)
             return
         self._start_backup(now)
 

@@ -381,3 +381,62 @@ def test_shutdown_as_backup_only_notifies() -> None:
     r = started(settings())
     r.shutdown(1)
     assert kinds(r.actions()) == [StateChanged, Notify]
+
+
+# ---------------------------------------------------------------------------- misc
+def test_reload_master_goes_straight_back_to_master() -> None:
+    r = VrrpRouter(settings(), 5.0)
+    r.start(5.0, reload_master=True)
+    acts = r.actions()
+    assert r.state is State.MASTER
+    assert StateChanged(State.INIT, State.MASTER, Reason.RELOAD_MASTER) in acts
+    assert ReleaseAddresses not in kinds(acts)
+    assert kinds(acts)[:2] == [SendAdvert, AcquireAddresses]
+
+
+def test_own_looped_advert_wrong_version_and_type_are_ignored() -> None:
+    r = started(settings())
+    r.receive(advert(150, src=ME), 1.0)
+    assert r.stats.advert_rcvd == 0
+    r.receive(advert(150, version=3, adver_int=100), 1.0)
+    assert r.stats.vers_err == 1
+    r.receive(advert(150, type=2), 1.0)
+    assert r.stats.invalid_type_rcvd == 1
+    r.receive(advert(150, vrid=52), 1.0)
+    assert r.stats.vrid_err == 1
+    assert r.next_timer() == pytest.approx(3.609375)  # none of them touched the timer
+
+
+def test_master_to_fault_sends_priority_zero_then_releases() -> None:
+    r, t = make_master(settings())
+    r.set_interface_up(False, t + 0.5)
+    acts = r.actions()
+    assert r.state is State.FAULT
+    assert kinds(acts) == [SendAdvert, ReleaseAddresses, StateChanged, Notify]
+    assert acts[0] == SendAdvert(0, 2, 51, 1, (VIP,))
+    assert "(VI_1) Entering FAULT STATE" in logs(acts)
+    assert r.next_timer() is None
+    r.receive(advert(150), t + 0.6)  # FAULT ignores adverts
+    assert r.state is State.FAULT
+    r.set_interface_up(True, t + 1)
+    assert r.state is State.BACKUP
+    assert r.next_timer() == pytest.approx(t + 1 + 3.609375)
+
+
+def test_stats_bump_and_dump() -> None:
+    r = started(settings())
+    r.stats.bump("auth_failure")
+    assert r.stats.as_dict()["auth_failure"] == 1
+    with pytest.raises(AttributeError):
+        r.stats.bump("no_such_counter")
+
+
+def test_settings_validation() -> None:
+    with pytest.raises(ValueError):
+        settings(vrid=0)
+    with pytest.raises(ValueError):
+        settings(priority=256)
+    with pytest.raises(ValueError):
+        settings(version=4)
+    with pytest.raises(ValueError):
+        settings(down_timer_adverts=0)
