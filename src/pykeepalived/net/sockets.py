@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import socket
@@ -167,6 +168,14 @@ class _RawVrrpSocket:
             return 224 <= pkt.data[16] <= 239 if len(pkt.data) >= 20 else False
         return pkt.dst.startswith("ff")
 
+    @property
+    def closed(self) -> bool:
+        return not self._socks
+
+    def _closed_error(self) -> OSError:
+        self.tx_errors += 1
+        return OSError(errno.EBADF, f"{self.ifname}: socket closed")
+
     def _send(self, sock: socket.socket, data: bytes, addr: tuple[object, ...]) -> OSError | None:
         try:
             sock.sendto(data, addr)
@@ -252,6 +261,8 @@ class VrrpSocket4(_RawVrrpSocket):
 
         Returns None on success, or the OSError (already logged) so the caller can count it.
         """
+        if self.closed:
+            return self._closed_error()
         proto = datagram[9] if len(datagram) > 9 else IPPROTO_VRRP
         sock = self._by_proto.get(proto) or self._socks[0]
         return self._send(sock, datagram, (dst, 0))
@@ -348,6 +359,8 @@ class VrrpSocket6(_RawVrrpSocket):
 
     def send(self, message: bytes, dst: str) -> OSError | None:
         """Send a VRRP message (no IPv6 header) to ``dst``; the kernel fills the checksum."""
+        if self.closed:
+            return self._closed_error()
         if self.src is None:
             # no link-local yet at construction (interface down, DAD): pick it up now
             self.src = link_local_of(self.ifname, self.netns)

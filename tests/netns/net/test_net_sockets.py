@@ -257,10 +257,15 @@ def test_ipv6_unicast_hop_limit(lab6: Lab) -> None:
     assert got[-1].dst == link_local_of("eth0", b.ns) and got[-1].src == "fd91::1"
 
 
-def test_constructor_error_for_missing_interface(lab4: Lab) -> None:
+def test_constructor_error_for_missing_interface_and_send_after_close(lab4: Lab) -> None:
     with pytest.raises(OSError), contextlib.closing(
             VrrpSocket4("nosuch0", netns=lab4.hosts["a"].ns)):
         pass
+    s4 = VrrpSocket4("eth0", netns=lab4.hosts["a"].ns)
+    s4.close()
+    s4.close()
+    assert isinstance(s4.send(ipv4_datagram(A4, B4, b"x"), B4), OSError)
+    assert s4.closed and s4.tx_errors == 1
 
 
 def test_sockets_opened_on_a_down_interface_work_once_it_is_up() -> None:
