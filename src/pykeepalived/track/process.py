@@ -2,12 +2,12 @@
 
 Facts followed (keepalived.conf(5), vrrp_track_process):
 
-* ``process NAME [ARGS...]``: without ``full_command`` NAME is compared with the kernel's
-  process name (``/proc/PID/comm``, at most 15 characters, so NAME is truncated to 15 too);
-  with ``full_command`` NAME is compared with ``argv[0]`` of ``/proc/PID/cmdline``. When ARGS
-  are given the remaining argv must match them: exactly (default), as the ``initial`` ones
-  (``param_match initial``: the process may have more), or with the last one a prefix
-  (``param_match partial``).
+* ``process NAME [ARGS...]``: NAME is compared with the kernel's process name
+  (``/proc/PID/comm``, at most 15 characters, so NAME is truncated to 15 too), unless
+  ``full_command`` is set, ARGS are given or ``param_match`` is used: then NAME must equal
+  ``argv[0]`` of ``/proc/PID/cmdline`` and the rest of argv must match ARGS: exactly (the
+  default), with ``param_match partial`` the first ARGS exactly (the process may have more),
+  with ``param_match initial`` likewise but the last ARG may be a prefix of the process's.
 * The tracker is up while ``quorum <= count <= quorum_max``. A change towards up is delayed by
   ``fork_delay``, towards down by ``terminate_delay`` (``delay`` sets both); a change that
   reverts inside its delay is never reported.
@@ -81,28 +81,28 @@ class ProcessMatcher:
 
     def __init__(self, tp: TrackProcess) -> None:
         self.tp = tp
-        self.name = tp.process if tp.full_command else tp.process[:COMM_LEN]
         self.params = list(tp.params)
-        self.needs_cmdline = tp.full_command or bool(tp.params)
+        # Parameters, or any param_match, imply a match on the full command line.
+        self.full = tp.full_command or bool(tp.params) or tp.param_match != "exact"
+        self.name = tp.process if self.full else tp.process[:COMM_LEN]
+        self.needs_cmdline = self.full
 
     def matches(self, comm: str | None, cmdline: Sequence[str] | None) -> bool:
-        if self.tp.full_command:
-            if not cmdline or cmdline[0] != self.name:
-                return False
-        elif comm is None or comm[:COMM_LEN] != self.name:
+        if not self.full:
+            return comm is not None and comm[:COMM_LEN] == self.name
+        if not cmdline or cmdline[0] != self.name:
             return False
-        if not self.params:
-            return True
-        if cmdline is None:
-            return False
-        args = list(cmdline[1:])
         p = self.params
+        if not p:
+            return True
+        args = list(cmdline[1:])
+        n = len(p)
         mode = self.tp.param_match
-        if mode == "initial":
-            return args[: len(p)] == p
-        if mode == "partial":
-            n = len(p)
-            return len(args) >= n and args[: n - 1] == p[: n - 1] and args[n - 1].startswith(p[-1])
+        if mode == "partial":  # the first n parameters exactly, more allowed
+            return args[:n] == p
+        if mode == "initial":  # likewise, but the last one may be longer than configured
+            return (len(args) >= n and args[: n - 1] == p[: n - 1]
+                    and args[n - 1].startswith(p[-1]))
         return args == p
 
     def matches_pid(self, pid: int) -> bool:

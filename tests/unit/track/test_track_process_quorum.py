@@ -28,13 +28,30 @@ def test_full_command_and_params() -> None:
     assert m.matches("nginx", ["/usr/sbin/nginx", "-g", "daemon off;"])
     assert not m.matches("nginx", ["nginx", "-g", "daemon off;"])
     assert not m.matches("nginx", ["/usr/sbin/nginx", "-g", "daemon off;", "x"])
-    init = ProcessMatcher(TrackProcess("p", "nginx", params=("-g",), param_match="initial"))
-    assert init.matches("nginx", ["nginx", "-g", "daemon off;"])
-    assert not init.matches("nginx", ["nginx", "-c", "x"])
-    part = ProcessMatcher(TrackProcess("p", "nginx", params=("-g", "daem"),
+    full = ProcessMatcher(TrackProcess("p", "/usr/sbin/nginx", full_command=True))
+    assert full.matches("nginx", ["/usr/sbin/nginx", "-x"])  # no params: any arguments
+
+
+def test_params_imply_full_command() -> None:
+    """keepalived: giving parameters (or param_match) switches to the command line."""
+    m = ProcessMatcher(TrackProcess("p", "nginx", params=("-g",)))
+    assert m.needs_cmdline
+    assert m.matches("whatever", ["nginx", "-g"])
+    assert not m.matches("nginx", ["/usr/sbin/nginx", "-g"])
+
+
+def test_param_match_partial_and_initial() -> None:
+    part = ProcessMatcher(TrackProcess("p", "nginx", params=("-g", "daemon"),
                                        param_match="partial"))
-    assert part.matches("nginx", ["nginx", "-g", "daemon off;"])
-    assert not part.matches("nginx", ["nginx", "-g", "xdaemon"])
+    assert part.matches("nginx", ["nginx", "-g", "daemon", "more"])  # first n exactly
+    assert not part.matches("nginx", ["nginx", "-g", "daemon off;"])
+    assert not part.matches("nginx", ["nginx", "-g"])
+    init = ProcessMatcher(TrackProcess("p", "nginx", params=("-g", "daem"),
+                                       param_match="initial"))
+    assert init.matches("nginx", ["nginx", "-g", "daemon off;"])  # last one may be longer
+    assert init.matches("nginx", ["nginx", "-g", "daem", "x"])
+    assert not init.matches("nginx", ["nginx", "-g", "xdaemon"])
+    assert not init.matches("nginx", ["nginx", "-c", "daemon"])
 
 
 def test_quorum_bounds() -> None:
