@@ -628,7 +628,12 @@ class VrrpRouter:
     def _update_priority(self, now: float, announce: bool) -> None:
         self._track_result = self._tracking.evaluate()
         new = self._compute_priority()
+        old_mdi = self.master_down
         old, self._eff = self._eff, new
+        if self._state is State.BACKUP and self._down_at is not None and new != old:
+            # keepalived moves the running timer by the change in Master_Down (the skew
+            # depends on the priority), so a backup whose priority rose times out sooner.
+            self._down_at += self.master_down - old_mdi
         if announce and new != old:
             self._log(f"Changing effective priority from {old} to {new}")
             if self._state is State.MASTER:

@@ -29,6 +29,7 @@ from pykeepalived.vrrp.router import (
     master_down_interval,
     skew_time,
 )
+from pykeepalived.vrrp.tracking import TrackKind, TrackSpec
 
 VIP = "10.0.0.200"
 ME = "10.0.0.2"
@@ -440,3 +441,13 @@ def test_settings_validation() -> None:
         settings(version=4)
     with pytest.raises(ValueError):
         settings(down_timer_adverts=0)
+
+
+def test_priority_change_in_backup_shifts_the_running_timer_by_the_skew_change() -> None:
+    r = VrrpRouter(settings(tracks=(TrackSpec(TrackKind.SCRIPT, "chk", 100),)), 0)
+    r.set_track_state(TrackKind.SCRIPT, "chk", False, 0)
+    r.start(0)
+    assert r.next_timer() == pytest.approx(3.609375)
+    r.set_track_state(TrackKind.SCRIPT, "chk", True, 1.0)  # 100 → 200
+    assert r.effective_priority == 200
+    assert r.next_timer() == pytest.approx(3.609375 - 0.609375 + 0.21875)
