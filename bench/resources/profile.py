@@ -124,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["PYTHONPATH"] = "/tmp/pyspy"
     sc = bench.Scenario(args.instances, args.version, args.advert)
     roles = ["master", "backup"] if args.role == "both" else [args.role]
+    bench.compile_sources()
     with Lab(bench.PREFIX) as lab:
         bench.lab_hosts(lab)
         with bench.running_pair(lab, "py", sc) as daemons:

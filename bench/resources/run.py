@@ -430,7 +430,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="4 s windows, 2 s settle, no doc")
     ap.add_argument("--window", type=float, default=15.0, help="measuring window, seconds")
     ap.add_argument("--settle", type=float, default=5.0, help="wait after ready, seconds")
-    ap.add_argument("--instances", type=int, help="only this many instances (v2 adv 1)")
+    ap.add_argument("--instances", type=int, help="only this scenario: N instances ...")
+    ap.add_argument("--version", type=int, choices=[2, 3], default=2, help="... of this version")
+    ap.add_argument("--advert", type=float, default=1.0, help="... at this advert_int")
     ap.add_argument("--impl", choices=["both", "py", "ka"], default="both")
     ap.add_argument("--no-bytecode", action="store_true",
                     help="do not byte-compile pykeepalived first (measure a source-only run)")
@@ -455,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "ka" in impls and not keepalived_available():
         print("keepalived is not installed", file=sys.stderr)
         return 2
-    scenarios = (Scenario(args.instances, 2, 1.0),) if args.instances else SCENARIOS
+    scenarios = ((Scenario(args.instances, args.version, args.advert),) if args.instances
+                 else SCENARIOS)
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     results = run(scenarios, impls, args.window, args.settle, bytecode=not args.no_bytecode)
     section = report(results, list(argv if argv is not None else sys.argv[1:]), args.window,
