@@ -414,7 +414,9 @@ class Lexer:
         self.expanded.append(line)
         stmts, unmatched = tokenize(line)
         if unmatched:
-            self.report(ctx, "Unmatched quote in line - quote ignored")
+            # keepalived 2.2.7 reports the line and does not use it
+            self.report(ctx, f"Unterminated quote '{line}'")
+            return
         for toks in stmts:
             self.stmts.append(Stmt(ctx.file, ctx.line, toks))
         if len(self.stmts) > MAX_STATEMENTS:

@@ -128,8 +128,11 @@ def _script_security(cfg: KeepalivedConfig, st: ParseState, env: Environment,
     else:
         default_uid = env.user_uid(DEFAULT_SCRIPT_USER)
         default_known = default_uid is not None
+    gdefs = cfg.global_defs
+    parent = [x for x in (gdefs.startup_script, gdefs.shutdown_script) if x is not None]
     for scripts, label in ((_vrrp_scripts(cfg, disabled), "scripts"),
-                           (_check_scripts(cfg), "check scripts")):
+                           (_check_scripts(cfg), "check scripts"),
+                           (parent, "start/shutdown scripts")):
         if not scripts:
             continue
         as_root = False

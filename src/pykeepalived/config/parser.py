@@ -859,7 +859,7 @@ class Parser(Handler):
             else:
                 final.append(i)
         if not ifs:
-            self.at(n, "garp_group has no interfaces - ignoring", Severity.WARNING)
+            self.at(n, "garp_group has no interfaces - ignoring", Severity.INFO)
             return
         self.st.garp_groups.append(GarpGroup(tuple(final), file=n.file, line=n.line, **acc))
 
@@ -1355,7 +1355,12 @@ class Parser(Handler):
                 vals["group"] = parse_int(a[i + 1], 0, 2147483647, self.rep)
                 i += 1
             elif _is_mac(t):
-                vals["mac"] = t
+                low = t.lower()
+                if low.startswith(("00:00:5e:00:01:", "00:00:5e:00:02:")):
+                    self.rep(f"VMAC MAC address not allowed to be RFC5798 address ({t}) - "
+                             "ignoring")
+                else:
+                    vals["mac"] = t
             elif "name" not in vals:
                 vals["name"] = t
             i += 1
@@ -1473,6 +1478,13 @@ class Parser(Handler):
             if len(a) < 2:
                 self.at(n, "virtual_server group requires a name")
                 return
+            vsg = next((g for g in self.st.vsgs if g.name == a[1]), None)
+            if vsg is not None:
+                fams = {e.family for e in vsg.entries if e.fwmark is None}
+                if len(fams) > 1 and any(e.fwmark is not None for e in vsg.entries):
+                    self.at(n, f"virtual server group {a[1]} cannot have IPv4, IPv6 and fwmark "
+                            "without family - removing")
+                    return
             if a[1] not in self.st.vsg_names:
                 # keepalived 2.2.7 drops such a virtual server without a word
                 self.at(n, f"virtual_server_group {a[1]} not defined - ignoring virtual server",
@@ -1836,8 +1848,12 @@ class Parser(Handler):
                 b = self.bool_arg(c)
                 if b is not None:
                     common[kw] = b
-            elif kind in ("HTTP_GET", "SSL_GET") and kw in ("http_protocol", "virtualhost",
-                                                              "sni_name"):
+            elif kind in ("HTTP_GET", "SSL_GET") and kw == "http_protocol":
+                if ca and ca[0] in ("1.0", "1.0C", "1.0c", "1.1"):
+                    spec[kw] = ca[0].upper()
+                else:
+                    self.rep(f"Invalid http_protocol version {ca[0] if ca else ''}")
+            elif kind in ("HTTP_GET", "SSL_GET") and kw in ("virtualhost", "sni_name"):
                 if ca:
                     spec[kw] = ca[0]
             elif kind in ("HTTP_GET", "SSL_GET") and kw in ("fast_recovery", "enable_sni",
@@ -2181,7 +2197,10 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         vips = same
     strict = acc.get("strict", g.vrrp_strict)
     version = acc.get("version", g.vrrp_version if fam == 4 else 3)
-    if fam == 6 and "version" not in acc:
+    if fam == 6 and acc.get("version") == 2 and vips:
+        warn(f"({name}) vrrp_version 2 conflicts with configured or deduced version 3; "
+             "ignoring.", "version", Severity.ERROR)
+    if fam == 6:
         version = 3
     raw = acc.get("advert_int_raw", 1.0)
     if version == 2:

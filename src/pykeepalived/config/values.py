@@ -200,13 +200,12 @@ def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
         elif k == "peer":
             if v is None:
                 break
-            p, _, pm = v.partition("/")
-            if ip_family(p) != fam:
-                rep(f"Peer address {v} has wrong family - ignoring")
-            else:
-                vals["peer"] = p
-                if pm.isdigit():
-                    vals["peer_prefixlen"] = int(pm)
+            if ip_family(v) != fam:
+                # keepalived takes a bare address here (no /prefix) and drops the whole line
+                rep(f"VRRP parsed invalid IP {v}. skipping IP...")
+                rep(f"Invalid peer address {v}")
+                return None
+            vals["peer"] = v
             i += 2
         elif k in ("home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute", "autojoin",
                    "no_track", "use_vmac"):
@@ -386,7 +385,7 @@ def parse_route_line(toks: Sequence[str], rep: Reporter, line: int,
                      nexthops=tuple(nexthops), line=line, **vals)  # type: ignore[arg-type]
 
 
-_RULE_VALUE_KW = {"from", "to", "priority", "preference", "pref", "table", "lookup", "iif",
+_RULE_VALUE_KW = {"from", "to", "priority", "preference", "order", "table", "lookup", "iif",
                   "dev", "oif", "fwmark", "tos", "dsfield", "goto", "realms",
                   "suppress_prefixlength",
                   "suppress_ifgroup", "uidrange", "ipproto", "sport", "dport", "l3mdev",
@@ -443,7 +442,7 @@ def parse_rule_line(toks: Sequence[str], rep: Reporter, line: int) -> RuleSpec |
                         rep(f"Rule address family mismatch for {v}")
                     fam = f
             vals["from_" if k == "from" else "to"] = v
-        elif k in ("priority", "preference", "pref"):
+        elif k in ("priority", "preference", "order"):
             if v.isdigit():
                 vals["priority"] = int(v)
             else:
