@@ -425,3 +425,48 @@ def test_track_file_and_process_drive_priority_in_the_daemon(lab: Lab,
     last('INSTANCE "VI_1" MASTER_PRIORITY 70')
     tf.unlink()  # a missing file reads as 0
     last('INSTANCE "VI_1" MASTER_PRIORITY 100')
+
+
+@pytest.mark.keepalived
+def test_track_file_values_match_keepalived(lab: Lab, nodes: list[Node]) -> None:
+    """The same writes to a track_file (weight -10) on each implementation: decimal, hex,
+    trailing garbage, a negative value, rename-over and deletion give the same priorities."""
+    ns: list[Node] = []
+    for name, impl, vrid in (("n1", "py", 111), ("n2", "ka", 121)):
+        n = Node(lab, name, impl)
+        nodes.append(n)
+        ns.append(n)
+        tf = n.run / "tf.val"
+        if tf.exists():
+            tf.unlink()
+        text = n.config(100, None)
+        head = text[: text.index("global_defs {")]
+        globals_ = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(
+            ("vrrp_notify", "enable_script_security", "script_user"))]
+        trackers = f'track_file tf {{\n    file "{tf}"\n    weight -10\n    init_file 2\n}}\n\n'
+        inst = InstanceConf(vrid=vrid, priority=100, version=3, advert_int=ADV,
+                            vips=(f"{NET}.{vrid}/24 dev eth0",),
+                            extra=["track_file {", "    tf", "}"])
+        n.daemon = Daemon(n.host, impl, head + trackers + render_config("LAB", [inst], globals_))
+        n.daemon.start()
+
+    def step(want_last: str) -> None:
+        ok = wait_for(lambda: all(n.fifo_lines()[-1:] == [want_last] for n in ns), 8)
+        assert ok, {n.impl: n.fifo_lines() for n in ns}
+
+    step('INSTANCE "VI_1" MASTER 80')  # init_file 2: 100 + 2 × -10
+    for content, prio in (("0x3\n", 70), ("  -1abc\n", 110), ("5", 50)):
+        for n in ns:
+            (n.run / "tf.val").write_text(content)
+        step(f'INSTANCE "VI_1" MASTER_PRIORITY {prio}')
+    for n in ns:
+        (n.run / "tf.new").write_text("1\n")
+        os.rename(n.run / "tf.new", n.run / "tf.val")
+    step('INSTANCE "VI_1" MASTER_PRIORITY 90')
+    for n in ns:
+        (n.run / "tf.val").unlink()
+    step('INSTANCE "VI_1" MASTER_PRIORITY 100')
+    time.sleep(0.5)
+    got = {n.impl: n.fifo_lines()[n.fifo_lines().index('INSTANCE "VI_1" MASTER 80'):]
+           for n in ns}
+    assert got["py"] == got["ka"], got
