@@ -606,12 +606,13 @@ class VrrpRouter:
     def _master_down(self, now: float) -> None:
         owner_start = self._base == PRIO_OWNER and self._master_ip is None
         if self.group is not None and not self.group.can_goto_master(self):
+            if not self._want_master:
+                self._log("waiting for the sync group before becoming MASTER")
             self._want_master = True
             wait = _interval_us(self.settings.version, self._master_adver_int) / _US
             self._down_at = (
                 now + wait + skew_time(self.settings.version, PRIO_OWNER, self._master_adver_int)
             )
-            self._log("waiting for the sync group before becoming MASTER")
             return
         if not owner_start:
             self._log("Receive advertisement timeout")

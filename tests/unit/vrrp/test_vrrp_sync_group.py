@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from vrrp_sim import Lan, inst, script
 
-from pykeepalived.vrrp.actions import LogEvent, Notify, NotifyEvent, Reason, State, StateChanged
+from pykeepalived.vrrp.actions import (
+    GarpReason,
+    LogEvent,
+    Notify,
+    NotifyEvent,
+    Reason,
+    SendGratuitous,
+    State,
+    StateChanged,
+)
+from pykeepalived.vrrp.packet import Advert
 from pykeepalived.vrrp.router import VrrpRouter, skew_time
 from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import TrackKind
@@ -142,3 +152,34 @@ def test_router_cannot_join_two_groups() -> None:
     SyncGroup("G1", [r])
     with pytest.raises(ValueError):
         SyncGroup("G2", [r])
+
+
+def test_lower_priority_advert_makes_every_member_regarp() -> None:
+    lan = Lan(delay=DELAY)
+    lan.add_node(
+        "a",
+        "10.0.0.1",
+        inst("VI_1", 1, 150, garp_lower_prio_repeat=2),
+        inst("VI_2", 2, 150, garp_lower_prio_repeat=2),
+        groups=PAIR,
+    )
+    lan.start()
+    lan.run_for(5)
+    adv = Advert(2, 1, 50, 1, ("10.9.1.1",), "10.0.0.7", "224.0.0.18")
+    lan.router("a", "VI_1").receive(adv, lan.now)
+    acts = lan.router("a", "VI_2").actions()
+    assert SendGratuitous(("10.9.2.1",), 2, GarpReason.LOWER_PRIORITY) in acts
+
+
+def test_waiting_member_logs_once() -> None:
+    lan = Lan(delay=DELAY)
+    lan.add_node("a", "10.0.0.1", inst("VI_1", 1, 100), inst("VI_2", 2, 100), groups=PAIR)
+    lan.add_node("c", "10.0.0.3", inst("VI_2", 2, 200))
+    lan.start()
+    lan.run_for(30)
+    waits = [
+        e
+        for e in lan.log
+        if e.node == "a" and isinstance(e.action, LogEvent) and "waiting" in e.action.message
+    ]
+    assert len(waits) == 1
