@@ -383,6 +383,10 @@ class Lexer:
             if m:
                 self.params[m.group(1)] = m.group(2).strip()
                 return
+            if "=" in line.split(None, 1)[0]:
+                # a malformed definition ($A$B=1): keepalived neither defines nor expands it
+                self._emit(line, ctx)
+                return
         if c0 == "~" and (line.startswith("~SEQ") or line.startswith("~LST")):
             self._sequence(line, ctx, path, depth)
             return
