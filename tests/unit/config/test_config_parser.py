@@ -425,3 +425,20 @@ def test_notify_deleted_flag_or_script() -> None:
     assert texts(r) == [] and i.notify_deleted_enabled and i.notify_deleted is None  # type: ignore[attr-defined]
     _, i = inst("notify_deleted /bin/true")
     assert i.notify_deleted is not None and i.notify_deleted_enabled  # type: ignore[attr-defined]
+
+
+def test_expanded_text_reparses_to_the_same_model() -> None:
+    text = ("$VIP=10.0.0.\n$INST= \\\n vrrp_instance VI_${N} { \\\n interface eth0 \\\n"
+            " virtual_router_id ${N} \\\n virtual_ipaddress { \\\n ${VIP}${N}/24 \\\n } \\\n }\n"
+            "~SEQ(N,1,3) $INST\n@h vrrp_script s { script /bin/true }\n")
+    first = parse(text)
+    again = parse(first.expanded_text)
+    assert [m.text for m in again.messages] == [m.text for m in first.messages]
+
+    def shape(r: ParseResult) -> list[tuple[str, int, tuple[str, ...]]]:
+        return [(i.name, i.vrid, tuple(v.ip for v in i.virtual_ipaddresses))
+                for i in r.config.vrrp_instances]
+
+    assert shape(first) == shape(again) == [("VI_1", 1, ("10.0.0.1",)), ("VI_2", 2, ("10.0.0.2",)),
+                                            ("VI_3", 3, ("10.0.0.3",))]
+    assert [s.name for s in again.config.vrrp_scripts] == ["s"]
