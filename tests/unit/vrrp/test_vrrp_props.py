@@ -122,7 +122,7 @@ def eligible(lan: Lan) -> dict[str, int]:
 
 
 PROPS = settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     database=None,
