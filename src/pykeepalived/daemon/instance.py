@@ -181,7 +181,7 @@ class Instance:
         am = self.proc.am
         fw = self.proc.firewall
         if self.uses_firewall and fw is not None and not self.blocked:
-            await fw.block([a.ip for a in (*self.vips, *self.evips)])
+            await fw.block([a.ip for a in (*self.vips, *self.evips)], self.vip_if)
             self.blocked = True
         for a in (*self.vips, *self.evips):
             await am.add_address(a, self.vip_if)
@@ -204,7 +204,7 @@ class Instance:
             await am.delete_address(a, self.vip_if)
         fw = self.proc.firewall
         if self.blocked and fw is not None:
-            await fw.unblock([a.ip for a in (*self.vips, *self.evips)])
+            await fw.unblock([a.ip for a in (*self.vips, *self.evips)], self.vip_if)
             self.blocked = False
 
     async def _gratuitous(self, act: SendGratuitous) -> None:

@@ -244,7 +244,7 @@ def test_no_accept_drops_traffic_to_held_vips(lab: Lab, host: Host, started: lis
     assert wait_for(lambda: VIP in host.run(["nft", "list", "ruleset"]).stdout, 3)
     assert peer.run(["ping", "-c2", "-W1", VIP], check=False).returncode != 0
     # Control: with the drop set emptied by hand the same ping goes through.
-    host.run(["nft", "flush", "set", "inet", "keepalived", "vips"])
+    host.run(["nft", "flush", "set", "ip", "keepalived", "vips"])
     assert peer.run(["ping", "-c2", "-W1", VIP], check=False).returncode == 0
     d.signal(signal.SIGTERM)
     assert d.proc is not None and d.proc.wait(timeout=10) == 0
