@@ -245,7 +245,8 @@ class Firewall:
         out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
         return proc.returncode or 0, out.decode(), err.decode()
 
-    async def _apply(self, op: str, target: str, script: str) -> NetResult:
+    async def _apply(self, op: str, target: str, script: str,
+                     quiet: bool = False) -> NetResult:
         try:
             if self.lib is not None:
                 rc, _out, err = self.lib.run(script)
@@ -255,7 +256,8 @@ class Firewall:
             log.warning("nft %s: %s", op, e)
             return NetResult(False, op, target, errno=e.errno or 0, error=str(e))
         if rc != 0:
-            log.warning("nft %s %s failed: %s", op, target, err.strip())
+            if not quiet:
+                log.warning("nft %s %s failed: %s", op, target, err.strip())
             return NetResult(False, op, target, errno=rc, error=err.strip())
         return NetResult(True, op, target)
 
@@ -351,8 +353,20 @@ class Firewall:
         gone = [k for k in self._keys(ips, ifname, "unblock") if k in self.blocked]
         if not gone:
             return NetResult(True, "unblock", "", changed=False)
-        res = await self._apply("unblock", " ".join(gone),
-                                elements_script(self.table, gone, False))
+        script = elements_script(self.table, gone, False)
+        res = await self._apply("unblock", " ".join(gone), script, quiet=True)
+        if not res.ok and "No such file" in res.error:
+            # Someone removed an element (or the table) behind our back; one missing element
+            # fails the whole transaction, so delete the rest one by one.
+            res = NetResult(True, "unblock", " ".join(gone))
+            for key in gone:
+                one = await self._apply("unblock", key,
+                                        elements_script(self.table, [key], False), quiet=True)
+                if not one.ok and "No such file" not in one.error:
+                    log.warning("nft unblock %s failed: %s", key, one.error)
+                    res = one
+        elif not res.ok:
+            log.warning("nft unblock %s failed: %s", " ".join(gone), res.error)
         if res.ok:
             self.blocked.difference_update(gone)
         return res

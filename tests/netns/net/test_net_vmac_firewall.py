@@ -148,6 +148,13 @@ def test_firewall_blocks_and_releases_vip(backend: str) -> None:
             assert ping()
             assert a.run(["ping", "-c1", "-W1", "-I", vip, "10.99.1.100"],
                          check=False).returncode == 0
+            # an element removed behind our back does not stop the others from going
+            assert (await fw.block([vip, "10.99.1.202"])).ok
+            a.run(["nft", "flush", "set", "ip", "keepalived", "vips"])
+            a.run(["nft", "add", "element", "ip", "keepalived", "vips", "{ 10.99.1.202 }"])
+            r = await fw.unblock([vip, "10.99.1.202"])
+            assert r.ok and fw.blocked == {"fd99::200"}, r
+            assert await fw.listed() == {"fd99::200"}
             await fw.block([vip])
             assert (await fw.teardown()).ok
             for fam in ("ip", "ip6"):
