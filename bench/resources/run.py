@@ -3,7 +3,7 @@
     sudo .venv/bin/python bench/resources/run.py            # 15 s windows, writes the doc
     sudo .venv/bin/python bench/resources/run.py --quick    # 4 s windows, prints only
 
-Two lab hosts (``pkrn1`` priority 150, ``pkrn2`` priority 100) on one bridge run the same
+Two lab hosts (``pkrbn1`` priority 150, ``pkrbn2`` priority 100) on one bridge run the same
 generated keepalived.conf (N vrrp_instances, VRIDs 1..N, one VIP each on ``eth0``; v2 with PASS
 authentication, v3 without, as the reference figures in ``shared/lab/README.md``). For each
 scenario the two implementations run one after the other in the same lab, each started the same
@@ -41,7 +41,7 @@ from typing import Any
 from pykeepalived.lab.cluster import Daemon, InstanceConf, keepalived_available, render_config
 from pykeepalived.lab.netns import Host, Lab, netns_available, wait_for
 
-PREFIX = "pkr"
+PREFIX = "pkrb"  # the smoke test uses "pkrt": neither removes the other's namespaces
 NET = "10.79"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parents[2]

@@ -67,7 +67,8 @@ def test_doc_update_keeps_hand_written_text(tmp_path: Path) -> None:
 @pytest.mark.keepalived
 def test_resources_harness_two_instances_both_daemons() -> None:
     sc = bench.Scenario(2, 3, 0.25)
-    [res] = bench.run([sc], ["ka", "py"], window=2.0, settle=0.5)
+    # Its own prefix: a hand-run benchmark (prefix pkrb) and this test never remove each other.
+    [res] = bench.run([sc], ["ka", "py"], window=2.0, settle=0.5, prefix="pkrt")
     for impl in ("ka", "py"):
         master, backup = res.figures[impl]["master"], res.figures[impl]["backup"]
         for f in (master, backup):
