@@ -673,7 +673,8 @@ class Parser(Handler):
             self.at(n, f"No script set for vrrp_script {name} - removing", Severity.WARNING)
             return
         if name in {s.name for s in self.st.scripts}:
-            self.at(n, f"vrrp_script {name} already defined - ignoring", Severity.WARNING)
+            # keepalived 2.2.7 says nothing; the first definition is the one tracked
+            self.at(n, f"vrrp_script {name} already defined - ignoring", Severity.INFO)
             return
         interval = acc.get("interval", 1.0)
         script = VrrpScript(
@@ -804,10 +805,8 @@ class Parser(Handler):
             self.node = c
             a = parse_address_line(c.tokens, self.rep, c.line, static=True)
             if a is not None:
-                if a.dev is None:
-                    self.rep(f"No interface specified for static address {a.ip} - ignoring")
-                    continue
-                if not self.st.env.interface_exists(a.dev) and not self.dynamic():
+                if a.dev is not None and not self.st.env.interface_exists(a.dev) and \
+                        not self.dynamic():
                     self.rep(f"WARNING - interface {a.dev} for ip address {a.ip}/{a.prefixlen}"
                              " doesn't exist", Severity.WARNING)
                 self.st.static_addresses.append(a)
@@ -1113,6 +1112,8 @@ class Parser(Handler):
                 for x in value_lines(c, self):
                     self.node = x
                     ad = parse_address_line(x.tokens, self.rep, x.line)
+                    if ad is not None and kw == "virtual_ipaddress":
+                        acc.setdefault("_family", ad.family)
                     if ad is not None:
                         if ad.dev and not self.st.env.interface_exists(ad.dev) and \
                                 not self.dynamic():
@@ -1150,7 +1151,11 @@ class Parser(Handler):
                     acc["preempt_delay"] = f
             elif kw in ("unicast_src_ip", "mcast_src_ip"):
                 self.no_block(c)
-                if a and ip_family(a[0]) is not None:
+                fam = ip_family(a[0]) if a else None
+                if fam is not None and acc.setdefault("_family", fam) != fam:
+                    self.rep(f"Configuration error: VRRP instance[{name}] and src address"
+                             f"[{a[0]}] MUST be of the same family !!! Skipping...")
+                elif fam is not None:
                     acc[kw] = a[0]
                 else:
                     self.rep(f"Configuration error: VRRP instance[{name}] malformed src "
@@ -1323,8 +1328,13 @@ class Parser(Handler):
     def unicast_peer(self, x: Node, peers: list[UnicastPeer], acc: dict[str, Any]) -> None:
         t = x.tokens
         ip = t[0]
-        if ip_family(ip) is None:
+        fam = ip_family(ip)
+        if fam is None:
             self.rep(f"({acc['name']}) VRRP parsed invalid IP {ip}. skipping IP...")
+            return
+        if acc.setdefault("_family", fam) != fam:
+            self.rep(f"Configuration error: VRRP instance[{acc['name']}] and unicast peer "
+                     f"address[{ip}] MUST be of the same family !!! Skipping...")
             return
         mn: int | None = None
         mx: int | None = None
@@ -2158,6 +2168,7 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
                            "sync group. Remove vrrp instance or sync group config")
         groups.append(replace(sg, members=tuple(members)))
     instances = [by_name[i.name] for i in instances]
+    instances = _weights_ignored(p, st, instances, {sg.name: sg for sg in groups})
     _check_tracking(p, st, instances)
     _check_vrids(p, instances)
     return KeepalivedConfig(
@@ -2289,9 +2300,9 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     if interface is None:
         if vmac is not None or acc.get("use_ipvlan") is not None:
             p.late(f"({name}) Unknown interface!", Severity.ERROR)
-        elif not peers and "default_interface" in p.st.global_set:
+        elif "default_interface" in p.st.global_set:
             interface = g.default_interface
-        elif not peers:
+        else:
             p.late(f"({name}) Unknown interface!", Severity.ERROR)
     for t in acc.get("track_interfaces", ()):
         if t.name == interface:
@@ -2352,6 +2363,32 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     vals["file"] = acc["file"]
     vals["line"] = acc["line"]
     return VrrpInstance(**vals)
+
+
+def _weights_ignored(p: Parser, st: ParseState, instances: list[VrrpInstance],
+                     groups: dict[str, SyncGroup]) -> list[VrrpInstance]:
+    """keepalived ignores script weights for an address owner, and inside a sync group unless
+    ``sync_group_tracking_weight``: the weight is reported and set to 0 here."""
+    scripts = {s.name: s for s in st.scripts}
+    out: list[VrrpInstance] = []
+    for inst in instances:
+        sg = groups.get(inst.sync_group) if inst.sync_group else None
+        why = ("address_owner" if inst.priority == 255 else
+               "SYNC group" if sg is not None and not sg.sync_group_tracking_weight else None)
+        if why is None:
+            out.append(inst)
+            continue
+        refs: list[TrackRef] = []
+        for t in inst.track_scripts:
+            sc = scripts.get(t.name)
+            w = t.weight if t.weight is not None else (sc.weight if sc else 0)
+            if w:
+                p.late(f"({inst.name}) ignoring tracked script {t.name} with weights due to "
+                       f"{why}")
+                t = replace(t, weight=0)
+            refs.append(t)
+        out.append(replace(inst, track_scripts=tuple(refs)))
+    return out
 
 
 def _check_tracking(p: Parser, st: ParseState, instances: list[VrrpInstance]) -> None:
