@@ -252,3 +252,15 @@ def test_lossy_lan_still_converges() -> None:
     lan.crash("a")
     lan.run_for(10)
     assert lan.masters(51) == ["b"]
+
+
+def test_simulation_is_deterministic_per_seed() -> None:
+    def run(seed: int) -> list[tuple[float, str, str, State | None]]:
+        lan = Lan(seed=seed, delay=DELAY, jitter=0.01, loss=0.3)
+        three(lan)
+        lan.start()
+        lan.run_for(60)
+        return lan.timeline
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
