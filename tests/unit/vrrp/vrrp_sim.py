@@ -267,7 +267,7 @@ class Lan:
     def overlaps(self, vrid: int, since: float = 0.0) -> list[tuple[float, float]]:
         """Intervals (start, end) during which two or more live nodes were MASTER for ``vrid``."""
         names = {
-            (n.name, r.name) for n in self.nodes.values() for r in n.by_vrid(vrid) if r.settings
+            (n.name, s.name) for n in self.nodes.values() for s in n.settings if s.vrid == vrid
         }
         current: dict[tuple[str, str], bool] = dict.fromkeys(names, False)
         out: list[tuple[float, float]] = []
