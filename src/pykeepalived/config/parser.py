@@ -1566,6 +1566,7 @@ class Parser(Handler):
             elif kw in ("flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port",
                         "mh-fallback"):
                 acc["sched_flags"] = (*acc.get("sched_flags", ()), kw)
+                acc.setdefault("_flag_nodes", []).append(c)
             elif kw in ("delay_loop", "connect_timeout", "delay_before_retry", "warmup"):
                 lo = 0.0 if kw == "warmup" else 0.000001
                 f = self.timer_arg(c, lo, 4294.967295)
@@ -1646,6 +1647,11 @@ class Parser(Handler):
         if acc.get("fwmark") is not None and proto_set:
             self.late(f"Warning: Virtual server FWM {acc['fwmark']}: protocol specified for "
                       "fwmark - protocol will be ignored")
+        for fn in acc.pop("_flag_nodes", []):
+            sched = fn.kw[:2]
+            if sched in ("sh", "mh") and acc.get("lb_algo") != sched:
+                self.at(fn, f"{fn.kw} only applies to {sched} scheduler - ignoring")
+                acc["sched_flags"] = tuple(f for f in acc["sched_flags"] if f != fn.kw)
         tmp = VirtualServer(**{k: v for k, v in acc.items() if not k.startswith("_")})
         if not proto_set and tmp.fwmark is None and tmp.group is None:
             self.late(f"Virtual server [{tmp.ip}]:none:{tmp.port}: no protocol set - "
@@ -1659,10 +1665,34 @@ class Parser(Handler):
         # real servers with inheritance
         real: list[RealServer] = []
         has_dr = tmp.lb_kind == "DR" or any(r.get("lvs_method") == "DR" for _, r in rss)
+        vs_family = tmp.family if (tmp.ip is not None or ip_fam is not None) else None
+        if tmp.group is not None:
+            vsg = next((g for g in self.st.vsgs if g.name == tmp.group), None)
+            fams = {e.family for e in vsg.entries if e.fwmark is None} if vsg else set()
+            vs_family = fams.pop() if len(fams) == 1 else None
+            mixed_group = vs_family is None
+        else:
+            mixed_group = False
+        seen: set[tuple[str, int]] = set()
         for rn, r in rss:
             r["_vs_has_dr"] = has_dr
+            if mixed_group:
+                pass  # a group of both families takes real servers of either
+            elif vs_family is None:
+                vs_family = r["family"]
+                acc["family"] = vs_family
+                tmp = replace(tmp, family=vs_family)
+            elif r["family"] != vs_family:
+                self.at(rn, f"Address family of virtual server and real server {r['ip']} "
+                        "don't match - skipping real server.")
+                continue
             rs = self.finish_rs(rn, r, tmp)
             if rs is not None:
+                if (rs.ip, rs.port) in seen:
+                    self.late(f"VS {tmp.key}: real server [{rs.ip}]:{tmp.protocol.lower()}:"
+                              f"{rs.port} is duplicated - removing second rs")
+                    continue
+                seen.add((rs.ip, rs.port))
                 real.append(rs)
         if sorry is not None:
             sip, sport, _snode = sorry
@@ -2038,8 +2068,8 @@ _INSTANCE_BOOL = {
     "promote_secondaries": "promote_secondaries",
 }
 _INSTANCE_FLAG_DEPRECATED = {"native_ipv6", "linkbeat_use_polling"}
-_INSTANCE_GARP_TIMER = {"garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay",
-                        "garp_interval", "gna_interval"}
+# (garp_interval / gna_interval are global_defs or garp_group keywords, not instance ones)
+_INSTANCE_GARP_TIMER = {"garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay"}
 _INSTANCE_GARP_INT = {"garp_master_repeat", "garp_master_refresh_repeat",
                       "garp_lower_prio_repeat"}
 
@@ -2295,6 +2325,13 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
             vmac = replace(vmac, name=None)
         else:
             p.st.vmac_names[vmac.name] = name
+    if xmit_base and vmac is None:
+        warn(f"({name}) vmac_xmit_base is only valid with a vmac")
+        xmit_base = False
+    ipvlan = acc.get("use_ipvlan")
+    if ipvlan is not None and fam == 4 and ipvlan.address is None:
+        warn(f"({name}) IPv4 ipvlan requires a source ip address to be configured. setting "
+             "instance to fault state")
     if vmac is not None and acc.get("promote_secondaries"):
         warn(f"({name}) promote_secondaries is automatically set for vmacs - ignoring")
     if interface is None:
