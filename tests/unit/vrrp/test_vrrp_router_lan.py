@@ -58,7 +58,7 @@ def test_takeover_within_master_down_window_after_silence(
     lan.run_for(20 * advert_int + 5)
     assert lan.masters(51) == ["a"]
     # crash ``phase`` of an interval after one of the master's adverts
-    last = max(e.time for e in lan.sent("a", SendAdvert))
+    last = lan.run_until_sent("a", SendAdvert)
     lan.run_until(last + phase * advert_int)
     crash = lan.now
     lan.crash("a")

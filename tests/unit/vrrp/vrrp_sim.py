@@ -194,6 +194,21 @@ class Lan:
                 break
         self.now = max(self.now, end)
 
+    def run_until_sent(self, name: str, kind: type = SendAdvert, limit: float = 600.0) -> float:
+        """Run until node ``name`` next emits an action of ``kind``; return that time."""
+        node = self.nodes[name]
+        start = len(self.log)
+        end = self.now + limit
+        while self.now < end:
+            due = [t for r in node.routers.values() if (t := r.next_timer()) is not None]
+            if not node.alive or not due:
+                break
+            self.run_until(min(min(due), end))
+            for e in self.log[start:]:
+                if e.node == name and isinstance(e.action, kind):
+                    return e.time
+        raise AssertionError(f"{name} sent no {kind.__name__} within {limit} s")
+
     def _next_timer(self) -> tuple[float | None, Node | None]:
         best: float | None = None
         best_node: Node | None = None
