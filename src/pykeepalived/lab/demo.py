@@ -126,6 +126,7 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
     step(f"Building the lab: namespaces {PREFIX}* on one bridge")
     lab, daemons, client = build(impl, advert)
     ok = False
+    holder = f"{PREFIX}n1"
     try:
         for d in daemons:
             say(f"   node {d.host.name:<4} {d.host.ip4():<12} MAC {d.host.mac}  "
@@ -174,6 +175,7 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
             say("   no backup took over within 15 s")
             return 1
         new = masters(others, VIP)[0]
+        holder = new.host.ns
         t_vip = took.get(new.host.name)
         outage = pinger.outage(t0)
         prio_new = dict(NODES)[new.host.name]
@@ -201,7 +203,7 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
         if keep:
             step("Leaving the lab running (--keep)")
             say(f"   ip netns list | grep {PREFIX}       # the namespaces")
-            say(f"   ip -n {PREFIX}n2 addr show eth0      # who holds the VIP")
+            say(f"   ip -n {holder} addr show eth0      # who holds the VIP")
             say(f"   ip netns exec {PREFIX}cl curl http://{VIP}/")
             say(f"   logs: {os.path.dirname(daemons[0].log_path).rsplit('/', 1)[0]}/{PREFIX}*/")
             say("   remove it all: python -m pykeepalived.lab.demo --clean")
