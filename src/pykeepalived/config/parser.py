@@ -2198,6 +2198,11 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
                            "sync group. Remove vrrp instance or sync group config")
         groups.append(replace(sg, members=tuple(members)))
     instances = [by_name[i.name] for i in instances]
+    # a garp_group sets the GARP/NA spacing of the interfaces it names
+    per_if = {i: gg for gg in st.garp_groups for i in gg.interfaces}
+    instances = [replace(i, garp_interval=per_if[i.interface].garp_interval,
+                         gna_interval=per_if[i.interface].gna_interval)
+                 if i.interface in per_if else i for i in instances]
     instances = _weights_ignored(p, st, instances, {sg.name: sg for sg in groups})
     _check_tracking(p, st, instances)
     _check_vrids(p, instances)

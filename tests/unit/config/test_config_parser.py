@@ -442,3 +442,39 @@ def test_expanded_text_reparses_to_the_same_model() -> None:
     assert shape(first) == shape(again) == [("VI_1", 1, ("10.0.0.1",)), ("VI_2", 2, ("10.0.0.2",)),
                                             ("VI_3", 3, ("10.0.0.3",))]
     assert [s.name for s in again.config.vrrp_scripts] == ["s"]
+
+
+def test_garp_group_sets_instance_spacing() -> None:
+    r = parse("global_defs {\n vrrp_garp_interval 0.1\n}\ngarp_group {\n garp_interval 0.5\n"
+              " gna_interval 0.25\n interface eth0\n}\n" + BASIC % "" +
+              BASIC.replace("VI_1", "VI_2").replace("eth0", "eth1").replace("51", "52") % "")
+    i1, i2 = r.config.vrrp_instances
+    assert (i1.garp_interval, i1.gna_interval) == (0.5, 0.25)
+    assert (i2.garp_interval, i2.gna_interval) == (0.1, 0.0)
+
+
+def test_script_weights_ignored_for_owner_and_sync_group_members() -> None:
+    scr = "vrrp_script chk {\n script /bin/true\n weight 10\n}\n"
+    r = parse(scr + BASIC % "priority 255\n track_script {\n chk\n }")
+    assert "(VI_1) ignoring tracked script chk with weights due to address_owner" in texts(r)
+    assert r.config.vrrp_instances[0].track_scripts[0].weight == 0
+    two = BASIC % "track_script {\n chk\n }" + BASIC.replace("VI_1", "VI_2").replace(
+        "51", "52") % ""
+    r = parse(scr + two + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n}\n")
+    assert "(VI_1) ignoring tracked script chk with weights due to SYNC group" in texts(r)
+    r = parse(scr + two + "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n"
+              " sync_group_tracking_weight\n}\n")
+    assert r.config.vrrp_instances[0].track_scripts[0].weight is None
+
+
+def test_address_family_consistency() -> None:
+    r, i = inst("unicast_src_ip 10.0.0.1\n unicast_peer {\n 2001:db8::2\n 10.0.0.3\n }")
+    assert any("MUST be of the same family" in t for t in texts(r))
+    assert [p.ip for p in i.unicast_peers] == ["10.0.0.3"]  # type: ignore[attr-defined]
+    r = parse("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n"
+              " real_server 2001:db8::2 80 {\n }\n real_server 10.0.0.2 80 {\n }\n"
+              " real_server 10.0.0.2 80 {\n }\n}\n")
+    assert any("Address family of virtual server and real server 2001:db8::2" in t
+               for t in texts(r))
+    assert any("is duplicated - removing second rs" in t for t in texts(r))
+    assert [rs.ip for rs in r.config.virtual_servers[0].real_servers] == ["10.0.0.2"]
