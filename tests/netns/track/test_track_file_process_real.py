@@ -90,7 +90,7 @@ def test_track_process_follows_real_processes(tmp_path: Path, connector: bool) -
         procs.append(subprocess.Popen([str(exe), "30"]))
         took = await _wait(events, 1)
         assert events[-1] == TrackerChanged(TrackerKind.PROCESS, "tp", True, 2)
-        assert took < (0.1 if connector else 0.5), took
+        assert took < (0.3 if connector else 0.8), took
         procs.append(subprocess.Popen([str(exe), "30"]))
         procs.append(subprocess.Popen([str(exe), "30"]))  # 4 > quorum_max 3
         await _wait(events, 2)
@@ -123,7 +123,7 @@ def test_track_process_terminate_delay_hides_a_quick_restart(tmp_path: Path) -> 
         assert mon.start()[0].up is False
         procs.append(subprocess.Popen([str(exe), "30"]))
         took = await _wait(events, 1)
-        assert events[-1].up and 0.15 <= took < 0.6, took  # after fork_delay
+        assert events[-1].up and 0.15 <= took < 1.0, took  # after fork_delay
         procs[0].kill()
         procs[0].wait()
         await asyncio.sleep(0.2)
@@ -133,7 +133,7 @@ def test_track_process_terminate_delay_hides_a_quick_restart(tmp_path: Path) -> 
         procs[1].kill()
         procs[1].wait()
         took = await _wait(events, 2)
-        assert not events[-1].up and 0.5 <= took < 1.2, took
+        assert not events[-1].up and 0.5 <= took < 1.6, took
         await mon.stop()
     try:
         asyncio.run(main())

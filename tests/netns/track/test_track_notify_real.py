@@ -255,12 +255,12 @@ def test_dead_smtp_server_never_delays_a_state_change(tmp_path: Path) -> None:
         t0 = time.monotonic()
         n.instance_state(inst, "MASTER", 100)
         took = time.monotonic() - t0
-        assert took < 0.05, took
+        assert took < 0.2, took  # the mail would take 1 s to time out
         assert os.read(fd, 4096) == b'INSTANCE "VI_1" MASTER 100\n'  # already written
         # The event loop keeps running meanwhile: a 10 ms timer is not delayed.
         t1 = time.monotonic()
         await asyncio.sleep(0.01)
-        assert time.monotonic() - t1 < 0.1
+        assert time.monotonic() - t1 < 0.3
         await asyncio.sleep(1.5)
         assert n.smtp.failed == 1 and n.smtp.sent == 0
         os.close(fd)
