@@ -94,3 +94,29 @@ def test_security_violation_for_t_exit_6() -> None:
     msgs = script_security_messages(_cfg(GlobalDefs(script_user="nobody")))
     assert not any(m.severity is Severity.SECURITY for m in msgs)
     assert script_security_messages(KeepalivedConfig()) == ()
+
+
+def test_run_as_resolution() -> None:
+    from pykeepalived.track.security import DEFAULT_SCRIPT_USER, resolve_run_as
+
+    ra, warn = resolve_run_as("nobody", None, GlobalDefs())
+    assert (ra.uid, ra.user, ra.groups) == (65534, "nobody", ()) and warn is None
+    ra, warn = resolve_run_as("nobody", "root", GlobalDefs())
+    assert (ra.uid, ra.gid) == (65534, 0)
+    ra, warn = resolve_run_as(None, None, GlobalDefs(script_user="nobody"))
+    assert ra.uid == 65534
+    ra, warn = resolve_run_as("no-such-user-pkt", None, GlobalDefs(script_user="nobody"))
+    assert ra.uid == 65534 and warn is not None  # falls back to the default user
+    if not _user_exists(DEFAULT_SCRIPT_USER):
+        ra, warn = resolve_run_as(None, None, GlobalDefs())
+        assert ra.uid == 0 and warn is not None and DEFAULT_SCRIPT_USER in warn
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
