@@ -9,15 +9,16 @@ MISC_CHECK if it wants) is started here:
   that can be signalled as a whole (``kill(-pgid)``), which is how a hung script and its
   children are killed at ``timeout``: SIGTERM to the group, SIGKILL 2 s later, and a final
   SIGKILL to the group once the leader is gone (keepalived's sequence);
-* as the configured user/group (``setgid`` + ``setuid`` in the child, supplementary groups only
-  with ``set_supplementary_groups``);
-* reaped by asyncio's child watcher (no ``waitpid`` on the loop thread), and the grandchildren a
-  script leaves behind are reaped too: the runner makes this process a *child subreaper* so that
-  orphans of the sessions it started are re-parented here instead of to PID 1 (which, in
-  containers and micro-VMs, often never reaps), and sweeps them.
+* as the configured user/group (switched in the child by util-linux ``setpriv`` so the spawn
+  stays a cheap vfork; supplementary groups only with ``set_supplementary_groups``);
+* reaped without blocking: its exit is noticed through a pidfd on the event loop and collected
+  with a non-blocking ``waitpid`` of that pid alone. The grandchildren a script leaves behind
+  are reaped too: while a runner is open this process is a *child subreaper*, so orphans of
+  the sessions it started are re-parented here instead of to PID 1 (which, in containers and
+  micro-VMs, often never reaps), and a periodic sweep collects them.
 
 The sweep only reaps zombies whose session is one this runner created and which are not the
-session leader (asyncio owns the leader's exit status), so it never steals another module's
+session leader (the runner collects the leader itself), so it never steals another module's
 child.
 """
 
