@@ -2,8 +2,9 @@
 
 The request is keepalived's template: ``GET <path> HTTP/1.<n>``, ``User-Agent: KeepAliveClient``,
 ``Connection: close`` for ``1.0C`` and ``1.1``, then ``Host: <virtualhost>`` or ``Host: ip:port``.
-The body (everything after the blank line, read to EOF, not de-chunked) is hashed with MD5,
-so a ``digest`` computed by ``genhash`` (ours or keepalived's) matches. All url blocks must pass.
+The body (everything after the blank line, read to EOF, not de-chunked, but no more than
+``Content-Length`` bytes when the header is present) is hashed with MD5, so a ``digest``
+computed by ``genhash`` (ours or keepalived's) matches. All url blocks must pass.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class HttpResult:
 
 
 MAX_KEPT_BODY = 4 * 1024 * 1024
+_CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d+)", re.IGNORECASE | re.MULTILINE)
 
 
 def split_response(raw: bytes) -> tuple[int | None, bytes, bytes]:
@@ -79,6 +81,7 @@ class _GetProtocol(asyncio.Protocol):
         self.status: int | None = None
         self.in_body = False
         self.total = 0
+        self.hash_left: int | None = None  # Content-Length caps what is hashed (as genhash)
         self.kept: bytearray | None = bytearray() if keep_body else None
         self.transport: asyncio.BaseTransport | None = None
 
@@ -87,7 +90,11 @@ class _GetProtocol(asyncio.Protocol):
         transport.write(self.request)  # type: ignore[attr-defined]
 
     def _body(self, data: bytes) -> None:
-        self.md5.update(data)
+        if self.hash_left is None:
+            self.md5.update(data)
+        elif self.hash_left > 0:
+            self.md5.update(data[:self.hash_left])
+            self.hash_left -= min(len(data), self.hash_left)
         self.total += len(data)
         if self.kept is not None and len(self.kept) < MAX_KEPT_BODY:
             self.kept += data[:MAX_KEPT_BODY - len(self.kept)]
@@ -101,6 +108,9 @@ class _GetProtocol(asyncio.Protocol):
         if body or self.buf.endswith((b"\r\n\r\n", b"\n\n")):
             self.status, self.head, self.in_body = status, head, True
             self.buf = b""
+            m = _CONTENT_LENGTH.search(head)
+            if m:
+                self.hash_left = int(m.group(1))
             self._body(body)
         elif len(self.buf) > MAX_HEADER:
             self._finish("header too long")

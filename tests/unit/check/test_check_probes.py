@@ -37,6 +37,7 @@ class HttpServer:
     def __init__(self, routes: dict[str, tuple[int, bytes]], tls: ssl.SSLContext | None = None,
                  hang: bool = False) -> None:
         self.routes = routes
+        self.extra_headers: dict[str, bytes] = {}
         self.requests: list[bytes] = []
         self.tls = tls
         self.hang = hang
@@ -50,7 +51,9 @@ class HttpServer:
             await asyncio.sleep(30)
         path = raw.split(b" ")[1].decode()
         status, body = self.routes.get(path, (404, b"nope"))
-        w.write(f"HTTP/1.0 {status} X\r\nContent-Type: text/html\r\n\r\n".encode() + body)
+        extra = self.extra_headers.get(path, b"")
+        w.write(f"HTTP/1.0 {status} X\r\nContent-Type: text/html\r\n".encode() + extra
+                + b"\r\n" + body)
         await w.drain()
         w.close()
 
@@ -168,9 +171,12 @@ def test_ssl_get_with_sni_and_digest(cert: tuple[str, str]) -> None:
 
 def test_genhash_prints_the_digest(capsys: pytest.CaptureFixture[str],
                                    cert: tuple[str, str]) -> None:
-    async def serve_and_hash(tls: ssl.SSLContext | None, extra: list[str]) -> tuple[str, str]:
-        async with HttpServer({"/p": (200, BODY)}, tls=tls) as srv:
-            args = ["-s", "127.0.0.1", "-p", str(srv.port), "-u", "/p", *extra]
+    async def serve_and_hash(tls: ssl.SSLContext | None, extra: list[str],
+                             path: str = "/p") -> tuple[str, str]:
+        async with HttpServer({"/p": (200, BODY), "/cl": (200, BODY)}, tls=tls) as srv:
+            # a Content-Length shorter than the body caps what genhash hashes
+            srv.extra_headers["/cl"] = b"Content-Length: 6\r\n"
+            args = ["-s", "127.0.0.1", "-p", str(srv.port), "-u", path, *extra]
             ours = await asyncio.to_thread(genhash_main, args)
             assert ours == 0
             theirs = ""
@@ -187,6 +193,10 @@ def test_genhash_prints_the_digest(capsys: pytest.CaptureFixture[str],
         assert ours == DIGEST
         if theirs:
             assert theirs == ours
+    ours, theirs = asyncio.run(serve_and_hash(None, [], "/cl"))
+    assert ours == hashlib.md5(BODY[:6]).hexdigest()
+    if theirs:
+        assert theirs == ours
     assert genhash_main(["-s", "127.0.0.1", "-u", "/"]) == 1
 
 
