@@ -220,3 +220,41 @@ def test_spawning_costs_the_loop_well_under_a_millisecond_typically() -> None:
         costs.sort()
         assert costs[len(costs) // 2] < 0.005, costs  # median; measured ~1 ms at load 7
     asyncio.run(main())
+
+
+def test_enable_script_security_refuses_unsafe_root_scripts() -> None:
+    from pykeepalived.config.model import NotifyScript
+    from pykeepalived.notify.scripts import ScriptLauncher
+
+    d = Path(tempfile.mkdtemp(prefix="pkt-"))
+    try:
+        os.chmod(d, 0o777)  # writable by anyone, no sticky bit: unsafe for root
+        marker = d / "ran"
+        script = d / "chk.sh"
+        script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+        script.chmod(0o755)
+        gd = GlobalDefs(enable_script_security=True)
+        events: list[TrackerChanged] = []
+
+        async def main() -> None:
+            r = VrrpScriptRunner(VrrpScript("chk", (str(script),), interval=0.1), events.append,
+                                 global_defs=gd)
+            r.start()
+            launcher = ScriptLauncher(gd)
+            assert launcher.launch(NotifyScript((str(script),))) is None
+            await asyncio.sleep(0.3)
+            assert r.disabled and r.runs == 0 and events == []
+            assert launcher.refused == 1
+            await r.stop()
+            await launcher.close()
+            # Without enable_script_security the same script runs (keepalived only warns).
+            r2 = VrrpScriptRunner(VrrpScript("chk", (str(script),), interval=0.1), events.append,
+                                  global_defs=GlobalDefs())
+            r2.start()
+            await asyncio.sleep(0.3)
+            assert not r2.disabled and r2.runs >= 1
+            await r2.stop()
+        asyncio.run(main())
+        assert marker.exists()
+    finally:
+        shutil.rmtree(d)
