@@ -209,3 +209,52 @@ virtual_server {VIP} 80 {{
         os.close(fifo_fd)
     assert result == [0]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) or not fifo.exists()
+
+
+def test_ha_suspend_waits_for_the_virtual_address() -> None:
+    """Checks of an ha_suspend VS stay paused until its address appears on the director."""
+    text = """
+virtual_server 10.69.0.100 80 {
+  delay_loop 1
+  lb_algo rr
+  protocol TCP
+  ha_suspend
+  real_server 10.69.0.1 9 {
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+      warmup 0
+    }
+  }
+}
+"""
+    cfg = load_text(text).config
+    with Lab("pkhs") as lab:
+        director = lab.add_host("dir", ["10.69.0.1/24"])
+        backend = Recorder()
+        proc = CheckerProcess(Options(), cfg, backend=backend)
+        result: list[int] = []
+
+        def child() -> None:
+            enter_netns(director.ns)
+            result.append(asyncio.run(proc.run()))
+
+        th = threading.Thread(target=child, daemon=True)
+        th.start()
+        key = ServiceKey.inet("10.69.0.100", 80)
+
+        def dests() -> set[str]:
+            with backend.lock:
+                return {d.addr for d in backend.table.dests(key).values()}
+
+        try:
+            assert wait(lambda: dests() == {"10.69.0.1"}, 10) is not None
+            time.sleep(2.5)  # > 2 × delay_loop: a running check would have removed it
+            assert dests() == {"10.69.0.1"}
+            director.run(["ip", "addr", "add", "10.69.0.100/32", "dev", "lo"])
+            took = wait(lambda: dests() == set(), 5)
+            assert took is not None and took < 2.5, took
+        finally:
+            proc.request_stop()
+            th.join(10)
+        assert result == [0]
