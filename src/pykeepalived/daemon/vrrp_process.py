@@ -605,8 +605,16 @@ class VrrpProcess:
                 keep.append(c.name)
             else:
                 drop.append(c.name)
+        carry: list[str] = []
+        for name in drop:
+            inst = self.instances.get(name)
+            n = new_cfg.instance(name)
+            if inst is not None and n is not None and inst.router.state is State.MASTER \
+                    and _same_router(inst.cfg, n):
+                carry.append(name)  # a changed MASTER stays MASTER (keepalived's reload)
+        drop = [n for n in drop if n not in carry]
         added = [c for c in new_cfg.vrrp_instances
-                 if c.name not in keep]
+                 if c.name not in keep and c.name not in carry]
         for name in drop:
             inst = self.instances.get(name)
             if inst is None:
@@ -636,6 +644,10 @@ class VrrpProcess:
         if self.notifier is not None:
             with contextlib.suppress(Exception):
                 await self.notifier.reload(new_cfg.global_defs)
+        for name in carry:
+            changed = new_cfg.instance(name)
+            if changed is not None:
+                await self._carry_master(new_cfg, changed)
         await self._build(new_cfg, added)
         await self._start_trackers(reload=True)
         now = self._now()
@@ -646,8 +658,57 @@ class VrrpProcess:
                 self._drain(inst2)
         self._close_unused_sockets()
         self._rearm()
-        log.info("Reload finished: %d instance(s) kept, %d restarted or removed, %d started",
-                 len(keep), len(drop), len(added))
+        log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
+                 "%d restarted or removed, %d started", len(keep), len(carry), len(drop),
+                 len(added) - sum(1 for c in added if c.name in drop))
+
+    async def _carry_master(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
+        """Replace a MASTER's router by one built from its changed config without leaving
+        MASTER: no priority-0 advert, the addresses kept in the new config never leave the
+        interface, only the ones the new config dropped are removed. The old router keeps
+        advertising until the new one takes over in the same loop iteration."""
+        old = self.instances[c.name]
+        g = old.router.group
+        if g is not None and old.router in g.members:
+            g.members.remove(old.router)
+        try:
+            await self._build_one(cfg, c)
+        except Exception as e:
+            log.error("(%s) cannot rebuild instance: %s", c.name, e)
+        new = self.instances.get(c.name)
+        if new is None or new is old:
+            old.router.shutdown(self._now())
+            self._drain(old)
+            await old.drain_ops()
+            await old.stop_worker()
+            self._forget(old)
+            return
+        now = self._now()
+        new.ipid = old.ipid
+        if new.ah is not None and old.ah is not None:
+            new.ah.seq = old.ah.seq
+        new.router.start(now)
+        new.router.actions()  # its start-up release and "(init)" lines describe nothing here
+        log.info("(%s) configuration changed: staying MASTER", c.name)
+        new.router.force_master(now)
+        self._drain(new)
+        self._rearm()
+        kept_addr = {(a.ip, a.dev) for a in (*new.vips, *new.evips)}
+        stale = [a for a in (*old.vips, *old.evips) if (a.ip, a.dev) not in kept_addr]
+        stale_routes = [r for r in old.routes if r not in new.routes]
+        stale_rules = [r for r in old.rules if r not in new.rules]
+
+        async def cleanup() -> None:
+            for ru in stale_rules:
+                await self.am.delete_rule(ru)
+            for r in stale_routes:
+                await self.am.delete_route(r)
+            for a in stale:
+                await self.am.delete_address(a, old.vip_if)
+
+        new.queue(cleanup)
+        await old.drain_ops()
+        await old.stop_worker()
 
     def _forget(self, inst: Instance) -> None:
         self.instances.pop(inst.name, None)
@@ -757,6 +818,12 @@ class VrrpProcess:
         self.announcers.clear()
         with contextlib.suppress(Exception):
             self.am.close()
+
+
+def _same_router(a: VrrpInstance, b: VrrpInstance) -> bool:
+    """Whether ``b`` can take over ``a``'s role on the wire without peers noticing a change."""
+    return (a.vrid, a.interface, a.family, a.version, a.unicast, a.use_vmac is None) == (
+        b.vrid, b.interface, b.family, b.version, b.unicast, b.use_vmac is None)
 
 
 def _instance_path(path: str, use_instance: bool, instance: str | None) -> str:

@@ -410,3 +410,25 @@ def test_sync_group_faults_together(lab: Lab, daemons: list[Daemon], tmp_path: P
     fault.write_text("0\n")
     assert wait_for(lambda: holds(n1, va) and holds(n1, vb) and not holds(n2, va), 8), (
         n1.log_text()[-3000:])
+
+
+def test_reload_of_a_master_is_invisible_to_keepalived(lab: Lab, daemons: list[Daemon]) -> None:
+    """SIGHUP on a pykeepalived MASTER, unchanged and then changed in a way its peers cannot
+    see (an excluded VIP added, then removed): the keepalived backup never takes over."""
+    n1 = node(lab, daemons, "n1", "py", v3(150))
+    n2 = node(lab, daemons, "n2", "ka", v3(100))
+    n1.start()
+    n2.start()
+    started_ok(n1, n2)
+    only_master([n1, n2], n1)
+    mark = n2.mark()
+    evip = ("virtual_ipaddress_excluded {", f"    {NET}.201/24 dev eth0", "}")
+    for extra, has_evip in (((), False), (evip, True), ((), False)):
+        n1.write_conf(render_config("n1", [v3(150, extra=extra)]))
+        m1 = n1.mark()
+        n1.signal(signal.SIGHUP)
+        assert n1.wait_log(r"Reload finished", 10, since=m1), n1.log_since(m1)
+        assert wait_for(lambda h=has_evip: holds(n1, f"{NET}.201") == h, 3)
+        time.sleep(0.5)
+    assert holds(n1) and not holds(n2)
+    assert "Entering MASTER STATE" not in n2.log_since(mark), n2.log_since(mark)

@@ -113,7 +113,7 @@ def test_reload_by_diff(host: Host, started: list[Daemon], tmp_path: Path) -> No
     d.write_conf(conf(tmp_path, comment="# reloaded\n\n"))
     mark = d.mark()
     d.signal(signal.SIGHUP)
-    assert d.wait_log(r"Reload finished: 1 instance\(s\) kept, 0 restarted", 10, since=mark)
+    assert d.wait_log(r"Reload finished: 1 instance\(s\) kept, 0 changed", 10, since=mark)
     time.sleep(0.5)
     events = mon.stop()
     assert "Deleted" not in events, events
@@ -128,12 +128,27 @@ def test_reload_by_diff(host: Host, started: list[Daemon], tmp_path: Path) -> No
     assert re.search(r"\(.*keepalived\.conf: Line \d+\) .*bogus_keyword", d.log_since(mark))
     assert d.has_vip(VIP)
 
-    # 3. A real change (a second VIP): the instance is restarted with it.
+    # 3. A real change (a second VIP) to a MASTER: it stays MASTER, the first VIP never
+    #    leaves the interface, the second is added.
+    mon = AddrMonitor(host)
     d.write_conf(conf(tmp_path, vips=(f"{VIP}/24", f"{VIP2}/24")))
     mark = d.mark()
     d.signal(signal.SIGHUP)
-    assert d.wait_log(r"Reload finished: 0 instance\(s\) kept, 1 restarted", 10, since=mark)
+    assert d.wait_log(r"Reload finished: 0 instance\(s\) kept, 1 changed and kept MASTER", 10,
+                      since=mark), d.log_since(mark)
     assert wait_for(lambda: d.has_vip(VIP) and d.has_vip(VIP2), 5), d.log_since(mark)
+    time.sleep(0.5)
+    events = mon.stop()
+    assert "Deleted" not in events, events
+    assert "(VI_1) configuration changed: staying MASTER" in d.log_since(mark)
+    assert not re.search(r"Entering BACKUP|sent 0 priority", d.log_since(mark))
+
+    # 4. And back: the dropped VIP is removed, still without leaving MASTER.
+    d.write_conf(conf(tmp_path))
+    mark = d.mark()
+    d.signal(signal.SIGHUP)
+    assert d.wait_log(r"1 changed and kept MASTER", 10, since=mark)
+    assert wait_for(lambda: d.has_vip(VIP) and not d.has_vip(VIP2), 5), d.log_since(mark)
 
 
 def test_dump_files(host: Host, started: list[Daemon], tmp_path: Path) -> None:
