@@ -142,13 +142,11 @@ class Instrumented(CheckerProcess):
         self.failed = 0
         self.lateness: list[float] = []
         self.durations: list[float] = []
-        self._due: dict[CheckId, float] = {}
 
     def _launch(self, cid: CheckId) -> None:
-        due = self._due.pop(cid, None)
-        now = self._now()
+        due = self.pool.scheduled_at(cid)
         if due is not None:
-            self.lateness.append(now - due)
+            self.lateness.append(self._now() - due)
         super()._launch(cid)
 
     async def _probe(self, cid: CheckId, vs: Any, rs: Any, chk: Any) -> None:
@@ -159,16 +157,6 @@ class Instrumented(CheckerProcess):
         self.failed += not outcome.ok
         self._results.append((cid, outcome))
         self._wake.set()
-
-    async def _apply(self) -> None:
-        # remember when each check will be due, to measure lateness
-        for cid in self.pool.check_ids():
-            st = self.pool._by_id.get(cid)
-            if st is not None:
-                c = st[2]
-                if c.next_at is not None and not c.running:
-                    self._due[cid] = c.next_at
-        await super()._apply()
 
 
 def farm_cpu(fp: subprocess.Popen[bytes]) -> float:

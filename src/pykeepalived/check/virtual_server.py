@@ -36,6 +36,7 @@ Rules, as keepalived applies them:
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -158,6 +159,7 @@ class _CheckerState:
     has_run: bool = False
     retry_it: int = 0
     next_at: float | None = None
+    last_due: float | None = None
     running: bool = False
     weight: int | None = None  # dynamic weight reported by the probe
 
@@ -343,6 +345,11 @@ class Pool:
         self._vss: list[_VsState] = [self._build_vs(v) for v in virtual_servers]
         self._by_id: dict[CheckId, tuple[_VsState, _RsState, _CheckerState]] = {}
         self._local: set[str] = set()
+        # Due times as a heap with lazy deletion (an entry is live while it equals the
+        # checker's next_at): next_timer/due_checks stay O(log n) with thousands of checkers.
+        self._heap: list[tuple[float, CheckId]] = []
+        self._version = 0  # bumped whenever the desired table may have changed
+        self._table: tuple[int, LvsTable] | None = None
         self._index()
 
     # -------------------------------------------------------------- construction
@@ -381,6 +388,25 @@ class Pool:
             for r in v.rss:
                 for i, c in enumerate(r.checkers):
                     self._by_id[CheckId(v.ident, r.name, i)] = (v, r, c)
+        self._rebuild_heap()
+
+    def _rebuild_heap(self) -> None:
+        self._heap = [(c.next_at, cid) for cid, (_, _, c) in self._by_id.items()
+                      if c.next_at is not None and not c.running]
+        heapq.heapify(self._heap)
+
+    def _live(self, t: float, cid: CheckId) -> bool:
+        st = self._by_id.get(cid)
+        return (st is not None and st[2].next_at == t and not st[2].running
+                and not st[0].suspended)
+
+    def _touch(self) -> None:
+        self._version += 1
+
+    @property
+    def version(self) -> int:
+        """Changes whenever ``table()`` may return something new (cheap change detection)."""
+        return self._version
 
     def start(self, now: float) -> list[Action]:
         """Initial pool (alpha decides who starts alive), quorum, first check times."""
@@ -395,6 +421,8 @@ class Pool:
                 if self._rs_init_notifies:
                     out.extend(self._rs_notifies(v, r, r.alive))
             out.extend(self._update_quorum(v, init=True))
+        self._rebuild_heap()
+        self._touch()
         return out
 
     def _schedule_first(self, c: _CheckerState, now: float) -> None:
@@ -412,20 +440,33 @@ class Pool:
         return sorted(self._by_id)
 
     def next_timer(self) -> float | None:
-        times = [c.next_at for v, _, c in self._by_id.values()
-                 if c.next_at is not None and not c.running and not v.suspended]
-        return min(times) if times else None
+        h = self._heap
+        while h:
+            t, cid = h[0]
+            if self._live(t, cid):
+                return t
+            heapq.heappop(h)
+        return None
 
     def due_checks(self, now: float) -> list[CheckId]:
         """Checks to run now; each stays "running" until ``report`` is called for it."""
         due = []
-        for cid, (v, _, c) in sorted(self._by_id.items()):
-            if v.suspended or c.running or c.next_at is None or c.next_at > now:
+        h = self._heap
+        while h and h[0][0] <= now:
+            t, cid = heapq.heappop(h)
+            if not self._live(t, cid):
                 continue
+            c = self._by_id[cid][2]
             c.running = True
+            c.last_due = t
             c.next_at = None
             due.append(cid)
         return due
+
+    def scheduled_at(self, cid: CheckId) -> float | None:
+        """When the running (or last) check ``cid`` was due: for lateness measurements."""
+        st = self._by_id.get(cid)
+        return st[2].last_due if st else None
 
     def rs_alive(self, vs_ident: str, rs_name: str) -> bool:
         for v in self._vss:
@@ -445,7 +486,14 @@ class Pool:
             for r in v.rss)) for v in self._vss]
 
     def table(self) -> LvsTable:
-        """The desired LVS table for the current state."""
+        """The desired LVS table for the current state (cached until ``version`` changes)."""
+        if self._table is not None and self._table[0] == self._version:
+            return self._table[1]
+        table = self._build_table()
+        self._table = (self._version, table)
+        return table
+
+    def _build_table(self) -> LvsTable:
         entries: list[tuple[LvsService, list[LvsDest]]] = []
         for v in self._vss:
             dests = self._dests(v)
@@ -518,6 +566,7 @@ class Pool:
             c.retry_it += 1
         c.has_run = True
         c.next_at = now + delay
+        heapq.heappush(self._heap, (c.next_at, cid))
         if outcome.ok and outcome.weight is not None:
             c.weight = outcome.weight
         out.extend(self._update_rs(v, r, mail))
@@ -535,8 +584,10 @@ class Pool:
             out.append(Log(f"Changing weight from {r.weight} to {weight} for "
                            f"{'' if r.alive else 'in'}active service {r.name} of VS {v.name}"))
             r.weight = weight
+            self._touch()
         if alive != r.alive:
             r.alive = alive
+            self._touch()
             inhibit = r.cfg.inhibit_on_failure
             if alive:
                 verb = "Enabling" if inhibit else "Adding"
@@ -567,6 +618,7 @@ class Pool:
         up_at = vs.quorum + vs.hysteresis
         if not v.quorum_up and total >= up_at:
             v.quorum_up = True
+            self._touch()
             out.append(Log(f"Gained quorum {vs.quorum}+{vs.hysteresis}={up_at} <= {total} "
                            f"for VS {v.name}"))
             if vs.sorry_server is not None and not init:
@@ -584,6 +636,7 @@ class Pool:
             return out
         if v.quorum_up and (total == 0 or total < down_at):
             v.quorum_up = False
+            self._touch()
             out.append(Log(f"Lost quorum {vs.quorum}-{vs.hysteresis}={down_at} > {total} "
                            f"for VS {v.name}"))
             out.extend(self._vs_notifies(v, False))
@@ -630,6 +683,7 @@ class Pool:
                     for c in r.checkers:
                         if not c.running:
                             c.next_at = now if c.next_at is None else min(c.next_at, now)
+                self._rebuild_heap()
         return out
 
     def reload(self, virtual_servers: Sequence[VirtualServer],
@@ -675,6 +729,7 @@ class Pool:
             out.append(Log(f"Removing Virtual Server {gone_vs.name}"))
         self._vss = new_vss
         self._index()
+        self._touch()
         return out
 
     def shutdown(self) -> list[Action]:

@@ -93,6 +93,7 @@ class CheckerProcess:
         self._results: collections.deque[tuple[CheckId, CheckOutcome]] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
         self._applied: LvsTable | None = None
+        self._applied_version = -1
         self._apply_failed = False
         self._addr_monitor: Any = None
         self._reloading = False
@@ -229,8 +230,12 @@ class CheckerProcess:
         self._wake.set()
 
     async def _apply(self) -> None:
+        version = self.pool.version
+        if version == self._applied_version and not self._apply_failed:
+            return  # nothing changed since the last successful apply: no table built
         table = self.pool.table()
         if self._applied is not None and table == self._applied and not self._apply_failed:
+            self._applied_version = version
             return
         try:
             ops = await self.backend.apply(table)
@@ -245,6 +250,7 @@ class CheckerProcess:
                      getattr(self.backend, "name", "?"))
         self._apply_failed = False
         self._applied = table
+        self._applied_version = version
         if ops:
             log.debug("LVS data plane: %d operation(s) applied", len(ops))
         if self.on_table is not None:
