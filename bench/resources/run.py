@@ -129,9 +129,16 @@ def sample_proc(pid: int) -> ProcSample | None:
         return None
     comm = st[st.index("(") + 1:st.rindex(")")]
     f = st[st.rindex(")") + 2:].split()  # f[0] is field 3 (state): utime is field 14
-    sched = (_read(f"/proc/{pid}/schedstat") or "0").split()
+    # /proc/PID/schedstat is the main thread only: add every live thread's (a thread that
+    # exits takes its count with it; utime/stime keep it, and both figures are reported).
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        tasks = []
+    cpu_ns = sum(int((_read(f"/proc/{pid}/task/{t}/schedstat") or "0").split()[0])
+                 for t in tasks)
     mem = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+):\s+(\d+) kB", roll, re.M)}
-    return ProcSample(pid, comm, int(f[11]) + int(f[12]), int(sched[0]), mem.get("Rss", 0),
+    return ProcSample(pid, comm, int(f[11]) + int(f[12]), cpu_ns, mem.get("Rss", 0),
                       mem.get("Pss", 0))
 
 
@@ -146,7 +153,8 @@ def sample_tree(root: int) -> dict[int, ProcSample]:
 
 def cpu_delta(before: dict[int, ProcSample], after: dict[int, ProcSample],
               attr: Callable[[ProcSample], int]) -> int:
-    """CPU used between two samples of a tree; a process born in between counts whole."""
+    """CPU used between two samples of a tree; a process born in between counts whole (one
+    that exits in between is lost: none does in these scenarios)."""
     return sum(attr(s) - (attr(before[p]) if p in before else 0) for p, s in after.items())
 
 

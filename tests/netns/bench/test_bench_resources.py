@@ -11,6 +11,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -42,10 +43,21 @@ def test_tree_sampling_sees_children_and_cpu() -> None:
                 break
             time.sleep(0.05)
         assert set(before) >= {os.getpid(), child.pid}
-        end = time.process_time() + 0.2
-        while time.process_time() < end:
-            pass
+        spun, done = threading.Event(), threading.Event()
+
+        def spin() -> None:  # in a second, live thread: schedstat must count every thread
+            end = time.thread_time() + 0.2
+            while time.thread_time() < end:
+                pass
+            spun.set()
+            done.wait(10)
+
+        worker = threading.Thread(target=spin)
+        worker.start()
+        assert spun.wait(10)
         after = bench.sample_tree(os.getpid())
+        done.set()
+        worker.join()
         assert bench.cpu_delta(before, after, lambda s: s.cpu_ns) >= 150_000_000
         me = after[os.getpid()]
         assert 0 < me.pss_kb <= me.rss_kb
