@@ -233,6 +233,10 @@ class ProcessRunner:
     loop. ``close()`` terminates whatever is still running.
     """
 
+    #: Between sweeps when none of our own sessions has members left: only orphans of other
+    #: modules' scripts (adopted because we are a subreaper) can need reaping then.
+    IDLE_SWEEP = 2.0
+
     def __init__(self, *, subreaper: bool = True, sweep_interval: float = 0.5) -> None:
         self._sessions: set[int] = set()  # session ids (= leader pids) we created
         self._tasks: set[asyncio.Task[RunResult]] = set()
@@ -240,7 +244,10 @@ class ProcessRunner:
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_interval = sweep_interval
         self._mypid = os.getpid()
-        self.subreaper = _enable_subreaper() if subreaper else False
+        self._mysid = os.getsid(0)
+        self._want_subreaper = subreaper
+        self._closed = False
+        self.subreaper = False  # becomes a subreaper at its first spawn
         self.spawned = 0
         self.timeouts = 0
         self.orphans_reaped = 0
@@ -351,6 +358,7 @@ class ProcessRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        self._closed = True
         # Members of our sessions that were signalled are exiting: reap them as they go.
         deadline = time.monotonic() + grace
         self._sweep()
@@ -395,6 +403,8 @@ class ProcessRunner:
             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
             env=dict(env) if env is not None else None, **kwargs)
         proc = _Child(popen, asyncio.get_running_loop())
+        if self._want_subreaper and not self.subreaper and not self._closed:
+            self.subreaper = _enable_subreaper()
         self.spawned += 1
         self._procs[proc.pid] = proc
         self._sessions.add(proc.pid)
@@ -410,10 +420,11 @@ class ProcessRunner:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop())
 
     async def _sweep_loop(self) -> None:
-        """While any session we created still has members, reap its orphans periodically."""
-        while self._sessions:
-            await asyncio.sleep(self._sweep_interval)
-            self._sweep()
+        """Reap orphans periodically: often while a session of ours still has members, and,
+        as a subreaper, now and then for orphans adopted from other modules' scripts."""
+        while self._sessions or self.subreaper:
+            await asyncio.sleep(self._sweep_interval if self._sessions else self.IDLE_SWEEP)
+            self._sweep(foreign=True)
 
     def _forget_empty_sessions(self) -> None:
         """Drop sessions whose process group is empty (the common case: a script that left
@@ -428,13 +439,21 @@ class ProcessRunner:
             except PermissionError:
                 pass
 
-    def _sweep(self) -> None:
-        """Reap zombie orphans of our sessions; forget sessions that have no process left."""
+    def _sweep(self, *, foreign: bool = False) -> None:
+        """Reap zombie orphans; forget our sessions that have no process left.
+
+        A zombie is ours to reap when we are its parent only by adoption: it is not the leader
+        of its session (leaders are direct children, collected by whoever started them), and
+        its session is one we created or at least not our own session (a direct child that
+        never called setsid shares our session; an adopted orphan of another module's script,
+        started in a new session, does not). ``foreign`` also looks for the latter.
+        """
         self._forget_empty_sessions()
-        if not self._sessions or all(s in self._procs for s in self._sessions):
-            return
+        own = bool(self._sessions) and not all(s in self._procs for s in self._sessions)
         if not self.subreaper:  # orphans go to init, nothing of ours to reap
             self._sessions = {s for s in self._sessions if s in self._procs}
+            return
+        if not own and not foreign:
             return
         alive: set[int] = set()
         for pid in _pids():
@@ -442,7 +461,8 @@ class ProcessRunner:
             if st is None:
                 continue
             state, ppid, _pgrp, sid = st
-            if sid not in self._sessions:
+            mine = sid in self._sessions
+            if not mine and not (foreign and sid != self._mysid):
                 continue
             if state == "Z" and ppid == self._mypid and pid != sid:
                 try:
@@ -451,7 +471,8 @@ class ProcessRunner:
                 except ChildProcessError:
                     pass
                 continue
-            alive.add(sid)
+            if mine:
+                alive.add(sid)
         # A session stays tracked while its leader is ours to wait for or members remain.
         self._sessions = {s for s in self._sessions if s in alive or s in self._procs}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -79,10 +80,10 @@ def test_hung_script_and_its_children_killed_at_timeout(tmp_path: Path) -> None:
 def test_forking_script_leaves_no_zombies() -> None:
     async def main() -> None:
         r = ProcessRunner(sweep_interval=0.1)
-        assert r.subreaper
         script = "(sleep 0.2; exit 1) & (sleep 0.3 & exit 0) & (exec sleep 0.1) & exit 0"
         results = await asyncio.gather(*(r.run(["sh", "-c", script], None, 5) for _ in range(5)))
         assert all(x.ok for x in results)
+        assert r.subreaper
         await asyncio.sleep(0.8)  # the grandchildren finish after their parents exited
         assert _settles(lambda: _zombies_of(os.getpid()) == [])
         assert r.orphans_reaped >= 5
@@ -258,3 +259,20 @@ def test_enable_script_security_refuses_unsafe_root_scripts() -> None:
         assert marker.exists()
     finally:
         shutil.rmtree(d)
+
+
+def test_orphans_of_other_modules_scripts_are_reaped_too() -> None:
+    """While a runner has made us a subreaper, orphans of scripts that another module started
+    in their own session (MISC_CHECK, say) are adopted by us; the idle sweep reaps them."""
+    async def main() -> None:
+        r = ProcessRunner()
+        r.IDLE_SWEEP = 0.1
+        assert (await r.run(["/bin/true"], None, 5)).ok  # first spawn: subreaper from now on
+        other = subprocess.Popen(["sh", "-c", "(sleep 0.2; exit 0) & exit 0"],
+                                 start_new_session=True)
+        other.wait()  # its owner reaps the leader; the sleeper is orphaned and adopted by us
+        await asyncio.sleep(0.8)
+        assert _zombies_of(os.getpid()) == []
+        assert r.orphans_reaped >= 1
+        await r.close()
+    asyncio.run(main())
