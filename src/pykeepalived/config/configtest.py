@@ -27,10 +27,10 @@ def config_test_result(opts: Options) -> tuple[ParseResult, int]:
 
 
 def run_config_test(opts: Options) -> int:
-    if not os.path.exists(opts.config_file):
-        msg = f"Configuration file '{opts.config_file}' does not exist"
-        _emit([msg], opts)
-        return 4
+    if not os.path.isfile(opts.config_file):
+        what = "is a directory" if os.path.isdir(opts.config_file) else "does not exist"
+        _emit([f"Configuration file '{opts.config_file}' {what}"], opts)
+        return 4  # keepalived 2.2.7 exits 0 here (6 with -e): see docs/corpus-disagreements.md
     res, code = config_test_result(opts)
     lines = [m.format() for m in res.messages]
     _emit(lines, opts)
