@@ -12,17 +12,25 @@ import signal
 
 from pykeepalived.check.virtual_server import CheckOutcome
 from pykeepalived.config.model import MiscCheck
+from pykeepalived.notify.runner import RunAs
 
 
-async def misc_check(chk: MiscCheck) -> CheckOutcome:
+async def misc_check(chk: MiscCheck, run_as: RunAs | None = None) -> CheckOutcome:
+    """Run the script (as ``run_as`` when given: the caller resolved user/default user)."""
     if chk.script is None or not chk.script.argv:
-        return CheckOutcome(False, detail="no misc_path")
+        return CheckOutcome(False, detail="failed (no misc_path)")
     timeout = chk.misc_timeout if chk.misc_timeout is not None else chk.delay_loop
     kw: dict[str, object] = {}
-    if chk.script.user:
-        kw["user"] = chk.script.user
-    if chk.script.group:
-        kw["group"] = chk.script.group
+    if run_as is not None and not (run_as.uid == os.getuid() and run_as.gid == os.getgid()):
+        kw["user"] = run_as.uid
+        kw["group"] = run_as.gid
+        if run_as.groups is not None:
+            kw["extra_groups"] = list(run_as.groups)
+    elif run_as is None:
+        if chk.script.user:
+            kw["user"] = chk.script.user
+        if chk.script.group:
+            kw["group"] = chk.script.group
     argv = chk.script.argv
     try:
         proc = await asyncio.create_subprocess_exec(

@@ -34,6 +34,8 @@ from pykeepalived.config.model import (
     UdpCheck,
     VirtualServer,
 )
+from pykeepalived.notify.runner import RunAs
+from pykeepalived.track.security import ScriptVerdict, check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.check")
 
@@ -52,6 +54,7 @@ class Prober:
         self.cfg = cfg
         self._ssl: ssl.SSLContext | None = None
         self._warned: set[str] = set()
+        self._misc_ok: dict[tuple[str, ...], tuple[RunAs, bool]] = {}
 
     def ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -65,6 +68,32 @@ class Prober:
             log.exception("probe %s on %s crashed", chk.kind, rs.ip)
             return CheckOutcome(False, detail=f"probe error: {e!r}")
 
+    async def _misc(self, chk: MiscCheck) -> CheckOutcome:
+        """keepalived checks each misc script once (run-as user, path security); a script it
+        cannot run is disabled: logged once and, like a removed checker, counted as up."""
+        argv = chk.script.argv if chk.script is not None else ()
+        if chk.script is None or not argv:
+            return await misc_check(chk)
+        key = (*argv, chk.script.user or "", chk.script.group or "")
+        if key not in self._misc_ok:
+            gd = self.cfg.global_defs
+            run_as, warning = resolve_run_as(chk.script.user, chk.script.group, gd)
+            if warning:
+                log.warning("%s", warning)
+            verdict = check_script(argv, run_as, enable_script_security=gd.enable_script_security,
+                                   use_symlink_paths=gd.use_symlink_paths)
+            if verdict.verdict is ScriptVerdict.DISABLED:
+                log.warning("Disabling misc script %s due to insecure", argv[0])
+            elif not verdict.runnable:
+                log.warning("Disabling misc script %s since not found/accessible", argv[0])
+            elif verdict.message:
+                log.warning("%s", verdict.message)
+            self._misc_ok[key] = (run_as, verdict.runnable)
+        run_as, runnable = self._misc_ok[key]
+        if not runnable:
+            return CheckOutcome(True)
+        return await misc_check(chk, run_as)
+
     async def _run(self, vs: VirtualServer, rs: RealServer, chk: Checker) -> CheckOutcome:
         if isinstance(chk, SslGet):
             return await http_check(chk, target_for(rs, chk, 443, vs.port), use_ssl=True,
@@ -76,7 +105,7 @@ class Prober:
         if isinstance(chk, TcpCheck):
             return await tcp_check(target_for(rs, chk, 0, vs.port))
         if isinstance(chk, MiscCheck):
-            return await misc_check(chk)
+            return await self._misc(chk)
         if isinstance(chk, SmtpCheck):
             return await smtp_check(target_for(rs, chk, 25, vs.port), chk.helo_name)
         if isinstance(chk, DnsCheck):

@@ -389,3 +389,29 @@ def test_http_get_over_ipv6_loopback() -> None:
 
     seen: list[bytes] = []
     run(go)
+
+
+def test_misc_check_through_the_prober_honours_script_security(tmp_path: Path) -> None:
+    from pykeepalived.check.probes import Prober
+    from pykeepalived.config.model import GlobalDefs, KeepalivedConfig, RealServer, VirtualServer
+
+    d = tmp_path / "scripts"
+    d.mkdir()
+    d.chmod(0o777)  # writable by anyone: unsafe for a root script
+    bad = d / "chk.sh"
+    bad.write_text("#!/bin/sh\nexit 1\n")
+    bad.chmod(0o755)
+    vs, rs = VirtualServer(ip="127.0.0.1", port=80), RealServer(ip="127.0.0.1", port=80)
+    secure = Prober(KeepalivedConfig(global_defs=GlobalDefs(enable_script_security=True)))
+    lax = Prober(KeepalivedConfig())
+    chk = MiscCheck(script=NotifyScript((str(bad),)))
+
+    async def go() -> None:
+        # disabled (insecure path with enable_script_security): counted as up, never run
+        assert (await secure.run(vs, rs, chk)).ok
+        # without script security it runs (and fails with exit 1)
+        res = await lax.run(vs, rs, chk)
+        assert not res.ok and res.detail == "failed (exited with status 1)"
+        missing = MiscCheck(script=NotifyScript(("/nonexistent/pkh-check",)))
+        assert (await lax.run(vs, rs, missing)).ok  # not found: disabled like keepalived
+    run(go)
