@@ -415,3 +415,40 @@ def test_misc_check_through_the_prober_honours_script_security(tmp_path: Path) -
         missing = MiscCheck(script=NotifyScript(("/nonexistent/pkh-check",)))
         assert (await lax.run(vs, rs, missing)).ok  # not found: disabled like keepalived
     run(go)
+
+
+def test_socket_options_bind_port_device_and_mark() -> None:
+    import socket as _s
+
+    from pykeepalived.check.connect import SO_MARK, make_socket
+
+    sock = make_socket(Target("127.0.0.1", 1, fwmark=7, bind_if="lo"))
+    try:
+        assert sock.getsockopt(_s.SOL_SOCKET, SO_MARK) == 7
+        dev = sock.getsockopt(_s.SOL_SOCKET, _s.SO_BINDTODEVICE, 16)
+        assert dev.rstrip(b"\0") == b"lo"
+    finally:
+        sock.close()
+
+    peers: list[tuple[str, int]] = []
+    wanted: list[int] = []
+
+    async def go() -> None:
+        async def h(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            peers.append(w.get_extra_info("peername"))
+            w.close()
+
+        srv = await asyncio.start_server(h, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        probe = _s.socket()
+        probe.bind(("127.0.0.3", 0))
+        src_port = probe.getsockname()[1]
+        wanted.append(src_port)
+        probe.close()
+        res = await tcp_check(Target("127.0.0.1", port, 1.0, bindto="127.0.0.3",
+                                     bind_port=src_port))
+        await asyncio.sleep(0.05)
+        srv.close()
+        assert res.ok
+    run(go)
+    assert peers and peers[0] == ("127.0.0.3", wanted[0])
