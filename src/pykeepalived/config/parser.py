@@ -2204,11 +2204,11 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
                          gna_interval=per_if[i.interface].gna_interval)
                  if i.interface in per_if else i for i in instances]
     instances = _weights_ignored(p, st, instances, {sg.name: sg for sg in groups})
-    _check_tracking(p, st, instances)
+    instances, kept_scripts = _check_tracking(p, st, instances)
     _check_vrids(p, instances)
     return KeepalivedConfig(
         global_defs=g, vrrp_instances=tuple(instances), sync_groups=tuple(groups),
-        vrrp_scripts=tuple(st.scripts), track_files=tuple(st.track_files),
+        vrrp_scripts=tuple(kept_scripts), track_files=tuple(st.track_files),
         track_processes=tuple(st.track_processes), track_groups=tuple(st.track_groups),
         static_addresses=tuple(st.static_addresses), static_routes=tuple(st.static_routes),
         static_rules=tuple(st.static_rules), garp_groups=tuple(st.garp_groups),
@@ -2346,6 +2346,7 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
             interface = g.default_interface
         else:
             p.late(f"({name}) Unknown interface!", Severity.ERROR)
+    own_tracked = [t for t in acc.get("track_interfaces", ()) if t.name == interface]
     for t in acc.get("track_interfaces", ()):
         if t.name == interface:
             warn(f"({name}) Ignoring track_interface {t.name} since own interface")
@@ -2371,6 +2372,8 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         virtual_rules=tuple(acc.get("virtual_rules", ())),
         nopreempt=nopreempt, preempt_delay=preempt_delay, accept=accept, strict=strict,
         unicast_peers=peers, vmac_xmit_base=xmit_base, use_vmac=vmac,
+        track_interfaces=tuple(t for t in acc.get("track_interfaces", ())
+                               if t not in own_tracked),
         skip_check_adv_addr=acc.get("skip_check_adv_addr", g.vrrp_skip_check_adv_addr),
         v3_checksum_as_v2=acc.get("v3_checksum_as_v2", g.v3_checksum_as_v2),
         check_unicast_src=acc.get("check_unicast_src", g.vrrp_check_unicast_src),
@@ -2433,33 +2436,39 @@ def _weights_ignored(p: Parser, st: ParseState, instances: list[VrrpInstance],
     return out
 
 
-def _check_tracking(p: Parser, st: ParseState, instances: list[VrrpInstance]) -> None:
-    """Scripts that cannot be found are disabled; references to undefined trackers dropped."""
-    scripts = {s.name: s for s in st.scripts}
-    missing: set[str] = set()
+def _check_tracking(p: Parser, st: ParseState, instances: list[VrrpInstance]
+                    ) -> tuple[list[VrrpInstance], list[VrrpScript]]:
+    """Scripts that cannot be found are disabled (removed, with the references to them), and
+    references to undefined trackers are dropped, so consumers never meet a dangling name."""
     if not instances:
-        return  # the VRRP process would not run: keepalived does not look at its scripts
+        return instances, st.scripts  # no VRRP process: keepalived does not look at them
+    missing = {s.name for s in st.scripts if p.st.env.find_script(s.argv[0]) is None}
     for s in st.scripts:
-        if p.st.env.find_script(s.argv[0]) is None:
-            missing.add(s.name)
-    for name in sorted(missing, key=lambda x: [sc.name for sc in st.scripts].index(x)):
-        p.late(f"Disabling track script {name} since not found/accessible")
+        if s.name in missing:
+            p.late(f"Disabling track script {s.name} since not found/accessible")
+    scripts = {s.name for s in st.scripts}
+    files = {f.name for f in st.track_files}
+    procs = {f.name for f in st.track_processes}
+    bfds = {f.name for f in st.bfds}
+    out: list[VrrpInstance] = []
     for inst in instances:
-        for t in inst.track_scripts:
-            if t.name not in scripts:
-                p.late(f"({inst.name}) track script {t.name} not found, ignoring...")
-        files = {f.name for f in st.track_files}
-        for t in inst.track_files:
-            if t.name not in files:
-                p.late(f"({inst.name}) track_file {t.name} not found, ignoring...")
-        procs = {f.name for f in st.track_processes}
-        for t in inst.track_processes:
-            if t.name not in procs:
-                p.late(f"({inst.name}) track_process {t.name} not found, ignoring...")
-        bfds = {f.name for f in st.bfds}
-        for t in inst.track_bfds:
-            if t.name not in bfds:
-                p.late(f"({inst.name}) track_bfd {t.name} not found, ignoring...")
+        def keep(refs: tuple[TrackRef, ...], known: set[str], label: str,
+                 inst: VrrpInstance = inst) -> tuple[TrackRef, ...]:
+            kept = []
+            for t in refs:
+                if t.name not in known:
+                    p.late(f"({inst.name}) {label} {t.name} not found, ignoring...")
+                else:
+                    kept.append(t)
+            return tuple(kept)
+
+        ts = keep(inst.track_scripts, scripts, "track script")
+        out.append(replace(
+            inst, track_scripts=tuple(t for t in ts if t.name not in missing),
+            track_files=keep(inst.track_files, files, "track_file"),
+            track_processes=keep(inst.track_processes, procs, "track_process"),
+            track_bfds=keep(inst.track_bfds, bfds, "track_bfd")))
+    return out, [s for s in st.scripts if s.name not in missing]
 
 
 def _check_vrids(p: Parser, instances: list[VrrpInstance]) -> None:

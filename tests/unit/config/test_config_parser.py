@@ -43,6 +43,11 @@ def inst(body: str = "", env: FakeEnvironment | None = None) -> tuple[ParseResul
     return r, r.config.vrrp_instances[0]
 
 
+def inst_with(prefix: str, body: str) -> tuple[ParseResult, object]:
+    r = parse(prefix + BASIC % body)
+    return r, r.config.vrrp_instances[0]
+
+
 def test_instance_defaults() -> None:
     r, i = inst()
     assert texts(r) == []
@@ -172,7 +177,9 @@ def test_gw_deprecated_synonym() -> None:
 
 
 def test_unicast_peers_and_track_entries() -> None:
-    _, i = inst("unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2 min_ttl 250\n 10.0.0.3\n }\n"
+    _, i = inst_with("vrrp_script chk {\n script /bin/true\n}\n",
+                     "unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2 min_ttl 250\n"
+                     " 10.0.0.3\n }\n"
                 " track_interface {\n eth1 weight -20\n }\n track_script {\n chk weight 10 "
                 "reverse\n }")
     assert [p.ip for p in i.unicast_peers] == ["10.0.0.2", "10.0.0.3"]  # type: ignore[attr-defined]
@@ -180,6 +187,16 @@ def test_unicast_peers_and_track_entries() -> None:
     assert i.track_interfaces[0].weight == -20  # type: ignore[attr-defined]
     t = i.track_scripts[0]  # type: ignore[attr-defined]
     assert (t.name, t.weight, t.reverse) == ("chk", 10, True)
+
+
+def test_dangling_and_disabled_tracking_references_are_dropped() -> None:
+    r, i = inst_with("vrrp_script gone {\n script /no/such\n}\n",
+                     "track_script {\n gone\n undefined\n }\n track_file {\n nofile\n }\n"
+                     " track_interface {\n eth0\n eth1\n }")
+    assert i.track_scripts == () and i.track_files == ()  # type: ignore[attr-defined]
+    assert [t.name for t in i.track_interfaces] == ["eth1"]  # type: ignore[attr-defined]
+    assert r.config.vrrp_scripts == ()
+    assert "(VI_1) track script undefined not found, ignoring..." in texts(r)
 
 
 def test_notify_scripts_split_into_argv_with_user() -> None:
