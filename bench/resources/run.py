@@ -341,13 +341,20 @@ def machine() -> dict[str, str]:
             "load": " ".join((_read("/proc/loadavg") or "? ? ?").split()[:3])}
 
 
+def per_advert(res: Result, impl: str, role: str) -> str:
+    """CPU µs per advert the master sent (and the backup received) in the window."""
+    rate = res.figures[impl]["master"].adverts_per_s
+    cpu = res.figures[impl][role].cpu_pct_ns / 100
+    return f"{cpu / rate * 1e6:.0f}" if rate > 0 else "n/a"
+
+
 def table(results: Sequence[Result]) -> str:
     """Markdown: memory, then CPU and behaviour, one row per scenario and node, with ratios."""
     mem = ["| scenario | node | keepalived RSS MiB | pykeepalived RSS MiB | RSS ratio "
            "| keepalived PSS MiB | pykeepalived PSS MiB | PSS ratio |", "|" + " --- |" * 8]
     cpu = ["| scenario | node | keepalived CPU % | pykeepalived CPU % | CPU ratio "
-           "| frames/s sent ka / py | entered MASTER in window ka / py "
-           "| raw socket drops ka / py |", "|" + " --- |" * 8]
+           "| CPU µs per advert ka / py | frames/s sent ka / py "
+           "| entered MASTER in window ka / py | raw socket drops ka / py |", "|" + " --- |" * 9]
     for res in results:
         if not {"py", "ka"} <= res.figures.keys():
             continue
@@ -360,6 +367,7 @@ def table(results: Sequence[Result]) -> str:
             cpu.append(
                 f"| {res.scenario.label} | {role} | {k.cpu_pct:.2f} ({k.cpu_pct_ns:.3f}) "
                 f"| {p.cpu_pct:.2f} ({p.cpu_pct_ns:.3f}) | {ratio(p.cpu_pct_ns, k.cpu_pct_ns)} "
+                f"| {per_advert(res, 'ka', role)} / {per_advert(res, 'py', role)} "
                 f"| {k.adverts_per_s:.1f} / {p.adverts_per_s:.1f} "
                 f"| {k.became_master} / {p.became_master} | {k.raw_drops} / {p.raw_drops} |")
     return "\n".join([*mem, "", *cpu])
