@@ -1,11 +1,13 @@
 """DNS_CHECK: one query (``type``, ``name``; default SOA for ".") over UDP from a socket that
-carries the checker's bind/mark options; up when a NOERROR answer with records comes back."""
+carries the checker's bind/mark options; up when a response (QR set, same id) comes back with
+rcode NOERROR, as keepalived judges it (the answer section is not inspected)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -31,7 +33,7 @@ async def dns_check(t: Target, qtype: str = "SOA", name: str = ".") -> CheckOutc
                     resp = dns.message.from_wire(wire)
                 except Exception:  # a malformed datagram is not our answer; keep waiting
                     continue
-                if resp.id == query.id:
+                if resp.id == query.id and resp.flags & dns.flags.QR:
                     break
     except (OSError, TimeoutError) as e:
         return CheckOutcome(False, detail=f"DNS query to {t.host_port()} failed: "
@@ -40,6 +42,4 @@ async def dns_check(t: Target, qtype: str = "SOA", name: str = ".") -> CheckOutc
         sock.close()
     if resp.rcode() != dns.rcode.NOERROR:
         return CheckOutcome(False, detail=f"DNS rcode {dns.rcode.to_text(resp.rcode())}")
-    if not resp.answer:
-        return CheckOutcome(False, detail="DNS answer section empty")
     return CheckOutcome(True)

@@ -263,8 +263,8 @@ def test_smtp_check() -> None:
 
 
 class _Dns(asyncio.DatagramProtocol):
-    def __init__(self, answer: bool) -> None:
-        self.answer = answer
+    def __init__(self, rcode: int) -> None:
+        self.rcode = rcode
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -273,7 +273,8 @@ class _Dns(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         q = dns.message.from_wire(data)
         resp = dns.message.make_response(q)
-        if self.answer:
+        resp.set_rcode(self.rcode)
+        if self.rcode == 0:
             resp.answer.append(dns.rrset.from_text(
                 ".", 60, "IN", "SOA", "a. b. 1 2 3 4 5"))
         assert self.transport is not None
@@ -283,13 +284,13 @@ class _Dns(asyncio.DatagramProtocol):
 def test_dns_check() -> None:
     async def go() -> None:
         loop = asyncio.get_running_loop()
-        for answer in (True, False):
-            tr, _ = await loop.create_datagram_endpoint(lambda a=answer: _Dns(a),  # type: ignore[misc]
+        for rcode, ok in ((0, True), (5, False), (2, False)):  # NOERROR, REFUSED, SERVFAIL
+            tr, _ = await loop.create_datagram_endpoint(lambda r=rcode: _Dns(r),  # type: ignore[misc]
                                                         local_addr=("127.0.0.1", 0))
             port = tr.get_extra_info("sockname")[1]
             res = await dns_check(Target("127.0.0.1", port, 1.0))
             tr.close()
-            assert res.ok == answer
+            assert res.ok == ok, (rcode, res)
         await asyncio.sleep(0.05)  # the transport closes its socket on the next loop turn
         # nobody listening: ICMP port unreachable
         assert not (await dns_check(Target("127.0.0.1", port, 1.0))).ok
