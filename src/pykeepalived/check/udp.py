@@ -13,11 +13,10 @@ from pykeepalived.check.virtual_server import CheckOutcome
 
 
 def reply_matches(reply: bytes, pattern: str) -> bool:
-    """Compare the start of ``reply`` with hex ``pattern`` where ``X``/``x`` match any nibble."""
+    """Compare ``reply`` with hex ``pattern`` (``X``/``x`` match any nibble) over the shorter of
+    the two, as keepalived does; lengths are policed by min/max_reply_length instead."""
     want = pattern.replace(" ", "")
     have = reply.hex()
-    if len(have) < len(want):
-        return False
     return all(w in "xX" or w.lower() == h for w, h in zip(want, have, strict=False))
 
 
