@@ -111,6 +111,8 @@ class VrrpProcess:
         self.groups: dict[str, SyncGroup] = {}
         self.sockets: dict[SockKey, VrrpSocket4 | VrrpSocket6] = {}
         self._reading: set[SockKey] = set()
+        self._vmac_keys: set[SockKey] = set()
+        self._recent: dict[int, float] = {}
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
         self.announcers: dict[tuple[str, str | None], Announcer] = {}
         self.am = AddressManager()
@@ -245,13 +247,15 @@ class VrrpProcess:
             vip_if = vmac.ifname
             xmit_if = xmit_interface(vmac, c.vmac_xmit_base)
         group, dsts = destinations(c, cfg)
-        # Adverts leave from the VMAC (its MAC is the point), but are received on the base
-        # interface: a macvlan drops frames whose source MAC is its own, and every peer's
-        # VMAC is ours.
+        # With a VMAC, adverts leave from the macvlan (its MAC is the point) and are read on
+        # both the macvlan and the base interface: which one the kernel delivers a peer's
+        # advert to depends on the macvlan mode and on whether its source MAC is one of our
+        # own macvlans (every peer's VMAC is ours). Duplicates are dropped in _on_packet.
         tx_key: SockKey = (xmit_if, c.family, c.unicast)
         rx_key: SockKey = (ifname, c.family, c.unicast)
-        sock = await self._socket(tx_key, c, group, receive=tx_key == rx_key)
+        sock = await self._socket(tx_key, c, group, receive=True)
         if rx_key != tx_key:
+            self._vmac_keys.add(tx_key)
             await self._socket(rx_key, c, group, receive=True)
         if c.family == 6:
             src = c.unicast_src_ip or c.mcast_src_ip or getattr(sock, "src", None) or "::"
@@ -273,10 +277,11 @@ class VrrpProcess:
                         routes=routes, rules=rules, vmac=vmac, sock=sock,
                         ah=new_ah_state(c), tx_key=tx_key, rx_key=rx_key)
         inst.expect = inst.build_expect()
-        by = self.by_vrid.setdefault(rx_key, {})
-        if c.vrid in by and by[c.vrid].name != c.name:
-            raise ValueError(f"VRID {c.vrid} already used by {by[c.vrid].name} on {xmit_if}")
-        by[c.vrid] = inst
+        for k in {rx_key, tx_key}:
+            by = self.by_vrid.setdefault(k, {})
+            if c.vrid in by and by[c.vrid].name != c.name:
+                raise ValueError(f"VRID {c.vrid} already used by {by[c.vrid].name} on {k[0]}")
+            by[c.vrid] = inst
         self.instances[c.name] = inst
         inst.start_worker()
         up = await self._link_up(ifname)
@@ -367,11 +372,26 @@ class VrrpProcess:
     def _now(self) -> float:
         return self.loop.time() if self.loop is not None else time.monotonic()
 
+    def _duplicate(self, pkt: Received) -> bool:
+        """True for the second copy of a datagram read on both a VMAC and its base
+        interface (both copies arrive in the same softirq, well within 2 ms)."""
+        now = time.monotonic()
+        key = hash((pkt.src, pkt.data))
+        seen = self._recent.get(key)
+        if len(self._recent) > 256:
+            self._recent = {k: t for k, t in self._recent.items() if now - t < 0.002}
+        self._recent[key] = now
+        return seen is not None and now - seen < 0.002
+
     def _on_packet(self, key: SockKey, pkt: Received) -> None:
         vrid = peek_vrid(pkt.data, pkt.family)
         insts = self.by_vrid.get(key, {})
         inst = insts.get(vrid) if vrid is not None else None
+        if inst is not None and inst.vmac is not None and self._duplicate(pkt):
+            return
         if inst is None:
+            if key in self._vmac_keys:
+                return  # another VRID's advert flooded to this macvlan: not ours to judge
             if self.cfg.global_defs.log_unknown_vrids:
                 log.info("Unknown VRID(%s) received on interface(%s). ignoring...",
                          vrid, key[0])

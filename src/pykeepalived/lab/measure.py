@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pykeepalived.lab.netns import Host
 
 
-class _Recorder:
+class Recorder:
     """A background command in a host whose stdout goes to a temp file."""
 
     def __init__(self, host: Host, argv: list[str]) -> None:
@@ -46,7 +46,14 @@ class _Recorder:
         return text
 
 
-class Pinger(_Recorder):
+def arp_capture(host: Host) -> Recorder:
+    """``tcpdump -e`` of ARP frames on the host's eth0 (``stop()`` returns the text)."""
+    rec = Recorder(host, ["tcpdump", "-i", "eth0", "-nn", "-e", "-l", "--immediate-mode", "arp"])
+    time.sleep(0.3)  # tcpdump needs a moment before it captures
+    return rec
+
+
+class Pinger(Recorder):
     """``ping -D -i 0.01 TARGET`` from a client: reply timestamps give the outage."""
 
     def __init__(self, host: Host, target: str, interval: float = 0.01) -> None:
@@ -69,7 +76,7 @@ class Pinger(_Recorder):
         return max(b - a for a, b in itertools.pairwise(seq))
 
 
-class AddrMonitor(_Recorder):
+class AddrMonitor(Recorder):
     """``ip -ts monitor address`` in a host: when did an address appear there?"""
 
     def __init__(self, host: Host) -> None:
