@@ -603,6 +603,8 @@ class Pool:
         out: list[Action] = []
         script = r.cfg.notify_up if up else r.cfg.notify_down
         if script is not None:
+            out.append(Log(f"Executing [{' '.join(script.argv)}] for service {r.name} in VS "
+                           f"{v.name}"))
             out.append(RunScript(script, "notify_up" if up else "notify_down"))
         out.append(RsStateChange(r.name, v.name, up,
                                  bool(mail) and (r.cfg.smtp_alert or v.smtp_alert), mail))
@@ -654,6 +656,7 @@ class Pool:
         out: list[Action] = []
         script = v.cfg.quorum_up if up else v.cfg.quorum_down
         if script is not None:
+            out.append(Log(f"Executing [{' '.join(script.argv)}] for VS {v.name}"))
             out.append(RunScript(script, "quorum_up" if up else "quorum_down"))
         out.append(VsStateChange(v.name, up, v.smtp_alert))
         return out
@@ -717,7 +720,7 @@ class Pool:
                 elif pr.alive != r.alive:
                     out.extend(self._rs_notifies(v, r, r.alive))
             for gone in prev_rs.values():
-                out.append(Log(f"Removing service {gone.name} from VS {v.name}"))
+                out.append(Log(f"service {gone.name} no longer exist"))
             if prev is not None:
                 v.quorum_up = prev.quorum_up
                 v.suspended = v.cfg.ha_suspend and not (v.addresses & self._local)
@@ -726,7 +729,10 @@ class Pool:
                 v.suspended = v.cfg.ha_suspend and not (v.addresses & self._local)
                 out.extend(self._update_quorum(v, init=True))
         for gone_vs in old.values():
-            out.append(Log(f"Removing Virtual Server {gone_vs.name}"))
+            if gone_vs.cfg.group is not None:
+                out.append(Log(f"Removing Virtual Server Group [{gone_vs.cfg.group}]"))
+            else:
+                out.append(Log(f"Removing Virtual Server {gone_vs.name}"))
         self._vss = new_vss
         self._index()
         self._touch()

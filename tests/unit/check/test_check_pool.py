@@ -190,6 +190,8 @@ def test_notify_up_down_and_fifo_lines() -> None:
     s.health["10.0.1.1"] = True
     s.run_until(2.0)
     assert [a.script for a in s.of(RunScript)] == [down, up]  # type: ignore[attr-defined]
+    assert ("Executing [/n down] for service [10.0.1.1]:tcp:8080 in VS [10.0.0.100]:tcp:80"
+            in s.logs())
     assert [a.line for a in s.of(RsStateChange)] == [  # type: ignore[attr-defined]
         "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 DOWN",
         "RS [10.0.1.1]:tcp:8080 [10.0.0.100]:tcp:80 UP",
@@ -231,6 +233,7 @@ def test_quorum_hysteresis_sorry_server_and_notifies() -> None:
     assert set(s.weights_in_table()) == {"10.0.1.1", "10.0.1.2", "10.0.1.3"}
     assert "Removing sorry server [10.0.9.9]:tcp:80 from VS [10.0.0.100]:tcp:80" in s.logs()
     assert [a.event for a in s.of(RunScript)] == ["quorum_down", "quorum_up"]  # type: ignore[attr-defined]
+    assert "Executing [/q down] for VS [10.0.0.100]:tcp:80" in s.logs()
     vs_lines = [a.line for a in s.of(VsStateChange)]  # type: ignore[attr-defined]
     assert vs_lines == ["VS [10.0.0.100]:tcp:80 DOWN", "VS [10.0.0.100]:tcp:80 UP"]
 
@@ -315,6 +318,9 @@ def test_reload_keeps_state_of_persisting_servers() -> None:
     s.health["10.0.1.1"] = False
     s.run_until(0.0)
     assert set(s.weights_in_table()) == {"10.0.1.2"}
+    acts = s.pool.reload([vs(rs(1, tcp(retry=0)), rs(2), rs(3))], [], 1.0)
+    gone = s.pool.reload([vs(rs(1, tcp(retry=0)), rs(2))], [], 1.0)
+    assert Log("service [10.0.1.3]:tcp:8080 no longer exist") in gone
     acts = s.pool.reload([vs(rs(1, tcp(retry=0)), rs(2), rs(3))], [], 1.0)
     assert set(s.weights_in_table()) == {"10.0.1.2", "10.0.1.3"}
     assert not [a for a in acts if isinstance(a, Log) and "Gained" in a.text]
