@@ -321,16 +321,25 @@ def run_in_netns(ns: str, fn: Callable[[], T]) -> T:
     return out["v"]  # type: ignore[no-any-return]
 
 
+FAILURES: list[str] = []
+
+
 def http_get(addr: str, port: int) -> str:
     """One request on a new connection; the body (a server's name) or ERR:<exception>."""
+    s = socket.socket()
+    s.settimeout(5)
+    t = time.monotonic()
     try:
-        with socket.create_connection((addr, port), timeout=5) as s:
+        with s:
+            s.connect((addr, port))
             s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
             data = b""
             while chunk := s.recv(4096):
                 data += chunk
         return data.split(b"\r\n\r\n", 1)[1].decode().strip()
     except OSError as e:
+        FAILURES.append(f"{addr}:{port} from port {s.getsockname()[1] if s.fileno() >= 0 else '?'}"
+                        f" after {time.monotonic() - t:.2f} s: {e!r}")
         return "ERR:" + type(e).__name__
 
 
@@ -380,9 +389,13 @@ class GuestLab:
 
         run_in_netns(self.ns[host], write)
 
-    def popen(self, host: str, argv: list[str]) -> None:
-        self.procs.append(run_in_netns(self.ns[host], lambda: subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    def popen(self, host: str, argv: list[str], log: Path | None = None
+              ) -> subprocess.Popen[bytes]:
+        out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (child keeps it)
+        p = run_in_netns(self.ns[host], lambda: subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL))
+        self.procs.append(p)
+        return p
 
     def listening(self, host: str, addr: str, port: int, timeout: float = 60) -> bool:
         def probe() -> bool:
@@ -402,9 +415,9 @@ class GuestLab:
             argv, capture_output=True, text=True, check=True, timeout=60).stdout)
 
 
-def requests(n: int) -> Counter[str]:
-    """``n`` sequential requests from the client namespace to VIP:80."""
-    return run_in_netns(lab().ns["cl"], lambda: Counter(http_get(VIP, 80)
+def requests(n: int, vip: str = VIP) -> Counter[str]:
+    """``n`` sequential requests from the client namespace to vip:80."""
+    return run_in_netns(lab().ns["cl"], lambda: Counter(http_get(vip, 80)
                                                               for _ in range(n)))
 
 
@@ -496,7 +509,11 @@ def dr_real_servers_up() -> None:
                            "net.ipv4.conf.all.arp_announce": "2",
                            "net.ipv4.conf.eth0.arp_ignore": "1",
                            "net.ipv4.conf.eth0.arp_announce": "2"})
-        lb.ip(name, f"addr add {addr}/24 dev eth0", f"addr add {VIP}/32 dev lo")
+        # Replies of NAT connections (from the 10.72.2.x address) must keep going back through
+        # the director; DR replies (from the VIP) go straight to the client.
+        lb.ip(name, f"addr add {addr}/24 dev eth0", f"addr add {VIP}/32 dev lo",
+              f"rule add from {RS[name]} table 100",
+              "route add default via 10.72.2.1 table 100")
         www = Path(f"/tmp/pklv-www/{name}-dr")
         www.mkdir(parents=True, exist_ok=True)
         (www / "index.html").write_text(name + "-dr\n")
@@ -537,6 +554,175 @@ def close_in_namespace_removes_the_service() -> None:
     # No lab teardown: the guest is powered off right after (and teardown costs seconds).
 
 
+# ------------------------------------------------------------------------------ the daemon
+
+VIP_DR = "10.72.1.201"
+CHECK = "connect_timeout 1\n      retry 1\n      delay_before_retry 1"
+DAEMON_CONF = f"""
+global_defs {{
+  lvs_dataplane ipvs
+}}
+virtual_server {VIP} 80 {{
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  real_server {RS["rs1"]} 8080 {{
+    weight 1
+    TCP_CHECK {{
+      {CHECK}
+    }}
+  }}
+  real_server {RS["rs2"]} 8080 {{
+    weight 2
+    HTTP_GET {{
+      url {{
+        path /index.html
+        status_code 200
+      }}
+      {CHECK}
+    }}
+  }}
+  real_server {RS["rs3"]} 8080 {{
+    weight 3
+    inhibit_on_failure
+    TCP_CHECK {{
+      {CHECK}
+    }}
+  }}
+}}
+virtual_server {VIP_DR} 80 {{
+  delay_loop 1
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server {DR["rs1"]} 80 {{
+    TCP_CHECK {{
+      {CHECK}
+    }}
+  }}
+  real_server {DR["rs2"]} 80 {{
+    TCP_CHECK {{
+      {CHECK}
+    }}
+  }}
+}}
+"""
+# delay_loop × (retry + 1) + connect_timeout, as the issue states the removal bound; the guest's
+# CPU is emulated (and shares two host cores with other suites), so allow slack on top.
+REMOVAL_BOUND = 1 * (1 + 1) + 1
+EMULATION_SLACK = 9.0
+
+
+def ipvs_dests(vip: str) -> dict[str, str]:
+    """{real server 'addr:port': 'Forward Weight'} of service vip:80 in the director."""
+    try:
+        out = lab().run("dir", ["ipvsadm", "-Ln", "-t", f"{vip}:80"])
+    except subprocess.CalledProcessError:
+        return {}  # no such service (yet)
+    return {f[1]: f"{f[2]} {f[3]}" for line in out.splitlines()
+            if (f := line.split()) and f[0] == "->" and f[1][0].isdigit()}
+
+
+def wait_until(pred: Callable[[], bool], timeout: float) -> float:
+    """Seconds until ``pred()`` held; raises after ``timeout``."""
+    start = time.monotonic()
+    while not pred():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+@check
+def daemon_builds_the_ipvs_table() -> None:
+    lb = lab()
+    lb.ip("dir", f"addr add {VIP_DR}/24 dev eth0")
+    for name in DR:
+        lb.ip(name, f"addr add {VIP_DR}/32 dev lo")
+    d = Path("/tmp/pklv-daemon")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "keepalived.conf").write_text(DAEMON_CONF)
+    STATE["daemon"] = lb.popen("dir", [
+        sys.executable, "-m", "pykeepalived", "-C", "-n", "-l", "-G", "-f",
+        str(d / "keepalived.conf"), "-p", str(d / "k.pid"), "-c", str(d / "c.pid"),
+        "-r", str(d / "r.pid")], log=d / "daemon.log")
+    want_nat = {f"{RS['rs1']}:8080": "Masq 1", f"{RS['rs2']}:8080": "Masq 2",
+                f"{RS['rs3']}:8080": "Masq 3"}
+    want_dr = {f"{DR['rs1']}:80": "Route 1", f"{DR['rs2']}:80": "Route 1"}
+    try:
+        wait_until(lambda: ipvs_dests(VIP) == want_nat and ipvs_dests(VIP_DR) == want_dr, 90)
+    except (AssertionError, subprocess.CalledProcessError) as e:
+        raise AssertionError(f"{e}\n{(d / 'daemon.log').read_text()[-3000:]}") from e
+    got = requests(60)
+    assert abs(got["rs1"] - 10) <= 1 and abs(got["rs2"] - 20) <= 1 and \
+        abs(got["rs3"] - 30) <= 1, got
+    assert requests(20, VIP_DR) == Counter({"rs1-dr": 10, "rs2-dr": 10})
+
+
+def httpd(name: str, port: int) -> subprocess.Popen[bytes]:
+    www = Path(f"/tmp/pklv-www/{name}" + ("-dr" if port == 80 else ""))
+    return lab().popen(name, ["busybox", "httpd", "-f", "-p", str(port), "-h", str(www)])
+
+
+def kill_httpd(name: str, port: int) -> None:
+    www = f"/tmp/pklv-www/{name}" + ("-dr" if port == 80 else "")
+    for p in lab().procs:
+        if p.poll() is None and isinstance(p.args, list) and p.args[-1] == www:
+            p.kill()
+            p.wait()
+            return
+    raise AssertionError(f"no httpd for {name}:{port}")
+
+
+@check
+def daemon_removes_a_dead_real_server_in_time() -> None:
+    kill_httpd("rs2", 8080)
+    took = wait_until(lambda: f"{RS['rs2']}:8080" not in ipvs_dests(VIP), 30)
+    print(f"     rs2 removed {took:.2f} s after its death (bound {REMOVAL_BOUND} s)")
+    assert took <= REMOVAL_BOUND + EMULATION_SLACK, took
+    got = requests(30)
+    assert "rs2" not in got and not [k for k in got if k.startswith("ERR")], got
+
+
+@check
+def daemon_adds_it_back_when_it_heals() -> None:
+    httpd("rs2", 8080)
+    took = wait_until(lambda: ipvs_dests(VIP).get(f"{RS['rs2']}:8080") == "Masq 2", 30)
+    print(f"     rs2 back {took:.2f} s after its restart")
+    got = requests(30)
+    assert got["rs2"] >= 9 and not [k for k in got if k.startswith("ERR")], got
+
+
+@check
+def daemon_inhibit_on_failure_keeps_weight_zero() -> None:
+    kill_httpd("rs3", 8080)
+    wait_until(lambda: ipvs_dests(VIP).get(f"{RS['rs3']}:8080") == "Masq 0",
+               REMOVAL_BOUND + EMULATION_SLACK)
+    got = requests(30)
+    assert got["rs3"] == 0 and abs(got["rs1"] - 10) <= 1 and abs(got["rs2"] - 20) <= 1, got
+
+
+@check
+def daemon_dr_real_server_removed() -> None:
+    kill_httpd("rs1", 80)
+    wait_until(lambda: f"{DR['rs1']}:80" not in ipvs_dests(VIP_DR),
+               REMOVAL_BOUND + EMULATION_SLACK)
+    assert requests(10, VIP_DR) == Counter({"rs2-dr": 10})
+
+
+@check
+def daemon_stops_and_releases_its_services() -> None:
+    p = STATE["daemon"]
+    assert isinstance(p, subprocess.Popen)
+    p.send_signal(15)
+    rc = p.wait(60)
+    log = Path("/tmp/pklv-daemon/daemon.log").read_text()
+    assert rc == 0, log[-3000:]
+    out = lab().run("dir", ["ipvsadm", "-Ln"])
+    assert VIP not in out and VIP_DR not in out, out
+
+
 def main() -> int:
     report: dict[str, dict[str, object]] = {}
     for name, fn in CHECKS:
@@ -546,7 +732,7 @@ def main() -> int:
             report[name] = {"ok": True, "seconds": round(time.monotonic() - t, 2)}
             print(f"ok   {name} ({time.monotonic() - t:.1f} s)", flush=True)
         except Exception:
-            report[name] = {"ok": False, "detail": traceback.format_exc()}
+            report[name] = {"ok": False, "detail": traceback.format_exc() + "\n".join(FAILURES)}
             print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
     Path(sys.argv[1]).write_text(json.dumps(report, indent=1))
     return 0 if all(r["ok"] for r in report.values()) else 1

@@ -42,6 +42,12 @@ CHECKS = [
     "dr_traffic_reaches_the_real_servers",
     "dr_removed_dest_stops_receiving",
     "close_in_namespace_removes_the_service",
+    "daemon_builds_the_ipvs_table",
+    "daemon_removes_a_dead_real_server_in_time",
+    "daemon_adds_it_back_when_it_heals",
+    "daemon_inhibit_on_failure_keeps_weight_zero",
+    "daemon_dr_real_server_removed",
+    "daemon_stops_and_releases_its_services",
 ]
 
 
