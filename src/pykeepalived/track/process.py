@@ -27,7 +27,7 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pykeepalived.config.model import TrackProcess
 from pykeepalived.track.events import TrackerChanged, TrackerKind
@@ -51,13 +51,25 @@ _EVHDR = struct.Struct("=IIQ")
 COMM_LEN = 15
 
 
+def _read(path: str, size: int = 4096) -> bytes | None:
+    """One small /proc file with raw syscalls (several times cheaper than ``open()``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, size)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_comm(pid: int) -> str | None:
     """The process name, or None when the process is gone or already a zombie (it has exited,
     its parent just has not reaped it: keepalived counts it gone at exit too)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    data = _read(f"/proc/{pid}/stat", 512)
+    if data is None:
         return None
     close = data.rfind(b")")
     if close < 0 or data[close + 2 : close + 3] in (b"Z", b"X"):
@@ -66,10 +78,8 @@ def read_comm(pid: int) -> str | None:
 
 
 def read_cmdline(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
+    raw = _read(f"/proc/{pid}/cmdline", 65536)
+    if raw is None:
         return None
     if not raw:
         return []
@@ -229,6 +239,9 @@ class ProcessMonitor:
     connector is in use (else /proc is scanned every ``poll_interval``).
     """
 
+    #: In /proc scan mode, every this many polls the scan re-reads every process.
+    FULL_SCAN_EVERY = 10
+
     def __init__(self, processes: Sequence[TrackProcess],
                  on_change: Callable[[TrackerChanged], None], *,
                  poll_interval: float = 0.5, use_connector: bool = True) -> None:
@@ -241,6 +254,7 @@ class ProcessMonitor:
         self._poller: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.event_driven = False
+        self._known: set[int] = set()
 
     def start(self) -> list[TrackerChanged]:
         self._loop = asyncio.get_running_loop()
@@ -278,12 +292,15 @@ class ProcessMonitor:
 
     # ---------------------------------------------------------------- internals
 
-    def _scan(self) -> None:
-        found: list[set[int]] = [set() for _ in self.trackers]
+    @staticmethod
+    def _list_pids() -> set[int] | None:
         try:
-            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+            return {int(p) for p in os.listdir("/proc") if p.isdigit()}
         except OSError:
-            return
+            return None
+
+    def _classify(self, pids: Iterable[int], found: list[set[int]]) -> None:
+        """Add every pid of ``pids`` that matches tracker i to ``found[i]``."""
         need_cmd = any(m.needs_cmdline for m, _q in self.trackers)
         for pid in pids:
             comm = read_comm(pid)
@@ -293,14 +310,58 @@ class ProcessMonitor:
             for i, (m, _q) in enumerate(self.trackers):
                 if m.matches(comm, cmd):
                     found[i].add(pid)
+
+    def _scan(self) -> None:
+        """Full scan: every process's name (and command line when needed) is read."""
+        pids = self._list_pids()
+        if pids is None:
+            return
+        found: list[set[int]] = [set() for _ in self.trackers]
+        self._classify(pids, found)
         for (_m, q), pids_now in zip(self.trackers, found, strict=True):
             q.pids = pids_now
+        self._known = pids
+
+    async def _scan_chunked(self, chunk: int = 64) -> None:
+        """The full scan, yielding to the loop every ``chunk`` processes (a few ms in all)."""
+        pids = self._list_pids()
+        if pids is None:
+            return
+        found: list[set[int]] = [set() for _ in self.trackers]
+        order = sorted(pids)
+        for i in range(0, len(order), chunk):
+            self._classify(order[i : i + chunk], found)
+            await asyncio.sleep(0)
+        for (_m, q), pids_now in zip(self.trackers, found, strict=True):
+            q.pids = pids_now
+        self._known = pids
+
+    def _scan_incremental(self) -> None:
+        """Cheap scan: only processes that appeared since the last scan are read, and the
+        matching ones are checked for having exited (or become zombies)."""
+        pids = self._list_pids()
+        if pids is None:
+            return
+        found: list[set[int]] = [set() for _ in self.trackers]
+        self._classify(pids - self._known, found)
+        for (_m, q), new in zip(self.trackers, found, strict=True):
+            still = {p for p in q.pids if p in pids and read_comm(p) is not None}
+            q.pids = still | new
+        self._known = pids
 
     async def _poll(self) -> None:
+        """Without the connector. A process that execs another program under the same pid
+        (``exec nginx`` at the end of a wrapper) is seen by the full rescan every
+        ``FULL_SCAN_EVERY`` polls; fork+exec, the common case, at the next poll."""
         assert self._loop is not None
+        n = 0
         while True:
             await asyncio.sleep(self._poll_interval)
-            self._scan()
+            n += 1
+            if n % self.FULL_SCAN_EVERY == 0:
+                await self._scan_chunked()
+            else:
+                self._scan_incremental()
             self._after_change(set(range(len(self.trackers))))
 
     def _readable(self) -> None:

@@ -141,3 +141,28 @@ def test_track_process_terminate_delay_hides_a_quick_restart(tmp_path: Path) -> 
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_proc_scan_sees_an_exec_under_the_same_pid(tmp_path: Path) -> None:
+    """Fallback mode: a wrapper that ``exec``s the tracked program keeps its pid; the periodic
+    full rescan finds it (the incremental scans only read new pids)."""
+    name, exe = _sleeper(tmp_path)
+    events: list[TrackerChanged] = []
+    procs: list[subprocess.Popen[bytes]] = []
+
+    async def main() -> None:
+        mon = ProcessMonitor([TrackProcess("tp", name)], events.append, poll_interval=0.05,
+                             use_connector=False)
+        mon.FULL_SCAN_EVERY = 4
+        mon.start()
+        procs.append(subprocess.Popen(["sh", "-c", f"sleep 0.3; exec {exe} 30"]))
+        took = await _wait(events, 1, timeout=3.0)
+        assert events[-1].up and events[-1].value == 1
+        assert 0.3 <= took < 1.5, took
+        await mon.stop()
+    try:
+        asyncio.run(main())
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
