@@ -211,6 +211,8 @@ class ParseState:
     vsg_names: set[str] = field(default_factory=set)
     vmac_names: dict[str, str] = field(default_factory=dict)
     track_file_names: set[str] = field(default_factory=set)
+    bfd_names: set[str] = field(default_factory=set)
+    script_names: set[str] = field(default_factory=set)
 
 
 class Parser(Handler):
@@ -320,6 +322,8 @@ class Parser(Handler):
                              if n.kw == "virtual_server_group" and n.args}
         self.st.track_file_names = {n.args[0] for n in roots
                                     if n.kw in ("track_file", "vrrp_track_file") and n.args}
+        self.st.bfd_names = {n.args[0] for n in roots if n.kw == "bfd_instance" and n.args}
+        self.st.script_names = {n.args[0] for n in roots if n.kw == "vrrp_script" and n.args}
         for n in flatten(roots, self):
             fn = table.get(n.kw)
             if fn is None:
@@ -1006,7 +1010,14 @@ class Parser(Handler):
                 acc["members"] = tuple(t for x in value_lines(c, self) for t in x.tokens)
             elif kw in _TRACK_KW:
                 field_name, kind, lo, hi = _TRACK_KW[kw]
-                acc[field_name] = acc.get(field_name, ()) + self.track_list(c, kind, lo, hi)
+                refs = self.track_list(c, kind, lo, hi)
+                if kw == "track_script":
+                    for t in refs:
+                        if t.name not in self.st.script_names:
+                            self.at(c, f"({name}) track script {t.name} not found, "
+                                    "ignoring...")
+                    refs = tuple(t for t in refs if t.name in self.st.script_names)
+                acc[field_name] = acc.get(field_name, ()) + refs
             elif kw in ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                         "notify"):
                 self.no_block(c)
@@ -1946,9 +1957,13 @@ class Parser(Handler):
                 if v is not None:
                     spec["weight"] = v
                     spec["weight_reverse"] = len(ca) > 1 and ca[1] == "reverse"
-            elif kind == "BFD_CHECK" and kw == "name":  # BFD_CHECK name
-                if ca:
+            elif kind == "BFD_CHECK" and kw == "name":
+                if ca and ca[0] in self.st.bfd_names:
                     spec["name"] = ca[0]
+                elif ca:
+                    self.rep(f"([{r['ip']}]:{vs.protocol.lower()}:{r.get('port', 0)}) "
+                             f"BFD_CHECK - BFD {ca[0]} not configured")
+                    return None
             elif kind == "BFD_CHECK" and kw == "alpha":
                 common["alpha"] = bool(self.bool_arg(c))
             else:
