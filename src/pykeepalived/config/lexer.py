@@ -300,7 +300,7 @@ class Lexer:
         self._run_text(text, filename)
 
     def _run_text(self, text: str, path: str) -> None:
-        name = os.path.basename(path)
+        name = path  # keepalived names the file as it was given (or found by an include)
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()

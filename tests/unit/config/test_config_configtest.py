@@ -46,7 +46,7 @@ def test_errors_exit_5_with_keepalived_format_and_log(
     cfg = write(tmp_path, GOOD.replace("router_id t1", "router_id t1\n    bogus_thing 1"))
     assert run_config_test(Options(config_file=cfg, config_test_log=str(log))) == 5
     err = capsys.readouterr().err
-    assert "(keepalived.conf: Line 4) Unknown keyword 'bogus_thing'" in err
+    assert f"({cfg}: Line 4) Unknown keyword 'bogus_thing'" in err
     assert "Unknown keyword 'bogus_thing'" in log.read_text()
 
 

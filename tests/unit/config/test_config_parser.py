@@ -59,7 +59,7 @@ def test_instance_defaults() -> None:
     assert i.garp_lower_prio_delay == 5.0 and i.down_timer_adverts == 3  # type: ignore[attr-defined]
     vip = i.virtual_ipaddresses[0]  # type: ignore[attr-defined]
     assert (vip.ip, vip.prefixlen, vip.family) == ("192.168.1.10", 24, 4)
-    assert i.line == 2 and i.file == "keepalived.conf"  # type: ignore[attr-defined]
+    assert i.line == 2 and i.file == "/etc/keepalived/keepalived.conf"  # type: ignore[attr-defined]
 
 
 def test_global_defaults_flow_into_instances() -> None:
@@ -75,7 +75,8 @@ def test_global_defaults_flow_into_instances() -> None:
 def test_unknown_keyword_reported_and_parsing_continues() -> None:
     r, i = inst("bogus_kw 1\n    priority 150")
     assert "Unknown keyword 'bogus_kw'" in texts(r)
-    assert r.messages[0].format() == "(keepalived.conf: Line 8) Unknown keyword 'bogus_kw'"
+    assert r.messages[0].format() == ("(/etc/keepalived/keepalived.conf: Line 8) Unknown "
+                                      "keyword 'bogus_kw'")
     assert i.priority == 150  # type: ignore[attr-defined]
     assert r.exit_code_for_test() == 5
 
