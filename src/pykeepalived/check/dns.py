@@ -37,7 +37,7 @@ async def dns_check(t: Target, qtype: str = "SOA", name: str = ".") -> CheckOutc
                     break
     except (OSError, TimeoutError) as e:
         return CheckOutcome(False, detail=f"DNS query to {t.host_port()} failed: "
-                            f"{e or type(e).__name__}")
+                            f"{str(e) or type(e).__name__}")
     finally:
         sock.close()
     if resp.rcode() != dns.rcode.NOERROR:

@@ -158,8 +158,8 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
     except (OSError, TimeoutError, ssl.SSLError) as e:
         sock.close()
         stage = "Connection timeout to" if isinstance(e, TimeoutError) else "Error connecting to"
-        return HttpResult(None, "", 0, b"", error=f"connection failed: {e or type(e).__name__}",
-                          stage=stage)
+        why = str(e) or type(e).__name__
+        return HttpResult(None, "", 0, b"", error=f"connection failed: {why}", stage=stage)
     except BaseException:
         sock.close()
         raise

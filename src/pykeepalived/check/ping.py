@@ -71,6 +71,6 @@ async def ping_check(t: Target) -> CheckOutcome:
                 if typ == echo_rep and rseq == _seq and (rid == ident or not raw):
                     return CheckOutcome(True)
     except (OSError, TimeoutError) as e:
-        return CheckOutcome(False, detail=f"PING to {t.host} failed: {e or type(e).__name__}")
+        return CheckOutcome(False, detail=f"PING to {t.host} failed: {str(e) or type(e).__name__}")
     finally:
         sock.close()

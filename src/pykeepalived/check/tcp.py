@@ -21,7 +21,7 @@ async def tcp_check(t: Target) -> CheckOutcome:
             await asyncio.get_running_loop().sock_connect(sock, (t.host, t.port))
     except (OSError, TimeoutError) as e:
         return CheckOutcome(False, detail=f"TCP connect to {t.host_port()} failed: "
-                            f"{e or type(e).__name__}")
+                            f"{str(e) or type(e).__name__}")
     finally:
         sock.close()
     return CheckOutcome(True)

@@ -36,6 +36,7 @@ Rules, as keepalived applies them:
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import ipaddress
 import logging
@@ -269,6 +270,30 @@ def _dest(vs: VirtualServer, ip: str, port: int, weight: int, method: str,
                    tun_type=tun_type if fwd is FwdMethod.TUN else TunType.IPIP,
                    tun_port=(vs.tun_port or 0) if fwd is FwdMethod.TUN else 0,
                    tun_flags=tun_flags if fwd is FwdMethod.TUN else TunFlag.NOCSUM)
+
+
+def _positionless(obj: object) -> object:
+    """``obj`` with every ``line``/``file`` (where it was written) cleared, recursively."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes: dict[str, object] = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if f.name == "line" and isinstance(value, int):
+                changes[f.name] = 0
+            elif f.name == "file" and isinstance(value, str):
+                changes[f.name] = ""
+            elif dataclasses.is_dataclass(value) or isinstance(value, tuple):
+                changes[f.name] = _positionless(value)
+        return dataclasses.replace(obj, **changes)
+    if isinstance(obj, tuple):
+        return tuple(_positionless(v) for v in obj)
+    return obj
+
+
+def same_config(a: object, b: object) -> bool:
+    """Equal apart from where they were written: a reload that only moved a block (or added
+    lines above it) must not restart its checker."""
+    return _positionless(a) == _positionless(b)
 
 
 # ------------------------------------------------------------------ the pool
@@ -707,11 +732,13 @@ class Pool:
                 pr = prev_rs.pop(r.name, None)
                 for i, c in enumerate(r.checkers):
                     pc = pr.checkers[i] if pr and i < len(pr.checkers) else None
-                    if pc is not None and pc.cfg == c.cfg:
+                    if pc is not None and same_config(pc.cfg, c.cfg):
                         c.is_up, c.has_run, c.retry_it = pc.is_up, pc.has_run, pc.retry_it
                         c.next_at, c.running, c.weight = pc.next_at, pc.running, pc.weight
                     else:
                         self._schedule_first(c, now)
+                        out.append(Log(f"Activating healthchecker for service {r.name} for VS "
+                                       f"{v.name}"))
                 r.alive = r.all_up()
                 r.weight = self._wanted_weight(r)
                 if pr is None:

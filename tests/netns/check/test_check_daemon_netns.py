@@ -80,6 +80,22 @@ virtual_server 10.68.0.100 80 {
             serve()
             assert wait(logged("Adding service [10.68.0.11]:tcp:8080 to VS "
                                "[10.68.0.100]:tcp:80"), 6), log.read_text()
+            # SIGHUP to the parent: the checker child reloads by diff (a new, dead server)
+            conf.write_text(conf.read_text().replace("""  real_server 10.68.0.11 8080 {""",
+                                                     """  real_server 10.68.0.12 8080 {
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+  real_server 10.68.0.11 8080 {"""))
+            daemon.send_signal(signal.SIGHUP)
+            assert wait(logged("Activating healthchecker for service [10.68.0.12]:tcp:8080"),
+                        10), log.read_text()
+            assert wait(logged("TCP_CHECK on service [10.68.0.12]:tcp:8080 failed."), 6), \
+                log.read_text()
+            assert log.read_text().count("Activating healthchecker for service "
+                                         "[10.68.0.11]:tcp:8080") == 1  # state kept
         finally:
             daemon.send_signal(signal.SIGTERM)
             rc = daemon.wait(15)

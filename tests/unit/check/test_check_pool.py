@@ -410,3 +410,12 @@ def test_keepalived_phrases_per_checker_kind() -> None:
     who = "Misc check for [[10.0.1.2]:tcp:8080 VS [10.0.0.100]:tcp:80] by [/usr/local/bin/chk]"
     assert f"{who} succeeded." in logs
     assert f"{who} failed (exited with status 1)." in logs
+
+
+def test_reload_that_only_moves_lines_keeps_checker_state() -> None:
+    s = Sim(Pool([vs(rs(1, tcp(retry=0, line=10)), rs(2))]))
+    s.health["10.0.1.1"] = False
+    s.run_until(0.0)
+    acts = s.pool.reload([vs(rs(1, tcp(retry=0, line=17)), rs(2))], [], 1.0)
+    assert not [a for a in acts if isinstance(a, Log) and "Activating" in a.text]
+    assert "10.0.1.1" not in s.weights_in_table()
