@@ -322,6 +322,7 @@ def run_in_netns(ns: str, fn: Callable[[], T]) -> T:
 
 
 FAILURES: list[str] = []
+SLOW: list[str] = []
 
 
 def http_get(addr: str, port: int) -> str:
@@ -336,6 +337,9 @@ def http_get(addr: str, port: int) -> str:
             data = b""
             while chunk := s.recv(4096):
                 data += chunk
+            if time.monotonic() - t > 1.0:
+                SLOW.append(f"{addr}:{port} from port {s.getsockname()[1]}: "
+                            f"{time.monotonic() - t:.2f} s")
         return data.split(b"\r\n\r\n", 1)[1].decode().strip()
     except OSError as e:
         FAILURES.append(f"{addr}:{port} from port {s.getsockname()[1] if s.fileno() >= 0 else '?'}"
@@ -734,6 +738,8 @@ def main() -> int:
         except Exception:
             report[name] = {"ok": False, "detail": traceback.format_exc() + "\n".join(FAILURES)}
             print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+    if SLOW:
+        print(f"{len(SLOW)} request(s) slower than 1 s:", *SLOW[:20], sep="\n  ")
     Path(sys.argv[1]).write_text(json.dumps(report, indent=1))
     return 0 if all(r["ok"] for r in report.values()) else 1
 
