@@ -161,10 +161,15 @@ def _pending_kill(pid: int) -> bool:
 def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
     """(state, ppid, pgrp, session) of a process, or None if it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 512)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     # comm may contain spaces and parentheses: split after the last ')'.
     rest = data[data.rfind(b")") + 2 :].split()
     try:
@@ -454,6 +459,12 @@ class ProcessRunner:
             self._sessions = {s for s in self._sessions if s in self._procs}
             return
         if not own and not foreign:
+            return
+        try:  # one syscall: is any child of ours a zombie at all? (reaps nothing)
+            waitable = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            waitable = None
+        if waitable is None:
             return
         alive: set[int] = set()
         for pid in _pids():
