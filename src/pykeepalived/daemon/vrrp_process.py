@@ -152,6 +152,7 @@ class VrrpProcess:
         self.loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
         self.loop.add_signal_handler(signal.SIGRTMIN + 2, self.write_json)
         self.loop.add_signal_handler(signal.SIGRTMAX - 1, self.write_stats_clear)
+        self.loop.add_signal_handler(signal.SIGRTMAX, self.log_tasks)
         try:
             await self.am.open()
             self.monitor = LinkMonitor(self._on_net_event)
@@ -776,6 +777,20 @@ class VrrpProcess:
         self._dump("stats", _instance_path(g.stats_dump_file, g.data_use_instance,
                                            self.cfg.instance_name),
                    dumps.format_stats(self.snapshots()))
+
+    def log_tasks(self) -> None:
+        """TDUMP (SIGRTMAX): keepalived logs its threads; we log the loop's tasks and timers."""
+        log.info("Dumping event loop: %d task(s), next VRRP timer in %s", len(asyncio.all_tasks()),
+                 "-" if self._timer_at is None or self.loop is None
+                 else f"{self._timer_at - self.loop.time():.6f} s")
+        for t in asyncio.all_tasks():
+            log.info("  task %s", t.get_coro())
+        for inst in self.instances.values():
+            nt = inst.router.next_timer()
+            log.info("  (%s) %s, next timer %s, %d kernel operation(s) queued", inst.name,
+                     inst.router.state.value,
+                     "-" if nt is None or self.loop is None else f"{nt - self.loop.time():.6f} s",
+                     inst.ops.qsize())
 
     def write_stats_clear(self) -> None:
         self.write_stats()

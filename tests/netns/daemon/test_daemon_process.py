@@ -165,6 +165,19 @@ def test_dump_files(host: Host, started: list[Daemon], tmp_path: Path) -> None:
     sent = re.search(r"Advertisements:\n    Received: \d+\n    Sent: (\d+)", stats)
     assert sent and int(sent.group(1)) >= 3, stats
     assert "  Became master: 1" in stats
+    # STATS_CLEAR writes the file and zeroes the counters; TDUMP logs the loop, killing nothing.
+    child = pid_in(f"{d.run_dir}/vrrp.pid")
+    d.signal(signal.SIGRTMAX - 1)
+    time.sleep(0.3)
+    d.signal(signal.SIGUSR2)
+    time.sleep(0.3)
+    again = (tmp_path / "ka.stats").read_text()
+    sent2 = re.search(r"Advertisements:\n    Received: \d+\n    Sent: (\d+)", again)
+    assert sent2 and int(sent2.group(1)) < int(sent.group(1)) and "  Became master: 0" in again
+    d.signal(signal.SIGRTMAX)
+    assert d.wait_log(r"Dumping event loop: \d+ task", 3)
+    assert d.wait_log(r"\(VI_1\) MASTER, next timer", 1)
+    assert pid_in(f"{d.run_dir}/vrrp.pid") == child and d.running()
 
 
 def test_vip_deleted_by_hand_is_restored(host: Host, started: list[Daemon],
