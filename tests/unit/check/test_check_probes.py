@@ -188,7 +188,8 @@ def test_genhash_prints_the_digest(capsys: pytest.CaptureFixture[str],
 
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(*cert)
-    for tls, extra in ((None, []), (None, ["-V", "vh", "-P", "1.1"]), (ctx, ["-S"])):
+    for tls, extra in ((None, []), (None, ["-V", "vh", "-P", "1.1"]), (ctx, ["-S"]),
+                       (ctx, ["-S", "-I", "-V", "sni.example", "-P", "1.0c"])):
         ours, theirs = asyncio.run(serve_and_hash(tls, extra))
         assert ours == DIGEST
         if theirs:
