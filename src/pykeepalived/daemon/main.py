@@ -302,7 +302,12 @@ class Supervisor:
             self._forward(sig)
 
     def _forward(self, sig: int) -> None:
+        # USR2 (stats), JSON, STATS_CLEAR and TDUMP concern the VRRP child only (as keepalived's
+        # stats/JSON dumps); HUP, USR1 and the stop go to every child.
+        vrrp_only = sig in (signal.SIGUSR2, SIGJSON, SIGSTATS_CLEAR, SIGTDUMP)
         for c in self.children.values():
+            if vrrp_only and c.kind != "vrrp":
+                continue
             if c.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(c.pid, sig)
