@@ -621,7 +621,8 @@ class Pool:
                 verb = "Disabling" if inhibit else "Removing"
                 out.append(Log(f"{verb} service {r.name} from VS {v.name}"))
             out.extend(self._rs_notifies(v, r, alive, mail))
-        out.extend(self._update_quorum(v, init=False))
+        if out:  # quorum can only move when a weight or an alive flag did (saves an O(n) sum)
+            out.extend(self._update_quorum(v, init=False))
         return out
 
     def _rs_notifies(self, v: _VsState, r: _RsState, up: bool, mail: str = "") -> list[Action]:
