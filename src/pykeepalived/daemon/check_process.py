@@ -153,6 +153,10 @@ class CheckerProcess:
             self.loop.add_signal_handler(s, self.stop)
         self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         self.loop.add_signal_handler(signal.SIGUSR1, self.write_data)
+        # STATS / JSON / STATS_CLEAR / TDUMP concern the VRRP child; their default action
+        # would kill this one, so they are caught and ignored here.
+        for sig in (signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGRTMAX - 1, signal.SIGRTMAX):
+            self.loop.add_signal_handler(sig, lambda: None)
 
     def _scheduling(self) -> None:
         gd = self.cfg.global_defs

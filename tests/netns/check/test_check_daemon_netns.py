@@ -4,6 +4,7 @@ The data plane is nftables (this kernel has no IPVS); its rules are the LVS engi
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -71,6 +72,15 @@ virtual_server 10.68.0.100 80 {
             assert wait(logged("TCP connection to [10.68.0.11]:tcp:8080 success."), 20), \
                 log.read_text()
             assert "Gained quorum 1+0=1 <= 1 for VS [10.68.0.100]:tcp:80" in log.read_text()
+            # the checker child survives the VRRP-only signals and dumps on USR1
+            child = int((tmp_path / "c.pid").read_text().split()[0])
+            data = Path("/tmp/keepalived_check.data")
+            data.unlink(missing_ok=True)
+            for sig in (signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGUSR1):
+                os.kill(child, sig)
+            assert wait(lambda: data.exists() and "RS [10.68.0.11]:tcp:8080, alive"
+                        in data.read_text(), 5)
+            os.kill(child, 0)
             rs.stop_procs()
             assert wait(logged("TCP_CHECK on service [10.68.0.11]:tcp:8080 failed after 1 "
                                "retries."), 6), log.read_text()
