@@ -25,6 +25,7 @@ MAXBUF = 1024
 MAX_INCLUDE_DEPTH = 32
 MAX_EXPANSION_DEPTH = 64
 MAX_STATEMENTS = 2_000_000
+MAX_SEQ_ITERATIONS = 250_000
 
 
 class Stmt(NamedTuple):
@@ -276,6 +277,7 @@ class Lexer:
     _rng: random.Random = field(default_factory=random.Random)
     _depth: int = 0
     _too_many: bool = False
+    _seq_iterations: int = 0
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -555,6 +557,13 @@ class Lexer:
                 return
         saved = {nm: self.params.get(nm) for nm in names}
         for vals in values:
+            self._seq_iterations += 1
+            if self._seq_iterations > MAX_SEQ_ITERATIONS:
+                if not self._too_many:
+                    self._too_many = True
+                    self.report(ctx, f"~SEQ/~LST expansion exceeds {MAX_SEQ_ITERATIONS} "
+                                "repetitions - truncated", Severity.FATAL)
+                break
             for nm, val in zip(names, vals, strict=False):
                 self.params[nm] = val
             self._process_line(rest, ctx, path, depth + 1)

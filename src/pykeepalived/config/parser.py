@@ -93,6 +93,9 @@ class Node:
         return self.tokens[1:]
 
 
+MAX_NESTING = 64
+
+
 def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Node]:
     """Nest statements by braces. A ``{`` belongs to the statement right before it."""
     root: list[Node] = []
@@ -101,6 +104,13 @@ def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Nod
     for st in stmts:
         if st.tokens == ("{",):
             cur = stack[-1]
+            if len(stack) > MAX_NESTING:
+                # far deeper than any real config: refuse rather than recurse without bound
+                messages.append(ConfigMessage(st.file, st.line, Severity.ERROR,
+                                              "Configuration blocks nested too deeply - "
+                                              "ignoring '{'"))
+                prev = None
+                continue
             if prev is not None and prev.children is None and cur and cur[-1] is prev:
                 prev.children = []
                 stack.append(prev.children)

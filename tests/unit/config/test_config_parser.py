@@ -496,3 +496,11 @@ def test_address_family_consistency() -> None:
                for t in texts(r))
     assert any("is duplicated - removing second rs" in t for t in texts(r))
     assert [rs.ip for rs in r.config.virtual_servers[0].real_servers] == ["10.0.0.2"]
+
+
+def test_pathological_inputs_are_bounded() -> None:
+    r = parse("vrrp_instance x " + "{\n" * 300 + "}\n" * 300)
+    assert any("nested too deeply" in t for t in texts(r))
+    assert not any("Internal error" in t for t in texts(r))
+    r = parse("~SEQ(i,1,100000) ~SEQ(j,1,100000) x\n")
+    assert any("expansion exceeds" in t for t in texts(r))
