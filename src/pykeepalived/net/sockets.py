@@ -17,6 +17,14 @@ received ``data`` is the VRRP message only; hop limit and destination come from 
 
 A socket is bound to its interface's ifindex when created: if the interface is deleted and
 recreated (a VMAC re-made, a hot-plugged NIC), close the socket and open a new one.
+
+Receive buffer: one socket carries the adverts of every VRID on its interface (up to 255), and a
+master sends them in bursts. The kernel default (``net.core.rmem_default``, ~208 KiB: a few
+hundred small datagrams) overflows while the loop is busy elsewhere, and an advert lost to an
+overflow counts towards a backup's Master_Down timeout (three lost in a row: a false takeover).
+Without ``rcvbuf`` (``kernel_rx_buf_size``) a socket therefore asks for ``DEFAULT_RCVBUF`` with
+``SO_RCVBUFFORCE`` (root: above ``net.core.rmem_max``), falling back to ``SO_RCVBUF`` (capped at
+``rmem_max``). It is a limit, not an allocation: memory is only used while datagrams queue.
 """
 
 from __future__ import annotations
@@ -42,11 +50,19 @@ IPPROTO_AH = 51
 VRRP_GROUP4 = "224.0.0.18"
 VRRP_GROUP6 = "ff02::12"
 TOS_INTERNETWORK_CONTROL = 0xC0
-MAX_DRAIN = 256  # datagrams handled per wake-up before yielding back to the loop
+# Datagrams handled per wake-up before yielding back to the loop. asyncio runs due timers after
+# the I/O callbacks of the same iteration, so whatever is still queued after a stall is read
+# *after* the Master_Down timers it would have reset have fired: drain a full burst of every VRID
+# (255 × a few) before yielding, bounded so that a flood cannot starve the loop.
+MAX_DRAIN = 2048
+# Sized to queue ~8 adverts of each of 255 VRIDs (a small datagram's kernel truesize is ~1 KiB
+# on veth, ~2 KiB on some NICs; the kernel doubles the value it is given for its bookkeeping).
+DEFAULT_RCVBUF = 2 << 20
 
 # Linux values; the socket module lacks some of them on older Pythons.
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 IPV6_CHECKSUM = getattr(socket, "IPV6_CHECKSUM", 7)
 IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
 IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
@@ -125,6 +141,27 @@ class _RawVrrpSocket:
 
     def fileno(self) -> int:
         return self._socks[0].fileno()
+
+    # -- receive buffer ---------------------------------------------------------------------
+    @staticmethod
+    def _size_rcvbuf(s: socket.socket, rcvbuf: int | None) -> None:
+        """``rcvbuf`` given: plain SO_RCVBUF, as ``kernel_rx_buf_size`` asks. Otherwise raise
+        the buffer to ``DEFAULT_RCVBUF`` (never lower it), forcing past rmem_max as root."""
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            return
+        set_rcvbuf(s, DEFAULT_RCVBUF)
+
+    @property
+    def rcvbuf(self) -> int:
+        """The kernel's receive buffer limit of the (first) socket, in bytes (as doubled)."""
+        return self._socks[0].getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+    def grow_rcvbuf(self, nbytes: int) -> None:
+        """Raise every socket's receive buffer to at least ``nbytes`` (e.g. scaled by the
+        number of instances sharing the socket); never lowers it."""
+        for s in self._socks:
+            set_rcvbuf(s, nbytes)
 
     # -- receive ----------------------------------------------------------------------------
     def _on_readable(self, sock: socket.socket) -> None:
@@ -232,8 +269,7 @@ class VrrpSocket4(_RawVrrpSocket):
         s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, self._mreqn("0.0.0.0"))
-        if rcvbuf:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self._size_rcvbuf(s, rcvbuf)
 
     def _mreqn(self, group: str) -> bytes:
         # struct ip_mreqn: multiaddr, local address (any), ifindex
@@ -280,6 +316,18 @@ class VrrpSocket4(_RawVrrpSocket):
                         family=4, protocol=data[9], tos=data[1])
 
 
+def set_rcvbuf(s: socket.socket, nbytes: int) -> None:
+    """Raise ``s``'s receive buffer to ``nbytes`` (as SO_RCVBUF counts it, before the kernel
+    doubles it): SO_RCVBUFFORCE when allowed (CAP_NET_ADMIN), else SO_RCVBUF up to rmem_max.
+    A buffer already that large (2 × ``nbytes`` as reported) is left alone."""
+    if s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= 2 * nbytes:
+        return
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, nbytes)
+    except PermissionError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, nbytes)
+
+
 def link_local_of(ifname: str, netns: str | None = None) -> str | None:
     """The first link-local IPv6 address on ``ifname`` (None when it has none yet)."""
     with in_netns(netns), open("/proc/thread-self/net/if_inet6") as f:
@@ -321,8 +369,7 @@ class VrrpSocket6(_RawVrrpSocket):
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)
-                if rcvbuf:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                self._size_rcvbuf(s, rcvbuf)
             if not unicast:
                 self.join(group)
         except OSError:

@@ -14,14 +14,20 @@ PROTO_VRRP = 112
 
 
 def ones_sum(data: bytes, initial: int = 0) -> int:
-    """The folded 16-bit one's-complement sum of ``data`` (odd length padded with a zero byte)."""
+    """The folded 16-bit one's-complement sum of ``data`` (odd length padded with a zero byte).
+
+    Folding the carries back in is arithmetic modulo 0xFFFF (2**16 = 1 mod 0xFFFF), so the
+    whole buffer read as one big-endian integer has the same residue as the sum of its 16-bit
+    words: one C-level conversion instead of unpacking word by word (this runs per packet).
+    A non-zero total folds to 1..0xFFFF, never 0 (0xFFFF, not 0, for a multiple of 0xFFFF).
+    """
+    value = int.from_bytes(data, "big")
     if len(data) % 2:
-        data += b"\x00"
-    words: tuple[int, ...] = struct.unpack(f"!{len(data) // 2}H", data)
-    total = initial + sum(words)
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
+        value <<= 8
+    total = value + initial
+    if total <= 0xFFFF:
+        return total
+    return (total - 1) % 0xFFFF + 1
 
 
 def internet_checksum(data: bytes, initial: int = 0) -> int:

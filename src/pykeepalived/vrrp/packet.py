@@ -315,8 +315,7 @@ def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: Expect
         form = ChecksumForm.MESSAGE
     else:
         group = (exp.mcast_group if exp is not None and exp.mcast_group else MCAST_GROUP4)
-        form = _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, ipaddress.IPv4Address(group).packed,
-                             fail)
+        form = _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, _packed(group), fail)
     # inet_ntoa is pure formatting (no I/O) and prints exactly what str(IPv4Address) does.
     addresses = tuple(socket.inet_ntoa(msg[8 + 4 * i: 12 + 4 * i]) for i in range(naddr))
     src = socket.inet_ntoa(src_b)
@@ -505,7 +504,11 @@ class AdvertEncoder:
     """Builds one instance's adverts; everything constant across adverts is prepared once.
 
     Per advert only the priority, the destination (unicast peers), the IP ID and the AH
-    sequence number change, so ``ipv4()``/``ipv6()`` are cheap to call once per peer.
+    sequence number change, so ``ipv4()``/``ipv6()`` are cheap to call once per peer: the
+    message and the IPv4 header (all but its ID and checksum) are built once per (priority,
+    destination) and reused; without AH a packet then costs one checksum fold and a join.
+    Construct a new encoder when the interval or the address list changes (the daemon keys
+    its encoders by them); the attributes set by the constructor are not meant to be changed.
 
     * ``v3_checksum_as_v2``: v3/IPv4 checksum over the message only (RFC 9568) instead of
       keepalived's default pseudo-header form.
@@ -562,6 +565,10 @@ class AdvertEncoder:
         self.length = VRRP_HEADER_LEN + len(self._body)
         self._fixed_sum = ck.ones_sum(self._head + b"\x00" + self._mid + b"\x00\x00" + self._body)
         self._phdr_sums: dict[bytes, int] = {}
+        self._messages: dict[tuple[int, bytes], bytes] = {}
+        # (priority, dst) -> IPv4 header before the ID, between ID and checksum, after the
+        # checksum + message, and the one's-complement sum of the header with ID and sum zero
+        self._v4_parts: dict[tuple[int, bytes], tuple[bytes, bytes, bytes, int]] = {}
 
     def _dst_packed(self, dst: str | None) -> bytes:
         if dst is None:
@@ -576,6 +583,13 @@ class AdvertEncoder:
         return self._message(priority, self._dst_packed(dst))
 
     def _message(self, priority: int, dst_b: bytes) -> bytes:
+        key = (priority, dst_b)
+        msg = self._messages.get(key)
+        if msg is None:
+            msg = self._messages[key] = self._build_message(priority, dst_b)
+        return msg
+
+    def _build_message(self, priority: int, dst_b: bytes) -> bytes:
         if not 0 <= priority <= 255:
             raise ValueError(f"priority out of range: {priority}")
         initial = self._fixed_sum + (priority << 8)  # high byte of the 2nd 16-bit word
@@ -606,22 +620,32 @@ class AdvertEncoder:
         if not 0 <= ip_id <= 0xFFFF:
             raise ValueError(f"IP ID out of range: {ip_id}")
         dst_b = self._dst_packed(dst)
-        msg = self._message(priority, dst_b)
         use_ah = self.auth.type == AuthType.AH
-        if use_ah and ah_seq is None:
-            raise ValueError("AH authentication needs ah_seq")
-        tot_len = IPV4_HEADER_LEN + (AH_HEADER_LEN if use_ah else 0) + len(msg)
-        proto = PROTO_AH if use_ah else PROTO_VRRP
-        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, TOS_NETWORK_CONTROL, tot_len, ip_id, 0,
-                          self.ttl, proto, 0, self._src_b, dst_b)
-        hdr = hdr[:10] + ck.internet_checksum(hdr).to_bytes(2, "big") + hdr[12:]
         if not use_ah:
-            return hdr + msg
-        assert ah_seq is not None
+            parts = self._v4_parts.get((priority, dst_b))
+            if parts is None:
+                parts = self._v4_parts[(priority, dst_b)] = self._v4_template(priority, dst_b)
+            head, mid, tail, fixed = parts
+            csum = ~ck.ones_sum(b"", fixed + ip_id) & 0xFFFF
+            return head + ip_id.to_bytes(2, "big") + mid + csum.to_bytes(2, "big") + tail
+        msg = self._message(priority, dst_b)
+        if ah_seq is None:
+            raise ValueError("AH authentication needs ah_seq")
+        tot_len = IPV4_HEADER_LEN + AH_HEADER_LEN + len(msg)
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, TOS_NETWORK_CONTROL, tot_len, ip_id, 0,
+                          self.ttl, PROTO_AH, 0, self._src_b, dst_b)
+        hdr = hdr[:10] + ck.internet_checksum(hdr).to_bytes(2, "big") + hdr[12:]
         ah = ah_header(self._src_b, ah_seq)
         unicast = self.unicast if self.unicast is not None else (dst_b[0] & 0xF0) != 0xE0
         icv = ah_icv(self.auth.key, hdr, ah, msg, zero_ttl=unicast)
         return hdr + ah[:12] + icv + msg
+
+    def _v4_template(self, priority: int, dst_b: bytes) -> tuple[bytes, bytes, bytes, int]:
+        """The parts of a non-AH IPv4 packet that do not depend on the IP ID (see ``ipv4``)."""
+        msg = self._message(priority, dst_b)
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, TOS_NETWORK_CONTROL, IPV4_HEADER_LEN + len(msg),
+                          0, 0, self.ttl, PROTO_VRRP, 0, self._src_b, dst_b)
+        return hdr[:4], hdr[6:10], hdr[12:] + msg, ck.ones_sum(hdr)
 
     def ipv6(self, *, priority: int, dst: str | None = None) -> bytes:
         """The VRRP message for an IPv6 raw socket, checksum already correct for ``dst``."""

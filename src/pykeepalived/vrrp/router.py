@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pykeepalived.vrrp.actions import (
@@ -136,6 +137,9 @@ def master_down_interval(version: int, priority: int, adver_int: int, adverts: i
     return (adverts * _interval_us(version, adver_int) + skew_us) / _US
 
 
+# Both helpers are pure functions of a string and run on every received advert (source and
+# VIPs): cached, since a LAN only ever shows a handful of distinct addresses.
+@lru_cache(maxsize=4096)
 def _ip_key(text: str) -> int | None:
     try:
         return int(ipaddress.ip_address(text.split("/", 1)[0].split()[0]))
@@ -143,6 +147,7 @@ def _ip_key(text: str) -> int | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def _norm(text: str) -> str:
     bare = text.split("/", 1)[0].split()[0] if text.strip() else text
     try:
@@ -242,6 +247,10 @@ class VrrpRouter:
         self._master_adver_int = settings.adver_int
         self._master_ip: str | None = None
         self._vips = frozenset(_norm(a) for a in settings.addresses)
+        self._own_src = _norm(settings.src_ip) if settings.src_ip is not None else None
+        # The last received address list that passed the VIP check: a master repeats the same
+        # tuple in every advert, so the check is one tuple comparison after the first advert.
+        self._addresses_ok: tuple[str, ...] | None = None
         self._all_addresses = settings.addresses + settings.excluded_addresses
         # Timers (absolute virtual times) and timer-like marks.
         self._down_at: float | None = None
@@ -356,7 +365,7 @@ class VrrpRouter:
         if advert.vrid != s.vrid:
             self.stats.vrid_err += 1
             return
-        if s.src_ip is not None and _norm(advert.src) == _norm(s.src_ip):
+        if self._own_src is not None and _norm(advert.src) == self._own_src:
             return  # our own advert looped back
         self.stats.advert_rcvd += 1
         if advert.type != 1:
@@ -452,6 +461,8 @@ class VrrpRouter:
 
     # ------------------------------------------------------------------ receive paths
     def _check_addresses(self, advert: Advert) -> bool:
+        if advert.addresses == self._addresses_ok:
+            return True  # same list as an earlier advert that passed: same outcome, no logs
         s = self.settings
         if len(advert.addresses) != len(s.addresses):
             self.stats.addr_list_err += 1
@@ -476,6 +487,8 @@ class VrrpRouter:
                 "WARNING",
             )
             return False
+        if len(advert.addresses) == len(s.addresses):
+            self._addresses_ok = advert.addresses
         return True
 
     def _rx_backup(self, adv: Advert, now: float) -> None:
