@@ -42,7 +42,12 @@ from pykeepalived.check.table import (
     TunFlag,
     TunType,
 )
-from pykeepalived.lvs.backend import LvsSettings, SyncDaemonSpec, select_backend
+from pykeepalived.lvs.backend import (
+    DataplaneError,
+    LvsSettings,
+    SyncDaemonSpec,
+    select_backend,
+)
 from pykeepalived.lvs.ipvs import IpvsBackend, normalized
 
 CHECKS: list[tuple[str, Callable[[], None]]] = []
@@ -291,6 +296,28 @@ def flush_removes_everything() -> None:
     sh("ipvsadm -A -t 10.0.0.250:80 -s rr")
     run(b2.close())
     assert ipvsadm_table() == {}
+
+
+@check
+def refused_operation_does_not_block_others() -> None:
+    b = IpvsBackend()
+    bad = LvsService(ServiceKey.inet("10.0.0.100", 80), "nosuch")
+    good = LvsService(ServiceKey.inet("10.0.0.100", 81), "rr")
+    table = LvsTable.build([(bad, [LvsDest("10.1.0.1", 80, 1)]),
+                            (good, [LvsDest("10.1.0.2", 81, 1)])])
+    try:
+        run(b.apply(table))
+    except DataplaneError as e:
+        assert "nosuch" in str(e) or "Adding service" in str(e), e
+    else:
+        raise AssertionError("an unknown scheduler was accepted")
+    assert ipvsadm_table() == {"TCP 10.0.0.100:81 rr": ["10.1.0.2:81 Masq 1"]}
+    fixed = table.with_service(LvsService(bad.key, "rr"), [LvsDest("10.1.0.1", 80, 1)])
+    ops = run(b.apply(fixed))
+    assert [type(o).__name__ for o in ops] == ["AddService", "AddDest"], ops
+    assert ipvsadm_table() == {"TCP 10.0.0.100:80 rr": ["10.1.0.1:80 Masq 1"],
+                               "TCP 10.0.0.100:81 rr": ["10.1.0.2:81 Masq 1"]}
+    run(b.flush())
 
 
 # ------------------------------------------------------------------------------ traffic

@@ -33,6 +33,7 @@ CHECKS = [
     "sync_daemon_follows_vrrp_state",
     "close_removes_ours_and_keeps_foreign",
     "flush_removes_everything",
+    "refused_operation_does_not_block_others",
     "nat_lab_up",
     "nat_traffic_follows_weights",
     "nat_stats_count_the_connections",

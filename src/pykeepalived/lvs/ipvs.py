@@ -357,6 +357,7 @@ class IpvsBackend:
         self._actual: LvsTable | None = None  # what we believe the kernel holds (managed part)
         self._lock = asyncio.Lock()
         self._closed = False
+        self._reported: set[str] = set()
 
     # -- reading
 
@@ -414,31 +415,62 @@ class IpvsBackend:
             await self.conn.request(req)
 
     async def apply(self, desired: LvsTable) -> list[LvsOp]:
-        async with self._lock:
-            if self._actual is None:
-                # Adopt what an earlier run left for the services we are about to manage.
-                self._actual = await self._read(desired.services)
-            ops = diff(self._actual, desired)
-            try:
-                await self._run(ops)
-            except NetlinkError as e:
-                log.warning("IPVS: %s (errno %d); re-reading the kernel table", e, e.code)
-                fresh = await self._read(set(self._actual.services) | set(desired.services))
-                retry = diff(fresh, desired)
-                try:
-                    await self._run(retry)
-                except NetlinkError as e2:
-                    self._actual = await self._read(set(fresh.services) |
-                                                    set(desired.services))
-                    raise DataplaneError(f"IPVS refused {e2}", e2.code) from e2
-                ops = retry
-            self._actual = desired
-            return ops
+        """Apply the diff; on a kernel refusal re-read the kernel, re-diff and apply again.
 
-    async def _run(self, ops: Sequence[LvsOp]) -> None:
+        Operations are independent: one refused operation (an unknown scheduler, an address
+        the kernel will not take) does not stop the others. What still fails after the re-read
+        is logged (once per distinct failure) and raised as ``DataplaneError``; the backend then
+        holds the kernel's real state, so the next ``apply`` tries exactly what is missing.
+        """
+        async with self._lock:
+            try:
+                if self._actual is None:
+                    # Adopt what an earlier run left for the services we are about to manage.
+                    self._actual = await self._read(desired.services)
+                ops = diff(self._actual, desired)
+                done, failed = await self._run(ops)
+                if failed:
+                    op, err = failed[0]
+                    log.warning("IPVS: %s: %s; re-reading the kernel table", describe(op), err)
+                    keys = set(self._actual.services) | set(desired.services)
+                    fresh = await self._read(keys)
+                    done2, failed = await self._run(diff(fresh, desired))
+                    done += done2
+                if failed:
+                    self._actual = await self._read(keys)
+                    now = {f"{describe(op)}: {err}" for op, err in failed}
+                    for line in sorted(now - self._reported):
+                        log.error("IPVS: %s", line)
+                    self._reported = now
+                    raise DataplaneError(f"IPVS refused {len(failed)} operation(s): "
+                                         f"{sorted(now)[0]}", failed[0][1].code)
+            except NetlinkError as e:
+                raise DataplaneError(f"IPVS: {e}", e.code) from e
+            self._reported = set()
+            self._actual = desired
+            return done
+
+    async def _run(self, ops: Sequence[LvsOp]) -> tuple[list[LvsOp],
+                                                        list[tuple[LvsOp, NetlinkError]]]:
+        """Send ``ops`` in order; (applied, refused). Destination operations of a service whose
+        creation was refused are skipped (they could only fail)."""
+        done: list[LvsOp] = []
+        failed: list[tuple[LvsOp, NetlinkError]] = []
+        broken: set[ServiceKey] = set()
         for op in ops:
+            key = op.service.key if isinstance(op, (AddService, EditService)) else op.key
+            if key in broken:
+                continue
+            try:
+                await self.conn.request(op_request(op))
+            except NetlinkError as e:
+                failed.append((op, e))
+                if isinstance(op, AddService):
+                    broken.add(key)
+                continue
             log.info("IPVS: %s", describe(op))
-            await self.conn.request(op_request(op))
+            done.append(op)
+        return done, failed
 
     async def flush(self) -> None:
         async with self._lock:
