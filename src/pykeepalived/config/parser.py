@@ -2166,8 +2166,7 @@ _GLOBAL_STR: dict[str, str] = {
 }
 _GLOBAL_IGNORED = {"vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs_force",
                    "lvs_netlink_cmd_rcv_bufs_force", "lvs_netlink_monitor_rcv_bufs_force",
-                   "process_monitor_rcv_bufs_force", "include_check", "vrrp_ipsets_none",
-                   "linkbeat_use_polling"}
+                   "process_monitor_rcv_bufs_force", "include_check"}
 _GLOBAL_DEPRECATED = {"lvs_process_name": "checker_process_name",
                       "vrrp_rlimit_rtime": "vrrp_rlimit_rttime",
                       "checker_rlimit_rtime": "checker_rlimit_rttime",
