@@ -31,7 +31,7 @@ RS = {"rs1": "10.71.2.11", "rs2": "10.71.2.12", "rs3": "10.71.2.13", "sorry": "1
 RS_PORT = 8080
 
 SERVER = """
-import http.server, sys
+import http.server, socket, sys
 name = sys.argv[1]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -43,8 +43,10 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *a):
         pass
-http.server.ThreadingHTTPServer.allow_reuse_address = True
-http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[2])), H).serve_forever()
+class S(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+    address_family = socket.AF_INET6 if ":" in sys.argv[3] else socket.AF_INET
+S((sys.argv[3], int(sys.argv[2])), H).serve_forever()
 """
 
 CLIENT = """
@@ -54,7 +56,7 @@ out = []
 for _ in range(n):
     t = time.monotonic()
     try:
-        s = socket.create_connection((vip, port), timeout=3)
+        s = socket.create_connection((vip, port), timeout=3)  # v4 or v6
         s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
         data = b""
         while True:
@@ -113,7 +115,7 @@ def env() -> Iterator[Env]:
         for name, addr in RS.items():
             h = lab.add_host(name, [f"{addr}/24"])
             h.run(["ip", "route", "add", "default", "via", "10.71.2.1"])
-            h.popen([sys.executable, "-c", SERVER, name, str(RS_PORT)])
+            h.popen([sys.executable, "-c", SERVER, name, str(RS_PORT), "0.0.0.0"])
         for addr in RS.values():
             assert wait_for(lambda a=addr: director.run(
                 ["bash", "-c", f"exec 3<>/dev/tcp/{a}/{RS_PORT}"], check=False).returncode == 0,
@@ -247,3 +249,45 @@ def test_select_backend_falls_back_to_nftables_with_one_log_line(
         b = select_backend("auto")
     assert b.name == "nftables"
     assert len([r for r in caplog.records if "nftables" in r.getMessage()]) == 1
+
+
+def test_ipv6_wrr_and_removal() -> None:
+    vip6 = "fd71:1::200"
+    rs6 = {"rs1": "fd71:2::11", "rs2": "fd71:2::12"}
+    with Lab("pklnf6", ipv6=True) as lab:
+        client = lab.add_host("cl", ["fd71:1::100/64"])
+        director = lab.add_host("dir", ["fd71:1::1/64", f"{vip6}/64", "fd71:2::1/64"])
+        director.run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        for name, addr in rs6.items():
+            h = lab.add_host(name, [f"{addr}/64"])
+            # One segment: the director's ICMPv6 redirect ("the client is on-link") would send
+            # the replies around the director, un-NATed. IPv6 cannot stop sending redirects,
+            # so the real servers ignore them.
+            for key in ("all", "eth0"):
+                h.run(["sysctl", "-qw", f"net.ipv6.conf.{key}.accept_redirects=0"])
+            h.run(["ip", "-6", "route", "add", "default", "via", "fd71:2::1"])
+            h.popen([sys.executable, "-c", SERVER, name, str(RS_PORT), "::"])
+        for addr in rs6.values():
+            assert wait_for(lambda a=addr: director.run(
+                ["bash", "-c", f"exec 3<>/dev/tcp/{a}/{RS_PORT}"], check=False).returncode == 0,
+                timeout=15), f"real server {addr} did not start"
+        loop = asyncio.new_event_loop()
+        b = NftBackend(LvsSettings(), netns=director.ns, table="pkltest6")
+        key = ServiceKey.inet(vip6, PORT)
+
+        def requests(n: int) -> Counter[str]:
+            p = client.run([sys.executable, "-c", CLIENT, vip6, str(PORT), str(n), "0"],
+                           timeout=120)
+            return Counter(name for _, name in json.loads(p.stdout))
+
+        try:
+            loop.run_until_complete(b.apply(LvsTable.build([(
+                LvsService(key, "wrr", netmask=128),
+                [LvsDest(rs6["rs1"], RS_PORT, 1), LvsDest(rs6["rs2"], RS_PORT, 3)])])))
+            assert requests(40) == Counter({"rs1": 10, "rs2": 30})
+            loop.run_until_complete(b.apply(LvsTable.build([(
+                LvsService(key, "wrr", netmask=128), [LvsDest(rs6["rs1"], RS_PORT, 1)])])))
+            assert requests(10) == Counter({"rs1": 10})
+        finally:
+            loop.run_until_complete(b.close())
+            loop.close()
