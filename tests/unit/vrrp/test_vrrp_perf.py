@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from pykeepalived.vrrp import checksum as ck
 from pykeepalived.vrrp.actions import LogEvent, State
 from pykeepalived.vrrp.auth import AhState, AuthConfig, AuthType
-from pykeepalived.vrrp.packet import Advert, AdvertEncoder, decode_ipv4
+from pykeepalived.vrrp.packet import (
+    Advert,
+    AdvertEncoder,
+    DropReason,
+    Expect,
+    PacketError,
+    decode_ipv4,
+)
 from pykeepalived.vrrp.router import RouterSettings, VrrpRouter
 
 
@@ -141,3 +148,40 @@ def test_own_advert_recognised_in_any_spelling() -> None:
                   src="fe80::1", dst="ff02::12", family=6)
     r6.receive(own6, 0.5)
     assert r6.stats.advert_rcvd == 0
+
+
+def drop_reason(packet: bytes, exp: Expect) -> DropReason | None:
+    try:
+        decode_ipv4(packet, expect=exp)
+    except PacketError as e:
+        return e.reason
+    return None
+
+
+def test_repeated_packets_decode_like_the_first() -> None:
+    enc = AdvertEncoder(version=3, vrid=7, adver_int=10, addresses=["10.0.0.1"],
+                        src="10.0.0.9")
+    exp = Expect(version=3, unicast=False, addresses=("10.0.0.1",))
+    first = decode_ipv4(enc.ipv4(priority=150, ip_id=1), expect=exp)
+    again = decode_ipv4(enc.ipv4(priority=150, ip_id=2), expect=exp)
+    assert again.ip_id == 2 and first.ip_id == 1
+    assert again == Advert(**{**first.__dict__, "ip_id": 2})
+    assert decode_ipv4(enc.ipv4(priority=120, ip_id=3), expect=exp).priority == 120
+    # a packet that differs only in TTL is checked again (and dropped) after a good one
+    good = enc.ipv4(priority=150, ip_id=4)
+    assert decode_ipv4(good, expect=exp).ttl == 255
+    bad_ttl = good[:8] + b"\xfe" + good[9:]
+    assert drop_reason(bad_ttl, exp) is DropReason.TTL
+    # another Expect (another instance's configuration) does not share the memo
+    other = Expect(version=3, unicast=False, addresses=("10.0.0.2",))
+    assert drop_reason(good, other) is DropReason.ADDRESS_LIST
+
+
+def test_ah_packets_are_never_memoised_replay_still_caught() -> None:
+    key = AuthConfig(AuthType.AH, b"secret")
+    enc = AdvertEncoder(version=2, vrid=7, adver_int=1, addresses=["10.0.0.1"],
+                        src="10.0.0.9", auth=key)
+    exp = Expect(version=2, adver_int=1, auth=key, ah_state=AhState())
+    pkt = enc.ipv4(priority=150, ip_id=1, ah_seq=5)
+    assert decode_ipv4(pkt, expect=exp).ah_seq == 5
+    assert drop_reason(pkt, exp) is DropReason.AH_REPLAY
