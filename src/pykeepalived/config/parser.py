@@ -1077,6 +1077,8 @@ class Parser(Handler):
                 b = self.bool_arg(c)
                 if b is not None:
                     acc[_INSTANCE_BOOL[kw]] = b
+                if kw == "check_unicast_src":
+                    acc["_unicast_kw"] = True
             elif kw in _INSTANCE_FLAG_DEPRECATED:
                 self.no_block(c)
                 self.rep(f"({name}) {kw} is deprecated", Severity.WARNING)
@@ -1200,6 +1202,7 @@ class Parser(Handler):
                     acc["_unicast_ttl_node"] = c
             elif kw == "old_unicast_checksum":
                 self.no_block(c)
+                acc["_unicast_kw"] = True
                 acc["old_unicast_checksum"] = not (a and a[0] == "never")
             elif kw == "mcast_dst_ip":
                 self.no_block(c)
@@ -1240,6 +1243,9 @@ class Parser(Handler):
                     acc[kw] = v
             elif kw in ("garp_extra_if", "vmac_garp_intvl"):
                 self.no_block(c)
+                if kw == "vmac_garp_intvl":
+                    self.rep('Keyword "vmac_garp_intvl" is deprecated - please use '
+                             '"garp_extra_if"', Severity.WARNING)
                 args = list(a)
                 if args and args[0] == "all":
                     acc["garp_extra_if_all"] = True
