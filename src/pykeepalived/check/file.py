@@ -7,13 +7,20 @@ A missing or unreadable file reads as 0, as keepalived's track_file does.
 
 from __future__ import annotations
 
+import os
+import stat
+
 from pykeepalived.check.virtual_server import CheckOutcome
 
 
 def read_value(path: str) -> int:
+    """The integer at the start of ``path``; 0 when missing, unreadable or not a regular file
+    (a FIFO would block the event loop; keepalived refuses those too)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return 0
         with open(path, encoding="ascii", errors="replace") as f:
-            text = f.read().split()
+            text = f.read(4096).split()
     except OSError:
         return 0
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import shutil
 import ssl
 import subprocess
@@ -334,6 +335,9 @@ def test_file_check(tmp_path: Path) -> None:
     assert read_value(str(f)) == 0
     f.write_text("3\n")
     assert read_value(str(f)) == 3
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert read_value(str(fifo)) == 0  # never blocks on a FIFO
     assert not file_outcome(3, 0, False, 1).ok
     assert file_outcome(0, 0, False, 1).ok
     assert file_outcome(3, 2, False, 1).weight == 7
