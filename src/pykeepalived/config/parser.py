@@ -2341,7 +2341,7 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
              Severity.ERROR)
     interface = acc.get("interface")
     vmac = acc.get("use_vmac")
-    if acc.get("_unicast_kw") and not peers:
+    if acc.get("_unicast_kw") and not peers and not acc.get("unicast_fault_no_peer"):
         warn(f"({name}) A unicast keyword has been specified without any unicast peers. "
              "Defaulting to multicast. This usage is deprecated - please update your "
              "configuration.")
