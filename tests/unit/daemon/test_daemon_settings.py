@@ -82,3 +82,23 @@ def test_auth_ah_is_kept_for_v2_ipv4() -> None:
 
     inst = load_text(CONF).config.vrrp_instances[0]
     assert auth_of(inst).type is AuthType.AH
+
+
+def test_same_router_decides_whether_a_master_survives_a_reload() -> None:
+    from pykeepalived.daemon.vrrp_process import _same_router
+
+    a = load_text(CONF).config.vrrp_instances[0]
+    more_vips = load_text(CONF.replace("10.0.1.100/24 dev eth2", "10.0.1.100/24 dev eth2\n"
+                                       "        10.0.2.100/24")).config.vrrp_instances[0]
+    other_vrid = load_text(CONF.replace("virtual_router_id 7", "virtual_router_id 8")
+                           ).config.vrrp_instances[0]
+    assert _same_router(a, more_vips)
+    assert not _same_router(a, other_vrid)
+
+
+def test_dump_paths_with_data_use_instance() -> None:
+    from pykeepalived.daemon.vrrp_process import _instance_path
+
+    assert _instance_path("/tmp/keepalived.data", False, "x") == "/tmp/keepalived.data"
+    assert _instance_path("/tmp/keepalived.data", True, "lb1") == "/tmp/keepalived_lb1.data"
+    assert _instance_path("/tmp/keepalived.data", True, None) == "/tmp/keepalived.data"
