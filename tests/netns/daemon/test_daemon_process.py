@@ -291,3 +291,20 @@ def test_children_die_with_the_parent(host: Host, started: list[Daemon],
     assert wait_for(lambda: not os.path.exists(f"/proc/{child}"), 10)
     assert re.search(r"\(VI_1\) sent 0 priority", d.log_text())
     assert not d.has_vip(VIP)
+
+
+def test_leftover_vip_removed_at_start(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    """A VIP left on the interface by a crashed run is removed at start-up (the instance
+    starts BACKUP), then added back when it becomes MASTER."""
+    host.run(["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"])
+    mon = AddrMonitor(host)
+    d = Daemon(host, "py", conf(tmp_path))
+    started.append(d)
+    d.start()
+    assert d.wait_log(r"\(VI_1\) Entering MASTER STATE", 15), d.log_text()[-3000:]
+    time.sleep(0.3)
+    events = mon.stop()
+    lines = [ln for ln in events.splitlines() if f"{VIP}/24" in ln]
+    assert lines and lines[0].split("]", 1)[1].strip().startswith("Deleted"), events
+    assert any("Deleted" not in ln for ln in lines[1:]), events
+    assert re.search(r"\(VI_1\) removing VIPs\.", d.log_text())
