@@ -298,10 +298,19 @@ def test_protocol_matrix_and_mismatches(lab: Lab, daemons: list[Daemon], tmp_pat
     assert py.wait_log(r"Unknown VRID\(3[24]\) received on interface\(eth0\)", 3)
     assert ka.wait_log(r"Unknown VRID\(3[24]\) received on interface\(eth0\)", 3)
 
+    # The client reaches the IPv6 VIP at n1's MAC ...
+    cl = lab.hosts["cl"]
+    v6 = f"{NET6}215"
+    assert cl.run(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", v6],
+                  check=False).returncode == 0
+    assert neighbour_mac(cl, v6) == n1.host.mac
+
     # Graceful stop: every instance moves to n2.
     n1.stop()
     ok = wait_for(lambda: all(holds(n2, v) for v in agree), 6)
     assert ok, f"n2 did not take every VIP: {n2.addresses()}\n{n2.log_text()[-4000:]}"
+    # ... and, through n2's unsolicited neighbour advertisement (override), at n2's now.
+    assert wait_for(lambda: neighbour_mac(cl, v6) == n2.host.mac, 2), neighbour_mac(cl, v6)
 
 
 @pytest.mark.parametrize(("new", "old"), ROLES)
