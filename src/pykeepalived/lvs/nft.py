@@ -287,9 +287,16 @@ class NftBackend:
     async def apply(self, desired: LvsTable) -> list[LvsOp]:
         async with self._lock:
             ops = diff(self._applied or LvsTable(), desired)
-            if not ops and self._applied is not None:
-                return []
-            script, rendered = render_script(desired, self.table, self._applied)
+            previous = self._applied
+            if not ops and previous is not None:
+                if not desired.services or await self._exists():
+                    return []
+                # Our table vanished behind our back (nft flush ruleset): rebuild it whole.
+                log.warning("nftables data plane: table inet %s disappeared; recreating it",
+                            self.table)
+                ops = diff(LvsTable(), desired)
+                previous = None
+            script, rendered = render_script(desired, self.table, previous)
             for r in rendered:
                 for note in r.notes:
                     if (r.key, note) not in self._noted:

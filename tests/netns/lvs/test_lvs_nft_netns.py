@@ -239,6 +239,15 @@ def test_stats_count_new_connections(env: Env) -> None:
     assert kept == after
 
 
+def test_table_removed_behind_our_back_is_recreated(env: Env) -> None:
+    table = LvsTable.build([(svc("rr"), [dest("rs1", 1), dest("rs2", 1)])])
+    env.apply(table)
+    env.director.run(["nft", "delete", "table", "inet", "pkltest"])
+    assert env.loop.run_until_complete(env.backend.read()) == LvsTable()
+    env.apply(table)  # unchanged table: still noticed
+    assert Counter(n for _, n in env.requests(4)) == Counter({"rs1": 2, "rs2": 2})
+
+
 def test_select_backend_falls_back_to_nftables_with_one_log_line(
         caplog: pytest.LogCaptureFixture) -> None:
     from pykeepalived.lvs.backend import ipvs_available
