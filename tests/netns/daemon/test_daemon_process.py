@@ -308,3 +308,15 @@ def test_leftover_vip_removed_at_start(host: Host, started: list[Daemon], tmp_pa
     assert lines and lines[0].split("]", 1)[1].strip().startswith("Deleted"), events
     assert any("Deleted" not in ln for ln in lines[1:]), events
     assert re.search(r"\(VI_1\) removing VIPs\.", d.log_text())
+
+
+def test_log_files_and_config_dump(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    """-g FILE: the parent logs to FILE, the VRRP child to FILE_vrrp; -d dumps the config."""
+    logf = tmp_path / "ka.log"
+    d = master(host, started, tmp_path, f"--log-file={logf}", "-d", "--flush-log-file")
+    parent = logf.read_text()
+    child = (tmp_path / "ka_vrrp.log").read_text()
+    assert "Starting pykeepalived" in parent and "Starting VRRP child process" in parent
+    assert "VI_1" in parent, parent[-2000:]  # only the -d dump names instances in the parent
+    assert "(VI_1) Entering MASTER STATE" in child and "Starting pykeepalived" not in child
+    assert d.running()
