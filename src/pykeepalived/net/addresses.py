@@ -416,7 +416,9 @@ class AddressManager:
         self.ipr: Any = None
 
     async def open(self) -> AddressManager:
-        from pyroute2 import AsyncIPRoute
+        from pykeepalived.net.pyroute2_lite import async_iproute
+
+        AsyncIPRoute = async_iproute()
 
         if self.ipr is None:
             self.ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()

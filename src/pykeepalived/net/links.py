@@ -150,7 +150,9 @@ async def link_info(ifname: str, netns: str | None = None, ipr: Any = None) -> L
 
     Pass an open ``AsyncIPRoute`` as ``ipr`` to reuse it; otherwise one is opened and closed.
     """
-    from pyroute2 import AsyncIPRoute
+    from pykeepalived.net.pyroute2_lite import async_iproute
+
+    AsyncIPRoute = async_iproute()
 
     own = ipr is None
     if own:
@@ -189,7 +191,9 @@ class LinkMonitor:
         self._last: dict[int, tuple[bool, str, bool, bool]] = {}
 
     async def start(self) -> None:
-        from pyroute2 import AsyncIPRoute
+        from pykeepalived.net.pyroute2_lite import async_iproute
+
+        AsyncIPRoute = async_iproute()
 
         # A separate socket for the dump: the bound socket only carries notifications.
         async with (AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()) as ipr:
@@ -237,7 +241,9 @@ class LinkMonitor:
 
     async def resync(self) -> None:
         """Dump the links and report every state that differs from the last one reported."""
-        from pyroute2 import AsyncIPRoute
+        from pykeepalived.net.pyroute2_lite import async_iproute
+
+        AsyncIPRoute = async_iproute()
 
         async with (AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()) as ipr:
             seen = set()
