@@ -211,7 +211,7 @@ def select_backend(global_defs: Any = None, *, settings: LvsSettings | None = No
         raise DataplaneUnavailable("the nftables data plane needs root and the nft command")
     if choice == "auto":
         log.warning("IPVS is not available in this kernel: virtual servers use the nftables "
-                    "data plane (DNAT; no lc/wlc/DR/TUN, see docs/lvs.md)")
+                    "data plane (DNAT; no lc/wlc/TUN, stateless DR; see docs/lvs.md)")
     from pykeepalived.lvs.nft import NftBackend
 
     return NftBackend(settings=settings, netns=netns, table=nft_table)

@@ -16,7 +16,9 @@ real servers:
   ``persistence_granularity``: a client keeps its server while the set of servers is unchanged.
 
 Connection tracking keeps every established connection on the server it was given, so a
-server that leaves the table stops receiving *new* connections only, like IPVS. Everything the
+server that leaves the table stops receiving *new* connections only, like IPVS. A service whose
+real servers all use DR is realised instead in a ``netdev`` table: a stateless ``fwd`` from the
+ingress hook to the chosen server's MAC, hashed per connection. Everything the
 rules cannot express is logged once per service with what happens instead; docs/lvs.md has the
 full list. The ruleset is replaced in one ``nft -f`` transaction, so packets see either the old
 or the new table, never a mix.
@@ -142,12 +144,15 @@ def render_service(entry: ServiceEntry) -> RenderedService:
         notes.append(f"persistence_engine {svc.pe_name} ignored")
     if svc.flags & ServiceFlag.SCHED3:
         notes.append("flag-3 ignored")
+    if is_dr_service(entry):
+        return RenderedService(key, None, ())
     usable: list[LvsDest] = []
     for dk in sorted(entry.dests):
         d = entry.dests[dk]
         if d.fwd is not FwdMethod.NAT:
-            notes.append(f"real server [{d.addr}]:{d.port} uses {d.fwd.value}, which nftables "
-                         "DNAT cannot do: left out (use NAT, or IPVS)")
+            notes.append(f"real server [{d.addr}]:{d.port} uses {d.fwd.value} in a service "
+                         "with NAT real servers: left out (nftables realises a service as NAT "
+                         "or, when all its real servers are DR, as DR)")
             continue
         if d.af != key.af:
             notes.append(f"real server [{d.addr}]:{d.port} is another address family: left out")
@@ -218,6 +223,82 @@ def _single(d: LvsDest, with_port: bool, af: int) -> str:
     if not with_port:
         return d.addr
     return f"[{d.addr}]:{d.port}" if af == 6 else f"{d.addr}:{d.port}"
+
+
+def is_dr_service(entry: ServiceEntry) -> bool:
+    """All real servers use direct routing: realised with ``fwd`` in a netdev ingress chain."""
+    return bool(entry.dests) and all(d.fwd is FwdMethod.DR for d in entry.dests.values())
+
+
+def render_dr_service(entry: ServiceEntry, device: str | None) -> RenderedService:
+    """A DR service as a stateless ``fwd`` rule for the ingress hook of ``device``.
+
+    The packet leaves unchanged towards the chosen real server's MAC address (neighbour lookup
+    of its address), as IPVS DR does. Without connection tracking the choice must be a hash
+    that is the same for every packet of a connection: client address and port (address only
+    with persistence or sh; destination address with dh).
+    """
+    svc = entry.service
+    key = svc.key
+    fam = "ip" if key.af == 4 else "ip6"
+    notes = ["DR through nftables is stateless: real servers are chosen by a hash of the "
+             "client's address and port, and established connections may move (and be reset) "
+             "when the set of real servers changes"]
+    if key.is_fwmark:
+        notes.append("fwmark DR services cannot be matched at the ingress hook (marks are set "
+                     "later): not realised")
+        return RenderedService(key, None, tuple(notes))
+    if device is None:
+        notes.append("no route to the real servers: not realised")
+        return RenderedService(key, None, tuple(notes))
+    usable = [d for dk in sorted(entry.dests) if (d := entry.dests[dk]).weight > 0
+              and d.af == key.af]
+    for d in usable:
+        if d.port not in (0, key.port):
+            notes.append(f"real server [{d.addr}]:{d.port}: DR keeps the service's port "
+                         f"{key.port}")
+    if not usable:
+        return RenderedService(key, None, tuple(notes))
+    algo = _SCHEDULERS.get(svc.scheduler, ("wrr", None))[0]
+    if svc.timeout or svc.flags & ServiceFlag.PERSISTENT:
+        full = 32 if key.af == 4 else 128
+        src = f"{fam} saddr" if svc.netmask >= full else \
+            f"{fam} saddr & {_mask(key.af, svc.netmask)}"
+    elif algo == "sh":
+        src = f"{fam} saddr" + (" . th sport" if svc.flags & ServiceFlag.SCHED2 else "")
+    elif algo == "dh":
+        src = f"{fam} daddr"
+    else:
+        src = f"{fam} saddr . th sport"
+    if algo == "fo":
+        target = max(usable, key=lambda d: d.weight).addr
+    else:
+        weights = [1] * len(usable) if algo == "rr" else [d.weight for d in usable]
+        total, ranges = _ranges(weights)
+        elems = ", ".join(f"{i} : {d.addr}" for d, (lo, hi) in zip(usable, ranges, strict=True)
+                          for i in range(lo, hi + 1))
+        target = f"jhash {src} mod {total} map {{ {elems} }}"
+    rule = f'{_addr_match(key)} fwd {fam} to {target} device "{device}" comment "{key}"'
+    return RenderedService(key, rule, tuple(notes))
+
+
+def render_dr_script(table: LvsTable, name: str, devices: dict[ServiceKey, str | None]
+                     ) -> tuple[str, list[RenderedService]]:
+    """The netdev table for the DR services, rebuilt whole (stateless: nothing to keep)."""
+    t = f"netdev {name}"
+    rendered = [render_dr_service(e, devices.get(k)) for k in sorted(table.services)
+                if is_dr_service(e := table.services[k])]
+    lines = [f"add table {t}", f"delete table {t}"]
+    rules = [r for r in rendered if r.rule]
+    if rules:
+        lines.append(f"add table {t}")
+        for dev in sorted({d for r in rules if (d := devices.get(r.key))}):
+            chain = f"dr_{dev}".replace("-", "_").replace(".", "_")
+            lines.append(f'add chain {t} {chain} {{ type filter hook ingress device "{dev}" '
+                         "priority 0; policy accept; }")
+            lines += [f"add rule {t} {chain} {r.rule}" for r in rules
+                      if devices.get(r.key) == dev]
+    return "\n".join(lines) + "\n", rendered
 
 
 def render_script(table: LvsTable, name: str = "pykeepalived", previous: LvsTable | None = None
@@ -297,6 +378,10 @@ class NftBackend:
                 ops = diff(LvsTable(), desired)
                 previous = None
             script, rendered = render_script(desired, self.table, previous)
+            dr_script, dr_rendered = render_dr_script(desired, self.table,
+                                                      await self._dr_devices(desired))
+            script += dr_script
+            rendered += dr_rendered
             for r in rendered:
                 for note in r.notes:
                     if (r.key, note) not in self._noted:
@@ -305,6 +390,30 @@ class NftBackend:
             await self._nft("-f", "-", stdin=script)
             self._applied = desired
             return ops
+
+    async def _dr_devices(self, table: LvsTable) -> dict[ServiceKey, str | None]:
+        """For each DR service, the interface its real servers are reached through."""
+        out: dict[ServiceKey, str | None] = {}
+        for key, entry in table.services.items():
+            if not is_dr_service(entry):
+                continue
+            out[key] = None
+            for d in entry.dests.values():
+                p = await asyncio.create_subprocess_exec(
+                    *self._argv_ip("-j", "route", "get", d.addr),
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+                raw, _ = await p.communicate()
+                try:
+                    dev = json.loads(raw)[0].get("dev")
+                except (ValueError, IndexError, AttributeError):
+                    dev = None
+                if dev:
+                    out[key] = str(dev)
+                    break
+        return out
+
+    def _argv_ip(self, *args: str) -> list[str]:
+        return ["ip", *(["-n", self.netns] if self.netns else []), *args]
 
     async def read(self) -> LvsTable:
         """The table the ruleset realises (the last one applied; empty if our nftables table
@@ -346,8 +455,10 @@ class NftBackend:
 
     async def flush(self) -> None:
         async with self._lock:
-            if await self._exists():
-                await self._nft("delete", "table", "inet", self.table)
+            await self._nft("-f", "-", stdin=f"add table inet {self.table}\n"
+                            f"delete table inet {self.table}\n"
+                            f"add table netdev {self.table}\n"
+                            f"delete table netdev {self.table}\n")
             self._applied = LvsTable() if self._applied is not None else None
 
     async def close(self) -> None:

@@ -184,3 +184,46 @@ def test_counters_are_named_per_service_and_deleted_with_it() -> None:
     assert lines[-1] == f"delete counter inet pktest {nft.counter_name(k81)}"
     assert nft.counter_name(K) != nft.counter_name(k81)
     assert len(nft.counter_name(K)) <= 16
+
+
+def dr(addr: str, w: int, port: int = 80) -> LvsDest:
+    return LvsDest(addr, port, w, fwd=FwdMethod.DR)
+
+
+def test_dr_only_service_is_a_stateless_fwd_rule() -> None:
+    e = entry(LvsService(K, "wrr"), dr("10.1.0.1", 1), dr("10.1.0.2", 2), dr("10.1.0.3", 0))
+    assert nft.render_service(e).rule is None  # not a NAT rule
+    out = nft.render_dr_service(e, "eth0")
+    assert out.rule == ('ip daddr 10.0.0.100 tcp dport 80 fwd ip to jhash ip saddr . th sport '
+                        'mod 3 map { 0 : 10.1.0.1, 1 : 10.1.0.2, 2 : 10.1.0.2 } device "eth0" '
+                        'comment "[10.0.0.100]:tcp:80"')
+    assert any("stateless" in n for n in out.notes)
+
+
+def test_dr_persistence_fo_and_unroutable() -> None:
+    e = entry(LvsService(K, "rr", timeout=60, netmask=24), dr("10.1.0.1", 1), dr("10.1.0.2", 1))
+    assert "jhash ip saddr & 255.255.255.0 mod 2" in (nft.render_dr_service(e, "eth0").rule or "")
+    e = entry(LvsService(K, "fo"), dr("10.1.0.1", 1), dr("10.1.0.2", 5))
+    assert "fwd ip to 10.1.0.2 device" in (nft.render_dr_service(e, "eth0").rule or "")
+    assert nft.render_dr_service(e, None).rule is None
+    e = entry(LvsService(ServiceKey.mark(3), "rr"), dr("10.1.0.1", 1, 0))
+    out = nft.render_dr_service(e, "eth0")
+    assert out.rule is None and any("fwmark" in n for n in out.notes)
+
+
+def test_dr_script_rebuilds_the_netdev_table_per_device() -> None:
+    k2 = ServiceKey.inet("10.0.0.101", 80)
+    t = LvsTable.build([(LvsService(K, "rr"), [dr("10.1.0.1", 1)]),
+                        (LvsService(k2, "rr"), [dr("10.2.0.1", 1)]),
+                        (LvsService(ServiceKey.inet("10.0.0.102", 80), "rr"),
+                         [d("10.1.0.9", 1)])])
+    script, rendered = nft.render_dr_script(t, "pktest", {K: "eth0", k2: "eth1"})
+    lines = script.splitlines()
+    assert lines[:3] == ["add table netdev pktest", "delete table netdev pktest",
+                         "add table netdev pktest"]
+    assert 'add chain netdev pktest dr_eth0 { type filter hook ingress device "eth0" ' \
+           'priority 0; policy accept; }' in lines
+    assert sum(1 for x in lines if x.startswith("add rule netdev pktest dr_eth1 ")) == 1
+    assert len(rendered) == 2  # the NAT service is not DR's business
+    empty, _ = nft.render_dr_script(LvsTable(), "pktest", {})
+    assert empty.splitlines() == ["add table netdev pktest", "delete table netdev pktest"]
