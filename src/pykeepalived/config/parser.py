@@ -930,8 +930,12 @@ class Parser(Handler):
                 else:
                     self.rep(f"Configuration error: BFD instance {name} has invalid {kw} "
                              f"'{' '.join(c.args)}'")
-            elif kw in ("min_rx", "min_tx") or kw == "idle_tx":
+            elif kw in ("min_rx", "min_tx"):
                 v = self.int_arg(c, 1, 1000)
+                if v is not None:
+                    acc[kw] = v
+            elif kw == "idle_tx":
+                v = self.int_arg(c, 1000, 4294967)
                 if v is not None:
                     acc[kw] = v
             elif kw == "multiplier":
@@ -1021,6 +1025,11 @@ class Parser(Handler):
             elif kw in _TRACK_KW:
                 field_name, kind, lo, hi = _TRACK_KW[kw]
                 refs = self.track_list(c, kind, lo, hi)
+                if kw == "track_interface" and not self.dynamic():
+                    for t in refs:
+                        if not self.st.env.interface_exists(t.name):
+                            self.at(c, f"({name}) tracked interface {t.name} doesn't exist",
+                                    Severity.WARNING)
                 if kw == "track_script":
                     for t in refs:
                         if t.name not in self.st.script_names:
