@@ -113,6 +113,7 @@ class _RawVrrpSocket:
         self._socks: list[socket.socket] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._callback: ReceiveCallback | None = None
+        self._after_batch: Callable[[], None] | None = None
         self.rx_packets = 0
         self.rx_filtered = 0
         self.tx_packets = 0
@@ -120,14 +121,18 @@ class _RawVrrpSocket:
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self, callback: ReceiveCallback,
-              loop: asyncio.AbstractEventLoop | None = None) -> None:
+              loop: asyncio.AbstractEventLoop | None = None, *,
+              after_batch: Callable[[], None] | None = None) -> None:
         """Begin delivering datagrams to ``callback`` from the running (or given) loop.
 
         The callback runs in the loop; an exception from it is logged and the next datagram
-        is still delivered.
+        is still delivered. ``after_batch`` (optional) runs once after each wake-up that
+        delivered at least one datagram, so that per-wake-up work (re-arming timers) can be
+        done once per burst instead of once per datagram.
         """
         self._loop = loop or asyncio.get_running_loop()
         self._callback = callback
+        self._after_batch = after_batch
         for s in self._socks:
             self._loop.add_reader(s.fileno(), self._on_readable, s)
 
@@ -167,6 +172,17 @@ class _RawVrrpSocket:
 
     # -- receive ----------------------------------------------------------------------------
     def _on_readable(self, sock: socket.socket) -> None:
+        before = self.rx_packets
+        try:
+            self._drain(sock)
+        finally:
+            if self._after_batch is not None and self.rx_packets != before:
+                try:
+                    self._after_batch()
+                except Exception:
+                    log.exception("%s: after-batch handler failed", self.ifname)
+
+    def _drain(self, sock: socket.socket) -> None:
         for _ in range(MAX_DRAIN):
             if sock.fileno() < 0:  # the callback closed us mid-drain
                 return

@@ -365,6 +365,14 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
         raise PacketError(DropReason.PACKET_LENGTH, f"IPv6 VRRP packet too short - {n} bytes")
     vers_type, vrid, priority, naddr, b4, b5, csum = struct.unpack_from("!BBBBBBH", message, 0)
     exp = _resolve(expect, vrid)
+    # Same memo as decode_ipv4: the outcome is a function of these inputs and the Expect.
+    memo_key: tuple[bytes, str, str, int | None, bool] | None = None
+    if exp is not None and auth is None:
+        memo_key = (message, src, dst, hop_limit, verify_checksum)
+        last = exp.__dict__.get("_last_decoded6")
+        if last is not None and last[0] == memo_key:
+            cached: Advert = last[1]
+            return cached
     auth_cfg = _auth_of(auth, exp)
 
     def fail(reason: DropReason, detail: str) -> PacketError:
@@ -403,11 +411,14 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
     addresses = tuple(str(ipaddress.IPv6Address(message[8 + 16 * i: 24 + 16 * i]))
                       for i in range(naddr))
     _check_tail(src_b, dst_mcast, hop_limit, message[8:], 16, exp, fail)
-    return Advert(
+    advert = Advert(
         version=version, vrid=vrid, priority=priority, adver_int=adver_int, addresses=addresses,
         src=src, dst=dst, family=6, auth_type=b4 if version == 2 else 0, checksum=csum,
         ttl=hop_limit, type=vers_type & 0x0F, checksum_form=form,
     )
+    if memo_key is not None and exp is not None:
+        exp.__dict__["_last_decoded6"] = (memo_key, advert)
+    return advert
 
 
 def decode(data: bytes, *, family: int = 4, src: str | None = None, dst: str | None = None,

@@ -131,6 +131,7 @@ def skew_time(version: int, priority: int, adver_int: int) -> float:
     return ((256 - priority) * _interval_us(version, adver_int) // 256) / _US
 
 
+@lru_cache(maxsize=1024)  # pure, and recomputed for every advert a backup accepts
 def master_down_interval(version: int, priority: int, adver_int: int, adverts: int = 3) -> float:
     """Master_Down_Interval in seconds: ``adverts`` × interval + skew (keepalived's µs math)."""
     skew_us = round(skew_time(version, priority, adver_int) * _US)

@@ -185,3 +185,30 @@ def test_ah_packets_are_never_memoised_replay_still_caught() -> None:
     pkt = enc.ipv4(priority=150, ip_id=1, ah_seq=5)
     assert decode_ipv4(pkt, expect=exp).ah_seq == 5
     assert drop_reason(pkt, exp) is DropReason.AH_REPLAY
+
+
+def test_repeated_ipv6_messages_decode_like_the_first() -> None:
+    from pykeepalived.vrrp.packet import decode_ipv6
+
+    enc = AdvertEncoder(version=3, vrid=7, adver_int=10, addresses=["2001:db8::1"],
+                        src="fe80::9")
+    exp = Expect(version=3, unicast=False, addresses=("2001:db8::1",))
+    msg = enc.ipv6(priority=150)
+    kw: dict[str, object] = {"src": "fe80::9", "dst": "ff02::12", "expect": exp}
+    first = decode_ipv6(msg, hop_limit=255, **kw)  # type: ignore[arg-type]
+    assert decode_ipv6(msg, hop_limit=255, **kw) == first  # type: ignore[arg-type]
+    try:
+        decode_ipv6(msg, hop_limit=64, **kw)  # type: ignore[arg-type]
+    except PacketError as e:
+        reason = e.reason
+    else:
+        raise AssertionError("hop limit 64 accepted after a cached hop limit 255 message")
+    assert reason is DropReason.TTL
+    # another source: the pseudo-header checksum no longer matches (not served from the memo)
+    try:
+        decode_ipv6(msg, src="fe80::8", dst="ff02::12", hop_limit=255, expect=exp)
+    except PacketError as e:
+        reason = e.reason
+    else:
+        raise AssertionError("checksum over another source accepted")
+    assert reason is DropReason.CHECKSUM
