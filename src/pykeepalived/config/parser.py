@@ -10,11 +10,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pykeepalived.config.environment import Environment
 from pykeepalived.config.lexer import Stmt
 from pykeepalived.config.model import (
+    AddressSpec,
     AuthHmac,
     BfdCheck,
     BfdInstance,
@@ -37,6 +38,8 @@ from pykeepalived.config.model import (
     NotifyScript,
     PingCheck,
     RealServer,
+    RouteSpec,
+    RuleSpec,
     Severity,
     SmtpCheck,
     SorryServer,
@@ -188,6 +191,7 @@ def value_lines(n: Node, h: Handler) -> list[Node]:
 
 
 Kw = Callable[[Node, dict[str, Any]], None]
+_TG = TypeVar("_TG", AddressSpec, RouteSpec, RuleSpec)
 
 
 # ============================================================================ the parser
@@ -823,7 +827,7 @@ class Parser(Handler):
                         not self.dynamic():
                     self.rep(f"WARNING - interface {a.dev} for ip address {a.ip}/{a.prefixlen}"
                              " doesn't exist", Severity.WARNING)
-                self.st.static_addresses.append(a)
+                self.st.static_addresses.append(self.check_track_group(a))
 
     def static_routes(self, n: Node) -> None:
         if n.children is None:
@@ -833,7 +837,7 @@ class Parser(Handler):
             self.node = c
             r = parse_route_line(c.tokens, self.rep, c.line)
             if r is not None:
-                self.st.static_routes.append(r)
+                self.st.static_routes.append(self.check_track_group(r))
 
     def static_rules(self, n: Node) -> None:
         if n.children is None:
@@ -843,7 +847,18 @@ class Parser(Handler):
             self.node = c
             r = parse_rule_line(c.tokens, self.rep, c.line)
             if r is not None:
-                self.st.static_rules.append(r)
+                if r.track_group is not None and r.iif is None:
+                    self.rep("Static rule cannot have track_group if dev/iif not specified")
+                    r = replace(r, track_group=None)
+                self.st.static_rules.append(self.check_track_group(r))
+
+    def check_track_group(self, spec: _TG) -> _TG:
+        """A static entry's track_group must name a track_group defined earlier."""
+        name = spec.track_group
+        if name is None or any(g.name == name for g in self.st.track_groups):
+            return spec
+        self.rep(f"track_group {name} not found")
+        return replace(spec, track_group=None)
 
     def garp_group(self, n: Node) -> None:
         body = self.need_block(n)
