@@ -505,3 +505,25 @@ def test_pathological_inputs_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("pykeepalived.config.lexer.MAX_SEQ_ITERATIONS", 1000)
     r = parse("~SEQ(i,1,100000) ~SEQ(j,1,100000) x\n")
     assert any("expansion exceeds 1000 repetitions" in t for t in texts(r))
+
+
+def test_static_track_group_rules() -> None:
+    r = parse("static_ipaddress {\n 10.5.5.5/32 dev eth0 track_group tg\n}\n"
+              "track_group tg {\n group {\n VI_1\n }\n}\n"
+              "static_rules {\n from 10.7.0.0/16 table 7 priority 7 track_group tg\n"
+              " from 10.8.0.0/16 iif eth0 table 8 priority 8 track_group tg\n}\n")
+    assert "track_group tg not found" in texts(r)  # used before it was defined
+    assert r.config.static_addresses[0].track_group is None
+    assert "Static rule cannot have track_group if dev/iif not specified" in texts(r)
+    assert [x.track_group for x in r.config.static_rules] == [None, "tg"]
+
+
+def test_value_checks_from_keepalived() -> None:
+    r = parse("bfd_instance b {\n neighbor_ip 10.0.0.2\n idle_tx 500\n}\n")
+    assert "number '500' outside range [1000, 4294967]" in texts(r)
+    r = parse("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n"
+              " sh-port\n real_server 10.0.0.2 80 {\n HTTP_GET {\n http_protocol 2.0\n"
+              " url {\n path /\n }\n }\n }\n}\n")
+    assert "Invalid http_protocol version 2.0" in texts(r)
+    assert "sh-port only applies to sh scheduler - ignoring" in texts(r)
+    assert r.config.virtual_servers[0].sched_flags == ()
