@@ -622,6 +622,21 @@ virtual_server {VIP} 80 {{
     }}
   }}
 }}
+virtual_server {VIP} 82 {{
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 1
+  quorum_up "/tmp/pklv-daemon/q.sh up"
+  quorum_down "/tmp/pklv-daemon/q.sh down"
+  sorry_server {RS["rs3"]} 8080
+  real_server {RS["rs2"]} 8080 {{
+    TCP_CHECK {{
+      {CHECK}
+    }}
+  }}
+}}
 virtual_server {VIP_DR} 80 {{
   delay_loop 1
   lb_algo rr
@@ -645,10 +660,10 @@ REMOVAL_BOUND = 1 * (1 + 1) + 1
 EMULATION_SLACK = 9.0
 
 
-def ipvs_dests(vip: str) -> dict[str, str]:
-    """{real server 'addr:port': 'Forward Weight'} of service vip:80 in the director."""
+def ipvs_dests(vip: str, port: int = 80) -> dict[str, str]:
+    """{real server 'addr:port': 'Forward Weight'} of service vip:port in the director."""
     try:
-        out = lab().run("dir", ["ipvsadm", "-Ln", "-t", f"{vip}:80"])
+        out = lab().run("dir", ["ipvsadm", "-Ln", "-t", f"{vip}:{port}"])
     except subprocess.CalledProcessError:
         return {}  # no such service (yet)
     return {f[1]: f"{f[2]} {f[3]}" for line in out.splitlines()
@@ -674,6 +689,8 @@ def daemon_builds_the_ipvs_table() -> None:
     d = Path("/tmp/pklv-daemon")
     d.mkdir(parents=True, exist_ok=True)
     (d / "keepalived.conf").write_text(DAEMON_CONF)
+    (d / "q.sh").write_text("#!/bin/sh\necho \"$1\" >> /tmp/pklv-daemon/quorum.log\n")
+    (d / "q.sh").chmod(0o755)
     STATE["daemon"] = lb.popen("dir", [
         sys.executable, "-m", "pykeepalived", "-C", "-n", "-l", "-G", "-f",
         str(d / "keepalived.conf"), "-p", str(d / "k.pid"), "-c", str(d / "c.pid"),
@@ -714,6 +731,14 @@ def daemon_removes_a_dead_real_server_in_time() -> None:
     assert took <= REMOVAL_BOUND + EMULATION_SLACK, took
     got = requests(30)
     assert "rs2" not in got and not [k for k in got if k.startswith("ERR")], got
+    # VS :82 had only rs2: quorum lost, the sorry server takes over, quorum_down ran
+    wait_until(lambda: ipvs_dests(VIP, 82) == {f"{RS['rs3']}:8080": "Masq 1"}, 10)
+    wait_until(lambda: quorum_log()[-1:] == ["down"], 10)
+
+
+def quorum_log() -> list[str]:
+    f = Path("/tmp/pklv-daemon/quorum.log")
+    return f.read_text().split() if f.exists() else []
 
 
 @check
@@ -723,6 +748,8 @@ def daemon_adds_it_back_when_it_heals() -> None:
     print(f"     rs2 back {took:.2f} s after its restart")
     got = requests(30)
     assert got["rs2"] >= 9 and not [k for k in got if k.startswith("ERR")], got
+    wait_until(lambda: ipvs_dests(VIP, 82) == {f"{RS['rs2']}:8080": "Masq 1"}, 10)
+    wait_until(lambda: quorum_log()[-2:] == ["down", "up"], 10)
 
 
 @check
