@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import gc
 import heapq
@@ -26,6 +27,7 @@ import os
 import resource
 import signal
 import socket
+import struct
 import time
 from typing import Any
 
@@ -301,8 +303,12 @@ class VrrpProcess:
 
     async def _link_up(self, ifname: str) -> bool:
         if ifname not in self._iface_up:
-            info = await link_info(ifname, ipr=self.am.ipr)
-            self._iface_up[ifname] = bool(info and info.oper_up)
+            try:
+                info = await link_info(ifname, ipr=self.am.ipr)
+            except Exception as e:
+                log.warning("netlink link query for %s failed: %s", ifname, e)
+                info = None
+            self._iface_up[ifname] = info.oper_up if info is not None else _ioctl_up(ifname)
         return self._iface_up[ifname]
 
     async def _socket(self, key: SockKey, c: VrrpInstance, group: str, receive: bool
@@ -853,6 +859,18 @@ class VrrpProcess:
         self.announcers.clear()
         with contextlib.suppress(Exception):
             self.am.close()
+
+
+def _ioctl_up(ifname: str) -> bool:
+    """IFF_UP and IFF_RUNNING from SIOCGIFFLAGS: the fallback when netlink gives no answer
+    (False when the interface does not exist)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("16sH", ifname.encode()[:15], 0)
+            flags = struct.unpack_from("H", fcntl.ioctl(s.fileno(), 0x8913, req), 16)[0]
+    except OSError:
+        return False
+    return bool(flags & 0x1) and bool(flags & 0x40)
 
 
 def _same_router(a: VrrpInstance, b: VrrpInstance) -> bool:

@@ -102,3 +102,10 @@ def test_dump_paths_with_data_use_instance() -> None:
     assert _instance_path("/tmp/keepalived.data", False, "x") == "/tmp/keepalived.data"
     assert _instance_path("/tmp/keepalived.data", True, "lb1") == "/tmp/keepalived_lb1.data"
     assert _instance_path("/tmp/keepalived.data", True, None) == "/tmp/keepalived.data"
+
+
+def test_ioctl_link_state_fallback() -> None:
+    from pykeepalived.daemon.vrrp_process import _ioctl_up
+
+    assert _ioctl_up("lo") is True  # loopback is always up and running
+    assert _ioctl_up("pkd-nonexist0") is False
