@@ -386,7 +386,14 @@ class Lexer:
                 self.params[m.group(1)] = m.group(2).strip()
                 return
             if "=" in line.split(None, 1)[0]:
-                # a malformed definition ($A$B=1): keepalived neither defines nor expands it
+                # ${X} in a definition's name is expanded ($V_${I}=1 under ~SEQ); any other
+                # malformed definition ($A$B=1) is neither defined nor expanded by keepalived
+                name, _, value = line[1:].partition("=")
+                name = _PARAM_BRACED.sub(lambda mm: self.params.get(mm.group(1), mm.group(0)),
+                                         name)
+                if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    self.params[name] = value.strip()
+                    return
                 self._emit(line, ctx)
                 return
         if c0 == "~" and (line.startswith("~SEQ") or line.startswith("~LST")):
