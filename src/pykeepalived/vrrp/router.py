@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from pykeepalived.vrrp.actions import (
@@ -211,7 +211,7 @@ class RouterSettings:
         if self.initial_state not in (State.BACKUP, State.MASTER):
             raise ValueError("initial_state must be BACKUP or MASTER")
 
-    @property
+    @cached_property  # read for every advert sent; the settings are frozen
     def adver_int(self) -> int:
         """Our own advert interval as the wire field."""
         return adver_int_field(self.version, self.advert_int)
@@ -253,6 +253,7 @@ class VrrpRouter:
         # tuple in every advert, so the check is one tuple comparison after the first advert.
         self._addresses_ok: tuple[str, ...] | None = None
         self._all_addresses = settings.addresses + settings.excluded_addresses
+        self._own_interval_s = _interval_us(settings.version, settings.adver_int) / _US
         # Timers (absolute virtual times) and timer-like marks.
         self._down_at: float | None = None
         self._advert_at: float | None = None
@@ -325,12 +326,12 @@ class VrrpRouter:
         if self._state is State.BACKUP:
             return self._down_at
         if self._state is State.MASTER:
-            pending = [
-                t
-                for t in (self._advert_at, self._garp_at, self._refresh_at, self._lower_garp_at)
-                if t is not None
-            ]
-            return min(pending) if pending else None
+            # called for every advert sent: no list, no min() of a generator
+            best = self._advert_at
+            for t in (self._garp_at, self._refresh_at, self._lower_garp_at):
+                if t is not None and (best is None or t < best):
+                    best = t
+            return best
         return None
 
     # ------------------------------------------------------------------ inputs
@@ -615,7 +616,7 @@ class VrrpRouter:
 
     # ------------------------------------------------------------------ timers
     def _own_interval(self) -> float:
-        return _interval_us(self.settings.version, self.settings.adver_int) / _US
+        return self._own_interval_s
 
     def _master_down(self, now: float) -> None:
         owner_start = self._base == PRIO_OWNER and self._master_ip is None
