@@ -296,6 +296,15 @@ def flush_removes_everything() -> None:
     sh("ipvsadm -A -t 10.0.0.250:80 -s rr")
     run(b2.close())
     assert ipvsadm_table() == {}
+    # -I / --dont-release-ipvs: leave everything on stop
+    b3 = IpvsBackend(LvsSettings(release_on_stop=False))
+    run(b3.apply(T1))
+    run(b3.close())
+    assert len(ipvsadm_table()) == len(T1)
+    # lvs_flush: the whole table goes at start, ours from an earlier run and others' alike
+    sh("ipvsadm -A -t 10.0.0.250:80 -s rr")
+    run(IpvsBackend(LvsSettings(flush_at_start=True)).start())
+    assert ipvsadm_table() == {}
 
 
 @check
@@ -354,7 +363,7 @@ SLOW: list[str] = []
 
 def http_get(addr: str, port: int) -> str:
     """One request on a new connection; the body (a server's name) or ERR:<exception>."""
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     s.settimeout(5)
     t = time.monotonic()
     try:
@@ -524,6 +533,34 @@ def nat_weight_zero_gets_no_new_connections() -> None:
     run(nb.apply(nat_table({"rs1": 1, "rs2": 0, "rs3": 1})))
     got = requests(20)
     assert got == Counter({"rs1": 10, "rs3": 10}), got
+
+
+VIP6 = "fd72:1::200"
+RS6 = {"rs1": "fd72:2::11", "rs3": "fd72:2::13"}
+
+
+@check
+def nat6_traffic_follows_weights() -> None:
+    lb = lab()
+    lb.ip("cl", "addr add fd72:1::100/64 dev eth0 nodad")
+    lb.ip("dir", "addr add fd72:1::1/64 dev eth0 nodad", f"addr add {VIP6}/64 dev eth0 nodad",
+          "addr add fd72:2::1/64 dev eth0 nodad")
+    lb.sysctl("dir", **{"net.ipv6.conf.all.forwarding": "1"})
+    for name, addr in RS6.items():
+        # one segment: IPv6 cannot stop the director's redirects, so the servers ignore them
+        lb.sysctl(name, **{"net.ipv6.conf.all.accept_redirects": "0",
+                           "net.ipv6.conf.eth0.accept_redirects": "0"})
+        lb.ip(name, f"addr add {addr}/64 dev eth0 nodad", "route add default via fd72:2::1")
+    for addr in RS6.values():
+        assert lb.listening("dir", addr, 8080, timeout=20), f"no IPv6 listener on {addr}"
+    nb = backend("nb")
+    key = ServiceKey.inet(VIP6, 80)
+    run(nb.apply(LvsTable.build([(LvsService(key, "wrr", netmask=128), [
+        LvsDest(RS6["rs1"], 8080, 1), LvsDest(RS6["rs3"], 8080, 2)])])))
+    got = requests(30, VIP6)
+    assert abs(got["rs1"] - 10) <= 1 and abs(got["rs3"] - 20) <= 1, got
+    out = lb.run("dir", ["ipvsadm", "-Ln"])
+    assert "TCP  [fd72:1::200]:80 wrr" in out and "[fd72:2::13]:8080" in out, out
 
 
 DR = {"rs1": "10.72.1.21", "rs2": "10.72.1.22"}

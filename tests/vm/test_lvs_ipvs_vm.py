@@ -39,6 +39,7 @@ CHECKS = [
     "nat_stats_count_the_connections",
     "nat_removed_dest_stops_receiving",
     "nat_weight_zero_gets_no_new_connections",
+    "nat6_traffic_follows_weights",
     "dr_real_servers_up",
     "dr_traffic_reaches_the_real_servers",
     "dr_removed_dest_stops_receiving",
