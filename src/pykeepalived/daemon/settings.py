@@ -27,7 +27,7 @@ from pykeepalived.net.addresses import IpAddress, Route, Rule
 from pykeepalived.vrrp.actions import State
 from pykeepalived.vrrp.auth import AuthConfig
 from pykeepalived.vrrp.router import RouterSettings
-from pykeepalived.vrrp.tracking import TrackKind, TrackSpec
+from pykeepalived.vrrp.tracking import TrackKind, TrackSpec, contribution
 
 
 def address_of(spec: AddressSpec, default_dev: str | None = None) -> IpAddress:
@@ -75,6 +75,23 @@ def _track(kind: TrackKind, ref: TrackRef, default_weight: int, initial_ok: bool
                      initial_ok=initial_ok, initial_value=initial_value)
 
 
+def _script_initial_ok(spec: TrackSpec, init_fail: bool) -> bool:
+    """The state a script is assumed in before its first result.
+
+    ``init_fail``: down, applied from the start. Otherwise keepalived's script is in its INIT
+    state, which changes nothing until the first result: the state whose contribution is
+    neutral (no FAULT, no adjustment), i.e. *down* for a positive weight (it only adds when up),
+    *up* for a negative one (it only subtracts when down), *up* for weight 0 (``reverse``:
+    down). ``reverse`` flips the sign of an adjustment, never whether it applies.
+    """
+    if init_fail:
+        return False
+    for ok in (True, False):
+        if contribution(spec, ok, 0) == (False, 0):
+            return ok
+    return True  # unreachable: one of the two states is always neutral
+
+
 def track_specs(inst: VrrpInstance, cfg: KeepalivedConfig,
                 group: SyncGroup | None = None) -> tuple[TrackSpec, ...]:
     """Every tracker of ``inst`` with the weight that applies (its own, else the object's)."""
@@ -103,10 +120,10 @@ def track_specs(inst: VrrpInstance, cfg: KeepalivedConfig,
         sc = cfg.script(r.name)
         if sc is None:
             continue
-        spec = _track(TrackKind.SCRIPT, r, sc.weight, initial_ok=not sc.init_fail)
+        spec = _track(TrackKind.SCRIPT, r, sc.weight)
         if r.weight is None and sc.weight_reverse:
             spec = dataclasses.replace(spec, reverse=True)
-        add(spec)
+        add(dataclasses.replace(spec, initial_ok=_script_initial_ok(spec, sc.init_fail)))
     for r in refs_fi:
         tf = next((f for f in cfg.track_files if f.name == r.name), None)
         if tf is None:

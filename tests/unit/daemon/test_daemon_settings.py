@@ -109,3 +109,46 @@ def test_ioctl_link_state_fallback() -> None:
 
     assert _ioctl_up("lo") is True  # loopback is always up and running
     assert _ioctl_up("pkd-nonexist0") is False
+
+
+SCRIPTS_CONF = """
+vrrp_script up { script "/bin/true"
+    weight 5 }
+vrrp_script down { script "/bin/true"
+    weight -5 }
+vrrp_script rev { script "/bin/true"
+    weight 5 reverse }
+vrrp_script zero { script "/bin/true" }
+vrrp_script failing { script "/bin/true"
+    weight 5
+    init_fail }
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 7
+    priority 80
+    track_script { %s }
+    virtual_ipaddress { 10.0.0.100/24 }
+}
+"""
+
+
+def test_script_without_init_fail_changes_nothing_until_its_first_result() -> None:
+    """keepalived adds a positive weight only after the script's first success: at start every
+    script without ``init_fail`` is neutral (base priority, no FAULT)."""
+    from pykeepalived.vrrp.tracking import Tracking
+
+    for name in ("up", "down", "rev", "zero"):
+        cfg = load_text(SCRIPTS_CONF % name).config
+        s = router_settings(cfg.vrrp_instances[0], cfg, None)
+        res = Tracking(s.tracks).evaluate()
+        assert (res.fault, res.delta) == (False, 0), (name, s.tracks)
+    # After a first success, +5 applies; init_fail starts down (for weight 5: no adjustment).
+    cfg = load_text(SCRIPTS_CONF % "up").config
+    tr = Tracking(router_settings(cfg.vrrp_instances[0], cfg, None).tracks)
+    tr.set_ok(TrackKind.SCRIPT, "up", True)
+    assert tr.evaluate().delta == 5
+    cfg = load_text(SCRIPTS_CONF % "failing").config
+    spec = router_settings(cfg.vrrp_instances[0], cfg, None).tracks[0]
+    assert spec.initial_ok is False
+    cfg = load_text(SCRIPTS_CONF % "down").config
+    assert router_settings(cfg.vrrp_instances[0], cfg, None).tracks[0].initial_ok is True
