@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
+from pykeepalived.config.model import GlobalDefs
 from pykeepalived.daemon import process
 from pykeepalived.daemon.log import get_logger, setup_logging
 from pykeepalived.options import Options
@@ -126,6 +127,7 @@ class Supervisor:
         self.log = get_logger()
         self.stopping = False
         self.exit_code = 0
+        self.global_defs: GlobalDefs | None = None
 
     # ---------------------------------------------------------------- start-up
     def run(self) -> int:
@@ -163,12 +165,14 @@ class Supervisor:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
         try:
+            self._global_script("startup")
             for k in kinds:
                 self.children[k] = Child(k)
                 self._spawn(self.children[k])
             self._loop(wanted)
         finally:
             self._stop_children()
+            self._global_script("shutdown")
             process.remove_pid(opts.pid_file)
             log.info("Stopped pykeepalived v%s", __version__)
         return self.exit_code
@@ -188,6 +192,7 @@ class Supervisor:
         if opts.dump_conf:
             self._dump_config(parsed.config)
         cfg = parsed.config
+        self.global_defs = cfg.global_defs
         kinds: list[str] = []
         if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
                                     or cfg.static_addresses or cfg.static_routes
@@ -196,6 +201,19 @@ class Supervisor:
         if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
             kinds.append("checker")
         return kinds
+
+    def _global_script(self, what: str) -> None:
+        """global_defs ``startup_script`` (before any child starts) or ``shutdown_script``
+        (after every child stopped), blocking, killed at its timeout, as keepalived's parent."""
+        if self.global_defs is None:
+            return
+        from pykeepalived.notify import scripts
+
+        run = scripts.run_startup_script if what == "startup" else scripts.run_shutdown_script
+        try:
+            run(self.global_defs)
+        except Exception as e:  # a broken script must not keep the daemon from starting/stopping
+            self.log.error("%s script failed: %s", what.capitalize(), e)
 
     def _dump_config(self, cfg: object) -> None:
         try:

@@ -320,3 +320,27 @@ def test_log_files_and_config_dump(host: Host, started: list[Daemon], tmp_path: 
     assert "VI_1" in parent, parent[-2000:]  # only the -d dump names instances in the parent
     assert "(VI_1) Entering MASTER STATE" in child and "Starting pykeepalived" not in child
     assert d.running()
+
+
+def test_startup_and_shutdown_scripts(host: Host, started: list[Daemon], tmp_path: Path) -> None:
+    """global_defs startup_script runs in the parent before any child starts (no VRRP pid file
+    yet), shutdown_script after the children stopped (VIP already removed)."""
+    out = tmp_path / "global.out"
+    script = tmp_path / "global.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ -e {tmp_path}/vrrp.pid ]; then c=child; else c=nochild; fi\n'
+        f'if ip -o addr show dev eth0 | grep -q " {VIP}/"; then v=vip; else v=novip; fi\n'
+        f'echo "$1 $c $v" >> {out}\n')
+    script.chmod(0o755)
+    inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=(f"{VIP}/24",))
+    glob = (f'startup_script "{script} start"', "startup_script_timeout 5",
+            f'shutdown_script "{script} stop"', "shutdown_script_timeout 5")
+    d = Daemon(host, "py", render_config("n1", [inst], glob), run_dir=str(tmp_path))
+    started.append(d)
+    d.start()
+    assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
+    assert out.read_text().splitlines() == ["start nochild novip"]
+    d.signal(signal.SIGTERM)
+    assert d.proc is not None and d.proc.wait(timeout=10) == 0
+    assert out.read_text().splitlines() == ["start nochild novip", "stop nochild novip"]
