@@ -181,7 +181,8 @@ class Instance:
         am = self.proc.am
         fw = self.proc.firewall
         if self.uses_firewall and fw is not None and not self.blocked:
-            await fw.block([a.ip for a in (*self.vips, *self.evips)], self.vip_if)
+            for dev, ips in self._ips_by_dev().items():
+                await fw.block(ips, dev)
             self.blocked = True
         for a in (*self.vips, *self.evips):
             await am.add_address(a, self.vip_if)
@@ -204,8 +205,17 @@ class Instance:
             await am.delete_address(a, self.vip_if)
         fw = self.proc.firewall
         if self.blocked and fw is not None:
-            await fw.unblock([a.ip for a in (*self.vips, *self.evips)], self.vip_if)
+            for dev, ips in self._ips_by_dev().items():
+                await fw.unblock(ips, dev)
             self.blocked = False
+
+    def _ips_by_dev(self) -> dict[str, list[str]]:
+        """VIPs/eVIPs per interface: the firewall keys a link-local IPv6 VIP by its own
+        interface (a ``dev`` line), which may not be the instance's."""
+        out: dict[str, list[str]] = {}
+        for a in (*self.vips, *self.evips):
+            out.setdefault(a.dev or self.vip_if, []).append(a.ip)
+        return out
 
     async def _gratuitous(self, act: SendGratuitous) -> None:
         if self.router.state is not State.MASTER:

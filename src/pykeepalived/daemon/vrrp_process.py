@@ -54,7 +54,13 @@ from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
 from pykeepalived.net.links import AddrEvent, LinkEvent, LinkMonitor, NetEvent, link_info
 from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
-from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, xmit_interface
+from pykeepalived.net.vmac import (
+    Vmac,
+    create_vmac,
+    delete_vmac,
+    resolve_vmac,
+    xmit_interface,
+)
 from pykeepalived.options import Options
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -229,9 +235,20 @@ class VrrpProcess:
                 await self._build_one(cfg, c)
             except Exception as e:
                 log.error("(%s) cannot start instance: %s", c.name, e)
-        if any(i.uses_firewall for i in self.instances.values()) and self.firewall is None:
+        # keepalived builds its nftables tables for VMACs too, even without no_accept: the
+        # VMAC's IGMP/MLD reports leave through its parent (vmac_map).
+        if self.firewall is None and any(i.uses_firewall or i.vmac is not None
+                                         for i in self.instances.values()):
             self.firewall = Firewall(g.nftables or DEFAULT_TABLE)
             await self.firewall.setup()
+        if self.firewall is not None:
+            for i in self.instances.values():
+                if i.vmac is not None:
+                    res = await self.firewall.add_vmac(i.vmac.ifname, i.vmac.parent,
+                                                       i.vmac.family)
+                    if not res.ok:
+                        log.warning("(%s) nftables for VMAC %s: %s", i.name, i.vmac.ifname,
+                                    res.error)
 
     async def _build_one(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
         g = cfg.global_defs
@@ -242,6 +259,9 @@ class VrrpProcess:
         if c.use_vmac is not None:
             vmac = Vmac(parent=ifname, vrid=c.vrid, family=c.family, name=c.use_vmac.name,
                         mac=c.use_vmac.mac, prefix=g.vmac_prefix)
+            # The name first: an IPv6 instance sharing its VRID with an IPv4 one gets vrrp6.VRID
+            # instead of putting its VIPs on the IPv4 VMAC.
+            vmac = await resolve_vmac(self.am, vmac)
             res = await create_vmac(self.am, vmac)
             if not res.ok:
                 raise OSError(res.errno, f"VMAC {vmac.ifname}: {res.error}")
@@ -832,6 +852,9 @@ class VrrpProcess:
             await self._apply_static(add=False)
             for inst in self.instances.values():
                 if inst.vmac is not None:
+                    if self.firewall is not None:
+                        with contextlib.suppress(Exception):
+                            await self.firewall.remove_vmac(inst.vmac.ifname)
                     await delete_vmac(self.am, inst.vmac)
         if self.firewall is not None:
             with contextlib.suppress(Exception):

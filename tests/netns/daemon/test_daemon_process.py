@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config, stop_all
+from pykeepalived.lab.cluster import Daemon, InstanceConf, locked_lab, render_config, stop_all
 from pykeepalived.lab.measure import AddrMonitor
 from pykeepalived.lab.netns import Host, Lab, wait_for
 
-pytestmark = pytest.mark.netns
+# timeout: the first test may wait for another run to release the lab (cluster.lab_lock).
+pytestmark = [pytest.mark.netns, pytest.mark.timeout(600)]
 
 VIP = "10.99.8.200"
 VIP2 = "10.99.8.201"
@@ -30,7 +31,7 @@ VIP2 = "10.99.8.201"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    with Lab("pkdp") as lb:
+    with locked_lab("pkdp") as lb:
         lb.add_host("n1", ["10.99.8.11/24"])
         lb.add_host("n2", ["10.99.8.12/24"])
         yield lb
@@ -344,3 +345,34 @@ def test_startup_and_shutdown_scripts(host: Host, started: list[Daemon], tmp_pat
     d.signal(signal.SIGTERM)
     assert d.proc is not None and d.proc.wait(timeout=10) == 0
     assert out.read_text().splitlines() == ["start nochild novip", "stop nochild novip"]
+
+
+@pytest.fixture
+def host6() -> Iterator[Host]:
+    """A host with IPv6 (the module's lab has none)."""
+    with locked_lab("pkfv", ipv6=True) as lb:
+        yield lb.add_host("n1", ["10.99.8.11/24", "fd99:8::11/64"])
+
+
+def test_vmacs_of_both_families_on_one_vrid(host6: Host, started: list[Daemon]) -> None:
+    """An IPv6 and an IPv4 instance with the same VRID and use_vmac: the first VMAC name goes
+    to one, ``vrrp6.51`` to the IPv6 one (each family's VIPs on its own VMAC), and keepalived's
+    nftables VMAC map lists both (built for VMACs even without no_accept)."""
+    host = host6
+    v4 = InstanceConf(name="VI_4", vrid=51, priority=150, version=3, advert_int=0.1,
+                      vips=(f"{VIP}/24",), use_vmac=True)
+    v6 = InstanceConf(name="VI_6", vrid=51, priority=150, version=3, advert_int=0.1,
+                      vips=("fd99:8::200/64",), use_vmac=True)
+    d = Daemon(host, "py", render_config("n1", [v4, v6]))
+    started.append(d)
+    d.start()
+    assert wait_for(lambda: d.has_vip(VIP, "vrrp.51"), 15), d.log_text()[-3000:]
+    assert wait_for(lambda: d.has_vip("fd99:8::200", "vrrp6.51"), 15), d.log_text()[-3000:]
+    assert not d.has_vip("fd99:8::200", "vrrp.51")
+    ruleset = host.run(["nft", "list", "ruleset"]).stdout
+    assert re.search(r'"vrrp\.51" : "eth0"', ruleset), ruleset
+    assert re.search(r'"vrrp6\.51" : "eth0"', ruleset), ruleset
+    d.signal(signal.SIGTERM)
+    assert d.proc is not None and d.proc.wait(timeout=10) == 0
+    assert "keepalived" not in host.run(["nft", "list", "tables"]).stdout
+    assert host.run(["ip", "link", "show", "vrrp6.51"], check=False).returncode != 0
