@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from pykeepalived.lab.cluster import Daemon, InstanceConf, masters, render_config
+from pykeepalived.lab.cluster import Daemon, InstanceConf, lab_lock, masters, render_config
 from pykeepalived.lab.measure import AddrMonitor, Pinger
 from pykeepalived.lab.netns import Host, Lab, netns_available, wait_for
 
@@ -238,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     if not netns_available():
         print("the demo needs root and `ip netns` (run it as root on Linux)", file=sys.stderr)
         return 2
-    if a.clean:
-        Lab.remove_stale(PREFIX)
-        print(f"removed namespaces {PREFIX}*")
-        return 0
-    return run_demo("py" if a.impl == "pykeepalived" else "ka", a.advert, a.keep)
+    with lab_lock(PREFIX):  # a second demo (or test run) waits instead of wrecking this one
+        if a.clean:
+            Lab.remove_stale(PREFIX)
+            print(f"removed namespaces {PREFIX}*")
+            return 0
+        return run_demo("py" if a.impl == "pykeepalived" else "ka", a.advert, a.keep)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import pytest
 from pykeepalived.lab.cluster import (
     Daemon,
     InstanceConf,
+    locked_lab,
     masters,
     neighbour_mac,
     render_config,
@@ -32,7 +33,8 @@ from pykeepalived.lab.cluster import (
 from pykeepalived.lab.measure import AddrMonitor, Pinger, arp_capture
 from pykeepalived.lab.netns import Lab, wait_for
 
-pytestmark = [pytest.mark.netns, pytest.mark.keepalived]
+# timeout: the first test may wait for another run to release the lab (cluster.lab_lock).
+pytestmark = [pytest.mark.netns, pytest.mark.keepalived, pytest.mark.timeout(600)]
 
 NET = "10.99.9"
 NET6 = "fd99::"
@@ -52,14 +54,11 @@ def skew(prio: int, adv: float) -> float:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    lb = Lab("pkdi", ipv6=True)
-    try:
+    with locked_lab("pkdi", ipv6=True) as lb:
         for i in (1, 2, 3):
             lb.add_host(f"n{i}", [f"{NET}.{10 + i}/24", f"{NET6}{10 + i}/64"])
         lb.add_host("cl", [f"{NET}.100/24", f"{NET6}100/64"])
         yield lb
-    finally:
-        lb.cleanup()
 
 
 @pytest.fixture
