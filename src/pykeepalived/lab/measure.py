@@ -53,6 +53,55 @@ def arp_capture(host: Host) -> Recorder:
     return rec
 
 
+@dataclass(frozen=True)
+class Advert:
+    t: float  # capture timestamp (wall clock, kernel time of the frame)
+    src: str
+    vrid: int
+    prio: int
+
+
+_ADVERT = re.compile(r"^(\d+\.\d+) IP6? (\S+) > \S+: VRRPv\d, Advertisement,.*?vrid (\d+), "
+                     r"prio (\d+)", re.M)
+
+
+class AdvertCapture(Recorder):
+    """``tcpdump -tt`` of VRRP adverts on a host's eth0: when did a peer last speak, or send
+    its priority 0? Timeouts are defined from those events (RFC 5798 §6.4.2: the backup's
+    Master_Down_Timer restarts at each advert; a priority 0 sets it to Skew_Time), so a
+    takeover measured from them does not include how long the failure took to inject."""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__(host, ["tcpdump", "-i", "eth0", "-nn", "-tt", "-l", "--immediate-mode",
+                                "ip proto 112 or ip6 proto 112"])
+        self.adverts: list[Advert] = []
+        # tcpdump needs a moment before it captures: wait for its "listening on" line.
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            with open(self.path, errors="replace") as f:
+                if "listening on" in f.read():
+                    break
+            time.sleep(0.02)
+        time.sleep(0.05)
+
+    def finish(self) -> list[Advert]:
+        text = self.stop()
+        self.adverts = [Advert(float(m[1]), m[2], int(m[3]), int(m[4]))
+                        for m in _ADVERT.finditer(text)]
+        return self.adverts
+
+    def last_from(self, src: str, before: float, vrid: int | None = None) -> float | None:
+        """Time of the last advert from ``src`` (of ``vrid``) captured before ``before``."""
+        ts = [a.t for a in self.adverts
+              if a.src == src and a.t < before and (vrid is None or a.vrid == vrid)]
+        return max(ts) if ts else None
+
+    def first_prio0_from(self, src: str, vrid: int | None = None) -> float | None:
+        ts = [a.t for a in self.adverts
+              if a.src == src and a.prio == 0 and (vrid is None or a.vrid == vrid)]
+        return min(ts) if ts else None
+
+
 class Pinger(Recorder):
     """``ping -D -i 0.01 TARGET`` from a client: reply timestamps give the outage."""
 

@@ -30,7 +30,7 @@ from pykeepalived.lab.cluster import (
     render_config,
     stop_all,
 )
-from pykeepalived.lab.measure import AddrMonitor, Pinger, arp_capture
+from pykeepalived.lab.measure import AddrMonitor, AdvertCapture, Pinger, arp_capture
 from pykeepalived.lab.netns import Lab, wait_for
 
 # timeout: the first test may wait for another run to release the lab (cluster.lab_lock).
@@ -113,16 +113,28 @@ def only_master(ds: list[Daemon], expected: Daemon, vip: str = VIP,
                 + "\n".join(f"--- {d.name}\n{d.log_text()[-2500:]}" for d in ds))
 
 
-def takeover_time(backup: Daemon, action: object, vip: str = VIP) -> float:
-    """Run ``action`` (the failure) at t0 and return when ``backup`` added the VIP."""
+def takeover_time(backup: Daemon, action: object, master: Daemon, vip: str = VIP,
+                  vrid: int = 51, since: str = "last", dev: str = "eth0") -> float:
+    """Run ``action`` (the failure) and return how long after the RFC's reference event
+    ``backup`` added the VIP: the last advert from ``master`` seen on the backup's wire
+    (``since="last"``: the Master_Down_Timer runs from there) or its first priority-0 advert
+    (``since="prio0"``: the backup then waits Skew_Time). Measuring from the moment the test
+    injected the failure would also count how long the kill, the link cut or the parent's
+    signal forwarding took, which under CPU load is not the daemon's timing."""
+    cap = AdvertCapture(backup.host)
     mon = AddrMonitor(backup.host)
     t0 = time.time()
     action()  # type: ignore[operator]
-    got = wait_for(lambda: holds(backup, vip), 10)
+    got = wait_for(lambda: backup.has_vip(vip, dev), 10)
     time.sleep(0.1)
     t = mon.first_add(vip, t0)
+    cap.finish()
     assert got and t is not None, f"{backup.name} never took {vip}:\n{backup.log_text()[-3000:]}"
-    return t - t0
+    src = master.host.ip4()
+    ref = (cap.last_from(src, t, vrid) if since == "last" else cap.first_prio0_from(src, vrid))
+    assert ref is not None, (f"no {since} advert from {src} captured",
+                             [a for a in cap.adverts if a.src == src][-5:])
+    return t - ref
 
 
 def crash(d: Daemon) -> None:
@@ -150,8 +162,8 @@ def test_failover_cycle_v3(lab: Lab, daemons: list[Daemon], hi: str, lo: str) ->
     assert wait_for(lambda: neighbour_mac(cl, VIP) == n1.host.mac, 3)
 
     # 1. crash: link cut and the whole process group killed.
-    t = takeover_time(n2, lambda: crash(n1))
-    assert mdi(100, A) - A - 0.02 <= t <= mdi(100, A) + MARGIN, t
+    t = takeover_time(n2, lambda: crash(n1), n1)
+    assert mdi(100, A) - 0.03 <= t <= mdi(100, A) + MARGIN, t
     # GARP: the client's entry moves to n2 at once (no ARP timeout involved).
     assert wait_for(lambda: neighbour_mac(cl, VIP) == n2.host.mac, 0.5), neighbour_mac(cl, VIP)
     time.sleep(0.3)
@@ -167,8 +179,8 @@ def test_failover_cycle_v3(lab: Lab, daemons: list[Daemon], hi: str, lo: str) ->
 
     # 3. kill -9 of the process group alone (the VIP stays on the dead node's interface).
     time.sleep(3 * A)
-    t = takeover_time(n2, n1.crash)
-    assert mdi(100, A) - A - 0.02 <= t <= mdi(100, A) + MARGIN, t
+    t = takeover_time(n2, n1.crash, n1)
+    assert mdi(100, A) - 0.03 <= t <= mdi(100, A) + MARGIN, t
 
     # 4. back again, then a graceful stop: a priority-0 advert, takeover after skew only.
     n1.host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
@@ -176,7 +188,7 @@ def test_failover_cycle_v3(lab: Lab, daemons: list[Daemon], hi: str, lo: str) ->
     started_ok(n1)
     only_master([n1, n2], n1, timeout=5)
     time.sleep(3 * A)
-    t = takeover_time(n2, lambda: n1.signal(15))
+    t = takeover_time(n2, lambda: n1.signal(15), n1, since="prio0")
     assert t <= skew(100, A) + MARGIN, t
     assert n1.wait_log(r"\(VI_1\) sent 0 priority", 3)
     assert n2.wait_log(r"\(VI_1\) Backup received priority 0 advertisement", 3)
@@ -206,8 +218,8 @@ def test_trio_tie_break_by_address(lab: Lab, daemons: list[Daemon]) -> None:
     for d in ds[:2]:
         # stepped down from MASTER (not the "(init)" entry at start-up)
         assert d.wait_log(r"\(VI_1\) Entering BACKUP STATE(?! \(init\))", 3), d.log_text()[-2000:]
-    t = takeover_time(ds[1], lambda: crash(ds[2]))
-    assert t <= mdi(100, A) + MARGIN, t
+    t = takeover_time(ds[1], lambda: crash(ds[2]), ds[2])
+    assert mdi(100, A) - 0.03 <= t <= mdi(100, A) + MARGIN, t
     only_master(ds[:2], ds[1], timeout=5)
 
 
@@ -358,20 +370,22 @@ def test_vmac_moves_the_mac_not_the_ip(lab: Lab, daemons: list[Daemon], hi: str,
     assert cl.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", VIP], check=False).returncode == 0
     time.sleep(3 * A)
     arp = arp_capture(cl)
-    mon = AddrMonitor(n2.host)
-    t0 = time.time()
-    crash(n1)
-    assert wait_for(lambda: n2.has_vip(VIP, "vrrp.51"), 5), n2.log_text()[-3000:]
-    time.sleep(0.3)
-    t = mon.first_add(VIP, t0)
-    assert t is not None and t - t0 <= mdi(100, A) + MARGIN, t
+    t = takeover_time(n2, lambda: crash(n1), n1, dev="vrrp.51")
+    assert mdi(100, A) - 0.03 <= t <= mdi(100, A) + MARGIN, t
+    assert vmac in n2.host.run(["ip", "link", "show", "vrrp.51"]).stdout
+    # The client asks for the VIP afresh: the answer comes from the virtual MAC.
+    cl.run(["ip", "neigh", "flush", "dev", "eth0"], check=False)
+    r = cl.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", VIP], check=False)
+    assert r.returncode == 0, r.stdout
     trace = arp.stop()
     garp = re.compile(rf"^\S+ {vmac} > ff:ff:ff:ff:ff:ff, .*Request who-has {re.escape(VIP)} "
                       rf"\(ff:ff:ff:ff:ff:ff\) tell {re.escape(VIP)}", re.M)
     assert garp.search(trace), trace  # n2's gratuitous ARPs carry the virtual MAC
-    assert vmac in n2.host.run(["ip", "link", "show", "vrrp.51"]).stdout
-    r = cl.run(["ping", "-c", "3", "-i", "0.2", "-W", "1", VIP], check=False)
-    assert r.returncode == 0, r.stdout
+    replies = re.findall(rf"^\S+ (\S+) > {cl.mac}, .*Reply {re.escape(VIP)} is-at (\S+),",
+                         trace, re.M)
+    assert replies, trace
+    # Every reply about the VIP names the virtual MAC (as sender and in the ARP payload).
+    assert all(frm == vmac and at == vmac for frm, at in replies), replies
 
 
 def test_track_script_weight_moves_mastership(lab: Lab, daemons: list[Daemon],
