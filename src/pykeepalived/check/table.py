@@ -139,16 +139,22 @@ class LvsService:
     """One virtual service's own attributes (everything IPVS can edit in place).
 
     ``netmask`` is a prefix length: for IPv4 the persistence granularity (32 = per client),
-    for IPv6 the kernel's prefix length (128 default). ``timeout`` is the persistence timeout in
-    seconds (0 = none; ``PERSISTENT`` is set in ``flags`` whenever it is non-zero).
+    for IPv6 the kernel's prefix length. Left out, it is the full length of the key's family
+    (32 or 128), so an IPv6 service never gets a /32 persistence granularity by accident.
+    ``timeout`` is the persistence timeout in seconds (0 = none; ``PERSISTENT`` is set in
+    ``flags`` whenever it is non-zero).
     """
 
     key: ServiceKey
     scheduler: str = "wlc"
     flags: ServiceFlag = ServiceFlag.NONE
     timeout: int = 0
-    netmask: int = 32
+    netmask: int = -1  # -1: the full prefix of the key's family, set in __post_init__
     pe_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.netmask < 0:
+            object.__setattr__(self, "netmask", 128 if self.key.af == 6 else 32)
 
     @property
     def persistent(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +92,18 @@ def test_diff_then_apply_reaches_desired(actual: LvsTable, desired: LvsTable) ->
     ops = diff(actual, desired)
     assert apply_ops(actual, ops) == desired
     assert diff(desired, desired) == []
+
+
+@pytest.mark.parametrize(("key", "full"), [
+    (ServiceKey.inet("10.0.0.1", 80), 32),
+    (ServiceKey.inet("2001:db8::1", 80), 128),
+    (ServiceKey.mark(7, 4), 32),
+    (ServiceKey.mark(7, 6), 128),
+])
+def test_default_netmask_is_the_full_prefix_of_the_key_family(key: ServiceKey, full: int) -> None:
+    """An IPv6 service built without a netmask must not get the kernel a /32 granularity."""
+    assert LvsService(key).netmask == full
+    assert LvsService(key, netmask=24).netmask == 24
+    # the diff sees no change between an explicit full prefix and the default
+    assert diff(LvsTable.build([(LvsService(key), [])]),
+                LvsTable.build([(LvsService(key, netmask=full), [])])) == []
