@@ -1,0 +1,247 @@
+"""Two directors running the whole pykeepalived (VRRP + checker, nftables data plane): VRRP
+moves the VIP between them and the pool follows.
+
+Topology (one L2 segment, two subnets, so the real servers' replies come back through the
+active director, as with IPVS NAT): client 10.97.0.50/24; directors d1 (10.97.0.1, 10.97.1.1)
+and d2 (.2), both forwarding; one vrrp_instance carries the service VIP 10.97.0.100 and the
+real servers' gateway 10.97.1.254, so both move together; real servers 10.97.1.11-13 answer
+HTTP with their name. Each director runs its own HTTP_GET checkers and keeps its own nftables
+table up to date, master or not, so whichever holds the VIP serves the healthy pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.netns import Host, Lab, wait_for
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.timeout(240)]
+
+VIP = "10.97.0.100"
+GW = "10.97.1.254"
+RS = {"rs1": "10.97.1.11", "rs2": "10.97.1.12", "rs3": "10.97.1.13"}
+RS_PORT = 8080
+DELAY_LOOP, RETRY, CONNECT_TIMEOUT = 1, 0, 1
+# removal bound of the issue, plus slack for two busy cores
+REMOVAL_BOUND = DELAY_LOOP * (RETRY + 1) + CONNECT_TIMEOUT + 2.0
+
+SERVER = """
+import http.server, sys
+name = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = name.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+S((sys.argv[2], int(sys.argv[3])), H).serve_forever()
+"""
+
+CLIENT = """
+import json, socket, sys
+out = []
+for _ in range(int(sys.argv[2])):
+    try:
+        s = socket.create_connection((sys.argv[1], 80), timeout=3)
+        s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        s.close()
+        out.append(data.split(b"\\r\\n\\r\\n", 1)[1].decode())
+    except OSError as e:
+        out.append("ERR:" + type(e).__name__)
+print(json.dumps(out))
+"""
+
+
+def config(name: str, priority: int) -> str:
+    rss = "".join(f"""
+  real_server {addr} {RS_PORT} {{
+    weight 1
+    HTTP_GET {{
+      url {{
+        path /
+        status_code 200
+      }}
+      connect_timeout {CONNECT_TIMEOUT}
+      retry {RETRY}
+    }}
+  }}""" for addr in RS.values())
+    return f"""
+global_defs {{
+  router_id {name}
+  lvs_dataplane nftables
+}}
+vrrp_instance VI_1 {{
+  state BACKUP
+  interface eth0
+  virtual_router_id 97
+  priority {priority}
+  advert_int 1
+  virtual_ipaddress {{
+    {VIP}/24
+    {GW}/24
+  }}
+}}
+virtual_server {VIP} 80 {{
+  delay_loop {DELAY_LOOP}
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+{rss}
+}}
+"""
+
+
+class Director:
+    """One pykeepalived (VRRP and checker children) in a lab host."""
+
+    def __init__(self, host: Host, run: Path, priority: int) -> None:
+        self.host = host
+        self.run = run
+        run.mkdir()
+        self.conf = run / "keepalived.conf"
+        self.conf.write_text(config(host.name, priority))
+        self.log = run / "daemon.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = self.host.popen(
+                [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-G",
+                 "-f", str(self.conf), "-p", str(self.run / "k.pid"),
+                 "-r", str(self.run / "v.pid"), "-c", str(self.run / "c.pid")],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.terminate()
+        return self.proc.wait(20)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def has_vip(self) -> bool:
+        out = self.host.run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
+        return f"inet {VIP}/" in out and f"inet {GW}/" in out
+
+    def ruleset(self) -> str:
+        return self.host.run(["nft", "list", "table", "inet", "pykeepalived"],
+                             check=False).stdout
+
+    def pool(self) -> set[str]:
+        """The real servers the director's data plane currently sends new connections to."""
+        rule = next((line for line in self.ruleset().splitlines()
+                     if f"ip daddr {VIP}" in line), "")
+        return {name for name, addr in RS.items() if re.search(rf"\b{re.escape(addr)}\b", rule)}
+
+    def connections(self) -> int:
+        """Connections this director's NAT rule has balanced (its named counter)."""
+        r = self.host.run(["nft", "list", "counters", "table", "inet", "pykeepalived"],
+                          check=False)
+        return sum(int(n) for n in re.findall(r"packets (\d+)", r.stdout))
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    with Lab("pka") as lb:
+        yield lb
+
+
+def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path: Path) -> None:
+    client = lab.add_host("cl", ["10.97.0.50/24"])
+    hosts = [lab.add_host(n, [f"10.97.0.{i}/24", f"10.97.1.{i}/24"]) for n, i in
+             (("d1", 1), ("d2", 2))]
+    for h in hosts:
+        for key in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0",
+                    "net.ipv4.conf.eth0.send_redirects=0"):
+            h.run(["sysctl", "-qw", key])
+    servers: dict[str, Host] = {}
+    for name, addr in RS.items():
+        h = lab.add_host(name, [f"{addr}/24"])
+        h.run(["ip", "route", "add", "default", "via", GW])
+        servers[name] = h
+
+    def serve(name: str) -> None:
+        servers[name].popen([sys.executable, "-c", SERVER, name, RS[name], str(RS_PORT)])
+        assert wait_for(lambda: f":{RS_PORT}" in servers[name].run(
+            ["ss", "-ltnH"], check=False).stdout, 15), name
+
+    def fetch(n: int) -> Counter[str]:
+        p = client.run([sys.executable, "-c", CLIENT, VIP, str(n)], timeout=120)
+        return Counter(json.loads(p.stdout))
+
+    for name in RS:
+        serve(name)
+    d1 = Director(hosts[0], tmp_path / "d1", 150)
+    d2 = Director(hosts[1], tmp_path / "d2", 100)
+    directors = [d1, d2]
+    d1.start()
+    d2.start()
+    try:
+        # d1 is master, both data planes hold the three real servers
+        assert wait_for(d1.has_vip, 20), d1.text()
+        # (both start as BACKUP; on a busy machine d2 may win the first election for a moment)
+        assert wait_for(lambda: not d2.has_vip(), 10), d2.text()
+        for d in directors:
+            assert wait_for(lambda d=d: d.pool() == set(RS), 15), (d.ruleset(), d.text())
+        got = fetch(30)
+        assert set(got) == set(RS), got  # every real server, no error
+        assert d1.connections() >= 30 and d2.connections() == 0
+
+        # a real server dies: both directors' checkers take it out of their pools
+        servers["rs3"].stop_procs()
+        for d in directors:
+            assert wait_for(lambda d=d: d.pool() == {"rs1", "rs2"}, REMOVAL_BOUND), d.text()
+        got = fetch(20)
+        assert set(got) == {"rs1", "rs2"}, got
+
+        # d1 stops: VRRP moves the VIP (and the real servers' gateway) to d2, whose pool has
+        # followed the failure all along; d1 removes its VIPs and its nftables table
+        assert d1.stop() == 0, d1.text()
+        assert wait_for(d2.has_vip, 5), d2.text()
+        assert not d1.has_vip() and d1.ruleset() == ""
+        before = d2.connections()
+        got = fetch(20)
+        assert set(got) == {"rs1", "rs2"}, got
+        assert d2.connections() - before >= 20
+
+        # the real server comes back: d2 (now serving) adds it, traffic reaches it again
+        serve("rs3")
+        assert wait_for(lambda: d2.pool() == set(RS), REMOVAL_BOUND), d2.text()
+        got = fetch(30)
+        assert set(got) == set(RS), got
+
+        # d1 returns with the higher priority: it preempts, with its own fresh pool
+        d1.start()
+        assert wait_for(d1.has_vip, 15), d1.text()
+        assert wait_for(lambda: not d2.has_vip(), 5), d2.text()
+        assert wait_for(lambda: d1.pool() == set(RS), 10), d1.ruleset()
+        before = d1.connections()
+        got = fetch(30)
+        assert set(got) == set(RS), got
+        assert d1.connections() - before >= 30
+    finally:
+        for d in directors:
+            if d.proc is not None and d.proc.poll() is None:
+                d.proc.terminate()
+                try:
+                    d.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    d.proc.kill()
