@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -376,3 +378,40 @@ def test_vmacs_of_both_families_on_one_vrid(host6: Host, started: list[Daemon]) 
     assert d.proc is not None and d.proc.wait(timeout=10) == 0
     assert "keepalived" not in host.run(["nft", "list", "tables"]).stdout
     assert host.run(["ip", "link", "show", "vrrp6.51"], check=False).returncode != 0
+
+
+def test_checker_child_survives_vrrp_only_signals(host: Host, tmp_path: Path) -> None:
+    """USR2, SIGRTMIN+2, SIGRTMAX-1 and SIGRTMAX sent straight to the checker child (not
+    through the parent, which sends them to the VRRP child only) must not kill it."""
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text("global_defs {\n  lvs_dataplane nftables\n}\n"
+                    "virtual_server 10.99.8.100 80 {\n  delay_loop 1\n  lb_algo rr\n"
+                    "  protocol TCP\n  real_server 10.99.8.12 8080 {\n"
+                    "    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n")
+    log = tmp_path / "daemon.log"
+    with open(log, "wb") as out:
+        proc = host.popen([sys.executable, "-m", "pykeepalived", "-C", "-n", "-l", "-G",
+                           "-f", str(conf), "-p", str(tmp_path / "k.pid"),
+                           "-c", str(tmp_path / "c.pid"), "-r", str(tmp_path / "r.pid")],
+                          stdout=out, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: pid_in(str(tmp_path / "c.pid")) is not None, 20), \
+            log.read_text()
+        child = pid_in(str(tmp_path / "c.pid"))
+        assert child is not None
+        # The handlers are installed once the child runs its loop: wait for its first check.
+        assert wait_for(lambda: "TCP_CHECK" in log.read_text() or "TCP connection" in
+                        log.read_text(), 15), log.read_text()
+        for sig in (signal.SIGUSR2, signal.SIGRTMIN + 2, signal.SIGRTMAX - 1, signal.SIGRTMAX):
+            os.kill(child, sig)
+        time.sleep(0.5)
+        os.kill(child, 0)  # still there (ProcessLookupError otherwise)
+        assert "died" not in log.read_text(), log.read_text()
+        assert pid_in(str(tmp_path / "c.pid")) == child
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
