@@ -203,3 +203,27 @@ def test_concurrent_operations_on_one_manager(host: Host) -> None:
     assert asyncio.run(main()) == (90, 60, 0)
     routes = {r["dst"] for r in ip_json(host, "route", "show")}
     assert {f"10.91.{i}.0/24" for i in range(30)} <= routes
+
+
+def test_home_mngtmpaddr_and_autojoin_reach_the_kernel(host: Host) -> None:
+    """The address-line flags not covered above, read back from the kernel: ``home`` and
+    ``mngtmpaddr`` (IPv6) and ``autojoin`` (a multicast address whose group the kernel then
+    joins on the interface)."""
+    home = IpAddress("fd92::300", 64, home=True, mngtmpaddr=True)
+    mc = IpAddress("239.9.9.9", 32, autojoin=True)
+
+    async def main(add: bool) -> None:
+        async with AddressManager(host.ns) as am:
+            for a in (home, mc):
+                r = await (am.add_address(a, "eth0") if add else am.delete_address(a, "eth0"))
+                assert r.ok and r.changed, r
+
+    asyncio.run(main(True))
+    h = addr_info(host, "fd92::300")
+    assert h is not None and h.get("home") is True and h.get("mngtmpaddr") is True, h
+    m = addr_info(host, "239.9.9.9")
+    assert m is not None and m.get("autojoin") is True, m
+    assert "239.9.9.9" in host.run(["ip", "maddr", "show", "dev", "eth0"]).stdout
+    asyncio.run(main(False))
+    assert addr_info(host, "fd92::300") is None and addr_info(host, "239.9.9.9") is None
+    assert "239.9.9.9" not in host.run(["ip", "maddr", "show", "dev", "eth0"]).stdout

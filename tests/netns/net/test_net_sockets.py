@@ -310,3 +310,49 @@ def test_sockets_opened_on_a_down_interface_work_once_it_is_up() -> None:
 
         got4, got6 = asyncio.run(main())
         assert got4[0].src == "10.91.5.2" and got6[0].src == link_local_of("eth0", b.ns)
+
+
+def test_configured_group_and_interface_binding(lab4: Lab) -> None:
+    """``vrrp_mcast_group4`` / ``mcast_dst_ip``: the socket joins the configured group (not
+    224.0.0.18) and delivers adverts sent to it only; a socket bound to another interface of the
+    same host delivers nothing that arrived on eth0. The daemon's choice of group follows
+    keepalived: the instance's ``mcast_dst_ip``, else the global ``vrrp_mcast_group4/6``."""
+    from pykeepalived.config.model import GlobalDefs, VrrpInstance
+    from pykeepalived.daemon.settings import mcast_group
+
+    g = GlobalDefs(vrrp_mcast_group4="224.0.0.99")
+    assert mcast_group(VrrpInstance("V", family=4), GlobalDefs()) == "224.0.0.18"
+    assert mcast_group(VrrpInstance("V", family=6), GlobalDefs()) == "ff02::12"
+    assert mcast_group(VrrpInstance("V", family=4), g) == "224.0.0.99"
+    assert mcast_group(VrrpInstance("V", family=4, mcast_dst_ip="224.0.0.77"), g) == "224.0.0.77"
+
+    a, b = lab4.hosts["a"], lab4.hosts["b"]
+    b.run(["ip", "link", "add", "dum0", "type", "veth", "peer", "name", "dum1"])
+    for ifname in ("dum0", "dum1"):
+        b.run(["ip", "link", "set", ifname, "up"])
+    grp = "224.0.0.99"
+
+    async def main() -> tuple[list[Received], list[Received]]:
+        sa = VrrpSocket4("eth0", netns=a.ns, group=grp)
+        sb = VrrpSocket4("eth0", netns=b.ns, group=grp)
+        other = VrrpSocket4("dum0", netns=b.ns)  # default group, on another interface
+        got_b: list[Received] = []
+        got_o: list[Received] = []
+        sb.start(got_b.append)
+        other.start(got_o.append)
+        maddr = b.run(["ip", "maddr", "show", "dev", "eth0"]).stdout
+        assert grp in maddr and "224.0.0.18" not in maddr, maddr
+        assert "224.0.0.18" in b.run(["ip", "maddr", "show", "dev", "dum0"]).stdout
+        sa.send(ipv4_datagram(A4, "224.0.0.18", vrrp2(9, 100, "10.91.0.209")), "224.0.0.18")
+        sa.send(ipv4_datagram(A4, grp, vrrp2(8, 100, "10.91.0.208")), grp)
+        deadline = time.monotonic() + 2
+        while not got_b and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        for s in (sa, sb, other):
+            s.close()
+        return got_b, got_o
+
+    got_b, got_o = asyncio.run(main())
+    assert [(r.dst, r.data[21]) for r in got_b] == [(grp, 8)], got_b
+    assert got_o == [], "a socket bound to dum0 delivered adverts that arrived on eth0"

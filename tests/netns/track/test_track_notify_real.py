@@ -339,3 +339,77 @@ def test_checker_lines_go_to_notify_fifo_and_lvs_fifo(tmp_path: Path) -> None:
         await n.close()
     asyncio.run(main())
     assert _calls(out) == [["up", "1.2.3.4"]]
+
+
+def test_notify_deleted_when_enabled(tmp_path: Path) -> None:
+    """With ``notify_deleted`` the deleted instance runs its notify_deleted script (only its own
+    arguments) and the generic script gets ``DELETED``; the FIFO line says DELETED too. Without
+    it (see the first test) the same event is reported as FAULT."""
+    rec, out = _recorder(tmp_path)
+    r = str(rec)
+    fifo = tmp_path / "v.fifo"
+    inst = VrrpInstance("VI_1", interface="eth0", vrid=51,
+                        notify_fault=NotifyScript((r, "fault")),
+                        notify_deleted=NotifyScript((r, "deleted", "a b")),
+                        notify_deleted_enabled=True, notify=NotifyScript((r, "generic")))
+
+    async def main() -> None:
+        n = Notifier(GlobalDefs(vrrp_notify_fifo=NotifyFifo(str(fifo))))
+        await n.start()
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        n.instance_state(inst, "DELETED", 90)
+        assert os.read(fd, 4096) == b'INSTANCE "VI_1" DELETED 90\n'
+        os.close(fd)
+        await _wait_for(lambda: len(list(out.iterdir())) == 2)
+        await asyncio.sleep(0.2)  # and no third call (no FAULT script)
+        await n.close()
+    asyncio.run(main())
+    assert _calls(out) == sorted([["deleted", "a b"],
+                                  ["generic", "INSTANCE", "VI_1", "DELETED", "90"]])
+
+
+def _alive(pid: int) -> bool:
+    st = _proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def test_vrrp_and_lvs_fifo_scripts_get_their_path_and_sigterm_at_close(tmp_path: Path) -> None:
+    """``vrrp_notify_fifo_script`` and ``lvs_notify_fifo_script`` readers: each is started with
+    its FIFO's path as the last argument, reads the lines of its own FIFO only, and gets
+    SIGTERM when the notifier closes (reload/stop)."""
+    vfifo, lfifo = tmp_path / "vrrp.fifo", tmp_path / "lvs.fifo"
+    reader = tmp_path / "reader.sh"
+    # $1 = tag, last = FIFO path; record our pid, the path, every line, and the SIGTERM.
+    reader.write_text(
+        "#!/bin/sh\nfor last; do :; done\n"
+        f'echo $$ > {tmp_path}/$1.pid\necho "$last" > {tmp_path}/$1.arg\n'
+        f"trap 'echo TERM >> {tmp_path}/$1.lines; exit 0' TERM\n"
+        f'exec 3< "$last"\n'
+        f'while :; do if read -r line <&3; then echo "$line" >> {tmp_path}/$1.lines; '
+        "else sleep 0.05; fi; done\n")
+    reader.chmod(0o755)
+    gd = GlobalDefs(
+        vrrp_notify_fifo=NotifyFifo(str(vfifo), script=NotifyScript((str(reader), "v"))),
+        lvs_notify_fifo=NotifyFifo(str(lfifo), script=NotifyScript((str(reader), "l"))))
+    pids: list[int] = []
+
+    async def main() -> None:
+        nv = Notifier(gd)  # the VRRP child's
+        nl = Notifier(gd, vrrp=False, lvs=True)  # the checker child's
+        await nv.start()
+        await nl.start()
+        await _wait_for(lambda: (tmp_path / "v.pid").exists() and (tmp_path / "l.pid").exists())
+        pids.extend(int((tmp_path / f"{t}.pid").read_text()) for t in ("v", "l"))
+        nv.instance_state(VrrpInstance("VI_1"), "MASTER", 100)
+        nl.vs_state("[10.0.0.1]:tcp:80", True)
+        await _wait_for(lambda: all((tmp_path / f"{t}.lines").exists() for t in ("v", "l")))
+        await nv.close()
+        await nl.close()
+    asyncio.run(main())
+    assert (tmp_path / "v.arg").read_text().strip() == str(vfifo)
+    assert (tmp_path / "l.arg").read_text().strip() == str(lfifo)
+    assert (tmp_path / "v.lines").read_text().splitlines() == ['INSTANCE "VI_1" MASTER 100',
+                                                                "TERM"]
+    assert (tmp_path / "l.lines").read_text().splitlines() == ["VS [10.0.0.1]:tcp:80 UP",
+                                                                "TERM"]
+    assert not any(_alive(p) for p in pids)
