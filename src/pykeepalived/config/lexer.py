@@ -432,6 +432,10 @@ class Lexer:
             return
         for toks in stmts:
             self.stmts.append(Stmt(ctx.file, ctx.line, toks))
+            if toks[:1] == ("random_seed",) and len(toks) > 1 and toks[1].isdigit():
+                # as in keepalived, global_defs' random_seed reseeds ${_RANDOM} from here on,
+                # so a config that sets it expands the same way every time
+                self._rng.seed(int(toks[1]))
         if len(self.stmts) > MAX_STATEMENTS:
             self._too_many = True
             self.report(ctx, "Configuration too large - truncated", Severity.FATAL)

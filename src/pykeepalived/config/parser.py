@@ -2021,6 +2021,12 @@ class Parser(Handler):
         if kind == "MISC_CHECK" and "script" not in spec:
             self.at(n, "MISC_CHECK has no misc_path specified - ignoring")
             return None
+        if kind == "UDP_CHECK":
+            lo, hi = spec.get("min_reply_length", 0), spec.get("max_reply_length", 255)
+            if lo > hi:
+                # keepalived keeps the checker and says why it can never succeed
+                self.at(n, f"UDP_CHECK min_reply length {lo} > max_reply_length {hi} - will "
+                        "always fail")
         if kind == "FILE_CHECK" and not spec.get("track_file"):
             self.at(n, "FILE_CHECK has no track_file specified - ignoring")
             return None
