@@ -276,3 +276,35 @@ def test_orphans_of_other_modules_scripts_are_reaped_too() -> None:
         assert r.orphans_reaped >= 1
         await r.close()
     asyncio.run(main())
+
+
+def test_script_line_is_split_into_argv_and_run_without_a_shell(tmp_path: Path) -> None:
+    """keepalived splits the ``script`` string into argv (quotes group words) and execs it with
+    no shell: ``;`` and ``>`` reach the program as plain arguments. A shell runs only when the
+    script itself is one (``sh -c '...'``)."""
+    from pykeepalived.config import load_text
+
+    marker, out = tmp_path / "marker", tmp_path / "out"
+    conf = (f'vrrp_script plain {{\n    script "/bin/echo ok; touch {marker} > {out}"\n'
+            "    interval 0.2\n}\n"
+            f"vrrp_script shell {{\n    script \"/bin/sh -c 'echo via-shell > {out}'\"\n"
+            "    interval 0.2\n}\n")
+    cfg = load_text(conf).config
+    plain, shell = cfg.vrrp_scripts
+    assert plain.argv == ("/bin/echo", "ok;", "touch", str(marker), ">", str(out))
+    assert shell.argv == ("/bin/sh", "-c", f"echo via-shell > {out}")
+    events: list[TrackerChanged] = []
+
+    async def main() -> None:
+        r = VrrpScriptRunner(plain, events.append)
+        r.start()
+        await asyncio.sleep(0.5)
+        assert [e.up for e in events] == [True] and r.runs >= 1
+        await r.stop()
+        assert not marker.exists() and not out.exists()  # no shell interpreted ; or >
+        r2 = VrrpScriptRunner(shell, events.append)
+        r2.start()
+        await asyncio.sleep(0.5)
+        await r2.stop()
+    asyncio.run(main())
+    assert out.read_text() == "via-shell\n"
