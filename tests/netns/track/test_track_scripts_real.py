@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -308,3 +309,48 @@ def test_script_line_is_split_into_argv_and_run_without_a_shell(tmp_path: Path) 
         await r2.stop()
     asyncio.run(main())
     assert out.read_text() == "via-shell\n"
+
+
+PROBE = """
+import asyncio, sys
+from pykeepalived.config.model import GlobalDefs, NotifyScript
+from pykeepalived.notify.scripts import ScriptLauncher
+from pykeepalived.track.security import default_run_as
+
+ra, warn = default_run_as(GlobalDefs())
+print(ra.uid, ra.gid, ra.user, warn is None)
+
+async def main() -> None:
+    launcher = ScriptLauncher(GlobalDefs())
+    launcher.launch(NotifyScript(("/bin/sh", "-c", "id -u > " + sys.argv[1])))
+    await asyncio.sleep(0.5)
+    await launcher.close()
+asyncio.run(main())
+"""
+
+
+def test_default_script_user_keepalived_script_when_it_exists() -> None:
+    """A script naming no user runs as ``keepalived_script`` when that user exists (root with a
+    warning otherwise, see tests/unit/track). The user is made to exist only inside a private
+    mount namespace (a bind-mounted copy of /etc/passwd), so the machine is not changed."""
+    d = Path(tempfile.mkdtemp(prefix="pkt-"))
+    try:
+        os.chmod(d, 0o777)
+        passwd = d / "passwd"
+        passwd.write_text(Path("/etc/passwd").read_text()
+                          + "keepalived_script:x:4242:4243::/nonexistent:/usr/sbin/nologin\n")
+        out = d / "uid"
+        probe = d / "probe.py"
+        probe.write_text(PROBE)
+        r = subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             f'mount --bind "{passwd}" /etc/passwd && exec "$0" "$1" "$2"',
+             sys.executable, str(probe), str(out)],
+            capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["4242", "4243", "keepalived_script", "True"], r.stdout
+        assert out.read_text().strip() == "4242"
+    finally:
+        shutil.rmtree(d)
+    with open("/etc/passwd") as f:
+        assert "keepalived_script:x:4242" not in f.read()  # the host's file is untouched
