@@ -119,3 +119,13 @@ def test_random_seed_makes_expansion_repeatable() -> None:
     text = "global_defs {\n random_seed 42\n}\n~SEQ(i,1,20) r ${_RANDOM}\n"
     assert _randoms(text) == _randoms(text)
     assert _randoms(text) != _randoms(text.replace("42", "43"))
+
+
+def test_pwd_is_the_directory_of_the_file_being_read() -> None:
+    files = {"/etc/keepalived/conf.d/vs.conf": "p ${_PWD} ${_INSTANCE}\n"}
+    lx = Lexer(config_id="lb7", files=MemoryFiles(files), env={})
+    lx.run_text("p ${_PWD}\ninclude conf.d/vs.conf\np ${_PWD}\n",
+                "/etc/keepalived/keepalived.conf")
+    assert [s.tokens for s in lx.stmts] == [("p", "/etc/keepalived"),
+                                            ("p", "/etc/keepalived/conf.d", "lb7"),
+                                            ("p", "/etc/keepalived")]
