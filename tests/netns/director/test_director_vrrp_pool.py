@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,21 +53,31 @@ S((sys.argv[2], int(sys.argv[3])), H).serve_forever()
 """
 
 CLIENT = """
-import json, socket, sys
+import json, socket, sys, time
+vip, port, n, pause = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 out = []
-for _ in range(int(sys.argv[2])):
+for _ in range(n):
+    t = time.monotonic()
     try:
-        s = socket.create_connection((sys.argv[1], 80), timeout=3)
+        s = socket.create_connection((vip, port), timeout=3)
         s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
         data = b""
         while chunk := s.recv(4096):
             data += chunk
         s.close()
-        out.append(data.split(b"\\r\\n\\r\\n", 1)[1].decode())
+        out.append((t, data.split(b"\\r\\n\\r\\n", 1)[1].decode()))
     except OSError as e:
-        out.append("ERR:" + type(e).__name__)
+        out.append((t, "ERR:" + type(e).__name__))
+    time.sleep(pause)
 print(json.dumps(out))
 """
+
+
+def requests(client: Host, n: int, port: int = 80, pause: float = 0.0) -> Counter[str]:
+    """Names of the servers that answered ``n`` new connections to the VIP (or ERR:...)."""
+    p = client.run([sys.executable, "-c", CLIENT, VIP, str(port), str(n), str(pause)],
+                   timeout=120)
+    return Counter(name for _, name in json.loads(p.stdout))
 
 
 def config(name: str, priority: int) -> str:
@@ -111,12 +122,12 @@ virtual_server {VIP} 80 {{
 class Director:
     """One pykeepalived (VRRP and checker children) in a lab host."""
 
-    def __init__(self, host: Host, run: Path, priority: int) -> None:
+    def __init__(self, host: Host, run: Path, conf: str) -> None:
         self.host = host
         self.run = run
         run.mkdir()
         self.conf = run / "keepalived.conf"
-        self.conf.write_text(config(host.name, priority))
+        self.conf.write_text(conf)
         self.log = run / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -145,11 +156,13 @@ class Director:
         return self.host.run(["nft", "list", "table", "inet", "pykeepalived"],
                              check=False).stdout
 
-    def pool(self) -> set[str]:
-        """The real servers the director's data plane currently sends new connections to."""
+    def pool(self, vip: str = VIP, port: int = 80,
+             servers: dict[str, str] = RS) -> set[str]:
+        """The servers the director's data plane currently sends new connections to."""
         rule = next((line for line in self.ruleset().splitlines()
-                     if f"ip daddr {VIP}" in line), "")
-        return {name for name, addr in RS.items() if re.search(rf"\b{re.escape(addr)}\b", rule)}
+                     if f"ip daddr {vip} tcp dport {port} " in line), "")
+        return {name for name, addr in servers.items()
+                if re.search(rf"\b{re.escape(addr)}\b", rule)}
 
     def connections(self) -> int:
         """Connections this director's NAT rule has balanced (its named counter)."""
@@ -184,13 +197,12 @@ def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path
             ["ss", "-ltnH"], check=False).stdout, 15), name
 
     def fetch(n: int) -> Counter[str]:
-        p = client.run([sys.executable, "-c", CLIENT, VIP, str(n)], timeout=120)
-        return Counter(json.loads(p.stdout))
+        return requests(client, n)
 
     for name in RS:
         serve(name)
-    d1 = Director(hosts[0], tmp_path / "d1", 150)
-    d2 = Director(hosts[1], tmp_path / "d2", 100)
+    d1 = Director(hosts[0], tmp_path / "d1", config("d1", 150))
+    d2 = Director(hosts[1], tmp_path / "d2", config("d2", 100))
     directors = [d1, d2]
     d1.start()
     d2.start()
@@ -245,3 +257,150 @@ def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path
                     d.proc.wait(20)
                 except subprocess.TimeoutExpired:
                     d.proc.kill()
+
+
+SORRY = {"sorry": "10.97.1.20"}
+
+
+def checker_config(script: Path, fifo: Path) -> str:
+    check = (f"connect_timeout {CONNECT_TIMEOUT}\n      retry 1\n      delay_before_retry 1")
+
+    def rs(name: str, weight: int, extra: str = "") -> str:
+        return f"""
+  real_server {RS[name]} {RS_PORT} {{
+    weight {weight}
+    {extra}
+    notify_up "{script} up {name}"
+    notify_down "{script} down {name}"
+    HTTP_GET {{
+      url {{
+        path /
+        status_code 200
+      }}
+      {check}
+    }}
+  }}"""
+    return f"""
+global_defs {{
+  lvs_dataplane nftables
+  lvs_notify_fifo {fifo}
+}}
+virtual_server {VIP} 80 {{
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+{rs("rs1", 1)}{rs("rs2", 2)}{rs("rs3", 3, "inhibit_on_failure")}
+}}
+virtual_server {VIP} 82 {{
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum 2
+  quorum_up "{script} quorum_up"
+  quorum_down "{script} quorum_down"
+  sorry_server {SORRY["sorry"]} {RS_PORT}
+{rs("rs1", 1).replace("notify_", "#notify_")}{rs("rs2", 1).replace("notify_", "#notify_")}
+}}
+"""
+
+
+def test_checker_drives_the_nftables_pool_under_client_traffic(lab: Lab, tmp_path: Path) -> None:
+    """The Proof scenarios end to end in namespaces: the daemon's own checkers and its nftables
+    data plane, with a client sending real requests to the VIP through the director."""
+    client = lab.add_host("cl", ["10.97.0.50/24"])
+    dh = lab.add_host("d1", ["10.97.0.1/24", f"{VIP}/24", "10.97.1.1/24", f"{GW}/24"])
+    for key in ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0",
+                "net.ipv4.conf.eth0.send_redirects=0"):
+        dh.run(["sysctl", "-qw", key])
+    servers: dict[str, Host] = {}
+    for name, addr in {**RS, **SORRY}.items():
+        h = lab.add_host(name, [f"{addr}/24"])
+        h.run(["ip", "route", "add", "default", "via", GW])
+        servers[name] = h
+
+    def serve(name: str) -> None:
+        addr = {**RS, **SORRY}[name]
+        servers[name].popen([sys.executable, "-c", SERVER, name, addr, str(RS_PORT)])
+        assert wait_for(lambda: f":{RS_PORT}" in servers[name].run(
+            ["ss", "-ltnH"], check=False).stdout, 15), name
+
+    for name in (*RS, *SORRY):
+        serve(name)
+    events = tmp_path / "events.log"
+    script = tmp_path / "notify.sh"
+    script.write_text(f"#!/bin/sh\necho \"$@\" >> {events}\n")
+    script.chmod(0o755)
+    fifo = tmp_path / "lvs.fifo"
+    os.mkfifo(fifo, 0o600)
+    fifo_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    fifo_lines: list[str] = []
+
+    def fifo_has(line: str) -> bool:
+        try:
+            fifo_lines.extend(os.read(fifo_fd, 65536).decode().splitlines())
+        except BlockingIOError:
+            pass
+        return line in fifo_lines
+
+    def events_has(line: str) -> bool:
+        return events.exists() and line in events.read_text().splitlines()
+
+    d = Director(dh, tmp_path / "d1", checker_config(script, fifo))
+    d.start()
+    try:
+        assert wait_for(lambda: d.pool() == set(RS), 20), (d.ruleset(), d.text())
+        assert wait_for(lambda: d.pool(port=82) == {"rs1", "rs2"}, 5), d.ruleset()
+
+        # weights 1:2:3 (wrr as numgen over 6 slots: exact per block of 6 connections)
+        got = requests(client, 60)
+        assert got == Counter({"rs1": 10, "rs2": 20, "rs3": 30}), got
+
+        # rs1 dies under client traffic: it leaves the data plane within the bound and no
+        # request fails after that
+        bound = 1 * (1 + 1) + CONNECT_TIMEOUT
+        load = client.popen([sys.executable, "-c", CLIENT, VIP, "80", "120", "0.05"],
+                            stdout=subprocess.PIPE)
+
+        time.sleep(1.0)
+        servers["rs1"].stop_procs()
+        died = time.monotonic()
+        assert wait_for(lambda: "rs1" not in d.pool(), bound + 3), d.text()
+        removed = time.monotonic()
+        assert removed - died <= bound + 1.5, removed - died  # slack: two busy cores
+        out, _ = load.communicate(timeout=60)
+        after = [name for t, name in json.loads(out) if t > removed]
+        assert len(after) > 20 and set(after) <= {"rs2", "rs3"}, Counter(after)
+        assert wait_for(lambda: events_has("down rs1"), 3), d.text()
+        assert wait_for(lambda: fifo_has(f"RS [{RS['rs1']}]:tcp:{RS_PORT} [{VIP}]:tcp:80 DOWN"),
+                        3), fifo_lines
+        # VS :82 lost quorum (1 < 2): the sorry server alone, quorum_down ran
+        assert wait_for(lambda: d.pool(port=82, servers=SORRY) == {"sorry"}
+                        and d.pool(port=82) == set(), 3), d.ruleset()
+        assert wait_for(lambda: events_has("quorum_down"), 3)
+        assert wait_for(lambda: fifo_has(f"VS [{VIP}]:tcp:82 DOWN"), 3), fifo_lines
+        assert requests(client, 10, port=82) == Counter({"sorry": 10})
+
+        # rs1 heals: back in both services, the sorry server leaves, quorum_up ran
+        serve("rs1")
+        assert wait_for(lambda: d.pool() == set(RS), 6), d.text()
+        assert wait_for(lambda: d.pool(port=82) == {"rs1", "rs2"}
+                        and not d.pool(port=82, servers=SORRY), 3), d.ruleset()
+        assert wait_for(lambda: events_has("up rs1") and events_has("quorum_up"), 3)
+        assert wait_for(lambda: fifo_has(f"VS [{VIP}]:tcp:82 UP"), 3), fifo_lines
+        assert requests(client, 60) == Counter({"rs1": 10, "rs2": 20, "rs3": 30})
+        assert requests(client, 10, port=82) == Counter({"rs1": 5, "rs2": 5})
+
+        # rs3 (inhibit_on_failure) dies: kept at weight 0, no new connection reaches it
+        servers["rs3"].stop_procs()
+        assert wait_for(lambda: "rs3" not in d.pool(), bound + 3), d.text()
+        assert f"Disabling service [{RS['rs3']}]:tcp:{RS_PORT} from VS [{VIP}]:tcp:80" \
+            in d.text()
+        assert f"Removing service [{RS['rs3']}]" not in d.text()
+        assert requests(client, 30) == Counter({"rs1": 10, "rs2": 20})
+    finally:
+        if d.proc is not None and d.proc.poll() is None:
+            assert d.stop() == 0, d.text()
+        os.close(fifo_fd)
+    assert d.ruleset() == ""  # the default stop removes the data plane's table
