@@ -264,3 +264,26 @@ def test_simulation_is_deterministic_per_seed() -> None:
 
     assert run(3) == run(3)
     assert run(3) != run(4)
+
+
+def test_interface_down_then_up_hands_over_and_preempts_back() -> None:
+    lan = Lan(delay=DELAY)
+    lan.add_node("a", "10.0.0.1", inst("VI_1", 51, 150))
+    lan.add_node("b", "10.0.0.2", inst("VI_1", 51, 100))
+    lan.start()
+    lan.run_for(10)
+    assert lan.masters(51) == ["a"]
+    down = lan.now
+    lan.set_interface("a", "VI_1", False)
+    lan.run_for(10)
+    assert lan.router("a").state is State.FAULT and lan.masters(51) == ["b"]
+    took = lan.became("b", State.MASTER, after=down)
+    assert took is not None and took - down <= master_down_interval(2, 100, 1) + DELAY
+    up = lan.now
+    lan.set_interface("a", "VI_1", True)
+    assert lan.router("a").state is State.BACKUP  # out of FAULT into BACKUP, never MASTER at once
+    lan.run_for(10)
+    assert lan.masters(51) == ["a"]
+    back = lan.became("a", State.MASTER, after=up)
+    # a lower-priority master holds off a returning higher one only until a's own down timer
+    assert back is not None and back - up <= master_down_interval(2, 150, 1) + DELAY
