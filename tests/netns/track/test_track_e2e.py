@@ -583,3 +583,69 @@ def test_track_interface_and_sync_group_trackers_in_the_daemon(lab: Lab,
     assert wait_for(lambda: d.has_vip(f"{NET}.133") and d.has_vip(f"{NET}.134"), 3)
     for ifname in ("ta0", "tb0"):
         h.run(["ip", "link", "del", ifname], check=False)
+
+
+def test_master_rx_lower_pri_and_notify_deleted_in_the_daemon(lab: Lab,
+                                                             nodes: list[Node]) -> None:
+    """Two pykeepalived nodes made MASTER apart (the switch drops their frames), then joined:
+    the higher one hears the lower one's adverts and runs ``notify_master_rx_lower_pri`` and
+    writes ``MASTER_RX_LOWER_PRI``. Then a SIGHUP with one instance removed from the file: with
+    ``notify_deleted`` its notify_deleted script runs and the FIFO and the generic script say
+    DELETED."""
+    import signal
+
+    n1, n2 = Node(lab, "n1", "py"), Node(lab, "n2", "py")
+    nodes += [n1, n2]
+    rec = n1.run / "rec.sh"
+
+    def conf(n: Node, prio: int, with_vi2: bool) -> str:
+        text = n.config(prio, None)  # rec.sh, the FIFO reader, VI_1 with the generic notify
+        head = text[: text.index("global_defs {")]
+        globals_ = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(
+            ("vrrp_notify", "enable_script_security", "script_user"))]
+        vi1 = InstanceConf(vrid=141, priority=prio, version=3, advert_int=ADV,
+                           vips=(f"{NET}.141/24 dev eth0",),
+                           extra=[f'notify_master_rx_lower_pri "{rec} rxlower"'])
+        vi2 = InstanceConf(name="VI_2", vrid=142, priority=prio, version=3, advert_int=ADV,
+                           vips=(f"{NET}.142/24 dev eth0",),
+                           extra=["notify_deleted", f'notify_deleted "{rec} deleted x"',
+                                  f'notify "{rec} generic"'])
+        return head + render_config("LAB", [vi1, vi2] if with_vi2 else [vi1], globals_)
+
+    for n in (n1, n2):
+        n.host.isolate()
+    try:
+        for n, prio in ((n1, 150), (n2, 100)):
+            n.daemon = Daemon(n.host, "py", conf(n, prio, True))
+            n.daemon.start()
+        assert wait_for(lambda: all(n.daemon is not None and n.daemon.has_vip(f"{NET}.141")
+                                    for n in (n1, n2)), 10)
+        # One way only: n2's adverts now reach n1, n1's never reach n2 (so n2 stays MASTER
+        # and keeps advertising its lower priority to n1).
+        n1.host.unisolate()
+        lab.nft_switch(f"add rule bridge pklab pkfwd iifname {n1.host.port} drop")
+        d1 = n1.daemon
+        assert d1 is not None
+        _has_lines(n1, ['INSTANCE "VI_1" MASTER 150',
+                        'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150'])
+        assert d1.wait_log(r"\(VI_1\) Received advert from \S+ with lower priority 100, ours 150",
+                           3)
+        assert wait_for(lambda: ["rxlower"] in n1.notify_calls(), 3), n1.notify_calls()
+    finally:
+        n1.host.unisolate()
+    assert wait_for(lambda: n2.daemon is not None and not n2.daemon.has_vip(f"{NET}.141"), 5)
+
+    calls0 = len(n1.notify_calls())
+    m = len(n1.fifo_lines())
+    d1.write_conf(conf(n1, 150, False))
+    mark = d1.mark()
+    d1.signal(signal.SIGHUP)
+    assert d1.wait_log(r"Reload finished", 10, since=mark), d1.log_since(mark)
+    # (the priority reported with DELETED is not pinned here: not checked against keepalived)
+    assert wait_for(lambda: any(ln.startswith('INSTANCE "VI_2" DELETED ')
+                                for ln in n1.fifo_lines()[m:]), 5), n1.fifo_lines()[m:]
+    assert wait_for(lambda: ["deleted", "x"] in n1.notify_calls()[calls0:]
+                    and any(c[:4] == ["generic", "INSTANCE", "VI_2", "DELETED"]
+                            for c in n1.notify_calls()[calls0:]), 3), n1.notify_calls()[calls0:]
+    assert not any("FAULT" in line for line in n1.fifo_lines()[m:])
+    assert wait_for(lambda: not d1.has_vip(f"{NET}.142"), 3)
