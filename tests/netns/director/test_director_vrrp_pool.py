@@ -282,8 +282,15 @@ def checker_config(script: Path, fifo: Path) -> str:
   }}"""
     return f"""
 global_defs {{
+  router_id pkadir
   lvs_dataplane nftables
   lvs_notify_fifo {fifo}
+  notification_email {{
+    ops@example.test
+  }}
+  notification_email_from pka@example.test
+  smtp_server 127.0.0.1 2525
+  smtp_alert_checker
 }}
 virtual_server {VIP} 80 {{
   delay_loop 1
@@ -347,6 +354,16 @@ def test_checker_drives_the_nftables_pool_under_client_traffic(lab: Lab, tmp_pat
     def events_has(line: str) -> bool:
         return events.exists() and line in events.read_text().splitlines()
 
+    # an SMTP server in the director's namespace that prints every message it receives
+    mail = tmp_path / "mail.txt"
+    with open(mail, "wb") as out:
+        dh.popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:2525"],
+                 stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    assert wait_for(lambda: ":2525" in dh.run(["ss", "-ltnH"], check=False).stdout, 15)
+
+    def mailed(subject: str) -> bool:
+        return f"Subject: {subject}" in mail.read_text(errors="replace")
+
     d = Director(dh, tmp_path / "d1", checker_config(script, fifo))
     d.start()
     try:
@@ -380,6 +397,10 @@ def test_checker_drives_the_nftables_pool_under_client_traffic(lab: Lab, tmp_pat
                         and d.pool(port=82) == set(), 3), d.ruleset()
         assert wait_for(lambda: events_has("quorum_down"), 3)
         assert wait_for(lambda: fifo_has(f"VS [{VIP}]:tcp:82 DOWN"), 3), fifo_lines
+        # smtp_alert_checker: the checker event is mailed
+        assert wait_for(lambda: mailed(f"[pkadir] Realserver [{RS['rs1']}]:tcp:{RS_PORT} of "
+                                       f"virtual server [{VIP}]:tcp:80 - DOWN"), 5), \
+            mail.read_text(errors="replace")
         assert requests(client, 10, port=82) == Counter({"sorry": 10})
 
         # rs1 heals: back in both services, the sorry server leaves, quorum_up ran
@@ -389,6 +410,9 @@ def test_checker_drives_the_nftables_pool_under_client_traffic(lab: Lab, tmp_pat
                         and not d.pool(port=82, servers=SORRY), 3), d.ruleset()
         assert wait_for(lambda: events_has("up rs1") and events_has("quorum_up"), 3)
         assert wait_for(lambda: fifo_has(f"VS [{VIP}]:tcp:82 UP"), 3), fifo_lines
+        assert wait_for(lambda: mailed(f"[pkadir] Realserver [{RS['rs1']}]:tcp:{RS_PORT} of "
+                                       f"virtual server [{VIP}]:tcp:80 - UP"), 5), \
+            mail.read_text(errors="replace")
         assert requests(client, 60) == Counter({"rs1": 10, "rs2": 20, "rs3": 30})
         assert requests(client, 10, port=82) == Counter({"rs1": 5, "rs2": 5})
 
