@@ -301,8 +301,11 @@ class Lexer:
             self._rng.seed(self.seed)
         self._run_text(text, filename)
 
-    def _run_text(self, text: str, path: str) -> None:
-        name = path  # keepalived names the file as it was given (or found by an include)
+    def _run_text(self, text: str, path: str, name: str | None = None) -> None:
+        # messages name a file as it was given (-f) or as its include line spelt it, relative
+        # to the including file ("(sub/s.conf: Line 1)"), as keepalived does; ``path`` is
+        # where it really is (${_PWD}, nested includes)
+        name = path if name is None else name
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -625,6 +628,7 @@ class Lexer:
         alternatives = expand_braces(target)
         found: list[str] = []
         missing: list[str] = []
+        alt_of: dict[str, str] = {}
         for alt in alternatives:
             full = alt if os.path.isabs(alt) else os.path.join(base, alt)
             wild = any(c in alt for c in "*?[")
@@ -635,6 +639,8 @@ class Lexer:
             if not matches and wild and "b" in checks and len(alternatives) > 1:
                 missing.append(alt)
             found.extend(matches)
+            for mt in matches:
+                alt_of.setdefault(mt, alt)
         if missing or (not found and "m" in checks):
             # keepalived 2.2.7 reports a missing plain include but does not count it as an
             # error; the checking variants (and -e) do
@@ -652,7 +658,8 @@ class Lexer:
                 continue
             self._depth += 1
             try:
-                self._run_text(text, f)
+                self._run_text(text, f, f if os.path.isabs(alt_of[f]) else
+                               os.path.relpath(f, base or "."))
             finally:
                 self._depth -= 1
 

@@ -129,3 +129,23 @@ def test_pwd_is_the_directory_of_the_file_being_read() -> None:
     assert [s.tokens for s in lx.stmts] == [("p", "/etc/keepalived"),
                                             ("p", "/etc/keepalived/conf.d", "lb7"),
                                             ("p", "/etc/keepalived")]
+
+
+def test_messages_name_included_files_as_their_include_line_spelt_them(tmp_path: Path) -> None:
+    # keepalived 2.2.7 (checked in a namespace) prints "(sub/s.conf: Line 1)",
+    # "(deeper/d.conf: Line 1)" and "(../top.conf: Line 1)" for this layout
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "main.conf").write_text(f"include sub/s.conf\ninclude {tmp_path}/abs.conf\n")
+    (tmp_path / "sub" / "s.conf").write_text("p ${_PWD}\ninclude deeper/d.conf\n"
+                                             "include ../top.conf\n")
+    (tmp_path / "sub" / "deeper" / "d.conf").write_text("d\n")
+    (tmp_path / "top.conf").write_text("t\n")
+    (tmp_path / "abs.conf").write_text("a\n")
+    lx = Lexer(config_id="h", files=Files(), env={})
+    lx.run_file(str(tmp_path / "main.conf"))
+    assert [(s.file, s.tokens) for s in lx.stmts] == [
+        ("sub/s.conf", ("p", str(tmp_path / "sub"))),
+        ("deeper/d.conf", ("d",)),
+        ("../top.conf", ("t",)),
+        (f"{tmp_path}/abs.conf", ("a",)),
+    ]
