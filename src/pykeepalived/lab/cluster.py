@@ -10,7 +10,6 @@ children in one ``kill(2)``: a crash, not the graceful stop a lone parent SIGKIL
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -21,52 +20,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from pykeepalived.lab.netns import Host, Lab, wait_for
+from pykeepalived.lab.netns import Host, Lab, lab_lock, wait_for
 
 RUN_ROOT = os.environ.get("PKD_RUN", "/tmp/pkd-run")
-LOCK_DIR = os.environ.get("PKD_LOCKS", "/tmp")
-_held: dict[str, int] = {}  # prefix -> depth of lab_lock in this process
-
-
-@contextlib.contextmanager
-def lab_lock(prefix: str, wait: float = 540.0) -> Iterator[None]:
-    """Hold the machine-wide lock of the lab ``prefix`` (a ``flock`` on a file in /tmp).
-
-    Two runs of the same tests (a CI clone and a working copy, say) would otherwise share the
-    same namespace names and run directories: ``Lab(prefix)`` removes "stale" namespaces of its
-    prefix, i.e. the other run's live ones, and each run then starts daemons in the other's
-    namespaces. The second run waits here instead. Re-entrant within one process; the kernel
-    drops the lock when the holder dies.
-    """
-    if prefix in _held:
-        _held[prefix] += 1
-        try:
-            yield
-        finally:
-            _held[prefix] -= 1
-        return
-    fd = os.open(os.path.join(LOCK_DIR, f"pykeepalived-lab-{prefix}.lock"),
-                 os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"lab {prefix}: another run held its lock for "
-                                       f"{wait:g} s") from None
-                time.sleep(0.2)
-        _held[prefix] = 1
-        try:
-            yield
-        finally:
-            del _held[prefix]
-    finally:
-        os.close(fd)  # releases the flock
-
-
 @contextlib.contextmanager
 def locked_lab(prefix: str, ipv6: bool = False) -> Iterator[Lab]:
     """``Lab(prefix)`` under :func:`lab_lock`, cleaned up on exit."""

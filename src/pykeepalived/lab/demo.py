@@ -27,9 +27,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from pykeepalived.lab.cluster import Daemon, InstanceConf, lab_lock, masters, render_config
+from pykeepalived.lab.cluster import Daemon, InstanceConf, masters, render_config
 from pykeepalived.lab.measure import AddrMonitor, Pinger
-from pykeepalived.lab.netns import Host, Lab, netns_available, wait_for
+from pykeepalived.lab.netns import Host, Lab, lab_lock, netns_available, wait_for
 
 PREFIX = "pkdd"
 NET = "10.99.7"

@@ -9,12 +9,54 @@ can always remove what an earlier, crashed run left behind without touching anyo
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shlex
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+
+LOCK_DIR = os.environ.get("PKD_LOCKS", "/tmp")
+_held: dict[str, int] = {}  # prefix -> depth of lab_lock in this process
+
+
+@contextlib.contextmanager
+def lab_lock(prefix: str, wait: float = 540.0) -> Iterator[None]:
+    """Hold the machine-wide lock of the lab ``prefix`` (a ``flock`` on a file in /tmp).
+
+    Two runs of the same tests (a CI clone and a working copy, say) would otherwise share the
+    same namespace names: ``Lab(prefix)`` removes "stale" namespaces of its prefix, i.e. the
+    other run's live ones. The second run waits here instead. Re-entrant within one process;
+    the kernel drops the lock when the holder dies.
+    """
+    if prefix in _held:
+        _held[prefix] += 1
+        try:
+            yield
+        finally:
+            _held[prefix] -= 1
+        return
+    fd = os.open(os.path.join(LOCK_DIR, f"pykeepalived-lab-{prefix}.lock"),
+                 os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"lab {prefix}: another run held its lock for "
+                                       f"{wait:g} s") from None
+                time.sleep(0.2)
+        _held[prefix] = 1
+        try:
+            yield
+        finally:
+            del _held[prefix]
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -107,6 +149,8 @@ class Lab:
             raise ValueError("lab prefix must be 1-8 characters")
         self.prefix = prefix
         self.ipv6 = ipv6
+        self._lock: contextlib.ExitStack | None = contextlib.ExitStack()
+        self._lock.enter_context(lab_lock(prefix))
         self.switch_ns = f"{prefix}sw"
         self.hosts: dict[str, Host] = {}
         self._bridge_nft = False
@@ -178,6 +222,9 @@ class Lab:
             h.stop_procs()
         self.remove_stale(self.prefix)
         self.hosts.clear()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> Lab:
         return self

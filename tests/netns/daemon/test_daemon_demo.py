@@ -7,8 +7,7 @@ import re
 import pytest
 
 from pykeepalived.lab import demo
-from pykeepalived.lab.cluster import lab_lock
-from pykeepalived.lab.netns import list_netns
+from pykeepalived.lab.netns import lab_lock, list_netns
 
 # timeout: the first test may wait for another run to release the lab (cluster.lab_lock).
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(600)]
