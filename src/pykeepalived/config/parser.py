@@ -8,6 +8,7 @@ wraps each top-level block so that a bug in one handler is reported, not propaga
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
@@ -2215,6 +2216,9 @@ _GLOBAL_DEPRECATED = {"lvs_process_name": "checker_process_name",
 # ============================================================================ finishing
 
 
+_MISSING_IF = re.compile(r"^WARNING - interface \S+ for |\) tracked interface \S+ doesn't exist$")
+
+
 def _gd_field_names() -> set[str]:
     return {f.name for f in fields(GlobalDefs)}
 
@@ -2266,6 +2270,10 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
     instances = _weights_ignored(p, st, instances, {sg.name: sg for sg in groups})
     instances, kept_scripts = _check_tracking(p, st, instances)
     _check_vrids(p, instances)
+    if any(m.text.endswith(" doesn't exist") and _MISSING_IF.search(m.text)
+           for m in p.messages):
+        # keepalived's summary line after the per-interface warnings
+        p.late("Non-existent interface specified in configuration")
     return KeepalivedConfig(
         global_defs=g, vrrp_instances=tuple(instances), sync_groups=tuple(groups),
         vrrp_scripts=tuple(kept_scripts), track_files=tuple(st.track_files),
