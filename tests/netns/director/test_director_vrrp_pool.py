@@ -80,7 +80,7 @@ def requests(client: Host, n: int, port: int = 80, pause: float = 0.0) -> Counte
     return Counter(name for _, name in json.loads(p.stdout))
 
 
-def config(name: str, priority: int) -> str:
+def config(name: str, priority: int, dataplane: str | None = "nftables") -> str:
     rss = "".join(f"""
   real_server {addr} {RS_PORT} {{
     weight 1
@@ -93,10 +93,11 @@ def config(name: str, priority: int) -> str:
       retry {RETRY}
     }}
   }}""" for addr in RS.values())
+    dp = f"lvs_dataplane {dataplane}" if dataplane else "# lvs_dataplane: default auto"
     return f"""
 global_defs {{
   router_id {name}
-  lvs_dataplane nftables
+  {dp}
 }}
 vrrp_instance VI_1 {{
   state BACKUP
@@ -202,7 +203,8 @@ def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path
     for name in RS:
         serve(name)
     d1 = Director(hosts[0], tmp_path / "d1", config("d1", 150))
-    d2 = Director(hosts[1], tmp_path / "d2", config("d2", 100))
+    # d2 leaves lvs_dataplane at its default, auto: no IPVS in this kernel -> nftables
+    d2 = Director(hosts[1], tmp_path / "d2", config("d2", 100, dataplane=None))
     directors = [d1, d2]
     d1.start()
     d2.start()
@@ -216,6 +218,10 @@ def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path
         got = fetch(30)
         assert set(got) == set(RS), got  # every real server, no error
         assert d1.connections() >= 30 and d2.connections() == 0
+        # auto without IPVS: nftables with one clear line (and VRRP kept running)
+        assert d2.text().count("IPVS is not available in this kernel: virtual servers use "
+                               "the nftables data plane") == 1, d2.text()
+        assert "IPVS is not available" not in d1.text()
 
         # a real server dies: both directors' checkers take it out of their pools
         servers["rs3"].stop_procs()
