@@ -42,6 +42,7 @@ from pykeepalived.check.table import (
     TunFlag,
     TunType,
 )
+from pykeepalived.config.model import GlobalDefs, LvsSyncDaemon
 from pykeepalived.lvs.backend import (
     DataplaneError,
     LvsSettings,
@@ -49,6 +50,7 @@ from pykeepalived.lvs.backend import (
     select_backend,
 )
 from pykeepalived.lvs.ipvs import IpvsBackend, normalized
+from pykeepalived.lvs.syncd import SyncDaemonFollower
 
 CHECKS: list[tuple[str, Callable[[], None]]] = []
 LOOP = asyncio.new_event_loop()
@@ -274,6 +276,31 @@ def sync_daemon_follows_vrrp_state() -> None:
     assert "backup sync daemon" in out and "master" not in out, out
     run(b.set_sync_daemon(None))
     assert sh("ipvsadm -L --daemon").strip() == ""
+
+
+@check
+def sync_daemon_follower_tracks_its_instance() -> None:
+    """lvs.syncd: what the VRRP child runs for ``lvs_sync_daemon pkd0 VI_1 id 7``."""
+    gd = GlobalDefs(lvs_sync_daemon=LvsSyncDaemon("pkd0", instance="VI_1", sync_id=7))
+    f = SyncDaemonFollower.from_global_defs(gd)
+    assert f is not None
+
+    def daemons() -> str:
+        return sh("ipvsadm -L --daemon")
+
+    run(f.start())
+    out = daemons()
+    assert "backup sync daemon" in out and "syncid=7" in out and "master" not in out, out
+    run(f.on_state("VI_2", "MASTER"))  # another instance: no change
+    assert "master" not in daemons()
+    run(f.on_state("VI_1", "MASTER"))
+    out = daemons()
+    assert "master sync daemon" in out and "backup" not in out, out
+    run(f.on_state("VI_1", "FAULT"))
+    out = daemons()
+    assert "backup sync daemon" in out and "master" not in out, out
+    run(f.close())
+    assert daemons().strip() == ""
 
 
 @check

@@ -31,6 +31,7 @@ CHECKS = [
     "resync_after_changes_behind_our_back",
     "stats_are_read_back",
     "sync_daemon_follows_vrrp_state",
+    "sync_daemon_follower_tracks_its_instance",
     "close_removes_ours_and_keeps_foreign",
     "flush_removes_everything",
     "refused_operation_does_not_block_others",
