@@ -224,7 +224,8 @@ def test_spawning_costs_the_loop_well_under_a_millisecond_typically() -> None:
     asyncio.run(main())
 
 
-def test_enable_script_security_refuses_unsafe_root_scripts() -> None:
+def test_enable_script_security_refuses_unsafe_root_scripts(
+        caplog: pytest.LogCaptureFixture) -> None:
     from pykeepalived.config.model import NotifyScript
     from pykeepalived.notify.scripts import ScriptLauncher
 
@@ -247,6 +248,11 @@ def test_enable_script_security_refuses_unsafe_root_scripts() -> None:
             await asyncio.sleep(0.3)
             assert r.disabled and r.runs == 0 and events == []
             assert launcher.refused == 1
+            # ... and both refusals are logged (keepalived logs the script and the reason).
+            refusals = [r.getMessage() for r in caplog.records if str(script) in r.getMessage()
+                        or "VRRP_Script(chk) disabled" in r.getMessage()]
+            assert any("VRRP_Script(chk) disabled" in m for m in refusals), refusals
+            assert sum(str(script) in m for m in refusals) >= 2, refusals
             await r.stop()
             await launcher.close()
             # Without enable_script_security the same script runs (keepalived only warns).
