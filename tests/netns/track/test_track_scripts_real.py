@@ -220,7 +220,11 @@ def test_spawning_costs_the_loop_well_under_a_millisecond_typically() -> None:
                 r._procs.pop(child.pid)
         await r.close()
         costs.sort()
-        assert costs[len(costs) // 2] < 0.005, costs  # median; measured ~1 ms at load 7
+        # A slow spawn path is slow every time: the best of 30 says so without being hostage
+        # to a loaded machine; the median only guards against something far worse.
+        # (measured ~1 ms median at load 7; a median over 5 ms seen once at load 5+)
+        assert costs[0] < 0.003, costs
+        assert costs[len(costs) // 2] < 0.02, costs
     asyncio.run(main())
 
 
