@@ -283,9 +283,10 @@ class CheckerProcess:
         if not any(v.ha_suspend for v in self.cfg.virtual_servers) or self._addr_monitor:
             return
         try:
-            from pyroute2 import AsyncIPRoute
-
             from pykeepalived.net.links import AddrEvent, LinkMonitor
+            from pykeepalived.net.pyroute2_lite import async_iproute
+
+            AsyncIPRoute = async_iproute()  # the class, named as pyroute2 names it
 
             async with AsyncIPRoute() as ipr:
                 async for m in await ipr.addr("dump"):

@@ -362,7 +362,8 @@ class VrrpProcess:
         elif not unicast:
             sock.join(group)
         if receive and key not in self._reading:
-            sock.start(functools.partial(self._on_packet, key))
+            # Timers are re-armed once per socket wake-up, not once per advert.
+            sock.start(functools.partial(self._on_packet, key), after_batch=self._rearm)
             self._reading.add(key)
         return sock
 
@@ -440,7 +441,6 @@ class VrrpProcess:
             inst.ah.backup_received()
         inst.router.receive(adv, self._now())
         self._drain(inst)
-        self._rearm()
 
     def _on_net_event(self, ev: NetEvent) -> None:
         now = self._now()
