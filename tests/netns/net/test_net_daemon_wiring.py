@@ -78,3 +78,44 @@ def test_xmit_base_strict_and_static_routes_rules(lab: Lab) -> None:
         stop_all([d])
         subprocess.run(["ip", "netns", "exec", n1.ns, "ip", "rule", "del", "table", "101"],
                        capture_output=True, check=False)
+
+
+def test_unicast_ttl_peer_ttl_range_and_mcast_dst_ip(lab: Lab) -> None:
+    """``unicast_ttl`` sets the TTL of unicast adverts; a peer line's ``min_ttl`` makes the
+    receiver drop adverts below it (so it becomes MASTER too, and says why); ``mcast_dst_ip``
+    sends an instance's adverts to its own group."""
+    n1, n2 = lab.hosts["n1"], lab.hosts["n2"]
+    uvip, mvip = f"{NET}.161", f"{NET}.162"
+
+    def insts(me: int, peer: int, prio: int, peer_extra: str) -> list[InstanceConf]:
+        return [
+            InstanceConf(name="VI_U", vrid=61, priority=prio, version=3, advert_int=0.1,
+                         vips=(f"{uvip}/24",), unicast_src=f"{NET}.{me}",
+                         extra=("unicast_ttl 7", "unicast_peer {",
+                                f"    {NET}.{peer}{peer_extra}", "}")),
+            InstanceConf(name="VI_M", vrid=62, priority=prio, version=3, advert_int=0.1,
+                         vips=(f"{mvip}/24",), extra=("mcast_dst_ip 224.0.0.99",)),
+        ]
+
+    d1 = Daemon(n1, "py", render_config("n1", insts(11, 12, 150, "")))
+    d2 = Daemon(n2, "py", render_config("n2", insts(12, 11, 100, " min_ttl 10")))
+    try:
+        d1.start()
+        d2.start()
+        assert wait_for(lambda: d1.has_vip(uvip) and d1.has_vip(mvip), 15), d1.log_text()[-3000:]
+        r = n2.run(["timeout", "5", "tcpdump", "-v", "-n", "-l", "-i", "eth0", "-c", "8",
+                    f"ip proto 112 and src {NET}.11"], check=False)
+        heads = re.findall(r"ttl (\d+),.*\n\s+(\S+) > (\S+):", r.stdout)
+        uni = [int(t) for t, _s, dst in heads if dst == f"{NET}.12"]
+        mc = [int(t) for t, _s, dst in heads if dst == "224.0.0.99"]
+        assert uni and all(t == 7 for t in uni), r.stdout
+        assert mc and all(t == 255 for t in mc), r.stdout
+        assert not any(dst == "224.0.0.18" for _t, _s, dst in heads), r.stdout
+        # n2 drops n1's unicast adverts (TTL 7 < min_ttl 10): MASTER of VI_U as well, while
+        # VI_M (no TTL rule) stays with n1.
+        assert wait_for(lambda: d2.has_vip(uvip), 5), d2.log_text()[-3000:]
+        assert d1.has_vip(uvip) and not d2.has_vip(mvip)
+        log2 = d2.log_text()
+        assert re.search(r"\(VI_U\) TTL/HL 7 not in range 10 - 255", log2), log2[-3000:]
+    finally:
+        stop_all([d1, d2])
