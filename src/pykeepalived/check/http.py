@@ -4,7 +4,8 @@ The request is keepalived's template: ``GET <path> HTTP/1.<n>``, ``User-Agent: K
 ``Connection: close`` for ``1.0C`` and ``1.1``, then ``Host: <virtualhost>`` or ``Host: ip:port``.
 The body (everything after the blank line, read to EOF, not de-chunked, but no more than
 ``Content-Length`` bytes when the header is present) is hashed with MD5, so a ``digest``
-computed by ``genhash`` (ours or keepalived's) matches. All url blocks must pass.
+computed by ``genhash`` (ours or keepalived's) matches. All url blocks it is given must pass
+(the pool hands it one url per check, keepalived's cadence; all of them with fast_recovery).
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ from pykeepalived.check.table import (
 )
 from pykeepalived.config.model import (
     Checker,
+    HttpGet,
     MiscCheck,
     NotifyScript,
     RealServer,
@@ -163,6 +164,8 @@ class _CheckerState:
     last_due: float | None = None
     running: bool = False
     weight: int | None = None  # dynamic weight reported by the probe
+    url_it: int = 0  # HTTP_GET/SSL_GET with several urls: the url the next check fetches
+    url_streak: int = 0  # urls passed in a row while down (all of them bring it up)
 
 
 @dataclass
@@ -198,6 +201,10 @@ _SCHED_FLAGS = {
     "mh-fallback": ServiceFlag.SCHED1, "flag-2": ServiceFlag.SCHED2,
     "sh-port": ServiceFlag.SCHED2, "mh-port": ServiceFlag.SCHED2, "flag-3": ServiceFlag.SCHED3,
 }
+
+
+def _url_count(cfg: Checker) -> int:
+    return len(cfg.urls) if isinstance(cfg, HttpGet) else 1
 
 
 def vs_identity(vs: VirtualServer) -> str:
@@ -457,9 +464,19 @@ class Pool:
     # -------------------------------------------------------------- queries
 
     def checker(self, cid: CheckId) -> tuple[VirtualServer, RealServer, Checker]:
-        """The config objects a probe needs to run check ``cid``."""
+        """The config objects a probe needs to run check ``cid``.
+
+        An HTTP checker with several ``url`` blocks fetches one url per check, in turn, as
+        keepalived does (keepalived.conf(5), ``fast_recovery``): the checker handed out holds
+        only that url. A down checker with ``fast_recovery`` gets every url at once, so one
+        passing round brings the server up.
+        """
         v, r, c = self._by_id[cid]
-        return v.cfg, r.cfg, c.cfg
+        cfg = c.cfg
+        if _url_count(cfg) > 1 and isinstance(cfg, HttpGet) \
+                and not (cfg.fast_recovery and not c.is_up):
+            cfg = dataclasses.replace(cfg, urls=(cfg.urls[c.url_it],))
+        return v.cfg, r.cfg, cfg
 
     def check_ids(self) -> list[CheckId]:
         return sorted(self._by_id)
@@ -571,6 +588,21 @@ class Pool:
             out.append(Log(ph.attempt.format(why=why)))
         first = not c.has_run
         mail = ""
+        urls = _url_count(cfg)
+        if urls > 1:
+            fast = isinstance(cfg, HttpGet) and cfg.fast_recovery and not c.is_up
+            if outcome.ok:
+                c.url_it = 0 if fast else (c.url_it + 1) % urls  # fast: all were fetched
+                if not c.is_up and not fast:
+                    c.url_streak += 1
+                    if c.url_streak < urls:  # down until every url passed, one per delay_loop
+                        c.retry_it = 0
+                        c.next_at = now + delay
+                        heapq.heappush(self._heap, (c.next_at, cid))
+                        return out
+                c.url_streak = 0
+            elif not c.is_up or c.retry_it >= cfg.retry:  # a final failure: start over
+                c.url_it = c.url_streak = 0
         if outcome.ok or ((c.is_up or first) and c.retry_it >= cfg.retry):
             c.retry_it = 0
             # keepalived logs the first result of every checker, then only transitions

@@ -419,3 +419,58 @@ def test_reload_that_only_moves_lines_keeps_checker_state() -> None:
     acts = s.pool.reload([vs(rs(1, tcp(retry=0, line=17)), rs(2))], [], 1.0)
     assert not [a for a in acts if isinstance(a, Log) and "Activating" in a.text]
     assert "10.0.1.1" not in s.weights_in_table()
+
+
+def test_several_urls_one_per_delay_loop_and_fast_recovery() -> None:
+    """keepalived checks one url per delay_loop; a down checker comes up once every url passed
+    in a row (N × delay_loop), or after one round of all of them with fast_recovery."""
+    from pykeepalived.config.model import UrlSpec
+
+    urls = (UrlSpec(path="/a"), UrlSpec(path="/b"), UrlSpec(path="/c"))
+    fetched: list[tuple[float, str, tuple[str, ...]]] = []
+    bad: set[str] = set()
+
+    def make(**kw: object) -> tuple[Sim, CheckId]:
+        chk = HttpGet(urls=urls, delay_loop=2.0, retry=1, delay_before_retry=1.0, warmup=0.0,
+                      **kw)  # type: ignore[arg-type]
+        pool = Pool([vs(rs(1, chk))])
+
+        def probe(cid: CheckId, now: float) -> CheckOutcome:
+            got = pool.checker(cid)[2]
+            assert isinstance(got, HttpGet)
+            paths = tuple(u.path for u in got.urls)
+            fetched.append((now, cid.rs, paths))
+            return CheckOutcome(not bad.intersection(paths))
+
+        s = Sim(pool, probe=probe)
+        return s, pool.check_ids()[0]
+
+    # up: one url per check, in turn
+    s, cid = make()
+    s.run_until(4.0)
+    assert [(t, p) for t, _, p in fetched] == [(0.0, ("/a",)), (2.0, ("/b",)), (4.0, ("/c",))]
+    # /a fails: retried (same url) after delay_before_retry, then down
+    fetched.clear()
+    bad.add("/a")
+    s.run_until(9.0)
+    assert [(t, p) for t, _, p in fetched] == [(6.0, ("/a",)), (7.0, ("/a",)), (9.0, ("/a",))]
+    assert not s.pool.table().dests(KEY)
+    # healed: /a, /b, /c must pass one per delay_loop before it is up again
+    bad.clear()
+    fetched.clear()
+    s.run_until(14.5)
+    assert [(t, p) for t, _, p in fetched] == [(11.0, ("/a",)), (13.0, ("/b",))]
+    assert not s.pool.table().dests(KEY)
+    s.run_until(15.0)
+    assert fetched[-1] == (15.0, fetched[-1][1], ("/c",))
+    assert list(s.pool.table().dests(KEY)) == [DestKey("10.0.1.1", 8080)]
+    assert sum("succeed on service" in line for line in s.logs()) == 2  # first, recovery
+
+    # alpha + fast_recovery: a down checker gets every url at once and one pass brings it up
+    fetched.clear()
+    s, cid = make(alpha=True, fast_recovery=True)
+    s.run_until(0.0)
+    assert fetched == [(0.0, cid.rs, ("/a", "/b", "/c"))]
+    assert list(s.pool.table().dests(KEY)) == [DestKey("10.0.1.1", 8080)]
+    s.run_until(2.0)  # up again: back to one url per check
+    assert fetched[-1][2] == ("/a",)
