@@ -7,7 +7,8 @@ kept apart from the VRRP code so the VRRP child only forwards its instances' sta
 
     follower = SyncDaemonFollower.from_global_defs(cfg.global_defs)   # None: nothing to do
     await follower.start()                          # after the instances are built
-    await follower.on_state(inst.name, "MASTER")    # on every StateChanged
+    await follower.on_state(inst.name, "MASTER")    # on every StateChanged, or from
+    follower.post(inst.name, "MASTER")              # synchronous code: queued, in order
     await follower.close()                          # at shutdown
 
 Without IPVS in the kernel (the nftables data plane) the follower does nothing: the checker
@@ -16,6 +17,7 @@ child already says once that nftables has no sync daemon.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -40,6 +42,7 @@ class SyncDaemonFollower:
         self._set = setter
         self.role: str | None = None  # what the kernel was last asked to run
         self._failed = False
+        self._chain: asyncio.Task[None] | None = None  # the last posted change
 
     @classmethod
     def from_global_defs(cls, gd: GlobalDefs, netns: str | None = None
@@ -73,6 +76,20 @@ class SyncDaemonFollower:
             return
         await self._want("MASTER" if state.upper() == "MASTER" else "BACKUP")
 
+    def post(self, instance: str, state: str) -> None:
+        """``on_state`` from synchronous code on the running loop: each change waits for the
+        previous one, so the kernel sees them in order."""
+        prev = self._chain
+
+        async def step() -> None:
+            if prev is not None:
+                await prev
+            await self.on_state(instance, state)
+
+        self._chain = asyncio.get_running_loop().create_task(step())
+
     async def close(self) -> None:
+        if self._chain is not None:
+            await self._chain
         self._failed = False
         await self._want(None)

@@ -68,3 +68,22 @@ def test_from_global_defs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(syncd, "ipvs_present", lambda: True)
     f = SyncDaemonFollower.from_global_defs(gd)
     assert f is not None and f.instance == "VI_9"
+
+
+def test_posted_changes_apply_in_order_even_when_the_kernel_is_slow() -> None:
+    calls: list[str | None] = []
+
+    async def slow_setter(role: str | None) -> None:
+        await asyncio.sleep(0.02 if role == "MASTER" else 0.0)
+        calls.append(role)
+
+    async def scenario() -> None:
+        f = SyncDaemonFollower("VI_1", slow_setter)
+        await f.start()
+        f.post("VI_1", "MASTER")
+        f.post("VI_1", "FAULT")
+        f.post("VI_1", "MASTER")
+        await f.close()  # waits for the posted changes first
+
+    asyncio.run(scenario())
+    assert calls == ["BACKUP", "MASTER", "BACKUP", "MASTER", None]
