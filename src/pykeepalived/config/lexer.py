@@ -15,6 +15,7 @@ import glob as _glob
 import os
 import random
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -26,6 +27,7 @@ MAX_INCLUDE_DEPTH = 32
 MAX_EXPANSION_DEPTH = 64
 MAX_STATEMENTS = 2_000_000
 MAX_SEQ_ITERATIONS = 250_000
+MAX_EXPANDED_LINES = 1_000_000
 
 
 class Stmt(NamedTuple):
@@ -48,9 +50,13 @@ class Files:
 
     def read(self, path: str) -> str | None:
         try:
+            # only regular files (and /dev/null): a glob over /dev or a FIFO must not block
+            # or stream forever
+            if path != os.devnull and not stat.S_ISREG(os.stat(path).st_mode):
+                return None
             with open(path, "rb") as f:
                 data = f.read(16 * 1024 * 1024)
-        except OSError:
+        except (OSError, ValueError):
             return None
         return data.decode("utf-8", errors="replace")
 
@@ -278,6 +284,8 @@ class Lexer:
     _depth: int = 0
     _too_many: bool = False
     _seq_iterations: int = 0
+    _expanded_lines: int = 0
+    _too_deep: set[tuple[str, int]] = field(default_factory=set)
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -356,7 +364,9 @@ class Lexer:
     # -- one logical line
     def _process_line(self, raw: str, ctx: _Ctx, path: str, depth: int) -> None:
         if depth > MAX_EXPANSION_DEPTH:
-            self.report(ctx, "Parameter/sequence expansion too deep - ignoring line")
+            if (ctx.file, ctx.line) not in self._too_deep:  # once per source line
+                self._too_deep.add((ctx.file, ctx.line))
+                self.report(ctx, "Parameter/sequence expansion too deep - ignoring line")
             return
         line = strip_comment(raw).strip()
         if not line:
@@ -407,7 +417,17 @@ class Lexer:
             if expanded is None:
                 return
             if "\n" in expanded:
-                for sub in expanded.split("\n"):
+                subs = expanded.split("\n")
+                self._expanded_lines += len(subs)
+                if self._expanded_lines > MAX_EXPANDED_LINES:
+                    # a definition that expands into itself more than once grows
+                    # exponentially with the depth: stop it like an oversized ~SEQ
+                    if not self._too_many:
+                        self._too_many = True
+                        self.report(ctx, "Parameter expansion exceeds "
+                                    f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
+                    return
+                for sub in subs:
                     self._process_line(sub, ctx, path, depth + 1)
                 return
             if expanded != line:

@@ -149,3 +149,28 @@ def test_messages_name_included_files_as_their_include_line_spelt_them(tmp_path:
         ("../top.conf", ("t",)),
         (f"{tmp_path}/abs.conf", ("a",)),
     ]
+
+
+def test_self_doubling_multiline_parameter_is_bounded() -> None:
+    # $X expands to two lines "$X": 2**depth lines without a global budget
+    import time
+
+    lx = Lexer(config_id="h", files=MemoryFiles({}), env={})
+    t0 = time.process_time()
+    lx.run_text("$X= \\\n$X \\\n$X\n$X\nafter 1\n", "/k.conf")
+    assert time.process_time() - t0 < 20
+    texts = [m.text for m in lx.messages]
+    assert any("exceeds" in t and "truncated" in t for t in texts)
+    assert len(texts) < 10  # "too deep" is said once per source line, not per expansion
+
+
+def test_include_never_reads_a_fifo_or_device(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo.conf")  # opening it would block forever
+    lx = Lexer(config_id="h", files=Files(), env={})
+    lx.run_text("include fifo.conf\ninclude /dev/zero\ninclude /dev/null\nok 1\n",
+                str(tmp_path / "keepalived.conf"))
+    assert [s.tokens for s in lx.stmts] == [("ok", "1")]
+    assert [m.text for m in lx.messages] == ["Config files missing 'fifo.conf'.",
+                                             "Config files missing '/dev/zero'."]
