@@ -5,14 +5,17 @@ no_accept: traffic to a held VIP is dropped by keepalived's nftables table), and
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config, stop_all
+from pykeepalived.lab.measure import arp_capture
 from pykeepalived.lab.netns import Host, Lab, wait_for
 
 pytestmark = pytest.mark.netns
@@ -119,3 +122,30 @@ def test_unicast_ttl_peer_ttl_range_and_mcast_dst_ip(lab: Lab) -> None:
         assert re.search(r"\(VI_U\) TTL/HL 7 not in range 10 - 255", log2), log2[-3000:]
     finally:
         stop_all([d1, d2])
+
+
+def test_garp_schedule_on_the_wire(lab: Lab) -> None:
+    """The GARPs a new MASTER sends follow its schedule: ``garp_master_repeat`` frames spaced by
+    ``vrrp_garp_interval``, the same burst again ``garp_master_delay`` later, then nothing."""
+    n1, n2 = lab.hosts["n1"], lab.hosts["n2"]
+    inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=(f"{VIP}/24",),
+                        extra=("garp_master_delay 1", "garp_master_repeat 3"))
+    d = Daemon(n1, "py", render_config("n1", [inst], ("vrrp_garp_interval 0.05",)))
+    cap = arp_capture(n2)
+    try:
+        d.start()
+        assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
+        time.sleep(3.0)
+    finally:
+        trace = cap.stop()
+        stop_all([d])
+    garp = re.compile(rf"^(\d\d):(\d\d):(\d\d\.\d+) {re.escape(n1.mac)} > ff:ff:ff:ff:ff:ff, "
+                      rf".*Request who-has {re.escape(VIP)} \(ff:ff:ff:ff:ff:ff\) tell "
+                      rf"{re.escape(VIP)},", re.M)
+    ts = [int(h) * 3600 + int(m) * 60 + float(s) for h, m, s in garp.findall(trace)]
+    # (the stop's own frames come after the trace was taken)
+    assert len(ts) == 6, trace
+    first, second = ts[:3], ts[3:]
+    assert all(0.035 <= b - a <= 0.5 for a, b in itertools.pairwise(first)), ts
+    assert all(0.035 <= b - a <= 0.5 for a, b in itertools.pairwise(second)), ts
+    assert 0.9 <= second[0] - first[0] <= 1.6, ts
