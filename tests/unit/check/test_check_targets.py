@@ -5,11 +5,16 @@ and port, else the RS port, the VS port, then the checker's default (80 HTTP, 44
 from __future__ import annotations
 
 import asyncio
+import os
+
+import pytest
 
 from pykeepalived.check.probes import Prober, target_for
 from pykeepalived.config.model import (
     HttpGet,
     KeepalivedConfig,
+    MiscCheck,
+    NotifyScript,
     RealServer,
     SmtpCheck,
     SslGet,
@@ -54,5 +59,22 @@ def test_prober_connects_to_connect_ip_and_port() -> None:
                                                             connect_timeout=1.0))).ok
         srv.close()
         await srv.wait_closed()
+
+    asyncio.run(go())
+
+
+def test_misc_check_runs_as_its_user() -> None:
+    """MISC_CHECK ``user nobody``: the script's exit code shows which user ran it."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    prober = Prober(KeepalivedConfig())
+    vs, rs = VirtualServer(ip="127.0.0.1", port=80), RealServer(ip="127.0.0.1", port=80)
+    is_nobody = ("/bin/sh", "-c", '[ "$(id -un)" = nobody ]')
+
+    async def go() -> None:
+        as_nobody = MiscCheck(script=NotifyScript(is_nobody, user="nobody"), misc_timeout=5.0)
+        assert (await prober.run(vs, rs, as_nobody)).ok
+        as_root = MiscCheck(script=NotifyScript(is_nobody, user="root"), misc_timeout=5.0)
+        assert not (await prober.run(vs, rs, as_root)).ok
 
     asyncio.run(go())
