@@ -669,6 +669,7 @@ class VrrpProcess:
             removed = new_cfg.instance(name) is None
             log.info("(%s) %s: stopping this instance", name,
                      "removed from the configuration" if removed else "configuration changed")
+            prio = inst.router.effective_priority  # before shutdown: keepalived reports it
             inst.router.shutdown(now)
             self._drain(inst)
             # Not a process stop: no STOP notify; a removed instance is reported as DELETED
@@ -676,7 +677,7 @@ class VrrpProcess:
             self._stop_notified = [x for x in self._stop_notified if x[0].name != name]
             if removed and self.notifier is not None:
                 with contextlib.suppress(Exception):
-                    self.notifier.instance_state(inst.cfg, "DELETED", 0)
+                    self.notifier.instance_state(inst.cfg, "DELETED", prio)
             await inst.drain_ops()
             await inst.stop_worker()
             self._forget(inst)
