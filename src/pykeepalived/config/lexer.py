@@ -257,7 +257,26 @@ _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
 _INCLUDES = ("include", "includer", "includem", "includew", "includeb", "includea")
+_REPROCESS = frozenset("@$~")
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _builtin_call(body: str) -> tuple[str, tuple[int, int] | None]:
+    """``${_NAME args}`` split once per distinct text (generated configs repeat them): the
+    name and, for _RANDOM, its (lo, hi) or None when they are not numbers."""
+    parts = body.split()
+    if not parts:
+        return "", None
+    name = parts[0]
+    if name == "_RANDOM":
+        try:
+            lo = int(parts[1]) if len(parts) > 1 else 0
+            hi = int(parts[2]) if len(parts) > 2 else 32767
+        except ValueError:
+            return name, None
+        return name, (min(lo, hi), max(lo, hi))
+    return name, None
 
 
 @dataclass
@@ -431,8 +450,9 @@ class Lexer:
                     self._process_line(sub, ctx, path, depth + 1)
                 return
             if expanded != line:
-                head = expanded.lstrip()[:1]
-                if head in ("@", "$", "~") or (expanded.split(None, 1) or [""])[0] in _INCLUDES:
+                lead = expanded.lstrip()
+                head = lead[:1]
+                if head in _REPROCESS or (head == "i" and lead.split(None, 1)[0] in _INCLUDES):
                     # a substituted value may itself be a definition, conditional or sequence
                     self._process_line(expanded, ctx, path, depth + 1)
                     return
@@ -453,22 +473,26 @@ class Lexer:
             # keepalived 2.2.7 reports the line and does not use it
             self.report(ctx, f"Unterminated quote '{line}'")
             return
+        out = self.stmts
+        file, lineno = ctx.file, ctx.line
         for toks in stmts:
-            self.stmts.append(Stmt(ctx.file, ctx.line, toks))
-            if toks[:1] == ("random_seed",) and len(toks) > 1 and toks[1].isdigit():
+            out.append(Stmt(file, lineno, toks))
+            if toks[0] == "random_seed" and len(toks) > 1 and toks[1].isdigit():
                 # as in keepalived, global_defs' random_seed reseeds ${_RANDOM} from here on,
                 # so a config that sets it expands the same way every time
                 self._rng.seed(int(toks[1]))
-        if len(self.stmts) > MAX_STATEMENTS:
+        if len(out) > MAX_STATEMENTS:
             self._too_many = True
             self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
 
     # -- parameters
     def _builtin(self, body: str, path: str) -> str | None:
-        parts = body.split()
-        if not parts:
-            return None
-        name = parts[0]
+        name, args = _builtin_call(body)
+        if name == "_RANDOM":
+            if args is None:
+                return None
+            lo, hi = args
+            return str(self._rng.randrange(lo, hi + 1))
         if name == "_PWD":
             return os.path.dirname(os.path.abspath(path))
         if name == "_INSTANCE":
@@ -478,31 +502,25 @@ class Lexer:
         if name == "_BANG":
             return "!"
         if name == "_ENV":
+            parts = body.split()
             return self.env.get(parts[1], "") if len(parts) > 1 else ""
-        if name == "_RANDOM":
-            try:
-                lo = int(parts[1]) if len(parts) > 1 else 0
-                hi = int(parts[2]) if len(parts) > 2 else 32767
-            except ValueError:
-                return None
-            if hi < lo:
-                lo, hi = hi, lo
-            return str(self._rng.randint(lo, hi))
         return None
 
     def _substitute(self, line: str, ctx: _Ctx, path: str) -> str | None:
+        params = self.params
+
+        def braced(m: re.Match[str]) -> str:
+            body = m.group(1)
+            if body in params:
+                return params[body]
+            b = self._builtin(body, path)
+            return m.group(0) if b is None else b
+
+        def bare(m: re.Match[str]) -> str:
+            return params.get(m.group(1), m.group(0))
+
         for _ in range(MAX_EXPANSION_DEPTH):
-            def braced(m: re.Match[str]) -> str:
-                body = m.group(1)
-                if body in self.params:
-                    return self.params[body]
-                b = self._builtin(body, path)
-                return m.group(0) if b is None else b
-
-            def bare(m: re.Match[str]) -> str:
-                return self.params.get(m.group(1), m.group(0))
-
-            new = _PARAM_BRACED.sub(braced, line)
+            new = _PARAM_BRACED.sub(braced, line) if "${" in line else line
             if "\n" not in new:
                 new = _PARAM_BARE.sub(bare, new)
             if "\n" in new:

@@ -3,8 +3,11 @@ config test makes, and return a ``ParseResult``. Nothing here raises on bad inpu
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import socket
+from collections.abc import Iterator
 
 from pykeepalived.config.environment import Environment, SystemEnvironment
 from pykeepalived.config.lexer import Files, Lexer, MemoryFiles
@@ -20,6 +23,19 @@ from pykeepalived.config.parser import Parser, ParseState, build_tree, finish
 DEFAULT_SCRIPT_USER = "keepalived_script"
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while a config is read: it builds hundreds of thousands of acyclic
+    objects (generated configs), and the collector re-scanning them took a third of the time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _hostname() -> str:
     return socket.gethostname().split(".", 1)[0]
 
@@ -27,24 +43,26 @@ def _hostname() -> str:
 def load(path: str, *, config_id: str, all_config: bool = False,
          env: Environment | None = None, files: Files | None = None) -> ParseResult:
     """Parse ``path`` as keepalived would with ``-i config_id`` (and ``-e`` if all_config)."""
-    lx = Lexer(config_id=config_id, files=files or Files(), all_config=all_config)
-    try:
-        lx.run_file(path)
-    except RecursionError:
-        lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
-    return _parse(lx, env or SystemEnvironment(), config_id)
+    with _gc_paused():
+        lx = Lexer(config_id=config_id, files=files or Files(), all_config=all_config)
+        try:
+            lx.run_file(path)
+        except RecursionError:
+            lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
+        return _parse(lx, env or SystemEnvironment(), config_id)
 
 
 def load_text(text: str, *, config_id: str = "", filename: str = "keepalived.conf",
               env: Environment | None = None, files: dict[str, str] | None = None
               ) -> ParseResult:
     """Parse config text held in memory (tests, reload from an expanded copy)."""
-    lx = Lexer(config_id=config_id, files=MemoryFiles(files or {}))
-    try:
-        lx.run_text(text, filename)
-    except RecursionError:
-        lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
-    return _parse(lx, env or SystemEnvironment(), config_id)
+    with _gc_paused():
+        lx = Lexer(config_id=config_id, files=MemoryFiles(files or {}))
+        try:
+            lx.run_text(text, filename)
+        except RecursionError:
+            lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
+        return _parse(lx, env or SystemEnvironment(), config_id)
 
 
 def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:

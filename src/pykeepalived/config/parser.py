@@ -77,27 +77,26 @@ from pykeepalived.config.values import (
 
 
 class Node:
-    """A statement with, when a ``{`` followed it, its children (a plain slotted class: fast)."""
+    """A statement with, when a ``{`` followed it, its children (a plain slotted class: fast).
 
-    __slots__ = ("children", "file", "line", "tokens")
+    ``kw`` and ``args`` are split off once here: the block parsers read them many times each.
+    """
+
+    __slots__ = ("args", "children", "file", "kw", "line", "tokens")
 
     def __init__(self, file: str, line: int, tokens: tuple[str, ...],
                  children: list[Node] | None = None) -> None:
         self.file = file
         self.line = line
         self.tokens = tokens
+        self.kw = tokens[0] if tokens else ""
+        self.args = tokens[1:]
         self.children = children
-
-    @property
-    def kw(self) -> str:
-        return self.tokens[0] if self.tokens else ""
-
-    @property
-    def args(self) -> tuple[str, ...]:
-        return self.tokens[1:]
 
 
 MAX_NESTING = 64
+_OPEN = ("{",)
+_CLOSE = ("}",)
 
 
 def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Node]:
@@ -105,36 +104,36 @@ def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Nod
     root: list[Node] = []
     stack: list[list[Node]] = [root]
     prev: Node | None = None
-    for st in stmts:
-        if st.tokens == ("{",):
+    top = root
+    for file, line, toks in stmts:
+        if toks == _OPEN:
             cur = stack[-1]
             if len(stack) > MAX_NESTING:
                 # far deeper than any real config: refuse rather than recurse without bound
-                messages.append(ConfigMessage(st.file, st.line, Severity.ERROR,
+                messages.append(ConfigMessage(file, line, Severity.ERROR,
                                               "Configuration blocks nested too deeply - "
                                               "ignoring '{'"))
                 prev = None
                 continue
             if prev is not None and prev.children is None and cur and cur[-1] is prev:
-                prev.children = []
-                stack.append(prev.children)
+                top = prev.children = []
             else:
-                anon = Node(st.file, st.line, (), [])
+                anon = Node(file, line, (), [])
                 cur.append(anon)
-                stack.append(anon.children)  # type: ignore[arg-type]
+                top = anon.children  # type: ignore[assignment]
+            stack.append(top)
             prev = None
             continue
-        if st.tokens == ("}",):
+        if toks == _CLOSE:
             if len(stack) == 1:
-                messages.append(ConfigMessage(st.file, st.line, Severity.ERROR,
-                                              "Extra '}' found"))
+                messages.append(ConfigMessage(file, line, Severity.ERROR, "Extra '}' found"))
             else:
                 stack.pop()
+                top = stack[-1]
             prev = None
             continue
-        node = Node(st.file, st.line, st.tokens)
-        stack[-1].append(node)
-        prev = node
+        prev = Node(file, line, toks)
+        top.append(prev)
     if len(stack) > 1:
         messages.append(ConfigMessage("", 0, Severity.ERROR,
                                       f"There are {len(stack) - 1} missing '}}'s or extra '{{'s"))
@@ -1849,8 +1848,7 @@ class Parser(Handler):
             ck = self.checker(cn, r, vs)
             if ck is not None:
                 checkers.append(ck)
-        keep = {f.name for f in fields(RealServer)}
-        vals = {k: v for k, v in r.items() if k in keep}
+        vals = {k: v for k, v in r.items() if k in _RS_FIELDS}
         vals["checkers"] = tuple(checkers)
         return RealServer(**vals)
 
@@ -2096,6 +2094,7 @@ def _is_mac(s: str) -> bool:
         ch in "0123456789abcdefABCDEF" for ch in p) for p in parts)
 
 
+_RS_FIELDS = frozenset(f.name for f in fields(RealServer))
 _SCHEDULERS = {"rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed",
                "nq", "twos"}
 
