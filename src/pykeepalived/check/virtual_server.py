@@ -216,14 +216,28 @@ def vs_identity(vs: VirtualServer) -> str:
     return format_endpoint(vs.ip or "", vs.port, vs.protocol)
 
 
-def _netmask(vs: VirtualServer) -> int:
-    full = 128 if vs.family == 6 else 32
+def _netmask(vs: VirtualServer, af: int) -> int:
+    """``persistence_granularity`` as a prefix length for a service of family ``af``.
+
+    Per service, not per virtual server: a group can mix families (and its fwmark entries
+    carry their own), so an IPv6 prefix must not reach an IPv4 service or the reverse. A
+    value that does not fit the family (a dotted mask for IPv6, /64 for IPv4) means the
+    full prefix (per client), as when it is absent.
+    """
+    full = 128 if af == 6 else 32
     g = vs.persistence_granularity
     if not g:
         return full
-    if g.isdigit():
-        return int(g)
-    return ipaddress.IPv4Network(f"0.0.0.0/{g}").prefixlen
+    try:
+        if g.isdigit():
+            plen = int(g)
+        elif af == 4:
+            plen = ipaddress.IPv4Network(f"0.0.0.0/{g}").prefixlen
+        else:
+            return full
+    except ValueError:
+        return full
+    return plen if 0 < plen <= full else full
 
 
 def service_template(vs: VirtualServer, key: ServiceKey) -> LvsService:
@@ -239,7 +253,7 @@ def service_template(vs: VirtualServer, key: ServiceKey) -> LvsService:
     for f in vs.sched_flags:
         flags |= _SCHED_FLAGS.get(f, ServiceFlag.NONE)
     return LvsService(key=key, scheduler=vs.lb_algo, flags=flags, timeout=timeout,
-                      netmask=_netmask(vs), pe_name=vs.persistence_engine)
+                      netmask=_netmask(vs, key.af), pe_name=vs.persistence_engine)
 
 
 def expand_keys(vs: VirtualServer,
@@ -541,9 +555,9 @@ class Pool:
             dests = self._dests(v)
             for k in v.keys:
                 t = v.service_template
-                mask = t.netmask if k.af == v.cfg.family else (128 if k.af == 6 else 32)
                 svc = LvsService(key=k, scheduler=t.scheduler, flags=t.flags,
-                                 timeout=t.timeout, netmask=mask, pe_name=t.pe_name)
+                                 timeout=t.timeout, netmask=_netmask(v.cfg, k.af),
+                                 pe_name=t.pe_name)
                 entries.append((svc, dests))
         return LvsTable.build(entries)
 

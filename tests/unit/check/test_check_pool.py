@@ -474,3 +474,24 @@ def test_several_urls_one_per_delay_loop_and_fast_recovery() -> None:
     assert list(s.pool.table().dests(KEY)) == [DestKey("10.0.1.1", 8080)]
     s.run_until(2.0)  # up again: back to one url per check
     assert fetched[-1][2] == ("/a",)
+
+
+def test_persistence_granularity_per_service_family_in_a_mixed_group() -> None:
+    """A group mixing IPv6 ranges and an IPv4 fwmark: the IPv6 services get the /64 prefix,
+    the IPv4 one a valid mask (never /64); a dotted mask applies to IPv4 services only."""
+    groups = [VirtualServerGroup("G", (VsgEntry("2001:db8::100", "2001:db8::101", 80, family=6),
+                                       VsgEntry(fwmark=5, family=4),
+                                       VsgEntry("10.0.0.100", None, 80)))]
+    chk = (tcp(),)
+    for gran, v6, v4 in (("64", 64, 32), ("24", 24, 24), ("255.255.255.0", 128, 24),
+                         (None, 128, 32)):
+        v = VirtualServer(group="G", port=80, lb_algo="rr", persistence_timeout=60,
+                          persistence_granularity=gran,
+                          real_servers=(RealServer(ip="10.0.1.1", port=80, checkers=chk),))
+        p = Pool([v], groups)
+        p.start(0.0)
+        got = {k: e.service.netmask for k, e in p.table().services.items()}
+        assert got == {ServiceKey.inet("2001:db8::100", 80): v6,
+                       ServiceKey.inet("2001:db8::101", 80): v6,
+                       ServiceKey.mark(5, 4): v4,
+                       ServiceKey.inet("10.0.0.100", 80): v4}, (gran, got)
