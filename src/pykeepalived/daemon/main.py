@@ -138,15 +138,17 @@ class Supervisor:
             except OSError as e:
                 print(f"Unable to enter network namespace {opts.namespace}: {e}", file=sys.stderr)
                 return EXIT_CONFIG
+        # Before daemonizing, so the refusal reaches the console: keepalived logs "daemon is
+        # already running" and exits 0 (measured with 2.2.7, with and without -n).
+        other = process.already_running(opts.pid_file)
+        if other is not None:
+            setup_logging(opts, None).info("daemon is already running")
+            return 0
         if not opts.dont_fork:
             process.daemonize()
         if opts.umask is not None:
             os.umask(opts.umask)
         log = self.log = setup_logging(opts, None)
-        other = process.already_running(opts.pid_file)
-        if other is not None:
-            log.error("daemon is already running (pid %d)", other)
-            return EXIT_CONFIG
         log.info("Starting pykeepalived v%s (keepalived %s compatible)", __version__,
                  KEEPALIVED_COMPAT_VERSION)
         log.info("Command line: %s", " ".join(f"'{x}'" for x in sys.argv))
