@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
 from pykeepalived.lab import demo
-from pykeepalived.lab.netns import lab_lock, list_netns
+from pykeepalived.lab.netns import Lab, lab_lock, list_netns, wait_for
 
 # timeout: the first test may wait for another run to release the lab (cluster.lab_lock).
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(600)]
@@ -24,3 +25,43 @@ def test_demo_runs_and_cleans_up(capsys: pytest.CaptureFixture[str]) -> None:
         assert out.count("hello from backend") == 4, out
         assert re.search(r"the client now reaches 10\.99\.7\.200 at MAC 02:\S+:0[23] ", out), out
         assert not [n for n in list_netns() if n.startswith(demo.PREFIX)]
+
+
+def test_demo_keep_then_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--keep`` leaves the cluster up (the VIP still answers the client from the new master);
+    ``--clean`` removes every namespace and process it left."""
+    vip = "10.99.7.200"
+    with lab_lock(demo.PREFIX):
+        try:
+            rc = demo.main(["--keep"])
+            out = capsys.readouterr().out
+            assert rc == 0, out
+            assert "Leaving the lab running (--keep)" in out and "Cleaning up" not in out, out
+            left = [n for n in list_netns() if n.startswith(demo.PREFIX)]
+            assert {f"{demo.PREFIX}n2", f"{demo.PREFIX}n3", f"{demo.PREFIX}cl"} <= set(left)
+            r = subprocess.run(["ip", "netns", "exec", f"{demo.PREFIX}cl", "curl", "-s",
+                                "-m", "3", f"http://{vip}/"], capture_output=True, text=True,
+                               timeout=10)
+            assert "hello from backend" in r.stdout, (r.returncode, r.stdout, out)
+            holders = [n for n in ("n2", "n3") if f"inet {vip}/" in subprocess.run(
+                ["ip", "-n", f"{demo.PREFIX}{n}", "-o", "addr", "show", "dev", "eth0"],
+                capture_output=True, text=True).stdout]
+            assert len(holders) == 1, holders
+            pids = subprocess.run(["ip", "netns", "pids", f"{demo.PREFIX}{holders[0]}"],
+                                  capture_output=True, text=True).stdout.split()
+            assert pids  # its daemon (and the relay) still run
+
+            assert demo.main(["--clean"]) == 0
+            assert not [n for n in list_netns() if n.startswith(demo.PREFIX)]
+            assert wait_for(lambda: not any(_alive(p) for p in pids), 5)
+        finally:
+            Lab.remove_stale(demo.PREFIX)
+
+
+def _alive(pid: str) -> bool:
+    """Running (a killed child of this test process lingers as a zombie until reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -215,3 +216,65 @@ def test_dump_files_at_default_paths(host: Host, started: list[Daemon]) -> None:
             p.unlink(missing_ok=True)
             if p in saved:
                 p.write_bytes(saved[p])
+
+
+# ---------------------------------------------------------------- syslog
+# Run the daemon in a private mount namespace whose /dev is a fresh tmpfs holding the usual
+# device nodes (bound from the real /dev) and, at /dev/log, the test's own datagram socket.
+_PRIVATE_DEVLOG = r"""set -e
+T=$1; shift
+mkdir -p "$T/olddev"
+mount --rbind /dev "$T/olddev"
+mount -t tmpfs tmpfs /dev
+for f in null zero random urandom full tty; do
+    touch "/dev/$f"
+    mount --bind "$T/olddev/$f" "/dev/$f"
+done
+mkdir /dev/pts /dev/shm
+mount --rbind "$T/olddev/pts" /dev/pts
+mount --rbind "$T/olddev/shm" /dev/shm
+ln -s /proc/self/fd /dev/fd
+touch /dev/log
+mount --bind "$T/log.sock" /dev/log
+exec "$@"
+"""
+
+
+def syslog_frames(sock: socket.socket, until: float) -> list[str]:
+    out: list[str] = []
+    while time.monotonic() < until:
+        sock.settimeout(max(0.01, until - time.monotonic()))
+        try:
+            out.append(sock.recv(65536).decode(errors="replace"))
+        except TimeoutError:
+            break
+    return out
+
+
+@pytest.mark.parametrize("no_syslog", [False, True], ids=["syslog", "G"])
+def test_syslog_facility_and_ident(host: Host, started: list[Daemon], tmp_path: Path,
+                                   no_syslog: bool) -> None:
+    """Neither -G nor -l: every process logs to /dev/log with the -S facility (local3 → PRI
+    19*8+6 for info) and keepalived's idents; with -G nothing reaches /dev/log."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "log.sock"))
+    flags = ["-n", "-S", "3", *(["-G", "-l"] if no_syslog else [])]
+    prefix = ("unshare", "-m", "--propagation", "private", "sh", "-c", _PRIVATE_DEVLOG, "sh",
+              str(tmp_path))
+    p, out = launch(host, tmp_path, base_conf(), *flags, prefix=prefix)
+    frames: list[str] = []
+    try:
+        assert wait_for(lambda: has_vip(host) or p.poll() is not None, 15), out.read_text()
+        assert p.poll() is None, out.read_text()
+        frames = syslog_frames(sock, time.monotonic() + (1.5 if no_syslog else 3.0))
+    finally:
+        assert finish(p) == 0, out.read_text()
+        sock.close()
+    if no_syslog:
+        assert frames == []
+        assert "Entering MASTER STATE" in out.read_text()
+        return
+    text = "\n".join(frames)
+    assert re.search(r"^<158>Keepalived_vrrp\[\d+\]: \(VI_1\) Entering MASTER STATE",
+                     text, re.M), text[:3000]
+    assert re.search(r"^<158>Keepalived\[\d+\]: Starting pykeepalived", text, re.M), text[:3000]
