@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/failover/run.py [--trials 5] [--impl py,ka] [--cases v2-1,v3-0.1,v3-0.01]
                                            [--modes crash,kill9,term] [--no-write]
+                                           [--prefix pkdb]
 
 Two nodes of the same implementation on one bridge (n1 priority 150, n2 priority 100) and a
 client pinging the VIP every 10 ms. Per trial n1 is (re)started and takes the VIP back, the run
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config
 from pykeepalived.lab.measure import AddrMonitor, Pinger
-from pykeepalived.lab.netns import Lab, wait_for
+from pykeepalived.lab.netns import Lab, lab_lock, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
@@ -188,9 +189,15 @@ def main() -> int:
     p.add_argument("--cases", default="v2-1,v3-0.1,v3-0.01")
     p.add_argument("--modes", default="crash,kill9,term")
     p.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
+    p.add_argument("--prefix", default="pkdb", help="namespace prefix of the lab (default pkdb)")
     a = p.parse_args()
     rows: list[Row] = []
-    lab = Lab("pkdb")
+    with lab_lock(a.prefix):  # a second run with the same prefix waits instead of wrecking it
+        return _run(a, rows)
+
+
+def _run(a: argparse.Namespace, rows: list[Row]) -> int:
+    lab = Lab(a.prefix)
     try:
         for i in (1, 2):
             lab.add_host(f"n{i}", [f"10.99.5.{10 + i}/24"])
