@@ -304,6 +304,41 @@ def sync_daemon_follower_tracks_its_instance() -> None:
 
 
 @check
+def vrrp_child_drives_the_sync_daemon() -> None:
+    """The VRRP child (``-P``) runs the sync thread for ``lvs_sync_daemon``: MASTER while its
+    instance is master, gone after a graceful stop."""
+    sh("ip link add pkv0 type veth peer name pkv1; ip link set pkv0 up; ip link set pkv1 up;"
+       "ip addr add 10.9.0.1/24 dev pkv0")
+    d = Path("/tmp/pklv-syncd")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "keepalived.conf").write_text(
+        "global_defs {\n  lvs_sync_daemon pkv0 VI_1 id 9\n}\n"
+        "vrrp_instance VI_1 {\n  state MASTER\n  interface pkv0\n  virtual_router_id 9\n"
+        "  priority 255\n  advert_int 1\n  virtual_ipaddress {\n    10.9.0.200/24\n  }\n}\n")
+    log = open(d / "daemon.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pykeepalived", "-P", "-n", "-l", "-G", "-f",
+         str(d / "keepalived.conf"), "-p", str(d / "k.pid"), "-r", str(d / "r.pid"),
+         "-c", str(d / "c.pid")], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_until(lambda: "master sync daemon" in sh("ipvsadm -L --daemon"), 90)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{(d / 'daemon.log').read_text()[-3000:]}") from e
+        out = sh("ipvsadm -L --daemon")
+        assert "pkv0" in out and "syncid=9" in out and "backup" not in out, out
+        proc.terminate()
+        proc.wait(timeout=30)
+        assert sh("ipvsadm -L --daemon").strip() == "", "sync thread left behind after stop"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        sh("ip link del pkv0")
+
+
+@check
 def close_removes_ours_and_keeps_foreign() -> None:
     b = backend()
     run(b.close())

@@ -32,6 +32,7 @@ CHECKS = [
     "stats_are_read_back",
     "sync_daemon_follows_vrrp_state",
     "sync_daemon_follower_tracks_its_instance",
+    "vrrp_child_drives_the_sync_daemon",
     "close_removes_ours_and_keeps_foreign",
     "flush_removes_everything",
     "refused_operation_does_not_block_others",

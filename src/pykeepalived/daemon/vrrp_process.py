@@ -48,7 +48,9 @@ from pykeepalived.daemon.settings import (
     route_of,
     router_settings,
     rule_of,
+    static_track_name,
 )
+from pykeepalived.lvs.syncd import SyncDaemonFollower
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
@@ -128,6 +130,7 @@ class VrrpProcess:
         self.monitor: LinkMonitor | None = None
         self.trackers: Any = None
         self.notifier: Any = None
+        self.syncd: SyncDaemonFollower | None = None  # lvs_sync_daemon follows one instance
         self.loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -139,6 +142,9 @@ class VrrpProcess:
         self._reload_again = False
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
+        self._static_failed: dict[str, bool] = {}  # track_group name -> cannot be restored
+        self._static_task: asyncio.Task[None] | None = None
+        self._static_again = False
 
     # ================================================================ life cycle
     async def run(self) -> int:
@@ -168,6 +174,8 @@ class VrrpProcess:
             await self._start_notifier()
             await self._apply_static(add=True)
             await self._build(self.cfg, list(self.cfg.vrrp_instances))
+            await self._start_syncd()
+            await self._check_static(force=True)
             await self._start_trackers()
             delay = self.cfg.global_defs.vrrp_startup_delay
             if delay > 0:
@@ -396,6 +404,74 @@ class VrrpProcess:
             for a in cfg.static_addresses:
                 await self.am.delete_address(address_of(a))
 
+    def _tracked_static(self) -> list[tuple[str, str, Any]]:
+        """(track_group, kind, spec) of every static entry that names a track_group."""
+        out: list[tuple[str, str, Any]] = []
+        for kind, xs in (("address", self.cfg.static_addresses),
+                         ("route", self.cfg.static_routes), ("rule", self.cfg.static_rules)):
+            out += [(x.track_group, kind, x) for x in xs if x.track_group]
+        return out
+
+    def _schedule_static_check(self) -> None:
+        """Re-check the tracked static entries soon (coalesced: one check runs at a time and
+        a burst of netlink events during it costs one more pass)."""
+        if self._stopping or self.loop is None or not self._tracked_static():
+            return
+        if self._static_task is not None and not self._static_task.done():
+            self._static_again = True
+            return
+        self._static_task = self.loop.create_task(self._static_loop())
+
+    async def _static_loop(self) -> None:
+        while True:
+            self._static_again = False
+            try:
+                await self._check_static()
+            except Exception:
+                log.exception("checking static addresses/routes/rules failed")
+            if not self._static_again or self._stopping:
+                return
+
+    async def _check_static(self, force: bool = False) -> None:
+        """``track_group``: put back each tracked static address/route/rule that is gone; the
+        instances of a group with an entry that cannot be put back go to FAULT (and leave it
+        once every entry is back). Routes and rules are re-added each pass (EEXIST = there):
+        the link monitor reports links and addresses, and the kernel drops routes exactly when
+        a link or an address goes, so those events are the ones to react to."""
+        failed = {g.name: False for g in self.cfg.track_groups}
+        for group, kind, spec in self._tracked_static():
+            if self._stopping:
+                return
+            if kind == "address":
+                addr = address_of(spec)
+                if addr.dev is not None and any(
+                        a.ip == addr.ip for a in await self.am.list_addresses(addr.dev)):
+                    continue
+                res = await self.am.add_address(addr)
+            elif kind == "route":
+                res = await self.am.add_route(route_of(spec))
+            else:
+                res = await self.am.add_rule(rule_of(spec))
+            if not res.ok:
+                failed[group] = True
+                log.error("Static %s %s (track_group %s) cannot be restored: %s", kind,
+                          res.target, group, res.error)
+            elif res.changed and not force:
+                log.info("Restored deleted static %s %s", kind, res.target)
+        now = self._now()
+        for group, bad in failed.items():
+            if not force and self._static_failed.get(group, False) == bad:
+                continue
+            if bad != self._static_failed.get(group, False):
+                log.info("track_group %s: static entries %s", group,
+                         "cannot be restored" if bad else "restored")
+            self._static_failed[group] = bad
+            for inst in list(self.instances.values()):
+                if inst.router.set_track_state(TrackKind.INTERFACE, static_track_name(group),
+                                               not bad, now):
+                    self._drain(inst)
+        self._rearm()
+
     # ================================================================ events in
     def _now(self) -> float:
         return self.loop.time() if self.loop is not None else time.monotonic()
@@ -445,6 +521,7 @@ class VrrpProcess:
     def _on_net_event(self, ev: NetEvent) -> None:
         now = self._now()
         if isinstance(ev, LinkEvent):
+            self._schedule_static_check()  # routes and addresses die with links
             old = self._iface_up.get(ev.ifname)
             self._iface_up[ev.ifname] = ev.up
             if old == ev.up:
@@ -469,6 +546,7 @@ class VrrpProcess:
                          ev.address, ev.prefixlen, ev.ifname)
             if ev.added or self._stopping:
                 return
+            self._schedule_static_check()
             for inst in self.instances.values():
                 if inst.vipset and inst.router.state is State.MASTER and any(
                         a.ip == ev.address and (a.dev or inst.vip_if) == ev.ifname
@@ -524,6 +602,8 @@ class VrrpProcess:
             inst.last_transition = time.time()
             if a.new is State.MASTER and inst.ah is not None:
                 inst.ah.become_master()
+            if self.syncd is not None:
+                self.syncd.post(inst.cfg.name, a.new.value)
         elif isinstance(a, AcquireAddresses):
             inst.on_acquire(a)
         elif isinstance(a, ReleaseAddresses):
@@ -618,6 +698,17 @@ class VrrpProcess:
         assert self.loop is not None
         self.loop.create_task(self._reload())
 
+    async def _start_syncd(self) -> None:
+        """(Re)start the IPVS sync thread when ``lvs_sync_daemon`` names an instance (IPVS only)."""
+        if self.syncd is not None:
+            await self.syncd.close()
+            self.syncd = None
+        self.syncd = SyncDaemonFollower.from_global_defs(self.cfg.global_defs)
+        if self.syncd is not None:
+            await self.syncd.start()
+            for inst in self.instances.values():
+                self.syncd.post(inst.cfg.name, inst.router.state.value)
+
     async def _reload(self) -> None:
         self._reloading = True
         try:
@@ -697,6 +788,9 @@ class VrrpProcess:
             if changed is not None:
                 await self._carry_master(new_cfg, changed)
         await self._build(new_cfg, added)
+        if old_cfg.global_defs.lvs_sync_daemon != new_cfg.global_defs.lvs_sync_daemon:
+            await self._start_syncd()
+        await self._check_static(force=True)
         await self._start_trackers(reload=True)
         now = self._now()
         for c in added:
@@ -837,10 +931,18 @@ class VrrpProcess:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._static_task is not None:
+            self._static_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._static_task
         now = self._now()
         for inst in list(self.instances.values()):
             inst.router.shutdown(now)
             self._drain(inst)
+        if self.syncd is not None:
+            with contextlib.suppress(Exception):
+                await self.syncd.close()
+            self.syncd = None
         if self.notifier is not None:
             try:
                 groups = [g for g in self.cfg.sync_groups if g.name in self.groups]
