@@ -45,6 +45,10 @@ class Stmt(NamedTuple):
         return self.tokens[0] if self.tokens else ""
 
 
+# a Stmt built without NamedTuple's Python-level __new__ (hundreds of thousands of them)
+_new_stmt = tuple.__new__
+
+
 class Files:
     """The file-system questions the lexer asks; tests substitute a dict-backed one."""
 
@@ -261,6 +265,21 @@ _REPROCESS = frozenset("@$~")
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
+@functools.lru_cache(maxsize=256)
+def _value_lines(text: str) -> tuple[tuple[str, bool], ...]:
+    """A multi-line parameter value's lines, comment-free and stripped, blank ones dropped;
+    ``plain`` when the line needs no more than tokenising (no $, @, ~ or include). A ~SEQ
+    expands the same value thousands of times."""
+    out: list[tuple[str, bool]] = []
+    for raw in text.split("\n"):
+        line = (strip_comment(raw) if "#" in raw or "!" in raw else raw).strip()
+        if not line:
+            continue
+        plain = "$" not in line and line[0] not in "@~" and not line.startswith("include")
+        out.append((line, plain))
+    return tuple(out)
+
+
 @functools.lru_cache(maxsize=1024)
 def _builtin_call(body: str) -> tuple[str, tuple[int, int] | None]:
     """``${_NAME args}`` split once per distinct text (generated configs repeat them): the
@@ -387,7 +406,7 @@ class Lexer:
                 self._too_deep.add((ctx.file, ctx.line))
                 self.report(ctx, "Parameter/sequence expansion too deep - ignoring line")
             return
-        line = strip_comment(raw).strip()
+        line = (strip_comment(raw) if "#" in raw or "!" in raw else raw).strip()
         if not line:
             return
         c0 = line[0]
@@ -446,8 +465,15 @@ class Lexer:
                         self.report(ctx, "Parameter expansion exceeds "
                                     f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
                     return
-                for sub in subs:
-                    self._process_line(sub, ctx, path, depth + 1)
+                if depth + 1 > MAX_EXPANSION_DEPTH:
+                    for sub in subs:
+                        self._process_line(sub, ctx, path, depth + 1)
+                    return
+                for sub, plain in _value_lines(expanded):
+                    if plain:
+                        self._emit(sub, ctx)  # what _process_line would do with it
+                    else:
+                        self._process_line(sub, ctx, path, depth + 1)
                 return
             if expanded != line:
                 lead = expanded.lstrip()
@@ -458,7 +484,9 @@ class Lexer:
                     return
                 # comments are looked for again after substitution (a value of ${_HASH}
                 # comments out the rest of the line, as in keepalived)
-                expanded = strip_comment(expanded).strip()
+                if "#" in expanded or "!" in expanded:
+                    expanded = strip_comment(expanded)
+                expanded = expanded.strip()
                 if not expanded:
                     return
             line = expanded
@@ -476,7 +504,7 @@ class Lexer:
         out = self.stmts
         file, lineno = ctx.file, ctx.line
         for toks in stmts:
-            out.append(Stmt(file, lineno, toks))
+            out.append(_new_stmt(Stmt, (file, lineno, toks)))
             if toks[0] == "random_seed" and len(toks) > 1 and toks[1].isdigit():
                 # as in keepalived, global_defs' random_seed reseeds ${_RANDOM} from here on,
                 # so a config that sets it expands the same way every time
@@ -492,7 +520,15 @@ class Lexer:
             if args is None:
                 return None
             lo, hi = args
-            return str(self._rng.randrange(lo, hi + 1))
+            # randint(lo, hi)'s draw without its three Python-level calls: one per
+            # ${_RANDOM} of a generated config adds up
+            n = hi - lo + 1
+            k = n.bit_length()
+            draw = self._rng.getrandbits
+            r = draw(k)
+            while r >= n:
+                r = draw(k)
+            return str(lo + r)
         if name == "_PWD":
             return os.path.dirname(os.path.abspath(path))
         if name == "_INSTANCE":
@@ -521,7 +557,7 @@ class Lexer:
 
         for _ in range(MAX_EXPANSION_DEPTH):
             new = _PARAM_BRACED.sub(braced, line) if "${" in line else line
-            if "\n" not in new:
+            if "$" in new and "\n" not in new:
                 new = _PARAM_BARE.sub(bare, new)
             if "\n" in new:
                 # a multi-line value: each of its lines is processed on its own, so that a

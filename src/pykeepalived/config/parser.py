@@ -1856,9 +1856,9 @@ class Parser(Handler):
         kind = n.kw
         body = self.need_block(n) if n.children is not None else []
         # inheritance: checker value, else real_server, else virtual_server, else default
-        dflt_retry = {"DNS_CHECK": 3, "MISC_CHECK": 0}.get(kind, 1)
+        dflt_retry = _DEFAULT_RETRY.get(kind, 1)
         delay_loop = r.get("_delay_loop", vs.delay_loop)
-        dflt_dbr = {"HTTP_GET": 3.0, "SSL_GET": 3.0, "DNS_CHECK": delay_loop}.get(kind, 1.0)
+        dflt_dbr = delay_loop if kind == "DNS_CHECK" else _DEFAULT_DBR.get(kind, 1.0)
         common: dict[str, Any] = {
             "connect_ip": r["ip"], "connect_port": r.get("port", 0),
             "connect_timeout": r.get("_connect_timeout", vs.connect_timeout),
@@ -2094,6 +2094,8 @@ def _is_mac(s: str) -> bool:
         ch in "0123456789abcdefABCDEF" for ch in p) for p in parts)
 
 
+_DEFAULT_RETRY = {"DNS_CHECK": 3, "MISC_CHECK": 0}
+_DEFAULT_DBR = {"HTTP_GET": 3.0, "SSL_GET": 3.0}
 _RS_FIELDS = frozenset(f.name for f in fields(RealServer))
 _SCHEDULERS = {"rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed",
                "nq", "twos"}

@@ -35,6 +35,9 @@ def parse_int(tok: str, lo: int, hi: int, rep: Reporter, *, base: int = 10) -> i
     return v
 
 
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+
+
 def _fmt(x: float) -> str:
     return f"{x:.6f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
@@ -42,7 +45,7 @@ def _fmt(x: float) -> str:
 def parse_float(tok: str, lo: float, hi: float, rep: Reporter, *, places: int = 6
                 ) -> float | None:
     t = tok.strip()
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", t):
+    if not _DECIMAL.fullmatch(t):
         rep(f"invalid number '{tok}'")
         return None
     if "." in t and len(t.split(".", 1)[1]) > places:
@@ -125,7 +128,9 @@ def parse_script(args: Sequence[str], rep: Reporter, line: int = 0) -> NotifyScr
 
 
 @functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def ip_family(text: str) -> int | None:
+    """4, 6 or None (cached: generated configs repeat their addresses)."""
     try:
         return ipaddress.ip_address(text).version
     except ValueError:
