@@ -210,6 +210,11 @@ def run_demo(impl: str, advert: float, keep: bool) -> int:
             say(f"   ip netns exec {PREFIX}cl curl http://{VIP}/")
             say(f"   logs: {os.path.dirname(daemons[0].log_path).rsplit('/', 1)[0]}/{PREFIX}*/")
             say("   remove it all: python -m pykeepalived.lab.demo --clean")
+            # The lab stays, its lock goes now (in order, inside main's own hold of it), not
+            # whenever the Lab object happens to be collected.
+            if lab._lock is not None:
+                lab._lock.close()
+                lab._lock = None
         else:
             step("Cleaning up")
             lab.cleanup()
