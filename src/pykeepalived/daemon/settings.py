@@ -144,7 +144,20 @@ def track_specs(inst: VrrpInstance, cfg: KeepalivedConfig,
     for r in refs_bfd:
         bfd = next((b for b in cfg.bfd_instances if b.name == r.name), None)
         add(_track(TrackKind.BFD, r, bfd.weight if bfd else 0))
+    for tg in cfg.track_groups:
+        if inst.name in tg.instances:
+            add(TrackSpec(kind=TrackKind.INTERFACE, name=static_track_name(tg.name)))
     return tuple(out)
+
+
+def static_track_name(group: str) -> str:
+    """The tracker standing for a static ``track_group`` in an instance's router.
+
+    The router has no tracker kind for static addresses/routes/rules; they fail for the
+    reasons an interface does (it went away or down), so the group is an INTERFACE tracker
+    with weight 0 (down = FAULT) under a name no kernel interface can have (it holds a space).
+    """
+    return f"track_group {group}"
 
 
 def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | None,
