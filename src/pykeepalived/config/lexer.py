@@ -10,6 +10,7 @@ File access goes through the ``Files`` protocol so the lexer itself stays testab
 
 from __future__ import annotations
 
+import enum
 import functools
 import glob as _glob
 import os
@@ -265,18 +266,27 @@ _REPROCESS = frozenset("@$~")
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
+class _Kind(enum.Enum):
+    PLAIN = 0  # tokenise only
+    SUBSTITUTE = 1  # parameters to substitute, nothing else
+    OTHER = 2  # definition, conditional, sequence or include: the whole line treatment
+
+
 @functools.lru_cache(maxsize=256)
-def _value_lines(text: str) -> tuple[tuple[str, bool], ...]:
-    """A multi-line parameter value's lines, comment-free and stripped, blank ones dropped;
-    ``plain`` when the line needs no more than tokenising (no $, @, ~ or include). A ~SEQ
-    expands the same value thousands of times."""
-    out: list[tuple[str, bool]] = []
+def _value_lines(text: str) -> tuple[tuple[str, _Kind], ...]:
+    """A multi-line parameter value's lines, comment-free and stripped, blank ones dropped,
+    each with what it needs (a ~SEQ expands the same value thousands of times)."""
+    out: list[tuple[str, _Kind]] = []
     for raw in text.split("\n"):
         line = (strip_comment(raw) if "#" in raw or "!" in raw else raw).strip()
         if not line:
             continue
-        plain = "$" not in line and line[0] not in "@~" and not line.startswith("include")
-        out.append((line, plain))
+        if line[0] in "@$~" or line.startswith("include"):
+            out.append((line, _Kind.OTHER))
+        elif "$" in line:
+            out.append((line, _Kind.SUBSTITUTE))
+        else:
+            out.append((line, _Kind.PLAIN))
     return tuple(out)
 
 
@@ -324,6 +334,7 @@ class Lexer:
     _seq_iterations: int = 0
     _expanded_lines: int = 0
     _too_deep: set[tuple[str, int]] = field(default_factory=set)
+    _sub_path: str = ""
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -451,46 +462,56 @@ class Lexer:
             self._sequence(line, ctx, path, depth)
             return
         if "$" in line:
-            expanded = self._substitute(line, ctx, path)
-            if expanded is None:
-                return
-            if "\n" in expanded:
-                subs = expanded.split("\n")
-                self._expanded_lines += len(subs)
-                if self._expanded_lines > MAX_EXPANDED_LINES:
-                    # a definition that expands into itself more than once grows
-                    # exponentially with the depth: stop it like an oversized ~SEQ
-                    if not self._too_many:
-                        self._too_many = True
-                        self.report(ctx, "Parameter expansion exceeds "
-                                    f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
-                    return
-                if depth + 1 > MAX_EXPANSION_DEPTH:
-                    for sub in subs:
-                        self._process_line(sub, ctx, path, depth + 1)
-                    return
-                for sub, plain in _value_lines(expanded):
-                    if plain:
-                        self._emit(sub, ctx)  # what _process_line would do with it
-                    else:
-                        self._process_line(sub, ctx, path, depth + 1)
-                return
-            if expanded != line:
-                lead = expanded.lstrip()
-                head = lead[:1]
-                if head in _REPROCESS or (head == "i" and lead.split(None, 1)[0] in _INCLUDES):
-                    # a substituted value may itself be a definition, conditional or sequence
-                    self._process_line(expanded, ctx, path, depth + 1)
-                    return
-                # comments are looked for again after substitution (a value of ${_HASH}
-                # comments out the rest of the line, as in keepalived)
-                if "#" in expanded or "!" in expanded:
-                    expanded = strip_comment(expanded)
-                expanded = expanded.strip()
-                if not expanded:
-                    return
-            line = expanded
+            self._expand(line, ctx, path, depth)
+            return
         self._emit(line, ctx)
+
+    def _expand(self, line: str, ctx: _Ctx, path: str, depth: int) -> None:
+        """A line with ``$`` in it: substitute, then emit it (or each line of a multi-line
+        value, or process it again when the result is itself a definition, conditional,
+        sequence or include)."""
+        expanded = self._substitute(line, ctx, path)
+        if expanded is None:
+            return
+        if "\n" in expanded:
+            subs = expanded.split("\n")
+            self._expanded_lines += len(subs)
+            if self._expanded_lines > MAX_EXPANDED_LINES:
+                # a definition that expands into itself more than once grows
+                # exponentially with the depth: stop it like an oversized ~SEQ
+                if not self._too_many:
+                    self._too_many = True
+                    self.report(ctx, "Parameter expansion exceeds "
+                                f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
+                return
+            if depth + 1 > MAX_EXPANSION_DEPTH:
+                for sub in subs:
+                    self._process_line(sub, ctx, path, depth + 1)
+                return
+            for sub, kind in _value_lines(expanded):
+                # what _process_line would do with each line, without its preamble
+                if kind is _Kind.PLAIN:
+                    self._emit(sub, ctx)
+                elif kind is _Kind.SUBSTITUTE:
+                    self._expand(sub, ctx, path, depth + 1)
+                else:
+                    self._process_line(sub, ctx, path, depth + 1)
+            return
+        if expanded != line:
+            lead = expanded.lstrip()
+            head = lead[:1]
+            if head in _REPROCESS or (head == "i" and lead.split(None, 1)[0] in _INCLUDES):
+                # a substituted value may itself be a definition, conditional or sequence
+                self._process_line(expanded, ctx, path, depth + 1)
+                return
+            # comments are looked for again after substitution (a value of ${_HASH}
+            # comments out the rest of the line, as in keepalived)
+            if "#" in expanded or "!" in expanded:
+                expanded = strip_comment(expanded)
+            expanded = expanded.strip()
+            if not expanded:
+                return
+        self._emit(expanded, ctx)
 
     def _emit(self, line: str, ctx: _Ctx) -> None:
         if self._too_many:
@@ -542,19 +563,20 @@ class Lexer:
             return self.env.get(parts[1], "") if len(parts) > 1 else ""
         return None
 
+    def _braced(self, m: re.Match[str]) -> str:
+        body = m.group(1)
+        v = self.params.get(body)
+        if v is not None:
+            return v
+        b = self._builtin(body, self._sub_path)
+        return m.group(0) if b is None else b
+
+    def _bare(self, m: re.Match[str]) -> str:
+        return self.params.get(m.group(1), m.group(0))
+
     def _substitute(self, line: str, ctx: _Ctx, path: str) -> str | None:
-        params = self.params
-
-        def braced(m: re.Match[str]) -> str:
-            body = m.group(1)
-            if body in params:
-                return params[body]
-            b = self._builtin(body, path)
-            return m.group(0) if b is None else b
-
-        def bare(m: re.Match[str]) -> str:
-            return params.get(m.group(1), m.group(0))
-
+        self._sub_path = path  # for ${_PWD}
+        braced, bare = self._braced, self._bare
         for _ in range(MAX_EXPANSION_DEPTH):
             new = _PARAM_BRACED.sub(braced, line) if "${" in line else line
             if "$" in new and "\n" not in new:
