@@ -474,8 +474,7 @@ class Lexer:
         if expanded is None:
             return
         if "\n" in expanded:
-            subs = expanded.split("\n")
-            self._expanded_lines += len(subs)
+            self._expanded_lines += expanded.count("\n") + 1
             if self._expanded_lines > MAX_EXPANDED_LINES:
                 # a definition that expands into itself more than once grows
                 # exponentially with the depth: stop it like an oversized ~SEQ
@@ -485,7 +484,7 @@ class Lexer:
                                 f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
                 return
             if depth + 1 > MAX_EXPANSION_DEPTH:
-                for sub in subs:
+                for sub in expanded.split("\n"):
                     self._process_line(sub, ctx, path, depth + 1)
                 return
             for sub, kind in _value_lines(expanded):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 from pykeepalived.config.environment import Environment
@@ -163,6 +163,8 @@ class Handler:
 
 def flatten(nodes: Sequence[Node], h: Handler) -> list[Node]:
     """Children of a block, with stray anonymous ``{...}`` reported and spliced in place."""
+    if all(n.tokens for n in nodes):
+        return list(nodes)
     out: list[Node] = []
     for n in nodes:
         if not n.tokens:
@@ -1850,7 +1852,7 @@ class Parser(Handler):
                 checkers.append(ck)
         vals = {k: v for k, v in r.items() if k in _RS_FIELDS}
         vals["checkers"] = tuple(checkers)
-        return RealServer(**vals)
+        return _build(RealServer, vals)
 
     def checker(self, n: Node, r: dict[str, Any], vs: VirtualServer) -> Checker | None:
         kind = n.kw
@@ -2030,7 +2032,7 @@ class Parser(Handler):
             self.at(n, "FILE_CHECK has no track_file specified - ignoring")
             return None
         try:
-            return cls(**common, **spec)  # type: ignore[no-any-return]
+            return _build(cls, {**common, **spec})  # type: ignore[no-any-return]
         except TypeError as e:
             self.at(n, f"Invalid {kind} configuration: {e}")
             return None
@@ -2092,6 +2094,51 @@ def _is_mac(s: str) -> bool:
     parts = s.split(":")
     return len(parts) == 6 and all(len(p) in (1, 2) and all(
         ch in "0123456789abcdefABCDEF" for ch in p) for p in parts)
+
+
+_T = TypeVar("_T")
+
+
+_FieldInfo = tuple[frozenset[str], frozenset[str], dict[str, Any] | None]
+_FIELD_INFO: dict[type[Any], _FieldInfo] = {}
+
+
+def _field_defaults(cls: type[Any]) -> _FieldInfo:
+    info = _FIELD_INFO.get(cls)
+    if info is None:
+        info = _FIELD_INFO[cls] = _field_info(cls)
+    return info
+
+
+def _field_info(cls: type[Any]) -> _FieldInfo:
+    """A frozen dataclass's field names, required names and, when no field has a
+    default_factory and there is no __post_init__, the defaults (else None: use __init__)."""
+    names = frozenset(f.name for f in fields(cls))
+    required = frozenset(f.name for f in fields(cls)
+                         if f.default is MISSING and f.default_factory is MISSING)
+    if hasattr(cls, "__post_init__"):
+        return names, required, None
+    defaults: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.default_factory is not MISSING:
+            return names, required, None
+        if f.default is not MISSING:
+            defaults[f.name] = f.default
+    return names, required, defaults
+
+
+def _build(cls: type[_T], vals: dict[str, Any]) -> _T:
+    """``cls(**vals)`` for the frozen dataclasses made once per real server / checker: a
+    frozen __init__ sets each field through object.__setattr__, a real cost in big configs.
+    Anything unusual (an unknown or missing name) goes through the real __init__."""
+    names, required, defaults = _field_defaults(cls)
+    if defaults is None or not names.issuperset(vals) or not required.issubset(vals):
+        return cls(**vals)
+    obj = object.__new__(cls)
+    d = obj.__dict__
+    d.update(defaults)
+    d.update(vals)
+    return obj
 
 
 _DEFAULT_RETRY = {"DNS_CHECK": 3, "MISC_CHECK": 0}
