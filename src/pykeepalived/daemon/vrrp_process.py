@@ -145,6 +145,7 @@ class VrrpProcess:
         self._static_failed: dict[str, bool] = {}  # track_group name -> cannot be restored
         self._static_task: asyncio.Task[None] | None = None
         self._static_again = False
+        self._route_watch: Any = None
 
     # ================================================================ life cycle
     async def run(self) -> int:
@@ -176,6 +177,7 @@ class VrrpProcess:
             await self._build(self.cfg, list(self.cfg.vrrp_instances))
             await self._start_syncd()
             await self._check_static(force=True)
+            await self._watch_routes()
             await self._start_trackers()
             delay = self.cfg.global_defs.vrrp_startup_delay
             if delay > 0:
@@ -411,6 +413,22 @@ class VrrpProcess:
                          ("route", self.cfg.static_routes), ("rule", self.cfg.static_rules)):
             out += [(x.track_group, kind, x) for x in xs if x.track_group]
         return out
+
+    async def _watch_routes(self) -> None:
+        """Route/rule deletion events, needed only while a static route or rule is tracked."""
+        if self._route_watch is not None or not any(
+                kind != "address" for _, kind, _ in self._tracked_static()):
+            return
+        from pykeepalived.daemon.route_watch import RouteRuleWatcher
+
+        watch = RouteRuleWatcher(self._schedule_static_check)
+        try:
+            await watch.start()
+        except Exception as e:
+            log.warning("route/rule monitor unavailable (%s): static routes and rules are "
+                        "checked on link and address events only", e)
+            return
+        self._route_watch = watch
 
     def _schedule_static_check(self) -> None:
         """Re-check the tracked static entries soon (coalesced: one check runs at a time and
@@ -791,6 +809,7 @@ class VrrpProcess:
         if old_cfg.global_defs.lvs_sync_daemon != new_cfg.global_defs.lvs_sync_daemon:
             await self._start_syncd()
         await self._check_static(force=True)
+        await self._watch_routes()
         await self._start_trackers(reload=True)
         now = self._now()
         for c in added:
@@ -931,6 +950,9 @@ class VrrpProcess:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._route_watch is not None:
+            with contextlib.suppress(Exception):
+                await self._route_watch.stop()
         if self._static_task is not None:
             self._static_task.cancel()
             with contextlib.suppress(BaseException):

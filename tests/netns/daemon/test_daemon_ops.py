@@ -61,7 +61,9 @@ def test_static_track_group_restores_and_faults(host: Host, started: list[Daemon
     add_dummy(host)
     blocks = ("track_group TG {\n    group {\n        VI_1\n    }\n}",
               f"static_ipaddress {{\n    {STATIC}/32 dev dummy0 track_group TG\n}}",
-              "static_routes {\n    10.99.78.0/24 dev dummy0 track_group TG\n}")
+              "static_routes {\n    10.99.78.0/24 dev dummy0 track_group TG\n}",
+              "static_rules {\n    to 10.99.79.0/24 table 79 priority 79 iif dummy0 "
+              "track_group TG\n}")
     d = Daemon(host, "py", base_conf(blocks))
     started.append(d)
     d.start()
@@ -71,9 +73,16 @@ def test_static_track_group_restores_and_faults(host: Host, started: list[Daemon
     host.run(["ip", "addr", "del", f"{STATIC}/32", "dev", "dummy0"])
     assert wait_for(lambda: d.has_vip(STATIC, "dummy0"), 3), d.log_text()[-2000:]
     assert d.wait_log(r"Restored deleted static address", 3)
+    # A route or rule deleted by hand (no link or address event) is put back too.
+    mark = d.mark()
     host.run(["ip", "route", "del", "10.99.78.0/24", "dev", "dummy0"])
-    host.run(["ip", "addr", "del", f"{STATIC}/32", "dev", "dummy0"])  # the event we react to
-    assert wait_for(lambda: "10.99.78.0/24" in host.run(["ip", "route"]).stdout, 3)
+    assert d.wait_log(r"Restored deleted static route 10\.99\.78\.0/24", 3, since=mark), \
+        d.log_since(mark)
+    assert "10.99.78.0/24" in host.run(["ip", "route"]).stdout
+    host.run(["ip", "rule", "del", "to", "10.99.79.0/24", "table", "79", "priority", "79"])
+    assert wait_for(lambda: "10.99.79.0/24" in host.run(["ip", "rule"]).stdout, 3)
+    time.sleep(0.3)  # every pass re-adds it: EEXIST, never a second copy
+    assert host.run(["ip", "rule"]).stdout.count("10.99.79.0/24") == 1
     assert d.state() == "MASTER"
 
     mark = d.mark()
