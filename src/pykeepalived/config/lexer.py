@@ -266,6 +266,44 @@ _REPROCESS = frozenset("@$~")
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
+# a line split into literal text and references: (braced, name, (lo, hi) for ${_RANDOM lo hi})
+_Ref = tuple[bool, str, tuple[int, int] | None]
+_Template = tuple[str | _Ref, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(line: str) -> _Template | None:
+    """``line`` as literals and references when one substitution pass over it is all there
+    is to do, else None (then the regex passes run). Needs every ``$`` of the literal text to
+    start a bare reference that ends inside that text (a reference right before a ``${..}``
+    could run on into its value); values are checked when the template is filled."""
+    parts: list[str | _Ref] = []
+    pos = 0
+    matches = list(_PARAM_BRACED.finditer(line))
+    for i in range(len(matches) + 1):
+        end = matches[i].start() if i < len(matches) else len(line)
+        lit = line[pos:end]
+        last = i == len(matches)
+        at = 0
+        for bm in _PARAM_BARE.finditer(lit):
+            if "$" in lit[at:bm.start()] or (bm.end() == len(lit) and not last):
+                return None
+            if bm.start() > at:
+                parts.append(lit[at:bm.start()])
+            parts.append((False, bm.group(1), None))
+            at = bm.end()
+        if "$" in lit[at:]:
+            return None
+        if at < len(lit):
+            parts.append(lit[at:])
+        if not last:
+            body = matches[i].group(1)
+            name, args = _builtin_call(body)
+            parts.append((True, body, args if name == "_RANDOM" else None))
+            pos = matches[i].end()
+    return tuple(parts)
+
+
 class _Kind(enum.Enum):
     PLAIN = 0  # tokenise only
     SUBSTITUTE = 1  # parameters to substitute, nothing else
@@ -534,21 +572,22 @@ class Lexer:
             self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
 
     # -- parameters
+    def _draw(self, n: int) -> int:
+        """randint's draw in [0, n) without its Python-level wrappers (same sequence)."""
+        k = n.bit_length()
+        draw = self._rng.getrandbits
+        r = draw(k)
+        while r >= n:
+            r = draw(k)
+        return r
+
     def _builtin(self, body: str, path: str) -> str | None:
         name, args = _builtin_call(body)
         if name == "_RANDOM":
             if args is None:
                 return None
             lo, hi = args
-            # randint(lo, hi)'s draw without its three Python-level calls: one per
-            # ${_RANDOM} of a generated config adds up
-            n = hi - lo + 1
-            k = n.bit_length()
-            draw = self._rng.getrandbits
-            r = draw(k)
-            while r >= n:
-                r = draw(k)
-            return str(lo + r)
+            return str(lo + self._draw(hi - lo + 1))
         if name == "_PWD":
             return os.path.dirname(os.path.abspath(path))
         if name == "_INSTANCE":
@@ -574,6 +613,41 @@ class Lexer:
         return self.params.get(m.group(1), m.group(0))
 
     def _substitute(self, line: str, ctx: _Ctx, path: str) -> str | None:
+        tpl = _template(line)
+        if tpl is not None:
+            out = self._fill(tpl)
+            if out is not None:
+                return out
+        return self._substitute_re(line, ctx, path)
+
+    def _fill(self, tpl: _Template) -> str | None:
+        """The one-pass result of a line's template, when that is provably what the regex
+        passes would give (every value free of ``$`` and newlines, every reference known);
+        None, before any ${_RANDOM} is drawn, when it is not."""
+        params = self.params
+        for ref in tpl:
+            if isinstance(ref, str):
+                continue
+            v = params.get(ref[1])
+            if v is None:
+                if ref[2] is None:
+                    return None  # an unknown name, or a builtin other than ${_RANDOM}
+            elif "$" in v or "\n" in v:
+                return None
+        out: list[str] = []
+        for ref in tpl:
+            if isinstance(ref, str):
+                out.append(ref)
+                continue
+            v = params.get(ref[1])
+            if v is not None:
+                out.append(v)
+            elif ref[2] is not None:
+                lo, hi = ref[2]
+                out.append(str(lo + self._draw(hi - lo + 1)))
+        return "".join(out)
+
+    def _substitute_re(self, line: str, ctx: _Ctx, path: str) -> str | None:
         self._sub_path = path  # for ${_PWD}
         braced, bare = self._braced, self._bare
         for _ in range(MAX_EXPANSION_DEPTH):

@@ -1,0 +1,54 @@
+"""The one-pass template substitution must give what the regex passes give, draw the same
+${_RANDOM} numbers, and stand aside (drawing nothing) whenever it cannot be sure."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pykeepalived.config.lexer import Lexer, MemoryFiles, _Ctx, _template
+
+FRAGMENTS = ["$A", "$AB", "$A_1", "${A}", "${AB}", "${B}", "${_RANDOM 1 5}", "${_RANDOM}",
+             "${_RANDOM x}", "${_RANDOM 9 2}", "${_PWD}", "${_HASH}", "${_ENV HOME}",
+             "${UNKNOWN}", "$UNKNOWN", "$", "$$", "${", "}", "{", "x", "1", "_", " ", "#", "\t",
+             "real_server ", "weight ", "${A}${B}", "$A${B}", "${A}x"]
+VALUES = ["v", "10", "", " w ", "$B", "${B}", "a\nb", "$", "${_RANDOM 1 3}", "_x", "{", "}"]
+
+
+def _lexer(params: dict[str, str]) -> Lexer:
+    lx = Lexer(config_id="h", files=MemoryFiles({}), env={"HOME": "/root"}, seed=3)
+    lx.run_text("", "/etc/keepalived/keepalived.conf")  # seeds the generator
+    lx.params.update(params)
+    return lx
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=6),
+       values=st.dictionaries(st.sampled_from(["A", "AB", "A_1", "B"]),
+                              st.sampled_from(VALUES)))
+def test_template_substitution_matches_the_regex_passes(parts: list[str],
+                                                        values: dict[str, str]) -> None:
+    line = "".join(parts)
+    ctx = _Ctx("k.conf", 1)
+    fast, slow = _lexer(values), _lexer(values)
+    got = fast._substitute(line, ctx, "/etc/keepalived/keepalived.conf")
+    want = slow._substitute_re(line, ctx, "/etc/keepalived/keepalived.conf")
+    assert got == want
+    assert fast.messages == slow.messages
+    assert fast._rng.getstate() == slow._rng.getstate()
+
+
+def test_template_declines_what_one_pass_cannot_settle() -> None:
+    assert _template("weight ${_RANDOM 1 10}") is not None
+    assert _template("real_server 22.22.${RS1}.${RS2} $HC_PORT {") is not None
+    assert _template("a $X${Y}") is None  # $X could run on into ${Y}'s value
+    assert _template("a $${Y}") is None
+    assert _template("cost $ 5") is None
+    lx = _lexer({"X": "$Y"})
+    ctx = _Ctx("k.conf", 1)
+    tpl = _template("p ${X} ${_RANDOM 1 9}")
+    assert tpl is not None
+    state = lx._rng.getstate()
+    assert lx._fill(tpl) is None  # the value holds a '$': left to the regex passes
+    assert lx._rng.getstate() == state  # and nothing was drawn
+    assert lx._substitute("p ${X}", ctx, "/k.conf") == "p $Y"
