@@ -235,19 +235,7 @@ def expand_braces(pattern: str) -> list[str]:
         elif c == "}" and depth:
             depth -= 1
             if depth == 0:
-                inner = pattern[start + 1:i]
-                parts: list[str] = []
-                d = 0
-                last = 0
-                for j, ch in enumerate(inner):
-                    if ch == "{":
-                        d += 1
-                    elif ch == "}":
-                        d -= 1
-                    elif ch == "," and d == 0:
-                        parts.append(inner[last:j])
-                        last = j + 1
-                parts.append(inner[last:])
+                parts = _split_top_commas(pattern[start + 1:i])
                 if len(parts) == 1:
                     continue
                 out: list[str] = []
@@ -373,6 +361,8 @@ class Lexer:
     _expanded_lines: int = 0
     _too_deep: set[tuple[str, int]] = field(default_factory=set)
     _sub_path: str = ""
+    _memo_ctx: _Ctx | None = None
+    _memo: dict[tuple[str, ...], Stmt] = field(default_factory=dict)
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -560,9 +550,17 @@ class Lexer:
             self.report(ctx, f"Unterminated quote '{line}'")
             return
         out = self.stmts
-        file, lineno = ctx.file, ctx.line
+        if ctx is not self._memo_ctx:
+            # one source line (a ~SEQ, a multi-line parameter) can give thousands of equal
+            # statements: they share one immutable Stmt
+            self._memo_ctx = ctx
+            self._memo = {}
+        memo = self._memo
         for toks in stmts:
-            out.append(_new_stmt(Stmt, (file, lineno, toks)))
+            st = memo.get(toks)
+            if st is None:
+                st = memo[toks] = _new_stmt(Stmt, (ctx.file, ctx.line, toks))
+            out.append(st)
             if toks[0] == "random_seed" and len(toks) > 1 and toks[1].isdigit():
                 # as in keepalived, global_defs' random_seed reseeds ${_RANDOM} from here on,
                 # so a config that sets it expands the same way every time
@@ -833,8 +831,8 @@ class Lexer:
                 self._depth -= 1
 
 
-def _split_lst(text: str) -> list[str]:
-    """Split ~LST arguments on commas that are not inside ``{...}``."""
+def _split_top_commas(text: str) -> list[str]:
+    """Split on the commas that are not inside ``{...}`` (brace lists, ~LST arguments)."""
     out: list[str] = []
     d = 0
     last = 0
@@ -844,10 +842,15 @@ def _split_lst(text: str) -> list[str]:
         elif c == "}":
             d -= 1
         elif c == "," and d == 0:
-            out.append(text[last:i].strip())
+            out.append(text[last:i])
             last = i + 1
-    out.append(text[last:].strip())
+    out.append(text[last:])
     return out
+
+
+def _split_lst(text: str) -> list[str]:
+    """Split ~LST arguments on commas that are not inside ``{...}``."""
+    return [x.strip() for x in _split_top_commas(text)]
 
 
 def _unbrace(s: str) -> str:

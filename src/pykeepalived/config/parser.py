@@ -278,6 +278,17 @@ class Parser(Handler):
         self.node = n
         return parse_script(n.args, self.rep, n.line)
 
+    def garp_extra_if(self, a: Sequence[str], acc: dict[str, Any], key: str) -> None:
+        """``[all] <SECONDS>`` of (vrrp_)garp_extra_if, global or per instance."""
+        args = list(a)
+        if args and args[0] == "all":
+            acc[key + "_all"] = True
+            args.pop(0)
+        if args:
+            v = parse_int(args[0], 0, 86400, self.rep)
+            if v is not None:
+                acc[key] = float(v)
+
     def no_block(self, n: Node, body: Callable[[list[Node]], None] | None = None) -> None:
         """A keyword that takes no block got one: report, and parse the contents here."""
         if n.children is not None:
@@ -525,14 +536,7 @@ class Parser(Handler):
             if kw == "vrrp_vmac_garp_intvl":
                 self.rep("vrrp_vmac_garp_intvl is deprecated - please use "
                          "'vrrp_garp_extra_if'", Severity.WARNING)
-            args = list(a)
-            if args and args[0] == "all":
-                g["vrrp_garp_extra_if_all"] = True
-                args.pop(0)
-            if args:
-                ev = parse_int(args[0], 0, 86400, self.rep)
-                if ev is not None:
-                    g["vrrp_garp_extra_if"] = float(ev)
+            self.garp_extra_if(a, g, "vrrp_garp_extra_if")
         elif kw == "vrrp_garp_master_repeat":
             self.no_block(n)
             rv = self.int_arg(n, 0, 2147483647)
@@ -1272,14 +1276,7 @@ class Parser(Handler):
                 if kw == "vmac_garp_intvl":
                     self.rep('Keyword "vmac_garp_intvl" is deprecated - please use '
                              '"garp_extra_if"', Severity.WARNING)
-                args = list(a)
-                if args and args[0] == "all":
-                    acc["garp_extra_if_all"] = True
-                    args.pop(0)
-                if args:
-                    v2 = parse_int(args[0], 0, 86400, self.rep)
-                    if v2 is not None:
-                        acc["garp_extra_if"] = float(v2)
+                self.garp_extra_if(a, acc, "garp_extra_if")
             elif kw == "down_timer_adverts":
                 self.no_block(c)
                 v = self.int_arg(c, 1, 100)

@@ -137,6 +137,17 @@ def ip_family(text: str) -> int | None:
         return None
 
 
+def _ipv4_only(k: str, v: str, fam: int, first: str, vals: dict[str, object],
+               rep: Reporter) -> None:
+    """``scope`` and ``label`` apply to IPv4 addresses only; keepalived warns and drops them
+    from an IPv6 one."""
+    if fam == 6:
+        rep(f"Cannot specify {k} for IPv6 addresses ({first}) - ignoring {k}",
+            Severity.WARNING)
+    else:
+        vals[k] = v
+
+
 _SCOPES = {"site", "link", "host", "nowhere", "global"}
 
 
@@ -187,20 +198,12 @@ def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
                 rep(f"Invalid scope '{v}' specified for {first} - setting to global")
                 i += 2
                 continue
-            if fam == 6:
-                rep(f"Cannot specify scope for IPv6 addresses ({first}) - ignoring scope",
-                    Severity.WARNING)
-            else:
-                vals["scope"] = v
+            _ipv4_only(k, v, fam, first, vals, rep)
             i += 2
         elif k == "label":
             if v is None:
                 break
-            if fam == 6:
-                rep(f"Cannot specify label for IPv6 addresses ({first}) - ignoring label",
-                    Severity.WARNING)
-            else:
-                vals["label"] = v
+            _ipv4_only(k, v, fam, first, vals, rep)
             i += 2
         elif k == "peer":
             if v is None:
