@@ -163,8 +163,11 @@ class Handler:
 
 def flatten(nodes: Sequence[Node], h: Handler) -> list[Node]:
     """Children of a block, with stray anonymous ``{...}`` reported and spliced in place."""
-    if all(n.tokens for n in nodes):
-        return list(nodes)
+    for n in nodes:
+        if not n.tokens:
+            break
+    else:
+        return list(nodes)  # the usual case: nothing to splice
     out: list[Node] = []
     for n in nodes:
         if not n.tokens:
@@ -2129,7 +2132,7 @@ def _build(cls: type[_T], vals: dict[str, Any]) -> _T:
     frozen __init__ sets each field through object.__setattr__, a real cost in big configs.
     Anything unusual (an unknown or missing name) goes through the real __init__."""
     names, required, defaults = _field_defaults(cls)
-    if defaults is None or not names.issuperset(vals) or not required.issubset(vals):
+    if defaults is None or not names.issuperset(vals) or not vals.keys() >= required:
         return cls(**vals)
     obj = object.__new__(cls)
     d = obj.__dict__
