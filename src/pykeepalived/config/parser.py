@@ -1790,7 +1790,8 @@ class Parser(Handler):
             if kw in _CHECKERS:
                 r["_checkers"].append(c)
                 continue
-            self.no_block(c)
+            if c.children is not None:
+                self.no_block(c)
             if kw == "weight":
                 v = self.int_arg(c, 0, 2147483647)
                 if v is not None:
@@ -1895,7 +1896,8 @@ class Parser(Handler):
                     elif h.kw == "connect_port" and h.args:
                         common["connect_port"] = parse_int(h.args[0], 0, 65535, self.rep) or 0
                 continue
-            self.no_block(c)
+            if c.children is not None:
+                self.no_block(c)
             if conn_ok and kw == "connect_ip":
                 if ca and ip_family(ca[0]) is not None:
                     common["connect_ip"] = ca[0]
