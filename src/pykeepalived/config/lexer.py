@@ -362,7 +362,7 @@ class Lexer:
     _too_deep: set[tuple[str, int]] = field(default_factory=set)
     _sub_path: str = ""
     _memo_ctx: _Ctx | None = None
-    _memo: dict[tuple[str, ...], Stmt] = field(default_factory=dict)
+    _memo: dict[str, tuple[Stmt, ...]] = field(default_factory=dict)
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -547,30 +547,38 @@ class Lexer:
         if self._too_many:
             return
         self.expanded.append(line)
+        out = self.stmts
+        if ctx is not self._memo_ctx:
+            # one source line (a ~SEQ, a multi-line parameter) can give thousands of equal
+            # lines: their statements are made once and shared (a Stmt is immutable)
+            self._memo_ctx = ctx
+            self._memo = {}
+        made = self._memo.get(line)
+        if made is None:
+            made = self._statements(line, ctx)
+        out.extend(made)
+        if len(out) > MAX_STATEMENTS:
+            self._too_many = True
+            self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
+
+    def _statements(self, line: str, ctx: _Ctx) -> tuple[Stmt, ...]:
+        """Tokenise a line into statements (remembered for ``ctx`` unless it reseeds)."""
         stmts, unmatched = tokenize(line)
         if unmatched:
             # keepalived 2.2.7 reports the line and does not use it
             self.report(ctx, f"Unterminated quote '{line}'")
-            return
-        out = self.stmts
-        if ctx is not self._memo_ctx:
-            # one source line (a ~SEQ, a multi-line parameter) can give thousands of equal
-            # statements: they share one immutable Stmt
-            self._memo_ctx = ctx
-            self._memo = {}
-        memo = self._memo
+            return ()
+        made = tuple(_new_stmt(Stmt, (ctx.file, ctx.line, toks)) for toks in stmts)
+        seeds = False
         for toks in stmts:
-            st = memo.get(toks)
-            if st is None:
-                st = memo[toks] = _new_stmt(Stmt, (ctx.file, ctx.line, toks))
-            out.append(st)
             if toks[0] == "random_seed" and len(toks) > 1 and toks[1].isdigit():
                 # as in keepalived, global_defs' random_seed reseeds ${_RANDOM} from here on,
                 # so a config that sets it expands the same way every time
                 self._rng.seed(int(toks[1]))
-        if len(out) > MAX_STATEMENTS:
-            self._too_many = True
-            self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
+                seeds = True
+        if not seeds:
+            self._memo[line] = made
+        return made
 
     # -- parameters
     def _draw(self, n: int) -> int:
