@@ -106,6 +106,10 @@ def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Nod
     prev: Node | None = None
     top = root
     for file, line, toks in stmts:
+        if len(toks) != 1:  # the usual statement: neither brace
+            prev = Node(file, line, toks)
+            top.append(prev)
+            continue
         if toks == _OPEN:
             cur = stack[-1]
             if len(stack) > MAX_NESTING:
