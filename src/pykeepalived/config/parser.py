@@ -216,6 +216,8 @@ class ParseState:
     global_set: set[str] = field(default_factory=set)
     instances: list[dict[str, Any]] = field(default_factory=list)
     sync_groups: list[SyncGroup] = field(default_factory=list)
+    # sync groups that set smtp_alert themselves (the others take the global default)
+    sync_group_smtp_set: set[str] = field(default_factory=set)
     scripts: list[VrrpScript] = field(default_factory=list)
     track_files: list[TrackFile] = field(default_factory=list)
     track_processes: list[TrackProcess] = field(default_factory=list)
@@ -1085,6 +1087,8 @@ class Parser(Handler):
         if name in {s.name for s in self.st.sync_groups}:
             self.at(n, f"vrrp_sync_group {name} already defined - ignoring")
             return
+        if "smtp_alert" in acc:
+            self.st.sync_group_smtp_set.add(name)
         self.st.sync_groups.append(SyncGroup(name=name, file=n.file, line=n.line, **acc))
 
     # ------------------------------------------------------------------ vrrp_instance
@@ -2314,7 +2318,9 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
                 if t.name in own:
                     p.late(f"({m}) track_interface {t.name} is configured on VRRP instance and "
                            "sync group. Remove vrrp instance or sync group config")
-        groups.append(replace(sg, members=tuple(members)))
+        smtp = sg.smtp_alert if sg.name in st.sync_group_smtp_set else bool(
+            g.smtp_alert_vrrp if g.smtp_alert_vrrp is not None else g.smtp_alert)
+        groups.append(replace(sg, members=tuple(members), smtp_alert=smtp))
     instances = [by_name[i.name] for i in instances]
     # a garp_group sets the GARP/NA spacing of the interfaces it names
     per_if = {i: gg for gg in st.garp_groups for i in gg.interfaces}

@@ -39,3 +39,25 @@ def test_deprecated_synonym_gives_the_same_model_and_is_reported(old: str, new: 
     extra = [m for m in r_old.messages if m not in r_new.messages]
     assert extra and all(m.severity in (Severity.WARNING, Severity.INFO) for m in extra)
     assert any("deprecated" in m.text for m in extra), [m.text for m in extra]
+
+
+def test_sync_group_smtp_alert_follows_the_global_default_unless_set() -> None:
+    """keepalived's -d shows "Using smtp notification = yes" for a group under a global
+    smtp_alert (smtp_alert_vrrp taking precedence); a group's own keyword wins."""
+    from pykeepalived.config import load_text
+
+    def groups(global_line: str, own: str = "") -> dict[str, bool]:
+        text = (f"global_defs {{\n {global_line}\n}}\n"
+                "vrrp_instance A {\n interface lo\n virtual_router_id 1\n"
+                " virtual_ipaddress {\n 10.0.0.1\n }\n}\n"
+                "vrrp_instance B {\n interface lo\n virtual_router_id 2\n"
+                " virtual_ipaddress {\n 10.0.0.2\n }\n}\n"
+                f"vrrp_sync_group G {{\n group {{\n A\n B\n }}\n {own}\n}}\n")
+        cfg = load_text(text, config_id="x").config
+        return {g.name: g.smtp_alert for g in cfg.sync_groups}
+
+    assert groups("smtp_alert") == {"G": True}
+    assert groups("smtp_alert", "smtp_alert off") == {"G": False}
+    assert groups("smtp_alert\n smtp_alert_vrrp off") == {"G": False}
+    assert groups("router_id r") == {"G": False}
+    assert groups("router_id r", "smtp_alert") == {"G": True}
