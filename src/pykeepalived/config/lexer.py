@@ -254,9 +254,10 @@ _REPROCESS = frozenset("@$~")
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
-# a line split into literal text and references: (braced, name, (lo, hi) for ${_RANDOM lo hi})
-_Ref = tuple[bool, str, tuple[int, int] | None]
-_Template = tuple[str | _Ref, ...]
+# a line as its literal pieces (a reference's slot holds "") and its references, each as
+# (slot, name, (lo, n, bits) for ${_RANDOM lo hi}: lo + a draw in [0, n) of ``bits`` bits)
+_Ref = tuple[int, str, tuple[int, int, int] | None]
+_Template = tuple[tuple[str, ...], tuple[_Ref, ...]]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -265,7 +266,8 @@ def _template(line: str) -> _Template | None:
     is to do, else None (then the regex passes run). Needs every ``$`` of the literal text to
     start a bare reference that ends inside that text (a reference right before a ``${..}``
     could run on into its value); values are checked when the template is filled."""
-    parts: list[str | _Ref] = []
+    parts: list[str] = []
+    refs: list[_Ref] = []
     pos = 0
     matches = list(_PARAM_BRACED.finditer(line))
     for i in range(len(matches) + 1):
@@ -278,7 +280,8 @@ def _template(line: str) -> _Template | None:
                 return None
             if bm.start() > at:
                 parts.append(lit[at:bm.start()])
-            parts.append((False, bm.group(1), None))
+            refs.append((len(parts), bm.group(1), None))
+            parts.append("")
             at = bm.end()
         if "$" in lit[at:]:
             return None
@@ -287,9 +290,14 @@ def _template(line: str) -> _Template | None:
         if not last:
             body = matches[i].group(1)
             name, args = _builtin_call(body)
-            parts.append((True, body, args if name == "_RANDOM" else None))
+            draw = None
+            if name == "_RANDOM" and args is not None:
+                n = args[1] - args[0] + 1
+                draw = (args[0], n, n.bit_length())
+            refs.append((len(parts), body, draw))
+            parts.append("")
             pos = matches[i].end()
-    return tuple(parts)
+    return tuple(parts), tuple(refs)
 
 
 class _Kind(enum.Enum):
@@ -299,20 +307,21 @@ class _Kind(enum.Enum):
 
 
 @functools.lru_cache(maxsize=256)
-def _value_lines(text: str) -> tuple[tuple[str, _Kind], ...]:
+def _value_lines(text: str) -> tuple[tuple[str, _Kind, _Template | None], ...]:
     """A multi-line parameter value's lines, comment-free and stripped, blank ones dropped,
-    each with what it needs (a ~SEQ expands the same value thousands of times)."""
-    out: list[tuple[str, _Kind]] = []
+    each with what it needs and, to substitute, its template (a ~SEQ expands the same value
+    thousands of times)."""
+    out: list[tuple[str, _Kind, _Template | None]] = []
     for raw in text.split("\n"):
         line = (strip_comment(raw) if "#" in raw or "!" in raw else raw).strip()
         if not line:
             continue
         if line[0] in "@$~" or line.startswith("include"):
-            out.append((line, _Kind.OTHER))
+            out.append((line, _Kind.OTHER, None))
         elif "$" in line:
-            out.append((line, _Kind.SUBSTITUTE))
+            out.append((line, _Kind.SUBSTITUTE, _template(line)))
         else:
-            out.append((line, _Kind.PLAIN))
+            out.append((line, _Kind.PLAIN, None))
     return tuple(out)
 
 
@@ -518,30 +527,48 @@ class Lexer:
                 for sub in expanded.split("\n"):
                     self._process_line(sub, ctx, path, depth + 1)
                 return
-            for sub, kind in _value_lines(expanded):
-                # what _process_line would do with each line, without its preamble
+            emit, fill, settle = self._emit, self._fill, self._settle
+            for sub, kind, tpl in _value_lines(expanded):
+                # what _process_line would do with each line, without its preamble; a line
+                # to substitute is filled from its template here when it can be (what
+                # _expand would do, as _fill draws nothing when it returns None)
                 if kind is _Kind.PLAIN:
-                    self._emit(sub, ctx)
+                    emit(sub, ctx)
                 elif kind is _Kind.SUBSTITUTE:
-                    self._expand(sub, ctx, path, depth + 1)
+                    done = fill(tpl) if tpl is not None else None
+                    if done is None:
+                        self._expand(sub, ctx, path, depth + 1)
+                        continue
+                    if done != sub:
+                        done = settle(done, ctx, path, depth + 1)
+                        if done is None:
+                            continue
+                    emit(done, ctx)
                 else:
                     self._process_line(sub, ctx, path, depth + 1)
             return
         if expanded != line:
-            lead = expanded.lstrip()
-            head = lead[:1]
-            if head in _REPROCESS or (head == "i" and lead.split(None, 1)[0] in _INCLUDES):
-                # a substituted value may itself be a definition, conditional or sequence
-                self._process_line(expanded, ctx, path, depth + 1)
+            settled = self._settle(expanded, ctx, path, depth)
+            if settled is None:
                 return
-            # comments are looked for again after substitution (a value of ${_HASH}
-            # comments out the rest of the line, as in keepalived)
-            if "#" in expanded or "!" in expanded:
-                expanded = strip_comment(expanded)
-            expanded = expanded.strip()
-            if not expanded:
-                return
+            expanded = settled
         self._emit(expanded, ctx)
+
+    def _settle(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> str | None:
+        """A one-line substitution result that differs from its line: the line to emit, or
+        None when there is none or it went back through _process_line."""
+        lead = expanded.lstrip()
+        head = lead[:1]
+        if head in _REPROCESS or (head == "i" and lead.split(None, 1)[0] in _INCLUDES):
+            # a substituted value may itself be a definition, conditional or sequence
+            self._process_line(expanded, ctx, path, depth + 1)
+            return None
+        # comments are looked for again after substitution (a value of ${_HASH}
+        # comments out the rest of the line, as in keepalived)
+        if "#" in expanded or "!" in expanded:
+            expanded = strip_comment(expanded)
+        expanded = expanded.strip()
+        return expanded or None
 
     def _emit(self, line: str, ctx: _Ctx) -> None:
         if self._too_many:
@@ -632,28 +659,32 @@ class Lexer:
     def _fill(self, tpl: _Template) -> str | None:
         """The one-pass result of a line's template, when that is provably what the regex
         passes would give (every value free of ``$`` and newlines, every reference known);
-        None, before any ${_RANDOM} is drawn, when it is not."""
+        None, before any ${_RANDOM} is drawn, when it is not. Draws happen left to right,
+        each as randint would make it (``_draw``), so the RNG ends where the regex passes
+        leave it."""
+        parts, refs = tpl
         params = self.params
-        for ref in tpl:
-            if isinstance(ref, str):
-                continue
-            v = params.get(ref[1])
+        out = list(parts)
+        draws: list[tuple[int, tuple[int, int, int]]] | None = None
+        for slot, name, draw in refs:
+            v = params.get(name)
             if v is None:
-                if ref[2] is None:
+                if draw is None:
                     return None  # an unknown name, or a builtin other than ${_RANDOM}
+                if draws is None:
+                    draws = []
+                draws.append((slot, draw))
             elif "$" in v or "\n" in v:
                 return None
-        out: list[str] = []
-        for ref in tpl:
-            if isinstance(ref, str):
-                out.append(ref)
-                continue
-            v = params.get(ref[1])
-            if v is not None:
-                out.append(v)
-            elif ref[2] is not None:
-                lo, hi = ref[2]
-                out.append(str(lo + self._draw(hi - lo + 1)))
+            else:
+                out[slot] = v
+        if draws is not None:
+            bits = self._rng.getrandbits
+            for slot, (lo, n, k) in draws:
+                r = bits(k)
+                while r >= n:
+                    r = bits(k)
+                out[slot] = str(lo + r)
         return "".join(out)
 
     def _substitute_re(self, line: str, ctx: _Ctx, path: str) -> str | None:

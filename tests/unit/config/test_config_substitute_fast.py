@@ -52,3 +52,29 @@ def test_template_declines_what_one_pass_cannot_settle() -> None:
     assert lx._fill(tpl) is None  # the value holds a '$': left to the regex passes
     assert lx._rng.getstate() == state  # and nothing was drawn
     assert lx._substitute("p ${X}", ctx, "/k.conf") == "p $Y"
+
+
+LINE_STARTS = ["", "weight ", " ", "$A", "${A}", "@h ", "@x ", "~SEQ(I,1,2) ", "#", "${_HASH}",
+               "include ", "real_server "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.tuples(st.sampled_from(LINE_STARTS),
+                                st.lists(st.sampled_from(FRAGMENTS), max_size=4)),
+                      min_size=1, max_size=5),
+       values=st.dictionaries(st.sampled_from(["A", "AB", "A_1", "B"]),
+                              st.sampled_from(VALUES)))
+def test_multi_line_value_fast_path_matches_the_regex_passes(
+        lines: list[tuple[str, list[str]]], values: dict[str, str]) -> None:
+    """A multi-line value's lines filled from their templates inside _expand give the same
+    statements, messages and draws as when every line goes through the regex passes."""
+    value = "\n".join(start + "".join(parts) for start, parts in lines)
+    ctx = _Ctx("k.conf", 1)
+    fast, slow = _lexer({**values, "V": value}), _lexer({**values, "V": value})
+    setattr(slow, "_fill", lambda tpl: None)  # noqa: B010 - the reference: regex passes only
+    fast._expand("x $V", ctx, "/k.conf", 0)
+    slow._expand("x $V", ctx, "/k.conf", 0)
+    assert fast.expanded == slow.expanded
+    assert fast.stmts == slow.stmts
+    assert fast.messages == slow.messages
+    assert fast._rng.getstate() == slow._rng.getstate()
