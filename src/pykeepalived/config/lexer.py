@@ -251,6 +251,8 @@ _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
 _INCLUDES = ("include", "includer", "includem", "includew", "includeb", "includea")
 _REPROCESS = frozenset("@$~")
+# first characters that may make _settle do more than strip ("" too: an empty result)
+_SETTLE_HEADS = frozenset(("@", "$", "~", "i", ""))
 _CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
@@ -528,24 +530,39 @@ class Lexer:
                     self._process_line(sub, ctx, path, depth + 1)
                 return
             emit, fill, settle = self._emit, self._fill, self._settle
+            stmts, add_line = self.stmts, self.expanded.append
             for sub, kind, tpl in _value_lines(expanded):
                 # what _process_line would do with each line, without its preamble; a line
                 # to substitute is filled from its template here when it can be (what
                 # _expand would do, as _fill draws nothing when it returns None)
                 if kind is _Kind.PLAIN:
-                    emit(sub, ctx)
+                    done = sub
                 elif kind is _Kind.SUBSTITUTE:
-                    done = fill(tpl) if tpl is not None else None
-                    if done is None:
+                    filled = fill(tpl) if tpl is not None else None
+                    if filled is None:
                         self._expand(sub, ctx, path, depth + 1)
                         continue
-                    if done != sub:
-                        done = settle(done, ctx, path, depth + 1)
-                        if done is None:
-                            continue
-                    emit(done, ctx)
+                    if filled != sub:
+                        head = filled[:1]
+                        if (head in _SETTLE_HEADS or head.isspace() or "#" in filled
+                                or "!" in filled):
+                            filled = settle(filled, ctx, path, depth + 1)
+                            if filled is None:
+                                continue
+                        else:  # what _settle would do: nothing to reprocess or uncomment
+                            filled = filled.rstrip()
+                    done = filled
                 else:
                     self._process_line(sub, ctx, path, depth + 1)
+                    continue
+                if ctx is self._memo_ctx and not self._too_many:
+                    # what _emit does with a line whose statements are already made
+                    made = self._memo.get(done)
+                    if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                        add_line(done)
+                        stmts.extend(made)
+                        continue
+                emit(done, ctx)
             return
         if expanded != line:
             settled = self._settle(expanded, ctx, path, depth)
