@@ -23,7 +23,7 @@ ORACLE_IFACES = ["eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth10", "bond0
                  "vlan100", "management", "enterprise", "cluster"]
 # issue 2: every corpus file checked in at most 1 s of CPU. The one exception left is the
 # generated 1173.conf (~SEQ into 300 virtual servers x 100 real servers = 30 000 checkers:
-# 1.0-1.6 s of CPU on a busy 2-core machine, was 1.9-2.9): held to 1 s per 10 000 real
+# 0.87-1.05 s of CPU on a shared 2-core machine, was 1.9-2.9): held to 1 s per 10 000 real
 # servers until the per-line cost drops further (docs/configuration.md).
 MAX_CPU_SECONDS = 1.0
 BIG_FILE_RS = 10000
