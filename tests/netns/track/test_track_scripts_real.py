@@ -23,14 +23,37 @@ from pykeepalived.track.script import VrrpScriptRunner
 pytestmark = pytest.mark.netns  # needs root (run-as, subreaper); no network
 
 
-def _zombies_of(pid: int) -> list[int]:
-    out = []
+# Commands the scripts of these tests run. In a full test run this process can also hold
+# zombies of other tests' daemons (python, keepalived, ip, ...): those are not the runner's.
+_SCRIPT_COMMS = {"sh", "dash", "bash", "sleep", "id", "true", "setpriv"}
+_baseline: set[int] = set()
+
+
+def _zombie_comms(pid: int) -> dict[int, str]:
+    out = {}
     for p in os.listdir("/proc"):
         if p.isdigit():
             st = _proc_stat(int(p))
             if st and st[0] == "Z" and st[1] == pid:
-                out.append(int(p))
+                try:
+                    raw = Path(f"/proc/{p}/stat").read_bytes()
+                except OSError:
+                    continue
+                out[int(p)] = raw[raw.find(b"(") + 1 : raw.rfind(b")")].decode()
     return out
+
+
+@pytest.fixture(autouse=True)
+def _zombie_baseline() -> None:
+    """Zombies this process already had before the test are not the test's."""
+    _baseline.clear()
+    _baseline.update(_zombie_comms(os.getpid()))
+
+
+def _zombies_of(pid: int) -> list[int]:
+    """New zombie children of ``pid`` made by the scripts of the running test."""
+    return sorted(z for z, comm in _zombie_comms(pid).items()
+                  if z not in _baseline and comm in _SCRIPT_COMMS)
 
 
 def _session_members(sid: int) -> list[int]:
