@@ -327,6 +327,46 @@ def _value_lines(text: str) -> tuple[tuple[str, _Kind, _Template | None], ...]:
     return tuple(out)
 
 
+class _Block(NamedTuple):
+    """A multi-line value whose lines can all be filled in one pass: one template over the
+    whole text, and per line the statements made once when it has nothing to substitute."""
+
+    template: _Template
+    plain: tuple[bool, ...]  # per line: nothing to substitute in it
+
+
+@functools.lru_cache(maxsize=256)
+def _block(text: str) -> _Block | None:
+    """``text``'s lines as one template when filling them line by line could only ever give
+    lines that need no second look: none is a definition, conditional, sequence or include,
+    none begins with a reference (its first word could become one) and an ``i`` line's
+    first word is literal, none holds a (quoted) comment character. Values are checked when
+    the template is filled (``_fill_block``)."""
+    lines = _value_lines(text)
+    parts: list[str] = []
+    refs: list[_Ref] = []
+    plain: list[bool] = []
+    for i, (line, kind, tpl) in enumerate(lines):
+        sep = "\n" if i else ""
+        if kind is _Kind.PLAIN:
+            parts.append(sep + line)
+            plain.append(True)
+            continue
+        if kind is not _Kind.SUBSTITUTE or tpl is None or "#" in line or "!" in line:
+            return None  # (a quoted or escaped '#' is looked at again once filled)
+        lparts, lrefs = tpl
+        if not lrefs or lrefs[0][0] == 0:
+            return None
+        if line[0] == "i" and not any(c.isspace() for c in lparts[0]):
+            return None
+        base = len(parts)
+        parts.append(sep + lparts[0])
+        parts.extend(lparts[1:])
+        refs.extend((base + slot, name, draw) for slot, name, draw in lrefs)
+        plain.append(False)
+    return _Block((tuple(parts), tuple(refs)), tuple(plain))
+
+
 @functools.lru_cache(maxsize=1024)
 def _builtin_call(body: str) -> tuple[str, tuple[int, int] | None]:
     """``${_NAME args}`` split once per distinct text (generated configs repeat them): the
@@ -531,6 +571,42 @@ class Lexer:
                 return
             emit, fill, settle = self._emit, self._fill, self._settle
             stmts, add_line = self.stmts, self.expanded.append
+            block = _block(expanded)
+            filled_block = self._fill_block(block.template) if block is not None else None
+            if block is not None and filled_block is not None:
+                # the whole value in one pass (a ~SEQ repeats it thousands of times): what
+                # the loop below gives, as each line's fill is a plain rstrip'd line then
+                lines = filled_block.split("\n")
+                if (ctx is self._memo_ctx and not self._too_many
+                        and len(stmts) + len(filled_block) <= MAX_STATEMENTS):
+                    # a line makes at most one statement per character: no limit is near,
+                    # and _emit keeps this memo (same ctx)
+                    get = self._memo.get
+                    for done, plain in zip(lines, block.plain, strict=True):
+                        if not plain:
+                            done = done.rstrip()
+                        made = get(done)
+                        if made is None:
+                            emit(done, ctx)
+                        else:
+                            add_line(done)
+                            stmts.extend(made)
+                    return
+                memo_ok = ctx is self._memo_ctx and not self._too_many
+                memo = self._memo
+                for done, plain in zip(lines, block.plain, strict=True):
+                    if not plain:
+                        done = done.rstrip()
+                    if memo_ok:
+                        made = memo.get(done)
+                        if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                            add_line(done)
+                            stmts.extend(made)
+                            continue
+                    emit(done, ctx)
+                    memo_ok = ctx is self._memo_ctx and not self._too_many
+                    memo = self._memo
+                return
             for sub, kind, tpl in _value_lines(expanded):
                 # what _process_line would do with each line, without its preamble; a line
                 # to substitute is filled from its template here when it can be (what
@@ -696,6 +772,39 @@ class Lexer:
             else:
                 out[slot] = v
         if draws is not None:
+            bits = self._rng.getrandbits
+            for slot, (lo, n, k) in draws:
+                r = bits(k)
+                while r >= n:
+                    r = bits(k)
+                out[slot] = str(lo + r)
+        return "".join(out)
+
+    def _fill_block(self, tpl: _Template) -> str | None:
+        """``_fill`` for a whole multi-line value (``_block``): also None, drawing nothing,
+        when a value holds a comment character, which would make its line need a second
+        look after substitution."""
+        parts, refs = tpl
+        params = self.params
+        out = list(parts)
+        draws: list[tuple[int, tuple[int, int, int]]] | None = None
+        for slot, name, draw in refs:
+            v = params.get(name)
+            if v is None:
+                if draw is None:
+                    return None
+                if draws is None:
+                    draws = []
+                draws.append((slot, draw))
+            elif "$" in v or "\n" in v or "#" in v or "!" in v:
+                return None
+            else:
+                out[slot] = v
+        if draws is not None:
+            if "random_seed" in "".join(out):
+                # a line of it may reseed before a later line draws: line by line then
+                # (a draw is digits, so this sees every such word the filled text will hold)
+                return None
             bits = self._rng.getrandbits
             for slot, (lo, n, k) in draws:
                 r = bits(k)

@@ -12,7 +12,8 @@ FRAGMENTS = ["$A", "$AB", "$A_1", "${A}", "${AB}", "${B}", "${_RANDOM 1 5}", "${
              "${_RANDOM x}", "${_RANDOM 9 2}", "${_PWD}", "${_HASH}", "${_ENV HOME}",
              "${UNKNOWN}", "$UNKNOWN", "$", "$$", "${", "}", "{", "x", "1", "_", " ", "#", "\t",
              "real_server ", "weight ", "${A}${B}", "$A${B}", "${A}x"]
-VALUES = ["v", "10", "", " w ", "$B", "${B}", "a\nb", "$", "${_RANDOM 1 3}", "_x", "{", "}"]
+VALUES = ["v", "10", "", " w ", "$B", "${B}", "a\nb", "$", "${_RANDOM 1 3}", "_x", "{", "}",
+          "#c", "a!", '"', "\\"]
 
 
 def _lexer(params: dict[str, str]) -> Lexer:
@@ -55,10 +56,11 @@ def test_template_declines_what_one_pass_cannot_settle() -> None:
 
 
 LINE_STARTS = ["", "weight ", " ", "$A", "${A}", "@h ", "@x ", "~SEQ(I,1,2) ", "#", "${_HASH}",
-               "include ", "real_server "]
+               "include ", "real_server ", "inc", "i ", "notify '#", 'a "', "} ", "x \\#",
+               "random_seed 5 ", "x { random_seed 7 ", "random_seed "]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(lines=st.lists(st.tuples(st.sampled_from(LINE_STARTS),
                                 st.lists(st.sampled_from(FRAGMENTS), max_size=4)),
                       min_size=1, max_size=5),
@@ -72,9 +74,27 @@ def test_multi_line_value_fast_path_matches_the_regex_passes(
     ctx = _Ctx("k.conf", 1)
     fast, slow = _lexer({**values, "V": value}), _lexer({**values, "V": value})
     setattr(slow, "_fill", lambda tpl: None)  # noqa: B010 - the reference: regex passes only
+    setattr(slow, "_fill_block", lambda tpl: None)  # noqa: B010
     fast._expand("x $V", ctx, "/k.conf", 0)
     slow._expand("x $V", ctx, "/k.conf", 0)
     assert fast.expanded == slow.expanded
     assert fast.stmts == slow.stmts
     assert fast.messages == slow.messages
     assert fast._rng.getstate() == slow._rng.getstate()
+
+
+def test_a_reseed_inside_a_multi_line_value_orders_the_draws_as_line_by_line() -> None:
+    """global_defs' random_seed reseeds ${_RANDOM} from its line on: a value whose lines seed
+    and then draw must draw after the seed, as the line-by-line passes do."""
+    value = "weight ${_RANDOM 1 1000}\nrandom_seed 5\nweight ${_RANDOM 1 1000}\n}"
+    ctx = _Ctx("k.conf", 1)
+    fast, slow = _lexer({"V": value}), _lexer({"V": value})
+    setattr(slow, "_fill", lambda tpl: None)  # noqa: B010 - the reference: regex passes only
+    setattr(slow, "_fill_block", lambda tpl: None)  # noqa: B010
+    for _ in range(3):
+        fast._expand("x $V", ctx, "/k.conf", 0)
+        slow._expand("x $V", ctx, "/k.conf", 0)
+    assert fast.expanded == slow.expanded
+    assert fast._rng.getstate() == slow._rng.getstate()
+    seeded = [line for line in fast.expanded if line.startswith("weight")][1::2]
+    assert len(set(seeded)) == 1  # each draw right after the reseed gives the same number
