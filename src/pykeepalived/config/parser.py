@@ -100,16 +100,29 @@ _CLOSE = ("}",)
 
 
 def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Node]:
-    """Nest statements by braces. A ``{`` belongs to the statement right before it."""
+    """Nest statements by braces. A ``{`` belongs to the statement right before it.
+
+    The lexer hands out one Stmt object for every repeat of a line (a ~SEQ makes thousands),
+    and nodes are never changed once built, so a statement without a block is one shared
+    leaf node; a statement that gets a block is made a node of its own then."""
     root: list[Node] = []
     stack: list[list[Node]] = [root]
     prev: Node | None = None
     top = root
-    for file, line, toks in stmts:
+    leaves: dict[int, Node] = {}  # id of a Stmt -> its leaf node
+    leaf = leaves.get
+    alive: list[Stmt] = []  # each Stmt keyed by id is kept alive here, so that no id is reused
+    keep = alive.append
+    for st in stmts:
+        toks = st[2]
         if len(toks) != 1:  # the usual statement: neither brace
-            prev = Node(file, line, toks)
+            prev = leaf(id(st))
+            if prev is None:
+                prev = leaves[id(st)] = Node(st[0], st[1], toks)
+                keep(st)
             top.append(prev)
             continue
+        file, line = st[0], st[1]
         if toks == _OPEN:
             cur = stack[-1]
             if len(stack) > MAX_NESTING:
@@ -120,7 +133,8 @@ def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Nod
                 prev = None
                 continue
             if prev is not None and prev.children is None and cur and cur[-1] is prev:
-                top = prev.children = []
+                cur[-1] = Node(prev.file, prev.line, prev.tokens, [])
+                top = cur[-1].children  # type: ignore[assignment]
             else:
                 anon = Node(file, line, (), [])
                 cur.append(anon)
@@ -136,7 +150,10 @@ def build_tree(stmts: Sequence[Stmt], messages: list[ConfigMessage]) -> list[Nod
                 top = stack[-1]
             prev = None
             continue
-        prev = Node(file, line, toks)
+        prev = leaf(id(st))
+        if prev is None:
+            prev = leaves[id(st)] = Node(file, line, toks)
+            keep(st)
         top.append(prev)
     if len(stack) > 1:
         messages.append(ConfigMessage("", 0, Severity.ERROR,
@@ -244,6 +261,8 @@ class Parser(Handler):
     def __init__(self, st: ParseState) -> None:
         super().__init__(st.messages)
         self.st = st
+        # kind of checker -> (the virtual server, its checkers' inherited values)
+        self._defaults_memo: dict[str, tuple[VirtualServer, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ helpers
     def dynamic(self) -> bool:
@@ -1781,10 +1800,11 @@ class Parser(Handler):
 
     def real_server(self, n: Node) -> dict[str, Any] | None:
         a = n.args
-        if not a or ip_family(a[0]) is None:
+        fam = ip_family(a[0]) if a else None
+        if fam is None:
             self.at(n, f"Invalid real server address '{a[0] if a else ''}'")
             return None
-        r: dict[str, Any] = {"ip": a[0], "family": ip_family(a[0]), "file": n.file,
+        r: dict[str, Any] = {"ip": a[0], "family": fam, "file": n.file,
                              "line": n.line, "_checkers": []}
         if len(a) > 1:
             self.node = n
@@ -1863,15 +1883,19 @@ class Parser(Handler):
         vals["checkers"] = tuple(checkers)
         return _build(RealServer, vals)
 
-    def checker(self, n: Node, r: dict[str, Any], vs: VirtualServer) -> Checker | None:
-        kind = n.kw
-        body = self.need_block(n) if n.children is not None else []
-        # inheritance: checker value, else real_server, else virtual_server, else default
+    def checker_defaults(self, kind: str, r: dict[str, Any], vs: VirtualServer
+                         ) -> dict[str, Any]:
+        """A checker's inherited timing values (a fresh dict). Those of a real server that
+        sets none of them are the virtual server's, worked out once per kind of checker."""
+        own = not _RS_TIMING.isdisjoint(r)
+        if not own:
+            hit = self._defaults_memo.get(kind)
+            if hit is not None and hit[0] is vs:
+                return dict(hit[1])
         dflt_retry = _DEFAULT_RETRY.get(kind, 1)
         delay_loop = r.get("_delay_loop", vs.delay_loop)
         dflt_dbr = delay_loop if kind == "DNS_CHECK" else _DEFAULT_DBR.get(kind, 1.0)
-        common: dict[str, Any] = {
-            "connect_ip": r["ip"], "connect_port": r.get("port", 0),
+        d: dict[str, Any] = {
             "connect_timeout": r.get("_connect_timeout", vs.connect_timeout),
             "retry": r.get("_retry", vs.retry if vs.retry is not None else dflt_retry),
             "delay_before_retry": r.get("_delay_before_retry",
@@ -1881,16 +1905,41 @@ class Parser(Handler):
             "warmup": r.get("_warmup", vs.warmup),
             "alpha": r.get("alpha", vs.alpha),
             "log_all_failures": bool(self.st.global_kw.get("checker_log_all_failures", False)),
-            "line": n.line,
         }
+        if not own:
+            self._defaults_memo[kind] = (vs, d)
+            return dict(d)
+        return d
+
+    def checker(self, n: Node, r: dict[str, Any], vs: VirtualServer) -> Checker | None:
+        kind = n.kw
+        body = self.need_block(n) if n.children is not None else []
+        # inheritance: checker value, else real_server, else virtual_server, else default
+        common = self.checker_defaults(kind, r, vs)
+        common["connect_ip"] = r["ip"]
+        common["connect_port"] = r.get("port", 0)
+        common["line"] = n.line
         spec: dict[str, Any] = {}
         urls: list[UrlSpec] = []
         conn_ok = kind not in ("MISC_CHECK", "FILE_CHECK", "BFD_CHECK")
         timing_ok = kind not in ("FILE_CHECK", "BFD_CHECK")
+        rep = self.rep
         for c in body or []:
             self.node = c
             kw = c.kw
             ca = c.args
+            num = _CHECKER_NUMBERS.get(kw)
+            if num is not None and c.children is None and (conn_ok if num[0] else timing_ok):
+                # the usual lines (connect_port, connect_timeout, retry, ...): what the
+                # branches below do for them, looked up once
+                if not ca:
+                    rep(f"{kw} requires a value")
+                    continue
+                v: float | None = (parse_float(ca[0], num[2], num[3], rep) if num[1] else
+                                   parse_int(ca[0], int(num[2]), int(num[3]), rep))
+                if v is not None:
+                    common[kw] = v
+                continue
             if kw == "url" and kind in ("HTTP_GET", "SSL_GET"):
                 u = self.url_block(c)
                 if u is not None:
@@ -2019,8 +2068,9 @@ class Parser(Handler):
                 common["alpha"] = bool(self.bool_arg(c))
             else:
                 self.unknown(c)
-        spec.pop("_user", None)
-        spec.pop("_group", None)
+        if spec:
+            spec.pop("_user", None)
+            spec.pop("_group", None)
         cls: Any = _CHECKERS[kind]
         if kind in ("HTTP_GET", "SSL_GET"):
             # virtualhost inherits checker <- real_server <- virtual_server
@@ -2042,7 +2092,9 @@ class Parser(Handler):
             self.at(n, "FILE_CHECK has no track_file specified - ignoring")
             return None
         try:
-            return _build(cls, {**common, **spec})  # type: ignore[no-any-return]
+            if spec:
+                common.update(spec)
+            return _build(cls, common)  # type: ignore[no-any-return]
         except TypeError as e:
             self.at(n, f"Invalid {kind} configuration: {e}")
             return None
@@ -2151,6 +2203,21 @@ def _build(cls: type[_T], vals: dict[str, Any]) -> _T:
     return obj
 
 
+# checker lines holding one number, stored under their own name: keyword -> (a connection
+# keyword (else a timing one), a timer (else an integer), lowest, highest)
+_CHECKER_NUMBERS: dict[str, tuple[bool, bool, float, float]] = {
+    "connect_port": (True, False, 0, 65535),
+    "bind_port": (True, False, 0, 65535),
+    "fwmark": (True, False, 0, 4294967295),
+    "connect_timeout": (True, True, 0.000001, 4294.967295),
+    "retry": (False, False, 0, 2147483647),
+    "delay_before_retry": (False, True, 0.000001, 4294.967295),
+    "delay_loop": (False, True, 0.000001, 4294.967295),
+    "warmup": (False, True, 0.0, 4294.967295),
+}
+# what a real server may set for its checkers to inherit
+_RS_TIMING = frozenset(("_delay_loop", "_connect_timeout", "_retry", "_delay_before_retry",
+                        "_warmup", "alpha"))
 _DEFAULT_RETRY = {"DNS_CHECK": 3, "MISC_CHECK": 0}
 _DEFAULT_DBR = {"HTTP_GET": 3.0, "SSL_GET": 3.0}
 _RS_FIELDS = frozenset(f.name for f in fields(RealServer))

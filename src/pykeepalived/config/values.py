@@ -23,6 +23,10 @@ FALSE_WORDS = {"off", "false", "no"}
 
 
 def parse_int(tok: str, lo: int, hi: int, rep: Reporter, *, base: int = 10) -> int | None:
+    if base == 10 and tok.isdigit() and tok.isascii():
+        v = int(tok)  # the usual token (generated configs hold hundreds of thousands)
+        if lo <= v <= hi:
+            return v
     t = tok.strip()
     try:
         v = int(t, 0) if base == 0 else int(t, base)
@@ -44,6 +48,10 @@ def _fmt(x: float) -> str:
 
 def parse_float(tok: str, lo: float, hi: float, rep: Reporter, *, places: int = 6
                 ) -> float | None:
+    if tok.isdigit() and tok.isascii():
+        v = float(tok)  # a whole number: no decimal places to count
+        if lo <= v <= hi:
+            return v
     t = tok.strip()
     if not _DECIMAL.fullmatch(t):
         rep(f"invalid number '{tok}'")
@@ -128,7 +136,6 @@ def parse_script(args: Sequence[str], rep: Reporter, line: int = 0) -> NotifyScr
 
 
 @functools.lru_cache(maxsize=8192)
-@functools.lru_cache(maxsize=4096)
 def ip_family(text: str) -> int | None:
     """4, 6 or None (cached: generated configs repeat their addresses)."""
     try:
