@@ -343,6 +343,8 @@ def _block(text: str) -> _Block | None:
     first word is literal, none holds a (quoted) comment character. Values are checked when
     the template is filled (``_fill_block``)."""
     lines = _value_lines(text)
+    if not lines:
+        return None
     parts: list[str] = []
     refs: list[_Ref] = []
     plain: list[bool] = []
@@ -551,6 +553,8 @@ class Lexer:
         sequence or include)."""
         tpl = _template(line)
         expanded = self._fill(tpl) if tpl is not None else None
+        if expanded is None and tpl is not None and len(tpl[0]) == 1:
+            expanded = self._one_reference(tpl)
         if expanded is None:  # what _substitute does, one call less on the hot path
             expanded = self._substitute_re(line, ctx, path)
             if expanded is None:
@@ -779,6 +783,12 @@ class Lexer:
                     r = bits(k)
                 out[slot] = str(lo + r)
         return "".join(out)
+
+    def _one_reference(self, tpl: _Template) -> str | None:
+        """A line that is one reference (``$RS`` under a ~SEQ) to a multi-line value: the
+        value itself, as the regex passes would return it; else None."""
+        v = self.params.get(tpl[1][0][1])
+        return v if v is not None and "\n" in v else None
 
     def _fill_block(self, tpl: _Template) -> str | None:
         """``_fill`` for a whole multi-line value (``_block``): also None, drawing nothing,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 import os
 import socket
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pykeepalived.config.lexer import Files, Lexer, MemoryFiles
 from pykeepalived.config.model import (
     ConfigMessage,
     KeepalivedConfig,
+    MiscCheck,
     NotifyScript,
     ParseResult,
     Severity,
@@ -81,13 +83,14 @@ def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:
                        expanded_text="\n".join(lx.expanded) + "\n")
 
 
+_FILE_OF = operator.itemgetter(0)
+
+
 def _in_file_order(messages: list[ConfigMessage], lx: Lexer) -> tuple[ConfigMessage, ...]:
     """Line-tied messages in file order (files in the order they were read), then the
     whole-config ones, as keepalived's single pass would print them."""
-    rank: dict[str, int] = {}
-    for st in lx.stmts:
-        if st.file not in rank:
-            rank[st.file] = len(rank)
+    # files in the order of their first statement (a C-speed pass: configs can be huge)
+    rank = {f: i for i, f in enumerate(dict.fromkeys(map(_FILE_OF, lx.stmts)))}
     for m in messages:
         rank.setdefault(m.file, len(rank))
     big = len(rank) + 1
@@ -121,11 +124,13 @@ def _check_scripts(cfg: KeepalivedConfig) -> list[NotifyScript]:
     for vs in cfg.virtual_servers:
         out.extend(x for x in (vs.quorum_up, vs.quorum_down) if x is not None)
         for rs in vs.real_servers:
-            out.extend(x for x in (rs.notify_up, rs.notify_down) if x is not None)
+            if rs.notify_up is not None:
+                out.append(rs.notify_up)
+            if rs.notify_down is not None:
+                out.append(rs.notify_down)
             for c in rs.checkers:
-                script = getattr(c, "script", None)
-                if isinstance(script, NotifyScript):
-                    out.append(script)
+                if isinstance(c, MiscCheck) and c.script is not None:
+                    out.append(c.script)
     fifo = cfg.global_defs.lvs_notify_fifo
     if fifo is not None and fifo.script is not None:
         out.append(fifo.script)
