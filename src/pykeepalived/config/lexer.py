@@ -341,7 +341,7 @@ def _block(text: str) -> _Block | None:
     lines that need no second look: none is a definition, conditional, sequence or include,
     none begins with a reference (its first word could become one) and an ``i`` line's
     first word is literal, none holds a (quoted) comment character. Values are checked when
-    the template is filled (``_fill_block``)."""
+    the template is filled (``_fill``)."""
     lines = _value_lines(text)
     if not lines:
         return None
@@ -576,7 +576,7 @@ class Lexer:
             emit, fill, settle = self._emit, self._fill, self._settle
             stmts, add_line = self.stmts, self.expanded.append
             block = _block(expanded)
-            filled_block = self._fill_block(block.template) if block is not None else None
+            filled_block = fill(block.template, True) if block is not None else None
             if block is not None and filled_block is not None:
                 # the whole value in one pass (a ~SEQ repeats it thousands of times): what
                 # the loop below gives, as each line's fill is a plain rstrip'd line then
@@ -753,12 +753,14 @@ class Lexer:
                 return out
         return self._substitute_re(line, ctx, path)
 
-    def _fill(self, tpl: _Template) -> str | None:
+    def _fill(self, tpl: _Template, whole_value: bool = False) -> str | None:
         """The one-pass result of a line's template, when that is provably what the regex
         passes would give (every value free of ``$`` and newlines, every reference known);
         None, before any ${_RANDOM} is drawn, when it is not. Draws happen left to right,
         each as randint would make it (``_draw``), so the RNG ends where the regex passes
-        leave it."""
+        leave it. For a multi-line value's template (``_block``), also None when a value
+        holds a comment character (its line would need a second look once filled) or a
+        ``random_seed`` may reseed before a later line draws."""
         parts, refs = tpl
         params = self.params
         out = list(parts)
@@ -771,11 +773,14 @@ class Lexer:
                 if draws is None:
                     draws = []
                 draws.append((slot, draw))
-            elif "$" in v or "\n" in v:
+            elif "$" in v or "\n" in v or (whole_value and ("#" in v or "!" in v)):
                 return None
             else:
                 out[slot] = v
         if draws is not None:
+            if whole_value and "random_seed" in "".join(out):
+                # (a draw is digits, so this sees every such word the filled text will hold)
+                return None
             bits = self._rng.getrandbits
             for slot, (lo, n, k) in draws:
                 r = bits(k)
@@ -789,39 +794,6 @@ class Lexer:
         value itself, as the regex passes would return it; else None."""
         v = self.params.get(tpl[1][0][1])
         return v if v is not None and "\n" in v else None
-
-    def _fill_block(self, tpl: _Template) -> str | None:
-        """``_fill`` for a whole multi-line value (``_block``): also None, drawing nothing,
-        when a value holds a comment character, which would make its line need a second
-        look after substitution."""
-        parts, refs = tpl
-        params = self.params
-        out = list(parts)
-        draws: list[tuple[int, tuple[int, int, int]]] | None = None
-        for slot, name, draw in refs:
-            v = params.get(name)
-            if v is None:
-                if draw is None:
-                    return None
-                if draws is None:
-                    draws = []
-                draws.append((slot, draw))
-            elif "$" in v or "\n" in v or "#" in v or "!" in v:
-                return None
-            else:
-                out[slot] = v
-        if draws is not None:
-            if "random_seed" in "".join(out):
-                # a line of it may reseed before a later line draws: line by line then
-                # (a draw is digits, so this sees every such word the filled text will hold)
-                return None
-            bits = self._rng.getrandbits
-            for slot, (lo, n, k) in draws:
-                r = bits(k)
-                while r >= n:
-                    r = bits(k)
-                out[slot] = str(lo + r)
-        return "".join(out)
 
     def _substitute_re(self, line: str, ctx: _Ctx, path: str) -> str | None:
         self._sub_path = path  # for ${_PWD}

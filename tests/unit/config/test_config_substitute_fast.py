@@ -73,8 +73,7 @@ def test_multi_line_value_fast_path_matches_the_regex_passes(
     value = "\n".join(start + "".join(parts) for start, parts in lines)
     ctx = _Ctx("k.conf", 1)
     fast, slow = _lexer({**values, "V": value}), _lexer({**values, "V": value})
-    setattr(slow, "_fill", lambda tpl: None)  # noqa: B010 - the reference: regex passes only
-    setattr(slow, "_fill_block", lambda tpl: None)  # noqa: B010
+    setattr(slow, "_fill", lambda tpl, whole=False: None)  # noqa: B010 - regex passes only
     setattr(slow, "_one_reference", lambda tpl: None)  # noqa: B010
     for line in ("x $V", "$V", "${V}"):
         fast._expand(line, ctx, "/k.conf", 0)
@@ -91,8 +90,7 @@ def test_a_reseed_inside_a_multi_line_value_orders_the_draws_as_line_by_line() -
     value = "weight ${_RANDOM 1 1000}\nrandom_seed 5\nweight ${_RANDOM 1 1000}\n}"
     ctx = _Ctx("k.conf", 1)
     fast, slow = _lexer({"V": value}), _lexer({"V": value})
-    setattr(slow, "_fill", lambda tpl: None)  # noqa: B010 - the reference: regex passes only
-    setattr(slow, "_fill_block", lambda tpl: None)  # noqa: B010
+    setattr(slow, "_fill", lambda tpl, whole=False: None)  # noqa: B010 - regex passes only
     setattr(slow, "_one_reference", lambda tpl: None)  # noqa: B010
     for _ in range(3):
         fast._expand("x $V", ctx, "/k.conf", 0)
@@ -101,3 +99,14 @@ def test_a_reseed_inside_a_multi_line_value_orders_the_draws_as_line_by_line() -
     assert fast._rng.getstate() == slow._rng.getstate()
     seeded = [line for line in fast.expanded if line.startswith("weight")][1::2]
     assert len(set(seeded)) == 1  # each draw right after the reseed gives the same number
+
+
+def test_a_value_with_a_comment_character_is_cut_there_inside_a_multi_line_value() -> None:
+    """${_HASH} or a value holding '#'/'!' comments out the rest of its line after substitution,
+    in a multi-line value's lines as in a line of its own."""
+    value = "weight ${A}\nretry ${B} 2\nalpha"
+    ctx = _Ctx("k.conf", 1)
+    fast = _lexer({"V": value, "A": "3 #c", "B": "1 ! x"})
+    fast._expand("$V", ctx, "/k.conf", 0)
+    assert fast.expanded == ["weight 3", "retry 1", "alpha"]
+    assert [s.tokens for s in fast.stmts] == [("weight", "3"), ("retry", "1"), ("alpha",)]
