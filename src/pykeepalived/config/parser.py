@@ -2215,6 +2215,25 @@ _CHECKER_NUMBERS: dict[str, tuple[bool, bool, float, float]] = {
     "delay_loop": (False, True, 0.000001, 4294.967295),
     "warmup": (False, True, 0.0, 4294.967295),
 }
+# vrrp_instance keyword -> the global_defs field it defaults to
+_INHERITED = {
+    "skip_check_adv_addr": "vrrp_skip_check_adv_addr",
+    "v3_checksum_as_v2": "v3_checksum_as_v2",
+    "check_unicast_src": "vrrp_check_unicast_src",
+    "lower_prio_no_advert": "vrrp_lower_prio_no_advert",
+    "higher_prio_send_advert": "vrrp_higher_prio_send_advert",
+    "owner_ignore_adverts": "vrrp_owner_ignore_adverts",
+    "down_timer_adverts": "vrrp_down_timer_adverts",
+    "garp_master_delay": "vrrp_garp_master_delay",
+    "garp_master_repeat": "vrrp_garp_master_repeat",
+    "garp_master_refresh": "vrrp_garp_master_refresh",
+    "garp_master_refresh_repeat": "vrrp_garp_master_refresh_repeat",
+    "garp_interval": "vrrp_garp_interval",
+    "gna_interval": "vrrp_gna_interval",
+    "garp_extra_if": "vrrp_garp_extra_if",
+    "garp_extra_if_all": "vrrp_garp_extra_if_all",
+    "notify_priority_changes": "vrrp_notify_priority_changes",
+}
 # what a real server may set for its checkers to inherit
 _RS_TIMING = frozenset(("_delay_loop", "_connect_timeout", "_retry", "_delay_before_retry",
                         "_warmup", "alpha"))
@@ -2555,8 +2574,6 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         if r.dev is None and not r.no_track:
             warn(f"Warning - cannot track route {r.dest} with no interface specified, not "
                  "tracking", "virtual_routes")
-    scope_ok = {"strict": strict}
-    del scope_ok
     keep = {f.name for f in fields(VrrpInstance)}
     vals = {k: v for k, v in acc.items() if k in keep}
     vals.update(
@@ -2569,28 +2586,11 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
         unicast_peers=peers, vmac_xmit_base=xmit_base, use_vmac=vmac,
         track_interfaces=tuple(t for t in acc.get("track_interfaces", ())
                                if t not in own_tracked),
-        skip_check_adv_addr=acc.get("skip_check_adv_addr", g.vrrp_skip_check_adv_addr),
-        v3_checksum_as_v2=acc.get("v3_checksum_as_v2", g.v3_checksum_as_v2),
-        check_unicast_src=acc.get("check_unicast_src", g.vrrp_check_unicast_src),
-        lower_prio_no_advert=acc.get("lower_prio_no_advert", g.vrrp_lower_prio_no_advert),
-        higher_prio_send_advert=acc.get("higher_prio_send_advert",
-                                        g.vrrp_higher_prio_send_advert),
-        owner_ignore_adverts=acc.get("owner_ignore_adverts", g.vrrp_owner_ignore_adverts),
-        down_timer_adverts=acc.get("down_timer_adverts", g.vrrp_down_timer_adverts),
-        garp_master_delay=acc.get("garp_master_delay", g.vrrp_garp_master_delay),
-        garp_master_repeat=acc.get("garp_master_repeat", g.vrrp_garp_master_repeat),
-        garp_master_refresh=acc.get("garp_master_refresh", g.vrrp_garp_master_refresh),
-        garp_master_refresh_repeat=acc.get("garp_master_refresh_repeat",
-                                           g.vrrp_garp_master_refresh_repeat),
-        garp_interval=acc.get("garp_interval", g.vrrp_garp_interval),
-        gna_interval=acc.get("gna_interval", g.vrrp_gna_interval),
-        garp_extra_if=acc.get("garp_extra_if", g.vrrp_garp_extra_if),
-        garp_extra_if_all=acc.get("garp_extra_if_all", g.vrrp_garp_extra_if_all),
-        notify_priority_changes=acc.get("notify_priority_changes",
-                                        g.vrrp_notify_priority_changes),
         smtp_alert=acc.get("smtp_alert", bool(g.smtp_alert_vrrp if g.smtp_alert_vrrp
                                                is not None else g.smtp_alert)),
     )
+    # what an instance does not set itself it takes from global_defs
+    vals.update({k: acc[k] if k in acc else getattr(g, gk) for k, gk in _INHERITED.items()})
     gm_delay = vals["garp_master_delay"]
     gm_repeat = vals["garp_master_repeat"]
     vals["garp_lower_prio_delay"] = acc.get(
