@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pykeepalived.lab.netns import netns_available
+from pykeepalived.notify import runner as _runner
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PYKEEPALIVED_SHARED", ROOT.parent / "shared"))
@@ -20,6 +23,33 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+_PR_GET_CHILD_SUBREAPER = 37
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _is_subreaper() -> bool:
+    flag = ctypes.c_int(0)
+    return _libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and bool(
+        flag.value)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_subreaper(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves pytest a child subreaper (an in-process ProcessRunner it never
+    closed): pytest would then adopt, and show as zombies, orphans of later tests' daemons.
+    The state is reset at once so one leak does not cascade into unrelated tests."""
+    before = _is_subreaper() or _runner._subreaper_users > 0
+    yield
+    if before or not (_is_subreaper() or _runner._subreaper_users > 0):
+        return
+    users = _runner._subreaper_users
+    _runner._subreaper_users = 0
+    _runner._set_subreaper(False)
+    pytest.fail(f"{request.node.nodeid} left this process a child subreaper "
+                f"({users} unclosed ProcessRunner(s)): close every runner it starts",
+                pytrace=False)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
