@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -31,9 +32,13 @@ def test_demo_keep_then_clean(capsys: pytest.CaptureFixture[str]) -> None:
     """``--keep`` leaves the cluster up (the VIP still answers the client from the new master);
     ``--clean`` removes every namespace and process it left."""
     vip = "10.99.7.200"
+    kept: set[int] = set()
     with lab_lock(demo.PREFIX):
         try:
+            before = _children()
             rc = demo.main(["--keep"])
+            # The demo ran in this process: what it left running are this process's children.
+            kept = _children() - before
             out = capsys.readouterr().out
             assert rc == 0, out
             assert "Leaving the lab running (--keep)" in out and "Cleaning up" not in out, out
@@ -54,8 +59,39 @@ def test_demo_keep_then_clean(capsys: pytest.CaptureFixture[str]) -> None:
             assert demo.main(["--clean"]) == 0
             assert not [n for n in list_netns() if n.startswith(demo.PREFIX)]
             assert wait_for(lambda: not any(_alive(p) for p in pids), 5)
+            # Every process the kept lab ran is gone, not only the VIP holder's (reaped here:
+            # a CLI --keep exits and init adopts them, this process must not keep zombies).
+            assert kept
+            assert wait_for(lambda: _reap(kept), 5), sorted(kept)
         finally:
             Lab.remove_stale(demo.PREFIX)
+            wait_for(lambda: _reap(kept), 5)
+
+
+def _children() -> set[int]:
+    """This process's child processes (``/proc/<pid>/stat`` field 4 is the parent pid)."""
+    me, out = os.getpid(), set()
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                        out.add(int(p))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def _reap(pids: set[int]) -> bool:
+    """Collect those of ``pids`` that have exited; True once none is left running."""
+    for pid in list(pids):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # already collected (its Popen object polled it)
+            done = pid
+        if done:
+            pids.discard(pid)
+    return not pids
 
 
 def _alive(pid: str) -> bool:
