@@ -1,7 +1,8 @@
 """Run pykeepalived's config test on every corpus file in-process; print JSON results.
 
 Invoked as ``python corpus_runner.py OUT.json DIR...`` inside the test namespace (cwd set to
-each file's directory as oracle.sh does). Any exception is recorded as a crash.
+each file's directory as oracle.sh does). Any exception is recorded as a crash. A file that
+takes over half a second of CPU is timed twice more and its best time kept.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import traceback
 
 from pykeepalived.config.configtest import config_test_result
 from pykeepalived.options import Options
+
+RETIME_ABOVE = 0.5  # CPU seconds
 
 
 def main() -> int:
@@ -43,6 +46,17 @@ def main() -> int:
                 rec["crash"] = traceback.format_exc()
             rec["seconds"] = time.monotonic() - t0
             rec["cpu_seconds"] = time.process_time() - c0
+            if rec["cpu_seconds"] > RETIME_ABOVE and "crash" not in rec:
+                # a big file is timed again, best of three: the machine is shared and one
+                # sample can be a third slower than the next
+                samples = [rec["cpu_seconds"]]
+                for _ in range(2):
+                    c1 = time.process_time()
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        config_test_result(Options(config_file=path))
+                    samples.append(time.process_time() - c1)
+                rec["cpu_samples"] = samples
+                rec["cpu_seconds"] = min(samples)
             results.append(rec)
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(results, f)
