@@ -263,6 +263,7 @@ def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path
                     d.proc.wait(20)
                 except subprocess.TimeoutExpired:
                     d.proc.kill()
+                    d.proc.wait(10)  # reaped: no zombie left under the test runner
 
 
 SORRY = {"sorry": "10.97.1.20"}

@@ -618,8 +618,10 @@ def test_master_rx_lower_pri_and_notify_deleted_in_the_daemon(lab: Lab,
         for n, prio in ((n1, 150), (n2, 100)):
             n.daemon = Daemon(n.host, "py", conf(n, prio, True))
             n.daemon.start()
+        # two daemons starting side by side (their Python children take seconds to start
+        # on a loaded 2-core machine), then 3 adverts plus skew to MASTER
         assert wait_for(lambda: all(n.daemon is not None and n.daemon.has_vip(f"{NET}.141")
-                                    for n in (n1, n2)), 10)
+                                    for n in (n1, n2)), 25)
         # One way only: n2's adverts now reach n1, n1's never reach n2 (so n2 stays MASTER
         # and keeps advertising its lower priority to n1).
         n1.host.unisolate()
