@@ -10,7 +10,6 @@ message``; and to a file with ``-g`` where each child appends its suffix (``_vrr
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 import time
@@ -22,11 +21,14 @@ LOGGER_NAME = "pykeepalived"
 IDENTS = {None: "Keepalived", "vrrp": "Keepalived_vrrp", "checker": "Keepalived_healthcheckers"}
 FILE_SUFFIX = {None: "", "vrrp": "_vrrp", "checker": "_healthcheckers"}
 
+# syslog facility codes (RFC 5424; the values of SysLogHandler.LOG_*): spelled out so that
+# ``logging.handlers`` (pickle, queue, threading...) is imported only when syslog is used.
+_LOG_USER, _LOG_DAEMON, _LOG_LOCAL0 = 1, 3, 16
 _FACILITIES = {
-    "daemon": logging.handlers.SysLogHandler.LOG_DAEMON,
-    "user": logging.handlers.SysLogHandler.LOG_USER,
-    **{f"local{i}": logging.handlers.SysLogHandler.LOG_LOCAL0 + i for i in range(8)},
-    **{str(i): logging.handlers.SysLogHandler.LOG_LOCAL0 + i for i in range(8)},
+    "daemon": _LOG_DAEMON,
+    "user": _LOG_USER,
+    **{f"local{i}": _LOG_LOCAL0 + i for i in range(8)},
+    **{str(i): _LOG_LOCAL0 + i for i in range(8)},
 }
 
 
@@ -92,9 +94,11 @@ def setup_logging(opts: Options, child: str | None) -> logging.Logger:
         except OSError as e:
             print(f"Unable to open log file {opts.log_file}: {e}", file=sys.stderr)
     if not opts.no_syslog:
-        facility = _FACILITIES.get(opts.log_facility, logging.handlers.SysLogHandler.LOG_DAEMON)
+        from logging.handlers import SysLogHandler
+
+        facility = _FACILITIES.get(opts.log_facility, _LOG_DAEMON)
         try:
-            sh = logging.handlers.SysLogHandler(address="/dev/log", facility=facility)
+            sh = SysLogHandler(address="/dev/log", facility=facility)
             sh.ident = f"{IDENTS.get(child, 'Keepalived')}[{os.getpid()}]: "
             sh.setFormatter(logging.Formatter("%(message)s"))
             log.addHandler(sh)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -21,9 +20,16 @@ _libc: ctypes.CDLL | None = None
 
 
 def libc() -> ctypes.CDLL:
+    """The C library, by its glibc soname first: ``ctypes.util`` (imported only when that
+    fails, e.g. on musl) pulls in subprocess, shutil and tempfile, ~1 MiB the parent keeps."""
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        try:
+            _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        except OSError:
+            from ctypes.util import find_library
+
+            _libc = ctypes.CDLL(find_library("c"), use_errno=True)
     return _libc
 
 

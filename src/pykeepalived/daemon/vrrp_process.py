@@ -29,7 +29,7 @@ import signal
 import socket
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
@@ -50,7 +50,6 @@ from pykeepalived.daemon.settings import (
     rule_of,
     static_track_name,
 )
-from pykeepalived.lvs.syncd import SyncDaemonFollower
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
@@ -82,6 +81,9 @@ from pykeepalived.vrrp.packet import PacketError, decode_ipv4, decode_ipv6, peek
 from pykeepalived.vrrp.router import VrrpRouter
 from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import TrackKind
+
+if TYPE_CHECKING:
+    from pykeepalived.lvs.syncd import SyncDaemonFollower
 
 log = logging.getLogger("pykeepalived")
 
@@ -721,6 +723,10 @@ class VrrpProcess:
         if self.syncd is not None:
             await self.syncd.close()
             self.syncd = None
+        if self.cfg.global_defs.lvs_sync_daemon is None:
+            return  # without importing lvs (and check.table) at all
+        from pykeepalived.lvs.syncd import SyncDaemonFollower
+
         self.syncd = SyncDaemonFollower.from_global_defs(self.cfg.global_defs)
         if self.syncd is not None:
             await self.syncd.start()

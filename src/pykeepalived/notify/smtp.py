@@ -25,12 +25,9 @@ log line after ``smtp_connect_timeout``, and never delays the caller.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import socket
 import time
-
-import aiosmtplib
 
 from pykeepalived.config.model import GlobalDefs
 
@@ -66,6 +63,8 @@ def format_message(gd: GlobalDefs, subject: str, body: str, *, now: float | None
     keepalived sends the body line, then ``CRLF . CRLF``, so the message proper ends with an
     empty line; the same bytes reach the server here.
     """
+    import email.utils  # here, not at the top: most daemons never send mail
+
     date = email.utils.formatdate(now if now is not None else time.time(), localtime=True)
     to = ", ".join(gd.notification_email)
     return (f"Date: {date}\r\nFrom: {email_from(gd)}\r\nSubject: {subject}\r\n"
@@ -128,6 +127,8 @@ class SmtpAlerter:
         gd = self.gd
         assert gd.smtp_server is not None
         server = f"[{gd.smtp_server}]:{gd.smtp_port}"
+        import aiosmtplib  # here, not at the top: ~2 MiB with email, for configs that mail
+
         msg = format_message(gd, subject, body)
         client = aiosmtplib.SMTP(hostname=gd.smtp_server, port=gd.smtp_port,
                                  timeout=gd.smtp_connect_timeout, start_tls=False,
