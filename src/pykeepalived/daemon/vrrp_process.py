@@ -193,6 +193,7 @@ class VrrpProcess:
             log.info("Startup complete")
             gc.collect()
             gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
+            process.release_free_heap()
             await self._stop.wait()
             await self._shutdown()
         finally:
@@ -686,7 +687,11 @@ class VrrpProcess:
         if self.loop is None or self._stopping:
             return
         at = self._earliest()
-        if at == self._timer_at and self._timer is not None:
+        if self._timer is not None and self._timer_at is not None and (
+                at is None or self._timer_at <= at):
+            # The armed timer fires no later than needed; _on_timer re-arms then. A backup's
+            # deadlines only move later with each advert, so this keeps the loop from
+            # cancelling and re-creating its timer on every wake-up (~2000/s at 200 x 0.1 s).
             return
         if self._timer is not None:
             self._timer.cancel()
@@ -936,7 +941,7 @@ class VrrpProcess:
             log.info("  (%s) %s, next timer %s, %d kernel operation(s) queued", inst.name,
                      inst.router.state.value,
                      "-" if nt is None or self.loop is None else f"{nt - self.loop.time():.6f} s",
-                     inst.ops.qsize())
+                     len(inst.ops))
 
     def write_stats_clear(self) -> None:
         self.write_stats()
