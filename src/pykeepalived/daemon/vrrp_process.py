@@ -666,32 +666,56 @@ class VrrpProcess:
 
     # ================================================================ the timer
     def _touch(self, inst: Instance) -> None:
-        """Record ``inst``'s next timer in the heap (stale entries are skipped lazily), so
-        re-arming costs O(log n) per packet rather than a scan of every instance."""
+        """Record ``inst``'s next timer for the heap, so re-arming costs O(log n) at most.
+
+        Invariant: every instance with a deadline has a heap entry at or before it. A deadline
+        that moves later (a backup's, with every advert it receives) keeps its earlier entry,
+        which ``_earliest`` moves up when it reaches the top: no push per received advert.
+        """
+        name = inst.name
+        if self.instances.get(name) is not inst:
+            return  # being stopped after _forget, or replaced by a rebuilt one of that name
         t = inst.router.next_timer()
-        if self._due.get(inst.name) == t:
+        old = self._due.get(name)
+        if old == t:
             return
-        self._due[inst.name] = t
-        if t is not None:
-            heapq.heappush(self._heap, (t, inst.name))
+        self._due[name] = t
+        if t is not None and (old is None or t < old):
+            heap = self._heap
+            heapq.heappush(heap, (t, name))
+            if len(heap) > 2 * len(self.instances) + 16:
+                # Entries left behind by deadlines that moved earlier or went away are only
+                # dropped when they reach the top: rebuild now and then (amortized O(1)).
+                heap[:] = [(d, n) for n, d in self._due.items()
+                           if d is not None and n in self.instances]
+                heapq.heapify(heap)
 
     def _earliest(self) -> float | None:
-        while self._heap:
-            t, name = self._heap[0]
-            if self._due.get(name) == t and name in self.instances:
+        heap, due = self._heap, self._due
+        while heap:
+            t, name = heap[0]
+            d = due.get(name)
+            if d is None or name not in self.instances:
+                heapq.heappop(heap)  # forgotten, or no deadline any more
+            elif d == t:
                 return t
-            heapq.heappop(self._heap)
+            else:  # the deadline moved since this entry was pushed: move the entry with it
+                heapq.heapreplace(heap, (d, name))
         return None
 
     def _rearm(self) -> None:
         if self.loop is None or self._stopping:
             return
+        if self._timer is not None and self._timer_at is not None and (
+                not self._heap or self._timer_at <= self._heap[0][0]):
+            # The armed timer fires no later than needed (every deadline is at or after its
+            # heap entry, so after the heap's top); _on_timer re-arms then. A backup's deadlines
+            # only move later with each advert, so this keeps the loop from cancelling and
+            # re-creating its timer, and from cleaning the heap, on every wake-up.
+            return
         at = self._earliest()
         if self._timer is not None and self._timer_at is not None and (
                 at is None or self._timer_at <= at):
-            # The armed timer fires no later than needed; _on_timer re-arms then. A backup's
-            # deadlines only move later with each advert, so this keeps the loop from
-            # cancelling and re-creating its timer on every wake-up (~2000/s at 200 x 0.1 s).
             return
         if self._timer is not None:
             self._timer.cancel()
