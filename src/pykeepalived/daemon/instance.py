@@ -78,10 +78,12 @@ class Instance:
     working: bool = False  # start_worker() called and stop_worker() not since
     _encoders: dict[tuple[int, int, tuple[str, ...]], AdvertEncoder] = field(
         default_factory=dict)
+    # The instance's name, copied once: read per received advert. A reload only ever swaps
+    # ``cfg`` for one of the same identity, so the name never changes.
+    name: str = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return self.cfg.name
+    def __post_init__(self) -> None:
+        self.name = self.cfg.name
 
     @property
     def family(self) -> int:

@@ -593,10 +593,17 @@ class VrrpProcess:
     # ================================================================ actions out
     def _drain(self, inst: Instance) -> None:
         """Execute every queued action of ``inst`` (and of its sync group and peers)."""
-        todo = [inst]
         group = inst.router.group
-        if group is not None:
-            todo = [self.instances[m.name] for m in group.members if m.name in self.instances]
+        if group is None:  # the common case, once per received advert: no lists, no flags
+            for _ in range(4):
+                acts = inst.router.actions()
+                if not acts:
+                    break
+                for a in acts:
+                    self._act(inst, a)
+            self._touch(inst)
+            return
+        todo = [self.instances[m.name] for m in group.members if m.name in self.instances]
         for _ in range(4):  # group moves can queue more actions on members already drained
             busy = False
             for i in todo:
@@ -604,11 +611,10 @@ class VrrpProcess:
                 busy |= bool(acts)
                 for a in acts:
                     self._act(i, a)
-            if group is not None:
-                gacts = group.actions()
-                busy |= bool(gacts)
-                for a in gacts:
-                    self._act_group(a)
+            gacts = group.actions()
+            busy |= bool(gacts)
+            for a in gacts:
+                self._act_group(a)
             if not busy:
                 break
         for i in todo:
