@@ -369,7 +369,8 @@ class VrrpRouter:
             return
         if self._own_src is not None and _norm(advert.src) == self._own_src:
             return  # our own advert looped back
-        self.stats.advert_rcvd += 1
+        # what keepalived 2.2.7 drops before counting an advert as received (seen side by side
+        # in its stats file: tests/netns/daemon/test_daemon_hostile.py)
         if advert.type != 1:
             self.stats.invalid_type_rcvd += 1
             return
@@ -378,13 +379,22 @@ class VrrpRouter:
             self._log(f"received VRRPv{advert.version} advert, we are v{s.version}", "WARNING")
             return
         if advert.adver_int == 0 or (s.version == 2 and advert.adver_int != s.adver_int):
-            self.stats.advert_interval_err += 1
+            # logged and dropped; its Advertisement Interval counter stays put for a v2 mismatch
+            if advert.adver_int == 0:
+                self.stats.advert_interval_err += 1
             self._log(
                 f"advertisement interval mismatch mine={s.adver_int} sec "
                 f"rcv'd={advert.adver_int} sec",
                 "WARNING",
             )
             return
+        if (len(advert.addresses) != len(s.addresses)
+                and not self._repeat_master_skips_addresses(advert)):
+            self.stats.addr_list_err += 1
+            self._log(f"received an unexpected ip number count {len(advert.addresses)}, "
+                      f"expected {len(s.addresses)}!", "WARNING")
+            return
+        self.stats.advert_rcvd += 1
         if (
             self._state is State.MASTER
             and self._base == PRIO_OWNER
@@ -462,22 +472,17 @@ class VrrpRouter:
         self._transition(now, State.STOP, Reason.SHUTDOWN)
 
     # ------------------------------------------------------------------ receive paths
+    def _repeat_master_skips_addresses(self, advert: Advert) -> bool:
+        """``skip_check_adv_addr``: an advert from the master we already follow is not
+        checked against our address list."""
+        return (self.settings.skip_check_adv_addr and self._master_ip is not None
+                and _norm(advert.src) == _norm(self._master_ip))
+
     def _check_addresses(self, advert: Advert) -> bool:
         if advert.addresses == self._addresses_ok:
             return True  # same list as an earlier advert that passed: same outcome, no logs
         s = self.settings
-        if len(advert.addresses) != len(s.addresses):
-            self.stats.addr_list_err += 1
-            self._log(
-                f"received an invalid ip number count {len(advert.addresses)}, "
-                f"expected {len(s.addresses)}",
-                "WARNING",
-            )
-        if (
-            s.skip_check_adv_addr
-            and self._master_ip is not None
-            and _norm(advert.src) == _norm(self._master_ip)
-        ):
+        if self._repeat_master_skips_addresses(advert):
             return True
         got = {_norm(a) for a in advert.addresses}
         missing = sorted(self._vips - got)
