@@ -1,10 +1,10 @@
 """Defective adverts and signal storms against a live MASTER: adverts counted where keepalived
 counts them, and the master neither dies nor lets go of its VIP.
 
-One node runs a VRRPv2 PASS instance (priority 150) and becomes MASTER alone; an attacker on
-the same bridge sends ten packets of each kind that ``hostile_sender.py`` builds (wrong TTL,
-type, version, interval, address count or list, authentication type, password, a short
-message, a bad checksum, random bytes after the VRID, priority 0), most of them claiming
+One node runs a VRRPv2 PASS or a VRRPv3 instance (priority 150) and becomes MASTER alone; an
+attacker on the same bridge sends ten packets of each kind that ``hostile_sender.py`` builds
+(wrong TTL, type, version, interval, address count or list, authentication type, password, a
+short message, a bad checksum, random bytes after the VRID, priority 0), most of them claiming
 priority 200. After each kind the daemon's statistics (SIGUSR2 -> /tmp/keepalived.stats) are
 read. The same run is made with Debian's keepalived 2.2.7 and pykeepalived, one after the
 other in the same lab: the counters each kind moves must be the same for both. A storm of
@@ -32,12 +32,15 @@ SENDER = Path(__file__).with_name("hostile_sender.py")
 STATS = Path("/tmp/keepalived.stats")  # both implementations' default (no stats_dump_file)
 VIP = "10.99.7.200"
 VRID = 61
-KINDS = ["ttl", "type", "version", "interval", "count", "address", "authtype", "authinvalid",
-         "password", "short", "csum", "garbage", "prio0"]
+KINDS = {2: ["ttl", "type", "version", "interval", "count", "address", "authtype",
+             "authinvalid", "password", "short", "csum", "garbage", "prio0"],
+         3: ["ttl", "type", "version", "count", "address", "short", "csum", "garbage", "prio0"]}
 # the kinds keepalived 2.2.7 counts somewhere in its stats file (so the test is not vacuous);
-# it logs and drops a v2 interval mismatch, a short message and a bad checksum uncounted there
-COUNTED = {"ttl", "type", "version", "count", "address", "authtype", "authinvalid", "password",
-           "garbage", "prio0"}
+# it logs and drops a v2 interval mismatch, a short message, a bad checksum and (v3) another
+# version uncounted there
+COUNTED = {2: {"ttl", "type", "version", "count", "address", "authtype", "authinvalid",
+               "password", "garbage", "prio0"},
+           3: {"ttl", "type", "count", "address", "garbage", "prio0"}}
 PER_KIND = 10
 Counters = dict[tuple[str, str], int]
 
@@ -96,10 +99,17 @@ def read_stats(d: Daemon) -> Counters:
     return got[-1]
 
 
-def run_attack(lab: Lab, impl: str) -> dict[str, Counters]:
+def instance(version: int) -> InstanceConf:
+    if version == 2:
+        return InstanceConf(vrid=VRID, priority=150, version=2, advert_int=1.0, auth="PASS",
+                            auth_pass="pkd-pass", vips=(f"{VIP}/24 dev eth0",))
+    return InstanceConf(vrid=VRID, priority=150, version=3, advert_int=1.0,
+                        vips=(f"{VIP}/24 dev eth0",))
+
+
+def run_attack(lab: Lab, impl: str, version: int) -> dict[str, Counters]:
     n1, at = lab.hosts["n1"], lab.hosts["at"]
-    inst = InstanceConf(vrid=VRID, priority=150, version=2, advert_int=1.0, auth="PASS",
-                        auth_pass="pkd-pass", vips=(f"{VIP}/24 dev eth0",))
+    inst = instance(version)
     d = Daemon(n1, impl, render_config("n1", [inst]))
     d.start()
     try:
@@ -107,8 +117,9 @@ def run_attack(lab: Lab, impl: str) -> dict[str, Counters]:
         mon = AddrMonitor(n1)
         before = read_stats(d)
         deltas: dict[str, Counters] = {}
-        for kind in KINDS:
-            at.run([sys.executable, str(SENDER), "10.99.7.66", str(VRID), kind, str(PER_KIND)])
+        for kind in KINDS[version]:
+            at.run([sys.executable, str(SENDER), "10.99.7.66", str(VRID), kind, str(PER_KIND),
+                    str(version)])
             time.sleep(0.4)  # let the daemon read them all
             now = read_stats(d)
             deltas[kind] = {k: v - before.get(k, 0) for k, v in now.items()
@@ -126,14 +137,17 @@ def run_attack(lab: Lab, impl: str) -> dict[str, Counters]:
         d.stop()
 
 
-def test_defective_adverts_counted_as_keepalived_counts_them(lab: Lab, stats_file: None) -> None:
-    ka = run_attack(lab, "ka")
-    py = run_attack(lab, "py")
-    missing = sorted(k for k in COUNTED if not ka[k])
+@pytest.mark.parametrize("version", [2, 3])
+def test_defective_adverts_counted_as_keepalived_counts_them(lab: Lab, stats_file: None,
+                                                             version: int) -> None:
+    kinds = KINDS[version]
+    ka = run_attack(lab, "ka", version)
+    py = run_attack(lab, "py", version)
+    missing = sorted(k for k in COUNTED[version] if not ka[k])
     assert not missing, f"keepalived counted nothing for {missing}: {ka}"
-    differ = {k: {"keepalived": ka[k], "pykeepalived": py[k]} for k in KINDS if ka[k] != py[k]}
+    differ = {k: {"keepalived": ka[k], "pykeepalived": py[k]} for k in kinds if ka[k] != py[k]}
     assert not differ, differ
-    assert all(ka[k].get(("", "Became master"), 0) == 0 for k in KINDS), ka
+    assert all(ka[k].get(("", "Became master"), 0) == 0 for k in kinds), ka
 
 
 @pytest.mark.parametrize("impl", ["py", "ka"])
@@ -141,9 +155,7 @@ def test_signal_storm_keeps_the_master(lab: Lab, stats_file: None, impl: str) ->
     """Thirty reloads in three seconds, interleaved with every dump signal: the master stays
     up, keeps its VIP without a moment's gap, and still answers a stats request after."""
     n1 = lab.hosts["n1"]
-    inst = InstanceConf(vrid=VRID, priority=150, version=2, advert_int=1.0, auth="PASS",
-                        auth_pass="pkd-pass", vips=(f"{VIP}/24 dev eth0",))
-    d = Daemon(n1, impl, render_config("n1", [inst]))
+    d = Daemon(n1, impl, render_config("n1", [instance(2)]))
     d.start()
     try:
         assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
