@@ -10,7 +10,6 @@ import logging
 import ssl
 
 from pykeepalived.check.connect import Target
-from pykeepalived.check.dns import dns_check
 from pykeepalived.check.file import file_outcome, read_value
 from pykeepalived.check.http import http_check, make_ssl_context
 from pykeepalived.check.misc import misc_check
@@ -109,6 +108,8 @@ class Prober:
         if isinstance(chk, SmtpCheck):
             return await smtp_check(target_for(rs, chk, 25, vs.port), chk.helo_name)
         if isinstance(chk, DnsCheck):
+            from pykeepalived.check.dns import dns_check  # dnspython only for DNS_CHECK
+
             return await dns_check(target_for(rs, chk, 53, vs.port), chk.type, chk.name)
         if isinstance(chk, UdpCheck):
             return await udp_check(target_for(rs, chk, 0, vs.port), chk.payload, chk.require_reply,

@@ -1,9 +1,10 @@
-"""The long-lived parent stays small: what it imports, checked in a fresh interpreter.
+"""The daemon's processes stay small: what they import, checked in a fresh interpreter.
 
 The parent only supervises children and handles signals. It parses the config in a forked helper
 (``Supervisor._wanted_children``), so after start-up it must not hold the config package, asyncio,
 the notify/track/check/lvs stacks or the mail and DNS libraries; the VRRP child imports SMTP only
-when it sends mail and lvs only for ``lvs_sync_daemon``. Each import here costs 0.3-4 MiB per
+when it sends mail and lvs only for ``lvs_sync_daemon``; the checker child imports dnspython (and,
+through it, email) only for a DNS_CHECK. Each import here costs 0.3-4 MiB per
 process (docs/performance-resources.md).
 """
 
@@ -98,6 +99,16 @@ def test_missing_or_broken_config_starts_nothing(tmp_path: Path) -> None:
         print(json.dumps({{"kinds": sup._wanted_children()}}))
     """)
     assert got == {"kinds": None}
+
+
+def test_checker_child_imports_dns_and_mail_only_when_used() -> None:
+    got = _run("""
+        import json, sys
+        import pykeepalived.cli, pykeepalived.daemon.main
+        import pykeepalived.daemon.check_process
+        print(json.dumps({"mods": sorted(sys.modules)}))
+    """)
+    assert _loaded(got["mods"], ("aiosmtplib", "email", "dns")) == []
 
 
 def test_vrrp_child_imports_no_mail_dns_or_lvs() -> None:
