@@ -12,7 +12,10 @@ from pykeepalived.check.virtual_server import CheckOutcome
 async def _reply(reader: asyncio.StreamReader) -> int:
     """Read one (possibly multi-line) SMTP reply and return its code."""
     while True:
-        line = await reader.readline()
+        try:
+            line = await reader.readline()
+        except ValueError as e:  # a line past the reader's 64 KiB limit: a broken server
+            raise OSError(f"SMTP reply line too long: {e}") from e
         if len(line) < 4 or not line[:3].isdigit():
             raise OSError(f"bad SMTP reply {line[:40]!r}")
         if line[3:4] != b"-":
