@@ -226,10 +226,17 @@ def test_http_get_hostile_backend(chk: HttpGet, handler: Handler, ok: bool, deta
     no_crash(caplog)
 
 
+HTTP_REGEX = HttpGet(connect_timeout=TIMEOUT, urls=(UrlSpec("/", regex="healthy"),))
+
+
 @pytest.mark.timeout(20)
-def test_http_get_endless_body_is_streamed_not_buffered(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("chk", "limit_mib"), [(HTTP, 8), (HTTP_REGEX, 12)],
+                         ids=["digest", "regex-keeps-4MiB"])
+def test_http_get_endless_body_is_streamed_not_buffered(chk: HttpGet, limit_mib: int,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
     """Headers, then body forever: the read stops at connect_timeout and fails, and the check's
-    memory stays flat while many MB go through it (hashed as they come, never kept)."""
+    memory stays flat while many MB go through it (hashed as they come; a regex url keeps at
+    most the first 4 MiB to search)."""
     sent = 0
     chunk = b"x" * (256 * 1024)
 
@@ -248,13 +255,13 @@ def test_http_get_endless_body_is_streamed_not_buffered(caplog: pytest.LogCaptur
         try:
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
-            out, took = await probe(HTTP, port)
+            out, took = await probe(chk, port)
             peak = tracemalloc.get_traced_memory()[1] - base
         finally:
             tracemalloc.stop()
             await stop(srv)
         srv, _ = await start_tcp(good_http, port)
-        again, _ = await probe(HTTP, port)
+        again, _ = await probe(chk, port)
         await stop(srv)
         assert again.ok, again.detail
         return out, took, peak
@@ -266,7 +273,7 @@ def test_http_get_endless_body_is_streamed_not_buffered(caplog: pytest.LogCaptur
     # mark); the client must not hold the body: far less than what went through (measured:
     # ~450 MiB streamed in the 1 s, peak 0.56 MiB)
     assert sent >= 16 * 1024 * 1024, f"only {sent} bytes streamed: the test proves nothing"
-    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes for {sent} streamed"
+    assert peak < limit_mib * 1024 * 1024, f"peak {peak} bytes for {sent} streamed"
     no_crash(caplog)
 
 
@@ -309,6 +316,31 @@ async def tls_stall_mid_handshake(r: asyncio.StreamReader, w: asyncio.StreamWrit
     w.write(b"\x16\x03\x03\x00\x50\x02\x00")  # a partial record, then nothing
     await w.drain()
     await asyncio.sleep(30)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("handler", "detail"), [
+    (silent, "Timeout HTTP read"),  # a TLS session, then no response: read timeout
+    (close_at_once, ""),  # a TLS session closed before any response: nothing to judge
+    (reset_after_request, "Read error"),  # half a status line over TLS, then RST
+], ids=["tls-silent", "tls-close", "tls-rst-mid-header"])
+def test_ssl_get_hostile_after_handshake(handler: Handler, detail: str,
+                                         tls_server_ctx: ssl.SSLContext,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    async def go() -> CheckOutcome:
+        srv, port = await start_tcp(handler, tls=tls_server_ctx)
+        bad, took = await probe(SSL, port)
+        await stop(srv)
+        assert took < TIMEOUT + MARGIN
+        srv, _ = await start_tcp(good_http, port, tls_server_ctx)
+        again, _ = await probe(SSL, port)
+        await stop(srv)
+        assert again.ok, again.detail
+        return bad
+
+    out = asyncio.run(go())
+    assert not out.ok and detail in out.detail, out.detail
+    no_crash(caplog)
 
 
 @pytest.mark.timeout(20)
@@ -374,7 +406,10 @@ async def smtp_helo_rejected(r: asyncio.StreamReader, w: asyncio.StreamWriter) -
     (silent, "TimeoutError"),  # no greeting within connect_timeout
     (smtp_endless_line, "dialogue"),  # a greeting line without end: bounded, then fail
     (smtp_helo_rejected, "HELO code 501"),  # HELO must be answered 2xx
-], ids=["greeting-554", "garbage-greeting", "silence", "endless-line", "helo-501"])
+    (close_at_once, "SMTP"),  # EOF (or RST) instead of a greeting
+    (reset_at_once, "SMTP"),  # RST instead of a greeting
+], ids=["greeting-554", "garbage-greeting", "silence", "endless-line", "helo-501", "close",
+        "rst"])
 def test_smtp_check_hostile_backend(handler: Handler, detail: str,
                                     caplog: pytest.LogCaptureFixture) -> None:
     out = asyncio.run(hostile_then_good(SMTP, handler, good_smtp))
