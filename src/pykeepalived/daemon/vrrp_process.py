@@ -77,7 +77,15 @@ from pykeepalived.vrrp.actions import (
     StateChanged,
     VrrpStats,
 )
-from pykeepalived.vrrp.packet import PacketError, decode_ipv4, decode_ipv6, peek_vrid
+from pykeepalived.vrrp.packet import (
+    PROTO_VRRP,
+    Advert,
+    Expect,
+    PacketError,
+    decode_ipv4,
+    decode_ipv6,
+    peek_vrid,
+)
 from pykeepalived.vrrp.router import VrrpRouter
 from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import TrackKind
@@ -125,6 +133,9 @@ class VrrpProcess:
         self._reading: set[SockKey] = set()
         self._vmac_keys: set[SockKey] = set()
         self._recent: dict[int, float] = {}
+        # per instance name: (instance, its Expect, the advert its router took as a plain
+        # refresh, and that datagram's bytes but the IP ID and header checksum): _on_repeat4
+        self._rx_memo: dict[str, tuple[Instance, Expect | None, Advert, bytes, bytes, bytes]] = {}
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
         self.announcers: dict[tuple[str, str | None], Announcer] = {}
         self.am = AddressManager()
@@ -376,7 +387,11 @@ class VrrpProcess:
             sock.join(group)
         if receive and key not in self._reading:
             # Timers are re-armed once per socket wake-up, not once per advert.
-            sock.start(functools.partial(self._on_packet, key), after_batch=self._rearm)
+            if isinstance(sock, VrrpSocket4):
+                sock.start(functools.partial(self._on_packet, key), after_batch=self._rearm,
+                           fast=functools.partial(self._on_repeat4, key))
+            else:
+                sock.start(functools.partial(self._on_packet, key), after_batch=self._rearm)
             self._reading.add(key)
         return sock
 
@@ -536,8 +551,37 @@ class VrrpProcess:
             return
         if inst.ah is not None and inst.router.state is State.BACKUP:
             inst.ah.backup_received()
-        inst.router.receive(adv, self._now())
+        router = inst.router
+        router.receive(adv, self._now())
+        if (router.repeat_advert is adv and pkt.family == 4 and pkt.protocol == PROTO_VRRP
+                and inst.vmac is None and inst.ah is None):
+            d = pkt.data
+            self._rx_memo[inst.name] = (inst, inst.expect, adv, d[12:], d[6:10], d[:4])
         self._drain(inst)
+
+    def _on_repeat4(self, key: SockKey, data: bytes) -> bool:
+        """The backup's hot path: an IPv4 datagram equal to the last advert the instance's
+        router took as a plain refresh, but for the IP ID and header checksum (which the kernel
+        has verified), decodes to the same fields and passes the same checks for the same
+        Expect (as decode_ipv4's own memo relies on), so the router is told it again without
+        decoding. False sends the datagram down the full path (``_on_packet``). Never taken
+        for AH, a VMAC (duplicate copies) or IPv6."""
+        off = (data[0] & 0x0F) << 2
+        if data[9] != PROTO_VRRP or len(data) < off + 8:
+            return False
+        insts = self.by_vrid.get(key)
+        inst = insts.get(data[off + 1]) if insts is not None else None
+        if inst is None:
+            return False
+        m = self._rx_memo.get(inst.name)
+        if (m is None or m[0] is not inst or m[1] is not inst.expect or data[12:] != m[3]
+                or data[6:10] != m[4] or data[:4] != m[5] or inst.vmac is not None
+                or inst.ah is not None):
+            return False
+        if not inst.router.receive_repeat(m[2], self._now()):
+            return False
+        self._drain(inst)
+        return True
 
     def _on_net_event(self, ev: NetEvent) -> None:
         now = self._now()

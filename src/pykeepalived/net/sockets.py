@@ -95,6 +95,9 @@ class Received:
 
 
 ReceiveCallback = Callable[[Received], None]
+# IPv4 only: offered each datagram (the whole IPv4 datagram) that passed the socket's filter
+# before a Received is built; True means it was fully handled (see VrrpSocket4.start).
+FastCallback = Callable[[bytes], bool]
 
 
 class _RawVrrpSocket:
@@ -321,12 +324,75 @@ class VrrpSocket4(_RawVrrpSocket):
         sock = self._by_proto.get(proto) or self._socks[0]
         return self._send(sock, datagram, (dst, 0))
 
+    def start(self, callback: ReceiveCallback,
+              loop: asyncio.AbstractEventLoop | None = None, *,
+              after_batch: Callable[[], None] | None = None,
+              fast: FastCallback | None = None) -> None:
+        """As for the base class; ``fast`` (optional) is offered every datagram that passes the
+        mode filter, as raw bytes, before a ``Received`` is built. When it returns True the
+        datagram counts as delivered and ``callback`` is not called; otherwise ``callback`` gets
+        it as usual. (A backup's repeat adverts skip the parsing and the object this way.)"""
+        self._fast = fast
+        super().start(callback, loop, after_batch=after_batch)
+
+    _fast: FastCallback | None = None
+
+    def _drain(self, sock: socket.socket) -> None:
+        fast = self._fast
+        if fast is None:
+            super()._drain(sock)
+            return
+        for _ in range(MAX_DRAIN):
+            if sock.fileno() < 0:  # a callback closed us mid-drain
+                return
+            try:
+                data, anc, _flags, addr = sock.recvmsg(65535, _PKTINFO4_SPACE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                log.warning("%s: receive error on %s: %s", self.ifname, self.family, e)
+                return
+            if len(data) < 20:
+                continue
+            # The mode filter of _wanted on the raw datagram (same outcome, no Received):
+            # a packet without exactly one well-formed IP_PKTINFO takes the general path.
+            wanted = False
+            pkt: Received | None = None
+            if len(anc) == 1:
+                level, ctype, cdata = anc[0]
+                if level == socket.IPPROTO_IP and ctype == IP_PKTINFO and len(cdata) >= 12:
+                    wanted = (self.deliver_all
+                              or (not 224 <= data[16] <= 239 if self.unicast
+                                  else socket.inet_ntoa(cdata[8:12]) in self.groups))
+                    if not wanted:
+                        self.rx_filtered += 1
+                        continue
+            if not wanted:
+                pkt = self._parse(data, anc, addr)
+                if not self._wanted(pkt):
+                    self.rx_filtered += 1
+                    continue
+            self.rx_packets += 1
+            try:
+                if fast(data):
+                    continue
+                if pkt is None:
+                    pkt = self._parse(data, anc, addr)
+                if self._callback is not None:
+                    self._callback(pkt)
+            except Exception:
+                log.exception("%s: packet handler failed", self.ifname)
+
     def _recv_one(self, sock: socket.socket) -> Received | None:
         # recvmsg(65535) measured no slower than recvmsg_into() a reused buffer plus the copy
         # to bytes that Received needs (CPython shrinks the result in place).
         data, anc, _flags, addr = sock.recvmsg(65535, _PKTINFO4_SPACE)
         if len(data) < 20:
             return None
+        return self._parse(data, anc, addr)
+
+    def _parse(self, data: bytes, anc: list[tuple[int, int, bytes]],
+               addr: tuple[str, int]) -> Received:
         ifindex, dst = self.ifindex, None
         for level, ctype, cdata in anc:
             if level == socket.IPPROTO_IP and ctype == IP_PKTINFO and len(cdata) >= 12:

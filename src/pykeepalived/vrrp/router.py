@@ -266,6 +266,9 @@ class VrrpRouter:
         self._rival_last: float | None = None
         self._rival_sent_mark = 0
         self._periodic_adverts = 0
+        # The last advert a BACKUP accepted as a plain refresh from its master (see
+        # receive_repeat); None when the last full receive did anything else.
+        self._rx_repeat: Advert | None = None
         self.group: SyncGroup | None = None
         if sync_group is not None:
             sync_group.add(self)
@@ -359,9 +362,37 @@ class VrrpRouter:
             return
         self._start_backup(now)
 
+    @property
+    def repeat_advert(self) -> Advert | None:
+        """The advert the last ``receive`` accepted as a plain refresh of the master we follow
+        (no log, no state change, only the down timer moved), else None."""
+        return self._rx_repeat
+
+    def receive_repeat(self, advert: Advert, now: float) -> bool:
+        """Receive ``advert`` again (the caller knows the new packet decodes to the same
+        fields but the IP ID) if it is still ``repeat_advert`` and ``receive`` would again
+        only count it and restart the down timer; False (nothing done) otherwise.
+
+        Every condition ``receive`` tests for such an advert is a function of the advert, of
+        constant settings, or of the state checked here: BACKUP, priority (non-zero) at least
+        ours (so accepted whatever preemption says), the same master and the same interval
+        (no log), and the address check (passed before: its outcome depends only on the
+        addresses and the VIPs, or for ``skip_check_adv_addr`` on the master, checked here).
+        """
+        if (advert is not self._rx_repeat or self._state is not State.BACKUP
+                or advert.priority < self._eff or advert.src != self._master_ip
+                or advert.adver_int != self._master_adver_int):
+            return False
+        self.stats.advert_rcvd += 1
+        self._preempt_at = None
+        self._want_master = False
+        self._down_at = now + self.master_down
+        return True
+
     def receive(self, advert: Advert, now: float) -> None:
         """Process one advert that passed the codec's checks (addressed to our VRID)."""
         s = self.settings
+        self._rx_repeat = None
         if self._state not in (State.BACKUP, State.MASTER):
             return
         if advert.vrid != s.vrid:
@@ -528,6 +559,8 @@ class VrrpRouter:
         self._master_ip = adv.src
         self._want_master = False
         self._down_at = now + self.master_down
+        if adv.priority >= self._eff:
+            self._rx_repeat = adv
 
     def _rx_master(self, adv: Advert, now: float) -> None:
         s = self.settings
