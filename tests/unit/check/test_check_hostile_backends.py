@@ -403,6 +403,20 @@ async def smtp_endless_line(r: asyncio.StreamReader, w: asyncio.StreamWriter) ->
         await w.drain()
 
 
+async def smtp_endless_multiline(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    while True:  # "220-" continuation lines forever: the reply never ends
+        w.write(b"220-still greeting you\r\n")
+        await w.drain()
+        await asyncio.sleep(0.001)
+
+
+async def smtp_helo_silence(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    w.write(b"220 mx.test\r\n")
+    await w.drain()
+    await r.readline()
+    await asyncio.sleep(30)
+
+
 async def smtp_helo_rejected(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
     w.write(b"220-mx.test\r\n220 ready\r\n")
     await w.drain()
@@ -420,8 +434,10 @@ async def smtp_helo_rejected(r: asyncio.StreamReader, w: asyncio.StreamWriter) -
     (smtp_helo_rejected, "HELO code 501"),  # HELO must be answered 2xx
     (close_at_once, "SMTP"),  # EOF (or RST) instead of a greeting
     (reset_at_once, "SMTP"),  # RST instead of a greeting
+    (smtp_endless_multiline, "TimeoutError"),  # the greeting never completes
+    (smtp_helo_silence, "TimeoutError"),  # no answer to HELO within connect_timeout
 ], ids=["greeting-554", "garbage-greeting", "silence", "endless-line", "helo-501", "close",
-        "rst"])
+        "rst", "endless-multiline", "helo-silence"])
 def test_smtp_check_hostile_backend(handler: Handler, detail: str,
                                     caplog: pytest.LogCaptureFixture) -> None:
     out = asyncio.run(hostile_then_good(SMTP, handler, good_smtp))
