@@ -22,7 +22,7 @@ from pykeepalived.vrrp.packet import Expect, encode_ipv4
 from pykeepalived.vrrp.router import RouterSettings, VrrpRouter
 
 VIP, OTHER = "10.0.0.100", "10.0.0.101"
-KEY = ("eth0", 4, False, "224.0.0.18")
+KEY = ("eth0", 4, False)
 
 
 @dataclass(eq=False)
