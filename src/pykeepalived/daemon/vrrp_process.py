@@ -959,6 +959,7 @@ class VrrpProcess:
     def _forget(self, inst: Instance) -> None:
         self.instances.pop(inst.name, None)
         self._due.pop(inst.name, None)
+        self._rx_memo.pop(inst.name, None)  # the repeat-advert fast path's last accepted advert
         for by in self.by_vrid.values():
             if by.get(inst.cfg.vrid) is inst:
                 del by[inst.cfg.vrid]
