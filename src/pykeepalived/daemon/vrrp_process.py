@@ -85,6 +85,7 @@ from pykeepalived.vrrp.packet import (
     decode_ipv4,
     decode_ipv6,
     peek_vrid,
+    repeat_key,
 )
 from pykeepalived.vrrp.router import VrrpRouter
 from pykeepalived.vrrp.sync_group import SyncGroup
@@ -134,8 +135,8 @@ class VrrpProcess:
         self._vmac_keys: set[SockKey] = set()
         self._recent: dict[int, float] = {}
         # per instance name: (instance, its Expect, the advert its router took as a plain
-        # refresh, and that datagram's bytes but the IP ID and header checksum): _on_repeat4
-        self._rx_memo: dict[str, tuple[Instance, Expect | None, Advert, bytes, bytes, bytes]] = {}
+        # refresh, and that datagram's repeat_key): _on_repeat4
+        self._rx_memo: dict[str, tuple[Instance, Expect | None, Advert, bytes]] = {}
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
         self.announcers: dict[tuple[str, str | None], Announcer] = {}
         self.am = AddressManager()
@@ -555,8 +556,7 @@ class VrrpProcess:
         router.receive(adv, self._now())
         if (router.repeat_advert is adv and pkt.family == 4 and pkt.protocol == PROTO_VRRP
                 and inst.vmac is None and inst.ah is None):
-            d = pkt.data
-            self._rx_memo[inst.name] = (inst, inst.expect, adv, d[12:], d[6:10], d[:4])
+            self._rx_memo[inst.name] = (inst, inst.expect, adv, repeat_key(pkt.data))
         self._drain(inst)
 
     def _on_repeat4(self, key: SockKey, data: bytes) -> bool:
@@ -574,9 +574,8 @@ class VrrpProcess:
         if inst is None:
             return False
         m = self._rx_memo.get(inst.name)
-        if (m is None or m[0] is not inst or m[1] is not inst.expect or data[12:] != m[3]
-                or data[6:10] != m[4] or data[:4] != m[5] or inst.vmac is not None
-                or inst.ah is not None):
+        # (only an instance without AH or a VMAC is ever remembered: see _on_packet)
+        if m is None or m[0] is not inst or m[1] is not inst.expect or repeat_key(data) != m[3]:
             return False
         if not inst.router.receive_repeat(m[2], self._now()):
             return False

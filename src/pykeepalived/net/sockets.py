@@ -212,12 +212,15 @@ class _RawVrrpSocket:
         raise NotImplementedError
 
     def _wanted(self, pkt: Received) -> bool:
+        return self._wants(self._multicast_dst(pkt), pkt.dst)
+
+    def _wants(self, multicast: bool, dst: str | None) -> bool:
         """Mode filter: a multicast socket takes its groups, a unicast socket non-multicast."""
         if self.deliver_all:
             return True
         if self.unicast:
-            return not self._multicast_dst(pkt)
-        return pkt.dst in self.groups
+            return not multicast
+        return dst in self.groups
 
     @staticmethod
     def _multicast_dst(pkt: Received) -> bool:
@@ -354,19 +357,17 @@ class VrrpSocket4(_RawVrrpSocket):
                 return
             if len(data) < 20:
                 continue
-            # The mode filter of _wanted on the raw datagram (same outcome, no Received):
+            # The mode filter (_wants) on the raw datagram, no Received built:
             # a packet without exactly one well-formed IP_PKTINFO takes the general path.
             wanted = False
             pkt: Received | None = None
             if len(anc) == 1:
                 level, ctype, cdata = anc[0]
                 if level == socket.IPPROTO_IP and ctype == IP_PKTINFO and len(cdata) >= 12:
-                    wanted = (self.deliver_all
-                              or (not 224 <= data[16] <= 239 if self.unicast
-                                  else socket.inet_ntoa(cdata[8:12]) in self.groups))
-                    if not wanted:
+                    if not self._wants(224 <= data[16] <= 239, socket.inet_ntoa(cdata[8:12])):
                         self.rx_filtered += 1
                         continue
+                    wanted = True
             if not wanted:
                 pkt = self._parse(data, anc, addr)
                 if not self._wanted(pkt):

@@ -233,6 +233,12 @@ def _resolve(expect: ExpectArg, vrid: int) -> Expect | None:
     return found
 
 
+def repeat_key(packet: bytes) -> bytes:
+    """The bytes of an IPv4 VRRP datagram (without AH) that decide how it decodes: all but the
+    IP ID and the header checksum, the only fields a master changes between its repeats."""
+    return packet[:4] + packet[6:10] + packet[12:]
+
+
 def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: ExpectArg = None,
                 ah_state: AhState | None = None) -> Advert:
     """Validate and decode an IPv4 VRRP packet as received on a raw socket.
@@ -263,7 +269,7 @@ def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: Expect
     # never cached), so only the ID needs to be new.
     memo_key = b""
     if exp is not None and not has_ah and auth is None and ah_state is None:
-        memo_key = packet[:4] + packet[6:10] + packet[12:]
+        memo_key = repeat_key(packet)
         last = exp.__dict__.get("_last_decoded")
         if last is not None and last[0] == memo_key:
             return _with_ip_id(last[1], (packet[4] << 8) | packet[5])
