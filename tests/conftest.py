@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.lab.netns import netns_available
-from pykeepalived.notify import runner as _runner
+from pykeepalived.script import runner as _runner
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("PYKEEPALIVED_SHARED", ROOT.parent / "shared"))

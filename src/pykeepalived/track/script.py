@@ -29,9 +29,9 @@ import logging
 from collections.abc import Callable
 
 from pykeepalived.config.model import GlobalDefs, VrrpScript
-from pykeepalived.notify.runner import Outcome, ProcessRunner, RunAs, RunResult
+from pykeepalived.script.runner import Outcome, ProcessRunner, RunAs, RunResult
+from pykeepalived.script.security import check_script, resolve_run_as
 from pykeepalived.track.events import TrackerChanged, TrackerKind
-from pykeepalived.track.security import check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.track")
 

@@ -15,8 +15,8 @@ from pykeepalived.config.model import (
     VrrpInstance,
     VrrpScript,
 )
-from pykeepalived.notify.runner import RunAs
-from pykeepalived.track.security import (
+from pykeepalived.script.runner import RunAs
+from pykeepalived.script.security import (
     SECURITY_VIOLATION,
     ScriptVerdict,
     check_script,
@@ -97,7 +97,7 @@ def test_security_violation_for_t_exit_6() -> None:
 
 
 def test_run_as_resolution() -> None:
-    from pykeepalived.track.security import DEFAULT_SCRIPT_USER, resolve_run_as
+    from pykeepalived.script.security import DEFAULT_SCRIPT_USER, resolve_run_as
 
     ra, warn = resolve_run_as("nobody", None, GlobalDefs())
     assert (ra.uid, ra.user, ra.groups) == (65534, "nobody", ()) and warn is None

@@ -36,7 +36,7 @@ from pykeepalived.config.model import (
     NotifyScript,
     Severity,
 )
-from pykeepalived.notify.runner import RunAs
+from pykeepalived.script.runner import RunAs
 
 DEFAULT_SCRIPT_USER = "keepalived_script"
 
