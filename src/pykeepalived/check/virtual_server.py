@@ -43,7 +43,16 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pykeepalived.check.table import (
+from pykeepalived.config.model import (
+    Checker,
+    HttpGet,
+    MiscCheck,
+    NotifyScript,
+    RealServer,
+    VirtualServer,
+    VirtualServerGroup,
+)
+from pykeepalived.lvs.table import (
     FwdMethod,
     LvsDest,
     LvsService,
@@ -54,15 +63,6 @@ from pykeepalived.check.table import (
     TunFlag,
     TunType,
     format_endpoint,
-)
-from pykeepalived.config.model import (
-    Checker,
-    HttpGet,
-    MiscCheck,
-    NotifyScript,
-    RealServer,
-    VirtualServer,
-    VirtualServerGroup,
 )
 
 # ------------------------------------------------------------------ inputs and actions

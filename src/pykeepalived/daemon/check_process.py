@@ -4,8 +4,9 @@ Theory of operation: one asyncio loop. ``check.virtual_server.Pool`` decides whe
 due (``next_timer``/``due_checks``); every due check runs as its own task (``check.probes``) and
 its result is fed back with ``report``. After every batch of results the desired table is
 compared with the last one applied and, when it differs, handed to the LVS backend chosen by
-``lvs.select_backend`` (which applies only the diff). Pool actions become log lines (keepalived's
-phrases) and notifier calls (notify_up/down, quorum_up/down, lvs_notify_fifo lines, SMTP).
+``lvs.dataplane.select_backend`` (which applies only the diff). Pool actions become log lines
+(keepalived's phrases) and notifier calls (notify_up/down, quorum_up/down, lvs_notify_fifo
+lines, SMTP).
 
 Signals: HUP reloads by diff (a config with errors keeps the running one), TERM/INT stop
 (omega notifies, then the backend releases the table as ``lvs_flush_on_stop``/``-I`` say),
@@ -27,7 +28,6 @@ from collections.abc import Callable
 from typing import Any
 
 from pykeepalived.check.probes import Prober
-from pykeepalived.check.table import LvsTable
 from pykeepalived.check.virtual_server import (
     Action,
     CheckId,
@@ -39,6 +39,7 @@ from pykeepalived.check.virtual_server import (
     VsStateChange,
 )
 from pykeepalived.config.model import KeepalivedConfig, Severity
+from pykeepalived.lvs.table import LvsTable
 from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
@@ -73,8 +74,8 @@ def _pool_for(cfg: KeepalivedConfig, rng: Callable[[], float]) -> Pool:
 
 class CheckerProcess:
     """One checker child. ``backend``/``notifier`` may be injected (tests); by default they
-    come from ``lvs.select_backend`` and ``notify.Notifier``. ``on_table`` sees every table
-    that was applied successfully."""
+    come from ``lvs.dataplane.select_backend`` and ``notify.Notifier``. ``on_table`` sees every
+    table that was applied successfully."""
 
     def __init__(self, opts: Options, cfg: KeepalivedConfig, *, backend: Any = None,
                  notifier: Any = None, rng: Callable[[], float] = random.random,
@@ -139,7 +140,8 @@ class CheckerProcess:
         return 0
 
     def _select_backend(self) -> Any:
-        from pykeepalived.lvs.backend import LvsSettings, select_backend
+        from pykeepalived.lvs.backend import LvsSettings
+        from pykeepalived.lvs.dataplane import select_backend
 
         gd = self.cfg.global_defs
         settings = LvsSettings.from_global_defs(gd, dont_release_ipvs=self.opts.dont_release_ipvs)

@@ -31,7 +31,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from socket import AF_INET, AF_INET6
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs import genl
+from pykeepalived.lvs.backend import (
+    Counters,
+    DataplaneError,
+    DestStats,
+    LvsSettings,
+    LvsStats,
+    SyncDaemonSpec,
+)
+from pykeepalived.lvs.genl import NetlinkError
+from pykeepalived.lvs.table import (
     AddDest,
     AddService,
     DeleteDest,
@@ -51,16 +61,6 @@ from pykeepalived.check.table import (
     TunType,
     diff,
 )
-from pykeepalived.lvs import genl
-from pykeepalived.lvs.backend import (
-    Counters,
-    DataplaneError,
-    DestStats,
-    LvsSettings,
-    LvsStats,
-    SyncDaemonSpec,
-)
-from pykeepalived.lvs.genl import NetlinkError
 
 log = logging.getLogger("pykeepalived.lvs")
 

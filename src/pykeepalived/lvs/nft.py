@@ -34,7 +34,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs.backend import Counters, DataplaneError, LvsSettings, LvsStats
+from pykeepalived.lvs.table import (
     FwdMethod,
     LvsDest,
     LvsOp,
@@ -45,7 +46,6 @@ from pykeepalived.check.table import (
     ServiceKey,
     diff,
 )
-from pykeepalived.lvs.backend import Counters, DataplaneError, LvsSettings, LvsStats
 
 log = logging.getLogger("pykeepalived.lvs")
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.check.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.config import load_text
 from pykeepalived.daemon.check_process import CheckerProcess
 from pykeepalived.daemon.process import enter_netns
 from pykeepalived.lab.netns import Host, Lab
+from pykeepalived.lvs.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.options import Options
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

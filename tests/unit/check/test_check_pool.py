@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pykeepalived.check.table import DestKey, FwdMethod, ServiceFlag, ServiceKey
 from pykeepalived.check.virtual_server import (
     Action,
     CheckId,
@@ -26,6 +25,7 @@ from pykeepalived.config.model import (
     VirtualServerGroup,
     VsgEntry,
 )
+from pykeepalived.lvs.table import DestKey, FwdMethod, ServiceFlag, ServiceKey
 
 VIP = "10.0.0.100"
 KEY = ServiceKey.inet(VIP, 80)

@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pykeepalived.config.model import GlobalDefs, LvsDataplane, LvsSyncDaemon
-from pykeepalived.lvs import backend
-from pykeepalived.lvs.backend import (
-    DataplaneUnavailable,
-    LvsSettings,
-    _dataplane_name,
-    select_backend,
-)
+from pykeepalived.lvs import dataplane
+from pykeepalived.lvs.backend import LvsSettings
+from pykeepalived.lvs.dataplane import DataplaneUnavailable, _dataplane_name, select_backend
 
 
 @pytest.mark.parametrize(("choice", "name"), [
@@ -40,8 +36,8 @@ def test_settings_from_global_defs() -> None:
 
 def test_auto_without_ipvs_picks_nftables_with_one_warning(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(backend, "_ipvs_in", lambda netns: False)
-    monkeypatch.setattr(backend, "nft_available", lambda: True)
+    monkeypatch.setattr(dataplane, "_ipvs_in", lambda netns: False)
+    monkeypatch.setattr(dataplane, "nft_available", lambda: True)
     with caplog.at_level("WARNING", logger="pykeepalived.lvs"):
         b = select_backend(GlobalDefs())
     assert b.name == "nftables"
@@ -53,11 +49,11 @@ def test_auto_without_ipvs_picks_nftables_with_one_warning(
 
 
 def test_auto_with_ipvs_picks_ipvs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backend, "_ipvs_in", lambda netns: True)
+    monkeypatch.setattr(dataplane, "_ipvs_in", lambda netns: True)
     assert select_backend("auto").name == "ipvs"
 
 
 def test_explicit_ipvs_without_ipvs_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backend, "_ipvs_in", lambda netns: False)
+    monkeypatch.setattr(dataplane, "_ipvs_in", lambda netns: False)
     with pytest.raises(DataplaneUnavailable):
         select_backend("ipvs")

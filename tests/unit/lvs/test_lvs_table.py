@@ -1,4 +1,4 @@
-"""check.table: keys normalise, diff/apply round-trips, and the op order is safe."""
+"""lvs.table: keys normalise, diff/apply round-trips, and the op order is safe."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs.table import (
     AddDest,
     AddService,
     DeleteDest,
