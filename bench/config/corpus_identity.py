@@ -8,7 +8,8 @@ then compare the two JSON files.
     python -c "import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); \
 print([k for k in a if a[k] != b.get(k)])" /tmp/old.json /tmp/new.json
 
-Per corpus file: the config-test exit code, every message, and hashes of the expanded text
+CORPUS_DIR (default ``tests/fixtures/corpus``) holds ``field/`` and ``samples/``. Per corpus
+file: the config-test exit code, every message, and hashes of the expanded text
 and of the parsed model's repr, with ``${_RANDOM}`` seeded so both runs draw the same numbers.
 """
 
@@ -28,7 +29,7 @@ def main() -> int:
     from pykeepalived.config.model import Severity
 
     corpus = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
-        os.path.dirname(__file__), "..", "..", "..", "shared", "corpus")
+        os.path.dirname(__file__), "..", "..", "tests", "fixtures", "corpus")
     out: dict[str, object] = {}
     for sub in ("field", "samples"):
         d = os.path.abspath(os.path.join(corpus, sub))

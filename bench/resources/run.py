@@ -5,10 +5,10 @@
 
 Two lab hosts (``pkrbn1`` priority 150, ``pkrbn2`` priority 100) on one bridge run the same
 generated keepalived.conf (N vrrp_instances, VRIDs 1..N, one VIP each on ``eth0``; v2 with PASS
-authentication, v3 without, as the reference figures in ``shared/lab/README.md``). For each
-scenario the two implementations run one after the other in the same lab, each started the same
-way (``-n -l -D -G -P``, VRRP child only). Once the master holds every VIP and the backup none,
-and after a settling delay, one window is measured per node:
+authentication, v3 without: each version's usual set-up). For each scenario the two
+implementations run one after the other in the same lab, each started the same way
+(``-n -l -D -G -P``, VRRP child only). Once the master holds every VIP and the backup none, and
+after a settling delay, one window is measured per node:
 
 * RSS and PSS: ``Rss:``/``Pss:`` of ``/proc/PID/smaps_rollup`` summed over the daemon's whole
   process tree (parent and children), sampled every second; the table shows the mean.
