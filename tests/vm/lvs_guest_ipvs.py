@@ -753,8 +753,9 @@ virtual_server {VIP_DR} 80 {{
   }}
 }}
 """
-# delay_loop × (retry + 1) + connect_timeout, as the issue states the removal bound; the guest's
-# CPU is emulated (and shares two host cores with other suites), so allow slack on top.
+# delay_loop × (retry + 1) + connect_timeout: the longest a dead real server may stay in the
+# table; the guest's CPU is emulated (on two host cores the machine's other work shares), so
+# allow slack on top.
 REMOVAL_BOUND = 1 * (1 + 1) + 1
 EMULATION_SLACK = 9.0
 

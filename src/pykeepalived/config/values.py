@@ -160,7 +160,7 @@ _SCOPES = {"site", "link", "host", "nowhere", "global"}
 
 def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
                        static: bool = False) -> AddressSpec | None:
-    """VIP / eVIP / static address grammar (§2.6.1)."""
+    """VIP / eVIP / static address grammar (keepalived.conf(5), ``virtual_ipaddress``)."""
     if not toks:
         return None
     first = toks[0]

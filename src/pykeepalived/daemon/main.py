@@ -63,7 +63,7 @@ def _run_checker_child(opts: Options) -> int:
     process.set_parent_death_signal()
     process.set_process_name("keepalived_ipvs")
     try:
-        # Owned by the checker engineer; imported by name so this file does not depend on it.
+        # Imported by name when the checker child starts: no static dependency on the checker.
         check_process = importlib.import_module("pykeepalived.daemon.check_process")
     except ImportError as e:
         log.error("Healthcheck child cannot start: %s", e)

@@ -32,7 +32,8 @@ GW = "10.97.1.254"
 RS = {"rs1": "10.97.1.11", "rs2": "10.97.1.12", "rs3": "10.97.1.13"}
 RS_PORT = 8080
 DELAY_LOOP, RETRY, CONNECT_TIMEOUT = 1, 0, 1
-# removal bound of the issue, plus slack for two busy cores
+# the longest a dead real server may stay (delay_loop × (retry + 1) + connect_timeout), plus
+# slack for two busy cores
 REMOVAL_BOUND = DELAY_LOOP * (RETRY + 1) + CONNECT_TIMEOUT + 2.0
 
 SERVER = """
