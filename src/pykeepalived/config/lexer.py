@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import enum
 import functools
-import glob as _glob
 import os
 import random
 import re
-import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from pykeepalived.config.files import Files, FileText, MemoryFiles, Unreadable
 from pykeepalived.config.model import ConfigMessage, Severity
 
 MAXBUF = 1024
@@ -29,6 +28,12 @@ MAX_EXPANSION_DEPTH = 64
 MAX_STATEMENTS = 2_000_000
 MAX_SEQ_ITERATIONS = 250_000
 MAX_EXPANDED_LINES = 1_000_000
+# what one load may read in all, each include counted every time it is read: an include
+# fan-out (a file including the next one twice, 32 levels deep) is 2**32 reads otherwise
+MAX_LOAD_BYTES = 256 << 20
+MAX_FILE_READS = 10_000
+
+__all__ = ["Files", "Lexer", "MemoryFiles", "Stmt", "lex_file", "lex_text"]
 
 
 class Stmt(NamedTuple):
@@ -48,47 +53,6 @@ class Stmt(NamedTuple):
 
 # a Stmt built without NamedTuple's Python-level __new__ (hundreds of thousands of them)
 _new_stmt = tuple.__new__
-
-
-class Files:
-    """The file-system questions the lexer asks; tests substitute a dict-backed one."""
-
-    def read(self, path: str) -> str | None:
-        try:
-            # only regular files (and /dev/null): a glob over /dev or a FIFO must not block
-            # or stream forever
-            if path != os.devnull and not stat.S_ISREG(os.stat(path).st_mode):
-                return None
-            with open(path, "rb") as f:
-                data = f.read(16 * 1024 * 1024)
-        except (OSError, ValueError):
-            return None
-        return data.decode("utf-8", errors="replace")
-
-    def glob(self, pattern: str) -> list[str]:
-        return sorted(_glob.glob(pattern))
-
-    def readable(self, path: str) -> bool:
-        return os.access(path, os.R_OK)
-
-
-class MemoryFiles(Files):
-    """Files held in a dict (unit tests, reload from an expanded copy)."""
-
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = dict(files)
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(os.path.normpath(path))
-
-    def glob(self, pattern: str) -> list[str]:
-        import fnmatch
-
-        pat = os.path.normpath(pattern)
-        return sorted(p for p in self.files if fnmatch.fnmatch(p, pat))
-
-    def readable(self, path: str) -> bool:
-        return os.path.normpath(path) in self.files
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -246,6 +210,13 @@ def expand_braces(pattern: str) -> list[str]:
 
 
 _BRACE_SPLIT = re.compile(r"([{}])")
+# the start of every line the lexer must look at: one that may be too long (a UTF-8 character
+# is at most 4 bytes: _LINE_WIDE for text that is not ASCII), or whose first character is
+# neither blank, a comment nor a NUL, or a comment holding a '\' (it may end the line)
+_LINE_ALTS = r"[ \t\r\f\v]*(?:[^ \t\r\f\v\n#!\0]|[#!][^\n]*\\)"
+_LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})", re.M)
+_LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})", re.M)
+_NOT_PLAIN = re.compile(r"[$#!\"'\\{}]")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
@@ -416,6 +387,9 @@ class Lexer:
     _sub_path: str = ""
     _memo_ctx: _Ctx | None = None
     _memo: dict[str, tuple[Stmt, ...]] = field(default_factory=dict)
+    _reading: list[Hashable] = field(default_factory=list)  # the files being read (cycles)
+    _bytes_read: int = 0
+    _file_reads: int = 0
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -428,63 +402,111 @@ class Lexer:
     def run_file(self, path: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        text = self.files.read(path)
-        if text is None:
-            self.report(None, f"Configuration file '{path}' does not exist", Severity.FATAL)
+        got = self.files.load(path)
+        if isinstance(got, Unreadable):
+            self.report(None, f"Configuration file '{path}' {got.why}", Severity.FATAL)
             return
-        self._run_text(text, path)
+        self._run_file_text(got, path, path, None)
 
     def run_text(self, text: str, filename: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        self._run_text(text, filename)
+        self._run_file_text(FileText(text, self.files.key(filename)), filename, filename, None)
+
+    def _run_file_text(self, got: FileText, path: str, name: str, ctx: _Ctx | None) -> None:
+        """Read one file's text, unless that would close an include cycle or go over what one
+        load may read in all (``ctx``: the include line, None for the top file)."""
+        if got.key is not None and got.key in self._reading:
+            self.report(ctx, f"Configuration file '{path}' is already being read (an include "
+                        "cycle) - skipping")
+            return
+        self._bytes_read += len(got.text)
+        if self._bytes_read > MAX_LOAD_BYTES:
+            self._stop(ctx, f"more than {MAX_LOAD_BYTES >> 20} MiB read in all")
+            return
+        self._reading.append(got.key)
+        try:
+            self._run_text(got.text, path, name)
+        finally:
+            self._reading.pop()
+
+    def _stop(self, ctx: _Ctx | None, why: str) -> None:
+        """A bound on the whole load was reached: stop reading, fatally (never a silent cut)."""
+        if not self._too_many:
+            self._too_many = True
+            self.report(ctx, f"Configuration too large: {why} (includes counted each time "
+                        "they are read) - stopping", Severity.FATAL)
 
     def _run_text(self, text: str, path: str, name: str | None = None) -> None:
+        """One file's lines. Only the lines that can matter are visited one by one: blank and
+        comment lines are skipped by one regex scan (``_LINE``), and a line with nothing for
+        the line level to do becomes its statement at once (``_plain``)."""
         # messages name a file as it was given (-f) or as its include line spelt it, relative
         # to the including file ("(sub/s.conf: Line 1)"), as keepalived does; ``path`` is
         # where it really is (${_PWD}, nested includes)
         name = path if name is None else name
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        it: Iterator[tuple[int, str]] = iter(enumerate(lines, 1))
         saved_check = self.include_check
-        for lineno, raw in it:
-            ctx = _Ctx(name, lineno)
+        scan = (_LINE if text.isascii() else _LINE_WIDE).search
+        nul = "\0" in text  # a NUL ends a line's text, as in keepalived (C strings)
+        n = len(text)
+        pos = at = 0
+        lineno = 1
+        while not self._too_many:
+            m = scan(text, pos)
+            if m is None:
+                break
+            start = m.start()
+            lineno += text.count("\n", at, start)
+            at = start
+            end = text.find("\n", start)
+            if end < 0:
+                end = n
+            pos = end + 1
+            raw = text[start:end]
+            if nul:
+                raw = raw.partition("\0")[0]
             raw = raw.rstrip("\r")
-            if len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
-                self.report(ctx, f"Line too long (>= {MAXBUF} characters) - ignoring")
+            if len(raw) * 4 >= MAXBUF and len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
+                self.report(_Ctx(name, lineno), f"Line too long (>= {MAXBUF} characters) - "
+                            "ignoring")
                 continue
             stripped = raw.strip()
-            m = _PARAM_DEF.match(stripped)
-            if m and (m.group(2).strip() == "" or m.group(2).rstrip().endswith("\\")):
-                # multi-line definition: collect continuation lines
-                first = m.group(2).rstrip()
-                parts: list[str] = []
-                more = first == "" or first.endswith("\\")
-                if first.endswith("\\"):
-                    first = first[:-1].rstrip()
-                if first:
-                    parts.append(first)
-                while more:
-                    nxt = next(it, None)
-                    if nxt is None:
-                        break
-                    seg = nxt[1].rstrip("\r").rstrip()
-                    if seg.endswith("\\"):
-                        seg = seg[:-1].rstrip()
-                    else:
-                        more = False
-                    if seg.strip():
-                        parts.append(seg)
-                self._define_or_conditional(stripped, "\n".join(parts), m.group(1), ctx, path)
+            if not stripped:
                 continue
-            if raw.rstrip().endswith("\\") and stripped[:1] in "#!":
+            if self._plain(stripped, name, lineno):
+                continue
+            ctx = _Ctx(name, lineno)
+            if stripped[0] == "$":
+                d = _PARAM_DEF.match(stripped)
+                if d and (d.group(2).strip() == "" or d.group(2).rstrip().endswith("\\")):
+                    pos, value = _continuation(text, pos, d.group(2).rstrip(), nul)
+                    self._define_or_conditional(stripped, value, d.group(1), ctx, path)
+                    continue
+            if stripped[0] in "#!" and raw.rstrip().endswith("\\"):
                 # keepalived 2.2.7 takes the trailing '\' of a comment line as a keyword
                 self.report(ctx, "Unknown keyword '\\'")
                 continue
             self._process_line(raw, ctx, path, 0)
         self.include_check = saved_check
+
+    def _plain(self, line: str, name: str, lineno: int) -> bool:
+        """Emit a stripped line that has nothing for the line level to do (no comment, quote,
+        escape, brace, parameter, conditional, sequence, include or ``random_seed``) as its
+        statement, as _process_line would; False, doing nothing, for any other line."""
+        c0 = line[0]
+        if c0 in "@~$" or _NOT_PLAIN.search(line) is not None or (
+                c0 == "i" and line.startswith("include")) or (
+                c0 == "r" and line.startswith("random_seed")):
+            return False
+        self.expanded.append(line)
+        toks = line.split()
+        stmts = self.stmts
+        stmts.append(_new_stmt(Stmt, (name, lineno, (line,) if len(toks) == 1 else tuple(toks))))
+        if len(stmts) > MAX_STATEMENTS:
+            self._too_many = True
+            self.report(_Ctx(name, lineno), "Configuration too large - truncated",
+                        Severity.FATAL)
+        return True
 
     def _define_or_conditional(self, stripped: str, value: str, name: str, ctx: _Ctx,
                                path: str) -> None:
@@ -950,7 +972,7 @@ class Lexer:
             full = alt if os.path.isabs(alt) else os.path.join(base, alt)
             wild = any(c in alt for c in "*?[")
             matches = self.files.glob(full) if wild else (
-                [full] if self.files.read(full) is not None else [])
+                [full] if self.files.exists(full) else [])
             if not matches:
                 missing.append(alt)
             if not matches and wild and "b" in checks and len(alternatives) > 1:
@@ -968,17 +990,55 @@ class Lexer:
             self.report(ctx, f"Include depth exceeded at '{target}' - ignoring")
             return
         for f in found:
-            text = self.files.read(f)
-            if text is None:
-                if "r" in checks:
-                    self.report(ctx, f"Config file '{f}' is not readable")
+            if self._too_many:
+                return
+            self._file_reads += 1
+            if self._file_reads > MAX_FILE_READS:
+                self._stop(ctx, f"more than {MAX_FILE_READS} files read")
+                return
+            got = self.files.load(f)
+            if isinstance(got, Unreadable):
+                # as keepalived: an error only for a checking include, unless refusing the
+                # file leaves the configuration incomplete
+                sev = Severity.FATAL if got.too_large else (
+                    Severity.ERROR if "r" in checks else Severity.INFO)
+                self.report(ctx, f"Configuration file '{f}' {got.why} - skipping", sev)
                 continue
             self._depth += 1
             try:
-                self._run_text(text, f, f if os.path.isabs(alt_of[f]) else
-                               os.path.relpath(f, base or "."))
+                self._run_file_text(got, f, f if os.path.isabs(alt_of[f]) else
+                                    os.path.relpath(f, base or "."), ctx)
             finally:
                 self._depth -= 1
+
+
+def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str]:
+    """A multi-line ``$NAME=`` definition whose first line's value is ``first``: collect the
+    continuation lines (each ending in ``\\`` but the last) from ``pos`` on. Returns where
+    the next line starts and the value, its lines joined by newlines, blank ones dropped."""
+    parts: list[str] = []
+    more = first == "" or first.endswith("\\")
+    if first.endswith("\\"):
+        first = first[:-1].rstrip()
+    if first:
+        parts.append(first)
+    n = len(text)
+    while more and pos < n:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = n
+        seg = text[pos:end]
+        pos = end + 1
+        if nul:
+            seg = seg.partition("\0")[0]
+        seg = seg.rstrip("\r").rstrip()
+        if seg.endswith("\\"):
+            seg = seg[:-1].rstrip()
+        else:
+            more = False
+        if seg.strip():
+            parts.append(seg)
+    return pos, "\n".join(parts)
 
 
 def _split_top_commas(text: str) -> list[str]:
