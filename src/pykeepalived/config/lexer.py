@@ -214,9 +214,9 @@ _BRACE_SPLIT = re.compile(r"([{}])")
 # is at most 4 bytes: _LINE_WIDE for text that is not ASCII), or whose first character is
 # neither blank, a comment nor a NUL, or a comment holding a '\' (it may end the line)
 _LINE_ALTS = r"[ \t\r\f\v]*(?:[^ \t\r\f\v\n#!\0]|[#!][^\n]*\\)"
-_LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})", re.M)
-_LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})", re.M)
-_NOT_PLAIN = re.compile(r"[$#!\"'\\{}]")
+_LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})[^\n]*", re.M)
+_LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})[^\n]*", re.M)
+_NOT_PLAIN = re.compile(r"[$#!\"'\\]")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
@@ -446,23 +446,20 @@ class Lexer:
         # where it really is (${_PWD}, nested includes)
         name = path if name is None else name
         saved_check = self.include_check
-        scan = (_LINE if text.isascii() else _LINE_WIDE).search
+        lines = (_LINE if text.isascii() else _LINE_WIDE).finditer(text)
         nul = "\0" in text  # a NUL ends a line's text, as in keepalived (C strings)
-        n = len(text)
-        pos = at = 0
+        pos = at = 0  # pos: where the next line starts (after a multi-line definition)
         lineno = 1
-        while not self._too_many:
-            m = scan(text, pos)
-            if m is None:
-                break
+        for m in lines:
             start = m.start()
+            if start < pos:
+                continue  # a continuation line of a multi-line definition, already read
+            if self._too_many:
+                break
             lineno += text.count("\n", at, start)
             at = start
-            end = text.find("\n", start)
-            if end < 0:
-                end = n
-            pos = end + 1
-            raw = text[start:end]
+            raw = m.group()
+            pos = m.end() + 1
             if nul:
                 raw = raw.partition("\0")[0]
             raw = raw.rstrip("\r")
@@ -490,18 +487,23 @@ class Lexer:
         self.include_check = saved_check
 
     def _plain(self, line: str, name: str, lineno: int) -> bool:
-        """Emit a stripped line that has nothing for the line level to do (no comment, quote,
-        escape, brace, parameter, conditional, sequence, include or ``random_seed``) as its
-        statement, as _process_line would; False, doing nothing, for any other line."""
+        """Emit a stripped line that has nothing for the line level to do but split off its
+        braces (no comment, quote, escape, parameter, conditional, sequence, include or
+        ``random_seed``) as its statements, as _process_line would; False, doing nothing, for
+        any other line."""
         c0 = line[0]
         if c0 in "@~$" or _NOT_PLAIN.search(line) is not None or (
                 c0 == "i" and line.startswith("include")) or (
                 c0 == "r" and line.startswith("random_seed")):
             return False
         self.expanded.append(line)
-        toks = line.split()
         stmts = self.stmts
-        stmts.append(_new_stmt(Stmt, (name, lineno, (line,) if len(toks) == 1 else tuple(toks))))
+        if "{" in line or "}" in line:
+            stmts.extend(_new_stmt(Stmt, (name, lineno, toks)) for toks in tokenize(line)[0])
+        else:
+            toks = line.split()
+            stmts.append(_new_stmt(Stmt, (name, lineno,
+                                          (line,) if len(toks) == 1 else tuple(toks))))
         if len(stmts) > MAX_STATEMENTS:
             self._too_many = True
             self.report(_Ctx(name, lineno), "Configuration too large - truncated",
