@@ -584,89 +584,7 @@ class Lexer:
             if expanded is None:
                 return
         if "\n" in expanded:
-            self._expanded_lines += expanded.count("\n") + 1
-            if self._expanded_lines > MAX_EXPANDED_LINES:
-                # a definition that expands into itself more than once grows
-                # exponentially with the depth: stop it like an oversized ~SEQ
-                if not self._too_many:
-                    self._too_many = True
-                    self.report(ctx, "Parameter expansion exceeds "
-                                f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
-                return
-            if depth + 1 > MAX_EXPANSION_DEPTH:
-                for sub in expanded.split("\n"):
-                    self._process_line(sub, ctx, path, depth + 1)
-                return
-            emit, fill, settle = self._emit, self._fill, self._settle
-            stmts, add_line = self.stmts, self.expanded.append
-            block = _block(expanded)
-            filled_block = fill(block.template, True) if block is not None else None
-            if block is not None and filled_block is not None:
-                # the whole value in one pass (a ~SEQ repeats it thousands of times): what
-                # the loop below gives, as each line's fill is a plain rstrip'd line then
-                lines = filled_block.split("\n")
-                if (ctx is self._memo_ctx and not self._too_many
-                        and len(stmts) + len(filled_block) <= MAX_STATEMENTS):
-                    # a line makes at most one statement per character: no limit is near,
-                    # and _emit keeps this memo (same ctx)
-                    get = self._memo.get
-                    for done, plain in zip(lines, block.plain, strict=True):
-                        if not plain:
-                            done = done.rstrip()
-                        made = get(done)
-                        if made is None:
-                            emit(done, ctx)
-                        else:
-                            add_line(done)
-                            stmts.extend(made)
-                    return
-                memo_ok = ctx is self._memo_ctx and not self._too_many
-                memo = self._memo
-                for done, plain in zip(lines, block.plain, strict=True):
-                    if not plain:
-                        done = done.rstrip()
-                    if memo_ok:
-                        made = memo.get(done)
-                        if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
-                            add_line(done)
-                            stmts.extend(made)
-                            continue
-                    emit(done, ctx)
-                    memo_ok = ctx is self._memo_ctx and not self._too_many
-                    memo = self._memo
-                return
-            for sub, kind, tpl in _value_lines(expanded):
-                # what _process_line would do with each line, without its preamble; a line
-                # to substitute is filled from its template here when it can be (what
-                # _expand would do, as _fill draws nothing when it returns None)
-                if kind is _Kind.PLAIN:
-                    done = sub
-                elif kind is _Kind.SUBSTITUTE:
-                    filled = fill(tpl) if tpl is not None else None
-                    if filled is None:
-                        self._expand(sub, ctx, path, depth + 1)
-                        continue
-                    if filled != sub:
-                        head = filled[:1]
-                        if (head in _SETTLE_HEADS or head.isspace() or "#" in filled
-                                or "!" in filled):
-                            filled = settle(filled, ctx, path, depth + 1)
-                            if filled is None:
-                                continue
-                        else:  # what _settle would do: nothing to reprocess or uncomment
-                            filled = filled.rstrip()
-                    done = filled
-                else:
-                    self._process_line(sub, ctx, path, depth + 1)
-                    continue
-                if ctx is self._memo_ctx and not self._too_many:
-                    # what _emit does with a line whose statements are already made
-                    made = self._memo.get(done)
-                    if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
-                        add_line(done)
-                        stmts.extend(made)
-                        continue
-                emit(done, ctx)
+            self._expand_value(expanded, ctx, path, depth)
             return
         if expanded != line:
             settled = self._settle(expanded, ctx, path, depth)
@@ -674,6 +592,102 @@ class Lexer:
                 return
             expanded = settled
         self._emit(expanded, ctx)
+
+    def _expand_value(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> None:
+        """A substitution that gave a multi-line value: each of its lines, as _process_line
+        would do them, in one pass over the whole value when it can be (``_block``)."""
+        self._expanded_lines += expanded.count("\n") + 1
+        if self._expanded_lines > MAX_EXPANDED_LINES:
+            # a definition that expands into itself more than once grows
+            # exponentially with the depth: stop it like an oversized ~SEQ
+            if not self._too_many:
+                self._too_many = True
+                self.report(ctx, "Parameter expansion exceeds "
+                            f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
+            return
+        if depth + 1 > MAX_EXPANSION_DEPTH:
+            for sub in expanded.split("\n"):
+                self._process_line(sub, ctx, path, depth + 1)
+            return
+        block = _block(expanded)
+        filled_block = self._fill(block.template, True) if block is not None else None
+        if block is not None and filled_block is not None:
+            self._emit_block(filled_block.split("\n"), block.plain, ctx,
+                             len(filled_block))
+            return
+        self._expand_lines(expanded, ctx, path, depth)
+
+    def _emit_block(self, lines: list[str], plain: tuple[bool, ...], ctx: _Ctx,
+                    size: int) -> None:
+        """A multi-line value filled in one pass (a ~SEQ repeats it thousands of times): what
+        _expand_lines gives, as each line's fill is a plain rstrip'd line then. ``size``: the
+        filled text's length, a bound on the statements it can make."""
+        emit, stmts, add_line = self._emit, self.stmts, self.expanded.append
+        if (ctx is self._memo_ctx and not self._too_many
+                and len(stmts) + size <= MAX_STATEMENTS):
+            # a line makes at most one statement per character: no limit is near,
+            # and _emit keeps this memo (same ctx)
+            get = self._memo.get
+            for done, is_plain in zip(lines, plain, strict=True):
+                if not is_plain:
+                    done = done.rstrip()
+                made = get(done)
+                if made is None:
+                    emit(done, ctx)
+                else:
+                    add_line(done)
+                    stmts.extend(made)
+            return
+        memo_ok = ctx is self._memo_ctx and not self._too_many
+        memo = self._memo
+        for done, is_plain in zip(lines, plain, strict=True):
+            if not is_plain:
+                done = done.rstrip()
+            if memo_ok:
+                made = memo.get(done)
+                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                    add_line(done)
+                    stmts.extend(made)
+                    continue
+            emit(done, ctx)
+            memo_ok = ctx is self._memo_ctx and not self._too_many
+            memo = self._memo
+
+    def _expand_lines(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> None:
+        """A multi-line value line by line: what _process_line would do with each line,
+        without its preamble; a line to substitute is filled from its template here when it
+        can be (what _expand would do, as _fill draws nothing when it returns None)."""
+        emit, fill, settle = self._emit, self._fill, self._settle
+        stmts, add_line = self.stmts, self.expanded.append
+        for sub, kind, tpl in _value_lines(expanded):
+            if kind is _Kind.PLAIN:
+                done = sub
+            elif kind is _Kind.SUBSTITUTE:
+                filled = fill(tpl) if tpl is not None else None
+                if filled is None:
+                    self._expand(sub, ctx, path, depth + 1)
+                    continue
+                if filled != sub:
+                    head = filled[:1]
+                    if (head in _SETTLE_HEADS or head.isspace() or "#" in filled
+                            or "!" in filled):
+                        filled = settle(filled, ctx, path, depth + 1)
+                        if filled is None:
+                            continue
+                    else:  # what _settle would do: nothing to reprocess or uncomment
+                        filled = filled.rstrip()
+                done = filled
+            else:
+                self._process_line(sub, ctx, path, depth + 1)
+                continue
+            if ctx is self._memo_ctx and not self._too_many:
+                # what _emit does with a line whose statements are already made
+                made = self._memo.get(done)
+                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                    add_line(done)
+                    stmts.extend(made)
+                    continue
+            emit(done, ctx)
 
     def _settle(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> str | None:
         """A one-line substitution result that differs from its line: the line to emit, or
@@ -840,76 +854,12 @@ class Lexer:
 
     # -- ~SEQ / ~LST
     def _sequence(self, line: str, ctx: _Ctx, path: str, depth: int) -> None:
-        kind = line[:4]
-        hexfmt = False
-        pos = 4
-        if kind == "~SEQ" and line[4:5] == "x":
-            hexfmt = True
-            pos = 5
-        if line[pos:pos + 1] != "(":
-            self.report(ctx, f"Invalid {kind} specification '{line}'")
+        """``~SEQ(...) rest`` / ``~LST(...) rest``: ``rest`` once per value, the sequence's
+        variables set to it (and restored after)."""
+        spec = self._sequence_spec(line, ctx, path)
+        if spec is None:
             return
-        # find the matching ')'
-        d = 0
-        end = -1
-        for i in range(pos, len(line)):
-            if line[i] == "(":
-                d += 1
-            elif line[i] == ")":
-                d -= 1
-                if d == 0:
-                    end = i
-                    break
-        if end < 0:
-            self.report(ctx, f"Missing ')' in {kind} specification")
-            return
-        args_text = line[pos + 1:end]
-        rest = line[end + 1:].strip()
-        if "$" in args_text:
-            sub = self._substitute(args_text, ctx, path)
-            if sub is None:
-                return
-            args_text = sub
-        if kind == "~SEQ":
-            args = [a.strip() for a in args_text.split(",")]
-            if len(args) < 2 or len(args) > 4 or not re.fullmatch(r"[A-Za-z_]\w*", args[0]):
-                self.report(ctx, f"Invalid ~SEQ specification '{args_text}'")
-                return
-            try:
-                nums = [int(a, 0) for a in args[1:]]
-            except ValueError:
-                self.report(ctx, f"Invalid ~SEQ number in '{args_text}'")
-                return
-            if len(nums) == 1:
-                end_v = nums[0]
-                start, step = (1, 1) if end_v >= 1 else (-1, -1)
-            elif len(nums) == 2:
-                start, end_v = nums
-                step = 1 if end_v >= start else -1
-            else:
-                start, step, end_v = nums
-            if step == 0 or (step > 0 and start > end_v) or (step < 0 and start < end_v):
-                self.report(ctx, f"Invalid ~SEQ range '{args_text}'")
-                return
-            if abs((end_v - start) // step) > 100_000:
-                self.report(ctx, f"~SEQ range too large '{args_text}'")
-                return
-            names = [args[0]]
-            values: list[list[str]] = []
-            v = start
-            while (step > 0 and v <= end_v) or (step < 0 and v >= end_v):
-                values.append([format(v, "x") if hexfmt else str(v)])
-                v += step
-        else:
-            items = _split_lst(args_text)
-            if len(items) < 2:
-                self.report(ctx, f"Invalid ~LST specification '{args_text}'")
-                return
-            names = [x.strip() for x in _unbrace(items[0]).split(",")]
-            values = [[x.strip() for x in _unbrace(it).split(",")] for it in items[1:]]
-            if any(not re.fullmatch(r"[A-Za-z_]\w*", nm) for nm in names):
-                self.report(ctx, f"Invalid ~LST variable in '{args_text}'")
-                return
+        names, values, rest = spec
         saved = {nm: self.params.get(nm) for nm in names}
         for vals in values:
             self._seq_iterations += 1
@@ -929,6 +879,91 @@ class Lexer:
                 self.params.pop(nm, None)
             else:
                 self.params[nm] = old
+
+    def _sequence_spec(self, line: str, ctx: _Ctx, path: str
+                       ) -> tuple[list[str], list[list[str]], str] | None:
+        """A ~SEQ/~LST line's variable names, their values per repetition and the rest of
+        the line; None (reported) when the specification is invalid."""
+        kind = line[:4]
+        hexfmt = False
+        pos = 4
+        if kind == "~SEQ" and line[4:5] == "x":
+            hexfmt = True
+            pos = 5
+        if line[pos:pos + 1] != "(":
+            self.report(ctx, f"Invalid {kind} specification '{line}'")
+            return None
+        # find the matching ')'
+        d = 0
+        end = -1
+        for i in range(pos, len(line)):
+            if line[i] == "(":
+                d += 1
+            elif line[i] == ")":
+                d -= 1
+                if d == 0:
+                    end = i
+                    break
+        if end < 0:
+            self.report(ctx, f"Missing ')' in {kind} specification")
+            return None
+        args_text = line[pos + 1:end]
+        rest = line[end + 1:].strip()
+        if "$" in args_text:
+            sub = self._substitute(args_text, ctx, path)
+            if sub is None:
+                return None
+            args_text = sub
+        got = (self._seq_values(args_text, hexfmt, ctx) if kind == "~SEQ"
+               else self._lst_values(args_text, ctx))
+        return None if got is None else (got[0], got[1], rest)
+
+    def _seq_values(self, args_text: str, hexfmt: bool, ctx: _Ctx
+                    ) -> tuple[list[str], list[list[str]]] | None:
+        """``~SEQ(var, [start, [step,]] end)``: the variable and its values."""
+        args = [a.strip() for a in args_text.split(",")]
+        if len(args) < 2 or len(args) > 4 or not re.fullmatch(r"[A-Za-z_]\w*", args[0]):
+            self.report(ctx, f"Invalid ~SEQ specification '{args_text}'")
+            return None
+        try:
+            nums = [int(a, 0) for a in args[1:]]
+        except ValueError:
+            self.report(ctx, f"Invalid ~SEQ number in '{args_text}'")
+            return None
+        if len(nums) == 1:
+            end_v = nums[0]
+            start, step = (1, 1) if end_v >= 1 else (-1, -1)
+        elif len(nums) == 2:
+            start, end_v = nums
+            step = 1 if end_v >= start else -1
+        else:
+            start, step, end_v = nums
+        if step == 0 or (step > 0 and start > end_v) or (step < 0 and start < end_v):
+            self.report(ctx, f"Invalid ~SEQ range '{args_text}'")
+            return None
+        if abs((end_v - start) // step) > 100_000:
+            self.report(ctx, f"~SEQ range too large '{args_text}'")
+            return None
+        values: list[list[str]] = []
+        v = start
+        while (step > 0 and v <= end_v) or (step < 0 and v >= end_v):
+            values.append([format(v, "x") if hexfmt else str(v)])
+            v += step
+        return [args[0]], values
+
+    def _lst_values(self, args_text: str, ctx: _Ctx
+                    ) -> tuple[list[str], list[list[str]]] | None:
+        """``~LST(var, v1, ...)`` or ``~LST({a,b}, {1,2}, ...)``: the variables and values."""
+        items = _split_lst(args_text)
+        if len(items) < 2:
+            self.report(ctx, f"Invalid ~LST specification '{args_text}'")
+            return None
+        names = [x.strip() for x in _unbrace(items[0]).split(",")]
+        values = [[x.strip() for x in _unbrace(it).split(",")] for it in items[1:]]
+        if any(not re.fullmatch(r"[A-Za-z_]\w*", nm) for nm in names):
+            self.report(ctx, f"Invalid ~LST variable in '{args_text}'")
+            return None
+        return names, values
 
     # -- include
     def _include_check(self, words: list[str]) -> None:
