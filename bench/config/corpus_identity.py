@@ -43,11 +43,12 @@ def main() -> int:
                 lx.run_file(path)
             except RecursionError:
                 lx.report(None, "deep", Severity.FATAL)
+            statements = len(lx.stmts)  # (before _parse, which may consume them)
             res = loader._parse(lx, SystemEnvironment(), "h")
             out[f"{sub}/{name}"] = [
                 res.exit_code_for_test(), [m.format() for m in res.messages],
                 hashlib.sha1(res.expanded_text.encode()).hexdigest(),
-                hashlib.sha1(repr(res.config).encode()).hexdigest(), len(lx.stmts)]
+                hashlib.sha1(repr(res.config).encode()).hexdigest(), statements]
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         json.dump(out, f)
     print(f"{len(out)} files")

@@ -48,7 +48,8 @@ def test_the_same_seed_makes_the_same_cases() -> None:
 
 
 @pytest.mark.parametrize(("behaviour", "status"), [
-    ("raise", "traceback"), ("segv", "signal"), ("sleep", "hang"), ("internal", "internal")])
+    ("raise", "traceback"), ("segv", "signal"), ("sleep", "hang"), ("spin", "hang"),
+    ("internal", "internal")])
 def test_the_harness_reports_each_kind_of_failure(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str, status: str) -> None:
     cf = _fuzzer()
@@ -59,8 +60,10 @@ def test_the_harness_reports_each_kind_of_failure(
         if behaviour == "segv":
             faulthandler.disable()  # (pytest's would print the child's stack)
             os.kill(os.getpid(), signal.SIGSEGV)
-        if behaviour == "sleep":
+        if behaviour == "sleep":  # blocked (a FIFO would be): the wall-time limit
             time.sleep(30)
+        while behaviour == "spin":  # the CPU-time limit
+            pass
         os.write(out_fd, b'{"status": "internal", "exit": 5, "detail": "Internal error"}\n')
 
     def wrapped(case_dir: Path, out_fd: int) -> None:
@@ -70,5 +73,5 @@ def test_the_harness_reports_each_kind_of_failure(
             os.write(out_fd, b'{"status": "traceback", "detail": "RuntimeError: boom"}\n')
 
     monkeypatch.setattr(cf, "_child", wrapped)
-    out = cf.run_case(tmp_path, timeout=2.0)
+    out = cf.run_case(tmp_path, timeout=1.0)
     assert out.status == status
