@@ -1,9 +1,9 @@
 """Seeded fuzzer for the VRRP packet decoder (``vrrp.packet.decode_ipv4`` / ``decode_ipv6``).
 
-    .venv/bin/python bench/fuzz/packet_fuzz.py [--cases N] [--seed S] [--golden FILE]
+    .venv/bin/python bench/fuzz/packet_fuzz.py [--cases N] [--seed S] [--golden DIR]
 
 Each case starts from a golden packet (keepalived 2.2.7's captures,
-``tests/fixtures/vrrp/golden_packets.json``) or from random bytes, and is mutated: byte flips,
+``tests/fixtures/golden/*.pcap``) or from random bytes, and is mutated: byte flips,
 field rewrites (version/type, VRID, priority, address count, auth type, interval, IHL, total
 length, TTL, protocol) with the IPv4 header checksum and the VRRP checksum fixed up afterwards
 (so that a mutation reaches the checks behind them), truncations and extensions. Each packet
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import collections
 import ipaddress
-import json
 import random
 import resource
 import struct
@@ -33,11 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pykeepalived.lab.pcap import ETH_IPV4, ip_packets
 from pykeepalived.vrrp.auth import AhState, AuthConfig
 from pykeepalived.vrrp.packet import Expect, PacketError, decode_ipv4, decode_ipv6
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "fixtures" / "vrrp" / "golden_packets.json"
+GOLDEN = ROOT / "tests" / "fixtures" / "golden"
 PASSWORD = "kl-pass8"  # the golden captures' auth_pass
 VIP4 = ("10.77.0.200",)
 VIP6 = ("fd77::200",)
@@ -148,14 +148,14 @@ def _settings4(pcap: str) -> list[tuple[AuthConfig | None, Expect | None, AhStat
 
 def fuzz(cases: int, seed: int, slow: float = 1.0, golden: Path = GOLDEN) -> Report:
     """Decode ``cases`` mutated packets under several settings each; same seed, same cases."""
-    packets = json.loads(golden.read_text())["packets"]
+    packets = ip_packets(sorted(golden.glob("*.pcap")))
     rng = random.Random(seed)
     rep = Report()
     t0 = time.monotonic()
     for i in range(cases):
         g = rng.choice(packets)
-        raw = bytes.fromhex(g["packet"])
-        v4 = g["ethertype"] == "0800"
+        raw = g.packet
+        v4 = g.ethertype == ETH_IPV4
         if rng.random() < 0.05:
             raw = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 120)))
         if v4:
@@ -163,7 +163,7 @@ def fuzz(cases: int, seed: int, slow: float = 1.0, golden: Path = GOLDEN) -> Rep
             calls: list[tuple[str, Callable[[], object]]] = [
                 (f"#{i} v4 {pkt.hex()} setting {k}",
                  lambda p=pkt, a=a, e=e, s=s: decode_ipv4(p, auth=a, expect=e, ah_state=s))
-                for k, (a, e, s) in enumerate(_settings4(g["pcap"]))]
+                for k, (a, e, s) in enumerate(_settings4(g.pcap))]
         else:
             src = str(ipaddress.IPv6Address(raw[8:24])) if len(raw) >= 40 else "fe80::1"
             dst = rng.choice(["ff02::12", "fe80::2", "fd77::1"])

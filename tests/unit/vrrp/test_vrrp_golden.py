@@ -10,7 +10,6 @@ reader, so the bytes under test never pass through scapy.
 from __future__ import annotations
 
 import ipaddress
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from pykeepalived.config import load
 from pykeepalived.config.environment import FakeEnvironment
+from pykeepalived.lab.pcap import ETH_IPV4, CapturedPacket, ip_packets
 from pykeepalived.vrrp.auth import AhState, AuthConfig
 from pykeepalived.vrrp.packet import (
     Advert,
@@ -35,41 +35,10 @@ PASSWORD = "kl-pass8"  # golden/conf/*.conf: auth_pass kl-pass8
 VIP4 = ("10.77.0.200",)
 VIP6 = ("fd77::200",)
 SRC4 = "10.77.0.11"
-ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 
 
-@dataclass(frozen=True)
-class Golden:
-    """The IP layer of one VRRP (or AH) frame of a capture."""
-
-    pcap: str
-    frame: int  # index among all the capture's frames (ARP included)
-    ethertype: int
-    packet: bytes
-
-
-def read_pcap(path: Path) -> list[bytes]:
-    """Frames of a classic little-endian pcap file (what tcpdump -w writes)."""
-    data = path.read_bytes()
-    magic, _vmaj, _vmin, _tz, _sig, _snap, linktype = struct.unpack_from("<IHHiIII", data)
-    assert magic == 0xA1B2C3D4 and linktype == 1  # microsecond pcap, Ethernet
-    frames, off = [], 24
-    while off < len(data):
-        _sec, _usec, caplen, _origlen = struct.unpack_from("<IIII", data, off)
-        off += 16
-        frames.append(data[off : off + caplen])
-        off += caplen
-    return frames
-
-
-def load_golden() -> list[Golden]:
-    out = []
-    for path in sorted(GOLDEN.glob("*.pcap")):
-        for i, frame in enumerate(read_pcap(path)):
-            ethertype = int.from_bytes(frame[12:14], "big")
-            if ethertype in (ETH_IPV4, ETH_IPV6):  # not the GARPs of the shutdown capture
-                out.append(Golden(path.name, i, ethertype, frame[14:]))
-    return out
+def load_golden() -> list[CapturedPacket]:
+    return ip_packets(sorted(GOLDEN.glob("*.pcap")))
 
 
 def packets_of(name: str) -> list[bytes]:

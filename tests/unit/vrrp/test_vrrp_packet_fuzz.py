@@ -5,11 +5,12 @@ mutations reach the decoder's checks behind the checksums. The long run: docs/fu
 from __future__ import annotations
 
 import importlib.util
-import json
 import random
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from pykeepalived.lab.pcap import ETH_IPV4, ip_packets
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,11 +37,10 @@ def test_short_seeded_run_only_packet_errors() -> None:
 
 def test_fixed_up_checksums_verify() -> None:
     pf = _fuzzer()
-    golden = json.loads(pf.GOLDEN.read_text())["packets"]
-    for g in golden:
-        if g["ethertype"] != "0800" or "ah" in g["pcap"]:
+    for g in ip_packets(sorted(pf.GOLDEN.glob("*.pcap"))):
+        if g.ethertype != ETH_IPV4 or "ah" in g.pcap:
             continue
-        raw = bytearray(bytes.fromhex(g["packet"]))
+        raw = bytearray(g.packet)
         raw[10], raw[22] = 0, 7  # the IP checksum and the priority: both sums are wrong now
         pf.fix_ipv4(raw, random.Random(0))  # (its 10% "leave the VRRP checksum" draw is not 0)
         assert pf._csum(bytes(raw[:20])) == 0
