@@ -59,7 +59,8 @@ class Options:
     signum: str | None = None  # --signum
     ignore_sigint: bool = False
     config_fd: int | None = None  # internal: parent hands the expanded config to a child
-    child: str | None = None  # internal: "vrrp" or "checker" when started by the supervisor
+    child: str | None = None  # internal: "vrrp", "checker" or "observe" (started by the parent)
+    metrics_listen: str | None = None  # --metrics-listen: serve /metrics and /status over HTTP
     ignored: tuple[str, ...] = ()  # accepted keepalived flags that do nothing here (noted)
 
 
@@ -125,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
       help="print the number of STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON or TDUMP")
     a("--ignore-sigint", action="store_true")
     a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
-    a("--child", dest="child", choices=["vrrp", "checker"], default=None, help=argparse.SUPPRESS)
+    a("--metrics-listen", dest="metrics_listen", default=None, metavar="[ADDR:]PORT",
+      help="serve Prometheus /metrics and JSON /status over HTTP on this address (default "
+      "address 127.0.0.1; overrides global_defs pykeepalived_metrics_listen)")
+    a("--child", dest="child", choices=["vrrp", "checker", "observe"], default=None,
+      help=argparse.SUPPRESS)
     # Accepted for compatibility; they change nothing here.
     for flag in ("--perf", "--no-mem-check", "--openssl-mem-check", "-L", "--log-child-unused"):
         a(flag, dest="ign_" + flag.strip("-").replace("-", "_"), action="store_true",
@@ -185,6 +190,7 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
         ignore_sigint=ns.ignore_sigint,
         config_fd=ns.config_fd,
         child=ns.child,
+        metrics_listen=ns.metrics_listen,
         ignored=ignored,
     )
     return opts, bool(ns.version)

@@ -609,6 +609,8 @@ class Parser(Handler):
                     g["lvs_dataplane"] = LvsDataplane(sv.lower())
                 except ValueError:
                     self.rep(f"lvs_dataplane '{sv}' must be ipvs, nftables or auto")
+        elif kw == "pykeepalived_metrics_listen":
+            self.metrics_listen(n, g)
         elif kw == "umask":
             self.no_block(n)
             sv = self.str_arg(n)
@@ -635,6 +637,20 @@ class Parser(Handler):
             g[kw] = a[0] if a else ""
         else:
             self.unknown(n)
+
+    def metrics_listen(self, n: Node, g: dict[str, Any]) -> None:
+        """``pykeepalived_metrics_listen [ADDR:]PORT``: a pykeepalived addition
+        (docs/observability.md)."""
+        from pykeepalived.observe.listen import format_listen, parse_listen
+
+        self.no_block(n)
+        sv = self.str_arg(n)
+        if sv is None:
+            return
+        try:
+            g["metrics_listen"] = format_listen(*parse_listen(sv))
+        except ValueError as e:
+            self.rep(f"pykeepalived_metrics_listen: {e}")
 
     def lvs_sync_daemon(self, n: Node, g: dict[str, Any]) -> None:
         a = n.args

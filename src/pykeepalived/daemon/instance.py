@@ -161,8 +161,10 @@ class Instance:
         """Run the queued operations one after the other, then end (``queue`` starts another)."""
         ops = self.ops
         try:
+            events = self.proc.meters.events
             while ops:
                 op = ops.pop(0)
+                began = time.monotonic()
                 try:
                     result = op()
                     if asyncio.iscoroutine(result):
@@ -170,7 +172,9 @@ class Instance:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    events.apply_failures += 1
                     log.exception("(%s) kernel operation failed", self.name)
+                events.apply.observe(time.monotonic() - began)
         finally:
             if self.worker is asyncio.current_task():
                 self.worker = None

@@ -1,0 +1,168 @@
+"""The VRRP child's status document: per instance, FRR's ``show vrrp json`` field names where
+one applies (``vrid``, ``version``, ``interface``, ``status``, ``priority``,
+``effectivePriority``, ``preemptMode``, ``acceptMode``, ``advertisementInterval``,
+``masterAdverInterval``, ``skewTime``, ``masterDownInterval`` in milliseconds,
+``primaryAddress``, ``addresses``, ``stats.adverTx/adverRx/transitions``), keepalived's names
+for the rest (``iname``, ``state`` MASTER/BACKUP/FAULT/INIT, ``counters`` as in its stats
+file), plus what neither shows (the master down timer, the last transition and its reason,
+advert receive timing).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from pykeepalived.observe.meters import AdvertTiming, Events, StallMeter
+
+#: keepalived-exporter's state codes (keepalived's ``VRRP_STATE_*``).
+STATE_CODES = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
+#: FRR's state words (``vrrp_state_names``), plus keepalived's FAULT.
+FRR_STATUS = {"INIT": "Initialize", "BACKUP": "Backup", "MASTER": "Master", "FAULT": "Fault"}
+
+
+class InstanceMeters:
+    """What the VRRP child remembers about one instance beyond its router: receive timing and
+    transitions. Kept by instance name, so a reload that rebuilds the router keeps them."""
+
+    __slots__ = ("last", "timing", "transitions")
+
+    def __init__(self) -> None:
+        self.timing = AdvertTiming()
+        self.transitions = 0
+        self.last: dict[str, Any] | None = None
+
+    def changed(self, old: str, new: str, reason: str, wall: float) -> None:
+        self.transitions += 1
+        self.last = {"time": wall, "from": old, "to": new, "reason": reason}
+        self.timing.restart()
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def instance_status(s: Any, m: InstanceMeters | None,
+                    down_in: float | None) -> dict[str, Any]:
+    """One instance from its dump snapshot (``daemon.dumps.InstanceSnapshot``).
+    ``down_in``: seconds until the master down timer fires (BACKUP only)."""
+    m = m or InstanceMeters()
+    st = s.stats
+    return {
+        "iname": s.name, "vrid": s.vrid, "version": s.version,
+        "family": "IPv6" if s.family == 6 else "IPv4", "interface": s.interface,
+        "vmacInterface": s.vmac_ifname or None,
+        "state": s.state, "stateCode": STATE_CODES.get(s.state, -1),
+        "status": FRR_STATUS.get(s.state, s.state.title()),
+        "priority": s.base_priority, "effectivePriority": s.effective_priority,
+        "preemptMode": not s.nopreempt, "preemptDelay": s.preempt_delay,
+        "acceptMode": s.accept,
+        "advertisementInterval": _ms(s.adver_int),
+        "masterAdverInterval": _ms(s.master_adver_int),
+        "masterDownInterval": _ms(s.master_down_interval),
+        "masterDownTimer": None if down_in is None else max(0, _ms(down_in)),
+        "primaryAddress": s.src_ip, "multicastGroup": s.mcast_group or None,
+        "unicastPeers": list(s.unicast_peers),
+        "addresses": [a.split(" ", 1)[0] for a in s.vips],
+        "addressesDetail": list(s.vips), "excludedAddresses": list(s.evips),
+        "syncGroup": s.sync_group,
+        "garpDelay": s.garp_delay,
+        "lastTransition": m.last,
+        "stats": {"adverTx": st.advert_sent, "adverRx": st.advert_rcvd,
+                  "transitions": m.transitions},
+        "advertTiming": m.timing.to_json(),
+        "counters": asdict(st),
+    }
+
+
+def scripts_status(runners: Iterable[Any]) -> list[dict[str, Any]]:
+    """vrrp_script trackers as keepalived's data file shows them: ``status`` GOOD/BAD and
+    ``state`` idle/running (the words keepalived-exporter maps to 1/0 and 0..3)."""
+    out = []
+    for r in runners:
+        up = bool(getattr(getattr(r, "tracker", None), "up", False))
+        disabled = bool(getattr(r, "disabled", False))
+        out.append({"name": r.script.name, "status": "GOOD" if up else "BAD",
+                    "state": "running" if getattr(r, "running", False) else "idle",
+                    "disabled": disabled, "runs": int(getattr(r, "runs", 0))})
+    return out
+
+
+def process_status(kind: str, started: float, *, stall: StallMeter, events: Events,
+                   notify: dict[str, int] | None = None) -> dict[str, Any]:
+    """The part of a child's document about the process itself (both children)."""
+    return {"process": kind, "pid": os.getpid(), "time": time.time(), "started": started,
+            "loop": stall.to_json(), "config": events.to_json(),
+            "notify": notify or {"runs": 0, "failures": 0, "timeouts": 0}}
+
+
+def vrrp_document(base: dict[str, Any], instances: Sequence[dict[str, Any]],
+                  scripts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    doc = dict(base)
+    doc["instances"] = list(instances)
+    doc["scripts"] = list(scripts)
+    return doc
+
+
+class VrrpMeters:
+    """Everything the VRRP child measures for observability, in one object its loop updates
+    (each update is a few attribute operations: the advert path stays cheap)."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.stall = StallMeter()
+        self.events = Events()
+        self.instances: dict[str, InstanceMeters] = {}
+
+    def of(self, name: str) -> InstanceMeters:
+        m = self.instances.get(name)
+        if m is None:
+            m = self.instances[name] = InstanceMeters()
+        return m
+
+    def received(self, name: str, version: int, master_adver_int: int, now: float) -> None:
+        """An advert from the master reached a BACKUP; the interval is the wire field (v2
+        seconds, v3 centiseconds)."""
+        m = self.instances.get(name)
+        if m is None:
+            m = self.of(name)
+        m.timing.received(now, master_adver_int if version == 2 else master_adver_int / 100.0)
+
+    def set_threshold(self, advert_intervals: Iterable[float], min_delay: float) -> None:
+        """Stalls are timers later than the smallest advert interval, and never later than
+        keepalived's ``min_auto_priority_delay`` (1 s by default)."""
+        self.stall.threshold = min([*advert_intervals, min_delay])
+
+    def forget_missing(self, names: Iterable[str]) -> None:
+        keep = set(names)
+        for n in [n for n in self.instances if n not in keep]:
+            del self.instances[n]
+
+
+def notify_counts(runner: Any) -> dict[str, int]:
+    """A script runner's counts (``notify.runner.ProcessRunner``): runs, failures, timeouts."""
+    return {"runs": int(getattr(runner, "spawned", 0)),
+            "failures": int(getattr(runner, "failed", 0)),
+            "timeouts": int(getattr(runner, "timeouts", 0))}
+
+
+def vrrp_status(proc: Any, meters: VrrpMeters) -> dict[str, Any]:
+    """The VRRP child's whole document, in one go (one loop iteration). ``proc`` is the VRRP
+    process: its ``instances`` (``snapshot()``, ``router``), ``trackers`` and ``notifier``."""
+    now = proc.loop.time() if proc.loop is not None else 0.0
+    insts = []
+    for inst in proc.instances.values():
+        r = inst.router
+        nt = r.next_timer() if r.state.value == "BACKUP" else None
+        insts.append(instance_status(inst.snapshot(), meters.instances.get(inst.name),
+                                     None if nt is None else nt - now))
+    trackers = getattr(proc, "trackers", None)
+    scripts = scripts_status(getattr(trackers, "scripts", ()) if trackers is not None else ())
+    notifier = getattr(proc, "notifier", None)
+    runner = getattr(getattr(notifier, "scripts", None), "runner", None)
+    base = process_status("vrrp", meters.started, stall=meters.stall, events=meters.events,
+                          notify=notify_counts(runner))
+    return vrrp_document(base, insts, scripts)
