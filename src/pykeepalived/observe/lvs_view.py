@@ -9,11 +9,19 @@ is ``addr:port``.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
 from pykeepalived.observe.meters import DURATION_BUCKETS, Histogram
+
+
+def _norm(addr: str) -> str:
+    try:
+        return str(ipaddress.ip_address(addr))
+    except ValueError:
+        return addr
 
 
 def endpoint(addr: str, port: int) -> str:
@@ -54,7 +62,7 @@ def _counters(c: Any) -> dict[str, int] | None:
 def real_server_status(rs: Any, vs_name: str, dests: Mapping[tuple[str, int], Any],
                        stats: Mapping[tuple[Any, Any], Any], keys: Iterable[Any],
                        meters: CheckMeters) -> dict[str, Any]:
-    dest = dests.get((rs.addr, rs.port))
+    dest = dests.get((_norm(rs.addr), rs.port))
     checks = []
     for i, (kind, up) in enumerate(rs.checkers):
         runs, failures, last = meters.per_check.get((vs_name, rs.name, i), (0, 0, None))
@@ -62,7 +70,7 @@ def real_server_status(rs: Any, vs_name: str, dests: Mapping[tuple[str, int], An
                        "last_duration": last})
     counters = None
     for k in keys:
-        ds = stats.get((k, (rs.addr, rs.port)))
+        ds = stats.get((k, (dest.addr, dest.port))) if dest is not None else None
         if ds is not None:
             counters = dict(_counters(ds.counters) or {}, active_conns=ds.active_conns,
                             inactive_conns=ds.inactive_conns)
@@ -87,7 +95,7 @@ def lvs_document(base: dict[str, Any], pool: Iterable[Any], table: Any, stats: A
         dests: dict[tuple[str, int], Any] = {}
         for e in entries:
             for d in e.dests.values():
-                dests.setdefault((d.addr, d.port), d)
+                dests.setdefault((_norm(d.addr), d.port), d)
         svcs = [{"address": service_label(k), "protocol": k.protocol.name,
                  "proto": int(k.protocol), "fwmark": k.fwmark or None,
                  "in_table": k in services,

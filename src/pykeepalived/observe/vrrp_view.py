@@ -144,7 +144,7 @@ class VrrpMeters:
 
 def notify_counts(runner: Any) -> dict[str, int]:
     """A script runner's counts (``notify.runner.ProcessRunner``): runs, failures, timeouts."""
-    return {"runs": int(getattr(runner, "spawned", 0)),
+    return {"runs": int(getattr(runner, "runs", 0)),
             "failures": int(getattr(runner, "failed", 0)),
             "timeouts": int(getattr(runner, "timeouts", 0))}
 
