@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -109,12 +110,15 @@ class HttpListener:
         self.agg = aggregator
         self.clients = 0
         self.refused = 0
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._binder: asyncio.Task[None] | None = None
 
     @property
-    def bound(self) -> bool:
-        return self._server is not None
+    def bound_port(self) -> int | None:
+        """The port actually bound (``port`` 0 asks the kernel for one), None until bound."""
+        if self._server is None or not self._server.sockets:
+            return None
+        return int(self._server.sockets[0].getsockname()[1])
 
     def start(self) -> None:
         self._binder = asyncio.get_running_loop().create_task(self._bind_loop())
@@ -130,7 +134,8 @@ class HttpListener:
             except OSError as e:
                 if not logged:
                     log.error("Cannot listen on %s for metrics: %s (retrying every %g s)",
-                              format_listen(self.host, self.port), e.strerror or e, RETRY_BIND)
+                              format_listen(self.host, self.port),
+                              os.strerror(e.errno) if e.errno else e, RETRY_BIND)
                     logged = True
                 await asyncio.sleep(RETRY_BIND)
 

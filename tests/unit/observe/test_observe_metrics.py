@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from observe_docs import lvs_doc, vrrp_doc
 from prometheus_client.parser import text_string_to_metric_families
 
 from pykeepalived.observe.metrics import exposition
-
-from observe_docs import lvs_doc, vrrp_doc
 
 #: mehdy/keepalived-exporter's families (its README and collector) and their labels.
 EXPORTER_VRRP = {
