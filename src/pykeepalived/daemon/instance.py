@@ -161,7 +161,8 @@ class Instance:
         """Run the queued operations one after the other, then end (``queue`` starts another)."""
         ops = self.ops
         try:
-            events = self.proc.meters.events
+            meters = getattr(self.proc, "meters", None)  # observe.vrrp_view.VrrpMeters
+            events = None if meters is None else meters.events
             while ops:
                 op = ops.pop(0)
                 began = time.monotonic()
@@ -172,9 +173,11 @@ class Instance:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    events.apply_failures += 1
+                    if events is not None:
+                        events.apply_failures += 1
                     log.exception("(%s) kernel operation failed", self.name)
-                events.apply.observe(time.monotonic() - began)
+                if events is not None:
+                    events.apply.observe(time.monotonic() - began)
         finally:
             if self.worker is asyncio.current_task():
                 self.worker = None
