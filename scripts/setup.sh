@@ -10,9 +10,10 @@ cd "$here"
 #   iproute2 (ip netns, veth, bridge), nftables (strict-mode DROP sets, nft data plane,
 #   packet loss in tests), keepalived (the reference peer), tcpdump (captures in tests),
 #   qemu-system-x86 + busybox-static + cpio (the IPVS guest), ipvsadm (comparison in the guest),
-#   procps/psmisc (process helpers), python3-venv (the virtualenv).
+#   procps/psmisc (process helpers), python3-venv (the virtualenv), prometheus (a real
+#   server scraping /metrics in the observability tests).
 APT_PKGS=(iproute2 nftables keepalived ipvsadm tcpdump qemu-system-x86 busybox-static cpio
-          procps psmisc kmod iputils-ping curl)
+          procps psmisc kmod iputils-ping curl prometheus)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,8 +28,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
-# keepalived must never run as a service here: the tests start it themselves in namespaces.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now keepalived >/dev/null 2>&1 || true; fi
+# keepalived and prometheus must never run as services here: the tests start them themselves
+# in namespaces.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now keepalived prometheus >/dev/null 2>&1 || true
+fi
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
