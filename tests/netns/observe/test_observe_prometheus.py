@@ -160,7 +160,7 @@ def test_prometheus_sees_failover_and_real_server_death(lab: Lab, tmp_path: Path
                            f'{RS_PORT}"}}')
         assert fails is not None and fails >= 1
         back = prom.history(rs["rs2"], 60)
-        assert [v for _, v in back[0][1]][0] == 1 and back[0][1][-1][1] == 0
+        assert back[0][1][0][1] == 1 and back[0][1][-1][1] == 0  # stored: 1, ..., 0
 
         # failover: d1 stops, d2 takes over; Prometheus stored 1 (BACKUP) then 2 (MASTER)
         assert d1.stop() == 0, d1.text()
