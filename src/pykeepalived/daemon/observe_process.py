@@ -13,7 +13,9 @@ USR1 is ignored (the parent forwards it to every child).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 
 from pykeepalived.config import load
@@ -30,10 +32,17 @@ log = logging.getLogger("pykeepalived")
 EXIT_FATAL = 1
 
 
+#: The listener is best effort: at nice 10 the scheduler gives the VRRP child (nice 0) about
+#: ten times its share of a contended core, so a flood of scrapes cannot delay an advert.
+NICE = 10
+
+
 def run_observe_child(opts: Options) -> int:
     setup_logging(opts, "observe")
     process.set_parent_death_signal()
     process.set_process_name("keepalived_observe")
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     try:
         return asyncio.run(ObserveProcess(opts).run())
     except Exception:

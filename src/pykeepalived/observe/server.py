@@ -112,6 +112,7 @@ class HttpListener:
         self.refused = 0
         self._server: asyncio.Server | None = None
         self._binder: asyncio.Task[None] | None = None
+        self._rendered: tuple[object, bytes] | None = None
 
     @property
     def bound_port(self) -> int | None:
@@ -192,8 +193,10 @@ class HttpListener:
         if path == "/metrics":
             from pykeepalived.observe.metrics import exposition
 
-            docs, up = await self.agg.view()
-            return 200, "text/plain; version=0.0.4; charset=utf-8", exposition(docs, up)
+            view = await self.agg.view()
+            if self._rendered is None or self._rendered[0] is not view:
+                self._rendered = (view, exposition(*view))  # once per fetched view
+            return 200, "text/plain; version=0.0.4; charset=utf-8", self._rendered[1]
         if path == "/status" or path.startswith("/status/"):
             docs, up = await self.agg.view()
             code, value = status_body(docs, up, path)
