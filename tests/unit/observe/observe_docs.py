@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pykeepalived.check.table import LvsTable
 from pykeepalived.check.virtual_server import CheckId, CheckOutcome, Pool
 from pykeepalived.config.model import RealServer, TcpCheck, VirtualServer
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
 from pykeepalived.lvs.backend import Counters, DestStats, LvsStats
+from pykeepalived.lvs.table import LvsTable
 from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
 from pykeepalived.observe.meters import Events, StallMeter
 from pykeepalived.observe.vrrp_view import (

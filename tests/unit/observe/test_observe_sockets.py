@@ -53,22 +53,16 @@ def test_status_socket_answers_and_is_private(tmp_path: Path) -> None:
     asyncio.run(main())
 
 
-def test_status_socket_caps_clients_and_keeps_the_loop_on_time(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_socket_caps_clients(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Silent clients hold at most MAX_CLIENTS slots, until the request timeout; the rest are
+    closed at once (how late the VRRP loop runs under a flood is measured on the wire by
+    tests/netns/observe/test_observe_flood.py)."""
     monkeypatch.setattr(control, "REQUEST_TIMEOUT", 0.5)
 
     async def main() -> None:
         path = str(tmp_path / "c.sock")
         srv = StatusServer(path, await _provider_of(vrrp_doc()))
         await srv.start()
-        loop = asyncio.get_running_loop()
-        lateness: list[float] = []
-
-        def tick(due: float, left: int) -> None:
-            lateness.append(loop.time() - due)
-            if left:
-                loop.call_at(due + 0.01, tick, due + 0.01, left - 1)
-        loop.call_at(loop.time() + 0.01, tick, loop.time() + 0.01, 60)
         idle = [await asyncio.open_unix_connection(path) for _ in range(control.MAX_CLIENTS)]
         await asyncio.sleep(0.05)
         extra = [await asyncio.open_unix_connection(path) for _ in range(50)]
@@ -78,8 +72,6 @@ def test_status_socket_caps_clients_and_keeps_the_loop_on_time(
         for r, _w in idle:  # the idle ones are dropped at the request timeout
             assert await asyncio.wait_for(r.read(), 2.0) == b""
         assert (await fetch(path))["process"] == "vrrp"  # and it serves again
-        await asyncio.sleep(0.7)
-        assert len(lateness) == 61 and max(lateness) < 0.05, max(lateness)
         await srv.close()
     asyncio.run(main())
 
