@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any
@@ -114,3 +116,33 @@ class PrometheusServer:
     def wait_value(self, expr: str, want: float, timeout: float) -> bool:
         return wait_for(lambda: self.value(expr) == want, timeout, interval=0.25)
 
+
+
+class Scraper:
+    """A plain scraper for benchmarks: ``curl`` of ``url`` in each host every ``interval``
+    seconds, from a thread, until ``stop``; counts the answers that were not a 200."""
+
+    def __init__(self, hosts: Sequence[Host], url: str, interval: float) -> None:
+        self.hosts, self.url, self.interval = list(hosts), url, interval
+        self.scrapes = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Scraper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.monotonic()
+            for h in self.hosts:
+                r = h.run(["curl", "-sf", "-o", "/dev/null", "--max-time", "5", self.url],
+                          check=False, timeout=10)
+                self.scrapes += 1
+                self.failures += r.returncode != 0
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
