@@ -38,8 +38,8 @@ from pathlib import Path
 
 from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config
 from pykeepalived.lab.measure import AddrMonitor, Pinger
-from pykeepalived.lab.prometheus import Scraper
 from pykeepalived.lab.netns import Lab, lab_lock, wait_for
+from pykeepalived.lab.prometheus import Scraper
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
