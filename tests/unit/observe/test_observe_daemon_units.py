@@ -1,0 +1,61 @@
+"""Where observability meets the daemon: the flag reaches the children, the parent starts the
+metrics child only when metrics are on, the VRRP meters' threshold and transitions."""
+
+from __future__ import annotations
+
+from pykeepalived.config.loader import load_text
+from pykeepalived.daemon.main import child_kinds, metrics_listen, options_to_argv
+from pykeepalived.observe.vrrp_view import VrrpMeters
+from pykeepalived.options import parse
+
+CONF = """global_defs {
+ %s
+}
+vrrp_instance V { interface eth0
+ virtual_router_id 5
+ priority 100
+ advert_int 0.25
+ virtual_ipaddress { 10.1.1.1 }
+}
+"""
+
+
+def test_metrics_flag_round_trips_to_children() -> None:
+    opts, _ = parse(["-f", "/k.conf", "--metrics-listen", "[::1]:9650"])
+    assert opts.metrics_listen == "[::1]:9650"
+    again, _ = parse(options_to_argv(opts))
+    assert again == opts
+    assert parse(["--child", "observe"])[0].child == "observe"
+
+
+def test_flag_wins_over_keyword_and_off_by_default() -> None:
+    on = load_text(CONF % "pykeepalived_metrics_listen 9651").config
+    off = load_text(CONF % "router_id x").config
+    assert metrics_listen(parse([])[0], off.global_defs) is None
+    assert metrics_listen(parse([])[0], on.global_defs) == "127.0.0.1:9651"
+    assert metrics_listen(parse(["--metrics-listen", "9000"])[0], on.global_defs) == "9000"
+    assert child_kinds(parse([])[0], on) == ["vrrp"]  # the caller adds "observe"
+
+
+def test_stall_threshold_is_the_smallest_interval_capped_by_min_auto_priority_delay() -> None:
+    m = VrrpMeters(0.0)
+    m.set_threshold([1.0, 0.25], 1.0)
+    assert m.stall.threshold == 0.25
+    m.set_threshold([3.0], 1.0)
+    assert m.stall.threshold == 1.0
+    m.set_threshold([], 2.0)
+    assert m.stall.threshold == 2.0
+
+
+def test_meters_follow_instances_and_transitions() -> None:
+    m = VrrpMeters(0.0)
+    m.received("A", 3, 100, 10.0)
+    m.received("A", 3, 100, 12.0)  # v3 field 100 cs = 1 s; a 2 s gap is late
+    m.received("B", 2, 1, 10.0)
+    assert m.instances["A"].timing.late == 1
+    m.of("A").changed("BACKUP", "MASTER", "master down timer expired", 5.0)
+    assert m.instances["A"].transitions == 1
+    assert m.instances["A"].last == {"time": 5.0, "from": "BACKUP", "to": "MASTER",
+                                     "reason": "master down timer expired"}
+    m.forget_missing(["A"])
+    assert set(m.instances) == {"A"}
