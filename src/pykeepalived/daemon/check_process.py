@@ -44,7 +44,7 @@ from pykeepalived.lvs.table import LvsTable
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
 from pykeepalived.observe.meters import Events, StallMeter
-from pykeepalived.observe.vrrp_view import notify_counts, process_status
+from pykeepalived.observe.vrrp_view import encode, notify_counts, process_status
 from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
@@ -157,7 +157,7 @@ class CheckerProcess:
             await self._shutdown()
         return 0
 
-    async def status_document(self) -> dict[str, Any]:
+    async def status_document(self) -> bytes:
         """The checker's status (observe.lvs_view): pool, applied table, data-plane counters."""
         stats = None
         with contextlib.suppress(Exception):
@@ -167,8 +167,9 @@ class CheckerProcess:
         runner = getattr(getattr(n, "scripts", None), "runner", None)
         base = process_status("checker", self.started, stall=self.stall, events=self.events,
                               notify=notify_counts(runner))
-        return lvs_document(base, self.pool.snapshot(), self._applied, stats, self.check_meters,
-                            getattr(self.backend, "name", "?"), not self._apply_failed)
+        return encode(lvs_document(base, self.pool.snapshot(), self._applied, stats,
+                                   self.check_meters, getattr(self.backend, "name", "?"),
+                                   not self._apply_failed))
 
     def _select_backend(self) -> Any:
         from pykeepalived.lvs.backend import LvsSettings

@@ -1008,8 +1008,8 @@ class VrrpProcess:
                                   self.cfg.global_defs.min_auto_priority_delay)
         self.meters.forget_missing(self.instances)
 
-    async def _status_doc(self) -> dict[str, Any]:
-        return vrrp_status(self, self.meters)
+    async def _status_doc(self) -> bytes:
+        return await vrrp_status(self, self.meters)
 
     def snapshots(self) -> list[dumps.InstanceSnapshot]:
         return [i.snapshot() for i in self.instances.values()]

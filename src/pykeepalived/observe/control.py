@@ -26,7 +26,8 @@ MAX_REQUEST = 256
 REQUEST_TIMEOUT = 1.0
 WRITE_TIMEOUT = 2.0
 
-Provider = Callable[[], Awaitable[dict[str, Any]]]
+#: Builds the document, JSON-encoded (``vrrp_view.encode``): a provider may encode it piecewise.
+Provider = Callable[[], Awaitable[bytes]]
 
 
 def socket_path(pid_file: str) -> str:
@@ -94,8 +95,7 @@ class StatusServer:
         if line.strip() != b"status":
             writer.write(b'{"error": "unknown request"}\n')
         else:
-            doc = await self.provider()
-            writer.write(json.dumps(doc, separators=(",", ":")).encode() + b"\n")
+            writer.write(await self.provider())
             self.served += 1
         async with asyncio.timeout(WRITE_TIMEOUT):
             await writer.drain()

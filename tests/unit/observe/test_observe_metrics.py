@@ -132,3 +132,17 @@ def test_lvs_ipvs_counters_use_gen2brain_labels() -> None:
 def test_help_and_type_lines_present(name: str) -> None:
     text = exposition({"vrrp": vrrp_doc(), "checker": lvs_doc()}, True).decode()
     assert f"# TYPE {name} gauge" in text
+
+
+def test_fast_rendering_is_byte_identical_to_generate_latest() -> None:
+    """observe.exposition.render against prometheus_client's own writer, on every family."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from pykeepalived.observe.metrics import SnapshotCollector
+
+    docs = {"vrrp": vrrp_doc("BACKUP"), "checker": lvs_doc("ipvs")}
+    docs["vrrp"]["instances"][0]["iname"] = 'we"ird\\name\nx'  # label value escaping
+    docs["vrrp"]["scripts"][0]["name"] = "chk ü"
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(SnapshotCollector(docs, True))
+    assert exposition(docs, True) == generate_latest(reg)

@@ -22,6 +22,7 @@ from observe_docs import lvs_doc, vrrp_doc
 from pykeepalived.observe import cli, control, server
 from pykeepalived.observe.control import StatusServer, fetch, socket_path
 from pykeepalived.observe.server import Aggregator, HttpListener
+from pykeepalived.observe.vrrp_view import encode
 
 
 def test_socket_path_beside_pid_file() -> None:
@@ -30,8 +31,8 @@ def test_socket_path_beside_pid_file() -> None:
 
 
 async def _provider_of(doc: dict[str, Any]) -> Any:
-    async def provide() -> dict[str, Any]:
-        return doc
+    async def provide() -> bytes:
+        return encode(doc)
     return provide
 
 
