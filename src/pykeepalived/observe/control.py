@@ -37,14 +37,39 @@ def socket_path(pid_file: str) -> str:
     return base + ".sock"
 
 
-class StatusServer:
+class ClientLimit:
+    """At most ``limit`` connections at a time: the others are cut at once (no answer, no
+    read), which costs the loop one accept each however many arrive."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.clients = 0
+        self.refused = 0
+
+    def admit(self, writer: asyncio.StreamWriter) -> bool:
+        if self.clients >= self.limit:
+            self.refused += 1
+            writer.transport.abort()
+            return False
+        self.clients += 1
+        return True
+
+    def release(self, writer: asyncio.StreamWriter) -> None:
+        """Done with a client: closed, or cut when it did not take its whole answer."""
+        self.clients -= 1
+        if writer.transport.get_write_buffer_size():
+            writer.transport.abort()
+        else:
+            writer.close()
+
+
+class StatusServer(ClientLimit):
     """Serves ``provider()``'s document on a unix socket (mode 0600: root, or the owner)."""
 
     def __init__(self, path: str, provider: Provider) -> None:
+        super().__init__(MAX_CLIENTS)
         self.path = path
         self.provider = provider
-        self.clients = 0
-        self.refused = 0
         self.served = 0
         self._server: asyncio.AbstractServer | None = None
 
@@ -72,22 +97,15 @@ class StatusServer:
             os.unlink(self.path)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.clients >= MAX_CLIENTS:
-            self.refused += 1
-            writer.transport.abort()
+        if not self.admit(writer):
             return
-        self.clients += 1
         try:
             await self._answer(reader, writer)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ValueError):
             pass
         finally:
-            self.clients -= 1
-            if writer.transport.get_write_buffer_size():
-                writer.transport.abort()  # a reader that did not take its answer
-            else:
-                writer.close()
+            self.release(writer)
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async with asyncio.timeout(REQUEST_TIMEOUT):

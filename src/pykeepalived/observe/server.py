@@ -102,14 +102,13 @@ def status_body(docs: Mapping[str, Mapping[str, Any]], up: bool, path: str
     return 404, {"error": "unknown path"}
 
 
-class HttpListener:
+class HttpListener(control.ClientLimit):
     """The asyncio HTTP/1.x server (one request per connection, ``Connection: close``)."""
 
     def __init__(self, host: str, port: int, aggregator: Aggregator) -> None:
+        super().__init__(MAX_CLIENTS)
         self.host, self.port = host, port
         self.agg = aggregator
-        self.clients = 0
-        self.refused = 0
         self._server: asyncio.Server | None = None
         self._binder: asyncio.Task[None] | None = None
         self._rendered: tuple[object, bytes] | None = None
@@ -150,11 +149,8 @@ class HttpListener:
             self._server = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.clients >= MAX_CLIENTS:
-            self.refused += 1
-            writer.transport.abort()
+        if not self.admit(writer):
             return
-        self.clients += 1
         try:
             status, ctype, body = await self._handle(reader)
             head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
@@ -163,11 +159,10 @@ class HttpListener:
             writer.write(head + body)
             async with asyncio.timeout(WRITE_TIMEOUT):
                 await writer.drain()
-            writer.close()
         except (OSError, TimeoutError):
-            writer.transport.abort()
+            pass
         finally:
-            self.clients -= 1
+            self.release(writer)
 
     async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
         try:

@@ -10,14 +10,13 @@ scrapes d2 every 0.5 s.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pykeepalived.lab.director import Director
 from pykeepalived.lab.netns import Host, Lab, wait_for
 from pykeepalived.lab.prometheus import PrometheusServer, prometheus_available
 
@@ -83,36 +82,6 @@ virtual_server {VIP} 80 {{
 """
 
 
-class Director:
-    def __init__(self, host: Host, run: Path, conf: str) -> None:
-        self.host, self.run = host, run
-        run.mkdir()
-        (run / "keepalived.conf").write_text(conf)
-        self.log = run / "daemon.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = self.host.popen(
-                [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-G",
-                 "-f", str(self.run / "keepalived.conf"), "-p", str(self.run / "k.pid"),
-                 "-r", str(self.run / "v.pid"), "-c", str(self.run / "c.pid")],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"))
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.terminate()
-        return self.proc.wait(20)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def has_vip(self) -> bool:
-        out = self.host.run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
-        return f"inet {VIP}/" in out
-
-
 @pytest.fixture
 def lab() -> Iterator[Lab]:
     with Lab("pkop") as lb:
@@ -133,7 +102,7 @@ def test_prometheus_sees_failover_and_real_server_death(lab: Lab, tmp_path: Path
     d1 = Director(hosts[0], tmp_path / "d1", config("d1", 150))
     d2 = Director(hosts[1], tmp_path / "d2", config("d2", 100))
     d1.start()
-    assert wait_for(d1.has_vip, 20), d1.text()
+    assert wait_for(lambda: d1.has_address(VIP), 20), d1.text()
     d2.start()
     prom = PrometheusServer(hosts[1], str(tmp_path / "prom"), [LISTEN], interval=0.5)
     try:
@@ -164,7 +133,7 @@ def test_prometheus_sees_failover_and_real_server_death(lab: Lab, tmp_path: Path
 
         # failover: d1 stops, d2 takes over; Prometheus stored 1 (BACKUP) then 2 (MASTER)
         assert d1.stop() == 0, d1.text()
-        assert wait_for(d2.has_vip, 10), d2.text()
+        assert wait_for(lambda: d2.has_address(VIP), 10), d2.text()
         assert prom.wait_value(state, 2, 15), prom.query("keepalived_vrrp_state")
         ((_labels, samples),) = prom.history(state, 120)
         values = [v for _, v in samples]
@@ -179,5 +148,4 @@ def test_prometheus_sees_failover_and_real_server_death(lab: Lab, tmp_path: Path
     finally:
         prom.stop()
         for d in (d1, d2):
-            if d.proc is not None and d.proc.poll() is None:
-                d.stop()
+            d.kill()
