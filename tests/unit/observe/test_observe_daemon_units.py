@@ -59,3 +59,22 @@ def test_meters_follow_instances_and_transitions() -> None:
                                      "reason": "master down timer expired"}
     m.forget_missing(["A"])
     assert set(m.instances) == {"A"}
+
+
+def test_script_runner_counts_runs_failures_and_timeouts() -> None:
+    """What keepalived_notify_script_* export, from real processes."""
+    import asyncio
+
+    from pykeepalived.observe.vrrp_view import notify_counts
+    from pykeepalived.script.runner import ProcessRunner
+
+    async def main() -> dict[str, int]:
+        r = ProcessRunner(subreaper=False)
+        await r.run(["true"])
+        await r.run(["false"])
+        await r.run(["sleep", "5"], timeout=0.1)
+        await r.run(["/nonexistent/notify.sh"])
+        await r.close()
+        return notify_counts(r)
+
+    assert asyncio.run(main()) == {"runs": 4, "failures": 3, "timeouts": 1}
