@@ -61,7 +61,14 @@ global_defs {{
   lvs_dataplane nftables
   pykeepalived_metrics_listen {LISTEN}
 }}
+vrrp_script chk_ok {{
+  script "/bin/true"
+  interval 1
+}}
 vrrp_instance VI_1 {{
+  track_script {{
+    chk_ok
+  }}
   state BACKUP
   interface eth0
   virtual_router_id 86
@@ -80,6 +87,14 @@ virtual_server {VIP} 80 {{
 {rss}
 }}
 """
+
+
+DASHBOARD = Path(__file__).parents[2] / "fixtures" / "observe" / "keepalived-exporter-dashboard.tsv"
+
+
+def dashboard_targets() -> list[tuple[str, str]]:
+    lines = DASHBOARD.read_text().splitlines()
+    return [(e, leg) for e, leg in (x.split("\t") for x in lines if not x.startswith("#"))]
 
 
 @pytest.fixture
@@ -145,6 +160,14 @@ def test_prometheus_sees_failover_and_real_server_death(lab: Lab, tmp_path: Path
                           ) == 1
         prio0 = prom.value('keepalived_priority_zero_received_total{iname="VI_1"}')
         assert prio0 is not None and prio0 >= 1  # d1's graceful stop
+
+        # every panel of keepalived-exporter's Grafana dashboard has data, as Grafana would
+        # ask for it (its $instance and $__rate_interval filled in)
+        for expr, _legend in dashboard_targets():
+            if "keepalived_exporter_check_script_status" in expr:
+                continue  # the exporter's own ping-the-VIP script: not keepalived's data
+            q = expr.replace("$instance", LISTEN).replace("$__rate_interval", "10s")
+            assert prom.query(q), q
     finally:
         prom.stop()
         for d in (d1, d2):
