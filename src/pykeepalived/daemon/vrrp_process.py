@@ -564,8 +564,8 @@ class VrrpProcess:
             inst.ah.backup_received()
         router = inst.router
         now = self._now()
-        if router.state is State.BACKUP:
-            self.meters.received(inst.name, adv.version, router.master_adver_int, now)
+        if router.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
+            t.received(now, router.master_adver_int)
         router.receive(adv, now)
         if (router.repeat_advert is adv and pkt.family == 4 and pkt.protocol == PROTO_VRRP
                 and inst.vmac is None and inst.ah is None):
@@ -592,8 +592,8 @@ class VrrpProcess:
             return False
         now = self._now()
         r = inst.router
-        if r.state is State.BACKUP:
-            self.meters.received(inst.name, m[2].version, r.master_adver_int, now)
+        if r.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
+            t.received(now, r.master_adver_int)
         if not r.receive_repeat(m[2], now):
             return False
         self._drain(inst)
@@ -1004,9 +1004,9 @@ class VrrpProcess:
 
     def _observe_config(self) -> None:
         """Stall threshold and per-instance meters follow the configured instances."""
-        self.meters.set_threshold((i.router.settings.advert_int for i in self.instances.values()),
-                                  self.cfg.global_defs.min_auto_priority_delay)
-        self.meters.forget_missing(self.instances)
+        self.meters.configure(((n, i.cfg.version, i.router.settings.advert_int)
+                               for n, i in self.instances.items()),
+                              self.cfg.global_defs.min_auto_priority_delay)
 
     async def _status_doc(self) -> bytes:
         return await vrrp_status(self, self.meters)

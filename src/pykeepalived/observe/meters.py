@@ -94,32 +94,37 @@ class AdvertTiming:
     the master's advertised interval. ``late`` counts gaps over 1.5 intervals (half an interval
     late: a third of the way to a false failover at three missed adverts); ``jitter`` is the
     mean absolute deviation of the gap from the interval, smoothed as RFC 3550 smooths its
-    interarrival jitter (gain 1/16)."""
+    interarrival jitter (gain 1/16). Called for every advert a BACKUP receives: kept to a few
+    float operations."""
 
-    __slots__ = ("jitter", "last", "late", "max_gap")
+    __slots__ = ("jitter", "last", "late", "max_gap", "scale")
 
     LATE_FACTOR = 1.5
 
-    def __init__(self) -> None:
+    def __init__(self, version: int = 3) -> None:
         self.last: float | None = None
         self.late = 0
         self.jitter = 0.0
         self.max_gap = 0.0
+        self.scale = 1.0  # seconds per unit of the wire's interval field
+        self.set_version(version)
 
-    def received(self, now: float, interval: float) -> None:
+    def set_version(self, version: int) -> None:
+        """The interval field is whole seconds in VRRPv2, centiseconds in v3."""
+        self.scale = 1.0 if version == 2 else 0.01
+
+    def received(self, now: float, adver_int: int) -> None:
+        """An advert at ``now`` from a master advertising ``adver_int`` (the wire field)."""
         last = self.last
         self.last = now
-        if last is None:
-            return
-        gap = now - last
-        dev = gap - interval
-        if dev < 0.0:
-            dev = -dev
-        self.jitter += (dev - self.jitter) / 16.0
-        if gap > self.max_gap:
-            self.max_gap = gap
-        if gap > interval * self.LATE_FACTOR:
-            self.late += 1
+        if last is not None:
+            gap = now - last
+            interval = adver_int * self.scale
+            self.jitter += (abs(gap - interval) - self.jitter) * 0.0625
+            if gap > self.max_gap:
+                self.max_gap = gap
+            if gap > interval * self.LATE_FACTOR:
+                self.late += 1
 
     def restart(self) -> None:
         """After a state change the next gap says nothing about the master's timing."""

@@ -127,30 +127,28 @@ class VrrpMeters:
         self.stall = StallMeter()
         self.events = Events()
         self.instances: dict[str, InstanceMeters] = {}
+        #: per instance name, its receive timing: what the advert path updates
+        self.timing: dict[str, AdvertTiming] = {}
 
     def of(self, name: str) -> InstanceMeters:
         m = self.instances.get(name)
         if m is None:
             m = self.instances[name] = InstanceMeters()
+            self.timing[name] = m.timing
         return m
 
-    def received(self, name: str, version: int, master_adver_int: int, now: float) -> None:
-        """An advert from the master reached a BACKUP; the interval is the wire field (v2
-        seconds, v3 centiseconds)."""
-        m = self.instances.get(name)
-        if m is None:
-            m = self.of(name)
-        m.timing.received(now, master_adver_int if version == 2 else master_adver_int / 100.0)
-
-    def set_threshold(self, advert_intervals: Iterable[float], min_delay: float) -> None:
-        """Stalls are timers later than the smallest advert interval, and never later than
-        keepalived's ``min_auto_priority_delay`` (1 s by default)."""
-        self.stall.threshold = min([*advert_intervals, min_delay])
-
-    def forget_missing(self, names: Iterable[str]) -> None:
-        keep = set(names)
+    def configure(self, instances: Iterable[tuple[str, int, float]], min_delay: float) -> None:
+        """Follow the configured instances (name, VRRP version, advert interval in seconds):
+        meters for new ones, none for removed ones. Stalls are timers later than the smallest
+        advert interval, and never later than keepalived's ``min_auto_priority_delay``."""
+        insts = list(instances)
+        self.stall.threshold = min([*(i[2] for i in insts), min_delay])
+        for name, version, _ in insts:
+            self.of(name).timing.set_version(version)
+        keep = {i[0] for i in insts}
         for n in [n for n in self.instances if n not in keep]:
             del self.instances[n]
+            del self.timing[n]
 
 
 def notify_counts(runner: Any) -> dict[str, int]:

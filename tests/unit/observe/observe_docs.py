@@ -35,8 +35,8 @@ def snapshot(name: str = "VI_1", state: str = "MASTER", **kw: Any) -> InstanceSn
 def vrrp_doc(state: str = "MASTER") -> dict[str, Any]:
     m = InstanceMeters()
     m.changed("BACKUP", state, "master down timer expired", 1_700_000_000.0)
-    m.timing.received(1.0, 0.1)
-    m.timing.received(1.3, 0.1)  # late
+    m.timing.received(1.0, 10)  # v3: 10 cs
+    m.timing.received(1.3, 10)  # late
     stall = StallMeter(0.1)
     stall.timer_ran(5.0, 5.25)
     base = process_status("vrrp", 1_699_999_000.0, stall=stall, events=Events(),

@@ -39,26 +39,28 @@ def test_flag_wins_over_keyword_and_off_by_default() -> None:
 
 def test_stall_threshold_is_the_smallest_interval_capped_by_min_auto_priority_delay() -> None:
     m = VrrpMeters(0.0)
-    m.set_threshold([1.0, 0.25], 1.0)
+    m.configure([("A", 2, 1.0), ("B", 3, 0.25)], 1.0)
     assert m.stall.threshold == 0.25
-    m.set_threshold([3.0], 1.0)
+    m.configure([("A", 2, 3.0)], 1.0)
     assert m.stall.threshold == 1.0
-    m.set_threshold([], 2.0)
+    m.configure([], 2.0)
     assert m.stall.threshold == 2.0
 
 
 def test_meters_follow_instances_and_transitions() -> None:
     m = VrrpMeters(0.0)
-    m.received("A", 3, 100, 10.0)
-    m.received("A", 3, 100, 12.0)  # v3 field 100 cs = 1 s; a 2 s gap is late
-    m.received("B", 2, 1, 10.0)
+    m.configure([("A", 3, 1.0), ("B", 2, 1.0)], 1.0)
+    m.timing["A"].received(10.0, 100)
+    m.timing["A"].received(12.0, 100)  # v3 field 100 cs = 1 s; a 2 s gap is late
+    m.timing["B"].received(10.0, 1)
     assert m.instances["A"].timing.late == 1
     m.of("A").changed("BACKUP", "MASTER", "master down timer expired", 5.0)
     assert m.instances["A"].transitions == 1
+    assert m.instances["A"].timing.last is None  # restarted by the state change
     assert m.instances["A"].last == {"time": 5.0, "from": "BACKUP", "to": "MASTER",
                                      "reason": "master down timer expired"}
-    m.forget_missing(["A"])
-    assert set(m.instances) == {"A"}
+    m.configure([("A", 3, 1.0)], 1.0)
+    assert set(m.instances) == set(m.timing) == {"A"}
 
 
 def test_script_runner_counts_runs_failures_and_timeouts() -> None:

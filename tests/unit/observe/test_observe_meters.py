@@ -41,16 +41,24 @@ def test_stall_meter_counts_only_over_threshold() -> None:
 
 
 def test_advert_timing_late_and_jitter() -> None:
-    t = AdvertTiming()
+    t = AdvertTiming(version=2)  # v2: the interval field is whole seconds
     now = 0.0
     for _ in range(50):  # a steady master at 1 s: no jitter, nothing late
-        t.received(now, 1.0)
+        t.received(now, 1)
         now += 1.0
     assert t.late == 0 and t.jitter == pytest.approx(0.0)
-    t.received(now + 0.6, 1.0)  # 1.6 s gap: late
+    t.received(now + 0.6, 1)  # 1.6 s gap: late
     assert t.late == 1
     assert t.jitter == pytest.approx(0.6 / 16)
     assert t.max_gap == pytest.approx(1.6)
     t.restart()  # a state change: the next gap is not measured
-    t.received(now + 100.0, 1.0)
+    t.received(now + 100.0, 1)
+    assert t.late == 1
+
+
+def test_advert_timing_v3_centiseconds() -> None:
+    t = AdvertTiming(version=3)
+    t.received(0.0, 10)  # 10 cs = 0.1 s
+    t.received(0.14, 10)  # 1.4 intervals: on time enough
+    t.received(0.30, 10)  # 1.6 intervals: late
     assert t.late == 1
