@@ -131,8 +131,7 @@ class AdvertTiming:
         self.last = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"late": self.late, "jitter": round(self.jitter, 9),
-                "max_gap": round(self.max_gap, 9)}
+        return {"late": self.late, "jitter": self.jitter, "max_gap": self.max_gap}
 
 
 class Events:

@@ -29,12 +29,14 @@ class InstanceMeters:
     """What the VRRP child remembers about one instance beyond its router: receive timing and
     transitions. Kept by instance name, so a reload that rebuilds the router keeps them."""
 
-    __slots__ = ("last", "timing", "transitions")
+    __slots__ = ("last", "static", "timing", "transitions")
 
     def __init__(self) -> None:
         self.timing = AdvertTiming()
         self.transitions = 0
         self.last: dict[str, Any] | None = None
+        #: (instance, its config, its encoded static fields without the closing brace)
+        self.static: tuple[Any, Any, bytes] | None = None
 
     def changed(self, old: str, new: str, reason: str, wall: float) -> None:
         self.transitions += 1
@@ -46,37 +48,52 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def instance_status(s: Any, m: InstanceMeters | None,
-                    down_in: float | None) -> dict[str, Any]:
-    """One instance from its dump snapshot (``daemon.dumps.InstanceSnapshot``).
-    ``down_in``: seconds until the master down timer fires (BACKUP only)."""
-    m = m or InstanceMeters()
-    st = s.stats
+def instance_static(s: Any) -> dict[str, Any]:
+    """The fields of an instance that only a reload changes, from its dump snapshot
+    (``daemon.dumps.InstanceSnapshot``): built once per instance and kept encoded."""
     return {
         "iname": s.name, "vrid": s.vrid, "version": s.version,
         "family": "IPv6" if s.family == 6 else "IPv4", "interface": s.interface,
         "vmacInterface": s.vmac_ifname or None,
-        "state": s.state, "stateCode": STATE_CODES.get(s.state, -1),
-        "status": FRR_STATUS.get(s.state, s.state.title()),
-        "priority": s.base_priority, "effectivePriority": s.effective_priority,
         "preemptMode": not s.nopreempt, "preemptDelay": s.preempt_delay,
         "acceptMode": s.accept,
         "advertisementInterval": _ms(s.adver_int),
-        "masterAdverInterval": _ms(s.master_adver_int),
-        "masterDownInterval": _ms(s.master_down_interval),
-        "masterDownTimer": None if down_in is None else max(0, _ms(down_in)),
         "primaryAddress": s.src_ip, "multicastGroup": s.mcast_group or None,
         "unicastPeers": list(s.unicast_peers),
         "addresses": [a.split(" ", 1)[0] for a in s.vips],
         "addressesDetail": list(s.vips), "excludedAddresses": list(s.evips),
         "syncGroup": s.sync_group,
         "garpDelay": s.garp_delay,
-        "lastTransition": m.last,
-        "stats": {"adverTx": st.advert_sent, "adverRx": st.advert_rcvd,
-                  "transitions": m.transitions},
-        "advertTiming": m.timing.to_json(),
-        "counters": dict(vars(st)),  # (dataclasses.asdict deep-copies: 10x slower)
     }
+
+
+def instance_dynamic(state: str, priority: int, effective: int, master_adver_int: float,
+                     master_down: float, down_in: float | None, m: InstanceMeters,
+                     counters: dict[str, int]) -> dict[str, Any]:
+    """The fields that move: state, priorities, the master's timers (seconds; ``down_in``: time
+    left on a BACKUP's master down timer), transitions, receive timing, keepalived's counters."""
+    return {
+        "state": state, "stateCode": STATE_CODES.get(state, -1),
+        "status": FRR_STATUS.get(state, state.title()),
+        "priority": priority, "effectivePriority": effective,
+        "masterAdverInterval": _ms(master_adver_int),
+        "masterDownInterval": _ms(master_down),
+        "masterDownTimer": None if down_in is None else max(0, _ms(down_in)),
+        "lastTransition": m.last,
+        "stats": {"adverTx": counters.get("advert_sent", 0),
+                  "adverRx": counters.get("advert_rcvd", 0), "transitions": m.transitions},
+        "advertTiming": m.timing.to_json(),
+        "counters": counters,
+    }
+
+
+def instance_status(s: Any, m: InstanceMeters | None,
+                    down_in: float | None) -> dict[str, Any]:
+    """One instance from its dump snapshot alone (``daemon.dumps.InstanceSnapshot``)."""
+    m = m or InstanceMeters()
+    return {**instance_static(s), **instance_dynamic(
+        s.state, s.base_priority, s.effective_priority, s.master_adver_int,
+        s.master_down_interval, down_in, m, dict(vars(s.stats)))}
 
 
 def scripts_status(runners: Iterable[Any]) -> list[dict[str, Any]]:
@@ -158,30 +175,48 @@ def notify_counts(runner: Any) -> dict[str, int]:
             "timeouts": int(getattr(runner, "timeouts", 0))}
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
+
+
+def _compact(value: Any) -> bytes:
+    return _ENCODER.encode(value).encode()
+
+
+def _instance_json(inst: Any, m: InstanceMeters, now: float) -> bytes:
+    """One instance of the VRRP child: its static fields encoded once per instance object and
+    config (kept on its meters), its moving fields read from the router now."""
+    cached = m.static
+    if cached is None or cached[0] is not inst or cached[1] is not inst.cfg:
+        cached = m.static = (inst, inst.cfg, _compact(instance_static(inst.snapshot()))[:-1])
+    r = inst.router
+    state = r.state.value
+    nt = r.next_timer() if state == "BACKUP" else None
+    scale = 1.0 if inst.cfg.version == 2 else 0.01
+    moving = instance_dynamic(state, r.base_priority, r.effective_priority,
+                              r.master_adver_int * scale, r.master_down,
+                              None if nt is None else nt - now, m, dict(vars(r.stats)))
+    return cached[2] + b"," + _compact(moving)[1:]
+
+
 async def vrrp_status(proc: Any, meters: VrrpMeters) -> bytes:
     """The VRRP child's document as JSON. ``proc`` is the VRRP process: its ``instances``
-    (``snapshot()``, ``router``), ``loop``, ``trackers`` and ``notifier``. Instances are read
-    and encoded ``SLICE`` at a time, yielding to the loop in between, so adverts and received
-    packets are handled while a large document is built."""
+    (``snapshot()``, ``router``, ``cfg``), ``loop``, ``trackers`` and ``notifier``. Instances
+    are read and encoded ``SLICE`` at a time, yielding to the loop in between, so adverts and
+    received packets are handled while a large document is built."""
     parts: list[bytes] = []
     insts = list(proc.instances.values())
     for k, inst in enumerate(insts):
         if k and k % SLICE == 0:
             await asyncio.sleep(0)
-            if proc.instances.get(inst.name) is not inst:
-                continue  # removed or rebuilt by a reload meanwhile
-        r = inst.router
-        now = proc.loop.time()
-        nt = r.next_timer() if r.state.value == "BACKUP" else None
-        part = instance_status(inst.snapshot(), meters.instances.get(inst.name),
-                               None if nt is None else nt - now)
-        parts.append(json.dumps(part, separators=(",", ":")).encode())
+        if proc.instances.get(inst.name) is not inst:
+            continue  # removed or rebuilt by a reload meanwhile
+        parts.append(_instance_json(inst, meters.of(inst.name), proc.loop.time()))
     trackers = getattr(proc, "trackers", None)
     scripts = scripts_status(getattr(trackers, "scripts", ()) if trackers is not None else ())
     notifier = getattr(proc, "notifier", None)
     runner = getattr(getattr(notifier, "scripts", None), "runner", None)
     base = process_status("vrrp", meters.started, stall=meters.stall, events=meters.events,
                           notify=notify_counts(runner))
-    head = json.dumps(base, separators=(",", ":")).encode()[:-1]  # without its closing brace
+    head = _compact(base)[:-1]  # without its closing brace
     return (head + b',"instances":[' + b",".join(parts) + b'],"scripts":'
-            + json.dumps(scripts, separators=(",", ":")).encode() + b"}\n")
+            + _compact(scripts) + b"}\n")
