@@ -103,6 +103,7 @@ def main() -> int:
             print("| --- | --- | --- | --- |")
             for role, d in daemons.items():
                 assert d.proc is not None
+                mark = d.mark()
                 idle, wi, _ = window(d.proc.pid, seconds, None, args.gap)
                 busy, wb, n = window(d.proc.pid, seconds, d.host, args.gap)
                 total_idle = sum(idle.values()) / 1e9 / wi
@@ -114,8 +115,9 @@ def main() -> int:
                 for interval in (1, 15, 60):
                     print(f"  {role}: scraped every {interval} s: +"
                           f"{per_all / 1e9 / interval / total_idle * 100:.1f} % CPU")
-                became = d.log_text().count("Entering MASTER STATE")
-                print(f"  {role}: {n} scrapes answered; 'Entering MASTER STATE' lines {became}")
+                became = d.log_since(mark).count("Entering MASTER STATE")
+                print(f"  {role}: {n} scrapes answered; 'Entering MASTER STATE' lines during "
+                      f"the windows: {became}")
     print(f"load after: {os.getloadavg()}")
     return 0
 
