@@ -41,8 +41,9 @@ class ClientLimit:
     """At most ``limit`` connections at a time: the others are cut at once (no answer, no
     read), which costs the loop one accept each however many arrive."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, write_timeout: float) -> None:
         self.limit = limit
+        self.write_timeout = write_timeout
         self.clients = 0
         self.refused = 0
 
@@ -54,20 +55,29 @@ class ClientLimit:
         self.clients += 1
         return True
 
-    def release(self, writer: asyncio.StreamWriter) -> None:
-        """Done with a client: closed, or cut when it did not take its whole answer."""
-        self.clients -= 1
-        if writer.transport.get_write_buffer_size():
-            writer.transport.abort()
-        else:
-            writer.close()
+    async def release(self, writer: asyncio.StreamWriter, answered: bool) -> None:
+        """Done with a client: an answer is flushed (``drain`` returns at the low-water mark,
+        not when everything left) and the connection closed, within ``write_timeout``; a
+        client that failed, or does not take its answer in time, is cut. Its slot is free
+        only then."""
+        try:
+            if answered:
+                writer.close()
+                async with asyncio.timeout(self.write_timeout):
+                    await writer.wait_closed()
+        except (OSError, TimeoutError):
+            answered = False
+        finally:
+            if not answered:
+                writer.transport.abort()
+            self.clients -= 1
 
 
 class StatusServer(ClientLimit):
     """Serves ``provider()``'s document on a unix socket (mode 0600: root, or the owner)."""
 
     def __init__(self, path: str, provider: Provider) -> None:
-        super().__init__(MAX_CLIENTS)
+        super().__init__(MAX_CLIENTS, WRITE_TIMEOUT)
         self.path = path
         self.provider = provider
         self.served = 0
@@ -99,13 +109,15 @@ class StatusServer(ClientLimit):
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.admit(writer):
             return
+        answered = False
         try:
             await self._answer(reader, writer)
+            answered = True
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ValueError):
             pass
         finally:
-            self.release(writer)
+            await self.release(writer, answered)
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async with asyncio.timeout(REQUEST_TIMEOUT):
@@ -115,8 +127,6 @@ class StatusServer(ClientLimit):
         else:
             writer.write(await self.provider())
             self.served += 1
-        async with asyncio.timeout(WRITE_TIMEOUT):
-            await writer.drain()
 
 
 async def fetch(path: str, timeout: float = 2.0) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class HttpListener(control.ClientLimit):
     """The asyncio HTTP/1.x server (one request per connection, ``Connection: close``)."""
 
     def __init__(self, host: str, port: int, aggregator: Aggregator) -> None:
-        super().__init__(MAX_CLIENTS)
+        super().__init__(MAX_CLIENTS, WRITE_TIMEOUT)
         self.host, self.port = host, port
         self.agg = aggregator
         self._server: asyncio.Server | None = None
@@ -151,18 +151,18 @@ class HttpListener(control.ClientLimit):
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.admit(writer):
             return
+        answered = False
         try:
             status, ctype, body = await self._handle(reader)
             head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
                     f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
                     "Connection: close\r\n\r\n").encode()
             writer.write(head + body)
-            async with asyncio.timeout(WRITE_TIMEOUT):
-                await writer.drain()
+            answered = True
         except (OSError, TimeoutError):
             pass
         finally:
-            self.release(writer)
+            await self.release(writer, answered)
 
     async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
         try:

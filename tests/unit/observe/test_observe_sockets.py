@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import stat
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -51,6 +52,38 @@ def test_status_socket_answers_and_is_private(tmp_path: Path) -> None:
         w.close()
         await srv.close()
         assert not os.path.exists(path)
+    asyncio.run(main())
+
+
+def test_large_documents_arrive_whole(tmp_path: Path) -> None:
+    """Answers far over the transport's write buffer (a 250-instance document is ~250 KB) are
+    flushed before the connection closes, on the socket and over HTTP."""
+    big = vrrp_doc()
+    big["instances"] = big["instances"] * 600
+
+    async def main() -> None:
+        path = str(tmp_path / "big.sock")
+        srv = StatusServer(path, await _provider_of(big))
+        await srv.start()
+        doc = await fetch(path)
+        assert len(doc["instances"]) == 1200
+        # another process reads it (as pykeepalived status does): the end must arrive too
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; from pykeepalived.observe.control import "
+            "fetch_sync; print(len(fetch_sync(sys.argv[1])['instances']))", path,
+            stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+        assert out.strip() == b"1200"
+        http = HttpListener("127.0.0.1", 0, Aggregator({"vrrp": path}))
+        http.start()
+        while http.bound_port is None:
+            await asyncio.sleep(0.01)
+        got = await _http(http.bound_port, b"GET /metrics HTTP/1.0\r\n\r\n")
+        head, body = got.split(b"\r\n\r\n", 1)
+        assert len(body) > 500_000 and f"Content-Length: {len(body)}".encode() in head
+        assert b"keepalived_up 1.0" in body
+        await http.close()
+        await srv.close()
     asyncio.run(main())
 
 
