@@ -29,8 +29,10 @@ def render(metrics: Iterable[Metric]) -> bytes:
     """``metrics`` as the text format; raises ``ValueError`` for what ``generate_latest``
     would write differently (OpenMetrics-only types and samples), which these families never
     have."""
+    metrics = list(metrics)  # every labels dict alive until the end: their ids stay theirs
     out: list[str] = []
-    labelsets: dict[tuple[tuple[str, str], ...], str] = {}
+    labelsets: dict[int, str] = {}  # by the labels dict's id (a dict shared by many samples)
+    values: dict[float, str] = {}  # counters at 0, states, priorities: few distinct values
     for m in metrics:
         name, mtype = m.name, m.type
         if mtype == "counter":
@@ -45,13 +47,17 @@ def render(metrics: Iterable[Metric]) -> bytes:
         for s in m.samples:
             if s.name in om or s.timestamp is not None:
                 raise ValueError(f"{s.name}: OpenMetrics sample or timestamp")
-            if s.labels:
-                key = tuple(s.labels.items())
-                text = labelsets.get(key)
+            labels = s.labels
+            if labels:
+                text = labelsets.get(id(labels))
                 if text is None:
-                    text = labelsets[key] = "{" + ",".join(
-                        f'{k}="{_escape(v)}"' for k, v in sorted(key)) + "}"
+                    text = labelsets[id(labels)] = "{" + ",".join(
+                        f'{k}="{_escape(v)}"' for k, v in sorted(labels.items())) + "}"
             else:
                 text = ""
-            out.append(f"{s.name}{text} {_go_float(s.value)}\n")
+            v = s.value
+            vt = values.get(v)
+            if vt is None:
+                vt = values[v] = _go_float(v)
+            out.append(f"{s.name}{text} {vt}\n")
     return "".join(out).encode("utf-8")
