@@ -60,6 +60,10 @@ class Options:
     ignore_sigint: bool = False
     config_fd: int | None = None  # internal: parent hands the expanded config to a child
     child: str | None = None  # internal: "vrrp" or "checker" when started by the supervisor
+    status_fd: int | None = None  # internal: a child's status pipe to the parent (sd_notify)
+    heartbeat: float | None = None  # internal: seconds between a child's ALIVE lines
+    proc_title: str | None = None  # internal: the command line a child shows (the parent's)
+    proc_name: str | None = None  # internal: a child's task name (process_names & co)
     ignored: tuple[str, ...] = ()  # accepted keepalived flags that do nothing here (noted)
 
 
@@ -126,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--ignore-sigint", action="store_true")
     a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
     a("--child", dest="child", choices=["vrrp", "checker"], default=None, help=argparse.SUPPRESS)
+    a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
+    a("--heartbeat", dest="heartbeat", type=float, default=None, help=argparse.SUPPRESS)
+    a("--proc-title", dest="proc_title", default=None, help=argparse.SUPPRESS)
+    a("--proc-name", dest="proc_name", default=None, help=argparse.SUPPRESS)
     # Accepted for compatibility; they change nothing here.
     for flag in ("--perf", "--no-mem-check", "--openssl-mem-check", "-L", "--log-child-unused"):
         a(flag, dest="ign_" + flag.strip("-").replace("-", "_"), action="store_true",
@@ -185,6 +193,10 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
         ignore_sigint=ns.ignore_sigint,
         config_fd=ns.config_fd,
         child=ns.child,
+        status_fd=ns.status_fd,
+        heartbeat=ns.heartbeat,
+        proc_title=ns.proc_title,
+        proc_name=ns.proc_name,
         ignored=ignored,
     )
     return opts, bool(ns.version)

@@ -39,6 +39,7 @@ from pykeepalived.check.virtual_server import (
     VsStateChange,
 )
 from pykeepalived.config.model import KeepalivedConfig, Severity
+from pykeepalived.daemon import sdnotify
 from pykeepalived.lvs.table import LvsTable
 from pykeepalived.options import Options
 
@@ -133,6 +134,7 @@ class CheckerProcess:
             return EXIT_FATAL
         self._handle(self.pool.start(self._now()))
         await self._watch_addresses()
+        sdnotify.checker_started(self.loop, self.pool)
         try:
             await self._main()
         finally:
@@ -257,6 +259,7 @@ class CheckerProcess:
         self._apply_failed = False
         self._applied = table
         self._applied_version = version
+        sdnotify.report_checker_status(self.pool)
         if ops:
             log.debug("LVS data plane: %d operation(s) applied", len(ops))
         if self.on_table is not None:
@@ -339,6 +342,7 @@ class CheckerProcess:
             log.exception("Reload failed")
         finally:
             self._reloading = False
+            sdnotify.report_reloaded()
 
     async def reload(self, cfg: KeepalivedConfig) -> None:
         """Switch to ``cfg`` keeping the state of persisting servers (SIGHUP, or tests)."""

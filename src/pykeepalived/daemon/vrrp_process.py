@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dumps, process
+from pykeepalived.daemon import dumps, process, sdnotify
 from pykeepalived.daemon.instance import (
     Instance,
     destinations,
@@ -203,6 +203,7 @@ class VrrpProcess:
                 self._drain(inst)
             self._rearm()
             log.info("Startup complete")
+            sdnotify.vrrp_started(self.loop, self.instances.values)
             gc.collect()
             gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
             process.release_free_heap()
@@ -670,6 +671,7 @@ class VrrpProcess:
             log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
         elif isinstance(a, StateChanged):
             inst.last_transition = time.time()
+            sdnotify.report_vrrp_status(self.instances.values())
             if a.new is State.MASTER and inst.ah is not None:
                 inst.ah.become_master()
             if self.syncd is not None:
@@ -823,6 +825,7 @@ class VrrpProcess:
             log.exception("Reload failed")
         finally:
             self._reloading = False
+            sdnotify.report_reloaded()
 
     async def _reload_once(self) -> None:
         log.info("Reloading")
