@@ -57,6 +57,9 @@ class Options:
     config_test: bool = False  # -t
     config_test_log: str | None = None  # -t=LOGFILE
     signum: str | None = None  # --signum
+    verify_config: bool = False  # --verify-config (the unit's ExecStartPre)
+    install_unit: str | None = None  # --install-unit[=hardened]
+    install_command: bool = False  # --install-command
     ignore_sigint: bool = False
     config_fd: int | None = None  # internal: parent hands the expanded config to a child
     child: str | None = None  # internal: "vrrp" or "checker" when started by the supervisor
@@ -128,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     a("--signum", dest="signum", default=None, metavar="SIGNAL",
       help="print the number of STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON or TDUMP")
     a("--ignore-sigint", action="store_true")
+    a("--verify-config", dest="verify_config", action="store_true",
+      help="config test for a service manager (ExecStartPre): the -t messages, failing only on "
+      "errors (warnings and script-security notes pass, as the daemon runs with them)")
+    a("--install-unit", dest="install_unit", nargs="?", const="plain", default=None,
+      choices=["plain", "hardened"], metavar="hardened",
+      help="install pykeepalived.service (aliased keepalived.service when no keepalived unit "
+      "exists); =hardened: capabilities instead of full root")
+    a("--install-command", dest="install_command", action="store_true",
+      help="link /usr/local/sbin/keepalived to pykeepalived, unless a keepalived is installed")
     a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
     a("--child", dest="child", choices=["vrrp", "checker"], default=None, help=argparse.SUPPRESS)
     a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -190,6 +202,9 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
         config_test=bool(ct),
         config_test_log=ct if isinstance(ct, str) else None,
         signum=ns.signum,
+        verify_config=ns.verify_config,
+        install_unit=ns.install_unit,
+        install_command=ns.install_command,
         ignore_sigint=ns.ignore_sigint,
         config_fd=ns.config_fd,
         child=ns.child,
