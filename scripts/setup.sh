@@ -10,9 +10,10 @@ cd "$here"
 #   iproute2 (ip netns, veth, bridge), nftables (strict-mode DROP sets, nft data plane,
 #   packet loss in tests), keepalived (the reference peer), tcpdump (captures in tests),
 #   qemu-system-x86 + busybox-static + cpio (the IPVS guest), ipvsadm (comparison in the guest),
-#   procps/psmisc (process helpers), python3-venv (the virtualenv).
+#   procps/psmisc (process helpers), python3-venv (the virtualenv), systemd (PID 1 of the
+#   guest that proves the service unit: tests/vm/test_systemd_vm.py).
 APT_PKGS=(iproute2 nftables keepalived ipvsadm tcpdump qemu-system-x86 busybox-static cpio
-          procps psmisc kmod iputils-ping curl)
+          procps psmisc kmod iputils-ping curl systemd)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -440,3 +440,117 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ------------------------------------------------------------------------------ systemd boot
+# The same guest with Debian's systemd as PID 1 (the host's /lib/systemd/systemd), for testing
+# pykeepalived as a service: /init mounts the host root and the share as above, then hands over
+# to systemd with switch_root instead of running the command itself. The command runs as the
+# oneshot ``pklvm-run.service`` that ``pklvm.target`` (the default unit) pulls in; its end
+# powers the guest off. Writable places a service manager and the tests need are tmpfs:
+# /run, /tmp, /var/tmp, /var/log, /var/lib/systemd, /etc/keepalived, and /etc/systemd/system
+# (empty: the host's enabled units stay out of the guest).
+
+_SYSTEMD_INIT_TAIL = """
+for d in /etc/systemd/system /etc/keepalived /var/log /var/lib/systemd; do
+    mkdir -p "/host$d" 2>/dev/null
+    mount -t tmpfs tmpfs "/host$d"
+done
+mkdir -p /host/run/systemd/system /host/run/pklvm
+cp /cmd /host/run/pklvm/cmd
+cp /pklvm.target /pklvm-run.service /host/run/systemd/system/
+umount /host/dev/pts 2>/dev/null
+exec switch_root /host /lib/systemd/systemd --unit=pklvm.target --show-status=0
+"""
+
+_PKLVM_TARGET = """[Unit]
+Description=pykeepalived guest test run
+DefaultDependencies=no
+Requires=pklvm-run.service
+Wants=systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket
+"""
+
+_PKLVM_RUN = """[Unit]
+Description=pykeepalived guest test command
+DefaultDependencies=no
+After=systemd-journald.socket systemd-journald-dev-log.socket systemd-journald.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
+Environment=PYKEEPALIVED_IN_GUEST=1 PYTHONDONTWRITEBYTECODE=1
+StandardInput=null
+StandardOutput=file:/dev/ttyS0
+StandardError=inherit
+ExecStart=/bin/sh -c 'echo {begin}; cd "{share}" && . /run/pklvm/cmd; echo "{rc}$?"'
+"""
+
+
+def _systemd_init() -> str:
+    """``_INIT`` up to (and including) the share's mount, then the hand-over to systemd."""
+    head = _INIT.split("mkdir -p /host/run/netns", 1)[0]
+    return head + "mkdir -p /host/run/netns\n" + _SYSTEMD_INIT_TAIL
+
+
+def _systemd_cpio(cmd: str, share: Path) -> bytes:
+    cpio = CpioWriter()
+    cpio.file("cmd", (cmd + "\n").encode())
+    cpio.file("share.path", (str(share) + "\n").encode())
+    cpio.file("init", _systemd_init().encode(), 0o755)  # replaces the base image's /init
+    cpio.symlink("bin/switch_root", "busybox")
+    cpio.symlink("bin/umount", "busybox")
+    cpio.file("pklvm.target", _PKLVM_TARGET.encode())
+    cpio.file("pklvm-run.service", _PKLVM_RUN.format(
+        begin=_BEGIN_MARK, share=share, rc=_RC_MARK).encode())
+    return gzip.compress(cpio.finish(), compresslevel=1)
+
+
+def systemd_available() -> bool:
+    return Path("/lib/systemd/systemd").exists()
+
+
+def run_in_systemd_guest(cmd: str, timeout: float = 600, share: Path | None = None,
+                         memory_mib: int = 1024, cpus: int = 2) -> GuestResult:
+    """Boot the guest with systemd as PID 1 and run ``cmd`` as a service (cwd = ``share``);
+    the same contract as :func:`run_in_guest_full`."""
+    if not systemd_available():
+        raise VmError("/lib/systemd/systemd is not installed (Debian package systemd)")
+    assets = ensure_assets()
+    share = (share or REPO).resolve()
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None:
+        raise VmError("qemu-system-x86_64 is not installed (Debian package qemu-system-x86)")
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="pklvm-") as tmp:
+        initrd = Path(tmp) / "initrd.gz"
+        initrd.write_bytes(assets.initramfs.read_bytes() + _systemd_cpio(cmd, share))
+        console = Path(tmp) / "console.log"
+        argv = [
+            qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-m", str(memory_mib),
+            "-smp", str(cpus), "-display", "none", "-monitor", "none", "-no-reboot",
+            "-nic", "none", "-chardev", f"file,id=con,path={console}", "-serial", "chardev:con",
+            "-kernel", str(assets.kernel), "-initrd", str(initrd),
+            "-append", "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init",
+            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
+                       "multidevs=remap",
+            "-virtfs", f"local,path={share},mount_tag=share,security_model=none,multidevs=remap",
+        ]
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=timeout)
+            qemu_err = p.stderr
+        except subprocess.TimeoutExpired:
+            qemu_err = f"timeout after {timeout} s"
+        text = console.read_text(errors="replace") if console.exists() else ""
+    elapsed = time.monotonic() - start
+    text = text.replace("\r\n", "\n")
+    m = list(re.finditer(rf"^{_RC_MARK}(\d+)$", text, re.M))
+    if not m:
+        raise VmError(f"the systemd guest reported no exit code ({qemu_err.strip()});"
+                      f" console:\n{text[-4000:]}")
+    begin = text.find(_BEGIN_MARK + "\n")
+    body = text[begin + len(_BEGIN_MARK) + 1 if begin >= 0 else 0:m[-1].start()]
+    return GuestResult(int(m[-1].group(1)), body, text, elapsed)
