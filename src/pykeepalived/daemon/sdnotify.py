@@ -275,7 +275,8 @@ class Relay:
             self.notifier.status(text)
 
     def _settle(self) -> None:
-        if self.phase == "running" or not all(e.ready for e in self.ends.values()):
+        if self.phase not in ("starting", "reloading") or not all(
+                e.ready for e in self.ends.values()):
             return
         self.on_log("Startup complete" if self.phase == "starting" else "Reload complete")
         self.phase = "running"

@@ -115,9 +115,12 @@ def install_unit(hardened: bool = False, unit_dir: Path = ETC_UNIT_DIR,
                     f" Use `systemctl ... pykeepalived`; do not enable both, they would"
                     f" fight over the same VIPs")
     if default_file is not None and not default_file.exists():
-        default_file.parent.mkdir(parents=True, exist_ok=True)
-        default_file.write_text(data_text("keepalived.default"), encoding="utf-8")
-        msgs.append(f"Installed {default_file} (DAEMON_ARGS)")
+        try:
+            default_file.parent.mkdir(parents=True, exist_ok=True)
+            default_file.write_text(data_text("keepalived.default"), encoding="utf-8")
+            msgs.append(f"Installed {default_file} (DAEMON_ARGS)")
+        except OSError as e:  # optional: the unit reads it with EnvironmentFile=-
+            msgs.append(f"Could not write {default_file} ({e.strerror}): not needed")
     return InstallResult(target, other is None, tuple(msgs))
 
 

@@ -454,7 +454,7 @@ if __name__ == "__main__":
 _SYSTEMD_INIT_TAIL = """
 for d in /etc/systemd/system /etc/keepalived /var/log /var/lib/systemd; do
     mkdir -p "/host$d" 2>/dev/null
-    mount -t tmpfs tmpfs "/host$d"
+    mount -t tmpfs -o mode=755 tmpfs "/host$d"
 done
 mkdir -p /host/run/systemd/system /host/run/pklvm
 cp /cmd /host/run/pklvm/cmd

@@ -96,6 +96,7 @@ def test_startup_reload_and_watchdog(tmp_path: Path) -> None:
     r.tick(260.0)
     assert drain(srv)[0].startswith("READY=1")
     r.stopping()
+    r.feed(10, b"RELOADED\nREADY\n")  # late lines while stopping: no READY=1 any more
     r.failed()
     assert drain(srv) == ["STOPPING=1", "ERRNO=22"]
 
