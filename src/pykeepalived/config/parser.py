@@ -2591,8 +2591,10 @@ def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInsta
     )
     # what an instance does not set itself it takes from global_defs
     vals.update({k: acc[k] if k in acc else getattr(g, gk) for k, gk in _INHERITED.items()})
-    gm_delay = vals["garp_master_delay"]
-    gm_repeat = vals["garp_master_repeat"]
+    # keepalived 2.2.7: unset, they follow the global vrrp_garp_lower_prio_* which default to
+    # the *global* garp delay/repeat, not this instance's garp_master_delay/repeat
+    gm_delay = g.vrrp_garp_master_delay
+    gm_repeat = g.vrrp_garp_master_repeat
     vals["garp_lower_prio_delay"] = acc.get(
         "garp_lower_prio_delay", g.vrrp_garp_lower_prio_delay if g.vrrp_garp_lower_prio_delay
         is not None else gm_delay)

@@ -427,20 +427,21 @@ def report_vrrp_status(instances: Iterable[Any]) -> None:
 
 def _settled(inst: Any, waited: float) -> bool:
     """Whether an instance configured ``state MASTER`` is done starting: MASTER with its
-    address work finished, FAULT, or still BACKUP once its first Master_Down_Interval has
-    passed (a higher-priority master answered)."""
+    address work finished, FAULT, or BACKUP having heard a master (one with a higher
+    priority answered). The cap (three Master_Down_Intervals and 5 s) only matters when no
+    timer fires at all; a loop late to fire its timer is waited for, not overtaken."""
     state = inst.router.state.value
     if state == "MASTER":
         return not inst.ops and (inst.worker is None or inst.worker.done())
-    if state == "FAULT":
+    if state == "FAULT" or (state == "BACKUP" and inst.router.master_ip is not None):
         return True
-    return bool(waited > inst.router.master_down + 0.5)
+    return bool(waited > 3 * inst.router.master_down + 5.0)
 
 
 async def report_vrrp_ready(instances: Callable[[], Iterable[Any]], poll: float = 0.02) -> None:
     """READY once start-up is complete: every instance that starts MASTER (priority 255) or
-    was configured ``state MASTER`` has its VIPs on the interface, or has found a master with a
-    higher priority (its first Master_Down_Interval is over), or is in FAULT. So
+    was configured ``state MASTER`` has its VIPs on the interface, or has heard a master with a
+    higher priority, or is in FAULT. So
     ``systemctl start`` returns with the VIPs in place, as the seeds' ``ip addr`` expects."""
     link = child_link()
     if link is None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dumps, process, sdnotify
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.instance import (
     Instance,
     destinations,
@@ -980,7 +980,9 @@ class VrrpProcess:
                 self._reading.discard(key)
 
     def snapshots(self) -> list[dumps.InstanceSnapshot]:
-        return [i.snapshot() for i in self.instances.values()]
+        now = self.loop.time() if self.loop is not None else None
+        return [dump_snapshot.enrich(i.snapshot(), i, self.cfg, now)
+                for i in self.instances.values()]
 
     def _dump(self, what: str, path: str, text: str) -> None:
         log.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
@@ -998,7 +1000,8 @@ class VrrpProcess:
                  f" VRRP strict mode = {str(g.vrrp_strict).lower()}"]
         self._dump("data", _instance_path(g.state_dump_file, g.data_use_instance,
                                           self.cfg.instance_name),
-                   dumps.format_data(self.snapshots(), lines))
+                   dumps.format_data(self.snapshots(), lines,
+                                     dump_snapshot.scripts(self.cfg, self.instances.values())))
 
     def write_stats(self) -> None:
         g = self.cfg.global_defs
