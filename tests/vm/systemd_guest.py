@@ -170,7 +170,8 @@ def broken_config_fails_the_start_with_file_line() -> None:
         assert p.returncode != 0, "start succeeded with a broken file"
         assert wait_for(lambda: prop("ActiveState") == "failed", 60), prop("ActiveState")
         text = messages(journal())
-        want = f"({CONF}: Line 4) number '300' outside range [1, 255]"
+        line = CONF.read_text().splitlines().index("    virtual_router_id 300") + 1
+        want = f"({CONF}: Line {line}) number '300' outside range [1, 255]"
         assert want in text, text[-2000:]
         assert not has_vip()
     finally:
