@@ -123,3 +123,31 @@ def scripts(cfg: KeepalivedConfig, instances: Iterable[Any]) -> list[ScriptSnaps
             weight_reverse=vs.weight_reverse, rise=vs.rise, fall=vs.fall, good=good,
             uid=uid, gid=gid, tracking=tracking))
     return out
+
+
+def track_processes(cfg: KeepalivedConfig, trackers: Any) -> list[dict[str, object]]:
+    """``json_version 2``'s top-level ``track_process`` objects (keepalived 2.2.8 on)."""
+    quorums: dict[str, Any] = {}
+    monitor = getattr(trackers, "processes", None)
+    for _matcher, q in getattr(monitor, "trackers", ()):
+        quorums[q.name] = q
+    out: list[dict[str, object]] = []
+    for tp in cfg.track_processes:
+        q = quorums.get(tp.name)
+        d: dict[str, object] = {"process": tp.process}
+        if tp.params:
+            d["parameters"] = " ".join(tp.params)
+        d["param_match"] = tp.param_match if tp.params else "none"
+        d["min_processes"] = tp.quorum
+        if tp.quorum_max is not None:
+            d["max_processes"] = tp.quorum_max
+        d["current_processes"] = len(q.pids) if q is not None else 0
+        d["have_quorum"] = bool(q is not None and q.reported)
+        d["weight"] = -tp.weight if tp.weight_reverse else tp.weight
+        d["terminate_delay"] = float(tp.terminate_delay)
+        d["fork_delay"] = float(tp.fork_delay)
+        d["fork_delay_timer_running"] = False
+        d["terminate_delay_timer_running"] = False
+        d["full_command"] = tp.full_command
+        out.append(d)
+    return out

@@ -1032,7 +1032,8 @@ class VrrpProcess:
         g = self.cfg.global_defs
         self._dump("JSON", _instance_path(g.json_dump_file, g.data_use_instance,
                                           self.cfg.instance_name),
-                   dumps.format_json(self.snapshots(), g.json_version))
+                   dumps.format_json(self.snapshots(), g.json_version,
+                                     dump_snapshot.track_processes(self.cfg, self.trackers)))
 
     # ================================================================ stop
     async def _shutdown(self) -> None:

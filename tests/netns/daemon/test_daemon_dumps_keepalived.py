@@ -133,3 +133,23 @@ def test_dumps_match_keepalived(lab: Lab, workdir: Path, scenario: str) -> None:
     assert set(want) <= set(got), (want.keys(), got.keys())
     for name in want:
         assert got[name] == want[name], name
+
+
+def test_json_version_2_from_the_daemon(lab: Lab, workdir: Path) -> None:
+    """json_version 2 (keepalived 2.2.8's shape; 2.2.7 has only version 1): an object with the
+    instances under ``vrrp`` and the tracked processes under ``track_process``."""
+    import json
+
+    host = lab.hosts["n1"]
+    inst = InstanceConf(priority=150, version=2, advert_int=1, vips=(f"{VIP}/24",),
+                        state="MASTER", extra=("track_process {\n        initd\n    }",))
+    conf = render_config("n1", [inst], ("json_version 2",), blocks=[
+        "vrrp_track_process initd {\n    process sleep\n    quorum 0\n}"])
+    ours = run_and_dump(host, "py", workdir, conf)
+    data = json.loads(ours["keepalived.json"])
+    assert list(data) == ["vrrp", "track_process"]
+    assert data["vrrp"][0]["data"]["iname"] == "VI_1"
+    assert data["vrrp"][0]["data"]["track_process"] == ["initd"]
+    (proc,) = data["track_process"]
+    assert proc["process"] == "sleep" and proc["min_processes"] == 0 and proc["have_quorum"]
+    assert '"garp_delay":5,' in ours["keepalived.json"]
