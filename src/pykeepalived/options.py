@@ -67,6 +67,7 @@ class Options:
     heartbeat: float | None = None  # internal: seconds between a child's ALIVE lines
     proc_title: str | None = None  # internal: the command line a child shows (the parent's)
     proc_name: str | None = None  # internal: a child's task name (process_names & co)
+    ident_suffix: str = ""  # internal: net_namespace/instance part of the syslog ident
     ignored: tuple[str, ...] = ()  # accepted keepalived flags that do nothing here (noted)
 
 
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--heartbeat", dest="heartbeat", type=float, default=None, help=argparse.SUPPRESS)
     a("--proc-title", dest="proc_title", default=None, help=argparse.SUPPRESS)
     a("--proc-name", dest="proc_name", default=None, help=argparse.SUPPRESS)
+    a("--ident-suffix", dest="ident_suffix", default="", help=argparse.SUPPRESS)
     # Accepted for compatibility; they change nothing here.
     for flag in ("--perf", "--no-mem-check", "--openssl-mem-check", "-L", "--log-child-unused"):
         a(flag, dest="ign_" + flag.strip("-").replace("-", "_"), action="store_true",
@@ -212,6 +214,7 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
         heartbeat=ns.heartbeat,
         proc_title=ns.proc_title,
         proc_name=ns.proc_name,
+        ident_suffix=ns.ident_suffix,
         ignored=ignored,
     )
     return opts, bool(ns.version)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
 from pykeepalived.daemon import process, proctitle
+from pykeepalived.daemon.instance_names import Naming, ident_suffix, pid_paths
 from pykeepalived.daemon.log import get_logger, setup_logging
 from pykeepalived.daemon.sdnotify import Relay, SystemdNotifier, child_link
 from pykeepalived.daemon.signalfd import SignalFd
@@ -108,6 +109,8 @@ def options_to_argv(opts: Options) -> list[str]:
         a.append(f"--log-file={opts.log_file}")
     if opts.umask is not None:
         a += ["-u", oct(opts.umask)]
+    if opts.ident_suffix:
+        a += ["--ident-suffix", opts.ident_suffix]
     # -s is not passed on: the parent has already joined the namespace and children inherit it.
     return a
 
@@ -144,6 +147,8 @@ class Supervisor:
         self.names: dict[str, str] = {}  # task names from global_defs (process_names & co)
         self.title = proctitle.title_for(sys.argv[1:])
         self.relay: Relay | None = None  # sd_notify relay, under a Type=notify unit only
+        self.naming = Naming()
+        self.opts_pid_checked = ""
 
     # ---------------------------------------------------------------- start-up
     def run(self) -> int:
@@ -160,14 +165,9 @@ class Supervisor:
     def _run(self) -> int:
         opts = self.opts
         proctitle.set_title(self.title, proctitle.DEFAULT_NAME)
-        if opts.namespace:
-            try:
-                process.enter_netns(opts.namespace)
-            except OSError as e:
-                print(f"Unable to enter network namespace {opts.namespace}: {e}", file=sys.stderr)
-                return EXIT_CONFIG
         # Before daemonizing, so the refusal reaches the console: keepalived logs "daemon is
         # already running" and exits 0 (measured with 2.2.7, with and without -n).
+        self.opts_pid_checked = opts.pid_file
         other = process.already_running(opts.pid_file)
         if other is not None:
             setup_logging(opts, None).info("daemon is already running")
@@ -188,6 +188,9 @@ class Supervisor:
         if not kinds:
             log.error("No VRRP or checker configuration to run (use --all to force): exiting")
             return EXIT_CONFIG
+        if not self._apply_naming():
+            return 0  # keepalived 2.2.7 exits 0 when it cannot join its namespace
+        opts, log = self.opts, self.log
         if self.names.get("parent", proctitle.DEFAULT_NAME) != proctitle.DEFAULT_NAME:
             proctitle.set_comm(self.names["parent"])
         process.write_pid(opts.pid_file)
@@ -255,14 +258,16 @@ class Supervisor:
                 break
         if not data:
             return None
-        kinds, gd_pickled, self.names = marshal.loads(data)
+        kinds, gd_pickled, self.names, naming = marshal.loads(data)
+        self.naming = Naming(*naming)
         if gd_pickled is not None:
             import pickle  # only when a global script is configured
 
             self.global_defs = pickle.loads(gd_pickled)  # our own fork's bytes
         return list(kinds)
 
-    def _parse_config(self) -> tuple[list[str], bytes | None, dict[str, str]]:
+    def _parse_config(self) -> tuple[list[str], bytes | None, dict[str, str],
+                                     tuple[str | None, str | None, bool]]:
         """In the forked helper: parse, log the messages, dump (``-d``), decide the children."""
         from pykeepalived.config import load
         from pykeepalived.config.model import Severity
@@ -289,7 +294,40 @@ class Supervisor:
             kinds.append("checker")
         names = {"parent": proctitle.process_name(gd, None),
                  **{k: proctitle.process_name(gd, k) for k in CHILD_TITLES}}
-        return kinds, gd_pickled, names
+        naming = (cfg.net_namespace, cfg.instance_name, cfg.use_pid_dir)
+        return kinds, gd_pickled, names, naming
+
+    def _apply_naming(self) -> bool:
+        """net_namespace / -s, instance, use_pid_dir (``daemon.instance_names``): the syslog
+        ident, the pid file paths, then the namespace; False when it cannot be joined."""
+        opts, nm = self.opts, self.naming
+        ns = opts.namespace or nm.net_namespace
+        if opts.namespace and nm.net_namespace:
+            self.log.info("Overriding config net_namespace '%s' with command line namespace "
+                          "'%s'", nm.net_namespace, opts.namespace)
+        if ns or nm.instance:
+            suffix = ident_suffix(ns, nm.instance)
+            self.log.info("Changing syslog ident to Keepalived%s", suffix)
+            opts = dataclasses.replace(opts, ident_suffix=suffix)
+            self.log = setup_logging(opts, None)
+        named = pid_paths(opts, ns, nm.instance, nm.use_pid_dir)
+        if named != opts:
+            os.makedirs(os.path.dirname(named.pid_file), mode=0o755, exist_ok=True)
+        self.opts = named
+        if ns:
+            try:
+                process.enter_netns(ns)
+            except OSError as e:
+                if isinstance(e, FileNotFoundError) or e.errno == 2:
+                    self.log.info("Failed to open /run/netns/%s", ns)
+                else:
+                    self.log.info("setns() failed with error %d", e.errno or 0)
+                self.log.error("Unable to set network namespace %s - exiting", ns)
+                return False
+        if named.pid_file != self.opts_pid_checked and process.already_running(named.pid_file):
+            self.log.info("daemon is already running")
+            return False
+        return True
 
     def _global_script(self, what: str) -> None:
         """global_defs ``startup_script`` (before any child starts) or ``shutdown_script``
