@@ -71,14 +71,30 @@ class Options:
     ignored: tuple[str, ...] = ()  # accepted keepalived flags that do nothing here (noted)
 
 
+class _HelpAction(argparse.Action):
+    """``-h``: the man-page-style text shipped with the package (``deploy/help.txt``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(help_text(), end="")
+        parser.exit(0)
+
+
+def help_text() -> str:
+    from importlib import resources
+
+    return resources.files("pykeepalived.deploy").joinpath("help.txt").read_text("utf-8")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="pykeepalived",
+        prog="pykeepalived", add_help=False,
         description="keepalived-compatible VRRP + health-check daemon (compatible with keepalived "
         "2.2.7 flags, signals and keepalived.conf).",
         epilog="Use -T/--genhash as the first option to compute an HTTP/SSL digest like genhash.",
     )
     a = p.add_argument
+    a("-h", "--help", action=_HelpAction, nargs=0, help="print this help and exit")
     a("-f", "--use-file", dest="config_file", default=DEFAULT_CONFIG, metavar="FILE",
       help="use the specified configuration file (default %(default)s)")
     a("-P", "--vrrp", dest="vrrp_only", action="store_true", help="only run the VRRP subsystem")

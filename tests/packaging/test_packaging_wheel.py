@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ("pykeepalived/deploy/pykeepalived.service.in", "pykeepalived/deploy/hardening.conf",
-        "pykeepalived/deploy/keepalived.default", "pykeepalived/data/keepalived.conf")
+        "pykeepalived/deploy/keepalived.default", "pykeepalived/deploy/help.txt",
+        "pykeepalived/data/keepalived.conf")
 SAMPLE = """global_defs {
     router_id sample
 }
@@ -81,6 +82,8 @@ def test_fresh_virtualenv_runs_the_config_test(dist: tuple[Path, Path], tmp_path
     assert t.returncode != 0 and f"({bad}: Line 7)" in t.stderr, t.stderr
     v = run([str(venv / "bin" / "pykeepalived"), "-v"])
     assert v.stderr.startswith("Keepalived v2.2.7 (pykeepalived v")
+    h = run([str(venv / "bin" / "pykeepalived"), "-h"])
+    assert h.returncode == 0 and "SYNOPSIS" in h.stdout and "--install-unit" in h.stdout
     g = run([str(venv / "bin" / "genhash"), "--help"])
     assert "Usage: genhash" in g.stdout
     # the installer renders the unit from the installed package data, with this venv's command

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import signal
 import subprocess
@@ -93,3 +94,16 @@ def test_version_and_help_from_console_script() -> None:
     for flag in ("--use-file", "--vrrp", "--check", "--config-test", "--dont-respawn",
                  "--signum", "--log-console", "--release-vips"):
         assert flag in helptext
+
+
+def test_help_is_the_shipped_text_and_names_every_flag() -> None:
+    from pykeepalived.options import build_parser, help_text
+
+    out = subprocess.run([sys.executable, "-m", "pykeepalived", "-h"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out == help_text() and out.startswith("NAME\n")
+    for action in build_parser()._actions:
+        if action.help == argparse.SUPPRESS:
+            continue
+        for flag in action.option_strings:
+            assert flag in out, flag
