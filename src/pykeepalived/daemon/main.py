@@ -6,11 +6,16 @@ anything but what supervising needs), so it stays small (see docs/performance-re
 Each child is a fresh ``python -m pykeepalived --child vrrp|checker <same flags>`` that parses
 the file itself (as keepalived's children do), so a child crash never corrupts the parent and a
 respawn starts from a clean interpreter. The parent is deliberately synchronous: it blocks every
-signal it handles and waits for them with ``sigtimedwait``, so no signal can be lost between two
-checks and no asyncio machinery runs in the process that must outlive everything else.
+signal it handles and reads them from a signalfd (polled with the children's sd_notify status
+pipes), so no signal can be lost between two checks and no asyncio machinery runs in the
+process that must outlive everything else. Every process is named as keepalived's
+(``daemon.proctitle``); under systemd the parent relays the children's readiness
+(``daemon.sdnotify``); ``net_namespace``/``instance``/``use_pid_dir`` are applied once the
+config is read (``daemon.instance_names``).
 
-Exit codes: 0 after a stop by signal; 1 when a child exits with the permanent-error code
-(``EXIT_FATAL``) or with ``-R`` when a child dies; 2 when nothing can be started.
+Exit codes: 0 after a stop by signal (or, as keepalived, when another parent runs or the
+namespace cannot be joined); 1 when a child exits with the permanent-error code (``EXIT_FATAL``)
+or with ``-R`` when a child dies; 2 when nothing can be started.
 """
 
 from __future__ import annotations
