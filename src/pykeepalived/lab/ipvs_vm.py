@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -373,7 +373,9 @@ class GuestResult:
 
 
 def run_in_guest_full(cmd: str, timeout: float = 300, share: Path | None = None,
-                      memory_mib: int = 1024, cpus: int = 2) -> GuestResult:
+                      memory_mib: int = 1024, cpus: int = 2,
+                      cpio: Callable[[str, Path, Sequence[Path]], bytes] | None = None
+                      ) -> GuestResult:
     """Boot the guest, run ``cmd`` (a shell snippet, cwd = ``share``), power off.
 
     ``share`` (default: the repository) is mounted read-write at the same path; the repository
@@ -389,7 +391,7 @@ def run_in_guest_full(cmd: str, timeout: float = 300, share: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="pklvm-") as tmp:
         initrd = Path(tmp) / "initrd.gz"
         keep = kept_paths([REPO, Path(sys.prefix)])
-        initrd.write_bytes(assets.initramfs.read_bytes() + _extra_cpio(cmd, share, keep))
+        initrd.write_bytes(assets.initramfs.read_bytes() + (cpio or _extra_cpio)(cmd, share, keep))
         console = Path(tmp) / "console.log"
         argv = [
             qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-m", str(memory_mib),
@@ -456,7 +458,12 @@ for d in /etc/systemd/system /etc/keepalived /var/log /var/lib/systemd; do
     mkdir -p "/host$d" 2>/dev/null
     mount -t tmpfs -o mode=755 tmpfs "/host$d"
 done
-mkdir -p /host/run/systemd/system /host/run/pklvm
+mkdir -p /host/run/systemd/system /host/run/systemd/system-generators /host/run/pklvm
+# Generators only describe the host (fstab, gettys, sysv scripts...) and each costs seconds of
+# emulated CPU at boot and on every daemon-reload: masked.
+for g in /host/lib/systemd/system-generators/*; do
+    ln -s /dev/null "/host/run/systemd/system-generators/${g##*/}"
+done
 cp /cmd /host/run/pklvm/cmd
 cp /pklvm.target /pklvm-run.service /host/run/systemd/system/
 umount /host/dev/pts 2>/dev/null
@@ -495,13 +502,15 @@ def _systemd_init() -> str:
     return head + "mkdir -p /host/run/netns\n" + _SYSTEMD_INIT_TAIL
 
 
-def _systemd_cpio(cmd: str, share: Path) -> bytes:
+def _systemd_cpio(cmd: str, share: Path, keep: Sequence[Path]) -> bytes:
     cpio = CpioWriter()
     cpio.file("cmd", (cmd + "\n").encode())
     cpio.file("share.path", (str(share) + "\n").encode())
+    cpio.file("keep.paths", "".join(f"{p}\n" for p in keep).encode())
     cpio.file("init", _systemd_init().encode(), 0o755)  # replaces the base image's /init
     cpio.symlink("bin/switch_root", "busybox")
     cpio.symlink("bin/umount", "busybox")
+    cpio.symlink("bin/ln", "busybox")
     cpio.file("pklvm.target", _PKLVM_TARGET.encode())
     cpio.file("pklvm-run.service", _PKLVM_RUN.format(
         begin=_BEGIN_MARK, share=share, rc=_RC_MARK).encode())
@@ -518,39 +527,5 @@ def run_in_systemd_guest(cmd: str, timeout: float = 600, share: Path | None = No
     the same contract as :func:`run_in_guest_full`."""
     if not systemd_available():
         raise VmError("/lib/systemd/systemd is not installed (Debian package systemd)")
-    assets = ensure_assets()
-    share = (share or REPO).resolve()
-    qemu = shutil.which("qemu-system-x86_64")
-    if qemu is None:
-        raise VmError("qemu-system-x86_64 is not installed (Debian package qemu-system-x86)")
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="pklvm-") as tmp:
-        initrd = Path(tmp) / "initrd.gz"
-        initrd.write_bytes(assets.initramfs.read_bytes() + _systemd_cpio(cmd, share))
-        console = Path(tmp) / "console.log"
-        argv = [
-            qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-m", str(memory_mib),
-            "-smp", str(cpus), "-display", "none", "-monitor", "none", "-no-reboot",
-            "-nic", "none", "-chardev", f"file,id=con,path={console}", "-serial", "chardev:con",
-            "-kernel", str(assets.kernel), "-initrd", str(initrd),
-            "-append", "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init",
-            "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,"
-                       "multidevs=remap",
-            "-virtfs", f"local,path={share},mount_tag=share,security_model=none,multidevs=remap",
-        ]
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                               timeout=timeout)
-            qemu_err = p.stderr
-        except subprocess.TimeoutExpired:
-            qemu_err = f"timeout after {timeout} s"
-        text = console.read_text(errors="replace") if console.exists() else ""
-    elapsed = time.monotonic() - start
-    text = text.replace("\r\n", "\n")
-    m = list(re.finditer(rf"^{_RC_MARK}(\d+)$", text, re.M))
-    if not m:
-        raise VmError(f"the systemd guest reported no exit code ({qemu_err.strip()});"
-                      f" console:\n{text[-4000:]}")
-    begin = text.find(_BEGIN_MARK + "\n")
-    body = text[begin + len(_BEGIN_MARK) + 1 if begin >= 0 else 0:m[-1].start()]
-    return GuestResult(int(m[-1].group(1)), body, text, elapsed)
+    return run_in_guest_full(cmd, timeout=timeout, share=share, memory_mib=memory_mib,
+                             cpus=cpus, cpio=_systemd_cpio)
