@@ -148,15 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--signum", dest="signum", default=None, metavar="SIGNAL",
       help="print the number of STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON or TDUMP")
     a("--ignore-sigint", action="store_true")
-    a("--verify-config", dest="verify_config", action="store_true",
-      help="config test for a service manager (ExecStartPre): the -t messages, failing only on "
-      "errors (warnings and script-security notes pass, as the daemon runs with them)")
-    a("--install-unit", dest="install_unit", nargs="?", const="plain", default=None,
-      choices=["plain", "hardened"], metavar="hardened",
-      help="install pykeepalived.service (aliased keepalived.service when no keepalived unit "
-      "exists); =hardened: capabilities instead of full root")
-    a("--install-command", dest="install_command", action="store_true",
-      help="link /usr/local/sbin/keepalived to pykeepalived, unless a keepalived is installed")
+    _deploy_flags(p)
     a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
     a("--child", dest="child", choices=["vrrp", "checker"], default=None, help=argparse.SUPPRESS)
     a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -171,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     a("--debug", dest="ign_debug", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     a("-v", "--version", dest="version", action="store_true", help="print the version and exit")
     return p
+
+
+def _deploy_flags(p: argparse.ArgumentParser) -> None:
+    """pykeepalived's own flags for running under a service manager."""
+    a = p.add_argument
+    a("--verify-config", dest="verify_config", action="store_true",
+      help="config test for a service manager (ExecStartPre): the -t messages, failing only on "
+      "errors (warnings and script-security notes pass, as the daemon runs with them)")
+    a("--install-unit", dest="install_unit", nargs="?", const="plain", default=None,
+      choices=["plain", "hardened"], metavar="hardened",
+      help="install pykeepalived.service (aliased keepalived.service when no keepalived unit "
+      "exists); =hardened: capabilities instead of full root")
+    a("--install-command", dest="install_command", action="store_true",
+      help="link /usr/local/sbin/keepalived to pykeepalived, unless a keepalived is installed")
 
 
 def parse(argv: list[str]) -> tuple[Options, bool]:

@@ -199,6 +199,12 @@ def _instance_lines(i: InstanceSnapshot) -> list[str]:
     if i.vmac_ifname:
         out.append(f"   Use VMAC, i/f name {i.vmac_ifname}, is_up = true, xmit_base = false")
     out.append(f"   Interface = {i.vmac_ifname or i.interface or 'not configured'}")
+    return out + _instance_settings(i) + _instance_addresses(i)
+
+
+def _instance_settings(i: InstanceSnapshot) -> list[str]:
+    """From ``VRRP interface tracking disabled`` to the authentication lines."""
+    out: list[str] = []
     if i.dont_track_primary:
         out.append("   VRRP interface tracking disabled")
     if i.skip_check_adv_addr:
@@ -244,6 +250,12 @@ def _instance_lines(i: InstanceSnapshot) -> list[str]:
             out.append(f"   Password = {i.auth_data}")
     elif i.version == 2:
         out.append("   Authentication type = none")
+    return out
+
+
+def _instance_addresses(i: InstanceSnapshot) -> list[str]:
+    """Addresses, sockets, tracking and notify scripts."""
+    out: list[str] = []
     if i.vips:
         out.append(f"   Virtual IP ({len(i.vips)}):")
         out += [f"     {v}" for v in i.vips]
