@@ -42,7 +42,7 @@ def cmd_str(argv: Sequence[str]) -> str:
 
 
 def _uid_gid(user: str | None, group: str | None, gd: GlobalDefs) -> tuple[int, int]:
-    from pykeepalived.track.security import resolve_run_as
+    from pykeepalived.script.security import resolve_run_as
 
     run_as, _ = resolve_run_as(user, group, gd)
     return run_as.uid, run_as.gid
