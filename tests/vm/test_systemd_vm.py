@@ -26,12 +26,12 @@ CHECKS = [
     "install_aliases_keepalived_where_none_exists",
     "broken_config_fails_the_start_with_file_line",
     "start_returns_after_ready_with_the_vip",
+    "hardened_unit_runs_with_capabilities_only",
     "processes_are_found_as_keepalived",
     "journal_has_keepalived_identifiers_and_priorities",
     "reload_by_diff_without_vip_flap",
-    "seed_check_script_stops_the_service_gracefully",
-    "hardened_unit_runs_with_capabilities_only",
     "watchdog_restarts_a_stopped_vrrp_child",
+    "seed_check_script_stops_the_service_gracefully",
 ]
 
 

@@ -145,7 +145,7 @@ def systemd_running() -> bool:
     return os.path.isdir("/run/systemd/system")
 
 
-def main(hardened: bool = False, command: bool = False) -> int:
+def main(hardened: bool = False, command: bool = False, reload: bool = True) -> int:
     """The CLI: install the unit (or the command), reload systemd, say what was done."""
     if command:
         ok, msg = install_command()
@@ -154,7 +154,7 @@ def main(hardened: bool = False, command: bool = False) -> int:
     res = install_unit(hardened=hardened)
     for m in res.messages:
         print(m)
-    if systemd_running() and shutil.which("systemctl"):
+    if reload and systemd_running() and shutil.which("systemctl"):
         subprocess.run(["systemctl", "daemon-reload"], check=False)
     print("Next: systemctl enable --now pykeepalived; journalctl -u pykeepalived -f")
     return 0
