@@ -26,7 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 CHECKS: list[tuple[str, Callable[[], None]]] = []
-STATE: dict[str, object] = {}
+STATE: dict[str, object] = {}  # numbers for the report
+PROCS: dict[str, subprocess.Popen[bytes]] = {}
 CONF = Path("/etc/keepalived/keepalived.conf")
 UNIT = Path("/etc/systemd/system/pykeepalived.service")
 DROPIN = Path("/etc/systemd/system/pykeepalived.service.d/test.conf")
@@ -152,7 +153,7 @@ def lab_up() -> None:
     for f in (NGINX_CHECK, NOTIFY):
         f.chmod(0o755)
     shutil.copy("/bin/sleep", NGINX)  # a process whose name is nginx
-    STATE["nginx"] = subprocess.Popen([str(NGINX), "10000"])
+    PROCS["nginx"] = subprocess.Popen([str(NGINX), "10000"])
 
 
 @check
@@ -302,8 +303,7 @@ def seed_check_script_stops_the_service_gracefully() -> None:
     cap = subprocess.Popen(["ip", "netns", "exec", "peer", "tcpdump", "-l", "-n", "-v", "-i",
                             "pkv1", "ip", "proto", "112"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
-    nginx = STATE.pop("nginx")
-    assert isinstance(nginx, subprocess.Popen)
+    nginx = PROCS.pop("nginx")
     try:
         time.sleep(3.0)  # tcpdump up, adverts flowing
         nginx.kill()
