@@ -59,7 +59,7 @@ SCENARIOS = {
     "v3_two_vips_no_auth": dict(
         inst=InstanceConf(priority=120, version=3, advert_int=0.5,
                           vips=(f"{VIP}/24", "10.99.62.201/32"), state="MASTER",
-                          extra=("garp_master_delay 2", "preempt_delay 3")),
+                          extra=("garp_master_delay 2",)),
         blocks=[]),
 }
 
@@ -82,7 +82,7 @@ def run_and_dump(host: Host, impl: str, base: Path, conf: str) -> dict[str, str]
     try:
         assert wait_for(lambda: VIP in host.run(["ip", "addr"]).stdout, 20), \
             (d / "log").read_text()[-2000:]
-        time.sleep(1.5)
+        time.sleep(0.5)
         pid = int((d / "ka.pid").read_text())
         for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGRTMIN + 2):
             os.kill(pid, sig)
