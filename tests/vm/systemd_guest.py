@@ -96,7 +96,9 @@ def messages(entries: list[dict[str, str]]) -> str:
 
 def write_conf(comment: str = "") -> None:
     """Seed 003's shape: nginx checked by a script that stops keepalived, state MASTER,
-    advert_int 1, PASS; a notify_master script run as ``script_user nobody``."""
+    advert_int 1, PASS; a notify_master script run as ``script_user nobody``. The script's
+    timeout is generous: a bash and a killall can take over a second in the emulated guest,
+    and a check that times out is a failed one (FAULT, the VIP gone)."""
     CONF.write_text(comment + f"""global_defs {{
     router_id LVS_01
     enable_script_security
@@ -106,6 +108,7 @@ def write_conf(comment: str = "") -> None:
 vrrp_script check_nginx {{
     script "{NGINX_CHECK}"
     interval 1
+    timeout 10
     user root
 }}
 
