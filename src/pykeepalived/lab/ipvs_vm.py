@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_CACHE = Path("/var/cache/pykeepalived-vm")
 REPO = Path(__file__).resolve().parents[3]
@@ -529,3 +530,22 @@ def run_in_systemd_guest(cmd: str, timeout: float = 600, share: Path | None = No
         raise VmError("/lib/systemd/systemd is not installed (Debian package systemd)")
     return run_in_guest_full(cmd, timeout=timeout, share=share, memory_mib=memory_mib,
                              cpus=cpus, cpio=_systemd_cpio)
+
+
+def guest_report(script: Path, timeout: float = 800, systemd: bool = False) -> dict[str, Any]:
+    """Boot once, run ``python SCRIPT REPORT.json`` in the guest (plain or with systemd as PID
+    1) and return the JSON report it wrote, with ``_guest`` (exit code, seconds, output)
+    added: the shape of the guest check scripts under tests/vm."""
+    import json
+    import sys
+
+    run = run_in_systemd_guest if systemd else run_in_guest_full
+    with tempfile.TemporaryDirectory(prefix="pklvm-share-") as share:
+        out = Path(share) / "report.json"
+        r = run(f"{sys.executable} {script} {out}", timeout=timeout, share=Path(share))
+        print(f"guest: rc={r.rc}, {r.seconds:.1f} s\n{r.output}")
+        if not out.exists():
+            raise VmError(f"the guest wrote no report (rc={r.rc}):\n{r.console[-6000:]}")
+        data: dict[str, Any] = json.loads(out.read_text())
+    data["_guest"] = {"rc": r.rc, "seconds": r.seconds, "output": r.output}
+    return data
