@@ -33,7 +33,7 @@ Value = str | bool | None
 
 
 def _git(gitdir: str, *args: str) -> str:
-    return subprocess.run(["git", "--git-dir", gitdir, *args], check=True,
+    return subprocess.run(["git", "-C", gitdir, *args], check=True,
                           capture_output=True, text=True).stdout
 
 
