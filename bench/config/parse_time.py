@@ -4,8 +4,10 @@ in-process, for one source tree; run it once per tree to compare two of them.
     python bench/config/parse_time.py SRC_DIR FILE [RUNS]
 
 Prints the best and the median wall time and CPU time of RUNS loads (default 7), in seconds
-(on a loaded machine the best CPU time is the steadiest figure). Run the trees alternately, under the machine-wide lock
-(``flock /tmp/pk-bench.lock ...``), and say how loaded the machine was.
+(on a loaded machine the best CPU time is the steadiest figure). Run the trees alternately,
+under the machine-wide lock (``flock /tmp/pk-bench.lock ...``), and say how loaded the machine
+was. Instruction counts do not depend on the load: ``valgrind --tool=cachegrind
+--cache-sim=no`` around ``pykeepalived -t -f FILE`` (with ``PYTHONHASHSEED=0``).
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ HTTP_ROWS = (
     Kw("virtualhost", Kind.STR, to="virtualhost", missing="ignore",
        default="the real server's, else the virtual server's"),
     Kw("sni_name", Kind.STR, to="sni_name", missing="ignore",
-       ours="a pykeepalived keyword: the TLS server name"),
+       ours="not a keepalived keyword: the TLS server name"),
     Kw("fast_recovery", Kind.BOOL, fn=_bool_or_off, to="fast_recovery"),
     Kw("enable_sni", Kind.BOOL, fn=_bool_or_off, to="enable_sni"),
     Kw("url", Kind.BLOCK, fn=_url, to="urls"),
@@ -213,7 +213,7 @@ SMTP_HOST = Section("virtual_server/real_server/SMTP_CHECK/host", [
     *(Kw(r.name, Kind.IGNORE, status=NO_EFFECT, why=HOST_IGNORED) for r in (*CONNECTION,
                                                                                *TIMING)
       if r.name not in ("connect_ip", "connect_port")),
-], builder=CheckerBuilder, braces="none")
+], model=SmtpCheck, builder=CheckerBuilder, braces="none")
 
 
 def _dns_type(p: Parser, n: Node, b: CheckerBuilder) -> None:
@@ -324,12 +324,16 @@ CHECKERS: dict[str, Section] = {
     "BFD_CHECK": BFD_CHECK,
 }
 _MODELS = {k: cast(type[Checker], sec.model) for k, sec in CHECKERS.items()}
-# real_server's checker keywords: (keyword, synonyms, where pykeepalived accepts more)
-CHECKER_KINDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("TCP_CHECK", (), ""), ("HTTP_GET", (), ""), ("SSL_GET", (), ""), ("MISC_CHECK", (), ""),
-    ("SMTP_CHECK", (), ""), ("DNS_CHECK", (), ""), ("UDP_CHECK", (), ""),
-    ("PING_CHECK", ("ICMP_CHECK",), "also spelt ICMP_CHECK"), ("FILE_CHECK", (), ""),
-    ("BFD_CHECK", (), ""),
+# real_server's checker keywords
+CHECKER_ROWS = (
+    *(Kw(k, Kind.BLOCK, to="checkers") for k in (
+        "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK",
+        "UDP_CHECK")),
+    Kw("PING_CHECK", Kind.BLOCK, to="checkers", synonyms=("ICMP_CHECK",),
+       ours="also spelt ICMP_CHECK"),
+    Kw("FILE_CHECK", Kind.BLOCK, to="checkers"),
+    Kw("BFD_CHECK", Kind.BLOCK, to="checkers", status=PARTIAL,
+       why="always passes (there is no BFD process); the checker process says so once"),
 )
 
 

@@ -16,7 +16,7 @@ from pykeepalived.config.model import (
     VsgEntry,
 )
 from pykeepalived.config.parse.builders import RealServerBuilder, VirtualServerBuilder, build
-from pykeepalived.config.parse.checkers import CHECKER_KINDS, checker
+from pykeepalived.config.parse.checkers import CHECKER_ROWS, checker
 from pykeepalived.config.parse.context import Parser
 from pykeepalived.config.parse.table import Kind, Kw, Section, Status, run
 from pykeepalived.config.parse.tree import Node, value_lines
@@ -367,7 +367,7 @@ REAL_SERVER = Section("virtual_server/real_server", [
     Kw("weight", Kind.INT, to="weight", lo=0, hi=I32, default="1"),
     Kw("lvs_method", Kind.ENUM, fn=_rs_lvs_method, to="lvs_method", synonyms=("lb_kind",),
        syntax="NAT|DR|TUN (TUN options are read but not kept)", default="the virtual server's",
-       ours="also spelt lb_kind"),
+       ours="also spelt lb_kind (keepalived: virtual_server only)"),
     Kw("uthreshold", Kind.INT, to="uthreshold", lo=0, hi=65535, default="0"),
     Kw("lthreshold", Kind.INT, to="lthreshold", lo=0, hi=65535, default="0"),
     _vs_bool("inhibit_on_failure", default="the virtual server's"),
@@ -382,8 +382,7 @@ REAL_SERVER = Section("virtual_server/real_server", [
     _vs_bool("smtp_alert"),
     Kw("virtualhost", Kind.STR, to="virtualhost", missing="ignore"),
     Kw("snmp_name", Kind.IGNORE, status=NO_EFFECT, why=NO_SNMP),
-    *(Kw(k, Kind.BLOCK, fn=_collect_checker, to="checkers", synonyms=syn, ours=ours)
-      for k, syn, ours in CHECKER_KINDS),
+    *(replace(row, fn=_collect_checker) for row in CHECKER_ROWS),
 ], model=RealServer, builder=RealServerBuilder, braces="all")
 
 

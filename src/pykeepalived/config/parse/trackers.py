@@ -239,7 +239,7 @@ BFD_INSTANCE = Section("bfd_instance", [
     Kw("multihop", Kind.BOOL, to="multihop", status=NO_EFFECT, why=NO_BFD),
     Kw("weight", Kind.INT, fn=weight_reverse(-253, 253), to="weight", lo=-253, hi=253,
        syntax="-253..253 [reverse]", default="0", status=PARTIAL,
-       why="track_bfd takes the weight, but no BFD session runs to change the state"),
+       why="no BFD session runs: track_bfd applies this weight as if the instance were up"),
     Kw("vrrp", Kind.FLAG, fn=_only, to="vrrp", status=NO_EFFECT, why=NO_BFD,
        syntax="only the VRRP process tracks it"),
     Kw("checker", Kind.FLAG, fn=_only, to="checker", status=NO_EFFECT, why=NO_BFD,

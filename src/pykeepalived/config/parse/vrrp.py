@@ -34,6 +34,7 @@ from pykeepalived.config.values import (
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 I32 = 2147483647
 T_MAX = 4294.967295
+BFD_UP = "no BFD session runs: the BFD instance counts as up for ever (its weight applies)"
 
 
 # ---------------------------------------------------------------- vrrp_instance
@@ -425,7 +426,7 @@ def _time_window(p: Parser, n: Node, h: HmacBuilder) -> None:
         h.values["time_window"] = v
 
 
-NOT_WIRED = "read into the configuration, but not used by the VRRP process"
+NOT_WIRED = "read into the configuration; adverts are neither signed nor checked with it"
 
 AUTHENTICATION = Section("vrrp_instance/authentication", [
     Kw("auth_type", Kind.ENUM, fn=_auth_type, choices=("PASS", "AH"), to="auth_type"),
@@ -434,7 +435,7 @@ AUTHENTICATION = Section("vrrp_instance/authentication", [
 
 AUTH_HMAC = Section("vrrp_instance/auth_hmac", [
     Kw("key", Kind.WORDS, fn=_hmac_key, to="keys", syntax="ID hex:HEX|file:PATH|SECRET",
-       status=PARTIAL, why="keys are read, but adverts are neither signed nor checked"),
+       status=NO_EFFECT, why=NOT_WIRED),
     Kw("active_key", Kind.INT, fn=_active_key, to="active_key", lo=0, hi=255,
        status=NO_EFFECT, why=NOT_WIRED),
     Kw("time_window", Kind.INT, fn=_time_window, to="time_window", lo=1, hi=300,
@@ -462,15 +463,14 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        default="1 (whole seconds for VRRPv2, centiseconds up to 40.95 for v3)"),
     Kw("version", Kind.INT, to="version", lo=2, hi=3, default="vrrp_version (3 for IPv6)"),
     Kw("authentication", Kind.BLOCK, fn=_authentication),
-    Kw("auth_hmac", Kind.BLOCK, fn=_auth_hmac, to="auth_hmac", status=PARTIAL,
-       why="read, but adverts are neither signed nor checked with it",
+    Kw("auth_hmac", Kind.BLOCK, fn=_auth_hmac, to="auth_hmac", status=NO_EFFECT,
+       why=NOT_WIRED,
        ours="keepalived 2.2.7 does not know it"),
     Kw("virtual_ipaddress", Kind.LINES, fn=_vips, to="virtual_ipaddresses",
        syntax="address lines"),
     Kw("virtual_ipaddress_excluded", Kind.LINES, fn=_vips, to="virtual_ipaddresses_excluded",
        syntax="address lines"),
-    _b("no_virtual_ipaddress", status=NO_EFFECT,
-       why="only silences the 'No VIP specified' warning"),
+    _b("no_virtual_ipaddress", syntax="silences the 'No VIP specified' warning"),
     Kw("virtual_routes", Kind.LINES, fn=_routes, to="virtual_routes", syntax="route lines"),
     Kw("virtual_rules", Kind.LINES, fn=_rules, to="virtual_rules", syntax="rule lines"),
     Kw("track_interface", Kind.LINES, fn=_track("track_interfaces", -253, 253),
@@ -482,8 +482,7 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     Kw("track_process", Kind.LINES, fn=_track("track_processes", -254, 254),
        to="track_processes", syntax="NAME [weight -254..254] [reverse|noreverse]"),
     Kw("track_bfd", Kind.LINES, fn=_track("track_bfds", -253, 253), to="track_bfds",
-       syntax="NAME [weight -253..253] [reverse|noreverse]", status=NO_EFFECT,
-       why="no BFD session runs, so the tracked state never changes"),
+       syntax="NAME [weight -253..253] [reverse|noreverse]", status=PARTIAL, why=BFD_UP),
     _b("dont_track_primary"),
     Kw("nopreempt", Kind.FLAG, to="nopreempt"),
     Kw("preempt", Kind.FLAG, to="nopreempt", const=False),
@@ -626,8 +625,7 @@ VRRP_SYNC_GROUP = Section("vrrp_sync_group", [
     Kw("track_process", Kind.LINES, fn=_group_track("track_processes", -254, 254),
        to="track_processes", syntax="NAME [weight -254..254] [reverse|noreverse]"),
     Kw("track_bfd", Kind.LINES, fn=_group_track("track_bfds", -253, 253), to="track_bfds",
-       syntax="NAME [weight -253..253] [reverse|noreverse]", status=NO_EFFECT,
-       why="no BFD session runs, so the tracked state never changes"),
+       syntax="NAME [weight -253..253] [reverse|noreverse]", status=PARTIAL, why=BFD_UP),
     Kw("notify_master", Kind.SCRIPT, to="notify_master"),
     Kw("notify_backup", Kind.SCRIPT, to="notify_backup"),
     Kw("notify_fault", Kind.SCRIPT, to="notify_fault"),
