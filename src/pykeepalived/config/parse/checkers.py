@@ -32,6 +32,7 @@ from pykeepalived.config.parse.table import (
     Status,
     StopBlock,
     run,
+    run_block,
     weight_reverse,
 )
 from pykeepalived.config.parse.tree import Node, flatten
@@ -99,11 +100,9 @@ def _http_protocol(p: Parser, n: Node, b: CheckerBuilder) -> None:
 
 
 def _url(p: Parser, n: Node, b: CheckerBuilder) -> None:
-    body = p.need_block(n)
-    if body is None:
-        return
     u = Values()
-    run(p, URL, body, u)
+    if not run_block(p, n, URL, u):
+        return
     if "path" not in u.values:
         p.at(n, "url has no path - ignoring")
         return
@@ -417,11 +416,9 @@ def _inherited(p: Parser, kind: str, r: RealServerBuilder, vs: VirtualServer
 
 
 def ssl_block(p: Parser, n: Node) -> None:
-    body = p.need_block(n)
-    if body is None:
-        return
     b = Values()
-    run(p, SSL, body, b)
+    if not run_block(p, n, SSL, b):
+        return
     p.st.ssl = SslConfig(**b.values)
 
 

@@ -17,7 +17,7 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.parse.builders import GarpGroupBuilder
 from pykeepalived.config.parse.context import Parser
-from pykeepalived.config.parse.table import Kind, Kw, Section, run
+from pykeepalived.config.parse.table import Kind, Kw, Section, run_block
 from pykeepalived.config.parse.tree import Node, value_lines
 from pykeepalived.config.values import (
     parse_address_line,
@@ -29,11 +29,16 @@ from pykeepalived.config.values import (
 _TG = TypeVar("_TG", AddressSpec, RouteSpec, RuleSpec)
 
 
-def static_ipaddress(p: Parser, n: Node) -> None:
+def _lines(p: Parser, n: Node) -> list[Node]:
+    """The lines of a value block; a keyword given without one is reported."""
     if n.children is None:
-        p.at(n, "static_ipaddress requires a block")
-        return
-    for c in value_lines(n, p):
+        p.at(n, f"{n.kw} requires a block")
+        return []
+    return value_lines(n, p)
+
+
+def static_ipaddress(p: Parser, n: Node) -> None:
+    for c in _lines(p, n):
         p.node = c
         a = parse_address_line(c.tokens, p.rep, c.line, static=True)
         if a is not None:
@@ -44,10 +49,7 @@ def static_ipaddress(p: Parser, n: Node) -> None:
 
 
 def static_routes(p: Parser, n: Node) -> None:
-    if n.children is None:
-        p.at(n, "static_routes requires a block")
-        return
-    for c in value_lines(n, p):
+    for c in _lines(p, n):
         p.node = c
         r = parse_route_line(c.tokens, p.rep, c.line)
         if r is not None:
@@ -55,10 +57,7 @@ def static_routes(p: Parser, n: Node) -> None:
 
 
 def static_rules(p: Parser, n: Node) -> None:
-    if n.children is None:
-        p.at(n, "static_rules requires a block")
-        return
-    for c in value_lines(n, p):
+    for c in _lines(p, n):
         p.node = c
         r = parse_rule_line(c.tokens, p.rep, c.line)
         if r is not None:
@@ -78,10 +77,7 @@ def _check_track_group(p: Parser, spec: _TG) -> _TG:
 
 
 def linkbeat_interfaces(p: Parser, n: Node) -> None:
-    if n.children is None:
-        p.at(n, "linkbeat_interfaces requires a block")
-        return
-    for c in value_lines(n, p):
+    for c in _lines(p, n):
         method = c.tokens[1].upper() if len(c.tokens) > 1 else "ETHTOOL"
         if method not in ("MII", "ETHTOOL", "IOCTL"):
             p.at(c, f"Unknown linkbeat method {method}")
@@ -90,10 +86,7 @@ def linkbeat_interfaces(p: Parser, n: Node) -> None:
 
 
 def interface_up_down_delays(p: Parser, n: Node) -> None:
-    if n.children is None:
-        p.at(n, "interface_up_down_delays requires a block")
-        return
-    for c in value_lines(n, p):
+    for c in _lines(p, n):
         p.node = c
         if len(c.tokens) < 2:
             p.rep("interface_up_down_delays entry requires a delay")
@@ -108,11 +101,9 @@ def interface_up_down_delays(p: Parser, n: Node) -> None:
 
 
 def garp_group(p: Parser, n: Node) -> None:
-    body = p.need_block(n)
-    if body is None:
-        return
     b = GarpGroupBuilder()
-    run(p, GARP_GROUP, body, b)
+    if not run_block(p, n, GARP_GROUP, b):
+        return
     used = {i for g in p.st.garp_groups for i in g.interfaces}
     final: list[str] = []
     for i in b.interfaces:

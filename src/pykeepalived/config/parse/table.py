@@ -202,6 +202,15 @@ def run(p: Parser, sec: Section, nodes: Sequence[Node], b: Any) -> bool:
     return True
 
 
+def run_block(p: Parser, n: Node, sec: Section, b: Any) -> bool:
+    """The block of keyword line ``n`` through ``sec``; False when it has none (reported as
+    keepalived does) or a handler abandoned it."""
+    body = p.need_block(n)
+    if body is None:
+        return False
+    return run(p, sec, body, b)
+
+
 def _attributes(builder: type | None) -> frozenset[str]:
     if builder is None or not dataclasses.is_dataclass(builder):
         return frozenset()
@@ -220,33 +229,20 @@ def _compile(row: Kw, attr: bool) -> Apply:
     return reader(row, attr)
 
 
-def _int(row: Kw, attr: bool) -> Apply:
-    lo, hi, to = int(row.lo), int(row.hi), row.to
+def _number(row: Kw, attr: bool) -> Apply:
+    """INT and TIMER (``Parser.int_arg`` / ``timer_arg``, inline: generated configs hold
+    hundreds of thousands of these lines)."""
+    to = row.to
+    parse: Callable[..., Any] = parse_int if row.kind is Kind.INT else parse_float
+    lo: float = int(row.lo) if row.kind is Kind.INT else row.lo
+    hi: float = int(row.hi) if row.kind is Kind.INT else row.hi
 
     def apply(p: Parser, n: Node, b: Any) -> None:
-        # Parser.int_arg, inline: generated configs hold hundreds of thousands of these
         a = n.args
         if not a:
             p.rep(f"{n.kw} requires a value")
             return
-        v = parse_int(a[0], lo, hi, p.rep)
-        if v is not None and to:
-            if attr:
-                setattr(b, to, v)
-            else:
-                b.values[to] = v
-    return apply
-
-
-def _timer(row: Kw, attr: bool) -> Apply:
-    lo, hi, to = row.lo, row.hi, row.to
-
-    def apply(p: Parser, n: Node, b: Any) -> None:
-        a = n.args  # Parser.timer_arg, inline
-        if not a:
-            p.rep(f"{n.kw} requires a value")
-            return
-        v = parse_float(a[0], lo, hi, p.rep)
+        v = parse(a[0], lo, hi, p.rep)
         if v is not None and to:
             if attr:
                 setattr(b, to, v)
@@ -329,7 +325,7 @@ def _ignore(row: Kw, attr: bool) -> Apply:
 
 
 _READERS: dict[Kind, Callable[[Kw, bool], Apply]] = {
-    Kind.INT: _int, Kind.TIMER: _timer, Kind.BOOL: _bool, Kind.STR: _str, Kind.FLAG: _flag,
+    Kind.INT: _number, Kind.TIMER: _number, Kind.BOOL: _bool, Kind.STR: _str, Kind.FLAG: _flag,
     Kind.SCRIPT: _script, Kind.RAW: _raw, Kind.IGNORE: _ignore,
 }
 

@@ -15,7 +15,7 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.parse.builders import BfdBuilder, Values
 from pykeepalived.config.parse.context import Parser
-from pykeepalived.config.parse.table import Kind, Kw, Section, Status, run, weight_reverse
+from pykeepalived.config.parse.table import Kind, Kw, Section, Status, run_block, weight_reverse
 from pykeepalived.config.parse.tree import Node, value_lines
 from pykeepalived.config.values import ip_family, parse_int
 
@@ -32,11 +32,9 @@ def vrrp_script(p: Parser, n: Node) -> None:
     name = n.args[0] if n.args else ""
     if not name:
         p.at(n, "vrrp_script requires a name")
-    body = p.need_block(n)
-    if body is None:
-        return
     b = Values()
-    run(p, VRRP_SCRIPT, body, b)
+    if not run_block(p, n, VRRP_SCRIPT, b):
+        return
     v = b.values
     if "argv" not in v:
         p.at(n, f"No script set for vrrp_script {name} - removing", Severity.WARNING)
@@ -80,11 +78,9 @@ VRRP_SCRIPT = Section("vrrp_script", [
 
 def track_file(p: Parser, n: Node) -> None:
     name = n.args[0] if n.args else ""
-    body = p.need_block(n)
-    if body is None:
-        return
     b = Values()
-    run(p, TRACK_FILE, body, b)
+    if not run_block(p, n, TRACK_FILE, b):
+        return
     if "path" not in b.values:
         p.at(n, f"No file set for track_file {name} - ignoring", Severity.WARNING)
         return
@@ -115,11 +111,9 @@ TRACK_FILE = Section("track_file", [
 
 def track_process(p: Parser, n: Node) -> None:
     name = n.args[0] if n.args else ""
-    body = p.need_block(n)
-    if body is None:
-        return
     b = Values()
-    run(p, VRRP_TRACK_PROCESS, body, b)
+    if not run_block(p, n, VRRP_TRACK_PROCESS, b):
+        return
     if "process" not in b.values:
         p.at(n, f"No process specified for track_process {name} - ignoring", Severity.WARNING)
         return
@@ -166,11 +160,9 @@ VRRP_TRACK_PROCESS = Section("vrrp_track_process", [
 
 def track_group(p: Parser, n: Node) -> None:
     name = n.args[0] if n.args else ""
-    body = p.need_block(n)
-    if body is None:
-        return
     b = Values({"instances": ()})
-    run(p, TRACK_GROUP, body, b)
+    if not run_block(p, n, TRACK_GROUP, b):
+        return
     p.st.track_groups.append(TrackGroup(name, b.values["instances"], n.file, n.line))
 
 
@@ -188,11 +180,9 @@ TRACK_GROUP = Section("track_group", [
 
 def bfd_instance(p: Parser, n: Node) -> None:
     name = n.args[0] if n.args else ""
-    body = p.need_block(n)
-    if body is None:
-        return
     b = BfdBuilder(name)
-    run(p, BFD_INSTANCE, body, b)
+    if not run_block(p, n, BFD_INSTANCE, b):
+        return
     if b.only:
         b.values["vrrp"] = "vrrp" in b.only
         b.values["checker"] = "checker" in b.only

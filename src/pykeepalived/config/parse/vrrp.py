@@ -21,7 +21,7 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.parse.builders import HmacBuilder, InstanceBuilder, Values
 from pykeepalived.config.parse.context import Parser
-from pykeepalived.config.parse.table import Apply, Kind, Kw, Section, Status, run
+from pykeepalived.config.parse.table import Apply, Kind, Kw, Section, Status, run, run_block
 from pykeepalived.config.parse.tree import Node, value_lines
 from pykeepalived.config.values import (
     ip_family,
@@ -110,26 +110,16 @@ def _vips(p: Parser, n: Node, b: InstanceBuilder) -> None:
         lst.append(ad)
 
 
-def _routes(p: Parser, n: Node, b: InstanceBuilder) -> None:
+def _routes_or_rules(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """virtual_routes / virtual_rules: a route or rule per line."""
     if n.children is None:
         p.rep(f"{n.kw} requires a block")
         return
+    parse = parse_route_line if n.kw == "virtual_routes" else parse_rule_line
     lst = b.values.setdefault(n.kw, [])
     for x in value_lines(n, p):
         p.node = x
-        r = parse_route_line(x.tokens, p.rep, x.line)
-        if r is not None:
-            lst.append(r)
-
-
-def _rules(p: Parser, n: Node, b: InstanceBuilder) -> None:
-    if n.children is None:
-        p.rep(f"{n.kw} requires a block")
-        return
-    lst = b.values.setdefault(n.kw, [])
-    for x in value_lines(n, p):
-        p.node = x
-        r = parse_rule_line(x.tokens, p.rep, x.line)
+        r = parse(x.tokens, p.rep, x.line)
         if r is not None:
             lst.append(r)
 
@@ -352,9 +342,7 @@ def _lvs_sync_daemon_interface(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _authentication(p: Parser, n: Node, b: InstanceBuilder) -> None:
-    body = p.need_block(n)
-    if body is not None:
-        run(p, AUTHENTICATION, body, b)
+    run_block(p, n, AUTHENTICATION, b)
 
 
 def _auth_type(p: Parser, n: Node, b: InstanceBuilder) -> None:
@@ -374,11 +362,9 @@ def _auth_pass(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _auth_hmac(p: Parser, n: Node, b: InstanceBuilder) -> None:
-    body = p.need_block(n)
-    if body is None:
-        return
     h = HmacBuilder()
-    run(p, AUTH_HMAC, body, h)
+    if not run_block(p, n, AUTH_HMAC, h):
+        return
     b.values["auth_hmac"] = AuthHmac(keys=tuple(h.keys), **h.values)
 
 
@@ -471,8 +457,10 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     Kw("virtual_ipaddress_excluded", Kind.LINES, fn=_vips, to="virtual_ipaddresses_excluded",
        syntax="address lines"),
     _b("no_virtual_ipaddress", syntax="silences the 'No VIP specified' warning"),
-    Kw("virtual_routes", Kind.LINES, fn=_routes, to="virtual_routes", syntax="route lines"),
-    Kw("virtual_rules", Kind.LINES, fn=_rules, to="virtual_rules", syntax="rule lines"),
+    Kw("virtual_routes", Kind.LINES, fn=_routes_or_rules, to="virtual_routes",
+       syntax="route lines"),
+    Kw("virtual_rules", Kind.LINES, fn=_routes_or_rules, to="virtual_rules",
+       syntax="rule lines"),
     Kw("track_interface", Kind.LINES, fn=_track("track_interfaces", -253, 253),
        to="track_interfaces", syntax="IF [weight -253..253] [reverse|noreverse]"),
     Kw("track_script", Kind.LINES, fn=_track("track_scripts", -253, 253), to="track_scripts",
@@ -570,11 +558,9 @@ VRRP_INSTANCE = Section("vrrp_instance", [
 
 def sync_group(p: Parser, n: Node) -> None:
     name = n.args[0] if n.args else ""
-    body = p.need_block(n)
-    if body is None:
-        return
     b = Values({"name": name})
-    run(p, VRRP_SYNC_GROUP, body, b)
+    if not run_block(p, n, VRRP_SYNC_GROUP, b):
+        return
     if name in {s.name for s in p.st.sync_groups}:
         p.at(n, f"vrrp_sync_group {name} already defined - ignoring")
         return
