@@ -308,7 +308,7 @@ PING_CHECK = _checker("PING_CHECK", PingCheck, ())
 FILE_CHECK = _checker("FILE_CHECK", FileCheck, (
     Kw("track_file", Kind.STR, fn=_file_track_file, to="track_file", syntax="track_file NAME"),
     Kw("weight", Kind.INT, fn=weight_reverse(-I32, I32), to="weight", lo=-I32, hi=I32,
-       syntax="N [reverse]", default="the track_file's"),
+       syntax="then [reverse]", default="the track_file's"),
 ), connection=False, timing=False)
 BFD_CHECK = _checker("BFD_CHECK", BfdCheck, (
     Kw("name", Kind.STR, fn=_bfd_name, to="name", syntax="bfd_instance NAME", status=NO_EFFECT,

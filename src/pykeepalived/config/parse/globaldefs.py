@@ -322,7 +322,7 @@ GLOBAL_DEFS = Section("global_defs", [
     _str("vrrp_rx_bufs_policy", "", NO_EFFECT, "receive buffers are not resized"),
     Kw("max_auto_priority", Kind.INT, fn=_max_auto_priority, to="max_auto_priority", lo=-1,
        hi=99,
-       syntax="[-1..99] (no value = 99)", status=NO_EFFECT, why=NO_SCHED),
+       syntax="optional (none = 99)", status=NO_EFFECT, why=NO_SCHED),
     _timer("min_auto_priority_delay", 0.000001, status=NO_EFFECT,
            why=NO_SCHED, default="1"),
     # GARP / unsolicited NA

@@ -293,7 +293,7 @@ VIRTUAL_SERVER = Section("virtual_server", [
     Kw("protocol", Kind.ENUM, fn=_protocol, to="protocol", choices=("TCP", "UDP", "SCTP"),
        default="UDP (keepalived's, with a warning) for an address"),
     Kw("persistence_timeout", Kind.INT, fn=_persistence_timeout, to="persistence_timeout",
-       lo=1, hi=2678400, syntax="[1..2678400] (no value = 360)"),
+       lo=1, hi=2678400, syntax="optional (none = 360)"),
     Kw("persistence_granularity", Kind.STR, to="persistence_granularity", missing="ignore"),
     Kw("persistence_engine", Kind.STR, to="persistence_engine", missing="ignore"),
     _vs_bool("hashed"),

@@ -122,7 +122,7 @@ def _default(sec: Section, row: Kw) -> str:
     v = f.default
     if isinstance(v, bool):
         return "on" if v else "off"
-    if v is None or v == ():
+    if v is None or v == () or v == "":
         return "—"
     if isinstance(v, int | float):
         return _num(v)

@@ -9,14 +9,17 @@ its reason (``why``). Regular keywords are applied by the kind's reader; an irre
 the small function that applies it (``fn``). The same rows generate
 ``docs/configuration-reference.md`` (``reference.py``).
 
-Declaring a keyword::
+Declaring keywords (rows of the tables in the block modules)::
 
     Kw("priority", Kind.INT, to="priority", lo=1, hi=255, default="100 (255 with state MASTER)")
-    Kw("lb_kind", Kind.ENUM, fn=lb_kind, synonyms=("lvs_method",), choices=("NAT", "DR", "TUN"))
-    Kw("snmp_name", Kind.IGNORE, status=Status.NO_EFFECT, why="no SNMP agent")
+    Kw("lb_kind", Kind.ENUM, fn=_lb_kind, to="lb_kind", synonyms=("lvs_method",), syntax=TUN)
+    Kw("retry", Kind.INT, to="retry", lo=0, hi=I32, old=("nb_get_retry",))
+    Kw("vrf", Kind.STR, fn=_vrf, to="vrf", status=Status.NO_EFFECT,
+       why="sockets are not bound to the VRF")
 
 and a block: ``Section("vrrp_instance", rows, model=VrrpInstance, builder=InstanceBuilder)``,
-read with ``run(p, section, lines, builder)``.
+read with ``run(p, section, lines, builder)`` (or ``run_block`` from the block's keyword line).
+Changing what a keyword does is changing its row: its status and reason, its handler.
 """
 
 from __future__ import annotations

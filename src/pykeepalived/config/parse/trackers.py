@@ -64,7 +64,7 @@ VRRP_SCRIPT = Section("vrrp_script", [
     Kw("interval", Kind.TIMER, to="interval", lo=0.001, hi=T_MAX, default="1"),
     Kw("timeout", Kind.TIMER, to="timeout", lo=0.001, hi=T_MAX, default="interval"),
     Kw("weight", Kind.INT, fn=weight_reverse(-253, 253), to="weight", lo=-253, hi=253,
-       syntax="-253..253 [reverse]", default="0"),
+       syntax="then [reverse]", default="0"),
     Kw("rise", Kind.INT, to="rise", lo=1, hi=I32, default="1"),
     Kw("fall", Kind.INT, to="fall", lo=1, hi=I32, default="1"),
     Kw("user", Kind.WORDS, fn=_user, to="user", syntax="USER [[:]GROUP]",
@@ -101,7 +101,7 @@ def _init_file(p: Parser, n: Node, b: Values) -> None:
 TRACK_FILE = Section("track_file", [
     Kw("file", Kind.STR, to="path", missing="ignore", syntax="PATH"),
     Kw("weight", Kind.INT, fn=weight_reverse(-I32, I32), to="weight", lo=-I32, hi=I32,
-       syntax="N [reverse]", default="1"),
+       syntax="then [reverse]", default="1"),
     Kw("init_file", Kind.WORDS, fn=_init_file, to="init_file", syntax="[VALUE] [overwrite]"),
 ], model=TrackFile, builder=Values, braces="all", aliases=("vrrp_track_file",))
 
@@ -144,7 +144,7 @@ VRRP_TRACK_PROCESS = Section("vrrp_track_process", [
     Kw("param_match", Kind.ENUM, fn=_param_match, to="param_match",
        choices=("initial", "partial"), default="exact"),
     Kw("weight", Kind.INT, fn=weight_reverse(-254, 254), to="weight", lo=-254, hi=254,
-       syntax="-254..254 [reverse]", default="0"),
+       syntax="then [reverse]", default="0"),
     Kw("quorum", Kind.INT, to="quorum", lo=0, hi=65535, default="1"),
     Kw("quorum_max", Kind.INT, to="quorum_max", lo=0, hi=65535),
     Kw("delay", Kind.TIMER, fn=_delay, lo=0.0, hi=T_MAX, to="fork_delay",
@@ -228,7 +228,7 @@ BFD_INSTANCE = Section("bfd_instance", [
     _i("max_hops", 0, 255, default="0"),
     Kw("multihop", Kind.BOOL, to="multihop", status=NO_EFFECT, why=NO_BFD),
     Kw("weight", Kind.INT, fn=weight_reverse(-253, 253), to="weight", lo=-253, hi=253,
-       syntax="-253..253 [reverse]", default="0", status=PARTIAL,
+       syntax="then [reverse]", default="0", status=PARTIAL,
        why="no BFD session runs: track_bfd applies this weight as if the instance were up"),
     Kw("vrrp", Kind.FLAG, fn=_only, to="vrrp", status=NO_EFFECT, why=NO_BFD,
        syntax="only the VRRP process tracks it"),
