@@ -160,7 +160,8 @@ _SCOPES = {"site", "link", "host", "nowhere", "global"}
 
 def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
                        static: bool = False) -> AddressSpec | None:
-    """VIP / eVIP / static address grammar (keepalived.conf(5), ``virtual_ipaddress``): ``ADDRESS[/LEN] [OPTION ...]``."""
+    """VIP / eVIP / static address grammar (keepalived.conf(5), ``virtual_ipaddress``):
+    ``ADDRESS[/LEN] [OPTION ...]``."""
     if not toks:
         return None
     first = toks[0]

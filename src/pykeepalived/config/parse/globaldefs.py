@@ -26,7 +26,6 @@ NO_SNMP = "there is no SNMP agent"
 NO_DBUS = "there is no DBus interface"
 NO_BFD = "there is no BFD process"
 NO_SCHED = "process scheduling is not changed"
-NO_NAMES = "process names are not changed"
 NO_NETLINK_BUFS = "netlink socket buffer sizes are not changed"
 NO_RELOAD = "reload does not use it"
 
@@ -430,12 +429,11 @@ GLOBAL_DEFS = Section("global_defs", [
     _str("dbus_service_name", "dbus_service_name", NO_EFFECT, NO_DBUS),
     _str("dbus_no_interface_name", "", NO_EFFECT, NO_DBUS),
     # process names, files
-    _bool("process_names", NO_EFFECT, NO_NAMES),
-    _str("process_name", "process_name", NO_EFFECT, NO_NAMES),
-    _str("vrrp_process_name", "vrrp_process_name", NO_EFFECT, NO_NAMES),
-    _str("checker_process_name", "checker_process_name", NO_EFFECT, NO_NAMES,
-         old=("lvs_process_name",)),
-    _str("bfd_process_name", "bfd_process_name", NO_EFFECT, NO_NAMES),
+    _bool("process_names"),
+    _str("process_name", "process_name"),
+    _str("vrrp_process_name", "vrrp_process_name"),
+    _str("checker_process_name", "checker_process_name", old=("lvs_process_name",)),
+    _str("bfd_process_name", "bfd_process_name", NO_EFFECT, "there is no BFD process"),
     Kw("umask", Kind.STR, fn=_umask, to="umask", syntax="octal or 0x number", status=NO_EFFECT,
        why="only the -u command-line option sets the umask"),
     _int("random_seed", 0, 4294967295, to="random_seed",
