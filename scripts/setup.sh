@@ -10,10 +10,11 @@ cd "$here"
 #   iproute2 (ip netns, veth, bridge), nftables (strict-mode DROP sets, nft data plane,
 #   packet loss in tests), keepalived (the reference peer), tcpdump (captures in tests),
 #   qemu-system-x86 + busybox-static + cpio (the IPVS guest), ipvsadm (comparison in the guest),
-#   procps/psmisc (process helpers), python3-venv (the virtualenv), prometheus (a real
+#   procps/psmisc (process helpers), python3-venv (the virtualenv), systemd (PID 1 of the
+#   guest that proves the service unit: tests/vm/test_systemd_vm.py), prometheus (a real
 #   server scraping /metrics in the observability tests).
 APT_PKGS=(iproute2 nftables keepalived ipvsadm tcpdump qemu-system-x86 busybox-static cpio
-          procps psmisc kmod iputils-ping curl prometheus)
+          procps psmisc kmod iputils-ping curl systemd prometheus)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,7 +12,7 @@ import sys
 
 from pykeepalived.config.dump import format_config
 from pykeepalived.config.loader import load
-from pykeepalived.config.model import ParseResult
+from pykeepalived.config.model import ParseResult, Severity
 from pykeepalived.options import Options
 
 
@@ -34,7 +34,17 @@ def run_config_test(opts: Options) -> int:
     _emit(lines, opts)
     if opts.dump_conf:
         print(format_config(res.config))
+    if opts.verify_config:
+        return verify_exit_code(res)
     return code
+
+
+def verify_exit_code(res: ParseResult) -> int:
+    """``--verify-config`` (a unit's ExecStartPre): 1 when the file has errors the daemon
+    would start with parts of the configuration dropped, 0 when only warnings, notes or
+    script-security findings remain (keepalived runs with those; ``-t`` exits 5 or 6)."""
+    bad = any(m.severity in (Severity.ERROR, Severity.FATAL) for m in res.messages)
+    return 1 if bad else 0
 
 
 def _emit(lines: list[str], opts: Options) -> None:

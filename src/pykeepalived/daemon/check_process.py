@@ -40,6 +40,7 @@ from pykeepalived.check.virtual_server import (
     VsStateChange,
 )
 from pykeepalived.config.model import KeepalivedConfig, Severity
+from pykeepalived.daemon import sdnotify
 from pykeepalived.lvs.table import LvsTable
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
@@ -149,6 +150,7 @@ class CheckerProcess:
             self._status = StatusServer(socket_path(self.opts.checkers_pid_file),
                                         self.status_document)
             await self._status.start()
+        sdnotify.checker_started(self.loop, self.pool)
         try:
             await self._main()
         finally:
@@ -299,6 +301,7 @@ class CheckerProcess:
         self._apply_failed = False
         self._applied = table
         self._applied_version = version
+        sdnotify.report_checker_status(self.pool)
         if ops:
             log.debug("LVS data plane: %d operation(s) applied", len(ops))
         if self.on_table is not None:
@@ -384,6 +387,7 @@ class CheckerProcess:
             log.exception("Reload failed")
         finally:
             self._reloading = False
+            sdnotify.report_reloaded()
 
     async def reload(self, cfg: KeepalivedConfig) -> None:
         """Switch to ``cfg`` keeping the state of persisting servers (SIGHUP, or tests)."""

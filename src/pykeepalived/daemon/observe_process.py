@@ -19,11 +19,11 @@ import os
 import signal
 
 from pykeepalived.config import load
-from pykeepalived.daemon import process
+from pykeepalived.config.listen import parse_listen
+from pykeepalived.daemon import process, sdnotify
 from pykeepalived.daemon.log import setup_logging
 from pykeepalived.daemon.main import child_kinds, metrics_listen
 from pykeepalived.observe.control import socket_path
-from pykeepalived.observe.listen import parse_listen
 from pykeepalived.observe.server import Aggregator, HttpListener
 from pykeepalived.options import Options
 
@@ -40,7 +40,6 @@ NICE = 10
 def run_observe_child(opts: Options) -> int:
     setup_logging(opts, "observe")
     process.set_parent_death_signal()
-    process.set_process_name("keepalived_observe")
     with contextlib.suppress(OSError):
         os.nice(NICE)
     try:
@@ -85,12 +84,14 @@ class ObserveProcess:
             return EXIT_FATAL
         self.listener = HttpListener(*where, self.aggregator)
         self.listener.start()
+        sdnotify.observe_started(loop)
         await self._stop.wait()
         await self.listener.close()
         return 0
 
     def _reload(self) -> None:
         where = self._configure()
+        sdnotify.report_reloaded()
         old = self.listener
         if where is None or old is None or (old.host, old.port) == where:
             return

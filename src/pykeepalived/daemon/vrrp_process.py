@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dumps, process
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.instance import (
     Instance,
     destinations,
@@ -211,6 +211,7 @@ class VrrpProcess:
                 self._drain(inst)
             self._rearm()
             log.info("Startup complete")
+            sdnotify.vrrp_started(self.loop, self.instances.values)
             gc.collect()
             gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
             process.release_free_heap()
@@ -689,6 +690,7 @@ class VrrpProcess:
             inst.last_transition = time.time()
             self.meters.of(inst.name).changed(a.old.value, a.new.value, a.reason.value,
                                               inst.last_transition)
+            sdnotify.report_vrrp_status(self.instances.values())
             if a.new is State.MASTER and inst.ah is not None:
                 inst.ah.become_master()
             if self.syncd is not None:
@@ -845,6 +847,7 @@ class VrrpProcess:
             log.exception("Reload failed")
         finally:
             self._reloading = False
+            sdnotify.report_reloaded()
 
     async def _reload_once(self) -> None:
         log.info("Reloading")
@@ -1012,7 +1015,9 @@ class VrrpProcess:
         return await vrrp_status(self, self.meters)
 
     def snapshots(self) -> list[dumps.InstanceSnapshot]:
-        return [i.snapshot() for i in self.instances.values()]
+        now = self.loop.time() if self.loop is not None else None
+        return [dump_snapshot.enrich(i.snapshot(), i, self.cfg, now)
+                for i in self.instances.values()]
 
     def _dump(self, what: str, path: str, text: str) -> None:
         log.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
@@ -1030,7 +1035,8 @@ class VrrpProcess:
                  f" VRRP strict mode = {str(g.vrrp_strict).lower()}"]
         self._dump("data", _instance_path(g.state_dump_file, g.data_use_instance,
                                           self.cfg.instance_name),
-                   dumps.format_data(self.snapshots(), lines))
+                   dumps.format_data(self.snapshots(), lines,
+                                     dump_snapshot.scripts(self.cfg, self.instances.values())))
 
     def write_stats(self) -> None:
         g = self.cfg.global_defs
@@ -1061,7 +1067,8 @@ class VrrpProcess:
         g = self.cfg.global_defs
         self._dump("JSON", _instance_path(g.json_dump_file, g.data_use_instance,
                                           self.cfg.instance_name),
-                   dumps.format_json(self.snapshots(), g.json_version))
+                   dumps.format_json(self.snapshots(), g.json_version,
+                                     dump_snapshot.track_processes(self.cfg, self.trackers)))
 
     # ================================================================ stop
     async def _shutdown(self) -> None:

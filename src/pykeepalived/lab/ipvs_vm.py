@@ -33,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_CACHE = Path("/var/cache/pykeepalived-vm")
 REPO = Path(__file__).resolve().parents[3]
@@ -373,7 +374,9 @@ class GuestResult:
 
 
 def run_in_guest_full(cmd: str, timeout: float = 300, share: Path | None = None,
-                      memory_mib: int = 1024, cpus: int = 2) -> GuestResult:
+                      memory_mib: int = 1024, cpus: int = 2,
+                      cpio: Callable[[str, Path, Sequence[Path]], bytes] | None = None
+                      ) -> GuestResult:
     """Boot the guest, run ``cmd`` (a shell snippet, cwd = ``share``), power off.
 
     ``share`` (default: the repository) is mounted read-write at the same path; the repository
@@ -389,7 +392,7 @@ def run_in_guest_full(cmd: str, timeout: float = 300, share: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="pklvm-") as tmp:
         initrd = Path(tmp) / "initrd.gz"
         keep = kept_paths([REPO, Path(sys.prefix)])
-        initrd.write_bytes(assets.initramfs.read_bytes() + _extra_cpio(cmd, share, keep))
+        initrd.write_bytes(assets.initramfs.read_bytes() + (cpio or _extra_cpio)(cmd, share, keep))
         console = Path(tmp) / "console.log"
         argv = [
             qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-m", str(memory_mib),
@@ -440,3 +443,109 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ------------------------------------------------------------------------------ systemd boot
+# The same guest with Debian's systemd as PID 1 (the host's /lib/systemd/systemd), for testing
+# pykeepalived as a service: /init mounts the host root and the share as above, then hands over
+# to systemd with switch_root instead of running the command itself. The command runs as the
+# oneshot ``pklvm-run.service`` that ``pklvm.target`` (the default unit) pulls in; its end
+# powers the guest off. Writable places a service manager and the tests need are tmpfs:
+# /run, /tmp, /var/tmp, /var/log, /var/lib/systemd, /etc/keepalived, and /etc/systemd/system
+# (empty: the host's enabled units stay out of the guest).
+
+_SYSTEMD_INIT_TAIL = """
+for d in /etc/systemd/system /etc/keepalived /var/log /var/lib/systemd; do
+    mkdir -p "/host$d" 2>/dev/null
+    mount -t tmpfs -o mode=755 tmpfs "/host$d"
+done
+mkdir -p /host/run/systemd/system /host/run/systemd/system-generators /host/run/pklvm
+# Generators only describe the host (fstab, gettys, sysv scripts...) and each costs seconds of
+# emulated CPU at boot and on every daemon-reload: masked.
+for g in /host/lib/systemd/system-generators/*; do
+    ln -s /dev/null "/host/run/systemd/system-generators/${g##*/}"
+done
+cp /cmd /host/run/pklvm/cmd
+cp /pklvm.target /pklvm-run.service /host/run/systemd/system/
+umount /host/dev/pts 2>/dev/null
+exec switch_root /host /lib/systemd/systemd --unit=pklvm.target --show-status=0
+"""
+
+_PKLVM_TARGET = """[Unit]
+Description=pykeepalived guest test run
+DefaultDependencies=no
+Requires=pklvm-run.service
+Wants=systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket
+"""
+
+_PKLVM_RUN = """[Unit]
+Description=pykeepalived guest test command
+DefaultDependencies=no
+After=systemd-journald.socket systemd-journald-dev-log.socket systemd-journald.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
+Environment=PYKEEPALIVED_IN_GUEST=1 PYTHONDONTWRITEBYTECODE=1
+StandardInput=null
+StandardOutput=file:/dev/ttyS0
+StandardError=inherit
+ExecStart=/bin/sh -c 'echo {begin}; cd "{share}" && . /run/pklvm/cmd; echo "{rc}$?"'
+"""
+
+
+def _systemd_init() -> str:
+    """``_INIT`` up to (and including) the share's mount, then the hand-over to systemd."""
+    head = _INIT.split("mkdir -p /host/run/netns", 1)[0]
+    return head + "mkdir -p /host/run/netns\n" + _SYSTEMD_INIT_TAIL
+
+
+def _systemd_cpio(cmd: str, share: Path, keep: Sequence[Path]) -> bytes:
+    cpio = CpioWriter()
+    cpio.file("cmd", (cmd + "\n").encode())
+    cpio.file("share.path", (str(share) + "\n").encode())
+    cpio.file("keep.paths", "".join(f"{p}\n" for p in keep).encode())
+    cpio.file("init", _systemd_init().encode(), 0o755)  # replaces the base image's /init
+    cpio.symlink("bin/switch_root", "busybox")
+    cpio.symlink("bin/umount", "busybox")
+    cpio.symlink("bin/ln", "busybox")
+    cpio.file("pklvm.target", _PKLVM_TARGET.encode())
+    cpio.file("pklvm-run.service", _PKLVM_RUN.format(
+        begin=_BEGIN_MARK, share=share, rc=_RC_MARK).encode())
+    return gzip.compress(cpio.finish(), compresslevel=1)
+
+
+def systemd_available() -> bool:
+    return Path("/lib/systemd/systemd").exists()
+
+
+def run_in_systemd_guest(cmd: str, timeout: float = 600, share: Path | None = None,
+                         memory_mib: int = 1024, cpus: int = 2) -> GuestResult:
+    """Boot the guest with systemd as PID 1 and run ``cmd`` as a service (cwd = ``share``);
+    the same contract as :func:`run_in_guest_full`."""
+    if not systemd_available():
+        raise VmError("/lib/systemd/systemd is not installed (Debian package systemd)")
+    return run_in_guest_full(cmd, timeout=timeout, share=share, memory_mib=memory_mib,
+                             cpus=cpus, cpio=_systemd_cpio)
+
+
+def guest_report(script: Path, timeout: float = 800, systemd: bool = False) -> dict[str, Any]:
+    """Boot once, run ``python SCRIPT REPORT.json`` in the guest (plain or with systemd as PID
+    1) and return the JSON report it wrote, with ``_guest`` (exit code, seconds, output)
+    added: the shape of the guest check scripts under tests/vm."""
+    import json
+    import sys
+
+    run = run_in_systemd_guest if systemd else run_in_guest_full
+    with tempfile.TemporaryDirectory(prefix="pklvm-share-") as share:
+        out = Path(share) / "report.json"
+        r = run(f"{sys.executable} {script} {out}", timeout=timeout, share=Path(share))
+        print(f"guest: rc={r.rc}, {r.seconds:.1f} s\n{r.output}")
+        if not out.exists():
+            raise VmError(f"the guest wrote no report (rc={r.rc}):\n{r.console[-6000:]}")
+        data: dict[str, Any] = json.loads(out.read_text())
+    data["_guest"] = {"rc": r.rc, "seconds": r.seconds, "output": r.output}
+    return data

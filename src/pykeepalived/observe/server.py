@@ -20,8 +20,8 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from pykeepalived.config.listen import format_listen
 from pykeepalived.observe import control
-from pykeepalived.observe.listen import format_listen
 
 log = logging.getLogger("pykeepalived")
 

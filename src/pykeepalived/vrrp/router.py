@@ -295,6 +295,11 @@ class VrrpRouter:
             return self._master_ip
         return None
 
+    def track_ok(self, kind: TrackKind, name: str) -> bool | None:
+        """What this instance last heard from a boolean tracker (None: not tracked); the
+        data dump's script status."""
+        return self._tracking.ok(kind, name)
+
     @property
     def master_adver_int(self) -> int:
         """The interval (wire field) backups time out on: ours, or the master's adopted one (v3)."""

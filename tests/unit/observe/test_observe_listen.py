@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pykeepalived.config.listen import format_listen, parse_listen
 from pykeepalived.config.loader import load_text
 from pykeepalived.config.model import Severity
-from pykeepalived.observe.listen import format_listen, parse_listen
 
 
 @pytest.mark.parametrize(("text", "want"), [
