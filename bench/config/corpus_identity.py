@@ -10,7 +10,9 @@ print([k for k in a if a[k] != b.get(k)])" /tmp/old.json /tmp/new.json
 
 CORPUS_DIR (default ``tests/fixtures/corpus``) holds ``field/`` and ``samples/``. Per corpus
 file: the config-test exit code, every message, and hashes of the expanded text
-and of the parsed model's repr, with ``${_RANDOM}`` seeded so both runs draw the same numbers.
+and of the parsed model's repr, with ``${_RANDOM}`` seeded so both runs draw the same numbers,
+and the number of statements the lexer made. Works with the front end before and after it
+streamed (``loader.FrontEnd``).
 """
 
 from __future__ import annotations
@@ -38,13 +40,21 @@ def main() -> int:
             if not os.path.isfile(path) or name.endswith(".tsv"):
                 continue
             os.chdir(d)
-            lx = Lexer(config_id="h", files=Files(), seed=7)
+            if hasattr(loader, "FrontEnd"):  # the streaming front end
+                front = loader.FrontEnd(SystemEnvironment(), "h")
+                lx = front.lexer(Files(), seed=7)
+            else:
+                lx = Lexer(config_id="h", files=Files(), seed=7)
             try:
                 lx.run_file(path)
             except RecursionError:
                 lx.report(None, "deep", Severity.FATAL)
-            statements = len(lx.stmts)  # (before _parse, which may consume them)
-            res = loader._parse(lx, SystemEnvironment(), "h")
+            if hasattr(loader, "FrontEnd"):
+                statements = lx.statement_count
+                res = front.result(lx)
+            else:
+                statements = len(lx.stmts)  # (before _parse, which may consume them)
+                res = loader._parse(lx, SystemEnvironment(), "h")
             out[f"{sub}/{name}"] = [
                 res.exit_code_for_test(), [m.format() for m in res.messages],
                 hashlib.sha1(res.expanded_text.encode()).hexdigest(),

@@ -15,11 +15,12 @@ import functools
 import os
 import random
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from pykeepalived.config.files import Files, FileText, MemoryFiles, Unreadable
+from pykeepalived.config.files import Files, FileStream, MemoryFiles, Unreadable
+from pykeepalived.config.messages import MessageLog
 from pykeepalived.config.model import ConfigMessage, Severity
 
 MAXBUF = 1024
@@ -33,7 +34,12 @@ MAX_EXPANDED_LINES = 1_000_000
 MAX_LOAD_BYTES = 256 << 20
 MAX_FILE_READS = 10_000
 
-__all__ = ["Files", "Lexer", "MemoryFiles", "Stmt", "lex_file", "lex_text"]
+# the lexer hands a streaming consumer its statements in batches of about this many
+FLUSH_STATEMENTS = 4096
+# at least this many consecutive one-word lines are one Run statement (when asked for)
+MIN_RUN = 64
+
+__all__ = ["Files", "Item", "Lexer", "MemoryFiles", "Run", "Stmt", "lex_file", "lex_text"]
 
 
 class Stmt(NamedTuple):
@@ -51,8 +57,33 @@ class Stmt(NamedTuple):
         return self.tokens[0] if self.tokens else ""
 
 
+class Run(NamedTuple):
+    """``lines`` consecutive lines of one word each, from ``line`` on: ``text`` is the lines
+    as they were read (the words are ``text.split()``). Made only for a consumer that asks
+    for runs (a 300 000-address ``virtual_ipaddress`` block is a few runs, not 300 000
+    statements); ``tokens`` is empty so that it is never taken for a one-token statement."""
+
+    file: str
+    line: int
+    tokens: tuple[str, ...]
+    text: str
+    lines: int
+
+
+Item = Stmt | Run
+
 # a Stmt built without NamedTuple's Python-level __new__ (hundreds of thousands of them)
 _new_stmt = tuple.__new__
+
+
+class _Discard(list[str]):
+    """The expanded text when nobody wants it (``-t``): lines go nowhere."""
+
+    def append(self, line: str) -> None:
+        pass
+
+    def extend(self, lines: object) -> None:
+        pass
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -217,6 +248,10 @@ _LINE_ALTS = r"[ \t\r\f\v]*(?:[^ \t\r\f\v\n#!\0]|[#!][^\n]*\\)"
 _LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})[^\n]*", re.M)
 _LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})[^\n]*", re.M)
 _NOT_PLAIN = re.compile(r"[$#!\"'\\]")
+# consecutive lines of one word each that the line level leaves alone: no comment, quote,
+# escape, parameter, conditional, sequence, brace or NUL, ASCII, far below MAXBUF
+_WORD = r"[%&()*+,\-./0-9:;<=>?A-Z\[\]^_`a-z|]"
+_RUN = re.compile(rf"(?:[ \t]{{0,512}}{_WORD}{{1,255}}[ \t\r\f\v]{{0,255}}\n)+")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
@@ -373,11 +408,19 @@ class Lexer:
     all_config: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     seed: int | None = None
-    messages: list[ConfigMessage] = field(default_factory=list)
-    stmts: list[Stmt] = field(default_factory=list)
+    messages: list[ConfigMessage] = field(default_factory=MessageLog)
+    stmts: list[Item] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
     expanded: list[str] = field(default_factory=list)
     include_check: frozenset[str] = frozenset()
+    # streaming: ``sink`` takes the statements in batches (``stmts`` is then only the batch
+    # being made); ``runs``: make Run statements (the sink must know them); ``keep_text``:
+    # False when nobody wants the expanded text
+    sink: Callable[[list[Item]], None] | None = None
+    runs: bool = False
+    keep_text: bool = True
+    _flushed: int = 0  # statements already handed to the sink
+    _limit: int = 0  # how many more ``stmts`` may hold (MAX_STATEMENTS in all)
     _rng: random.Random = field(default_factory=random.Random)
     _depth: int = 0
     _too_many: bool = False
@@ -391,6 +434,26 @@ class Lexer:
     _bytes_read: int = 0
     _file_reads: int = 0
 
+    def __post_init__(self) -> None:
+        self._limit = MAX_STATEMENTS
+        if not self.keep_text:
+            self.expanded = _Discard()
+
+    @property
+    def statement_count(self) -> int:
+        """Statements made so far (Run statements counted by their lines)."""
+        return self._flushed + sum(s.lines if type(s) is Run else 1 for s in self.stmts)
+
+    def flush(self) -> None:
+        """Hand the statements made so far to the sink (if there is one)."""
+        stmts = self.stmts
+        if self.sink is not None and stmts:
+            made = sum(s.lines if type(s) is Run else 1 for s in stmts)
+            self.sink(stmts)
+            stmts.clear()
+            self._flushed += made
+            self._limit = MAX_STATEMENTS - self._flushed
+
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
         if ctx is None:
@@ -402,33 +465,45 @@ class Lexer:
     def run_file(self, path: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        got = self.files.load(path)
+        got = self.files.stream(path)
         if isinstance(got, Unreadable):
             self.report(None, f"Configuration file '{path}' {got.why}", Severity.FATAL)
             return
-        self._run_file_text(got, path, path, None)
+        self._run_stream(got, path, path, None)
+        self.flush()
 
     def run_text(self, text: str, filename: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        self._run_file_text(FileText(text, self.files.key(filename)), filename, filename, None)
+        self._run_stream(FileStream.of_text(text, self.files.key(filename)), filename,
+                         filename, None)
+        self.flush()
 
-    def _run_file_text(self, got: FileText, path: str, name: str, ctx: _Ctx | None) -> None:
-        """Read one file's text, unless that would close an include cycle or go over what one
-        load may read in all (``ctx``: the include line, None for the top file)."""
-        if got.key is not None and got.key in self._reading:
-            self.report(ctx, f"Configuration file '{path}' is already being read (an include "
-                        "cycle) - skipping")
-            return
-        self._bytes_read += len(got.text)
-        if self._bytes_read > MAX_LOAD_BYTES:
-            self._stop(ctx, f"more than {MAX_LOAD_BYTES >> 20} MiB read in all")
-            return
-        self._reading.append(got.key)
+    def _run_stream(self, got: FileStream, path: str, name: str, ctx: _Ctx | None) -> None:
+        """Read one file, unless that would close an include cycle or go over what one load
+        may read in all (``ctx``: the include line, None for the top file). A read that
+        fails part way is fatal: the configuration would be cut."""
         try:
-            self._run_text(got.text, path, name)
+            if got.key is not None and got.key in self._reading:
+                self.report(ctx, f"Configuration file '{path}' is already being read (an "
+                            "include cycle) - skipping")
+                return
+            self._bytes_read += got.size
+            if self._bytes_read > MAX_LOAD_BYTES:
+                self._stop(ctx, f"more than {MAX_LOAD_BYTES >> 20} MiB read in all")
+                return
+            self._reading.append(got.key)
+            try:
+                self._run_pieces(got, path, name)
+            finally:
+                self._reading.pop()
+            if got.error is not None:
+                tail = "" if ctx is None else " - stopping"
+                self.report(ctx, f"Configuration file '{path}' {got.error.why}{tail}",
+                            Severity.FATAL)
+                self._too_many = True
         finally:
-            self._reading.pop()
+            got.close()
 
     def _stop(self, ctx: _Ctx | None, why: str) -> None:
         """A bound on the whole load was reached: stop reading, fatally (never a silent cut)."""
@@ -437,29 +512,48 @@ class Lexer:
             self.report(ctx, f"Configuration too large: {why} (includes counted each time "
                         "they are read) - stopping", Severity.FATAL)
 
-    def _run_text(self, text: str, path: str, name: str | None = None) -> None:
-        """One file's lines. Only the lines that can matter are visited one by one: blank and
-        comment lines are skipped by one regex scan (``_LINE``), and a line with nothing for
-        the line level to do becomes its statement at once (``_plain``)."""
+    def _run_pieces(self, pieces: Iterable[str], path: str, name: str) -> None:
+        """One file's lines, a piece (whole lines) at a time. A multi-line definition that
+        runs on past a piece is read again with the rest of the file as one piece."""
         # messages name a file as it was given (-f) or as its include line spelt it, relative
         # to the including file ("(sub/s.conf: Line 1)"), as keepalived does; ``path`` is
         # where it really is (${_PWD}, nested includes)
-        name = path if name is None else name
         saved_check = self.include_check
-        lines = (_LINE if text.isascii() else _LINE_WIDE).finditer(text)
+        lineno = 1
+        it = iter(pieces)
+        text = next(it, None)
+        while text is not None and not self._too_many:
+            following = next(it, None)
+            lineno, cut = self._run_text(text, path, name, lineno, following is None)
+            if cut is not None and following is not None:
+                text = "".join([text[cut:], following, *it])
+            else:
+                text = following
+        self.include_check = saved_check
+
+    def _run_text(self, text: str, path: str, name: str, lineno: int = 1, last: bool = True
+                  ) -> tuple[int, int | None]:
+        """The lines of ``text`` (``lineno``: the number of its first line; ``last``: nothing
+        of the file follows). Only the lines that can matter are visited one by one: blank
+        and comment lines are skipped by one regex scan (``_LINE``), a line with nothing for
+        the line level to do becomes its statement at once (``_plain``), and with ``runs``
+        so do consecutive one-word lines (``_RUN``). Returns the number of the line after
+        ``text`` and, when a multi-line definition runs on past ``text`` (not ``last``),
+        where its line starts (with that line's number), for the caller to read again."""
+        search = (_LINE if text.isascii() else _LINE_WIDE).search
         nul = "\0" in text  # a NUL ends a line's text, as in keepalived (C strings)
         pos = at = 0  # pos: where the next line starts (after a multi-line definition)
-        lineno = 1
-        for m in lines:
-            start = m.start()
-            if start < pos:
-                continue  # a continuation line of a multi-line definition, already read
+        no_run = 0 if self.runs and not nul else len(text) + 1  # no Run starts before this
+        while (m := search(text, pos)) is not None:
             if self._too_many:
-                break
+                return lineno, None
+            start = m.start()
             lineno += text.count("\n", at, start)
             at = start
             raw = m.group()
             pos = m.end() + 1
+            if len(self.stmts) >= FLUSH_STATEMENTS:
+                self.flush()
             if nul:
                 raw = raw.partition("\0")[0]
             raw = raw.rstrip("\r")
@@ -468,23 +562,42 @@ class Lexer:
                             "ignoring")
                 continue
             stripped = raw.strip()
-            if not stripped:
+            if start >= no_run and stripped and " " not in stripped and "\t" not in stripped:
+                run = _RUN.match(text, start)
+                if run is not None:
+                    if self._run(run.group(), name, lineno):
+                        pos = run.end()
+                        continue
+                    no_run = run.end()
+            if not stripped or self._plain(stripped, name, lineno):
                 continue
-            if self._plain(stripped, name, lineno):
-                continue
-            ctx = _Ctx(name, lineno)
-            if stripped[0] == "$":
-                d = _PARAM_DEF.match(stripped)
-                if d and (d.group(2).strip() == "" or d.group(2).rstrip().endswith("\\")):
-                    pos, value = _continuation(text, pos, d.group(2).rstrip(), nul)
-                    self._define_or_conditional(stripped, value, d.group(1), ctx, path)
-                    continue
-            if stripped[0] in "#!" and raw.rstrip().endswith("\\"):
+            if stripped[0] == "$" and (d := _PARAM_DEF.match(stripped)) and (
+                    d.group(2).strip() == "" or d.group(2).rstrip().endswith("\\")):
+                pos, value, done = _continuation(text, pos, d.group(2).rstrip(), nul)
+                if not done and not last:
+                    return lineno, start
+                self._define_or_conditional(stripped, value, d.group(1), _Ctx(name, lineno),
+                                            path)
+            elif stripped[0] in "#!" and raw.rstrip().endswith("\\"):
                 # keepalived 2.2.7 takes the trailing '\' of a comment line as a keyword
-                self.report(ctx, "Unknown keyword '\\'")
-                continue
-            self._process_line(raw, ctx, path, 0)
-        self.include_check = saved_check
+                self.report(_Ctx(name, lineno), "Unknown keyword '\\'")
+            else:
+                self._process_line(raw, _Ctx(name, lineno), path, 0)
+        return lineno + text.count("\n", at), None
+
+    def _run(self, text: str, name: str, lineno: int) -> bool:
+        """Emit ``text``, consecutive one-word lines from line ``lineno`` on (``_RUN``), as
+        one Run statement when there are enough of them and nothing in them is for the line
+        level (an include or random_seed word); False, doing nothing, otherwise."""
+        count = text.count("\n")
+        if (count < MIN_RUN or count > self._limit - len(self.stmts) or "include" in text
+                or "random_seed" in text):
+            return False
+        if self.keep_text:
+            self.expanded.append("\n".join(text.split()))
+        self.stmts.append(_new_stmt(Run, (name, lineno, (), text, count)))
+        self._limit -= count - 1
+        return True
 
     def _plain(self, line: str, name: str, lineno: int) -> bool:
         """Emit a stripped line that has nothing for the line level to do but split off its
@@ -504,7 +617,7 @@ class Lexer:
             toks = line.split()
             stmts.append(_new_stmt(Stmt, (name, lineno,
                                           (line,) if len(toks) == 1 else tuple(toks))))
-        if len(stmts) > MAX_STATEMENTS:
+        if len(stmts) > self._limit:
             self._too_many = True
             self.report(_Ctx(name, lineno), "Configuration too large - truncated",
                         Severity.FATAL)
@@ -624,7 +737,7 @@ class Lexer:
         filled text's length, a bound on the statements it can make."""
         emit, stmts, add_line = self._emit, self.stmts, self.expanded.append
         if (ctx is self._memo_ctx and not self._too_many
-                and len(stmts) + size <= MAX_STATEMENTS):
+                and len(stmts) + size <= self._limit):
             # a line makes at most one statement per character: no limit is near,
             # and _emit keeps this memo (same ctx)
             get = self._memo.get
@@ -645,7 +758,7 @@ class Lexer:
                 done = done.rstrip()
             if memo_ok:
                 made = memo.get(done)
-                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                if made is not None and len(stmts) + len(made) <= self._limit:
                     add_line(done)
                     stmts.extend(made)
                     continue
@@ -683,7 +796,7 @@ class Lexer:
             if ctx is self._memo_ctx and not self._too_many:
                 # what _emit does with a line whose statements are already made
                 made = self._memo.get(done)
-                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                if made is not None and len(stmts) + len(made) <= self._limit:
                     add_line(done)
                     stmts.extend(made)
                     continue
@@ -719,9 +832,11 @@ class Lexer:
         if made is None:
             made = self._statements(line, ctx)
         out.extend(made)
-        if len(out) > MAX_STATEMENTS:
+        if len(out) > self._limit:
             self._too_many = True
             self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
+        elif len(out) >= FLUSH_STATEMENTS:
+            self.flush()
 
     def _statements(self, line: str, ctx: _Ctx) -> tuple[Stmt, ...]:
         """Tokenise a line into statements (remembered for ``ctx`` unless it reseeds)."""
@@ -874,6 +989,8 @@ class Lexer:
             self._process_line(rest, ctx, path, depth + 1)
             if self._too_many:
                 break
+            if len(self.stmts) >= FLUSH_STATEMENTS:
+                self.flush()
         for nm, old in saved.items():
             if old is None:
                 self.params.pop(nm, None)
@@ -1033,7 +1150,7 @@ class Lexer:
             if self._file_reads > MAX_FILE_READS:
                 self._stop(ctx, f"more than {MAX_FILE_READS} files read")
                 return
-            got = self.files.load(f)
+            got = self.files.stream(f)
             if isinstance(got, Unreadable):
                 # as keepalived: an error only for a checking include, unless refusing the
                 # file leaves the configuration incomplete
@@ -1043,16 +1160,17 @@ class Lexer:
                 continue
             self._depth += 1
             try:
-                self._run_file_text(got, f, f if os.path.isabs(alt_of[f]) else
+                self._run_stream(got, f, f if os.path.isabs(alt_of[f]) else
                                     os.path.relpath(f, base or "."), ctx)
             finally:
                 self._depth -= 1
 
 
-def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str]:
+def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str, bool]:
     """A multi-line ``$NAME=`` definition whose first line's value is ``first``: collect the
     continuation lines (each ending in ``\\`` but the last) from ``pos`` on. Returns where
-    the next line starts and the value, its lines joined by newlines, blank ones dropped."""
+    the next line starts, the value, its lines joined by newlines, blank ones dropped, and
+    whether its last line was found before the end of ``text``."""
     parts: list[str] = []
     more = first == "" or first.endswith("\\")
     if first.endswith("\\"):
@@ -1075,7 +1193,7 @@ def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str]
             more = False
         if seg.strip():
             parts.append(seg)
-    return pos, "\n".join(parts)
+    return pos, "\n".join(parts), not more
 
 
 def _split_top_commas(text: str) -> list[str]:

@@ -9,6 +9,7 @@ Times are float seconds; ``file``/``line`` say where a block was defined (for lo
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -808,22 +809,29 @@ class KeepalivedConfig:
 @dataclass(frozen=True)
 class ParseResult:
     config: KeepalivedConfig
-    messages: tuple[ConfigMessage, ...] = ()
+    # in keepalived's order; a tuple (a lazy sequence when a file makes millions of equal
+    # messages: config.messages.MessageList)
+    messages: Sequence[ConfigMessage] = ()
     expanded_text: str = ""  # the config with includes resolved (for reload/children)
+
+    def severities(self) -> set[Severity]:
+        """The severities the messages have (without going through millions of them, when
+        the sequence can say: ``config.messages.MessageList``)."""
+        sev = getattr(self.messages, "severities", None)
+        return sev() if sev is not None else {m.severity for m in self.messages}
 
     @property
     def worst(self) -> Severity | None:
-        return max((m.severity for m in self.messages), default=None)
+        return max(self.severities(), default=None)
 
     def exit_code_for_test(self) -> int:
         """keepalived 2.2.7 ``-t`` exit status: 0 clean, 4 cannot run, 5 errors, 6 security."""
-        sev = self.worst
+        sevs = self.severities()
+        sev = max(sevs, default=None)
         if sev is None or sev == Severity.INFO:
             return 0
         if sev == Severity.SECURITY:
             return 6
-        if sev == Severity.FATAL and not any(
-            m.severity in (Severity.WARNING, Severity.ERROR) for m in self.messages
-        ):
+        if sev == Severity.FATAL and not sevs & {Severity.WARNING, Severity.ERROR}:
             return 4
         return 5

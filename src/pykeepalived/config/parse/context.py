@@ -3,11 +3,13 @@ line, the common value readers, and what the blocks parsed so far have defined."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pykeepalived.config.environment import Environment
+from pykeepalived.config.messages import MessageLog
 from pykeepalived.config.model import (
     AddressSpec,
     BfdInstance,
@@ -31,6 +33,27 @@ from pykeepalived.config.model import (
 from pykeepalived.config.parse.builders import GlobalBuilder, InstanceBuilder, TopBuilder
 from pykeepalived.config.parse.tree import Node, flatten
 from pykeepalived.config.values import parse_bool, parse_float, parse_int, parse_script, parse_timer
+
+
+class Forward(BaseException):
+    """A name defined anywhere in the file was asked for before the file was read to the
+    end (``Names``): the top level reads that block again once it has been. A
+    BaseException, so that no handler's ``except Exception`` takes it for a bug."""
+
+
+class Names(set[str]):
+    """Names defined anywhere in the file (references may come before the definition). While
+    the file is still being read (``complete`` False) a name not seen yet may still come:
+    asking for it raises ``Forward``. Ask with ``in`` only."""
+
+    complete = False
+
+    def __contains__(self, name: object) -> bool:
+        if set.__contains__(self, name):
+            return True
+        if not self.complete:
+            raise Forward
+        return False
 
 
 @dataclass
@@ -67,6 +90,40 @@ class ParseState:
     script_names: set[str] = field(default_factory=set)
     # VMAC interface name -> the instance that took it
     vmac_names: dict[str, str] = field(default_factory=dict)
+
+    def snapshot(self) -> list[tuple[Any, str, Any]]:
+        """What ``restore`` needs to undo a block read since: the length of every list, a
+        copy of every set and dict, the value of everything else, one level into the
+        builders (``Names`` only grow, from the top level, and are left alone)."""
+        out: list[tuple[Any, str, Any]] = []
+        builders = (self.top, self.glob)
+        for obj in (self, *builders):
+            for f in dataclasses.fields(obj):
+                v = getattr(obj, f.name)
+                if isinstance(v, MessageLog):
+                    out.append((obj, f.name, v.mark()))
+                elif isinstance(v, list):
+                    out.append((obj, f.name, len(v)))
+                elif isinstance(v, Names) or any(v is b for b in builders):
+                    continue
+                elif isinstance(v, (set, dict)):
+                    out.append((obj, f.name, v.copy()))
+                else:
+                    out.append((obj, f.name, v))
+        return out
+
+    def restore(self, snap: list[tuple[Any, str, Any]]) -> None:
+        for obj, name, was in snap:
+            v = getattr(obj, name)
+            if isinstance(v, MessageLog):
+                v.rollback(was)
+            elif isinstance(v, list):
+                del v[was:]
+            elif isinstance(v, (set, dict)):
+                v.clear()
+                v.update(was)
+            else:
+                setattr(obj, name, was)
 
 
 class Parser:
