@@ -251,7 +251,8 @@ _NOT_PLAIN = re.compile(r"[$#!\"'\\]")
 # consecutive lines of one word each that the line level leaves alone: no comment, quote,
 # escape, parameter, conditional, sequence, brace or NUL, ASCII, far below MAXBUF
 _WORD = r"[%&()*+,\-./0-9:;<=>?A-Z\[\]^_`a-z|]"
-_RUN = re.compile(rf"(?:[ \t]{{0,512}}{_WORD}{{1,255}}[ \t\r\f\v]{{0,255}}\n)+")
+# (possessive: the engine keeps no state per line, so a run costs neither time nor memory)
+_RUN = re.compile(rf"(?:[ \t]{{0,512}}+{_WORD}{{1,255}}+[ \t\r\f\v]{{0,255}}+\n)++")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")

@@ -9,8 +9,10 @@ Times are float seconds; ``file``/``line`` say where a block was defined (for lo
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from socket import inet_ntoa
+from typing import NamedTuple, overload
 
 
 class Severity(enum.IntEnum):
@@ -114,6 +116,97 @@ class AddressSpec:
     preferred_lft: int | None = None  # None = kernel default (forever); 0 = deprecated
     track_group: str | None = None
     line: int = 0
+
+
+class PackedV4(NamedTuple):
+    """Consecutive plain IPv4 addresses (``ADDRESS[/LEN]`` and nothing else) of one block, on
+    consecutive lines from ``first_line`` on: 4 bytes of address and 1 of prefix length each."""
+
+    addresses: bytes
+    prefixlens: bytes
+    first_line: int
+
+
+class AddressList(Sequence[AddressSpec]):
+    """The addresses of a ``virtual_ipaddress`` / ``static_ipaddress`` block when it holds long
+    runs of plain IPv4 addresses (``PackedV4``, 5 bytes each, against some 400 for an
+    ``AddressSpec``): a sequence of ``AddressSpec`` made as they are read, in order, that
+    compares, hashes and prints as the tuple of them. Any other address is kept as it is."""
+
+    __slots__ = ("_hash", "_len", "_parts")
+
+    def __init__(self, parts: Iterable[AddressSpec | PackedV4]) -> None:
+        self._parts = tuple(parts)
+        self._len = sum(len(x.prefixlens) if isinstance(x, PackedV4) else 1
+                        for x in self._parts)
+        self._hash: int | None = None
+
+    @staticmethod
+    def of(parts: Iterable[AddressSpec | PackedV4]) -> tuple[AddressSpec, ...] | AddressList:
+        """``parts`` as a plain tuple when none is packed, else as an AddressList."""
+        got = tuple(parts)
+        if any(isinstance(x, PackedV4) for x in got):
+            return AddressList(got)
+        return got  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[AddressSpec]:
+        for part in self._parts:
+            if isinstance(part, PackedV4):
+                yield from _unpack(part, 0, len(part.prefixlens))
+            else:
+                yield part
+
+    @overload
+    def __getitem__(self, i: int) -> AddressSpec: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[AddressSpec, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> AddressSpec | tuple[AddressSpec, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("address index out of range")
+        for part in self._parts:
+            n = len(part.prefixlens) if isinstance(part, PackedV4) else 1
+            if i < n:
+                return next(_unpack(part, i, i + 1)) if isinstance(part, PackedV4) else part
+            i -= n
+        raise IndexError("address index out of range")  # (not reached)
+
+    def families(self) -> set[int]:
+        return {4 if isinstance(x, PackedV4) else x.family for x in self._parts}
+
+    def parts(self) -> tuple[AddressSpec | PackedV4, ...]:
+        return self._parts
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AddressList):
+            if self._parts == other._parts:
+                return True
+            return self._len == other._len and tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return self._len == len(other) and tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(self))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def _unpack(p: PackedV4, lo: int, hi: int) -> Iterator[AddressSpec]:
+    addrs, plens, first = p
+    for i in range(lo, hi):
+        yield AddressSpec(inet_ntoa(addrs[4 * i:4 * i + 4]), plens[i], 4, line=first + i)
 
 
 @dataclass(frozen=True)
@@ -479,8 +572,9 @@ class VrrpInstance:
     auth_type: str | None = None  # None, "PASS" or "AH"
     auth_pass: bytes = b""  # padded/truncated to 8 bytes when auth_type is set
     auth_hmac: AuthHmac | None = None
-    virtual_ipaddresses: tuple[AddressSpec, ...] = ()
-    virtual_ipaddresses_excluded: tuple[AddressSpec, ...] = ()
+    # a tuple, or an AddressList for a block of many plain IPv4 addresses
+    virtual_ipaddresses: Sequence[AddressSpec] = ()
+    virtual_ipaddresses_excluded: Sequence[AddressSpec] = ()
     no_virtual_ipaddress: bool = False
     virtual_routes: tuple[RouteSpec, ...] = ()
     virtual_rules: tuple[RuleSpec, ...] = ()
@@ -782,7 +876,7 @@ class KeepalivedConfig:
     track_files: tuple[TrackFile, ...] = ()
     track_processes: tuple[TrackProcess, ...] = ()
     track_groups: tuple[TrackGroup, ...] = ()
-    static_addresses: tuple[AddressSpec, ...] = ()
+    static_addresses: Sequence[AddressSpec] = ()  # (as VrrpInstance.virtual_ipaddresses)
     static_routes: tuple[RouteSpec, ...] = ()
     static_rules: tuple[RuleSpec, ...] = ()
     garp_groups: tuple[GarpGroup, ...] = ()

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
+import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from socket import AF_INET, inet_pton
 from typing import Protocol
 
-from pykeepalived.config.model import AddressSpec, NotifyScript, RouteSpec, RuleSpec, Severity
+from pykeepalived.config.model import (
+    AddressSpec,
+    NotifyScript,
+    PackedV4,
+    RouteSpec,
+    RuleSpec,
+    Severity,
+)
 
 
 class Reporter(Protocol):
@@ -179,6 +189,63 @@ def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
                            line=line, **vals)  # type: ignore[arg-type]
     except TypeError:
         return None
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# a plain IPv4 address line: what parse_address_line reads as a bare address (no option)
+PLAIN_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}(?:/(?:3[0-2]|[12]?[0-9]))?")
+_PREFIXLENS = {"": 32, **{str(i): i for i in range(33)}}
+_pton4 = functools.partial(inet_pton, AF_INET)
+_first = operator.itemgetter(0)
+_third = operator.itemgetter(2)
+_SLASH = itertools.repeat("/")
+_BATCH = 8192
+
+
+def _pack(words: list[str], first_line: int) -> PackedV4:
+    """``words``, plain IPv4 addresses with or without a prefix length, packed; OSError or
+    KeyError when one is not. Checked and converted by C code, nothing per word in Python:
+    ``inet_pton`` takes the dotted quads ``ipaddress`` takes (four decimal octets up to 255,
+    no leading zero), and a prefix length must be one of ``_PREFIXLENS`` ("" = 32; others,
+    such as "032", go the general way)."""
+    addrs: list[bytes] = []
+    plens: list[bytes] = []
+    for i in range(0, len(words), _BATCH):
+        parts = list(map(str.partition, words[i:i + _BATCH], _SLASH))
+        addrs.append(b"".join(map(_pton4, map(_first, parts))))
+        plens.append(bytes(map(_PREFIXLENS.__getitem__, map(_third, parts))))
+    return PackedV4(b"".join(addrs), b"".join(plens), first_line)
+
+
+def address_run(text: str, first_line: int, rep_at: Callable[[int], Reporter],
+                static: bool = False) -> list[AddressSpec | PackedV4]:
+    """A run of one-word address lines (``text``, the first on ``first_line``) as
+    ``parse_address_line`` reads each: the plain IPv4 ones packed (``PackedV4``), any other
+    read by ``parse_address_line`` (``rep_at(line)`` reports against that line)."""
+    words = text.split()
+    try:
+        return [_pack(words, first_line)]
+    except (OSError, KeyError):
+        pass  # not all plain IPv4 addresses: word by word
+    out: list[AddressSpec | PackedV4] = []
+    plain: list[str] = []
+    start = first_line
+    for i, word in enumerate(words):
+        if PLAIN_V4.fullmatch(word):
+            if not plain:
+                start = first_line + i
+            plain.append(word)
+            continue
+        if plain:
+            out.append(_pack(plain, start))
+            plain = []
+        line = first_line + i
+        ad = parse_address_line((word,), rep_at(line), line, static=static)
+        if ad is not None:
+            out.append(ad)
+    if plain:
+        out.append(_pack(plain, start))
+    return out
 
 
 def _address_head(first: str, rep: Reporter) -> tuple[str, int, int] | None:

@@ -29,6 +29,7 @@ import signal
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
@@ -1164,7 +1165,7 @@ def _instance_path(path: str, use_instance: bool, instance: str | None) -> str:
 
 def _static_only_in(old: KeepalivedConfig, new: KeepalivedConfig) -> KeepalivedConfig:
     """A config holding the static addresses/routes/rules of ``old`` that ``new`` dropped."""
-    def strip(xs: tuple[Any, ...]) -> list[Any]:
+    def strip(xs: Sequence[Any]) -> list[Any]:
         from pykeepalived.daemon.settings import _strip_lines
 
         return [_strip_lines(x) for x in xs]

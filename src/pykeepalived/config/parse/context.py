@@ -18,6 +18,7 @@ from pykeepalived.config.model import (
     InterfaceUpDownDelay,
     LinkbeatInterface,
     NotifyScript,
+    PackedV4,
     RouteSpec,
     RuleSpec,
     Severity,
@@ -32,7 +33,14 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.parse.builders import GlobalBuilder, InstanceBuilder, TopBuilder
 from pykeepalived.config.parse.tree import Node, flatten
-from pykeepalived.config.values import parse_bool, parse_float, parse_int, parse_script, parse_timer
+from pykeepalived.config.values import (
+    Reporter,
+    parse_bool,
+    parse_float,
+    parse_int,
+    parse_script,
+    parse_timer,
+)
 
 
 class Forward(BaseException):
@@ -73,7 +81,7 @@ class ParseState:
     track_files: list[TrackFile] = field(default_factory=list)
     track_processes: list[TrackProcess] = field(default_factory=list)
     track_groups: list[TrackGroup] = field(default_factory=list)
-    static_addresses: list[AddressSpec] = field(default_factory=list)
+    static_addresses: list[AddressSpec | PackedV4] = field(default_factory=list)
     static_routes: list[RouteSpec] = field(default_factory=list)
     static_rules: list[RuleSpec] = field(default_factory=list)
     garp_groups: list[GarpGroup] = field(default_factory=list)
@@ -148,6 +156,14 @@ class Parser:
 
     def at(self, n: Node, text: str, sev: Severity = Severity.ERROR) -> None:
         self.messages.append(ConfigMessage(n.file, n.line, sev, text))
+
+    def rep_at(self, file: str) -> Callable[[int], Reporter]:
+        """For readers of a run of lines (``Node.run``) in ``file``: the reporter against
+        one of its lines."""
+        def at_line(line: int) -> Reporter:
+            self.node = Node(file, line, ())
+            return self.rep
+        return at_line
 
     def late(self, text: str, sev: Severity = Severity.WARNING) -> None:
         """A whole-config message (printed after the per-line ones)."""

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, cast
 
 from pykeepalived.config.model import (
+    AddressList,
     AddressSpec,
     GlobalDefs,
     KeepalivedConfig,
+    PackedV4,
     Severity,
     SyncGroup,
     TrackRef,
@@ -74,7 +76,8 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
         global_defs=g, vrrp_instances=tuple(instances), sync_groups=tuple(groups),
         vrrp_scripts=tuple(kept_scripts), track_files=tuple(st.track_files),
         track_processes=tuple(st.track_processes), track_groups=tuple(st.track_groups),
-        static_addresses=tuple(st.static_addresses), static_routes=tuple(st.static_routes),
+        static_addresses=AddressList.of(st.static_addresses),
+        static_routes=tuple(st.static_routes),
         static_rules=tuple(st.static_rules), garp_groups=tuple(st.garp_groups),
         linkbeat_interfaces=tuple(st.linkbeat), interface_up_down_delays=tuple(st.updown),
         bfd_instances=tuple(st.bfds), virtual_server_groups=tuple(st.vsgs),
@@ -153,15 +156,16 @@ class _InstanceFinish:
         return self.assemble()
 
     def addresses(self) -> None:
+        """(The lists hold addresses and packed runs of plain IPv4 ones: ``AddressList``.)"""
         v, name = self.v, self.name
-        vips: list[AddressSpec] = list(v.get("virtual_ipaddresses", []))
-        evips: list[AddressSpec] = list(v.get("virtual_ipaddresses_excluded", []))
-        fam = vips[0].family if vips else (evips[0].family if evips else 4)
-        same = [x for x in vips if x.family == fam]
+        vips: list[AddressSpec | PackedV4] = list(v.get("virtual_ipaddresses", []))
+        evips: list[AddressSpec | PackedV4] = list(v.get("virtual_ipaddresses_excluded", []))
+        fam = _family(vips[0]) if vips else (_family(evips[0]) if evips else 4)
+        same = [x for x in vips if _family(x) == fam]
         if len(same) != len(vips):
             self.warn(f"({name}) address family mismatch in virtual_ipaddress - moving other "
                       "family addresses to excluded", "virtual_ipaddress")
-            evips.extend(x for x in vips if x.family != fam)
+            evips.extend(x for x in vips if _family(x) != fam)
             vips = same
         self.vips, self.evips, self.fam = vips, evips, fam
 
@@ -249,7 +253,7 @@ class _InstanceFinish:
         self.peers = tuple(v.get("unicast_peers", []))
         vips = self.vips
         if self.strict and self.fam == 6 and vips and \
-                not vips[0].ip.lower().startswith("fe80:"):
+                not cast(AddressSpec, vips[0]).ip.lower().startswith("fe80:"):
             self.warn(f"({name}) the first IPv6 VIP address must be link local in strict mode",
                       None, Severity.ERROR)
         if self.b.unicast_keyword and not self.peers and not v.get("unicast_fault_no_peer"):
@@ -321,8 +325,8 @@ class _InstanceFinish:
             state=self.state, interface=self.interface, priority=self.priority,
             advert_int=self.advert_int, version=self.version, family=self.fam,
             auth_type=self.auth_type, auth_pass=self.auth_pass,
-            virtual_ipaddresses=tuple(self.vips),
-            virtual_ipaddresses_excluded=tuple(self.evips),
+            virtual_ipaddresses=AddressList.of(self.vips),
+            virtual_ipaddresses_excluded=AddressList.of(self.evips),
             virtual_routes=tuple(v.get("virtual_routes", ())),
             virtual_rules=tuple(v.get("virtual_rules", ())),
             nopreempt=self.nopreempt, preempt_delay=self.preempt_delay, accept=self.accept,
@@ -343,6 +347,10 @@ class _InstanceFinish:
             if g.vrrp_garp_lower_prio_repeat is not None else g.vrrp_garp_master_repeat)
         vals.update(name=self.name, file=self.b.file, line=self.b.line)
         return VrrpInstance(**vals)
+
+
+def _family(x: AddressSpec | PackedV4) -> int:
+    return 4 if isinstance(x, PackedV4) else x.family
 
 
 def _weights_ignored(p: Parser, st: ParseState, instances: list[VrrpInstance],

@@ -18,8 +18,9 @@ from pykeepalived.config.model import (
 from pykeepalived.config.parse.builders import GarpGroupBuilder
 from pykeepalived.config.parse.context import Parser
 from pykeepalived.config.parse.table import Kind, Kw, Section, run_block
-from pykeepalived.config.parse.tree import Node, value_lines
+from pykeepalived.config.parse.tree import Node, value_items, value_lines
 from pykeepalived.config.values import (
+    address_run,
     parse_address_line,
     parse_route_line,
     parse_rule_line,
@@ -38,7 +39,14 @@ def _lines(p: Parser, n: Node) -> list[Node]:
 
 
 def static_ipaddress(p: Parser, n: Node) -> None:
-    for c in _lines(p, n):
+    """An address per line; a run of one-address lines is read at once (``address_run``)."""
+    if n.children is None:
+        p.at(n, f"{n.kw} requires a block")
+        return
+    for c in value_items(n, p):
+        if c.run is not None:
+            p.st.static_addresses.extend(address_run(c.run, c.line, p.rep_at(c.file), True))
+            continue
         p.node = c
         a = parse_address_line(c.tokens, p.rep, c.line, static=True)
         if a is not None:

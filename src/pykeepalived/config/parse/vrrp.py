@@ -8,9 +8,11 @@ import ipaddress
 from typing import Any
 
 from pykeepalived.config.model import (
+    AddressSpec,
     AuthHmac,
     HmacKey,
     IpvlanSpec,
+    PackedV4,
     Severity,
     SyncGroup,
     TrackRef,
@@ -22,8 +24,9 @@ from pykeepalived.config.model import (
 from pykeepalived.config.parse.builders import HmacBuilder, InstanceBuilder, Values
 from pykeepalived.config.parse.context import Parser
 from pykeepalived.config.parse.table import Apply, Kind, Kw, Section, Status, run, run_block
-from pykeepalived.config.parse.tree import Node, value_lines
+from pykeepalived.config.parse.tree import Node, value_items, value_lines
 from pykeepalived.config.values import (
+    address_run,
     ip_family,
     parse_address_line,
     parse_int,
@@ -91,13 +94,20 @@ def _interface(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _vips(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """An address per line; a run of one-address lines is read at once (``address_run``)."""
     if n.children is None:
         p.rep(f"{n.kw} requires a block")
         return
     main = n.kw == "virtual_ipaddress"
     key = "virtual_ipaddresses" if main else "virtual_ipaddresses_excluded"
-    lst = b.values.setdefault(key, [])
-    for x in value_lines(n, p):
+    lst: list[AddressSpec | PackedV4] = b.values.setdefault(key, [])
+    for x in value_items(n, p):
+        if x.run is not None:
+            for part in address_run(x.run, x.line, p.rep_at(x.file)):
+                if main and b.family is None:
+                    b.family = 4 if isinstance(part, PackedV4) else part.family
+                lst.append(part)
+            continue
         p.node = x
         ad = parse_address_line(x.tokens, p.rep, x.line)
         if ad is None:
