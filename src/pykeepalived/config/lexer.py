@@ -39,7 +39,8 @@ FLUSH_STATEMENTS = 4096
 # at least this many consecutive one-word lines are one Run statement (when asked for)
 MIN_RUN = 64
 
-__all__ = ["Files", "Item", "Lexer", "MemoryFiles", "Run", "Stmt", "lex_file", "lex_text"]
+__all__ = ["Files", "Item", "Lexer", "MemoryFiles", "Run", "Shared", "Stmt", "lex_file",
+           "lex_text"]
 
 
 class Stmt(NamedTuple):
@@ -55,6 +56,14 @@ class Stmt(NamedTuple):
     @property
     def keyword(self) -> str:
         return self.tokens[0] if self.tokens else ""
+
+
+class Shared(Stmt):
+    """A statement the lexer may hand out again (a line that a ~SEQ or a multi-line
+    parameter repeats): the block tree makes one leaf node for all its repeats. Every other
+    statement is handed out once."""
+
+    __slots__ = ()
 
 
 class Run(NamedTuple):
@@ -248,6 +257,9 @@ _LINE_ALTS = r"[ \t\r\f\v]*(?:[^ \t\r\f\v\n#!\0]|[#!][^\n]*\\)"
 _LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})[^\n]*", re.M)
 _LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})[^\n]*", re.M)
 _NOT_PLAIN = re.compile(r"[$#!\"'\\]")
+# a character that needs the line level, wherever it is in a line (see _region)
+_SPECIAL = re.compile(r"[$#!\"'\\\0]")
+REGION_CHARS = 1 << 16  # the text a region is made of at most
 # consecutive lines of one word each that the line level leaves alone: no comment, quote,
 # escape, parameter, conditional, sequence, brace or NUL, ASCII, far below MAXBUF
 _WORD = r"[%&()*+,\-./0-9:;<=>?A-Z\[\]^_`a-z|]"
@@ -535,19 +547,31 @@ class Lexer:
     def _run_text(self, text: str, path: str, name: str, lineno: int = 1, last: bool = True
                   ) -> tuple[int, int | None]:
         """The lines of ``text`` (``lineno``: the number of its first line; ``last``: nothing
-        of the file follows). Only the lines that can matter are visited one by one: blank
-        and comment lines are skipped by one regex scan (``_LINE``), a line with nothing for
-        the line level to do becomes its statement at once (``_plain``), and with ``runs``
-        so do consecutive one-word lines (``_RUN``). Returns the number of the line after
-        ``text`` and, when a multi-line definition runs on past ``text`` (not ``last``),
-        where its line starts (with that line's number), for the caller to read again."""
-        search = (_LINE if text.isascii() else _LINE_WIDE).search
+        of the file follows). Stretches of lines with nothing for the line level to do are
+        made statements at once (``_region``); of the other lines, only those that can
+        matter are visited: blank and comment lines are skipped by one regex scan
+        (``_LINE``). Returns the number of the line after ``text`` and, when a multi-line
+        definition runs on past ``text`` (not ``last``), where its line starts (with that
+        line's number), for the caller to read again."""
+        wide = not text.isascii()
+        search = (_LINE_WIDE if wide else _LINE).search
         nul = "\0" in text  # a NUL ends a line's text, as in keepalived (C strings)
         pos = at = 0  # pos: where the next line starts (after a multi-line definition)
-        no_run = 0 if self.runs and not nul else len(text) + 1  # no Run starts before this
-        while (m := search(text, pos)) is not None:
+        n = len(text)
+        while pos < n:
             if self._too_many:
                 return lineno, None
+            if not nul:
+                lineno += text.count("\n", at, pos)
+                pos, lineno = self._region(text, pos, name, lineno, wide)
+                at = pos
+                if len(self.stmts) >= FLUSH_STATEMENTS:
+                    self.flush()
+                if pos >= n or self._too_many:
+                    break
+            m = search(text, pos)
+            if m is None:
+                break
             start = m.start()
             lineno += text.count("\n", at, start)
             at = start
@@ -563,13 +587,6 @@ class Lexer:
                             "ignoring")
                 continue
             stripped = raw.strip()
-            if start >= no_run and stripped and " " not in stripped and "\t" not in stripped:
-                run = _RUN.match(text, start)
-                if run is not None:
-                    if self._run(run.group(), name, lineno):
-                        pos = run.end()
-                        continue
-                    no_run = run.end()
             if not stripped or self._plain(stripped, name, lineno):
                 continue
             if stripped[0] == "$" and (d := _PARAM_DEF.match(stripped)) and (
@@ -586,6 +603,102 @@ class Lexer:
                 self._process_line(raw, _Ctx(name, lineno), path, 0)
         return lineno + text.count("\n", at), None
 
+    def _region(self, text: str, pos: int, name: str, lineno: int, wide: bool
+                ) -> tuple[int, int]:
+        """The lines from ``pos`` (line ``lineno``) up to the first that needs the line
+        level (a comment, quote, escape or parameter character anywhere, a conditional,
+        sequence, include or random_seed at its start, a line that may be too long) or
+        REGION_CHARS on: each made its statements as ``_plain`` would, one Python step a
+        line. With ``runs``, consecutive one-word lines are a Run (``_RUN`` finds long ones
+        without a step a line). Returns where it stopped (a line start) and that line's
+        number."""
+        n = len(text)
+        stmts = self.stmts
+        # (a line makes at most one statement per character: the region stays within the
+        # statements left, so that none of its lines can go over MAX_STATEMENTS)
+        cap = pos + min(REGION_CHARS, self._limit - len(stmts))
+        if cap <= pos:
+            return pos, lineno
+        special = _SPECIAL.search(text, pos, cap)
+        if special is not None:
+            end = text.rfind("\n", pos, special.start()) + 1
+        elif cap >= n:
+            end = n
+        else:
+            end = text.rfind("\n", pos, cap) + 1
+        if end <= pos:
+            return pos, lineno
+        maxlen = MAXBUF // 4 if wide else MAXBUF
+        add, new = stmts.append, _new_stmt
+        keep = self.keep_text
+        add_text = self.expanded.append
+        runs = self.runs
+        streak: list[str] = []  # one-word lines, the first on streak_at
+        streak_at = 0
+        lines = text[pos:end].split("\n")
+        if end < n or text.endswith("\n"):
+            lines.pop()  # (the empty string after the last line end)
+        off = pos
+        i = 0
+        while i < len(lines):
+            raw = lines[i]
+            s = raw.strip()
+            if s:
+                c0 = s[0]
+                if c0 in "@~" or len(raw) >= maxlen or (c0 == "i" and s.startswith(
+                        "include")) or (c0 == "r" and s.startswith("random_seed")):
+                    break
+                if keep:
+                    add_text(s)
+                if "{" in s or "}" in s:
+                    if streak:
+                        self._streak(streak, name, streak_at)
+                        streak = []
+                    stmts.extend(new(Stmt, (name, lineno, toks)) for toks in tokenize(s)[0])
+                else:
+                    toks = s.split()
+                    if len(toks) != 1:
+                        if streak:
+                            self._streak(streak, name, streak_at)
+                            streak = []
+                        add(new(Stmt, (name, lineno, tuple(toks))))
+                    elif not runs:
+                        add(new(Stmt, (name, lineno, (s,))))
+                    else:
+                        if not streak:
+                            run = _RUN.match(text, off, end)
+                            if run is not None and self._run(run.group(), name, lineno):
+                                took = run.group().count("\n")
+                                if keep:
+                                    self.expanded.extend(x.strip()
+                                                         for x in lines[i + 1:i + took])
+                                i += took
+                                off = run.end()
+                                lineno += took
+                                continue
+                            streak_at = lineno
+                        streak.append(s)
+            elif streak:
+                self._streak(streak, name, streak_at)
+                streak = []
+            off += len(raw) + 1
+            lineno += 1
+            i += 1
+        if streak:
+            self._streak(streak, name, streak_at)
+        return off, lineno
+
+    def _streak(self, words: list[str], name: str, first: int) -> None:
+        """Consecutive one-word lines of a region: a Run when long enough, else a statement
+        each."""
+        if len(words) >= MIN_RUN:
+            self.stmts.append(_new_stmt(Run, (name, first, (), "\n".join(words) + "\n",
+                                              len(words))))
+            self._limit -= len(words) - 1
+        else:
+            self.stmts.extend(_new_stmt(Stmt, (name, first + k, (w,)))
+                              for k, w in enumerate(words))
+
     def _run(self, text: str, name: str, lineno: int) -> bool:
         """Emit ``text``, consecutive one-word lines from line ``lineno`` on (``_RUN``), as
         one Run statement when there are enough of them and nothing in them is for the line
@@ -594,8 +707,6 @@ class Lexer:
         if (count < MIN_RUN or count > self._limit - len(self.stmts) or "include" in text
                 or "random_seed" in text):
             return False
-        if self.keep_text:
-            self.expanded.append("\n".join(text.split()))
         self.stmts.append(_new_stmt(Run, (name, lineno, (), text, count)))
         self._limit -= count - 1
         return True
@@ -846,7 +957,7 @@ class Lexer:
             # keepalived 2.2.7 reports the line and does not use it
             self.report(ctx, f"Unterminated quote '{line}'")
             return ()
-        made = tuple(_new_stmt(Stmt, (ctx.file, ctx.line, toks)) for toks in stmts)
+        made = tuple(_new_stmt(Shared, (ctx.file, ctx.line, toks)) for toks in stmts)
         seeds = False
         for toks in stmts:
             if toks[0] == "random_seed" and len(toks) > 1 and toks[1].isdigit():

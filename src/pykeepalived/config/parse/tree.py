@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, cast
 
-from pykeepalived.config.lexer import Item, Run
+from pykeepalived.config.lexer import Item, Run, Stmt
 from pykeepalived.config.model import ConfigMessage, Severity
 
 
@@ -64,10 +64,10 @@ class TreeBuilder:
     not kept; without, ``finish`` returns the whole tree.
 
     The lexer hands out one statement object for every repeat of a line (a ~SEQ makes
-    thousands), and nodes are never changed once built, so a statement without a block is
-    one shared leaf node (per source line: the lexer shares statements within one line
-    only); a statement that gets a block is made a node of its own then. ``files`` lists
-    the files in the order of their first statement."""
+    thousands: ``lexer.Shared``), and nodes are never changed once built, so such a
+    statement without a block is one shared leaf node (per source line: the lexer shares
+    statements within one line only); a statement that gets a block is made a node of its
+    own then. ``files`` lists the files in the order of their first statement."""
 
     def __init__(self, messages: list[ConfigMessage],
                  on_item: Callable[[Node], None] | None = None) -> None:
@@ -85,23 +85,29 @@ class TreeBuilder:
 
     def feed(self, stmts: Iterable[Item]) -> None:
         root, stack, messages = self.root, self.stack, self.messages
-        top, prev, leaves = self.top, self.prev, self.leaves
-        leaf = leaves.get
+        top, prev = self.top, self.prev
         streaming = self.on_item is not None
+        file = self._file
         for st in stmts:
             toks = st[2]
-            if len(toks) != 1:  # the usual statement: neither brace
-                prev = leaf(id(st))
-                if prev is None:
-                    prev = self._leaf(st)
-                    leaf = self.leaves.get
+            if st[0] is not file:
+                file = st[0]
+                if file != self._file:
+                    self._note(file)
+            if len(toks) != 1 or (toks != _OPEN and toks != _CLOSE):
+                # a keyword line (the usual statement): a leaf until a ``{`` follows it
+                kind = type(st)
+                if kind is Stmt:
+                    prev = Node(file, st[1], toks)
+                elif kind is Run:
+                    prev = Node(file, st[1], (), None, cast(Run, st).text)
+                else:
+                    prev = self.leaves.get(id(st)) or self._shared(st)
                 top.append(prev)
                 if streaming and top is root:
                     self._ready(prev)
                 continue
-            file, line = st[0], st[1]
-            if file != self._file:
-                self._note(file)
+            line = st[1]
             if toks == _OPEN:
                 cur = stack[-1]
                 if len(stack) > MAX_NESTING:
@@ -126,37 +132,25 @@ class TreeBuilder:
                 stack.append(top)
                 prev = None
                 continue
-            if toks == _CLOSE:
-                if len(stack) == 1:
-                    messages.append(ConfigMessage(file, line, Severity.ERROR, _EXTRA))
-                else:
-                    stack.pop()
-                    top = stack[-1]
-                    if streaming and top is root:
-                        self._ready(None)
-                prev = None
-                continue
-            prev = leaf(id(st))
-            if prev is None:
-                prev = self._leaf(st)
-                leaf = self.leaves.get
-            top.append(prev)
-            if streaming and top is root:
-                self._ready(prev)
+            if len(stack) == 1:
+                messages.append(ConfigMessage(file, line, Severity.ERROR, _EXTRA))
+            else:
+                stack.pop()
+                top = stack[-1]
+                if streaming and top is root:
+                    self._ready(None)
+            prev = None
         self.top, self.prev = top, prev
 
-    def _leaf(self, st: Item) -> Node:
-        """The leaf node of a statement not seen before (kept for its repeats on its line)."""
+    def _shared(self, st: Item) -> Node:
+        """The leaf node of a statement the lexer may hand out again (``lexer.Shared``), kept
+        for its repeats on its source line."""
         file, line = st[0], st[1]
         if line != self.leaf_at[1] or file != self.leaf_at[0]:
             self.leaves.clear()
             self.alive.clear()
             self.leaf_at = (file, line)
-            if file != self._file:
-                self._note(file)
-        n = Node(file, line, st[2]) if st[2] else Node(file, line, (), None,
-                                                           cast(Run, st).text)
-        self.leaves[id(st)] = n
+        n = self.leaves[id(st)] = Node(file, line, st[2])
         self.alive.append(st)
         return n
 
