@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The split-brain matrix: every cause, keepalived 2.2.7 and pykeepalived side by side.
+
+    flock /tmp/pk-bench.lock .venv/bin/python bench/splitbrain/run.py \
+        [--causes hb-cut,fw112-one,...] [--variants ka,py,gate,conflict,paths,lease] \
+        [--no-write] [--prefix pksb] [--json out.json]
+
+For each cause (``pykeepalived.lab.splitbrain.CAUSES``) and each variant: n1 (priority 150)
+master, n2 (100) backup, VRRPv3 0.1 s, a client pinging the VIP; the fault is injected for
+3 s, healed, and the run goes on 2 s. Every host is sampled every 5 ms. Reported per cell:
+two-holder ms / no-holder ms / holder-set transitions / client MAC flips. The table goes into
+docs/split-brain.md between ``<!-- matrix:begin -->`` and ``<!-- matrix:end -->`` with the
+machine it ran on. Needs root, ``ip netns``, keepalived and (for the lease) etcd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from pykeepalived.lab import splitbrain as lsb
+from pykeepalived.lab.etcd import EtcdCluster
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "split-brain.md"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--causes", default=",".join(lsb.CAUSES))
+    ap.add_argument("--variants", default=",".join(lsb.VARIANTS))
+    ap.add_argument("--prefix", default="pksb")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--json", default="")
+    a = ap.parse_args()
+    causes = [lsb.CAUSES[c] for c in a.causes.split(",")]
+    variants = [lsb.VARIANTS[v] for v in a.variants.split(",")]
+    results: list[lsb.Result] = []
+    need_etcd = any(v.etcd for v in variants)
+    with lsb.sb_lab(a.prefix, etcd=need_etcd) as sb:
+        etcd = EtcdCluster(sb.etcd) if need_etcd else None
+        for c in causes:
+            for v in variants:
+                if c.name == "arbiter" and not v.etcd:
+                    continue
+                if etcd is not None:
+                    etcd.start(fresh=True)
+                res = lsb.run_cause(sb, c, v, **lsb.etcd_hooks(c, etcd))
+                results.append(res)
+                print(f"{c.name:11} {v.name:34} dual {res.dual_ms:6} ms  none {res.none_ms:6}"
+                      f" ms  transitions {res.transitions:3}  client flips "
+                      f"{res.client_flips:3}  ({res.samples_per_s:.0f} samples/s)", flush=True)
+                if etcd is not None:
+                    etcd.stop_all()
+    if a.json:
+        Path(a.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
+    if not a.no_write:
+        write_doc(results)
+    return 0
+
+
+def machine() -> str:
+    load = os.getloadavg()
+    return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end")
+
+
+def write_doc(results: list[lsb.Result]) -> None:
+    variants = list(dict.fromkeys(r.variant for r in results))
+    causes = list(dict.fromkeys(r.cause for r in results))
+    cell = {(r.cause, r.variant): r for r in results}
+    head = "| cause | " + " | ".join(variants) + " |"
+    lines = [head, "|" + " --- |" * (len(variants) + 1)]
+    for c in causes:
+        row = [f"{c}: {lsb.CAUSES[c].title}"]
+        for v in variants:
+            r = cell.get((c, v))
+            row.append("n/a" if r is None else
+                       f"**{r.dual_ms}** / {r.none_ms} / {r.transitions} / {r.client_flips}")
+        lines.append("| " + " | ".join(row) + " |")
+    table = "\n".join(lines) + f"\n\nMachine: {machine()}.\n"
+    text = DOC.read_text() if DOC.exists() else "<!-- matrix:begin -->\n<!-- matrix:end -->\n"
+    text = re.sub(r"<!-- matrix:begin -->.*<!-- matrix:end -->",
+                  lambda _: f"<!-- matrix:begin -->\n{table}<!-- matrix:end -->", text,
+                  flags=re.S)
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
