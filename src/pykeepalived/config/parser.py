@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+from pykeepalived.config import splitbrain as sbconf
 from pykeepalived.config.environment import Environment
 from pykeepalived.config.lexer import Stmt
 from pykeepalived.config.model import (
@@ -372,6 +373,7 @@ class Parser(Handler):
             "use_pid_dir": self.top_flag("use_pid_dir"),
             "linkbeat_use_polling": self.top_flag("linkbeat_use_polling"),
             "child_wait_time": self.child_wait_time,
+            "lease_arbiter": lambda n: sbconf.lease_block(self, n, self.st.top),
         }
         self.st.vsg_names = {n.args[0] for n in roots
                              if n.kw == "virtual_server_group" and n.args}
@@ -1338,6 +1340,8 @@ class Parser(Handler):
                 self.no_block(c)
                 self.rep(f"({name}) lvs_sync_daemon_interface is deprecated - please use "
                          "lvs_sync_daemon in global_defs", Severity.WARNING)
+            elif kw in sbconf.INSTANCE_KEYWORDS:
+                sbconf.instance_keyword(self, c, acc)
             else:
                 self.unknown(c)
 
@@ -2375,7 +2379,9 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
     gk.setdefault("router_id", hostname)
     gk["other"] = tuple(st.global_other)
     g = GlobalDefs(**gk)
-    instances = [_finish_instance(p, acc, g) for acc in st.instances]
+    instances = [sbconf.finish_instance(p, _finish_instance(p, acc, g), acc)
+                 for acc in st.instances]
+    sbconf.finish(p, instances, st.top.get("lease_arbiter"))
     by_name = {i.name: i for i in instances}
     groups: list[SyncGroup] = []
     for sg in st.sync_groups:
@@ -2434,7 +2440,8 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
         instance_name=st.top.get("instance_name"),
         use_pid_dir=bool(st.top.get("use_pid_dir")),
         child_wait_time=st.top.get("child_wait_time", 5.0),
-        linkbeat_use_polling=bool(st.top.get("linkbeat_use_polling")))
+        linkbeat_use_polling=bool(st.top.get("linkbeat_use_polling")),
+        lease_arbiter=st.top.get("lease_arbiter"))
 
 
 def _finish_instance(p: Parser, acc: dict[str, Any], g: GlobalDefs) -> VrrpInstance:
