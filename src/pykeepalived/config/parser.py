@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from pykeepalived.config import splitbrain as sbconf
+import pykeepalived.config.splitbrain as sbconf
 from pykeepalived.config.environment import Environment
 from pykeepalived.config.lexer import Stmt
 from pykeepalived.config.model import (

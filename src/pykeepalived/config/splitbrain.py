@@ -35,21 +35,47 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pykeepalived.config.model import (
+    ConfigMessage,
     HeartbeatPath,
     LeaseArbiterConfig,
+    NotifyScript,
     Severity,
     SplitBrainGuards,
     VrrpInstance,
 )
 
-if TYPE_CHECKING:
-    from pykeepalived.config.parser import Node, Parser
+
+class Node(Protocol):
+    """A statement of the parse tree (config.parser.Node)."""
+
+    file: str
+    line: int
+    kw: str
+    args: tuple[str, ...]
+    children: Any
+
+
+class Parser(Protocol):
+    """What these handlers use of config.parser.Parser (which imports this module)."""
+
+    node: Any
+    messages: list[ConfigMessage]
+
+    def at(self, n: Any, text: str, sev: Severity = ...) -> None: ...
+    def timer_arg(self, n: Any, lo: float = ..., hi: float = ..., idx: int = ...
+                  ) -> float | None: ...
+    def int_arg(self, n: Any, lo: int, hi: int, idx: int = ...) -> int | None: ...
+    def str_arg(self, n: Any) -> str | None: ...
+    def script_arg(self, n: Any) -> NotifyScript | None: ...
+    def need_block(self, n: Any) -> list[Any] | None: ...
+    def unknown(self, n: Any) -> None: ...
+    def late(self, text: str, sev: Severity = ...) -> None: ...
 
 ACC = "_split_brain"  # the instance accumulator's key for these keywords
-Handler = Callable[["Parser", "Node", dict[str, Any]], None]
+Handler = Callable[[Parser, Node, dict[str, Any]], None]
 
 
 def _addresses(p: Parser, n: Node) -> list[str]:
@@ -231,24 +257,24 @@ def finish_instance(p: Parser, inst: VrrpInstance, acc: dict[str, Any]) -> VrrpI
 def finish(p: Parser, instances: list[VrrpInstance], lease: LeaseArbiterConfig | None
            ) -> None:
     """Checks across instances: lease keys unique, a lease_arbiter for them, TTL vs adverts."""
-    from pykeepalived.config.parser import Node
-
     seen: dict[str, str] = {}
     for i in instances:
         key = i.split_brain.lease_key
         if key is None:
             continue
-        at = Node(i.file, i.split_brain.line, ("lease_key", key))
+        def at(text: str, sev: Severity, i: VrrpInstance = i) -> None:
+            p.messages.append(ConfigMessage(i.file, i.split_brain.line, sev, text))
+
         if key in seen:
-            p.at(at, f"({i.name}) lease_key {key} is already used by {seen[key]}: two "
-                     "clusters must not share one lock key", Severity.ERROR)
+            at(f"({i.name}) lease_key {key} is already used by {seen[key]}: two clusters "
+               "must not share one lock key", Severity.ERROR)
         seen[key] = i.name
         if lease is None:
-            p.at(at, f"({i.name}) lease_key {key} needs a lease_arbiter block", Severity.ERROR)
+            at(f"({i.name}) lease_key {key} needs a lease_arbiter block", Severity.ERROR)
         elif lease.ttl < 3 * i.advert_int:
-            p.at(at, f"({i.name}) lease_arbiter ttl {lease.ttl:g}s is shorter than three "
-                     f"advert intervals ({3 * i.advert_int:g}s): masters would fence on a "
-                     "short etcd hiccup", Severity.WARNING)
+            at(f"({i.name}) lease_arbiter ttl {lease.ttl:g}s is shorter than three advert "
+               f"intervals ({3 * i.advert_int:g}s): masters would fence on a short etcd "
+               "hiccup", Severity.WARNING)
     if lease is not None and lease.ttl < 2:
         p.late(f"lease_arbiter ttl {lease.ttl:g}s: etcd grants whole seconds and frees expired "
                "leases up to 0.5 s late, so less than 2 s cannot be kept", Severity.WARNING)

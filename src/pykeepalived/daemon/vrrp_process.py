@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify, splitbrain
 from pykeepalived.daemon.instance import (
     Instance,
     destinations,
@@ -50,6 +50,7 @@ from pykeepalived.daemon.settings import (
     rule_of,
     static_track_name,
 )
+from pykeepalived.daemon.splitbrain import SplitBrainShell
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
@@ -160,6 +161,7 @@ class VrrpProcess:
         self._static_task: asyncio.Task[None] | None = None
         self._static_again = False
         self._route_watch: Any = None
+        self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
 
     # ================================================================ life cycle
     async def run(self) -> int:
@@ -193,6 +195,9 @@ class VrrpProcess:
             await self._check_static(force=True)
             await self._watch_routes()
             await self._start_trackers()
+            if splitbrain.wanted(self.cfg):
+                self.sb = SplitBrainShell(self)
+                await self.sb.start(self.cfg)
             delay = self.cfg.global_defs.vrrp_startup_delay
             if delay > 0:
                 log.info("Delaying startup for %g seconds", delay)
@@ -532,6 +537,8 @@ class VrrpProcess:
         if inst is not None and inst.vmac is not None and self._duplicate(pkt):
             return
         if inst is None:
+            if self.sb is not None:
+                self._foreign(key, pkt)
             if key in self._vmac_keys:
                 return  # another VRID's advert flooded to this macvlan: not ours to judge
             if self.cfg.global_defs.log_unknown_vrids:
@@ -553,12 +560,27 @@ class VrrpProcess:
             return
         if inst.ah is not None and inst.router.state is State.BACKUP:
             inst.ah.backup_received()
+        if self.sb is not None and adv.addresses != inst.router.settings.addresses:
+            self.sb.foreign_advert(key[0], adv)
         router = inst.router
         router.receive(adv, self._now())
         if (router.repeat_advert is adv and pkt.family == 4 and pkt.protocol == PROTO_VRRP
                 and inst.vmac is None and inst.ah is None):
             self._rx_memo[inst.name] = (inst, inst.expect, adv, repeat_key(pkt.data))
         self._drain(inst)
+
+    def _foreign(self, key: SockKey, pkt: Received) -> None:
+        """An advert of a VRID we do not run: the split-brain conflict watch looks at it."""
+        assert self.sb is not None
+        try:
+            if pkt.family == 4:
+                adv = decode_ipv4(pkt.data, expect=None)
+            else:
+                adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                  expect=None, verify_checksum=False)
+        except PacketError:
+            return
+        self.sb.foreign_advert(key[0], adv)
 
     def _on_repeat4(self, key: SockKey, data: bytes) -> bool:
         """The backup's hot path: an IPv4 datagram equal to the last advert the instance's
@@ -645,6 +667,8 @@ class VrrpProcess:
                     break
                 for a in acts:
                     self._act(inst, a)
+                if self.sb is not None:
+                    self.sb.observe(inst, acts)
             self._touch(inst)
             return
         todo = [self.instances[m.name] for m in group.members if m.name in self.instances]
@@ -655,6 +679,8 @@ class VrrpProcess:
                 busy |= bool(acts)
                 for a in acts:
                     self._act(i, a)
+                if self.sb is not None and acts:
+                    self.sb.observe(i, acts)
             gacts = group.actions()
             busy |= bool(gacts)
             for a in gacts:
@@ -1049,6 +1075,9 @@ class VrrpProcess:
             self._static_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._static_task
+        if self.sb is not None:
+            await self.sb.shutdown()
+            self.sb = None
         now = self._now()
         for inst in list(self.instances.values()):
             inst.router.shutdown(now)

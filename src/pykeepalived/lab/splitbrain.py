@@ -378,9 +378,24 @@ def run_cause(sb: SbLab, cause: Cause, variant: Variant, settle: float = 2.0,
 
 
 # ---------------------------------------------------------------- the variants of the matrix
+LEASE_BLOCK = ("lease_arbiter {{\n"
+               f"    endpoints {' '.join(f'http://{ip}:2379' for ip in ETCD)}\n"
+               "    ttl 2\n    on_etcd_down {mode}\n}}")
+
 VARIANTS: dict[str, Variant] = {
     "ka": KEEPALIVED,
     "py": DEFAULT,
+    "gate": Variant("pykeepalived + reference gate", "py",
+                    (f"reference_address {GW}", f"reference_interval {A}")),
+    "conflict": Variant("pykeepalived + conflict watch", "py", ("conflict_watch",)),
+    "paths": Variant("pykeepalived + heartbeat paths", "py",
+                     ("heartbeat_path eth0 unicast {peer}",)),
+    "lease": Variant("pykeepalived + lease arbiter (hold)", "py",
+                     ("lease_key /pykeepalived/sb/vi1",),
+                     blocks=(LEASE_BLOCK.replace("{mode}", "hold"),), etcd=True),
+    "lease-fence": Variant("pykeepalived + lease arbiter (fence)", "py",
+                           ("lease_key /pykeepalived/sb/vi1",),
+                           blocks=(LEASE_BLOCK.replace("{mode}", "fence"),), etcd=True),
 }
 
 
