@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pykeepalived.daemon.settings import auth_of
 from pykeepalived.net.links import if_mac
 from pykeepalived.splitbrain import conflict as cw
 from pykeepalived.splitbrain import lease as la
@@ -26,8 +28,9 @@ from pykeepalived.splitbrain import refgate as rg
 from pykeepalived.splitbrain.arp import LinkProbe
 from pykeepalived.splitbrain.etcd import EtcdError, EtcdGateway
 from pykeepalived.splitbrain.guards import GuardIo, NodeGuards
-from pykeepalived.vrrp.actions import Action, State
-from pykeepalived.vrrp.packet import Advert
+from pykeepalived.splitbrain.paths import HeartbeatPaths
+from pykeepalived.vrrp.actions import Action, SendAdvert, State
+from pykeepalived.vrrp.packet import Advert, AdvertEncoder, PacketError, decode_ipv4, decode_ipv6
 
 if TYPE_CHECKING:
     from pykeepalived.config.model import KeepalivedConfig
@@ -44,7 +47,12 @@ class Process(Protocol):
     loop: asyncio.AbstractEventLoop | None
     _stopping: bool
 
+    sockets: dict[Any, Any]
+    by_vrid: dict[Any, dict[int, Instance]]
+
     def _now(self) -> float: ...
+    def _socket(self, key: Any, c: Any, group: str, receive: bool) -> Any: ...
+    def _drain(self, inst: Instance) -> None: ...
     def _act(self, inst: Instance, a: Action) -> None: ...
     def _touch(self, inst: Instance) -> None: ...
     def _rearm(self) -> None: ...
@@ -71,6 +79,10 @@ class SplitBrainShell:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self.conflicts = 0
+        # heartbeat paths: instance -> HeartbeatPaths, and its extra (socket key, src, dsts)
+        self.paths: dict[str, HeartbeatPaths] = {}
+        self._path_tx: dict[str, list[tuple[Any, str, tuple[str, ...]]]] = {}
+        self._path_enc: dict[tuple[Any, ...], AdvertEncoder] = {}
 
     # ------------------------------------------------------------------ set-up
     async def start(self, cfg: KeepalivedConfig) -> None:
@@ -102,9 +114,94 @@ class SplitBrainShell:
                 refs, interval, fall, rise)), tuple(members))
             self._gate_if[gid] = ifname
             await self._probe_on(ifname)
+        for inst in insts.values():
+            if inst.cfg.split_brain.heartbeat_paths:
+                await self._open_paths(inst)
         self._start_lease(cfg, insts)
         self.guards.start(self.proc._now())
         self.pump()
+
+    async def _open_paths(self, inst: Instance) -> None:
+        """Sockets for each extra path; the instance is registered on them by VRID."""
+        c = inst.cfg
+        names = [f"{inst.rx_key[0]}"]
+        tx = []
+        for p in c.split_brain.heartbeat_paths:
+            key = (p.interface, c.family, bool(p.unicast_peers))
+            pname = f"{p.interface}{' unicast' if p.unicast_peers else ''}"
+            if key in (inst.rx_key, inst.tx_key) and not p.unicast_peers:
+                log.warning("(%s) heartbeat_path %s is the instance's own path", c.name,
+                            pname)
+                continue
+            try:
+                await self.proc._socket(key, c, inst.group, receive=True)
+            except OSError as e:
+                log.error("(%s) heartbeat_path %s: %s", c.name, pname, e)
+                continue
+            by = self.proc.by_vrid.setdefault(key, {})
+            other = by.get(c.vrid)
+            if other is not None and other is not inst:
+                log.error("(%s) heartbeat_path %s: VRID %d is used there by %s", c.name,
+                          pname, c.vrid, by[c.vrid].name)
+                continue
+            by[c.vrid] = inst
+            src = await self.proc.am.primary_address(p.interface, c.family) or inst.src
+            tx.append((key, src, p.unicast_peers or (inst.group,)))
+            names.append(pname)
+        if len(names) > 1:
+            self.paths[c.name] = HeartbeatPaths(c.name, tuple(names), c.advert_int)
+            self._path_tx[c.name] = tx
+            log.info("(%s) heartbeat paths: %s", c.name, ", ".join(names))
+
+    def path_packet(self, key: Any, inst: Instance, pkt: Any) -> bool:
+        """An advert for a path-redundant instance: decode with the path's own cast, drop a
+        copy another path brought, hand the rest to the router. False: not ours to handle."""
+        paths = self.paths.get(inst.name)
+        if paths is None:
+            return False
+        unicast = bool(key[2])
+        exp = inst.expect
+        if exp is not None and exp.unicast != unicast:
+            exp = dataclasses.replace(exp, unicast=unicast, unicast_peers=None)
+        try:
+            if pkt.family == 4:
+                adv = decode_ipv4(pkt.data, expect=exp)
+            else:
+                adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                  expect=exp, verify_checksum=False)
+        except PacketError as e:
+            log.warning("(%s) %s", inst.name, e.detail or e.reason.counter)
+            return True
+        pname = key[0] if key == inst.rx_key or key == inst.tx_key else (
+            f"{key[0]}{' unicast' if unicast else ''}")
+        if adv.src == inst.src or any(adv.src == t[1] for t in self._path_tx[inst.name]):
+            return True  # our own, looped back on another path
+        if paths.heard(pname, adv.vrid, adv.priority, adv.addresses, self.proc._now()):
+            inst.router.receive(adv, self.proc._now())
+            self.proc._drain(inst)
+        return True
+
+    def send_paths(self, inst: Instance, act: SendAdvert) -> None:
+        """Send ``act`` on the instance's extra paths too."""
+        for key, src, dsts in self._path_tx.get(inst.name, ()):
+            sock = self.proc.sockets.get(key)
+            if sock is None:
+                continue
+            ek = (inst.name, key, act.version, act.adver_int, act.addresses)
+            enc = self._path_enc.get(ek)
+            if enc is None:
+                c = inst.cfg
+                enc = self._path_enc[ek] = AdvertEncoder(
+                    version=act.version, vrid=act.vrid, adver_int=act.adver_int,
+                    addresses=act.addresses, src=src, auth=auth_of(c),
+                    ttl=255, unicast=bool(key[2]), v3_checksum_as_v2=c.v3_checksum_as_v2,
+                    mcast_group=inst.group)
+            for dst in dsts:
+                if inst.family == 4:
+                    sock.send(enc.ipv4(priority=act.priority, ip_id=inst.ipid.next(), dst=dst),
+                              dst)
+                else:
+                    sock.send(enc.ipv6(priority=act.priority, dst=dst), dst)
 
     def _mac(self, ifname: str) -> str:
         try:
@@ -202,6 +299,9 @@ class SplitBrainShell:
 
     def _rearm(self) -> None:
         t = self.guards.next_timer()
+        if self.paths:  # path liveness is looked at once per second
+            tick = self.proc._now() + 1.0
+            t = tick if t is None else min(t, tick)
         if self._timer is not None:
             if self._timer.when() == t:
                 return
@@ -218,7 +318,15 @@ class SplitBrainShell:
             if r.state is State.BACKUP and not r.claim_waiting:
                 w.set_down_deadline(r.next_timer(), now)
         self.guards.handle_timer(now)
+        self._check_paths(now)
         self.pump()
+
+    def _check_paths(self, now: float) -> None:
+        for name, paths in self.paths.items():
+            r = self.proc.instances[name].router
+            paths.check(now, r.master_down)
+            for ev in paths.events():
+                (log.info if ev.up else log.warning)("%s", ev.message)
 
     def _do(self, g: GuardIo) -> None:
         a = g.action

@@ -536,6 +536,8 @@ class VrrpProcess:
         inst = insts.get(vrid) if vrid is not None else None
         if inst is not None and inst.vmac is not None and self._duplicate(pkt):
             return
+        if inst is not None and self.sb is not None and self.sb.path_packet(key, inst, pkt):
+            return
         if inst is None:
             if self.sb is not None:
                 self._foreign(key, pkt)
@@ -693,6 +695,8 @@ class VrrpProcess:
     def _act(self, inst: Instance, a: Action) -> None:
         if isinstance(a, SendAdvert):
             inst.send_advert(a)
+            if self.sb is not None:
+                self.sb.send_paths(inst, a)
         elif isinstance(a, LogEvent):
             log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
         elif isinstance(a, StateChanged):

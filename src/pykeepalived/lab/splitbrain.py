@@ -148,6 +148,10 @@ class Variant:
     global_lines: tuple[str, ...] = ()
     blocks: tuple[str, ...] = ()
     etcd: bool = False
+    base_lines: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (base, lines) extra lines
+
+    def lines(self, base: str) -> tuple[str, ...]:
+        return self.instance_lines + dict(self.base_lines).get(base, ())
 
 
 KEEPALIVED = Variant("keepalived 2.2.7", "ka")
@@ -160,7 +164,7 @@ def node_config(sb: SbLab, node: str, base: str, variant: Variant, vrid: int = 5
     prio = 150 if i == 1 else 100
     fill = {"peer": f"{NET}.{10 + other}", "hb_peer": f"{HB}.{10 + other}",
             "me": f"{NET}.{10 + i}", "node": node}
-    lines = tuple(x.format(**fill) for x in variant.instance_lines)
+    lines = tuple(x.format(**fill) for x in variant.lines(base))
     inst = InstanceConf(priority=prio, vrid=vrid, version=3, advert_int=A,
                         interface="eth1" if base == "hb" else "eth0",
                         vips=(f"{VIP}/24 dev eth0",), extra=lines)
@@ -388,8 +392,10 @@ VARIANTS: dict[str, Variant] = {
     "gate": Variant("pykeepalived + reference gate", "py",
                     (f"reference_address {GW}", f"reference_interval {A}")),
     "conflict": Variant("pykeepalived + conflict watch", "py", ("conflict_watch",)),
-    "paths": Variant("pykeepalived + heartbeat paths", "py",
-                     ("heartbeat_path eth0 unicast {peer}",)),
+    # the other link, and unicast where the instance runs multicast
+    "paths": Variant("pykeepalived + heartbeat paths", "py", base_lines=(
+        ("hb", ("heartbeat_path eth0 unicast {peer}",)),
+        ("lan", ("heartbeat_path eth1", "heartbeat_path eth0 unicast {peer}")))),
     "lease": Variant("pykeepalived + lease arbiter (hold)", "py",
                      ("lease_key /pykeepalived/sb/vi1",),
                      blocks=(LEASE_BLOCK.replace("{mode}", "hold"),), etcd=True),
