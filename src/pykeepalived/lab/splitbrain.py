@@ -337,7 +337,8 @@ def settle_master(d: Daemon, timeout: float = 15.0) -> bool:
 
 
 def run_cause(sb: SbLab, cause: Cause, variant: Variant, settle: float = 2.0,
-              on_inject: Action | None = None, on_heal: Action | None = None) -> Result:
+              on_inject: Action | None = None, on_heal: Action | None = None,
+              hold: float | None = None) -> Result:
     """Bring n1 up as master (and n2 as backup), inject the fault, heal it, measure."""
     from pykeepalived.lab.measure import Pinger
 
@@ -352,7 +353,7 @@ def run_cause(sb: SbLab, cause: Cause, variant: Variant, settle: float = 2.0,
             n2 = run.start("n2", cause.base, variant)
             if not n2.wait_log(r"Entering (BACKUP|MASTER) STATE", 15):
                 raise RuntimeError(f"n2 did not start:\n{n2.log_text()[-3000:]}")
-        time.sleep(1.0)
+        time.sleep(0.5)
         samplers = {h.name: Sampler(h) for h in (sb.n1, sb.n2, sb.client)}
         pinger = Pinger(sb.client, VIP)
         time.sleep(0.5)
@@ -362,7 +363,7 @@ def run_cause(sb: SbLab, cause: Cause, variant: Variant, settle: float = 2.0,
         cause.inject(sb)
         if on_inject is not None:
             on_inject(sb)
-        time.sleep(cause.hold_s)
+        time.sleep(cause.hold_s if hold is None else hold)
         cause.heal(sb)
         if on_heal is not None:
             on_heal(sb)
