@@ -279,6 +279,16 @@ def _drop112(sb: SbLab, *hosts: Host) -> None:
         sb.node_nft(h, "ip protocol 112 drop")
 
 
+def _cut(sb: SbLab, a: str, others: tuple[str, ...]) -> None:
+    """Drop every frame between switch port p-<a> and each of ``others``, both ways."""
+    for o in others:
+        sb.sw(f"iifname p-{a} oifname p-{o} drop")
+        sb.sw(f"iifname p-{o} oifname p-{a} drop")
+
+
+ETCD_HOSTS = ("e1", "e2", "e3")
+
+
 def _etcd_stop(sb: SbLab) -> None:
     for h in sb.etcd:
         h.stop_procs()
@@ -304,6 +314,15 @@ CAUSES: dict[str, Cause] = {c.name: c for c in (
           lambda sb: sb.sw("drop"), _heal, ("gate",)),
     Cause("arbiter", "the arbiter (all etcd members) down", "lan", _etcd_stop, _noop,
           ("lease",)),
+    Cause("nodes-cut", "partition: the nodes cannot reach each other, both reach etcd", "lan",
+          lambda sb: _cut(sb, "n1", ("n2",)), _heal, ("paths", "lease")),
+    Cause("etcd-cut-master", "partition: the master cannot reach etcd", "lan",
+          lambda sb: _cut(sb, "n1", ETCD_HOSTS), _heal, ("lease", "lease-fence")),
+    Cause("etcd-cut-backup", "partition: the backup cannot reach etcd", "lan",
+          lambda sb: _cut(sb, "n2", ETCD_HOSTS), _heal, ("lease", "lease-fence")),
+    Cause("master-isolated", "partition: the master reaches only its clients (not the "
+          "backup, not etcd)", "lan", lambda sb: _cut(sb, "n1", ("n2", *ETCD_HOSTS)), _heal,
+          ("lease-fence",)),
 )}
 
 
