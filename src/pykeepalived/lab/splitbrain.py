@@ -376,9 +376,11 @@ def run_cause(sb: SbLab, cause: Cause, variant: Variant, settle: float = 2.0,
         samplers = {h.name: Sampler(h) for h in (sb.n1, sb.n2, sb.client)}
         pinger = Pinger(sb.client, VIP)
         time.sleep(0.5)
+        if late_n2:  # the fault is n2 itself: the window opens when it is up, as BACKUP
+            n2 = run.start("n2", cause.base, variant, vrid=cause.n2_vrid)
+            if not n2.wait_log(r"Entering BACKUP STATE", 15):
+                raise RuntimeError(f"n2 did not start:\n{n2.log_text()[-3000:]}")
         t0 = time.time()
-        if late_n2:
-            run.start("n2", cause.base, variant, vrid=cause.n2_vrid)
         cause.inject(sb)
         if on_inject is not None:
             on_inject(sb)
