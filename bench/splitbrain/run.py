@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -38,7 +39,11 @@ def main() -> int:
     ap.add_argument("--prefix", default="pksb")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--json", default="")
+    ap.add_argument("--takeover", type=int, default=0,
+                    help="instead of the matrix: N crash trials per variant (takeover time)")
     a = ap.parse_args()
+    if a.takeover:
+        return takeover(a)
     causes = [lsb.CAUSES[c] for c in a.causes.split(",")]
     variants = [lsb.VARIANTS[v] for v in a.variants.split(",")]
     results: list[lsb.Result] = []
@@ -62,6 +67,40 @@ def main() -> int:
         Path(a.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
     if not a.no_write:
         write_doc(results)
+    return 0
+
+
+def takeover(a: argparse.Namespace) -> int:
+    """Master crash (link cut + SIGKILL of its group): takeover per variant vs its target."""
+    variants = [lsb.VARIANTS[v] for v in a.variants.split(",")]
+    rows = []
+    with lsb.sb_lab(a.prefix, etcd=any(v.etcd for v in variants)) as sb:
+        etcd = EtcdCluster(sb.etcd) if sb.etcd else None
+        if etcd is not None:
+            etcd.start(fresh=True)
+        for v in variants:
+            if etcd is not None and v.etcd:
+                etcd.start(fresh=False)
+            ts = [lsb.crash_takeover(sb, v) for _ in range(a.takeover)]
+            bound = lsb.takeover_bound(v)
+            ok = sum(t <= bound for t in ts)
+            rows.append((v.name, ts, bound, ok))
+            print(f"{v.name:36} takeover min {min(ts):.3f} median {statistics.median(ts):.3f}"
+                  f" max {max(ts):.3f} s; target <= {bound:.3f} s: {ok}/{len(ts)}", flush=True)
+        if etcd is not None:
+            etcd.stop_all()
+    if not a.no_write:
+        lines = ["| variant | takeover min / median / max (s) | target | within |",
+                 "| --- | --- | --- | --- |"]
+        for name, ts, bound, ok in rows:
+            lines.append(f"| {name} | {min(ts):.3f} / {statistics.median(ts):.3f} / "
+                         f"{max(ts):.3f} | ≤ {bound:.3f} | {ok}/{len(ts)} |")
+        table = "\n".join(lines) + f"\n\nMachine: {machine()}.\n"
+        text = DOC.read_text()
+        text = re.sub(r"<!-- takeover:begin -->.*<!-- takeover:end -->",
+                      lambda _: f"<!-- takeover:begin -->\n{table}<!-- takeover:end -->", text,
+                      flags=re.S)
+        DOC.write_text(text)
     return 0
 
 

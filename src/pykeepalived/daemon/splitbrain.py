@@ -29,7 +29,14 @@ from pykeepalived.splitbrain.arp import LinkProbe
 from pykeepalived.splitbrain.etcd import EtcdError, EtcdGateway
 from pykeepalived.splitbrain.guards import GuardIo, NodeGuards
 from pykeepalived.splitbrain.paths import HeartbeatPaths
-from pykeepalived.vrrp.actions import Action, SendAdvert, State
+from pykeepalived.vrrp.actions import (
+    Action,
+    ClaimWanted,
+    Notify,
+    SendAdvert,
+    State,
+    StateChanged,
+)
 from pykeepalived.vrrp.packet import Advert, AdvertEncoder, PacketError, decode_ipv4, decode_ipv6
 
 if TYPE_CHECKING:
@@ -58,6 +65,7 @@ class Process(Protocol):
     def _rearm(self) -> None: ...
 
 log = logging.getLogger("pykeepalived.vrrp")
+_RELEVANT = (StateChanged, ClaimWanted, Notify)
 _LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
 
@@ -101,9 +109,12 @@ class SplitBrainShell:
                 gates.setdefault(key, []).append(name)
             if sb.conflict_watch:
                 mac = self._mac(where)
+                interval = sb.conflict_interval or inst.cfg.advert_int
+                # probe when two adverts are missing: the answer is in before the claim
+                lead = min(2 * interval, 1.5 * inst.cfg.advert_int)
                 self.guards.add_conflict_watch(name, cw.ConflictWatch(cw.ConflictSettings(
-                    name, tuple(sorted(self._vips[name])),
-                    sb.conflict_interval or inst.cfg.advert_int, own_mac=mac)))
+                    name, tuple(sorted(self._vips[name])), interval, own_mac=mac,
+                    lead=lead)))
                 self._watch_if[name] = where
                 await self._probe_on(where)
         for n, (key, members) in enumerate(gates.items()):
@@ -252,7 +263,9 @@ class SplitBrainShell:
 
     # ------------------------------------------------------------------ events in
     def observe(self, inst: Instance, acts: list[Action]) -> None:
-        if inst.name in self.guards.routers:
+        """Router actions of ``inst``: only state changes, claim wishes and notifications
+        concern the guards (a master's periodic advert does not: no work per advert)."""
+        if inst.name in self.guards.routers and any(isinstance(a, _RELEVANT) for a in acts):
             self.guards.observe(inst.name, acts, self.proc._now())
             self.pump()
 
@@ -268,6 +281,7 @@ class SplitBrainShell:
             r = self.guards.routers[name]
             if got & mine and (adv.vrid != r.settings.vrid or got != mine):
                 w.evidence_advert(adv.src, adv.vrid, adv.priority, adv.addresses, now)
+                self.guards.touched(name)
         self.pump()
 
     def _heard(self, ifname: str, ip: str, mac: str, reply: bool) -> None:
@@ -278,6 +292,7 @@ class SplitBrainShell:
         for name, w in self.guards.conflicts.items():
             if self._watch_if[name] == ifname and ip in self._vips[name]:
                 w.evidence_arp(ip, mac, now)
+                self.guards.touched(name)
         self.pump()
 
     # ------------------------------------------------------------------ the loop
@@ -315,6 +330,7 @@ class SplitBrainShell:
         now = self.proc._now()
         for name, w in self.guards.conflicts.items():
             r = self.guards.routers[name]
+            w.vrrp_heard(r.last_advert_at)
             if r.state is State.BACKUP and not r.claim_waiting:
                 w.set_down_deadline(r.next_timer(), now)
         self.guards.handle_timer(now)

@@ -440,3 +440,41 @@ def etcd_hooks(cause: Cause, etcd: object) -> dict[str, Action]:
             m.start()
 
     return {"on_inject": lambda sb: etcd.stop_all(), "on_heal": back}
+
+
+def crash_takeover(sb: SbLab, variant: Variant) -> float:
+    """n1 master, n2 backup; n1's link is cut and its process group killed. Seconds from
+    n1's last advert on n2's wire (the RFC's reference event) to the VIP appearing on n2."""
+    from pykeepalived.lab.measure import AddrMonitor, AdvertCapture
+
+    run = Run(sb)
+    try:
+        n1 = run.start("n1", "lan", variant)
+        if not settle_master(n1):
+            raise RuntimeError(f"n1 never became master:\n{n1.log_text()[-3000:]}")
+        n2 = run.start("n2", "lan", variant)
+        if not n2.wait_log(r"Entering BACKUP STATE", 15):
+            raise RuntimeError(f"n2 did not start:\n{n2.log_text()[-3000:]}")
+        time.sleep(1.0 + A * (time.time() % 1))  # a random phase against the advert timer
+        cap, mon = AdvertCapture(sb.n2), AddrMonitor(sb.n2)
+        t0 = time.time()
+        sb.n1.cut()
+        n1.crash()
+        got = wait_for(lambda: n2.has_vip(VIP), 8, 0.01)
+        time.sleep(0.1)
+        t = mon.first_add(VIP, t0)
+        cap.finish()
+        last = cap.last_from(f"{NET}.11", t or time.time(), 51)
+        if not got or t is None or last is None:
+            raise RuntimeError(f"no takeover:\n{n2.log_text()[-3000:]}")
+        return t - last
+    finally:
+        run.stop()
+
+
+def takeover_bound(variant: Variant) -> float:
+    """The target: the RFC's Master_Down_Interval (+ 100 ms), or with the lease arbiter
+    max(Master_Down_Interval, lease TTL) + 100 ms."""
+    mdi = 3 * A + (256 - 100) / 256 * A
+    ttl = 2.0 if variant.etcd else 0.0
+    return max(mdi, ttl) + 0.1

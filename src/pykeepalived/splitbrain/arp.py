@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import ipaddress
 import logging
 import socket
@@ -32,6 +33,14 @@ Heard = Callable[[str, str, str, bool], None]
 
 SO_ATTACH_FILTER = 26
 ICMPV6_NS, ICMPV6_NA = 135, 136
+# cBPF: ARP whose sender address is set (not an RFC 5227 probe: those are ours or another
+# watcher's, and a busy master sends one per VIP per interval) and that we did not send
+_ARP_FILTER = [
+    (0x28, 0, 0, 12), (0x15, 0, 5, 0x0806),
+    (0x20, 0, 0, 28), (0x15, 3, 0, 0),
+    (0x30, 0, 0, 0xFFFFF004), (0x15, 1, 0, 4),  # SKF_AD_PKTTYPE == PACKET_OUTGOING
+    (0x06, 0, 0, 0xFFFF), (0x06, 0, 0, 0),
+]
 # cBPF: ether type IPv6, next header ICMPv6 (58), ICMPv6 type NA (136)
 _NA_FILTER = [
     (0x28, 0, 0, 12), (0x15, 0, 5, 0x86DD),
@@ -99,28 +108,30 @@ class LinkProbe:
         self._arp: socket.socket | None = None
         self._nd: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._filters: list[object] = []  # the attached programs, kept alive
 
     def open(self, v4: bool, v6: bool) -> None:
         self._loop = asyncio.get_running_loop()
         if v4:
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+            self._attach(s, _ARP_FILTER)
             s.bind((self.ifname, ETH_P_ARP))
             s.setblocking(False)
             self._arp = s
             self._loop.add_reader(s.fileno(), self._read_arp)
         if v6:
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IPV6))
-            prog = b"".join(struct.pack("HBBI", *ins) for ins in _NA_FILTER)
-            import ctypes
-
-            buf = ctypes.create_string_buffer(prog)
-            fprog = struct.pack("HL", len(_NA_FILTER), ctypes.addressof(buf))
-            s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+            self._attach(s, _NA_FILTER)
             s.bind((self.ifname, ETH_P_IPV6))
             s.setblocking(False)
             self._nd = s
-            self._nd_filter = buf  # keep the program alive while attached
             self._loop.add_reader(s.fileno(), self._read_nd)
+
+    def _attach(self, s: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+        buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
+        s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+                     struct.pack("HL", len(program), ctypes.addressof(buf)))
+        self._filters.append(buf)
 
     def probe(self, target: str, sender: str | None) -> None:
         """Ask who has ``target``: from ``sender`` (ours), or an RFC 5227 probe (None)."""

@@ -33,6 +33,7 @@ Rules (deterministic, so both ends reach the same answer without talking):
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass
 
 from pykeepalived.vrrp.actions import State
@@ -47,10 +48,15 @@ class ConflictSettings:
     vips: tuple[str, ...]
     interval: float
     own_mac: str = ""
+    lead: float | None = None  # probe this long before claiming (default: the interval)
 
     def __post_init__(self) -> None:
         if self.interval <= 0:
             raise ValueError("conflict watch interval must be positive")
+
+    @property
+    def probe_lead(self) -> float:
+        return self.interval if self.lead is None else self.lead
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,8 @@ class ConflictWatch:
         if end is not None and (t is None or end < t):
             t = end
         if self._state is State.BACKUP and t is None and self._down_at is not None:
-            t = self._down_at - self.settings.interval
+            # on the shared grid too: 250 backups cost one wake-up per interval at most
+            t = self._grid_at_or_after(self._down_at - self.settings.probe_lead)
         return t
 
     # ------------------------------------------------------------------ inputs
@@ -202,7 +209,7 @@ class ConflictWatch:
             self._actions.append(ProbeVips(self.settings.vips))
             self._probe_at = None
             if self._active(now):
-                self._probe_at = now + self.settings.interval
+                self._probe_at = self._next_round(now)
         elif self._probe_at is None and self._active(now):
             self._schedule_probe(now)
         self._push_block(now)
@@ -217,10 +224,21 @@ class ConflictWatch:
             return False
         if self._claim_waiting or self._yielded_to:
             return True
-        return self._down_at is not None and now >= self._down_at - self.settings.interval
+        return (self._down_at is not None
+                and now >= self._grid_at_or_after(self._down_at - self.settings.probe_lead))
 
     def _schedule_probe(self, now: float) -> None:
         self._probe_at = now
+
+    def _grid_at_or_after(self, t: float) -> float:
+        i = self.settings.interval
+        return math.ceil(t / i - 1e-9) * i
+
+    def _next_round(self, now: float) -> float:
+        """The next multiple of the interval: every watch with the same interval probes in
+        the same timer tick (250 masters cost one wake-up per interval, not 250)."""
+        i = self.settings.interval
+        return (math.floor(now / i + 1e-9) + 1) * i
 
     def _episode_end(self) -> float | None:
         if self._last_evidence is None or self._since is None:
@@ -244,7 +262,7 @@ class ConflictWatch:
                 self.yields += 1
                 self._actions.append(YieldRole(f"{detail}; {why}"))
         if self._probe_at is None and self._active(now):
-            self._schedule_probe(now + self.settings.interval)
+            self._probe_at = self._next_round(now)
         self._push_block(now)
 
     def _end_episode(self, now: float) -> None:

@@ -48,6 +48,7 @@ class NodeGuards:
         self.gate_members: dict[str, tuple[str, ...]] = {}
         self.lease: la.LeaseArbiter | None = None
         self._pending: list[tuple[str, list[Action]]] = []
+        self._dirty: set[str] = set()  # instances whose conflict watch may have actions
 
     # ------------------------------------------------------------------ set-up
     def add_conflict_watch(self, name: str, watch: cw.ConflictWatch) -> None:
@@ -71,6 +72,8 @@ class NodeGuards:
         """Router ``name`` produced ``actions`` (already performed or about to be)."""
         r = self.routers[name]
         watch = self.conflicts.get(name)
+        if watch is not None:
+            self._dirty.add(name)
         lease = self.lease if self.lease is not None and self.lease.knows(name) else None
         for a in actions:
             if isinstance(a, StateChanged):
@@ -92,6 +95,11 @@ class NodeGuards:
             if r.state is State.BACKUP:
                 watch.set_down_deadline(None if r.claim_waiting else r.next_timer(), now)
 
+    def touched(self, name: str) -> None:
+        """Instance ``name``'s watch was given evidence: look at it at the next pump."""
+        if name in self.conflicts:
+            self._dirty.add(name)
+
     def next_timer(self) -> float | None:
         ts = [g.next_timer() for g in self.gates.values()]
         ts += [w.next_timer() for w in self.conflicts.values()]
@@ -105,10 +113,11 @@ class NodeGuards:
             t = g.next_timer()
             if t is not None and t <= now:
                 g.handle_timer(now)
-        for w in self.conflicts.values():
+        for name, w in self.conflicts.items():
             t = w.next_timer()
             if t is not None and t <= now:
                 w.handle_timer(now)
+                self._dirty.add(name)
         if self.lease is not None:
             t = self.lease.next_timer()
             if t is not None and t <= now:
@@ -125,8 +134,9 @@ class NodeGuards:
                 for a in gate.actions():
                     moved = True
                     self._gate_action(gid, a, now, io)
-            for name, watch in self.conflicts.items():
-                for c in watch.actions():
+            dirty, self._dirty = self._dirty, set()
+            for name in dirty:
+                for c in self.conflicts[name].actions():
                     moved = True
                     self._conflict_action(name, c, now, io)
             if self.lease is not None:
