@@ -113,25 +113,23 @@ class LinkProbe:
     def open(self, v4: bool, v6: bool) -> None:
         self._loop = asyncio.get_running_loop()
         if v4:
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
-            self._attach(s, _ARP_FILTER)
-            s.bind((self.ifname, ETH_P_ARP))
-            s.setblocking(False)
-            self._arp = s
-            self._loop.add_reader(s.fileno(), self._read_arp)
+            self._arp = self._socket(ETH_P_ARP, _ARP_FILTER, self._read_arp)
         if v6:
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IPV6))
-            self._attach(s, _NA_FILTER)
-            s.bind((self.ifname, ETH_P_IPV6))
-            s.setblocking(False)
-            self._nd = s
-            self._loop.add_reader(s.fileno(), self._read_nd)
+            self._nd = self._socket(ETH_P_IPV6, _NA_FILTER, self._read_nd)
 
-    def _attach(self, s: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+    def _socket(self, proto: int, program: list[tuple[int, int, int, int]],
+                reader: Callable[[], None]) -> socket.socket:
+        """A packet socket on the interface for ``proto``, filtered in the kernel."""
+        assert self._loop is not None
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
         buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
         s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
                      struct.pack("HL", len(program), ctypes.addressof(buf)))
         self._filters.append(buf)
+        s.bind((self.ifname, proto))
+        s.setblocking(False)
+        self._loop.add_reader(s.fileno(), reader)
+        return s
 
     def probe(self, target: str, sender: str | None) -> None:
         """Ask who has ``target``: from ``sender`` (ours), or an RFC 5227 probe (None)."""
