@@ -935,10 +935,21 @@ class VrrpProcess:
                 inst2.router.start(now)
                 self._drain(inst2)
         self._close_unused_sockets()
+        await self._restart_guards()
         self._rearm()
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(keep), len(carry), len(drop),
                  len(added) - sum(1 for c in added if c.name in drop))
+
+    async def _restart_guards(self) -> None:
+        """Split-brain guards follow the reload: the old ones stop (their lease revoked), new
+        ones start from the instances' current states (a kept master takes its key again)."""
+        if self.sb is not None:
+            await self.sb.shutdown()
+            self.sb = None
+        if splitbrain.wanted(self.cfg):
+            self.sb = SplitBrainShell(self)
+            await self.sb.start(self.cfg)
 
     async def _carry_master(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
         """Replace a MASTER's router by one built from its changed config without leaving

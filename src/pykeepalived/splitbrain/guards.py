@@ -22,6 +22,7 @@ from pykeepalived.vrrp.actions import (
     ClaimWanted,
     Notify,
     NotifyEvent,
+    Reason,
     State,
     StateChanged,
 )
@@ -66,6 +67,9 @@ class NodeGuards:
             gate.start(now)
         if self.lease is not None:
             self.lease.start(now)
+        for name, r in self.routers.items():  # routers already running (after a reload)
+            if r.state is not State.INIT:
+                self.observe(name, [StateChanged(State.INIT, r.state, Reason.STARTUP)], now)
 
     # ------------------------------------------------------------------ inputs
     def observe(self, name: str, actions: list[Action], now: float) -> None:
