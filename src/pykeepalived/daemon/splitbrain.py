@@ -82,6 +82,7 @@ class SplitBrainShell:
         self._gate_if: dict[str, str] = {}
         self._watch_if: dict[str, str] = {}
         self._vips: dict[str, frozenset[str]] = {}
+        self._watchers: dict[tuple[str, str], list[str]] = {}  # (ifname, VIP) -> instances
         self.etcd: EtcdGateway | None = None
         self._watches: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -116,6 +117,8 @@ class SplitBrainShell:
                     name, tuple(sorted(self._vips[name])), interval, own_mac=mac,
                     lead=lead)))
                 self._watch_if[name] = where
+                for v in self._vips[name]:
+                    self._watchers.setdefault((where, v), []).append(name)
                 await self._probe_on(where)
         for n, (key, members) in enumerate(gates.items()):
             gid = f"gate{n}"
@@ -289,10 +292,9 @@ class SplitBrainShell:
         for gid, g in self.guards.gates.items():
             if self._gate_if[gid] == ifname and ip in g.settings.addresses:
                 g.answered(ip, now)
-        for name, w in self.guards.conflicts.items():
-            if self._watch_if[name] == ifname and ip in self._vips[name]:
-                w.evidence_arp(ip, mac, now)
-                self.guards.touched(name)
+        for name in self._watchers.get((ifname, ip), ()):
+            self.guards.conflicts[name].evidence_arp(ip, mac, now)
+            self.guards.touched(name)
         self.pump()
 
     # ------------------------------------------------------------------ the loop

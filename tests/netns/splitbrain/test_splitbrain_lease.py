@@ -145,3 +145,23 @@ def test_another_cluster_on_the_same_key_is_refused(sb: lsb.SbLab, etcd: EtcdClu
     assert not d.has_vip(f"{lsb.NET}.201")
     assert n1.has_vip(lsb.VIP)
     assert '"n1"' in str((etcd.get(KEY) or {}).get("value"))
+
+
+def test_reload_keeps_the_master_and_its_key(sb: lsb.SbLab, etcd: EtcdCluster,
+                                             run: lsb.Run) -> None:
+    """HUP: the guards restart (old lease revoked, a new one granted) and the kept master
+    takes its key again; the backup never claims meanwhile."""
+    v = lsb.VARIANTS["lease"]
+    n1 = run.start("n1", "lan", v)
+    assert lsb.settle_master(n1)
+    n2 = run.start("n2", "lan", v)
+    assert n2.wait_log(r"Entering BACKUP STATE", 10)
+    assert wait_for(lambda: '"n1"' in str((etcd.get(KEY) or {}).get("value")), 5)
+    before = (etcd.get(KEY) or {}).get("lease")
+    mark = n1.mark()
+    n1.signal(1)  # SIGHUP
+    assert n1.wait_log(r"Reload finished", 15, since=mark), n1.log_text()[-2000:]
+    assert wait_for(lambda: (etcd.get(KEY) or {}).get("lease") not in (None, before), 5)
+    assert '"n1"' in str((etcd.get(KEY) or {}).get("value"))
+    assert n1.has_vip(lsb.VIP) and not n2.has_vip(lsb.VIP)
+    assert "Entering MASTER STATE" not in n2.log_text()
