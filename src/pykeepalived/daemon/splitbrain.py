@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pykeepalived.daemon.settings import auth_of
 from pykeepalived.net.links import if_mac
+from pykeepalived.notify.fifo import vrrp_line
 from pykeepalived.splitbrain import conflict as cw
 from pykeepalived.splitbrain import lease as la
 from pykeepalived.splitbrain import refgate as rg
@@ -384,7 +385,8 @@ class SplitBrainShell:
         if s is not None:
             n.scripts.launch(s, [*s.argv, "INSTANCE", name, event, detail])
         with contextlib.suppress(Exception):
-            n.fifos.write_vrrp(f'INSTANCE "{name}" {event} {inst.router.effective_priority}\n')
+            n.fifos.write_vrrp(vrrp_line("INSTANCE", name, event,
+                                         inst.router.effective_priority))
 
     def _fence(self, name: str, reason: str) -> None:
         inst = self.proc.instances.get(name)
