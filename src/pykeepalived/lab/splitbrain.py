@@ -355,52 +355,84 @@ def settle_master(d: Daemon, timeout: float = 15.0) -> bool:
     return wait_for(lambda: d.has_vip(VIP), timeout, 0.05)
 
 
+class Session:
+    """n1 (master) and n2 (backup) of one variant on one base, kept running while several
+    causes are measured one after the other: a daemon start costs seconds, a cause 2-5 s.
+
+    Before each cause the session waits for n1 alone to hold the VIP (a cure may have left
+    n2 holding after the heal: one holder, but the causes are written for n1 as master); if
+    that does not come, the daemons are restarted."""
+
+    def __init__(self, sb: SbLab, variant: Variant, base: str, n2_vrid: int = 51) -> None:
+        self.sb, self.variant, self.base, self.n2_vrid = sb, variant, base, n2_vrid
+        self.run = Run(sb)
+        self._start()
+
+    def _start(self) -> None:
+        n1 = self.run.start("n1", self.base, self.variant)
+        if not settle_master(n1):
+            raise RuntimeError(f"n1 never became master:\n{n1.log_text()[-3000:]}")
+        if self.n2_vrid == 51:
+            self._start_n2()
+
+    def _start_n2(self) -> None:
+        n2 = self.run.start("n2", self.base, self.variant, vrid=self.n2_vrid)
+        if not n2.wait_log(r"Entering (BACKUP|MASTER) STATE", 15):
+            raise RuntimeError(f"n2 did not start:\n{n2.log_text()[-3000:]}")
+
+    def _n1_alone(self) -> bool:
+        d = self.run.daemons
+        return d["n1"].has_vip(VIP) and ("n2" not in d or not d["n2"].has_vip(VIP))
+
+    def ready(self) -> None:
+        if wait_for(self._n1_alone, 3.0, 0.05):
+            return
+        self.run.stop()
+        self._start()
+        if not wait_for(self._n1_alone, 5.0, 0.05):
+            raise RuntimeError("n1 is not the only holder after a restart")
+
+    def measure(self, cause: Cause, hold: float | None = None, settle: float = 2.0,
+                on_inject: Action | None = None, on_heal: Action | None = None) -> Result:
+        """Inject ``cause``, hold it, heal it, settle; what every host saw meanwhile."""
+        from pykeepalived.lab.measure import Pinger
+
+        self.ready()
+        samplers = {h.name: Sampler(h) for h in (self.sb.n1, self.sb.n2, self.sb.client)}
+        pinger = Pinger(self.sb.client, VIP)
+        try:
+            time.sleep(0.4)
+            if self.n2_vrid != 51 and "n2" not in self.run.daemons:
+                self._start_n2()  # the fault is n2 itself: the window opens when it is up
+            t0 = time.time()
+            cause.inject(self.sb)
+            if on_inject is not None:
+                on_inject(self.sb)
+            time.sleep(cause.hold_s if hold is None else hold)
+            cause.heal(self.sb)
+            if on_heal is not None:
+                on_heal(self.sb)
+            time.sleep(settle)
+            t1 = time.time()
+        finally:
+            pinger.finish()
+            rows = {k: smp.finish() for k, smp in samplers.items()}
+        return analyse(cause.name, self.variant.name, t0, t1,
+                       {"n1": rows["n1"], "n2": rows["n2"]}, rows["cl"])
+
+    def close(self) -> None:
+        self.run.stop()
+
+
 def run_cause(sb: SbLab, cause: Cause, variant: Variant, settle: float = 2.0,
               on_inject: Action | None = None, on_heal: Action | None = None,
               hold: float | None = None) -> Result:
-    """Bring n1 up as master (and n2 as backup), inject the fault, heal it, measure."""
-    from pykeepalived.lab.measure import Pinger
-
-    run = Run(sb)
-    samplers: dict[str, Sampler] = {}
+    """One cause on freshly started daemons (the bench's unit)."""
+    session = Session(sb, variant, cause.base, cause.n2_vrid)
     try:
-        n1 = run.start("n1", cause.base, variant)
-        if not settle_master(n1):
-            raise RuntimeError(f"n1 never became master:\n{n1.log_text()[-3000:]}")
-        late_n2 = cause.n2_vrid != 51
-        if not late_n2:
-            n2 = run.start("n2", cause.base, variant)
-            if not n2.wait_log(r"Entering (BACKUP|MASTER) STATE", 15):
-                raise RuntimeError(f"n2 did not start:\n{n2.log_text()[-3000:]}")
-        time.sleep(0.5)
-        samplers = {h.name: Sampler(h) for h in (sb.n1, sb.n2, sb.client)}
-        pinger = Pinger(sb.client, VIP)
-        time.sleep(0.5)
-        if late_n2:  # the fault is n2 itself: the window opens when it is up, as BACKUP
-            n2 = run.start("n2", cause.base, variant, vrid=cause.n2_vrid)
-            if not n2.wait_log(r"Entering BACKUP STATE", 15):
-                raise RuntimeError(f"n2 did not start:\n{n2.log_text()[-3000:]}")
-        t0 = time.time()
-        cause.inject(sb)
-        if on_inject is not None:
-            on_inject(sb)
-        time.sleep(cause.hold_s if hold is None else hold)
-        cause.heal(sb)
-        if on_heal is not None:
-            on_heal(sb)
-        time.sleep(settle)
-        t1 = time.time()
-        pinger.finish()
-        rows = {k: s.finish() for k, s in samplers.items()}
-        samplers = {}
-        res = analyse(cause.name, variant.name, t0, t1,
-                      {"n1": rows["n1"], "n2": rows["n2"]}, rows["cl"])
-        return res
+        return session.measure(cause, hold, settle, on_inject, on_heal)
     finally:
-        for s in samplers.values():
-            with contextlib.suppress(Exception):
-                s.finish()
-        run.stop()
+        session.close()
 
 
 # ---------------------------------------------------------------- the variants of the matrix

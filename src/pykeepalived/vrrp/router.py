@@ -402,7 +402,8 @@ class VrrpRouter:
         """
         if (advert is not self._rx_repeat or self._state is not State.BACKUP
                 or advert.priority < self._eff or advert.src != self._master_ip
-                or advert.adver_int != self._master_adver_int):
+                or advert.adver_int != self._master_adver_int
+                or self._claim_wait is not None):  # a guard must hear that the wait ended
             return False
         self.stats.advert_rcvd += 1
         self._last_rx = now

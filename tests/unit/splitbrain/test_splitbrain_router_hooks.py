@@ -132,3 +132,19 @@ def test_no_guard_means_no_change() -> None:
     acts = run(r, 1.0)
     assert r.state is State.MASTER
     assert not any(isinstance(a, ClaimWanted) for a in acts)
+
+
+def test_the_repeat_fast_path_does_not_hide_the_end_of_a_wait() -> None:
+    """Field replay: a backup waiting for a lease key heard its master again only through
+    receive_repeat (the daemon's fast path); the wait must end there too."""
+    r = router()
+    a = adv(150)
+    r.receive(a, 0.0)
+    r.actions()
+    assert r.repeat_advert is a
+    r.set_claim_block("lease", ClaimBlock("held", announce=True), 0.0)
+    run(r, 1.0)  # the master went quiet: waiting, announcing
+    assert r.claim_waiting
+    assert not r.receive_repeat(a, 1.0)  # refused: the full receive ends the wait
+    r.receive(a, 1.0)
+    assert ClaimWanted(False) in r.actions() and not r.claim_waiting
