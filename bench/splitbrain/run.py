@@ -7,7 +7,9 @@
 
 For each cause (``pykeepalived.lab.splitbrain.CAUSES``) and each variant: n1 (priority 150)
 master, n2 (100) backup, VRRPv3 0.1 s, a client pinging the VIP; the fault is injected for
-3 s, healed, and the run goes on 2 s. Every host is sampled every 5 ms. Reported per cell:
+3 s, healed, and the run goes on 2 s. The daemons of a variant keep running from one cause to
+the next (``lab.splitbrain.Session``: restarted when n1 is not the only holder before a
+cause). Every host is sampled every 5 ms. Reported per cell:
 two-holder ms / no-holder ms / holder-set transitions / client MAC flips. The table goes into
 docs/split-brain.md between ``<!-- matrix:begin -->`` and ``<!-- matrix:end -->`` with the
 machine it ran on. Needs root, ``ip netns``, keepalived and (for the lease) etcd.
@@ -50,19 +52,31 @@ def main() -> int:
     need_etcd = any(v.etcd for v in variants)
     with lsb.sb_lab(a.prefix, etcd=need_etcd) as sb:
         etcd = EtcdCluster(sb.etcd) if need_etcd else None
-        for c in causes:
-            for v in variants:
-                if c.name == "arbiter" and not v.etcd:
-                    continue
+        if etcd is not None:
+            etcd.start(fresh=True)
+        for v in variants:
+            # one session (daemons kept running) per base configuration of the variant
+            groups: dict[tuple[str, int], list[lsb.Cause]] = {}
+            for c in causes:
+                if c.name != "arbiter" or v.etcd:
+                    groups.setdefault((c.base, c.n2_vrid), []).append(c)
+            for (base, vrid), group in groups.items():
                 if etcd is not None:
-                    etcd.start(fresh=True)
-                res = lsb.run_cause(sb, c, v, **lsb.etcd_hooks(c, etcd))
-                results.append(res)
-                print(f"{c.name:11} {v.name:34} dual {res.dual_ms:6} ms  none {res.none_ms:6}"
-                      f" ms  transitions {res.transitions:3}  client flips "
-                      f"{res.client_flips:3}  ({res.samples_per_s:.0f} samples/s)", flush=True)
-                if etcd is not None:
-                    etcd.stop_all()
+                    etcd.start(fresh=False)
+                    etcd.wait_healthy()
+                session = lsb.Session(sb, v, base, vrid)
+                try:
+                    for c in group:
+                        res = session.measure(c, **lsb.etcd_hooks(c, etcd))
+                        results.append(res)
+                        print(f"{c.name:15} {v.name:36} dual {res.dual_ms:6} ms  none "
+                              f"{res.none_ms:6} ms  transitions {res.transitions:3}  client "
+                              f"flips {res.client_flips:3}  ({res.samples_per_s:.0f} "
+                              f"samples/s)", flush=True)
+                finally:
+                    session.close()
+        if etcd is not None:
+            etcd.stop_all()
     if a.json:
         Path(a.json).write_text(json.dumps([asdict(r) for r in results], indent=1))
     if not a.no_write:
