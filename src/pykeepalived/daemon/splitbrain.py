@@ -38,7 +38,14 @@ from pykeepalived.vrrp.actions import (
     State,
     StateChanged,
 )
-from pykeepalived.vrrp.packet import Advert, AdvertEncoder, PacketError, decode_ipv4, decode_ipv6
+from pykeepalived.vrrp.packet import (
+    Advert,
+    AdvertEncoder,
+    PacketError,
+    decode_ipv4,
+    decode_ipv6,
+    repeat_key,
+)
 
 if TYPE_CHECKING:
     from pykeepalived.config.model import KeepalivedConfig
@@ -93,6 +100,9 @@ class SplitBrainShell:
         self.paths: dict[str, HeartbeatPaths] = {}
         self._path_tx: dict[str, list[tuple[Any, str, tuple[str, ...]]]] = {}
         self._path_enc: dict[tuple[Any, ...], AdvertEncoder] = {}
+        # per (instance, path key): the last IPv4 datagram decoded there and its advert: a
+        # master's repeats differ only in IP ID and checksum, so they skip the decode
+        self._path_memo: dict[tuple[str, Any], tuple[bytes, Advert]] = {}
 
     # ------------------------------------------------------------------ set-up
     async def start(self, cfg: KeepalivedConfig) -> None:
@@ -111,7 +121,9 @@ class SplitBrainShell:
                 gates.setdefault(key, []).append(name)
             if sb.conflict_watch:
                 mac = self._mac(where)
-                interval = sb.conflict_interval or inst.cfg.advert_int
+                # probing while MASTER is the slow path (a claim is checked before it is
+                # made, at the advert's pace): at most one round a second by default
+                interval = sb.conflict_interval or max(inst.cfg.advert_int, 1.0)
                 # probe when two adverts are missing: the answer is in before the claim
                 lead = min(2 * interval, 1.5 * inst.cfg.advert_int)
                 self.guards.add_conflict_watch(name, cw.ConflictWatch(cw.ConflictSettings(
@@ -175,24 +187,34 @@ class SplitBrainShell:
         if paths is None:
             return False
         unicast = bool(key[2])
-        exp = inst.expect
-        if exp is not None and exp.unicast != unicast:
-            exp = dataclasses.replace(exp, unicast=unicast, unicast_peers=None)
-        try:
-            if pkt.family == 4:
-                adv = decode_ipv4(pkt.data, expect=exp)
-            else:
-                adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
-                                  expect=exp, verify_checksum=False)
-        except PacketError as e:
-            log.warning("(%s) %s", inst.name, e.detail or e.reason.counter)
-            return True
+        now = self.proc._now()
+        rk = repeat_key(pkt.data) if pkt.family == 4 and inst.ah is None else None
+        memo = self._path_memo.get((inst.name, key))
+        if rk is not None and memo is not None and memo[0] == rk:
+            adv = memo[1]  # a repeat: same fields as the last one decoded on this path
+        else:
+            exp = inst.expect
+            if exp is not None and exp.unicast != unicast:
+                exp = dataclasses.replace(exp, unicast=unicast, unicast_peers=None)
+            try:
+                if pkt.family == 4:
+                    adv = decode_ipv4(pkt.data, expect=exp)
+                else:
+                    adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                      expect=exp, verify_checksum=False)
+            except PacketError as e:
+                log.warning("(%s) %s", inst.name, e.detail or e.reason.counter)
+                return True
+            if rk is not None:
+                self._path_memo[(inst.name, key)] = (rk, adv)
         pname = key[0] if key == inst.rx_key or key == inst.tx_key else (
             f"{key[0]}{' unicast' if unicast else ''}")
         if adv.src == inst.src or any(adv.src == t[1] for t in self._path_tx[inst.name]):
             return True  # our own, looped back on another path
-        if paths.heard(pname, adv.vrid, adv.priority, adv.addresses, self.proc._now()):
-            inst.router.receive(adv, self.proc._now())
+        if paths.heard(pname, adv.vrid, adv.priority, adv.addresses, now):
+            r = inst.router
+            if not r.receive_repeat(adv, now):
+                r.receive(adv, now)
             self.proc._drain(inst)
         return True
 

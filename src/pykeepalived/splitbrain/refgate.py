@@ -8,10 +8,11 @@ can reach, so it does not claim, and a master gives its VIPs up, saying why.
 
 Two verdicts, both pushed only when they change:
 
-* ``claim``: a reason not to *become* MASTER, or None. Claiming needs a *fresh* answer (one in
-  the last ``2 × interval``): a backup whose master fell silent because the switch died claims
-  at Master_Down_Interval (≥ 3 adverts), by which time the answers have been missing for
-  longer than that, so it never claims into a dead network. Before the first answer, too.
+* ``claim``: a reason not to *become* MASTER, or None. Claiming needs a *fresh* answer: the
+  last round answered, and an answer in the last ``2 × interval``. A backup whose master fell
+  silent because the switch died claims at Master_Down_Interval (≥ 3 adverts), by which time
+  a whole round has gone unanswered, so it never claims into a dead network. Before the first
+  answer, too.
 * ``fault``: a reason for FAULT (the VIPs are released), or None: after ``fall`` rounds in a
   row without an answer from any reference address; lifted after ``rise`` answered rounds
   (the first answer of a round counts at once, so recovery does not wait for the round end).
@@ -107,6 +108,7 @@ class ReferenceGate:
         self._last_reply = now
         if not self._answered_round:
             self._answered_round = True
+            self._misses = 0  # reachable now: no need to wait for the round's end
             if self._fault is not None and self._hits + 1 >= self.settings.rise:
                 self._fault = None  # the round end counts the hit
         self._update(now)
@@ -147,9 +149,9 @@ class ReferenceGate:
             claim: str | None = self._fault
         elif self._last_reply is None:
             claim = "no reference address has answered yet"
-        elif now >= self._last_reply + 2 * self.settings.interval:
+        elif self._misses > 0 or now >= self._last_reply + 2 * self.settings.interval:
             claim = (f"no reference address answered in the last "
-                     f"{2 * self.settings.interval:g} s")
+                     f"{max(now - self._last_reply, self.settings.interval):.3g} s")
         else:
             claim = None
         self._claim = claim
