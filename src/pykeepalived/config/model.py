@@ -482,7 +482,7 @@ class SplitBrainGuards:
     reference_fall: int = 3
     reference_rise: int = 1
     conflict_watch: bool = False
-    conflict_interval: float | None = None  # None: the instance's advert_int
+    conflict_interval: float | None = None  # None: the instance's advert_int, at least 1 s
     heartbeat_paths: tuple[HeartbeatPath, ...] = ()
     lease_key: str | None = None
     fence_script: NotifyScript | None = None

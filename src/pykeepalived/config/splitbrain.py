@@ -7,7 +7,7 @@ Instance keywords (inside ``vrrp_instance``)::
     reference_fall 3                         # unanswered rounds before FAULT
     reference_rise 1
     conflict_watch                           # watch for other holders of our VIPs
-    conflict_interval 0.5                    # default: the instance's advert_int
+    conflict_interval 0.5                    # while MASTER; default advert_int, at least 1 s
     heartbeat_path eth1                      # adverts also on eth1 (repeatable)
     heartbeat_path eth0 unicast 10.0.0.12    # ... and unicast to a peer
     lease_key /pykeepalived/web              # claim only with this etcd key
