@@ -124,11 +124,12 @@ class SplitBrainShell:
                 # probing while MASTER is the slow path (a claim is checked before it is
                 # made, at the advert's pace): at most one round a second by default
                 interval = sb.conflict_interval or max(inst.cfg.advert_int, 1.0)
-                # probe when two adverts are missing: the answer is in before the claim
-                lead = min(2 * interval, 1.5 * inst.cfg.advert_int)
+                # as BACKUP at the advert's pace; probe when two adverts are missing, so the
+                # answer is in before the claim
+                adv = inst.cfg.advert_int
                 self.guards.add_conflict_watch(name, cw.ConflictWatch(cw.ConflictSettings(
                     name, tuple(sorted(self._vips[name])), interval, own_mac=mac,
-                    lead=lead)))
+                    lead=1.5 * adv, backup_interval=adv)))
                 self._watch_if[name] = where
                 for v in self._vips[name]:
                     self._watchers.setdefault((where, v), []).append(name)

@@ -46,17 +46,23 @@ SOURCE = "conflict_watch"
 class ConflictSettings:
     name: str
     vips: tuple[str, ...]
-    interval: float
+    interval: float  # probing while MASTER
     own_mac: str = ""
-    lead: float | None = None  # probe this long before claiming (default: the interval)
+    lead: float | None = None  # probe this long before claiming (default: backup_interval)
+    backup_interval: float | None = None  # probing as BACKUP (default: interval)
 
     def __post_init__(self) -> None:
-        if self.interval <= 0:
+        if self.interval <= 0 or (self.backup_interval or 1) <= 0:
             raise ValueError("conflict watch interval must be positive")
 
     @property
+    def step(self) -> float:
+        """The BACKUP's pace (the advert's): before a claim, while waiting, after yielding."""
+        return self.interval if self.backup_interval is None else self.backup_interval
+
+    @property
     def probe_lead(self) -> float:
-        return self.interval if self.lead is None else self.lead
+        return self.step if self.lead is None else self.lead
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ class ConflictWatch:
 
     @property
     def hold(self) -> float:
-        return 3 * self.settings.interval
+        return 3 * self._pace()
 
     def actions(self) -> list[ConflictAction]:
         out, self._actions = self._actions, []
@@ -230,14 +236,18 @@ class ConflictWatch:
     def _schedule_probe(self, now: float) -> None:
         self._probe_at = now
 
+    def _pace(self) -> float:
+        s = self.settings
+        return s.interval if self._state is State.MASTER else s.step
+
     def _grid_at_or_after(self, t: float) -> float:
-        i = self.settings.interval
+        i = self._pace()
         return math.ceil(t / i - 1e-9) * i
 
     def _next_round(self, now: float) -> float:
         """The next multiple of the interval: every watch with the same interval probes in
         the same timer tick (250 masters cost one wake-up per interval, not 250)."""
-        i = self.settings.interval
+        i = self._pace()
         return (math.floor(now / i + 1e-9) + 1) * i
 
     def _episode_end(self) -> float | None:

@@ -101,3 +101,17 @@ def test_master_sees_a_conflict_within_one_interval() -> None:
     assert not any(isinstance(a, cw.YieldRole) for a in acts)
     watch.evidence_arp("10.0.0.100", "02:00:00:00:00:01", 0.41)
     assert any(isinstance(a, cw.YieldRole) for a in watch.actions())
+
+
+def test_a_slow_master_probe_does_not_delay_the_backups_check() -> None:
+    """Field replay: conflict_interval 1 s (the MASTER's pace) put the pre-claim probe on a
+    1 s grid, after the claim; the BACKUP probes at the advert's pace."""
+    w = cw.ConflictWatch(cw.ConflictSettings("VI_1", ("10.0.0.100",), 1.0, lead=0.15,
+                                             backup_interval=0.1))
+    w.set_state(State.BACKUP, 5.0)
+    w.set_down_deadline(5.36, 5.0)
+    t = w.next_timer()
+    assert t is not None and 5.2 <= t <= 5.3  # two adverts missing, before the 5.36 claim
+    w.handle_timer(t)
+    w.handle_timer(t)
+    assert cw.ProbeVips(("10.0.0.100",)) in w.actions()
