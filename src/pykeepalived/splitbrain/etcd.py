@@ -148,7 +148,17 @@ class EtcdGateway:
             return False, ""  # deleted between compare and range: try again
         kv = kvs[0]
         held = unb64(kv.get("value", ""))
-        return int(kv.get("lease", 0)) == lease, held
+        if int(kv.get("lease", 0)) == lease:
+            return True, held
+        if held == value:
+            # our own key on a lease we have given up (etcd was away): move it to this one,
+            # only if nobody changed it meanwhile
+            r = await self.call("/v3/kv/txn", {
+                "compare": [{"key": k, "target": "VALUE", "value": b64(value)}],
+                "success": [{"request_put": {"key": k, "value": b64(value),
+                                             "lease": str(lease)}}]})
+            return bool(r.get("succeeded")), held
+        return False, held
 
     async def release(self, key: str, lease: int) -> None:
         k = b64(key)

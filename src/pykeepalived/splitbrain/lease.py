@@ -423,6 +423,8 @@ class LeaseArbiter:
             self._actions.append(Log(
                 f"lease arbiter: lease not renewed for {age:.3f} s; on_etcd_down "
                 f"{self.settings.on_down.value}: keeping the VIPs", "WARNING"))
+            for k in self._keys.values():
+                k.held = False  # on a lease we give up: taken again under the next one
         self._lease = None
         self._renew_at = None
         self._grant(now)

@@ -169,3 +169,24 @@ def test_leaving_master_releases_and_graceful_stop_revokes() -> None:
     assert la.Release("VI_1", KEY, 77) in a.actions()
     a.shutdown(3.0)
     assert a.actions() == [la.Revoke(77)]
+
+
+def test_hold_master_takes_its_key_again_under_the_new_lease() -> None:
+    """Field replay: after etcd was away longer than the lease, a holding master kept
+    thinking it held the key on its old lease; when that lease expired a backup took the key
+    and claimed beside it. The key must be taken again under the new lease."""
+    a = arbiter(la.OnDown.HOLD)
+    a.granted(77, 2, 0.0)
+    a.claim_wanted("VI_1", True, 0.5)
+    a.acquired("VI_1", True, "", 0.5)
+    a.set_state("VI_1", State.MASTER, 0.5)
+    a.actions()
+    a.request_failed("keepalive", "refused", 0.7)
+    fence = a.fence_at()
+    assert fence is not None
+    a.handle_timer(fence)  # hold: keeps the VIPs, gives the lease up
+    assert not a.holds("VI_1")
+    a.actions()
+    a.granted(78, 2, fence + 2)
+    acq = [x for x in a.actions() if isinstance(x, la.Acquire)]
+    assert acq and acq[0].lease == 78
