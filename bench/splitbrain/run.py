@@ -41,11 +41,23 @@ def main() -> int:
     ap.add_argument("--prefix", default="pksb")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--json", default="")
+    ap.add_argument("--machine-note", default="", help="with --from-json: the machine line")
+    ap.add_argument("--from-json", default="",
+                    help="render the table from these --json files (comma-separated; a later "
+                         "file's cells replace an earlier one's) instead of running")
     ap.add_argument("--takeover", type=int, default=0,
                     help="instead of the matrix: N crash trials per variant (takeover time)")
     a = ap.parse_args()
     if a.takeover:
         return takeover(a)
+    if a.from_json:
+        cells: dict[tuple[str, str], lsb.Result] = {}
+        for f in a.from_json.split(","):
+            for r in json.loads(Path(f).read_text()):
+                res = lsb.Result(**r)
+                cells[(res.cause, res.variant)] = res
+        write_doc(list(cells.values()), note=a.machine_note)
+        return 0
     causes = [lsb.CAUSES[c] for c in a.causes.split(",")]
     variants = [lsb.VARIANTS[v] for v in a.variants.split(",")]
     results: list[lsb.Result] = []
@@ -124,7 +136,7 @@ def machine() -> str:
             f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end")
 
 
-def write_doc(results: list[lsb.Result]) -> None:
+def write_doc(results: list[lsb.Result], note: str = "") -> None:
     variants = list(dict.fromkeys(r.variant for r in results))
     causes = list(dict.fromkeys(r.cause for r in results))
     cell = {(r.cause, r.variant): r for r in results}
@@ -137,7 +149,7 @@ def write_doc(results: list[lsb.Result]) -> None:
             row.append("n/a" if r is None else
                        f"**{r.dual_ms}** / {r.none_ms} / {r.transitions} / {r.client_flips}")
         lines.append("| " + " | ".join(row) + " |")
-    table = "\n".join(lines) + f"\n\nMachine: {machine()}.\n"
+    table = "\n".join(lines) + f"\n\nMachine: {note or machine()}.\n"
     text = DOC.read_text() if DOC.exists() else "<!-- matrix:begin -->\n<!-- matrix:end -->\n"
     text = re.sub(r"<!-- matrix:begin -->.*<!-- matrix:end -->",
                   lambda _: f"<!-- matrix:begin -->\n{table}<!-- matrix:end -->", text,
