@@ -38,7 +38,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--causes", default=",".join(lsb.CAUSES))
     ap.add_argument("--variants", default=",".join(lsb.VARIANTS))
-    ap.add_argument("--prefix", default="pksb")
+    ap.add_argument("--prefix", default="pkzb")  # not a prefix of the tests' pksb* labs
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--json", default="")
     ap.add_argument("--machine-note", default="", help="with --from-json: the machine line")
