@@ -443,8 +443,11 @@ LEASE_BLOCK = ("lease_arbiter {{\n"
 VARIANTS: dict[str, Variant] = {
     "ka": KEEPALIVED,
     "py": DEFAULT,
+    # rounds faster than the adverts: after an outage both nodes leave FAULT at their first
+    # answer, and rounds 10 ms apart keep that ordered by priority (skews 20 ms apart)
     "gate": Variant("pykeepalived + reference gate", "py",
-                    (f"reference_address {GW}", f"reference_interval {A}")),
+                    (f"reference_address {GW}", "reference_interval 0.01",
+                     "reference_fall 10")),
     "conflict": Variant("pykeepalived + conflict watch", "py", ("conflict_watch",)),
     # the other link, and unicast where the instance runs multicast
     "paths": Variant("pykeepalived + heartbeat paths", "py", base_lines=(
