@@ -20,7 +20,7 @@ from pykeepalived.config.model import (
     ParseResult,
     Severity,
 )
-from pykeepalived.config.parser import Parser, ParseState, build_tree, finish
+from pykeepalived.config.parser import ParseState, build_tree, finish, parse_tree
 
 DEFAULT_SCRIPT_USER = "keepalived_script"
 
@@ -80,7 +80,7 @@ def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:
         tree = build_tree(lx.stmts, messages)
         lx.stmts = []
         st = ParseState(messages=messages, env=env, config_id=config_id)
-        Parser(st).parse(tree)
+        parse_tree(st, tree)
         del tree
         cfg = finish(st, config_id, _hostname())
         _script_security(cfg, st, env, messages)

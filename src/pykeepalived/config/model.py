@@ -287,6 +287,7 @@ class GlobalDefs:
     lvs_timeout_udp: int | None = None
     lvs_sync_daemon: LvsSyncDaemon | None = None
     lvs_dataplane: LvsDataplane = LvsDataplane.AUTO  # pykeepalived addition
+    metrics_listen: str | None = None  # pykeepalived addition: pykeepalived_metrics_listen
     # notify
     notify_fifo: NotifyFifo | None = None
     vrrp_notify_fifo: NotifyFifo | None = None

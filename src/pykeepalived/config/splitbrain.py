@@ -24,7 +24,8 @@ Top level::
     }
 
 keepalived does not know these keywords; pykeepalived without them behaves as keepalived.
-Cross checks (``finish``): reference addresses outside the subnet of the instance's VIPs are
+Rows of the ``vrrp_instance`` and top-level tables (``config.parse``); cross checks
+(``finish``): reference addresses outside the subnet of the instance's VIPs are
 errors with the keyword's file:line; a lease TTL shorter than three advert intervals is a
 warning; two instances with one lease key, or a lease_key without a lease_arbiter block, are
 errors.
@@ -33,49 +34,30 @@ errors.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import replace
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pykeepalived.config.model import (
     ConfigMessage,
     HeartbeatPath,
     LeaseArbiterConfig,
-    NotifyScript,
     Severity,
     SplitBrainGuards,
     VrrpInstance,
 )
+from pykeepalived.config.parse.context import Parser
+from pykeepalived.config.parse.table import Kind, Kw, Section, run_block
+from pykeepalived.config.parse.tree import Node
+
+OURS = "not a keepalived keyword: a split-brain guard (docs/split-brain.md)"
 
 
-class Node(Protocol):
-    """A statement of the parse tree (config.parser.Node)."""
-
-    file: str
-    line: int
-    kw: str
-    args: tuple[str, ...]
-    children: Any
-
-
-class Parser(Protocol):
-    """What these handlers use of config.parser.Parser (which imports this module)."""
-
-    node: Any
-    messages: list[ConfigMessage]
-
-    def at(self, n: Any, text: str, sev: Severity = ...) -> None: ...
-    def timer_arg(self, n: Any, lo: float = ..., hi: float = ..., idx: int = ...
-                  ) -> float | None: ...
-    def int_arg(self, n: Any, lo: int, hi: int, idx: int = ...) -> int | None: ...
-    def str_arg(self, n: Any) -> str | None: ...
-    def script_arg(self, n: Any) -> NotifyScript | None: ...
-    def need_block(self, n: Any) -> list[Any] | None: ...
-    def unknown(self, n: Any) -> None: ...
-    def late(self, text: str, sev: Severity = ...) -> None: ...
-
-ACC = "_split_brain"  # the instance accumulator's key for these keywords
-Handler = Callable[[Parser, Node, dict[str, Any]], None]
+def _sb(b: Any, n: Node) -> dict[str, Any]:
+    """The instance builder's split-brain values; the first guard keyword's line is where
+    the cross checks point unless a lease_key says otherwise."""
+    sb: dict[str, Any] = b.split_brain
+    sb.setdefault("line", n.line)
+    return sb
 
 
 def _addresses(p: Parser, n: Node) -> list[str]:
@@ -91,32 +73,33 @@ def _addresses(p: Parser, n: Node) -> list[str]:
     return out
 
 
-def _reference(p: Parser, n: Node, acc: dict[str, Any]) -> None:
-    acc["reference_addresses"] = tuple(_addresses(p, n))
-    acc["_reference_node"] = n
+def _reference(p: Parser, n: Node, b: Any) -> None:
+    sb = _sb(b, n)
+    sb["reference_addresses"] = tuple(_addresses(p, n))
+    sb["_reference_node"] = n
 
 
-def _interval(key: str) -> Handler:
-    def fn(p: Parser, n: Node, acc: dict[str, Any]) -> None:
+def _interval(key: str) -> Any:
+    def fn(p: Parser, n: Node, b: Any) -> None:
         v = p.timer_arg(n, lo=0.01, hi=3600)
         if v is not None:
-            acc[key] = v
+            _sb(b, n)[key] = v
     return fn
 
 
-def _count(key: str) -> Handler:
-    def fn(p: Parser, n: Node, acc: dict[str, Any]) -> None:
+def _count(key: str) -> Any:
+    def fn(p: Parser, n: Node, b: Any) -> None:
         v = p.int_arg(n, 1, 100)
         if v is not None:
-            acc[key] = v
+            _sb(b, n)[key] = v
     return fn
 
 
-def _conflict(p: Parser, n: Node, acc: dict[str, Any]) -> None:
-    acc["conflict_watch"] = True
+def _conflict(p: Parser, n: Node, b: Any) -> None:
+    _sb(b, n)["conflict_watch"] = True
 
 
-def _path(p: Parser, n: Node, acc: dict[str, Any]) -> None:
+def _path(p: Parser, n: Node, b: Any) -> None:
     a = list(n.args)
     if not a:
         p.at(n, "heartbeat_path requires an interface")
@@ -131,47 +114,59 @@ def _path(p: Parser, n: Node, acc: dict[str, Any]) -> None:
                 peers.append(str(ipaddress.ip_address(t)))
             except ValueError:
                 p.at(n, f"heartbeat_path: '{t}' is not an IP address")
-    acc.setdefault("heartbeat_paths", []).append(HeartbeatPath(a[0], tuple(peers)))
+    _sb(b, n).setdefault("heartbeat_paths", []).append(HeartbeatPath(a[0], tuple(peers)))
 
 
-def _lease_key(p: Parser, n: Node, acc: dict[str, Any]) -> None:
+def _lease_key(p: Parser, n: Node, b: Any) -> None:
     v = p.str_arg(n)
     if v:
-        acc["lease_key"] = v
-        acc["_lease_node"] = n
+        sb = _sb(b, n)
+        sb["lease_key"] = v
+        sb["_lease_node"] = n
 
 
-def _script(key: str) -> Handler:
-    def fn(p: Parser, n: Node, acc: dict[str, Any]) -> None:
+def _script(key: str) -> Any:
+    def fn(p: Parser, n: Node, b: Any) -> None:
         s = p.script_arg(n)
         if s is not None:
-            acc[key] = s
+            _sb(b, n)[key] = s
     return fn
 
 
-INSTANCE_KEYWORDS: dict[str, Handler] = {
-    "reference_address": _reference,
-    "reference_interval": _interval("reference_interval"),
-    "reference_fall": _count("reference_fall"),
-    "reference_rise": _count("reference_rise"),
-    "conflict_watch": _conflict,
-    "conflict_interval": _interval("conflict_interval"),
-    "heartbeat_path": _path,
-    "lease_key": _lease_key,
-    "fence_script": _script("fence_script"),
-    "notify_split_brain": _script("notify_split_brain"),
-}
-
-
-def instance_keyword(p: Parser, n: Node, acc: dict[str, Any]) -> None:
-    """One of ``INSTANCE_KEYWORDS`` inside a vrrp_instance."""
-    sb = acc.setdefault(ACC, {"line": n.line})
-    INSTANCE_KEYWORDS[n.kw](p, n, sb)
+#: rows of the vrrp_instance table (``parse.vrrp``)
+INSTANCE_ROWS: tuple[Kw, ...] = (
+    Kw("reference_address", Kind.WORDS, fn=_reference, syntax="ADDRESS... | { ADDRESS ... }",
+       brace_check=False,
+       ours=OURS + ": ARP/ND probes of these addresses on the VIPs' link"),
+    Kw("reference_interval", Kind.TIMER, fn=_interval("reference_interval"), lo=0.01, hi=3600,
+       default="advert_int", ours=OURS),
+    Kw("reference_fall", Kind.INT, fn=_count("reference_fall"), lo=1, hi=100, default="3",
+       ours=OURS),
+    Kw("reference_rise", Kind.INT, fn=_count("reference_rise"), lo=1, hi=100, default="1",
+       ours=OURS),
+    Kw("conflict_watch", Kind.FLAG, fn=_conflict, ours=OURS + ": notice other holders of our VIPs"),
+    Kw("conflict_interval", Kind.TIMER, fn=_interval("conflict_interval"), lo=0.01, hi=3600,
+       default="advert_int, at least 1 s", ours=OURS),
+    Kw("heartbeat_path", Kind.WORDS, fn=_path, syntax="IFACE [unicast PEER...]",
+       ours=OURS + ": adverts also sent and accepted on this path (repeatable)"),
+    Kw("lease_key", Kind.STR, fn=_lease_key, ours=OURS + ": claim only with this etcd key"),
+    Kw("fence_script", Kind.SCRIPT, fn=_script("fence_script"),
+       ours=OURS + ": run on losing arbitration"),
+    Kw("notify_split_brain", Kind.SCRIPT, fn=_script("notify_split_brain"),
+       ours=OURS + ": INSTANCE NAME EVENT DETAIL"),
+)
 
 
 # ---------------------------------------------------------------- lease_arbiter block
-def _endpoints(p: Parser, n: Node, acc: dict[str, Any]) -> None:
-    eps = [t for t in n.args]
+@dataclass(slots=True)
+class LeaseBuilder:
+    """``lease_arbiter``: ``LeaseArbiterConfig`` fields."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _endpoints(p: Parser, n: Node, b: LeaseBuilder) -> None:
+    eps = list(n.args)
     for c in n.children or ():
         eps += [c.kw, *c.args]
     for e in eps:
@@ -179,59 +174,49 @@ def _endpoints(p: Parser, n: Node, acc: dict[str, Any]) -> None:
             p.at(n, f"lease_arbiter endpoint '{e}' must be http://HOST:PORT (etcd's "
                     "HTTP/JSON gateway)")
             return
-    acc["endpoints"] = tuple(eps)
+    b.values["endpoints"] = tuple(eps)
 
 
-def _on_down(p: Parser, n: Node, acc: dict[str, Any]) -> None:
+def _on_down(p: Parser, n: Node, b: LeaseBuilder) -> None:
     v = p.str_arg(n)
     if v not in ("hold", "vrrp", "fence"):
         p.at(n, f"on_etcd_down must be hold, vrrp or fence, not '{v}'")
         return
-    acc["on_etcd_down"] = v
+    b.values["on_etcd_down"] = v
 
 
-def _ttl(p: Parser, n: Node, acc: dict[str, Any]) -> None:
-    v = p.timer_arg(n, lo=1.0, hi=3600)
-    if v is not None:
-        acc["ttl"] = v
+LEASE_ARBITER = Section("lease_arbiter", [
+    Kw("endpoints", Kind.WORDS, fn=_endpoints, to="endpoints", brace_check=False,
+       syntax="http://HOST:PORT ... (etcd's HTTP/JSON gateway)", ours=OURS),
+    Kw("ttl", Kind.TIMER, to="ttl", lo=1.0, hi=3600, default="3", ours=OURS),
+    Kw("on_etcd_down", Kind.ENUM, fn=_on_down, to="on_etcd_down",
+       choices=("hold", "vrrp", "fence"), default="hold", ours=OURS),
+    Kw("request_timeout", Kind.TIMER, to="request_timeout", lo=0.01, hi=60, default="0.5",
+       ours=OURS),
+], model=LeaseArbiterConfig, builder=LeaseBuilder, title="lease_arbiter (pykeepalived)")
 
 
-def _timeout(p: Parser, n: Node, acc: dict[str, Any]) -> None:
-    v = p.timer_arg(n, lo=0.01, hi=60)
-    if v is not None:
-        acc["request_timeout"] = v
-
-
-LEASE_KEYWORDS: dict[str, Handler] = {
-    "endpoints": _endpoints,
-    "ttl": _ttl,
-    "on_etcd_down": _on_down,
-    "request_timeout": _timeout,
-}
-
-
-def lease_block(p: Parser, n: Node, top: dict[str, Any]) -> None:
-    body = p.need_block(n)
-    if body is None:
+def lease_block(p: Parser, n: Node, top: Any) -> None:
+    """The top-level ``lease_arbiter { ... }`` block into ``top.values``."""
+    b = LeaseBuilder({"file": n.file, "line": n.line})
+    if not run_block(p, n, LEASE_ARBITER, b):
         return
-    acc: dict[str, Any] = {"file": n.file, "line": n.line}
-    for c in body:
-        fn = LEASE_KEYWORDS.get(c.kw)
-        if fn is None:
-            p.unknown(c)
-            continue
-        p.node = c
-        fn(p, c, acc)
-    if not acc.get("endpoints"):
+    if not b.values.get("endpoints"):
         p.at(n, "lease_arbiter needs endpoints")
         return
-    top["lease_arbiter"] = LeaseArbiterConfig(**acc)
+    top.values["lease_arbiter"] = LeaseArbiterConfig(**b.values)
+
+
+#: the row of the top-level table (``parse.top``)
+TOP_ROW = Kw("lease_arbiter", Kind.BLOCK, fn=lease_block, to="lease_arbiter",
+             ours=OURS + ": etcd as the arbiter of lease_key instances")
+SECTIONS = (LEASE_ARBITER,)
 
 
 # ---------------------------------------------------------------- cross checks
-def finish_instance(p: Parser, inst: VrrpInstance, acc: dict[str, Any]) -> VrrpInstance:
+def finish_instance(p: Parser, inst: VrrpInstance, values: dict[str, Any]) -> VrrpInstance:
     """Build the instance's SplitBrainGuards; check reference addresses against the VIPs."""
-    sb = dict(acc.get(ACC) or {})
+    sb = dict(values)
     if not sb:
         return inst
     ref_node = sb.pop("_reference_node", None)

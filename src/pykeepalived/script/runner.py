@@ -255,6 +255,8 @@ class ProcessRunner:
         self.subreaper = False  # becomes a subreaper at its first spawn
         self.spawned = 0
         self.timeouts = 0
+        self.runs = 0  # run() calls, whether the exec worked or not
+        self.failed = 0  # runs that did not exit 0: exec errors, signals, timeouts, exit != 0
         self.orphans_reaped = 0
 
     # ------------------------------------------------------------------ public
@@ -270,10 +272,12 @@ class ProcessRunner:
     ) -> RunResult:
         """Run ``argv`` to completion (or kill it at ``timeout``); never raises for its errors."""
         start = time.monotonic()
+        self.runs += 1
         try:
             proc = await self._spawn(argv, run_as, env)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"), exc)
+            self.failed += 1
             return RunResult(Outcome.SPAWN_FAILED, error=str(exc),
                              duration=time.monotonic() - start)
         pid = proc.pid
@@ -307,6 +311,8 @@ class ProcessRunner:
             self._forget_empty_sessions()  # cheap; the periodic sweep reaps any orphans
         rc = proc.returncode
         duration = time.monotonic() - start
+        if timed_out or rc != 0:
+            self.failed += 1
         if timed_out:
             return RunResult(Outcome.TIMED_OUT, status=rc if rc is not None else -1, pid=pid,
                              duration=duration)
