@@ -75,12 +75,23 @@ def vip(k: int) -> str:
     return f"{NET}.{1 + (k - 1) // 250}.{1 + (k - 1) % 250}"
 
 
+# --cure: the split-brain guard (docs/split-brain.md) every instance gets, to price it
+CURES: dict[str, tuple[str, ...]] = {
+    "gate": ("reference_address {peer}",),
+    "conflict": ("conflict_watch",),
+    "paths": ("heartbeat_path eth0 unicast {peer}",),
+}
+CURE: tuple[str, ...] = ()
+
+
 def node_config(node: int, priority: int, sc: Scenario) -> str:
     """The keepalived.conf both implementations run on ``node`` for scenario ``sc``."""
+    peer = f"{NET}.0.{13 - node if node in (1, 2) else 11}"
+    extra = tuple(x.format(peer=peer) for x in CURE)
     inst = [InstanceConf(name=f"VI_{k}", vrid=k, priority=priority, version=sc.version,
                          advert_int=sc.advert, interface="eth0", vips=(f"{vip(k)}/16",),
                          auth="PASS" if sc.version == 2 else None, auth_pass="pkr-pass",
-                         state="BACKUP")
+                         state="BACKUP", extra=extra)
             for k in range(1, sc.instances + 1)]
     return render_config(f"pkr-n{node}", inst)
 
@@ -467,10 +478,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     ap.add_argument("--no-doc", action="store_true", help="do not update the doc")
     ap.add_argument("--from-json", type=Path, help="re-render the doc from a --json file")
+    ap.add_argument("--cure", choices=sorted(CURES),
+                    help="every instance also runs this split-brain guard (pykeepalived only)")
     ap.add_argument("--metrics", type=float, metavar="SECONDS",
                     help="pykeepalived with --metrics-listen, scraped every SECONDS "
                     "(docs/observability.md); implies --no-doc")
     args = ap.parse_args(argv)
+    if args.cure:
+        global CURE
+        CURE = CURES[args.cure]
+        args.impl, args.no_doc = "py", True
     if args.from_json:
         results, meta = from_json(args.from_json.read_text())
         section = report(results, meta.get("argv", []), meta["window"], meta["started"],

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify, splitbrain
 from pykeepalived.daemon.instance import (
     Instance,
     destinations,
@@ -51,6 +51,7 @@ from pykeepalived.daemon.settings import (
     rule_of,
     static_track_name,
 )
+from pykeepalived.daemon.splitbrain import SplitBrainShell
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
@@ -163,6 +164,7 @@ class VrrpProcess:
         self._static_task: asyncio.Task[None] | None = None
         self._static_again = False
         self._route_watch: Any = None
+        self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(time.time())  # observability: observe.vrrp_view
         self._status: StatusServer | None = None
 
@@ -199,6 +201,9 @@ class VrrpProcess:
             await self._check_static(force=True)
             await self._watch_routes()
             await self._start_trackers()
+            if splitbrain.wanted(self.cfg):
+                self.sb = SplitBrainShell(self)
+                await self.sb.start(self.cfg)
             self._observe_config()
             self._status = StatusServer(socket_path(self.opts.vrrp_pid_file), self._status_doc)
             await self._status.start()
@@ -542,7 +547,11 @@ class VrrpProcess:
         inst = insts.get(vrid) if vrid is not None else None
         if inst is not None and inst.vmac is not None and self._duplicate(pkt):
             return
+        if inst is not None and self.sb is not None and self.sb.path_packet(key, inst, pkt):
+            return
         if inst is None:
+            if self.sb is not None:
+                self._foreign(key, pkt)
             if key in self._vmac_keys:
                 return  # another VRID's advert flooded to this macvlan: not ours to judge
             if self.cfg.global_defs.log_unknown_vrids:
@@ -564,6 +573,8 @@ class VrrpProcess:
             return
         if inst.ah is not None and inst.router.state is State.BACKUP:
             inst.ah.backup_received()
+        if self.sb is not None and adv.addresses != inst.router.settings.addresses:
+            self.sb.foreign_advert(key[0], adv)
         router = inst.router
         now = self._now()
         if router.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
@@ -573,6 +584,19 @@ class VrrpProcess:
                 and inst.vmac is None and inst.ah is None):
             self._rx_memo[inst.name] = (inst, inst.expect, adv, repeat_key(pkt.data))
         self._drain(inst)
+
+    def _foreign(self, key: SockKey, pkt: Received) -> None:
+        """An advert of a VRID we do not run: the split-brain conflict watch looks at it."""
+        assert self.sb is not None
+        try:
+            if pkt.family == 4:
+                adv = decode_ipv4(pkt.data, expect=None)
+            else:
+                adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                  expect=None, verify_checksum=False)
+        except PacketError:
+            return
+        self.sb.foreign_advert(key[0], adv)
 
     def _on_repeat4(self, key: SockKey, data: bytes) -> bool:
         """The backup's hot path: an IPv4 datagram equal to the last advert the instance's
@@ -663,6 +687,8 @@ class VrrpProcess:
                     break
                 for a in acts:
                     self._act(inst, a)
+                if self.sb is not None:
+                    self.sb.observe(inst, acts)
             self._touch(inst)
             return
         todo = [self.instances[m.name] for m in group.members if m.name in self.instances]
@@ -673,6 +699,8 @@ class VrrpProcess:
                 busy |= bool(acts)
                 for a in acts:
                     self._act(i, a)
+                if self.sb is not None and acts:
+                    self.sb.observe(i, acts)
             gacts = group.actions()
             busy |= bool(gacts)
             for a in gacts:
@@ -685,6 +713,8 @@ class VrrpProcess:
     def _act(self, inst: Instance, a: Action) -> None:
         if isinstance(a, SendAdvert):
             inst.send_advert(a)
+            if self.sb is not None:
+                self.sb.send_paths(inst, a)
         elif isinstance(a, LogEvent):
             log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
         elif isinstance(a, StateChanged):
@@ -930,12 +960,23 @@ class VrrpProcess:
                 inst2.router.start(now)
                 self._drain(inst2)
         self._close_unused_sockets()
+        await self._restart_guards()
         self._rearm()
         self._observe_config()
         self.meters.events.reloaded(time.monotonic() - began)
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(keep), len(carry), len(drop),
                  len(added) - sum(1 for c in added if c.name in drop))
+
+    async def _restart_guards(self) -> None:
+        """Split-brain guards follow the reload: the old ones stop (their lease revoked), new
+        ones start from the instances' current states (a kept master takes its key again)."""
+        if self.sb is not None:
+            await self.sb.shutdown()
+            self.sb = None
+        if splitbrain.wanted(self.cfg):
+            self.sb = SplitBrainShell(self)
+            await self.sb.start(self.cfg)
 
     async def _carry_master(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
         """Replace a MASTER's router by one built from its changed config without leaving
@@ -1085,6 +1126,9 @@ class VrrpProcess:
             self._static_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._static_task
+        if self.sb is not None:
+            await self.sb.shutdown()
+            self.sb = None
         now = self._now()
         for inst in list(self.instances.values()):
             inst.router.shutdown(now)
