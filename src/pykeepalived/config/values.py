@@ -49,6 +49,34 @@ def parse_int(tok: str, lo: int, hi: int, rep: Reporter, *, base: int = 10) -> i
     return v
 
 
+_UNSIGNED = re.compile(r"[ \t\n\v\f\r]*\+?[0-9]+")
+
+
+def parse_unsigned(tok: str, lo: int, hi: int, rep: Reporter) -> int | None:
+    """An unsigned decimal read as keepalived's ``read_unsigned_strvec`` reads it (leading
+    white space and a ``+`` allowed, a leading ``-`` is a negative number, no ``_`` digit
+    separators), with its messages: the handlers that fall back to a default on a bad value
+    (``priority``) print those messages before their own."""
+    if tok.isdigit() and tok.isascii():
+        v = int(tok)
+        if lo <= v <= hi:
+            return v
+    if tok.lstrip(" \t\n\v\f\r").startswith("-"):
+        rep(f"negative number '{tok}'")
+        return None
+    if not _UNSIGNED.fullmatch(tok):
+        rep(f"invalid number '{tok}'")
+        return None
+    v = int(tok)
+    if v > 0xFFFFFFFF:
+        rep(f"number '{tok}' outside unsigned integer range")
+    elif v < lo or v > hi:
+        rep(f"number '{tok}' outside range [{lo}, {hi}]")
+    else:
+        return v
+    return None
+
+
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 
 

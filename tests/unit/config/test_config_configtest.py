@@ -88,3 +88,66 @@ def test_cli_entry_point_returns_config_test_codes(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "pykeepalived", "-t", "-f", str(bad)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 5 and "Extra '}' found" in r.stderr
+
+
+PRIO = """vrrp_instance VI_1 {
+    state MASTER
+    interface lo
+    virtual_router_id 9
+    priority %s
+    virtual_ipaddress {
+        127.0.0.99/32
+    }
+}
+"""
+
+
+@pytest.mark.parametrize(("value", "first"), [
+    ("0", "number '0' outside range [1, 255]"),
+    ("256", "number '256' outside range [1, 255]"),
+    ("high", "invalid number 'high'"),
+    ("-5", "negative number '-5'"),
+    ("1_0", "invalid number '1_0'"),
+])
+def test_bad_priority_as_keepalived_2_2_7(value: str, first: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """keepalived 2.2.7 prints the number reader's message, then the instance's, both at the
+    priority's line, and runs with priority 100 even in state MASTER."""
+    cfg = write(tmp_path, PRIO % value)
+    assert run_config_test(Options(config_file=cfg, dump_conf=True)) == 5
+    out = capsys.readouterr()
+    assert out.err.splitlines() == [
+        f"({cfg}: Line 5) {first}",
+        f"({cfg}: Line 5) (VI_1) Priority not valid! must be between 1 & 255. Using default 100"]
+    assert "  priority = 100" in out.out.splitlines()
+
+
+@pytest.mark.parametrize("value", ["1", "255", "+7", " 42"])
+def test_good_priority_taken(value: str, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write(tmp_path, PRIO % f'"{value}"')
+    assert run_config_test(Options(config_file=cfg, dump_conf=True)) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    assert f"  priority = {int(value)}" in out.out.splitlines()
+
+
+@pytest.mark.parametrize("kw", ["interface", "priority"])
+def test_keyword_missing_its_parameter(kw: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """keepalived's words for a keyword read without its value, with file:line (it then
+    stops and exits 2; we report the rest of the file too and exit 5)."""
+    text = PRIO % "100"
+    cfg = write(tmp_path, text.replace(f"    {kw} ", f"    {kw}\n    # ", 1))
+    assert run_config_test(Options(config_file=cfg)) == 5
+    line = 3 if kw == "interface" else 5
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"({cfg}: Line {line}) *** Configuration line starting `{kw}` is missing a parameter "
+        f"after keyword `{kw}` at word position 2")
+
+
+def test_interface_name_too_long(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write(tmp_path, PRIO.replace("interface lo", "interface abcdefghijklmnop") % "100")
+    assert run_config_test(Options(config_file=cfg)) == 5
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"({cfg}: Line 3) Interface name 'abcdefghijklmnop' too long - ignoring")

@@ -169,6 +169,18 @@ class Parser:
         """A whole-config message (printed after the per-line ones)."""
         self.messages.append(ConfigMessage("", 0, sev, text))
 
+    def missing_parameter(self, n: Node, position: int = 2) -> None:
+        """keepalived's message for a keyword whose handler reads word ``position`` (1-based,
+        the keyword is word 1) unchecked. keepalived stops reading the file there and exits 2;
+        we report it as an error and read on (docs/corpus-disagreements.md)."""
+        words = (n.kw, *n.args)
+        if 1 < position <= len(words) + 1:
+            self.at(n, f"*** Configuration line starting `{n.kw}` is missing a parameter "
+                       f"after keyword `{words[position - 2]}` at word position {position}")
+        else:
+            self.at(n, f"*** Configuration line starting `{n.kw}` is missing a parameter "
+                       f"at word position {position}")
+
     def unknown(self, n: Node) -> None:
         self.at(n, f"Unknown keyword '{n.kw}'")
         # keepalived skips the block of an unknown keyword

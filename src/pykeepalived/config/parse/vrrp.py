@@ -33,11 +33,15 @@ from pykeepalived.config.values import (
     parse_int,
     parse_route_line,
     parse_rule_line,
+    parse_unsigned,
 )
 
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 I32 = 2147483647
 T_MAX = 4294.967295
+VRRP_PRIO_OWNER = 255  # the address owner's priority (RFC 5798 5.2.4)
+VRRP_PRIO_DFL = 100
+IFNAMSIZ = 16  # Linux interface names are at most 15 bytes
 BFD_UP = "no BFD session runs: the BFD instance counts as up for ever (its weight applies)"
 
 
@@ -87,11 +91,31 @@ def _state(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 def _interface(p: Parser, n: Node, b: InstanceBuilder) -> None:
     a = n.args
-    if a:
-        b.values["interface"] = a[0]
-        if not p.st.env.interface_exists(a[0]) and not p.dynamic():
-            p.rep(f"WARNING - interface {a[0]} for vrrp_instance {b.name} doesn't exist",
-                  Severity.WARNING)
+    if not a:
+        p.missing_parameter(n)
+        return
+    if len(a[0].encode()) >= IFNAMSIZ:
+        p.rep(f"Interface name '{a[0]}' too long - ignoring")
+        return
+    b.values["interface"] = a[0]
+    if not p.st.env.interface_exists(a[0]) and not p.dynamic():
+        p.rep(f"WARNING - interface {a[0]} for vrrp_instance {b.name} doesn't exist",
+              Severity.WARNING)
+
+
+def _priority(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """keepalived 2.2.7 reads 1..255; any other value is reported twice (the number reader's
+    message, then the instance's) and the priority becomes 100, even with state MASTER (which
+    only makes an instance without a priority the address owner)."""
+    if not n.args:
+        p.missing_parameter(n)
+        return
+    v = parse_unsigned(n.args[0], 1, VRRP_PRIO_OWNER, p.rep)
+    if v is None:
+        p.rep(f"({b.name}) Priority not valid! must be between 1 & {VRRP_PRIO_OWNER}. "
+              f"Using default {VRRP_PRIO_DFL}")
+        v = VRRP_PRIO_DFL
+    b.values["priority"] = v
 
 
 def _vips(p: Parser, n: Node, b: InstanceBuilder) -> None:
@@ -455,7 +479,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        "given)"),
     Kw("interface", Kind.STR, fn=_interface, to="interface", default="default_interface"),
     Kw("virtual_router_id", Kind.INT, to="vrid", lo=1, hi=255, default="none (required)"),
-    Kw("priority", Kind.INT, to="priority", lo=1, hi=255, default="100 (255 with state MASTER)"),
+    Kw("priority", Kind.INT, fn=_priority, to="priority", lo=1, hi=VRRP_PRIO_OWNER,
+       default="100 (255 with state MASTER)"),
     Kw("advert_int", Kind.TIMER, to="advert_int", lo=0.01, hi=255.0,
        default="1 (whole seconds for VRRPv2, centiseconds up to 40.95 for v3)"),
     Kw("version", Kind.INT, to="version", lo=2, hi=3, default="vrrp_version (3 for IPv6)"),
