@@ -83,6 +83,8 @@ Item = Stmt | Run
 
 # a Stmt built without NamedTuple's Python-level __new__ (hundreds of thousands of them)
 _new_stmt = tuple.__new__
+_OPEN = ("{",)
+_CLOSE = ("}",)
 
 
 class _Discard(list[str]):
@@ -461,7 +463,8 @@ class Lexer:
         """Hand the statements made so far to the sink (if there is one)."""
         stmts = self.stmts
         if self.sink is not None and stmts:
-            made = sum(s.lines if type(s) is Run else 1 for s in stmts)
+            # (each Run took its lines but one off _limit: no need to look at every statement)
+            made = len(stmts) + (MAX_STATEMENTS - self._flushed - self._limit)
             self.sink(stmts)
             stmts.clear()
             self._flushed += made
@@ -654,7 +657,17 @@ class Lexer:
                     if streak:
                         self._streak(streak, name, streak_at)
                         streak = []
-                    stmts.extend(new(Stmt, (name, lineno, toks)) for toks in tokenize(s)[0])
+                    if s == "}":
+                        add(new(Stmt, (name, lineno, _CLOSE)))
+                    elif s[-1] == "{" and s.count("{") == 1 and "}" not in s:
+                        # "keyword args {", the usual block head: tokenize's result, directly
+                        toks = s[:-1].split()
+                        if toks:
+                            add(new(Stmt, (name, lineno, tuple(toks))))
+                        add(new(Stmt, (name, lineno, _OPEN)))
+                    else:
+                        stmts.extend(new(Stmt, (name, lineno, toks))
+                                     for toks in tokenize(s)[0])
                 else:
                     toks = s.split()
                     if len(toks) != 1:

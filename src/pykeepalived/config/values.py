@@ -173,9 +173,20 @@ def parse_script(args: Sequence[str], rep: Reporter, line: int = 0) -> NotifyScr
     return NotifyScript(argv=argv, user=user or None, group=group or None, line=line)
 
 
-@functools.lru_cache(maxsize=8192)
 def ip_family(text: str) -> int | None:
-    """4, 6 or None (cached: generated configs repeat their addresses)."""
+    """4, 6 or None. A dotted quad that the C library's inet_pton takes is one that
+    ``ipaddress`` takes (four decimal octets, no leading zeros): 40 000 real servers are
+    checked there at C speed; anything else goes the ``ipaddress`` way."""
+    try:
+        inet_pton(AF_INET, text)
+        return 4
+    except (OSError, ValueError):
+        return _ip_family(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ip_family(text: str) -> int | None:
+    """(cached: generated configs repeat their addresses)"""
     try:
         return ipaddress.ip_address(text).version
     except ValueError:

@@ -64,10 +64,11 @@ class TreeBuilder:
     not kept; without, ``finish`` returns the whole tree.
 
     The lexer hands out one statement object for every repeat of a line (a ~SEQ makes
-    thousands: ``lexer.Shared``), and nodes are never changed once built, so such a
+    thousands: ``lexer.Shared``), and shared nodes are never changed once built, so such a
     statement without a block is one shared leaf node (per source line: the lexer shares
-    statements within one line only); a statement that gets a block is made a node of its
-    own then. ``files`` lists the files in the order of their first statement."""
+    statements within one line only); a shared statement that gets a block is made a node of
+    its own then (any other node just gets its children). ``files`` lists the files in the
+    order of their first statement."""
 
     def __init__(self, messages: list[ConfigMessage],
                  on_item: Callable[[Node], None] | None = None) -> None:
@@ -77,6 +78,7 @@ class TreeBuilder:
         self.stack: list[list[Node]] = [self.root]
         self.top = self.root
         self.prev: Node | None = None
+        self.prev_own = False
         self.leaves: dict[int, Node] = {}  # id of a statement -> its leaf node
         self.alive: list[Item] = []  # each statement keyed by id is kept alive here
         self.leaf_at: tuple[str, int] = ("", -1)  # the source line of ``leaves``
@@ -86,6 +88,7 @@ class TreeBuilder:
     def feed(self, stmts: Iterable[Item]) -> None:
         root, stack, messages = self.root, self.stack, self.messages
         top, prev = self.top, self.prev
+        own = self.prev_own  # prev was made for its statement alone (no shared leaf)
         streaming = self.on_item is not None
         file = self._file
         for st in stmts:
@@ -97,12 +100,14 @@ class TreeBuilder:
             if len(toks) != 1 or (toks != _OPEN and toks != _CLOSE):
                 # a keyword line (the usual statement): a leaf until a ``{`` follows it
                 kind = type(st)
+                own = True
                 if kind is Stmt:
                     prev = Node(file, st[1], toks)
                 elif kind is Run:
                     prev = Node(file, st[1], (), None, cast(Run, st).text)
                 else:
                     prev = self.leaves.get(id(st)) or self._shared(st)
+                    own = False
                 top.append(prev)
                 if streaming and top is root:
                     self._ready(prev)
@@ -122,6 +127,9 @@ class TreeBuilder:
                         head = _split_last(prev)
                         blk = Node(head.file, head.line, head.tokens, [])
                         cur.append(blk)
+                    elif own:
+                        blk = prev
+                        blk.children = []
                     else:
                         blk = cur[-1] = Node(prev.file, prev.line, prev.tokens, [])
                     top = blk.children  # type: ignore[assignment]
@@ -140,7 +148,7 @@ class TreeBuilder:
                 if streaming and top is root:
                     self._ready(None)
             prev = None
-        self.top, self.prev = top, prev
+        self.top, self.prev, self.prev_own = top, prev, own
 
     def _shared(self, st: Item) -> Node:
         """The leaf node of a statement the lexer may hand out again (``lexer.Shared``), kept
