@@ -59,6 +59,38 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+def _open_regular(path: str) -> tuple[int, os.stat_result] | Unreadable:
+    """``path`` opened for reading without blocking, with its stat, once it is known to be a
+    regular file within the size limit; fd -1 for /dev/null (read as empty, never opened);
+    else why it cannot be read."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return Unreadable("does not exist", missing=True)
+    except (OSError, ValueError) as e:
+        return Unreadable(f"cannot be read ({_reason(e)})")
+    if path == os.devnull or (stat.S_ISCHR(st.st_mode) and os.path.realpath(path)
+                              == os.devnull):
+        return -1, st
+    if not stat.S_ISREG(st.st_mode):
+        return _not_regular(st.st_mode)
+    if st.st_size > MAX_FILE_BYTES:
+        return _too_large(st.st_size)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as e:
+        return Unreadable(f"cannot be read ({_reason(e)})")
+    try:
+        st = os.fstat(fd)  # what was opened (the path may have changed since the stat)
+    except OSError as e:
+        os.close(fd)
+        return Unreadable(f"cannot be read ({_reason(e)})")
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return _not_regular(st.st_mode)
+    return fd, st
+
+
 class FileStream:
     """A file read piece by piece, each piece a run of whole lines (the last may lack its line
     end), so that a large file is never held whole. ``size`` is what the file held when it was
@@ -94,27 +126,13 @@ class Files:
     def load(self, path: str) -> FileText | Unreadable:
         """``path`` read whole, or why not. Never blocks: the file is opened non-blocking and
         checked to be a regular file (or /dev/null) before a byte is read."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return Unreadable("does not exist", missing=True)
-        except (OSError, ValueError) as e:
-            return Unreadable(f"cannot be read ({_reason(e)})")
-        if path == os.devnull or (stat.S_ISCHR(st.st_mode) and os.path.realpath(path)
-                                  == os.devnull):
+        opened = _open_regular(path)
+        if isinstance(opened, Unreadable):
+            return opened
+        fd, st = opened
+        if fd < 0:
             return FileText("", (st.st_dev, st.st_ino))
-        if not stat.S_ISREG(st.st_mode):
-            return _not_regular(st.st_mode)
-        if st.st_size > MAX_FILE_BYTES:
-            return _too_large(st.st_size)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-        except OSError as e:
-            return Unreadable(f"cannot be read ({_reason(e)})")
-        try:
-            st = os.fstat(fd)  # what was opened (the path may have changed since the stat)
-            if not stat.S_ISREG(st.st_mode):
-                return _not_regular(st.st_mode)
             chunks: list[bytes] = []
             size = 0
             while True:  # to the end, however the file grew since the stat
@@ -138,28 +156,13 @@ class Files:
         ``load``'s checks: nothing is read from what is not a regular file (or /dev/null), a
         file over the limit is refused before a byte is read, and the first piece is read
         here, so a file whose very first read fails is refused as ``load`` refuses it."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return Unreadable("does not exist", missing=True)
-        except (OSError, ValueError) as e:
-            return Unreadable(f"cannot be read ({_reason(e)})")
-        if path == os.devnull or (stat.S_ISCHR(st.st_mode) and os.path.realpath(path)
-                                  == os.devnull):
+        opened = _open_regular(path)
+        if isinstance(opened, Unreadable):
+            return opened
+        fd, st = opened
+        if fd < 0:
             return FileStream.of_text("", (st.st_dev, st.st_ino))
-        if not stat.S_ISREG(st.st_mode):
-            return _not_regular(st.st_mode)
-        if st.st_size > MAX_FILE_BYTES:
-            return _too_large(st.st_size)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-        except OSError as e:
-            return Unreadable(f"cannot be read ({_reason(e)})")
-        try:
-            st = os.fstat(fd)  # what was opened (the path may have changed since the stat)
-            if not stat.S_ISREG(st.st_mode):
-                os.close(fd)
-                return _not_regular(st.st_mode)
             first = os.read(fd, self.piece_bytes)
         except OSError as e:
             os.close(fd)
