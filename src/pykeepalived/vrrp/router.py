@@ -46,7 +46,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
 
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -65,6 +64,7 @@ from pykeepalived.vrrp.actions import (
     VrrpStats,
 )
 from pykeepalived.vrrp.packet import Advert
+from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import (
     PRIO_OWNER,
     Tracking,
@@ -73,9 +73,6 @@ from pykeepalived.vrrp.tracking import (
     TrackSpec,
     effective_priority,
 )
-
-if TYPE_CHECKING:
-    from pykeepalived.vrrp.sync_group import SyncGroup
 
 __all__ = [
     "TRANSITIONS",
