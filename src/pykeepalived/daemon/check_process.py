@@ -39,11 +39,11 @@ from pykeepalived.check.virtual_server import (
     VsStateChange,
 )
 from pykeepalived.config.model import KeepalivedConfig, Severity
+from pykeepalived.daemon.exits import EXIT_FATAL, EXIT_OK
 from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
 
-EXIT_FATAL = 1
 DATA_FILE = "/tmp/keepalived_check.data"
 
 
@@ -136,7 +136,7 @@ class CheckerProcess:
             await self._main()
         finally:
             await self._shutdown()
-        return 0
+        return EXIT_OK
 
     def _select_backend(self) -> Any:
         from pykeepalived.lvs.backend import LvsSettings, select_backend

@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING
 
 from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
 from pykeepalived.daemon import process
+from pykeepalived.daemon.exits import EXIT_CONFIG, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.log import get_logger, setup_logging
 from pykeepalived.options import Options
 
 if TYPE_CHECKING:
     from pykeepalived.config.model import GlobalDefs
 
-EXIT_FATAL = 1  # a child exiting with this is not respawned (keepalived's KEEPALIVED_EXIT_FATAL)
-EXIT_CONFIG = 2  # cannot start anything
 
 SIGJSON = signal.SIGRTMIN + 2
 SIGSTATS_CLEAR = signal.SIGRTMAX - 1
@@ -149,7 +148,7 @@ class Supervisor:
         other = process.already_running(opts.pid_file)
         if other is not None:
             setup_logging(opts, None).info("daemon is already running")
-            return 0
+            return EXIT_OK
         if not opts.dont_fork:
             process.daemonize()
         if opts.umask is not None:

@@ -321,6 +321,11 @@ class VrrpRouter:
         out, self._actions = self._actions, []
         return out
 
+    @property
+    def has_actions(self) -> bool:
+        """Whether ``actions()`` would return anything (checked per received advert)."""
+        return bool(self._actions)
+
     def next_timer(self) -> float | None:
         """The virtual time at which ``handle_timer`` must next be called, or None."""
         if self._state is State.BACKUP:

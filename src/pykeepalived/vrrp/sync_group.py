@@ -81,6 +81,12 @@ class SyncGroup:
             self.members.append(router)
         router.group = self
 
+    def remove(self, router: Member) -> None:
+        """``router`` leaves the group (a reload stopped or replaced its instance); its own
+        ``group`` is left as it is, since it is not used any more."""
+        if router in self.members:
+            self.members.remove(router)
+
     def actions(self) -> list[Action]:
         out, self._actions = self._actions, []
         return out
