@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+import pcapfile
 import pytest
 
 from pykeepalived.vrrp.auth import AhState, AuthConfig
@@ -48,16 +48,7 @@ def packets_of(name: str) -> list[bytes]:
 
 def read_pcap(path: Path) -> list[bytes]:
     """Frames of a classic little-endian pcap file (what tcpdump -w writes)."""
-    data = path.read_bytes()
-    magic, _vmaj, _vmin, _tz, _sig, _snap, linktype = struct.unpack_from("<IHHiIII", data)
-    assert magic == 0xA1B2C3D4 and linktype == 1  # microsecond pcap, Ethernet
-    frames, off = [], 24
-    while off < len(data):
-        _sec, _usec, caplen, _origlen = struct.unpack_from("<IIII", data, off)
-        off += 16
-        frames.append(data[off : off + caplen])
-        off += caplen
-    return frames
+    return [frame for _ts, frame in pcapfile.read_pcap(path)]
 
 
 @dataclass(frozen=True)
