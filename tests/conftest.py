@@ -1,29 +1,16 @@
-"""Shared fixtures: where ../shared is, and the gates for root / namespace tests."""
+"""Fixtures for every test: the guard against leaked subreapers, and the gates for root /
+namespace tests and for Debian's keepalived."""
 
 from __future__ import annotations
 
 import ctypes
-import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pykeepalived.lab.netns import netns_available
-from pykeepalived.notify import runner as _runner
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("PYKEEPALIVED_SHARED", ROOT.parent / "shared"))
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """``../shared`` (the corpus, golden captures, lab); tests using it skip when it is absent."""
-    if not SHARED.is_dir():
-        pytest.skip("../shared is not present")
-    return SHARED
-
+from pykeepalived.script import runner as _runner
 
 _PR_GET_CHILD_SUBREAPER = 37
 _libc = ctypes.CDLL(None, use_errno=True)

@@ -33,7 +33,6 @@ import sys
 import time
 from typing import Any
 
-from pykeepalived.check.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.check.virtual_server import CheckId, CheckOutcome
 from pykeepalived.config.model import (
     HttpGet,
@@ -43,6 +42,7 @@ from pykeepalived.config.model import (
     VirtualServer,
 )
 from pykeepalived.daemon.check_process import CheckerProcess
+from pykeepalived.lvs.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.options import Options
 
 VIP = "10.255.0.1"

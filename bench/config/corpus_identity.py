@@ -8,7 +8,8 @@ then compare the two JSON files.
     python -c "import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); \
 print([k for k in a if a[k] != b.get(k)])" /tmp/old.json /tmp/new.json
 
-Per corpus file: the config-test exit code, every message, and hashes of the expanded text
+CORPUS_DIR (default ``tests/fixtures/corpus``) holds ``field/`` and ``samples/``. Per corpus
+file: the config-test exit code, every message, and hashes of the expanded text
 and of the parsed model's repr, with ``${_RANDOM}`` seeded so both runs draw the same numbers.
 """
 
@@ -28,7 +29,7 @@ def main() -> int:
     from pykeepalived.config.model import Severity
 
     corpus = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
-        os.path.dirname(__file__), "..", "..", "..", "shared", "corpus")
+        os.path.dirname(__file__), "..", "..", "tests", "fixtures", "corpus")
     out: dict[str, object] = {}
     for sub in ("field", "samples"):
         d = os.path.abspath(os.path.join(corpus, sub))
@@ -42,11 +43,12 @@ def main() -> int:
                 lx.run_file(path)
             except RecursionError:
                 lx.report(None, "deep", Severity.FATAL)
+            statements = len(lx.stmts)  # (before _parse, which may consume them)
             res = loader._parse(lx, SystemEnvironment(), "h")
             out[f"{sub}/{name}"] = [
                 res.exit_code_for_test(), [m.format() for m in res.messages],
                 hashlib.sha1(res.expanded_text.encode()).hexdigest(),
-                hashlib.sha1(repr(res.config).encode()).hexdigest(), len(lx.stmts)]
+                hashlib.sha1(repr(res.config).encode()).hexdigest(), statements]
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         json.dump(out, f)
     print(f"{len(out)} files")

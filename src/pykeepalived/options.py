@@ -57,20 +57,45 @@ class Options:
     config_test: bool = False  # -t
     config_test_log: str | None = None  # -t=LOGFILE
     signum: str | None = None  # --signum
+    verify_config: bool = False  # --verify-config (the unit's ExecStartPre)
+    install_unit: str | None = None  # --install-unit[=hardened]
+    install_command: bool = False  # --install-command
     ignore_sigint: bool = False
     config_fd: int | None = None  # internal: parent hands the expanded config to a child
-    child: str | None = None  # internal: "vrrp" or "checker" when started by the supervisor
+    child: str | None = None  # internal: "vrrp", "checker" or "observe" (started by the parent)
+    metrics_listen: str | None = None  # --metrics-listen: serve /metrics and /status over HTTP
+    status_fd: int | None = None  # internal: a child's status pipe to the parent (sd_notify)
+    heartbeat: float | None = None  # internal: seconds between a child's ALIVE lines
+    proc_title: str | None = None  # internal: the command line a child shows (the parent's)
+    proc_name: str | None = None  # internal: a child's task name (process_names & co)
+    ident_suffix: str = ""  # internal: net_namespace/instance part of the syslog ident
     ignored: tuple[str, ...] = ()  # accepted keepalived flags that do nothing here (noted)
+
+
+class _HelpAction(argparse.Action):
+    """``-h``: the man-page-style text shipped with the package (``deploy/help.txt``)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(help_text(), end="")
+        parser.exit(0)
+
+
+def help_text() -> str:
+    from importlib import resources
+
+    return resources.files("pykeepalived.deploy").joinpath("help.txt").read_text("utf-8")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="pykeepalived",
+        prog="pykeepalived", add_help=False,
         description="keepalived-compatible VRRP + health-check daemon (compatible with keepalived "
         "2.2.7 flags, signals and keepalived.conf).",
         epilog="Use -T/--genhash as the first option to compute an HTTP/SSL digest like genhash.",
     )
     a = p.add_argument
+    a("-h", "--help", action=_HelpAction, nargs=0, help="print this help and exit")
     a("-f", "--use-file", dest="config_file", default=DEFAULT_CONFIG, metavar="FILE",
       help="use the specified configuration file (default %(default)s)")
     a("-P", "--vrrp", dest="vrrp_only", action="store_true", help="only run the VRRP subsystem")
@@ -124,8 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     a("--signum", dest="signum", default=None, metavar="SIGNAL",
       help="print the number of STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON or TDUMP")
     a("--ignore-sigint", action="store_true")
+    _deploy_flags(p)
     a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
-    a("--child", dest="child", choices=["vrrp", "checker"], default=None, help=argparse.SUPPRESS)
+    a("--metrics-listen", dest="metrics_listen", default=None, metavar="[ADDR:]PORT",
+      help="serve Prometheus /metrics and JSON /status over HTTP on this address (default "
+      "address 127.0.0.1; overrides global_defs pykeepalived_metrics_listen)")
+    a("--child", dest="child", choices=["vrrp", "checker", "observe"], default=None,
+      help=argparse.SUPPRESS)
+    a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
+    a("--heartbeat", dest="heartbeat", type=float, default=None, help=argparse.SUPPRESS)
+    a("--proc-title", dest="proc_title", default=None, help=argparse.SUPPRESS)
+    a("--proc-name", dest="proc_name", default=None, help=argparse.SUPPRESS)
+    a("--ident-suffix", dest="ident_suffix", default="", help=argparse.SUPPRESS)
     # Accepted for compatibility; they change nothing here.
     for flag in ("--perf", "--no-mem-check", "--openssl-mem-check", "-L", "--log-child-unused"):
         a(flag, dest="ign_" + flag.strip("-").replace("-", "_"), action="store_true",
@@ -133,6 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     a("--debug", dest="ign_debug", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     a("-v", "--version", dest="version", action="store_true", help="print the version and exit")
     return p
+
+
+def _deploy_flags(p: argparse.ArgumentParser) -> None:
+    """pykeepalived's own flags for running under a service manager."""
+    a = p.add_argument
+    a("--verify-config", dest="verify_config", action="store_true",
+      help="config test for a service manager (ExecStartPre): the -t messages, failing only on "
+      "errors (warnings and script-security notes pass, as the daemon runs with them)")
+    a("--install-unit", dest="install_unit", nargs="?", const="plain", default=None,
+      choices=["plain", "hardened"], metavar="hardened",
+      help="install pykeepalived.service (aliased keepalived.service when no keepalived unit "
+      "exists); =hardened: capabilities instead of full root")
+    a("--install-command", dest="install_command", action="store_true",
+      help="link /usr/local/sbin/keepalived to pykeepalived, unless a keepalived is installed")
 
 
 def parse(argv: list[str]) -> tuple[Options, bool]:
@@ -182,9 +231,18 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
         config_test=bool(ct),
         config_test_log=ct if isinstance(ct, str) else None,
         signum=ns.signum,
+        verify_config=ns.verify_config,
+        install_unit=ns.install_unit,
+        install_command=ns.install_command,
         ignore_sigint=ns.ignore_sigint,
         config_fd=ns.config_fd,
         child=ns.child,
+        metrics_listen=ns.metrics_listen,
+        status_fd=ns.status_fd,
+        heartbeat=ns.heartbeat,
+        proc_title=ns.proc_title,
+        proc_name=ns.proc_name,
+        ident_suffix=ns.ident_suffix,
         ignored=ignored,
     )
     return opts, bool(ns.version)

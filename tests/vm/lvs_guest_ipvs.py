@@ -26,7 +26,12 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pykeepalived.check.table import (
+from pykeepalived.config.model import GlobalDefs, LvsSyncDaemon
+from pykeepalived.lvs.backend import DataplaneError, LvsSettings, SyncDaemonSpec
+from pykeepalived.lvs.dataplane import select_backend
+from pykeepalived.lvs.ipvs import IpvsBackend, normalized
+from pykeepalived.lvs.syncd import SyncDaemonFollower
+from pykeepalived.lvs.table import (
     AddDest,
     AddService,
     DeleteDest,
@@ -42,15 +47,6 @@ from pykeepalived.check.table import (
     TunFlag,
     TunType,
 )
-from pykeepalived.config.model import GlobalDefs, LvsSyncDaemon
-from pykeepalived.lvs.backend import (
-    DataplaneError,
-    LvsSettings,
-    SyncDaemonSpec,
-    select_backend,
-)
-from pykeepalived.lvs.ipvs import IpvsBackend, normalized
-from pykeepalived.lvs.syncd import SyncDaemonFollower
 
 CHECKS: list[tuple[str, Callable[[], None]]] = []
 LOOP = asyncio.new_event_loop()
@@ -757,8 +753,9 @@ virtual_server {VIP_DR} 80 {{
   }}
 }}
 """
-# delay_loop × (retry + 1) + connect_timeout, as the issue states the removal bound; the guest's
-# CPU is emulated (and shares two host cores with other suites), so allow slack on top.
+# delay_loop × (retry + 1) + connect_timeout: the longest a dead real server may stay in the
+# table; the guest's CPU is emulated (on two host cores the machine's other work shares), so
+# allow slack on top.
 REMOVAL_BOUND = 1 * (1 + 1) + 1
 EMULATION_SLACK = 9.0
 

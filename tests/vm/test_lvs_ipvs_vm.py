@@ -7,15 +7,12 @@ cannot be had the test fails, it does not skip.
 
 from __future__ import annotations
 
-import json
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pykeepalived.lab.ipvs_vm import ensure_assets, in_guest, run_in_guest_full
+from pykeepalived.lab.ipvs_vm import ensure_assets, guest_report, in_guest
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -60,15 +57,7 @@ def report() -> dict[str, Any]:
     if in_guest():
         pytest.skip("already inside the guest")
     ensure_assets()  # raises (test error, not skip) when the Debian registry cannot be reached
-    with tempfile.TemporaryDirectory(prefix="pklvm-share-") as share:
-        out = Path(share) / "report.json"
-        r = run_in_guest_full(f"{sys.executable} {GUEST_SCRIPT} {out}", timeout=800,
-                              share=Path(share))
-        print(f"guest: rc={r.rc}, {r.seconds:.1f} s\n{r.output}")
-        assert out.exists(), f"the guest wrote no report (rc={r.rc}):\n{r.console[-6000:]}"
-        data: dict[str, Any] = json.loads(out.read_text())
-        data["_guest"] = {"rc": r.rc, "seconds": r.seconds, "output": r.output}
-        return data
+    return guest_report(GUEST_SCRIPT, timeout=800)
 
 
 @pytest.mark.parametrize("name", CHECKS)

@@ -12,7 +12,7 @@ import signal
 
 from pykeepalived.check.virtual_server import CheckOutcome
 from pykeepalived.config.model import MiscCheck
-from pykeepalived.notify.runner import RunAs
+from pykeepalived.script.runner import RunAs
 
 
 async def misc_check(chk: MiscCheck, run_as: RunAs | None = None) -> CheckOutcome:

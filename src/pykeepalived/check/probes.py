@@ -33,8 +33,8 @@ from pykeepalived.config.model import (
     UdpCheck,
     VirtualServer,
 )
-from pykeepalived.notify.runner import RunAs
-from pykeepalived.track.security import ScriptVerdict, check_script, resolve_run_as
+from pykeepalived.script.runner import RunAs
+from pykeepalived.script.security import ScriptVerdict, check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.check")
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import enum
 import functools
-import glob as _glob
 import os
 import random
 import re
-import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from pykeepalived.config.files import Files, FileText, MemoryFiles, Unreadable
 from pykeepalived.config.model import ConfigMessage, Severity
 
 MAXBUF = 1024
@@ -29,6 +28,12 @@ MAX_EXPANSION_DEPTH = 64
 MAX_STATEMENTS = 2_000_000
 MAX_SEQ_ITERATIONS = 250_000
 MAX_EXPANDED_LINES = 1_000_000
+# what one load may read in all, each include counted every time it is read: an include
+# fan-out (a file including the next one twice, 32 levels deep) is 2**32 reads otherwise
+MAX_LOAD_BYTES = 256 << 20
+MAX_FILE_READS = 10_000
+
+__all__ = ["Files", "Lexer", "MemoryFiles", "Stmt", "lex_file", "lex_text"]
 
 
 class Stmt(NamedTuple):
@@ -48,47 +53,6 @@ class Stmt(NamedTuple):
 
 # a Stmt built without NamedTuple's Python-level __new__ (hundreds of thousands of them)
 _new_stmt = tuple.__new__
-
-
-class Files:
-    """The file-system questions the lexer asks; tests substitute a dict-backed one."""
-
-    def read(self, path: str) -> str | None:
-        try:
-            # only regular files (and /dev/null): a glob over /dev or a FIFO must not block
-            # or stream forever
-            if path != os.devnull and not stat.S_ISREG(os.stat(path).st_mode):
-                return None
-            with open(path, "rb") as f:
-                data = f.read(16 * 1024 * 1024)
-        except (OSError, ValueError):
-            return None
-        return data.decode("utf-8", errors="replace")
-
-    def glob(self, pattern: str) -> list[str]:
-        return sorted(_glob.glob(pattern))
-
-    def readable(self, path: str) -> bool:
-        return os.access(path, os.R_OK)
-
-
-class MemoryFiles(Files):
-    """Files held in a dict (unit tests, reload from an expanded copy)."""
-
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = dict(files)
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(os.path.normpath(path))
-
-    def glob(self, pattern: str) -> list[str]:
-        import fnmatch
-
-        pat = os.path.normpath(pattern)
-        return sorted(p for p in self.files if fnmatch.fnmatch(p, pat))
-
-    def readable(self, path: str) -> bool:
-        return os.path.normpath(path) in self.files
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -246,6 +210,13 @@ def expand_braces(pattern: str) -> list[str]:
 
 
 _BRACE_SPLIT = re.compile(r"([{}])")
+# the start of every line the lexer must look at: one that may be too long (a UTF-8 character
+# is at most 4 bytes: _LINE_WIDE for text that is not ASCII), or whose first character is
+# neither blank, a comment nor a NUL, or a comment holding a '\' (it may end the line)
+_LINE_ALTS = r"[ \t\r\f\v]*(?:[^ \t\r\f\v\n#!\0]|[#!][^\n]*\\)"
+_LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})[^\n]*", re.M)
+_LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})[^\n]*", re.M)
+_NOT_PLAIN = re.compile(r"[$#!\"'\\]")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
@@ -416,6 +387,9 @@ class Lexer:
     _sub_path: str = ""
     _memo_ctx: _Ctx | None = None
     _memo: dict[str, tuple[Stmt, ...]] = field(default_factory=dict)
+    _reading: list[Hashable] = field(default_factory=list)  # the files being read (cycles)
+    _bytes_read: int = 0
+    _file_reads: int = 0
 
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
@@ -428,63 +402,113 @@ class Lexer:
     def run_file(self, path: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        text = self.files.read(path)
-        if text is None:
-            self.report(None, f"Configuration file '{path}' does not exist", Severity.FATAL)
+        got = self.files.load(path)
+        if isinstance(got, Unreadable):
+            self.report(None, f"Configuration file '{path}' {got.why}", Severity.FATAL)
             return
-        self._run_text(text, path)
+        self._run_file_text(got, path, path, None)
 
     def run_text(self, text: str, filename: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        self._run_text(text, filename)
+        self._run_file_text(FileText(text, self.files.key(filename)), filename, filename, None)
+
+    def _run_file_text(self, got: FileText, path: str, name: str, ctx: _Ctx | None) -> None:
+        """Read one file's text, unless that would close an include cycle or go over what one
+        load may read in all (``ctx``: the include line, None for the top file)."""
+        if got.key is not None and got.key in self._reading:
+            self.report(ctx, f"Configuration file '{path}' is already being read (an include "
+                        "cycle) - skipping")
+            return
+        self._bytes_read += len(got.text)
+        if self._bytes_read > MAX_LOAD_BYTES:
+            self._stop(ctx, f"more than {MAX_LOAD_BYTES >> 20} MiB read in all")
+            return
+        self._reading.append(got.key)
+        try:
+            self._run_text(got.text, path, name)
+        finally:
+            self._reading.pop()
+
+    def _stop(self, ctx: _Ctx | None, why: str) -> None:
+        """A bound on the whole load was reached: stop reading, fatally (never a silent cut)."""
+        if not self._too_many:
+            self._too_many = True
+            self.report(ctx, f"Configuration too large: {why} (includes counted each time "
+                        "they are read) - stopping", Severity.FATAL)
 
     def _run_text(self, text: str, path: str, name: str | None = None) -> None:
+        """One file's lines. Only the lines that can matter are visited one by one: blank and
+        comment lines are skipped by one regex scan (``_LINE``), and a line with nothing for
+        the line level to do becomes its statement at once (``_plain``)."""
         # messages name a file as it was given (-f) or as its include line spelt it, relative
         # to the including file ("(sub/s.conf: Line 1)"), as keepalived does; ``path`` is
         # where it really is (${_PWD}, nested includes)
         name = path if name is None else name
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        it: Iterator[tuple[int, str]] = iter(enumerate(lines, 1))
         saved_check = self.include_check
-        for lineno, raw in it:
-            ctx = _Ctx(name, lineno)
+        lines = (_LINE if text.isascii() else _LINE_WIDE).finditer(text)
+        nul = "\0" in text  # a NUL ends a line's text, as in keepalived (C strings)
+        pos = at = 0  # pos: where the next line starts (after a multi-line definition)
+        lineno = 1
+        for m in lines:
+            start = m.start()
+            if start < pos:
+                continue  # a continuation line of a multi-line definition, already read
+            if self._too_many:
+                break
+            lineno += text.count("\n", at, start)
+            at = start
+            raw = m.group()
+            pos = m.end() + 1
+            if nul:
+                raw = raw.partition("\0")[0]
             raw = raw.rstrip("\r")
-            if len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
-                self.report(ctx, f"Line too long (>= {MAXBUF} characters) - ignoring")
+            if len(raw) * 4 >= MAXBUF and len(raw.encode("utf-8", errors="replace")) >= MAXBUF:
+                self.report(_Ctx(name, lineno), f"Line too long (>= {MAXBUF} characters) - "
+                            "ignoring")
                 continue
             stripped = raw.strip()
-            m = _PARAM_DEF.match(stripped)
-            if m and (m.group(2).strip() == "" or m.group(2).rstrip().endswith("\\")):
-                # multi-line definition: collect continuation lines
-                first = m.group(2).rstrip()
-                parts: list[str] = []
-                more = first == "" or first.endswith("\\")
-                if first.endswith("\\"):
-                    first = first[:-1].rstrip()
-                if first:
-                    parts.append(first)
-                while more:
-                    nxt = next(it, None)
-                    if nxt is None:
-                        break
-                    seg = nxt[1].rstrip("\r").rstrip()
-                    if seg.endswith("\\"):
-                        seg = seg[:-1].rstrip()
-                    else:
-                        more = False
-                    if seg.strip():
-                        parts.append(seg)
-                self._define_or_conditional(stripped, "\n".join(parts), m.group(1), ctx, path)
+            if not stripped:
                 continue
-            if raw.rstrip().endswith("\\") and stripped[:1] in "#!":
+            if self._plain(stripped, name, lineno):
+                continue
+            ctx = _Ctx(name, lineno)
+            if stripped[0] == "$":
+                d = _PARAM_DEF.match(stripped)
+                if d and (d.group(2).strip() == "" or d.group(2).rstrip().endswith("\\")):
+                    pos, value = _continuation(text, pos, d.group(2).rstrip(), nul)
+                    self._define_or_conditional(stripped, value, d.group(1), ctx, path)
+                    continue
+            if stripped[0] in "#!" and raw.rstrip().endswith("\\"):
                 # keepalived 2.2.7 takes the trailing '\' of a comment line as a keyword
                 self.report(ctx, "Unknown keyword '\\'")
                 continue
             self._process_line(raw, ctx, path, 0)
         self.include_check = saved_check
+
+    def _plain(self, line: str, name: str, lineno: int) -> bool:
+        """Emit a stripped line that has nothing for the line level to do but split off its
+        braces (no comment, quote, escape, parameter, conditional, sequence, include or
+        ``random_seed``) as its statements, as _process_line would; False, doing nothing, for
+        any other line."""
+        c0 = line[0]
+        if c0 in "@~$" or _NOT_PLAIN.search(line) is not None or (
+                c0 == "i" and line.startswith("include")) or (
+                c0 == "r" and line.startswith("random_seed")):
+            return False
+        self.expanded.append(line)
+        stmts = self.stmts
+        if "{" in line or "}" in line:
+            stmts.extend(_new_stmt(Stmt, (name, lineno, toks)) for toks in tokenize(line)[0])
+        else:
+            toks = line.split()
+            stmts.append(_new_stmt(Stmt, (name, lineno,
+                                          (line,) if len(toks) == 1 else tuple(toks))))
+        if len(stmts) > MAX_STATEMENTS:
+            self._too_many = True
+            self.report(_Ctx(name, lineno), "Configuration too large - truncated",
+                        Severity.FATAL)
+        return True
 
     def _define_or_conditional(self, stripped: str, value: str, name: str, ctx: _Ctx,
                                path: str) -> None:
@@ -560,89 +584,7 @@ class Lexer:
             if expanded is None:
                 return
         if "\n" in expanded:
-            self._expanded_lines += expanded.count("\n") + 1
-            if self._expanded_lines > MAX_EXPANDED_LINES:
-                # a definition that expands into itself more than once grows
-                # exponentially with the depth: stop it like an oversized ~SEQ
-                if not self._too_many:
-                    self._too_many = True
-                    self.report(ctx, "Parameter expansion exceeds "
-                                f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
-                return
-            if depth + 1 > MAX_EXPANSION_DEPTH:
-                for sub in expanded.split("\n"):
-                    self._process_line(sub, ctx, path, depth + 1)
-                return
-            emit, fill, settle = self._emit, self._fill, self._settle
-            stmts, add_line = self.stmts, self.expanded.append
-            block = _block(expanded)
-            filled_block = fill(block.template, True) if block is not None else None
-            if block is not None and filled_block is not None:
-                # the whole value in one pass (a ~SEQ repeats it thousands of times): what
-                # the loop below gives, as each line's fill is a plain rstrip'd line then
-                lines = filled_block.split("\n")
-                if (ctx is self._memo_ctx and not self._too_many
-                        and len(stmts) + len(filled_block) <= MAX_STATEMENTS):
-                    # a line makes at most one statement per character: no limit is near,
-                    # and _emit keeps this memo (same ctx)
-                    get = self._memo.get
-                    for done, plain in zip(lines, block.plain, strict=True):
-                        if not plain:
-                            done = done.rstrip()
-                        made = get(done)
-                        if made is None:
-                            emit(done, ctx)
-                        else:
-                            add_line(done)
-                            stmts.extend(made)
-                    return
-                memo_ok = ctx is self._memo_ctx and not self._too_many
-                memo = self._memo
-                for done, plain in zip(lines, block.plain, strict=True):
-                    if not plain:
-                        done = done.rstrip()
-                    if memo_ok:
-                        made = memo.get(done)
-                        if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
-                            add_line(done)
-                            stmts.extend(made)
-                            continue
-                    emit(done, ctx)
-                    memo_ok = ctx is self._memo_ctx and not self._too_many
-                    memo = self._memo
-                return
-            for sub, kind, tpl in _value_lines(expanded):
-                # what _process_line would do with each line, without its preamble; a line
-                # to substitute is filled from its template here when it can be (what
-                # _expand would do, as _fill draws nothing when it returns None)
-                if kind is _Kind.PLAIN:
-                    done = sub
-                elif kind is _Kind.SUBSTITUTE:
-                    filled = fill(tpl) if tpl is not None else None
-                    if filled is None:
-                        self._expand(sub, ctx, path, depth + 1)
-                        continue
-                    if filled != sub:
-                        head = filled[:1]
-                        if (head in _SETTLE_HEADS or head.isspace() or "#" in filled
-                                or "!" in filled):
-                            filled = settle(filled, ctx, path, depth + 1)
-                            if filled is None:
-                                continue
-                        else:  # what _settle would do: nothing to reprocess or uncomment
-                            filled = filled.rstrip()
-                    done = filled
-                else:
-                    self._process_line(sub, ctx, path, depth + 1)
-                    continue
-                if ctx is self._memo_ctx and not self._too_many:
-                    # what _emit does with a line whose statements are already made
-                    made = self._memo.get(done)
-                    if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
-                        add_line(done)
-                        stmts.extend(made)
-                        continue
-                emit(done, ctx)
+            self._expand_value(expanded, ctx, path, depth)
             return
         if expanded != line:
             settled = self._settle(expanded, ctx, path, depth)
@@ -650,6 +592,102 @@ class Lexer:
                 return
             expanded = settled
         self._emit(expanded, ctx)
+
+    def _expand_value(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> None:
+        """A substitution that gave a multi-line value: each of its lines, as _process_line
+        would do them, in one pass over the whole value when it can be (``_block``)."""
+        self._expanded_lines += expanded.count("\n") + 1
+        if self._expanded_lines > MAX_EXPANDED_LINES:
+            # a definition that expands into itself more than once grows
+            # exponentially with the depth: stop it like an oversized ~SEQ
+            if not self._too_many:
+                self._too_many = True
+                self.report(ctx, "Parameter expansion exceeds "
+                            f"{MAX_EXPANDED_LINES} lines - truncated", Severity.FATAL)
+            return
+        if depth + 1 > MAX_EXPANSION_DEPTH:
+            for sub in expanded.split("\n"):
+                self._process_line(sub, ctx, path, depth + 1)
+            return
+        block = _block(expanded)
+        filled_block = self._fill(block.template, True) if block is not None else None
+        if block is not None and filled_block is not None:
+            self._emit_block(filled_block.split("\n"), block.plain, ctx,
+                             len(filled_block))
+            return
+        self._expand_lines(expanded, ctx, path, depth)
+
+    def _emit_block(self, lines: list[str], plain: tuple[bool, ...], ctx: _Ctx,
+                    size: int) -> None:
+        """A multi-line value filled in one pass (a ~SEQ repeats it thousands of times): what
+        _expand_lines gives, as each line's fill is a plain rstrip'd line then. ``size``: the
+        filled text's length, a bound on the statements it can make."""
+        emit, stmts, add_line = self._emit, self.stmts, self.expanded.append
+        if (ctx is self._memo_ctx and not self._too_many
+                and len(stmts) + size <= MAX_STATEMENTS):
+            # a line makes at most one statement per character: no limit is near,
+            # and _emit keeps this memo (same ctx)
+            get = self._memo.get
+            for done, is_plain in zip(lines, plain, strict=True):
+                if not is_plain:
+                    done = done.rstrip()
+                made = get(done)
+                if made is None:
+                    emit(done, ctx)
+                else:
+                    add_line(done)
+                    stmts.extend(made)
+            return
+        memo_ok = ctx is self._memo_ctx and not self._too_many
+        memo = self._memo
+        for done, is_plain in zip(lines, plain, strict=True):
+            if not is_plain:
+                done = done.rstrip()
+            if memo_ok:
+                made = memo.get(done)
+                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                    add_line(done)
+                    stmts.extend(made)
+                    continue
+            emit(done, ctx)
+            memo_ok = ctx is self._memo_ctx and not self._too_many
+            memo = self._memo
+
+    def _expand_lines(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> None:
+        """A multi-line value line by line: what _process_line would do with each line,
+        without its preamble; a line to substitute is filled from its template here when it
+        can be (what _expand would do, as _fill draws nothing when it returns None)."""
+        emit, fill, settle = self._emit, self._fill, self._settle
+        stmts, add_line = self.stmts, self.expanded.append
+        for sub, kind, tpl in _value_lines(expanded):
+            if kind is _Kind.PLAIN:
+                done = sub
+            elif kind is _Kind.SUBSTITUTE:
+                filled = fill(tpl) if tpl is not None else None
+                if filled is None:
+                    self._expand(sub, ctx, path, depth + 1)
+                    continue
+                if filled != sub:
+                    head = filled[:1]
+                    if (head in _SETTLE_HEADS or head.isspace() or "#" in filled
+                            or "!" in filled):
+                        filled = settle(filled, ctx, path, depth + 1)
+                        if filled is None:
+                            continue
+                    else:  # what _settle would do: nothing to reprocess or uncomment
+                        filled = filled.rstrip()
+                done = filled
+            else:
+                self._process_line(sub, ctx, path, depth + 1)
+                continue
+            if ctx is self._memo_ctx and not self._too_many:
+                # what _emit does with a line whose statements are already made
+                made = self._memo.get(done)
+                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                    add_line(done)
+                    stmts.extend(made)
+                    continue
+            emit(done, ctx)
 
     def _settle(self, expanded: str, ctx: _Ctx, path: str, depth: int) -> str | None:
         """A one-line substitution result that differs from its line: the line to emit, or
@@ -816,76 +854,12 @@ class Lexer:
 
     # -- ~SEQ / ~LST
     def _sequence(self, line: str, ctx: _Ctx, path: str, depth: int) -> None:
-        kind = line[:4]
-        hexfmt = False
-        pos = 4
-        if kind == "~SEQ" and line[4:5] == "x":
-            hexfmt = True
-            pos = 5
-        if line[pos:pos + 1] != "(":
-            self.report(ctx, f"Invalid {kind} specification '{line}'")
+        """``~SEQ(...) rest`` / ``~LST(...) rest``: ``rest`` once per value, the sequence's
+        variables set to it (and restored after)."""
+        spec = self._sequence_spec(line, ctx, path)
+        if spec is None:
             return
-        # find the matching ')'
-        d = 0
-        end = -1
-        for i in range(pos, len(line)):
-            if line[i] == "(":
-                d += 1
-            elif line[i] == ")":
-                d -= 1
-                if d == 0:
-                    end = i
-                    break
-        if end < 0:
-            self.report(ctx, f"Missing ')' in {kind} specification")
-            return
-        args_text = line[pos + 1:end]
-        rest = line[end + 1:].strip()
-        if "$" in args_text:
-            sub = self._substitute(args_text, ctx, path)
-            if sub is None:
-                return
-            args_text = sub
-        if kind == "~SEQ":
-            args = [a.strip() for a in args_text.split(",")]
-            if len(args) < 2 or len(args) > 4 or not re.fullmatch(r"[A-Za-z_]\w*", args[0]):
-                self.report(ctx, f"Invalid ~SEQ specification '{args_text}'")
-                return
-            try:
-                nums = [int(a, 0) for a in args[1:]]
-            except ValueError:
-                self.report(ctx, f"Invalid ~SEQ number in '{args_text}'")
-                return
-            if len(nums) == 1:
-                end_v = nums[0]
-                start, step = (1, 1) if end_v >= 1 else (-1, -1)
-            elif len(nums) == 2:
-                start, end_v = nums
-                step = 1 if end_v >= start else -1
-            else:
-                start, step, end_v = nums
-            if step == 0 or (step > 0 and start > end_v) or (step < 0 and start < end_v):
-                self.report(ctx, f"Invalid ~SEQ range '{args_text}'")
-                return
-            if abs((end_v - start) // step) > 100_000:
-                self.report(ctx, f"~SEQ range too large '{args_text}'")
-                return
-            names = [args[0]]
-            values: list[list[str]] = []
-            v = start
-            while (step > 0 and v <= end_v) or (step < 0 and v >= end_v):
-                values.append([format(v, "x") if hexfmt else str(v)])
-                v += step
-        else:
-            items = _split_lst(args_text)
-            if len(items) < 2:
-                self.report(ctx, f"Invalid ~LST specification '{args_text}'")
-                return
-            names = [x.strip() for x in _unbrace(items[0]).split(",")]
-            values = [[x.strip() for x in _unbrace(it).split(",")] for it in items[1:]]
-            if any(not re.fullmatch(r"[A-Za-z_]\w*", nm) for nm in names):
-                self.report(ctx, f"Invalid ~LST variable in '{args_text}'")
-                return
+        names, values, rest = spec
         saved = {nm: self.params.get(nm) for nm in names}
         for vals in values:
             self._seq_iterations += 1
@@ -905,6 +879,91 @@ class Lexer:
                 self.params.pop(nm, None)
             else:
                 self.params[nm] = old
+
+    def _sequence_spec(self, line: str, ctx: _Ctx, path: str
+                       ) -> tuple[list[str], list[list[str]], str] | None:
+        """A ~SEQ/~LST line's variable names, their values per repetition and the rest of
+        the line; None (reported) when the specification is invalid."""
+        kind = line[:4]
+        hexfmt = False
+        pos = 4
+        if kind == "~SEQ" and line[4:5] == "x":
+            hexfmt = True
+            pos = 5
+        if line[pos:pos + 1] != "(":
+            self.report(ctx, f"Invalid {kind} specification '{line}'")
+            return None
+        # find the matching ')'
+        d = 0
+        end = -1
+        for i in range(pos, len(line)):
+            if line[i] == "(":
+                d += 1
+            elif line[i] == ")":
+                d -= 1
+                if d == 0:
+                    end = i
+                    break
+        if end < 0:
+            self.report(ctx, f"Missing ')' in {kind} specification")
+            return None
+        args_text = line[pos + 1:end]
+        rest = line[end + 1:].strip()
+        if "$" in args_text:
+            sub = self._substitute(args_text, ctx, path)
+            if sub is None:
+                return None
+            args_text = sub
+        got = (self._seq_values(args_text, hexfmt, ctx) if kind == "~SEQ"
+               else self._lst_values(args_text, ctx))
+        return None if got is None else (got[0], got[1], rest)
+
+    def _seq_values(self, args_text: str, hexfmt: bool, ctx: _Ctx
+                    ) -> tuple[list[str], list[list[str]]] | None:
+        """``~SEQ(var, [start, [step,]] end)``: the variable and its values."""
+        args = [a.strip() for a in args_text.split(",")]
+        if len(args) < 2 or len(args) > 4 or not re.fullmatch(r"[A-Za-z_]\w*", args[0]):
+            self.report(ctx, f"Invalid ~SEQ specification '{args_text}'")
+            return None
+        try:
+            nums = [int(a, 0) for a in args[1:]]
+        except ValueError:
+            self.report(ctx, f"Invalid ~SEQ number in '{args_text}'")
+            return None
+        if len(nums) == 1:
+            end_v = nums[0]
+            start, step = (1, 1) if end_v >= 1 else (-1, -1)
+        elif len(nums) == 2:
+            start, end_v = nums
+            step = 1 if end_v >= start else -1
+        else:
+            start, step, end_v = nums
+        if step == 0 or (step > 0 and start > end_v) or (step < 0 and start < end_v):
+            self.report(ctx, f"Invalid ~SEQ range '{args_text}'")
+            return None
+        if abs((end_v - start) // step) > 100_000:
+            self.report(ctx, f"~SEQ range too large '{args_text}'")
+            return None
+        values: list[list[str]] = []
+        v = start
+        while (step > 0 and v <= end_v) or (step < 0 and v >= end_v):
+            values.append([format(v, "x") if hexfmt else str(v)])
+            v += step
+        return [args[0]], values
+
+    def _lst_values(self, args_text: str, ctx: _Ctx
+                    ) -> tuple[list[str], list[list[str]]] | None:
+        """``~LST(var, v1, ...)`` or ``~LST({a,b}, {1,2}, ...)``: the variables and values."""
+        items = _split_lst(args_text)
+        if len(items) < 2:
+            self.report(ctx, f"Invalid ~LST specification '{args_text}'")
+            return None
+        names = [x.strip() for x in _unbrace(items[0]).split(",")]
+        values = [[x.strip() for x in _unbrace(it).split(",")] for it in items[1:]]
+        if any(not re.fullmatch(r"[A-Za-z_]\w*", nm) for nm in names):
+            self.report(ctx, f"Invalid ~LST variable in '{args_text}'")
+            return None
+        return names, values
 
     # -- include
     def _include_check(self, words: list[str]) -> None:
@@ -950,7 +1009,7 @@ class Lexer:
             full = alt if os.path.isabs(alt) else os.path.join(base, alt)
             wild = any(c in alt for c in "*?[")
             matches = self.files.glob(full) if wild else (
-                [full] if self.files.read(full) is not None else [])
+                [full] if self.files.exists(full) else [])
             if not matches:
                 missing.append(alt)
             if not matches and wild and "b" in checks and len(alternatives) > 1:
@@ -968,17 +1027,55 @@ class Lexer:
             self.report(ctx, f"Include depth exceeded at '{target}' - ignoring")
             return
         for f in found:
-            text = self.files.read(f)
-            if text is None:
-                if "r" in checks:
-                    self.report(ctx, f"Config file '{f}' is not readable")
+            if self._too_many:
+                return
+            self._file_reads += 1
+            if self._file_reads > MAX_FILE_READS:
+                self._stop(ctx, f"more than {MAX_FILE_READS} files read")
+                return
+            got = self.files.load(f)
+            if isinstance(got, Unreadable):
+                # as keepalived: an error only for a checking include, unless refusing the
+                # file leaves the configuration incomplete
+                sev = Severity.FATAL if got.too_large else (
+                    Severity.ERROR if "r" in checks else Severity.INFO)
+                self.report(ctx, f"Configuration file '{f}' {got.why} - skipping", sev)
                 continue
             self._depth += 1
             try:
-                self._run_text(text, f, f if os.path.isabs(alt_of[f]) else
-                               os.path.relpath(f, base or "."))
+                self._run_file_text(got, f, f if os.path.isabs(alt_of[f]) else
+                                    os.path.relpath(f, base or "."), ctx)
             finally:
                 self._depth -= 1
+
+
+def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str]:
+    """A multi-line ``$NAME=`` definition whose first line's value is ``first``: collect the
+    continuation lines (each ending in ``\\`` but the last) from ``pos`` on. Returns where
+    the next line starts and the value, its lines joined by newlines, blank ones dropped."""
+    parts: list[str] = []
+    more = first == "" or first.endswith("\\")
+    if first.endswith("\\"):
+        first = first[:-1].rstrip()
+    if first:
+        parts.append(first)
+    n = len(text)
+    while more and pos < n:
+        end = text.find("\n", pos)
+        if end < 0:
+            end = n
+        seg = text[pos:end]
+        pos = end + 1
+        if nul:
+            seg = seg.partition("\0")[0]
+        seg = seg.rstrip("\r").rstrip()
+        if seg.endswith("\\"):
+            seg = seg[:-1].rstrip()
+        else:
+            more = False
+        if seg.strip():
+            parts.append(seg)
+    return pos, "\n".join(parts)
 
 
 def _split_top_commas(text: str) -> list[str]:

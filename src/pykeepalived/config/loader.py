@@ -20,7 +20,7 @@ from pykeepalived.config.model import (
     ParseResult,
     Severity,
 )
-from pykeepalived.config.parser import Parser, ParseState, build_tree, finish
+from pykeepalived.config.parser import ParseState, build_tree, finish, parse_tree
 
 DEFAULT_SCRIPT_USER = "keepalived_script"
 
@@ -68,29 +68,37 @@ def load_text(text: str, *, config_id: str = "", filename: str = "keepalived.con
 
 
 def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:
+    """The parse of what ``lx`` read. Consumes the lexer's statements and lines: each is
+    dropped as soon as it has been used (the block tree and the expanded text hold what is
+    needed of them), so that a very large configuration is not held twice at the peak."""
     messages: list[ConfigMessage] = list(lx.messages)
+    # files in the order of their first statement (a C-speed pass: configs can be huge)
+    rank = {f: i for i, f in enumerate(dict.fromkeys(map(_FILE_OF, lx.stmts)))}
+    expanded_text = "\n".join(lx.expanded) + "\n"
+    lx.expanded = []
     try:
         tree = build_tree(lx.stmts, messages)
+        lx.stmts = []
         st = ParseState(messages=messages, env=env, config_id=config_id)
-        Parser(st).parse(tree)
+        parse_tree(st, tree)
+        del tree
         cfg = finish(st, config_id, _hostname())
         _script_security(cfg, st, env, messages)
     except Exception as e:  # last line of defence: a bug is a message, never a traceback
         messages.append(ConfigMessage("", 0, Severity.ERROR,
                                       f"Internal error while parsing: {type(e).__name__}: {e}"))
         cfg = KeepalivedConfig()
-    return ParseResult(config=cfg, messages=_in_file_order(messages, lx),
-                       expanded_text="\n".join(lx.expanded) + "\n")
+    return ParseResult(config=cfg, messages=_in_file_order(messages, rank),
+                       expanded_text=expanded_text)
 
 
 _FILE_OF = operator.itemgetter(0)
 
 
-def _in_file_order(messages: list[ConfigMessage], lx: Lexer) -> tuple[ConfigMessage, ...]:
-    """Line-tied messages in file order (files in the order they were read), then the
-    whole-config ones, as keepalived's single pass would print them."""
-    # files in the order of their first statement (a C-speed pass: configs can be huge)
-    rank = {f: i for i, f in enumerate(dict.fromkeys(map(_FILE_OF, lx.stmts)))}
+def _in_file_order(messages: list[ConfigMessage], rank: dict[str, int]
+                   ) -> tuple[ConfigMessage, ...]:
+    """Line-tied messages in file order (files in the order they were read, ``rank``), then
+    the whole-config ones, as keepalived's single pass would print them."""
     for m in messages:
         rank.setdefault(m.file, len(rank))
     big = len(rank) + 1

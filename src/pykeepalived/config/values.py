@@ -160,89 +160,18 @@ _SCOPES = {"site", "link", "host", "nowhere", "global"}
 
 def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
                        static: bool = False) -> AddressSpec | None:
-    """VIP / eVIP / static address grammar (§2.6.1)."""
+    """VIP / eVIP / static address grammar (keepalived.conf(5), ``virtual_ipaddress``):
+    ``ADDRESS[/LEN] [OPTION ...]``."""
     if not toks:
         return None
     first = toks[0]
-    ip_s, _, mask_s = first.partition("/")
-    fam = ip_family(ip_s)
-    if fam is None:
-        rep(f"VRRP parsed invalid IP {first}. skipping IP...")
+    head = _address_head(first, rep)
+    if head is None:
         return None
-    maxlen = 32 if fam == 4 else 128
-    if mask_s:
-        if not mask_s.isdigit():
-            rep(f"VRRP parsed invalid IP {first}. skipping IP...")
-            return None
-        if int(mask_s) > maxlen:
-            rep(f"number '{mask_s}' outside range [0, {maxlen}]")
-            return None
-        plen = int(mask_s)
-    else:
-        plen = maxlen
-    vals: dict[str, object] = {}
-    i = 1
-    n = len(toks)
-    while i < n:
-        k = toks[i]
-        v = toks[i + 1] if i + 1 < n else None
-        if k in ("brd", "broadcast"):
-            if v is None:
-                rep("brd requires an address")
-                break
-            if v not in "+-" and ip_family(v) != 4:
-                rep(f"invalid broadcast address {v}")
-            vals["brd"] = v
-            i += 2
-        elif k == "dev":
-            if v is None:
-                rep("dev requires an interface")
-                break
-            vals["dev"] = v
-            i += 2
-        elif k == "scope":
-            if v is None or (v not in _SCOPES and not v.isdigit()):
-                rep(f"Invalid scope '{v}' specified for {first} - setting to global")
-                i += 2
-                continue
-            _ipv4_only(k, v, fam, first, vals, rep)
-            i += 2
-        elif k == "label":
-            if v is None:
-                break
-            _ipv4_only(k, v, fam, first, vals, rep)
-            i += 2
-        elif k == "peer":
-            if v is None:
-                break
-            if ip_family(v) != fam:
-                # keepalived takes a bare address here (no /prefix) and drops the whole line
-                rep(f"VRRP parsed invalid IP {v}. skipping IP...")
-                rep(f"Invalid peer address {v}")
-                return None
-            vals["peer"] = v
-            i += 2
-        elif k in ("home", "-nodad", "nodad", "mngtmpaddr", "noprefixroute", "autojoin",
-                   "no_track", "use_vmac"):
-            key = "nodad" if k in ("-nodad", "nodad") else k
-            vals[key] = True
-            i += 1
-        elif k == "preferred_lft":
-            if v is None:
-                break
-            if v == "forever":
-                vals["preferred_lft"] = None
-            elif v.isdigit():
-                vals["preferred_lft"] = int(v)
-            else:
-                rep(f"Invalid preferred_lft {v}")
-            i += 2
-        elif k == "track_group" and static:
-            vals["track_group"] = v
-            i += 2
-        else:
-            rep(f"Unknown configuration entry '{k}' for ip address - ignoring")
-            i += 1
+    ip_s, fam, plen = head
+    vals = _address_options(toks, fam, rep, static)
+    if vals is None:
+        return None
     if fam == 6 and plen == 128 and "preferred_lft" not in vals:
         vals["preferred_lft"] = 0
     try:
@@ -250,6 +179,112 @@ def parse_address_line(toks: Sequence[str], rep: Reporter, line: int, *,
                            line=line, **vals)  # type: ignore[arg-type]
     except TypeError:
         return None
+
+
+def _address_head(first: str, rep: Reporter) -> tuple[str, int, int] | None:
+    """``ADDRESS[/LEN]``: (address, family, prefix length; the host length when not given)."""
+    ip_s, _, mask_s = first.partition("/")
+    fam = ip_family(ip_s)
+    if fam is None:
+        rep(f"VRRP parsed invalid IP {first}. skipping IP...")
+        return None
+    maxlen = 32 if fam == 4 else 128
+    if not mask_s:
+        return ip_s, fam, maxlen
+    if not mask_s.isdigit():
+        rep(f"VRRP parsed invalid IP {first}. skipping IP...")
+        return None
+    if int(mask_s) > maxlen:
+        rep(f"number '{mask_s}' outside range [0, {maxlen}]")
+        return None
+    return ip_s, fam, int(mask_s)
+
+
+_ADDRESS_FLAGS = {"home": "home", "-nodad": "nodad", "nodad": "nodad",
+                  "mngtmpaddr": "mngtmpaddr", "noprefixroute": "noprefixroute",
+                  "autojoin": "autojoin", "no_track": "no_track", "use_vmac": "use_vmac"}
+_VOID = -1  # an option that voids the whole address line
+_STOP = 0  # an option missing its value: the rest of the line is not read
+
+
+def _address_options(toks: Sequence[str], fam: int, rep: Reporter, static: bool
+                     ) -> dict[str, object] | None:
+    """The options after the address; None when one of them voids the whole line."""
+    vals: dict[str, object] = {}
+    i = 1
+    n = len(toks)
+    while i < n:
+        k = toks[i]
+        if k in _ADDRESS_FLAGS:
+            vals[_ADDRESS_FLAGS[k]] = True
+            i += 1
+            continue
+        if i + 1 < n:
+            step = _address_option(k, toks[i + 1], toks[0], fam, vals, rep, static)
+        else:
+            step = _address_option_alone(k, toks[0], vals, rep, static)
+        if step == _VOID:
+            return None
+        if step == _STOP:
+            break
+        i += step
+    return vals
+
+
+def _address_option(k: str, v: str, first: str, fam: int, vals: dict[str, object],
+                    rep: Reporter, static: bool) -> int:
+    """Option ``k`` with its value ``v``: how many tokens it took (1: ``k`` is unknown)."""
+    if k in ("brd", "broadcast"):
+        if v not in "+-" and ip_family(v) != 4:
+            rep(f"invalid broadcast address {v}")
+        vals["brd"] = v
+    elif k == "dev":
+        vals["dev"] = v
+    elif k == "scope" and v not in _SCOPES and not v.isdigit():
+        rep(f"Invalid scope '{v}' specified for {first} - setting to global")
+    elif k in ("scope", "label"):
+        _ipv4_only(k, v, fam, first, vals, rep)
+    elif k == "peer":
+        if ip_family(v) != fam:
+            # keepalived takes a bare address here (no /prefix) and drops the whole line
+            rep(f"VRRP parsed invalid IP {v}. skipping IP...")
+            rep(f"Invalid peer address {v}")
+            return _VOID
+        vals["peer"] = v
+    elif k == "preferred_lft":
+        _preferred_lft(v, vals, rep)
+    elif k == "track_group" and static:
+        vals["track_group"] = v
+    else:
+        rep(f"Unknown configuration entry '{k}' for ip address - ignoring")
+        return 1
+    return 2
+
+
+def _address_option_alone(k: str, first: str, vals: dict[str, object], rep: Reporter,
+                          static: bool) -> int:
+    """Option ``k`` as the last token, without its value."""
+    if k in ("brd", "broadcast", "dev"):
+        rep("dev requires an interface" if k == "dev" else "brd requires an address")
+        return _STOP
+    if k in ("label", "peer", "preferred_lft"):
+        return _STOP
+    if k == "scope":
+        rep(f"Invalid scope 'None' specified for {first} - setting to global")
+    elif k == "track_group" and static:
+        vals["track_group"] = None
+    else:
+        rep(f"Unknown configuration entry '{k}' for ip address - ignoring")
+    return 2
+
+
+def _preferred_lft(v: str, vals: dict[str, object], rep: Reporter) -> None:
+    if v == "forever":
+        vals["preferred_lft"] = None
+    elif v.isdigit():
+        vals["preferred_lft"] = int(v)
+    else:
+        rep(f"Invalid preferred_lft {v}")
 
 
 _ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "throw", "unreachable",
@@ -265,8 +300,27 @@ _ROUTE_FLAGS = {"onlink", "pervasive", "no_track"}
 
 def parse_route_line(toks: Sequence[str], rep: Reporter, line: int,
                      default_family: int = 4) -> RouteSpec | None:
+    """``[TYPE] [to] DEST [OPTION VALUE | FLAG | nexthop ...]...`` (``ip route`` syntax)."""
     if not toks:
         return None
+    rtype, dest, rest = _route_split(toks)
+    if dest is None:
+        rep("route has no destination")
+        return None
+    d = _route_dest(dest, default_family, rep)
+    if d is None:
+        return None
+    vals: dict[str, object] = {}
+    opts: list[tuple[str, str]] = []
+    nexthops: list[tuple[tuple[str, str], ...]] = []
+    _route_options(rest, vals, opts, nexthops, rep)
+    return RouteSpec(dest=d[0], family=d[1], type=rtype, options=tuple(opts),
+                     nexthops=tuple(nexthops), line=line, **vals)  # type: ignore[arg-type]
+
+
+def _route_split(toks: Sequence[str]) -> tuple[str | None, str | None, list[str]]:
+    """(route type, destination, the options in order): the destination is the first word
+    that is neither an option (with its value), a type nor ``to``."""
     rtype: str | None = None
     dest: str | None = None
     rest: list[str] = []
@@ -279,125 +333,124 @@ def parse_route_line(toks: Sequence[str], rep: Reporter, line: int,
         if t in _ROUTE_VALUE_KW or t == "track_group":
             rest.extend(toks[j:j + 2])
             j += 2
-        elif t in _ROUTE_FLAGS or t == "lock":
+            continue
+        if t in _ROUTE_FLAGS or t == "lock":
             rest.append(t)
-            j += 1
         elif dest is None and rtype is None and t in _ROUTE_TYPES:
             rtype = t
-            j += 1
         elif dest is None and t == "to":
-            j += 1
+            pass
         elif dest is None:
             dest = t
-            j += 1
         else:
             rest.append(t)
-            j += 1
-    if dest is None:
-        rep("route has no destination")
-        return None
-    toks = rest
-    i = 0
+        j += 1
+    return rtype, dest, rest
+
+
+def _route_dest(dest: str, default_family: int, rep: Reporter) -> tuple[str, int] | None:
+    """The destination as a network (or ``default``) and its family."""
     if dest in ("default", "default4", "default6", "all", "any"):
-        fam = 6 if dest == "default6" else default_family
-        dest = "default"
-    else:
-        d_ip = dest.partition("/")[0]
-        f = ip_family(d_ip)
-        if f is None:
-            rep(f"Invalid route destination {dest}")
-            return None
-        fam = f
-        try:
-            dest = str(ipaddress.ip_network(dest, strict=False))
-        except ValueError:
-            rep(f"Invalid route destination {dest}")
-            return None
-    vals: dict[str, object] = {}
-    opts: list[tuple[str, str]] = []
-    nexthops: list[tuple[tuple[str, str], ...]] = []
+        return "default", 6 if dest == "default6" else default_family
+    fam = ip_family(dest.partition("/")[0])
+    if fam is None:
+        rep(f"Invalid route destination {dest}")
+        return None
+    try:
+        return str(ipaddress.ip_network(dest, strict=False)), fam
+    except ValueError:
+        rep(f"Invalid route destination {dest}")
+        return None
+
+
+def _route_options(toks: list[str], vals: dict[str, object], opts: list[tuple[str, str]],
+                   nexthops: list[tuple[tuple[str, str], ...]], rep: Reporter) -> None:
+    i = 0
     while i < len(toks):
         k = toks[i]
         if k in _ROUTE_FLAGS:
-            if k == "onlink":
-                vals["onlink"] = True
-            elif k == "no_track":
-                vals["no_track"] = True
+            if k in ("onlink", "no_track"):
+                vals[k] = True
             else:
                 opts.append((k, ""))
             i += 1
-            continue
-        if k == "nexthop":
-            nh: list[tuple[str, str]] = []
-            i += 1
-            while i < len(toks) and toks[i] != "nexthop":
-                if toks[i] in ("onlink", "pervasive"):
-                    nh.append((toks[i], ""))
-                    i += 1
-                elif i + 1 < len(toks):
-                    nh.append((toks[i], toks[i + 1]))
-                    i += 2
-                else:
-                    rep(f"Missing value for nexthop {toks[i]}")
-                    i += 1
-            nexthops.append(tuple(nh))
-            continue
-        if k == "track_group":
+        elif k == "nexthop":
+            i = _nexthop(toks, i + 1, nexthops, rep)
+        elif k == "track_group":
             if i + 1 < len(toks):
                 vals["track_group"] = toks[i + 1]
             i += 2
-            continue
-        if k in _ROUTE_VALUE_KW or k == "lock":
-            if k == "lock":
-                i += 1
-                continue
+        elif k == "lock":
+            i += 1
+        elif k in _ROUTE_VALUE_KW:
             if i + 1 >= len(toks):
                 rep(f"Missing value for route option {k}")
                 break
-            v = toks[i + 1]
-            if k in ("via", "gw"):
-                if k == "gw":
-                    rep('"gw" for routes is deprecated. Please use "via"', Severity.WARNING)
-                if v in ("inet", "inet6") and i + 2 < len(toks):
-                    v = toks[i + 2]
-                    i += 1
-                vf = ip_family(v)
-                if vf is None:
-                    rep(f"Invalid via address {v}")
-                else:
-                    vals["via"] = v
-                    vals["via_family"] = vf
-            elif k in ("dev", "oif"):
-                vals["dev"] = v
-            elif k == "src":
-                if ip_family(v) is None:
-                    rep(f"Invalid route source address {v}")
-                else:
-                    vals["src"] = v
-            elif k == "table":
-                vals["table"] = v
-            elif k in ("metric", "priority", "preference"):
-                if v.isdigit():
-                    vals["metric"] = int(v)
-                else:
-                    rep(f"Invalid metric {v}")
-            elif k == "scope":
-                vals["scope"] = v
-            elif k in ("proto", "protocol"):
-                vals["proto"] = v
-            elif k in ("tos", "dsfield"):
-                try:
-                    vals["tos"] = int(v, 16)
-                except ValueError:
-                    rep(f"Invalid tos {v}")
-            else:
-                opts.append((k, v))
+            i += _route_value(k, toks, i, vals, opts, rep)
+        else:
+            rep(f"Unknown route option {k}")
+            i += 1
+
+
+def _nexthop(toks: list[str], i: int, nexthops: list[tuple[tuple[str, str], ...]],
+             rep: Reporter) -> int:
+    """One ``nexthop`` group (up to the next one); returns where it ends."""
+    nh: list[tuple[str, str]] = []
+    while i < len(toks) and toks[i] != "nexthop":
+        if toks[i] in ("onlink", "pervasive"):
+            nh.append((toks[i], ""))
+            i += 1
+        elif i + 1 < len(toks):
+            nh.append((toks[i], toks[i + 1]))
             i += 2
-            continue
-        rep(f"Unknown route option {k}")
-        i += 1
-    return RouteSpec(dest=dest, family=fam, type=rtype, options=tuple(opts),
-                     nexthops=tuple(nexthops), line=line, **vals)  # type: ignore[arg-type]
+        else:
+            rep(f"Missing value for nexthop {toks[i]}")
+            i += 1
+    nexthops.append(tuple(nh))
+    return i
+
+
+_ROUTE_FIELDS = {"dev": "dev", "oif": "dev", "table": "table", "scope": "scope",
+                 "proto": "proto", "protocol": "proto"}
+
+
+def _route_value(k: str, toks: list[str], i: int, vals: dict[str, object],
+                 opts: list[tuple[str, str]], rep: Reporter) -> int:
+    """Option ``k`` at ``i`` with its value: how many tokens it took."""
+    v = toks[i + 1]
+    took = 2
+    if k in ("via", "gw"):
+        if k == "gw":
+            rep('"gw" for routes is deprecated. Please use "via"', Severity.WARNING)
+        if v in ("inet", "inet6") and i + 2 < len(toks):
+            v = toks[i + 2]
+            took = 3
+        vf = ip_family(v)
+        if vf is None:
+            rep(f"Invalid via address {v}")
+        else:
+            vals["via"] = v
+            vals["via_family"] = vf
+    elif k in _ROUTE_FIELDS:
+        vals[_ROUTE_FIELDS[k]] = v
+    elif k == "src":
+        if ip_family(v) is None:
+            rep(f"Invalid route source address {v}")
+        else:
+            vals["src"] = v
+    elif k in ("metric", "priority", "preference"):
+        if v.isdigit():
+            vals["metric"] = int(v)
+        else:
+            rep(f"Invalid metric {v}")
+    elif k in ("tos", "dsfield"):
+        try:
+            vals["tos"] = int(v, 16)
+        except ValueError:
+            rep(f"Invalid tos {v}")
+    else:
+        opts.append((k, v))
+    return took
 
 
 _RULE_VALUE_KW = {"from", "to", "priority", "preference", "order", "table", "lookup", "iif",

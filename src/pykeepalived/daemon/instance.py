@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pykeepalived.config.model import KeepalivedConfig, VrrpInstance
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
@@ -39,6 +39,7 @@ from pykeepalived.vrrp.actions import (
 )
 from pykeepalived.vrrp.auth import AuthType
 from pykeepalived.vrrp.endpoint import VrrpEndpoint
+from pykeepalived.vrrp.router import VrrpRouter
 
 log = logging.getLogger("pykeepalived")
 
@@ -72,6 +73,8 @@ class Instance:
     ops: list[Callable[[], object]] = field(default_factory=list)  # kernel work, in order
     worker: asyncio.Task[None] | None = None  # working off ``ops``; None while idle
     working: bool = False  # start_worker() called and stop_worker() not since
+    # observe.meters.Events of the process (kernel work timed and failures counted), if any
+    meter: Any = None
     # The instance's name, copied once: read per received advert. A reload only ever swaps
     # ``cfg`` for one of the same identity, so the name never changes.
     name: str = field(init=False)
@@ -82,6 +85,11 @@ class Instance:
     @property
     def family(self) -> int:
         return self.cfg.family
+
+    @property
+    def router(self) -> VrrpRouter:
+        """The endpoint's state machine, read-only (dumps, status, guards)."""
+        return self.endpoint.router
 
     @property
     def uses_firewall(self) -> bool:
@@ -115,8 +123,10 @@ class Instance:
         """Run the queued operations one after the other, then end (``queue`` starts another)."""
         ops = self.ops
         try:
+            events = self.meter
             while ops:
                 op = ops.pop(0)
+                began = time.monotonic()
                 try:
                     result = op()
                     if asyncio.iscoroutine(result):
@@ -124,7 +134,11 @@ class Instance:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    if events is not None:
+                        events.apply_failures += 1
                     log.exception("(%s) kernel operation failed", self.name)
+                if events is not None:
+                    events.apply.observe(time.monotonic() - began)
         finally:
             if self.worker is asyncio.current_task():
                 self.worker = None

@@ -99,7 +99,8 @@ def setup_logging(opts: Options, child: str | None) -> logging.Logger:
         facility = _FACILITIES.get(opts.log_facility, _LOG_DAEMON)
         try:
             sh = SysLogHandler(address="/dev/log", facility=facility)
-            sh.ident = f"{IDENTS.get(child, 'Keepalived')}[{os.getpid()}]: "
+            ident = IDENTS.get(child, "Keepalived") + opts.ident_suffix
+            sh.ident = f"{ident}[{os.getpid()}]: "
             sh.setFormatter(logging.Formatter("%(message)s"))
             log.addHandler(sh)
         except OSError:

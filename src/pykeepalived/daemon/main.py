@@ -6,11 +6,16 @@ anything but what supervising needs), so it stays small (see docs/performance-re
 Each child is a fresh ``python -m pykeepalived --child vrrp|checker <same flags>`` that parses
 the file itself (as keepalived's children do), so a child crash never corrupts the parent and a
 respawn starts from a clean interpreter. The parent is deliberately synchronous: it blocks every
-signal it handles and waits for them with ``sigtimedwait``, so no signal can be lost between two
-checks and no asyncio machinery runs in the process that must outlive everything else.
+signal it handles and reads them from a signalfd (polled with the children's sd_notify status
+pipes), so no signal can be lost between two checks and no asyncio machinery runs in the
+process that must outlive everything else. Every process is named as keepalived's
+(``daemon.proctitle``); under systemd the parent relays the children's readiness
+(``daemon.sdnotify``); ``net_namespace``/``instance``/``use_pid_dir`` are applied once the
+config is read (``daemon.instance_names``).
 
-Exit codes: 0 after a stop by signal; 1 when a child exits with the permanent-error code
-(``EXIT_FATAL``) or with ``-R`` when a child dies; 2 when nothing can be started.
+Exit codes: 0 after a stop by signal (or, as keepalived, when another parent runs or the
+namespace cannot be joined); 1 when a child exits with the permanent-error code (``EXIT_FATAL``)
+or with ``-R`` when a child dies; 2 when nothing can be started.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import dataclasses
 import importlib
 import marshal
 import os
+import select
 import signal
 import sys
 import time
@@ -27,13 +33,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
-from pykeepalived.daemon import process
+from pykeepalived.daemon import process, proctitle
 from pykeepalived.daemon.exits import EXIT_CONFIG, EXIT_FATAL, EXIT_OK
+from pykeepalived.daemon.instance_names import Naming, ident_suffix, pid_paths
 from pykeepalived.daemon.log import get_logger, setup_logging
+from pykeepalived.daemon.sdnotify import Relay, SystemdNotifier, child_link
+from pykeepalived.daemon.signalfd import SignalFd
 from pykeepalived.options import Options
 
 if TYPE_CHECKING:
-    from pykeepalived.config.model import GlobalDefs
+    from pykeepalived.config.model import GlobalDefs, KeepalivedConfig
 
 
 SIGJSON = signal.SIGRTMIN + 2
@@ -43,26 +52,53 @@ FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIGJSON, SIGSTATS_CL
 STOP = (signal.SIGTERM, signal.SIGINT)
 HANDLED = (*FORWARDED, *STOP, signal.SIGCHLD)
 
-CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck"}
+CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck", "observe": "Metrics"}
 
 
 def run_daemon(opts: Options) -> int:
     """Entry point from the CLI: the parent, or one of the children when ``--child`` is given."""
+    if opts.child is not None:
+        proctitle.set_title(opts.proc_title or proctitle.title_for([]),
+                            opts.proc_name or proctitle.DEFAULT_NAME)
+        if opts.status_fd is not None:
+            child_link(opts.status_fd, opts.heartbeat)
     if opts.child == "vrrp":
         from pykeepalived.daemon.vrrp_process import run_vrrp_child
 
         return run_vrrp_child(opts)
     if opts.child == "checker":
         return _run_checker_child(opts)
+    if opts.child == "observe":
+        from pykeepalived.daemon.observe_process import run_observe_child
+
+        return run_observe_child(opts)
     return Supervisor(opts).run()
+
+
+def child_kinds(opts: Options, cfg: KeepalivedConfig) -> list[str]:
+    """The children that do the work for ``cfg``: VRRP when there are instances or static
+    addresses/routes/rules, the checker when there are virtual servers (``--all``, ``-P`` and
+    ``-C`` as keepalived). The ``observe`` child is added by the caller when metrics are on."""
+    kinds: list[str] = []
+    if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
+                                or cfg.static_addresses or cfg.static_routes
+                                or cfg.static_rules):
+        kinds.append("vrrp")
+    if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
+        kinds.append("checker")
+    return kinds
+
+
+def metrics_listen(opts: Options, gd: GlobalDefs) -> str | None:
+    """The HTTP listen address: ``--metrics-listen``, else ``pykeepalived_metrics_listen``."""
+    return opts.metrics_listen or gd.metrics_listen
 
 
 def _run_checker_child(opts: Options) -> int:
     log = setup_logging(opts, "checker")
     process.set_parent_death_signal()
-    process.set_process_name("keepalived_ipvs")
     try:
-        # Owned by the checker engineer; imported by name so this file does not depend on it.
+        # Imported by name when the checker child starts: no static dependency on the checker.
         check_process = importlib.import_module("pykeepalived.daemon.check_process")
     except ImportError as e:
         log.error("Healthcheck child cannot start: %s", e)
@@ -100,6 +136,10 @@ def options_to_argv(opts: Options) -> list[str]:
         a.append(f"--log-file={opts.log_file}")
     if opts.umask is not None:
         a += ["-u", oct(opts.umask)]
+    if opts.metrics_listen is not None:
+        a.append(f"--metrics-listen={opts.metrics_listen}")
+    if opts.ident_suffix:
+        a += ["--ident-suffix", opts.ident_suffix]
     # -s is not passed on: the parent has already joined the namespace and children inherit it.
     return a
 
@@ -133,18 +173,30 @@ class Supervisor:
         self.stopping = False
         self.exit_code = 0
         self.global_defs: GlobalDefs | None = None
+        self.names: dict[str, str] = {}  # task names from global_defs (process_names & co)
+        self.title = proctitle.title_for(sys.argv[1:])
+        self.relay: Relay | None = None  # sd_notify relay, under a Type=notify unit only
+        self.naming = Naming()
+        self.opts_pid_checked = ""
 
     # ---------------------------------------------------------------- start-up
     def run(self) -> int:
+        # First of all: neither the config helper, nor a child, nor a script may inherit
+        # NOTIFY_SOCKET, and an abstract socket must be opened before any setns().
+        sd = SystemdNotifier.from_environ()
+        if sd is not None:
+            self.relay = Relay(sd, on_log=lambda m: self.log.info("%s", m))
+        rc = self._run()
+        if rc != 0 and self.relay is not None:
+            self.relay.failed()
+        return rc
+
+    def _run(self) -> int:
         opts = self.opts
-        if opts.namespace:
-            try:
-                process.enter_netns(opts.namespace)
-            except OSError as e:
-                print(f"Unable to enter network namespace {opts.namespace}: {e}", file=sys.stderr)
-                return EXIT_CONFIG
+        proctitle.set_title(self.title, proctitle.DEFAULT_NAME)
         # Before daemonizing, so the refusal reaches the console: keepalived logs "daemon is
         # already running" and exits 0 (measured with 2.2.7, with and without -n).
+        self.opts_pid_checked = opts.pid_file
         other = process.already_running(opts.pid_file)
         if other is not None:
             setup_logging(opts, None).info("daemon is already running")
@@ -165,6 +217,11 @@ class Supervisor:
         if not kinds:
             log.error("No VRRP or checker configuration to run (use --all to force): exiting")
             return EXIT_CONFIG
+        if not self._apply_naming():
+            return 0  # keepalived 2.2.7 exits 0 when it cannot join its namespace
+        opts, log = self.opts, self.log
+        if self.names.get("parent", proctitle.DEFAULT_NAME) != proctitle.DEFAULT_NAME:
+            proctitle.set_comm(self.names["parent"])
         process.write_pid(opts.pid_file)
         wanted = set(HANDLED)
         if opts.ignore_sigint:
@@ -230,14 +287,16 @@ class Supervisor:
                 break
         if not data:
             return None
-        kinds, gd_pickled = marshal.loads(data)
+        kinds, gd_pickled, self.names, naming = marshal.loads(data)
+        self.naming = Naming(*naming)
         if gd_pickled is not None:
             import pickle  # only when a global script is configured
 
             self.global_defs = pickle.loads(gd_pickled)  # our own fork's bytes
         return list(kinds)
 
-    def _parse_config(self) -> tuple[list[str], bytes | None]:
+    def _parse_config(self) -> tuple[list[str], bytes | None, dict[str, str],
+                                     tuple[str | None, str | None, bool]]:
         """In the forked helper: parse, log the messages, dump (``-d``), decide the children."""
         from pykeepalived.config import load
         from pykeepalived.config.model import Severity
@@ -255,14 +314,45 @@ class Supervisor:
             import pickle
 
             gd_pickled = pickle.dumps(gd)
-        kinds: list[str] = []
-        if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
-                                    or cfg.static_addresses or cfg.static_routes
-                                    or cfg.static_rules):
-            kinds.append("vrrp")
-        if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
-            kinds.append("checker")
-        return kinds, gd_pickled
+        kinds = child_kinds(opts, cfg)
+        if kinds and metrics_listen(opts, gd) is not None:
+            kinds.append("observe")
+        names = {"parent": proctitle.process_name(gd, None),
+                 **{k: proctitle.process_name(gd, k) for k in CHILD_TITLES}}
+        naming = (cfg.net_namespace, cfg.instance_name, cfg.use_pid_dir)
+        return kinds, gd_pickled, names, naming
+
+    def _apply_naming(self) -> bool:
+        """net_namespace / -s, instance, use_pid_dir (``daemon.instance_names``): the syslog
+        ident, the pid file paths, then the namespace; False when it cannot be joined."""
+        opts, nm = self.opts, self.naming
+        ns = opts.namespace or nm.net_namespace
+        if opts.namespace and nm.net_namespace:
+            self.log.info("Overriding config net_namespace '%s' with command line namespace "
+                          "'%s'", nm.net_namespace, opts.namespace)
+        if ns or nm.instance:
+            suffix = ident_suffix(ns, nm.instance)
+            self.log.info("Changing syslog ident to Keepalived%s", suffix)
+            opts = dataclasses.replace(opts, ident_suffix=suffix)
+            self.log = setup_logging(opts, None)
+        named = pid_paths(opts, ns, nm.instance, nm.use_pid_dir)
+        if named != opts:
+            os.makedirs(os.path.dirname(named.pid_file), mode=0o755, exist_ok=True)
+        self.opts = named
+        if ns:
+            try:
+                process.enter_netns(ns)
+            except OSError as e:
+                if isinstance(e, FileNotFoundError) or e.errno == 2:
+                    self.log.info("Failed to open /run/netns/%s", ns)
+                else:
+                    self.log.info("setns() failed with error %d", e.errno or 0)
+                self.log.error("Unable to set network namespace %s - exiting", ns)
+                return False
+        if named.pid_file != self.opts_pid_checked and process.already_running(named.pid_file):
+            self.log.info("daemon is already running")
+            return False
+        return True
 
     def _global_script(self, what: str) -> None:
         """global_defs ``startup_script`` (before any child starts) or ``shutdown_script``
@@ -289,7 +379,15 @@ class Supervisor:
     # ---------------------------------------------------------------- children
     def _spawn(self, child: Child) -> None:
         argv = [sys.executable, "-m", "pykeepalived", "--child", child.kind,
-                *options_to_argv(self.opts)]
+                *options_to_argv(self.opts), "--proc-title", self.title,
+                "--proc-name", self.names.get(child.kind, proctitle.DEFAULT_NAME)]
+        rfd = wfd = -1
+        if self.relay is not None:
+            rfd, wfd = os.pipe2(os.O_CLOEXEC)
+            argv += ["--status-fd", str(wfd)]
+            beat = self.relay.heartbeat_interval()
+            if beat is not None:
+                argv += ["--heartbeat", f"{beat:.3f}"]
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child until exec
             try:
@@ -298,9 +396,15 @@ class Supervisor:
                     if s != signal.SIGINT or not self.opts.ignore_sigint:
                         signal.signal(s, signal.SIG_DFL)
                 process.set_parent_death_signal()
+                if wfd >= 0:
+                    os.set_inheritable(wfd, True)
                 os.execv(sys.executable, argv)
             finally:
                 os._exit(127)
+        if self.relay is not None:
+            os.close(wfd)
+            os.set_blocking(rfd, False)
+            self.relay.attach(child.kind, rfd)
         child.pid = pid
         child.started = time.monotonic()
         child.pending_since = None
@@ -318,6 +422,7 @@ class Supervisor:
             if child is None:
                 continue
             child.pid = 0
+            self._detach(child)
             self._child_died(child, pid, status)
 
     def _child_died(self, child: Child, pid: int, status: int) -> None:
@@ -361,25 +466,77 @@ class Supervisor:
 
     # ---------------------------------------------------------------- signals
     def _loop(self, wanted: set[signal.Signals | int]) -> None:
-        while not self.stopping:
-            self._reap()
-            if self.stopping:
-                break
-            wait = self._respawn_due()
-            info = signal.sigtimedwait(wanted, 1.0 if wait is None else max(wait, 0.01))
-            if info is None:
-                continue
-            sig = info.si_signo
-            if sig == signal.SIGCHLD:
-                continue
-            if sig in STOP:
-                self.log.info("Stopping")
-                self.stopping = True
-                break
-            if sig == signal.SIGHUP:
-                # Each child re-reads the file and logs its errors (keeping its running config).
-                self.log.info("Reloading")
-            self._forward(sig)
+        """Wait for a blocked signal (read from a signalfd) or a child's status line."""
+        sigfd = SignalFd(wanted)
+        poller = select.poll()
+        watched: set[int] = set()
+        try:
+            while not self.stopping:
+                self._reap()
+                if self.stopping:
+                    break
+                wait = self._respawn_due()
+                fds = {sigfd.fd, *(self.relay.fds() if self.relay is not None else ())}
+                for fd in watched - fds:
+                    poller.unregister(fd)
+                for fd in fds - watched:
+                    poller.register(fd, select.POLLIN)
+                watched = fds
+                timeout = 1.0 if wait is None else max(wait, 0.01)
+                for fd, _ev in poller.poll(timeout * 1000):
+                    if fd != sigfd.fd:
+                        self._read_status(fd)
+                if self.relay is not None:
+                    self.relay.tick(time.monotonic())
+                for sig in sigfd.read():
+                    self._on_signal(sig)
+                    if self.stopping:
+                        break
+        finally:
+            sigfd.close()
+
+    def _on_signal(self, sig: int) -> None:
+        if sig == signal.SIGCHLD:
+            return
+        if sig in STOP:
+            self.log.info("Stopping")
+            if self.relay is not None:
+                self.relay.stopping()
+            self.stopping = True
+            return
+        if sig == signal.SIGHUP:
+            # Each child re-reads the file and logs its errors (keeping its running config).
+            self.log.info("Reloading")
+            if self.relay is not None:
+                self.relay.reload(time.monotonic())
+        self._forward(sig)
+
+    def _read_status(self, fd: int) -> None:
+        """A child's status pipe is readable: hand what it wrote to the sd_notify relay."""
+        assert self.relay is not None
+        while True:
+            try:
+                data = os.read(fd, 4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                # EOF: the child is gone; _detach closes the pipe once it has been reaped.
+                return
+            self.relay.feed(fd, data)
+
+    def _detach(self, child: Child) -> None:
+        """A child was reaped: read what is left on its status pipe and close it."""
+        if self.relay is None:
+            return
+        end = self.relay.ends.get(child.kind)
+        if end is None:
+            return
+        self._read_status(end.fd)
+        fd = self.relay.detach(child.kind)
+        if fd is not None:
+            os.close(fd)
 
     def _forward(self, sig: int) -> None:
         # USR2 (stats), JSON, STATS_CLEAR and TDUMP concern the VRRP child only (as keepalived's
@@ -405,6 +562,7 @@ class Supervisor:
                 for c in self.children.values():
                     if c.pid == pid:
                         c.pid = 0
+                        self._detach(c)
                 continue
             if time.monotonic() > deadline:
                 for c in self.children.values():

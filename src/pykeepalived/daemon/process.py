@@ -49,12 +49,6 @@ def set_parent_death_signal(sig: int = int(signal.SIGTERM)) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
 
 
-def set_process_name(name: str) -> None:
-    """Set the kernel comm name (what ``ps -o comm`` and track_process see), best effort."""
-    with contextlib.suppress(Exception):
-        libc().prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
-
-
 def enter_netns(name: str) -> None:
     """``-s NAME``: join the named network namespace (``ip netns`` layout) before anything else."""
     path = name if name.startswith("/") else f"/run/netns/{name}"

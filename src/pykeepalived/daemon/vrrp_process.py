@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dumps, process
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify, splitbrain
 from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
@@ -53,11 +53,14 @@ from pykeepalived.daemon.settings import (
     static_track_name,
     wire_settings,
 )
+from pykeepalived.daemon.splitbrain import SplitBrainShell
 from pykeepalived.daemon.static_track import StaticTrackGroups
 from pykeepalived.net.firewall import DEFAULT_TABLE
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.sockets import Received
 from pykeepalived.net.vmac import Vmac, xmit_interface
+from pykeepalived.observe.control import StatusServer, socket_path
+from pykeepalived.observe.vrrp_view import VrrpMeters, vrrp_status
 from pykeepalived.options import Options
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -144,6 +147,9 @@ class VrrpProcess:
         self._reload_again = False
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
+        self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
+        self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
+        self._status: StatusServer | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -166,12 +172,17 @@ class VrrpProcess:
         self.loop.add_signal_handler(signal.SIGRTMAX, self.log_tasks)
         try:
             await self._bring_up()
+            self._status = StatusServer(socket_path(self.opts.vrrp_pid_file), self._status_doc)
+            await self._status.start()
+            sdnotify.vrrp_started(self.loop, self.instances.values)
             gc.collect()
             gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
             process.release_free_heap()
             await self._stop.wait()
             await self.shutdown()
         finally:
+            if self._status is not None:
+                await self._status.close()
             self.close()
         ru = resource.getrusage(resource.RUSAGE_SELF)
         log.info("Stopped - used %.6f user time, %.6f system time", ru.ru_utime, ru.ru_stime)
@@ -197,6 +208,7 @@ class VrrpProcess:
             log.error("Configuration has fatal errors: VRRP child exiting")
             return False
         self.cfg = parsed.config
+        self.meters.events.config_loaded(True, self.wall())
         self.static.configure(self.cfg)
         return True
 
@@ -210,6 +222,8 @@ class VrrpProcess:
         await self.static.check(force=True)
         await self.static.watch_routes()
         await self._start_trackers()
+        await self._start_guards()
+        self._observe_config()
         delay = self.cfg.global_defs.vrrp_startup_delay
         if delay > 0:
             log.info("Delaying startup for %g seconds", delay)
@@ -438,11 +452,14 @@ class VrrpProcess:
         vrid = peek_vrid(data, 4)
         insts = self.by_vrid.get(key)
         inst = insts.get(vrid) if insts is not None and vrid is not None else None
-        if inst is None:
-            self._unknown_vrid(key, vrid)
+        if inst is None or self.sb is not None:
+            self._receive(key, inst, vrid, meta, data)
             return True
         ep = inst.endpoint
-        ep.receive_datagram(data, meta, self.clock())
+        now = self.clock()
+        if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
+            t.received(now, ep.router.master_adver_int)
+        ep.receive_datagram(data, meta, now)
         if ep.group is None:  # _flush, unrolled
             if ep.has_output():
                 self._emit(inst)
@@ -459,11 +476,30 @@ class VrrpProcess:
             return
         vrid = peek_vrid(pkt.data, 6)
         inst = self.by_vrid.get(key, {}).get(vrid) if vrid is not None else None
+        self._receive(key, inst, vrid, DatagramMeta(6, key[0], pkt.src, pkt.dst, pkt.ttl),
+                      pkt.data)
+
+    def _receive(self, key: SockKey, inst: Instance | None, vrid: int | None,
+                 meta: DatagramMeta, data: bytes) -> None:
+        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or any datagram
+        while split-brain guards look at adverts (conflict watch, heartbeat paths)."""
+        sb = self.sb
         if inst is None:
+            if sb is not None:
+                sb.foreign_datagram(key, meta, data)
             self._unknown_vrid(key, vrid)
             return
-        meta = DatagramMeta(6, key[0], pkt.src, pkt.dst, pkt.ttl)
-        inst.endpoint.receive_datagram(pkt.data, meta, self.clock())
+        if sb is not None and sb.path_packet(key, inst, meta, data):
+            return
+        ep = inst.endpoint
+        now = self.clock()
+        if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
+            t.received(now, ep.router.master_adver_int)
+        ep.last_received = None
+        ep.receive_datagram(data, meta, now)
+        adv = ep.last_received
+        if sb is not None and adv is not None and adv.addresses != ep.router.settings.addresses:
+            sb.foreign_advert(key[0], adv)
         self._flush(inst)
 
     def _unknown_vrid(self, key: SockKey, vrid: int | None) -> None:
@@ -556,16 +592,28 @@ class VrrpProcess:
         ep = inst.endpoint
         if not ep.has_output():
             return False
-        inst.send()
-        for ev in ep.events():
+        self._send(inst)
+        evs = ep.events()
+        for ev in evs:
             self._act(inst, ev)
+        if self.sb is not None and evs:
+            self.sb.observe(inst, evs)
         return True
+
+    def _send(self, inst: Instance) -> None:
+        """Write ``inst``'s datagrams (and on its extra heartbeat paths, when it has some)."""
+        inst.send()
+        if self.sb is not None:
+            self.sb.send_paths(inst)
 
     def _act(self, inst: Instance, a: Event) -> None:
         if isinstance(a, LogEvent):
             log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
         elif isinstance(a, StateChanged):
             inst.last_transition = self.wall()
+            self.meters.of(inst.name).changed(a.old.value, a.new.value, a.reason.value,
+                                              inst.last_transition)
+            sdnotify.report_vrrp_status(self.instances.values())
             if self.syncd is not None:
                 self.syncd.post(inst.cfg.name, a.new.value)
         elif isinstance(a, AcquireAddresses):
@@ -627,9 +675,12 @@ class VrrpProcess:
 
     def run_due_timers(self) -> None:
         """Run every endpoint whose deadline has passed (the loop timer's callback)."""
+        due = self._timer_at
         self._timer = None
         self._timer_at = None
         now = self.now()
+        if due is not None and (stall := self.meters.stall.timer_ran(due, now)) is not None:
+            log.info("%s", stall)
         while (name := self.schedule.pop_due(now)) is not None:
             inst = self.instances.get(name)
             if inst is None:
@@ -661,11 +712,14 @@ class VrrpProcess:
             log.exception("Reload failed")
         finally:
             self._reloading = False
+            sdnotify.report_reloaded()
 
     async def _reload_once(self) -> None:
         log.info("Reloading")
+        began = time.monotonic()
         parsed = load_config(self.opts)
         errors = config_errors(parsed)
+        self.meters.events.config_loaded(not errors, self.wall())
         if errors:
             for e in errors:
                 log.error("%s", e)
@@ -709,7 +763,11 @@ class VrrpProcess:
                 inst2.endpoint.start(now)
                 self._flush(inst2)
         self._close_unused_sockets()
+        await self._stop_guards()
+        await self._start_guards()
         self._rearm()
+        self._observe_config()
+        self.meters.events.reloaded(time.monotonic() - began)
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(plan.keep), len(plan.carry),
                  len(plan.drop), plan.started)
@@ -792,9 +850,36 @@ class VrrpProcess:
                 self.sockets.pop(key).close()
                 self.by_vrid.pop(key, None)
 
+    # ================================================================ guards, observability
+    async def _start_guards(self) -> None:
+        """Split-brain guards (``daemon.splitbrain``) when an instance configures one; they
+        start from the instances' current states (a kept master takes its key again)."""
+        if splitbrain.wanted(self.cfg):
+            self.sb = SplitBrainShell(self)
+            await self.sb.start(self.cfg)
+
+    async def _stop_guards(self) -> None:
+        """Stop the guards first when stopping or reloading (their lease revoked)."""
+        if self.sb is not None:
+            sb, self.sb = self.sb, None
+            await sb.shutdown()
+
+    def _observe_config(self) -> None:
+        """Stall threshold and per-instance meters follow the configured instances."""
+        self.meters.configure(((n, i.cfg.version, i.router.settings.advert_int)
+                               for n, i in self.instances.items()),
+                              self.cfg.global_defs.min_auto_priority_delay)
+        for i in self.instances.values():
+            i.meter = self.meters.events
+
+    async def _status_doc(self) -> bytes:
+        return await vrrp_status(self, self.meters)
+
     # ================================================================ dumps
     def snapshots(self) -> list[dumps.InstanceSnapshot]:
-        return [i.snapshot() for i in self.instances.values()]
+        now = self.now() if self.loop is not None else None
+        return [dump_snapshot.enrich(i.snapshot(), i, self.cfg, now)
+                for i in self.instances.values()]
 
     def _dump(self, what: str, path: str, text: str) -> None:
         log.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
@@ -812,7 +897,8 @@ class VrrpProcess:
                  f" VRRP strict mode = {str(g.vrrp_strict).lower()}"]
         self._dump("data", _instance_path(g.state_dump_file, g.data_use_instance,
                                           self.cfg.instance_name),
-                   dumps.format_data(self.snapshots(), lines))
+                   dumps.format_data(self.snapshots(), lines,
+                                     dump_snapshot.scripts(self.cfg, self.instances.values())))
 
     def write_stats(self) -> None:
         g = self.cfg.global_defs
@@ -843,7 +929,8 @@ class VrrpProcess:
         g = self.cfg.global_defs
         self._dump("JSON", _instance_path(g.json_dump_file, g.data_use_instance,
                                           self.cfg.instance_name),
-                   dumps.format_json(self.snapshots(), g.json_version))
+                   dumps.format_json(self.snapshots(), g.json_version,
+                                     dump_snapshot.track_processes(self.cfg, self.trackers)))
 
     # ================================================================ stop
     async def shutdown(self) -> None:
@@ -853,6 +940,7 @@ class VrrpProcess:
             self._timer.cancel()
             self._timer = None
         await self.static.stop()
+        await self._stop_guards()
         now = self.now()
         for inst in list(self.instances.values()):
             inst.endpoint.shutdown(now)

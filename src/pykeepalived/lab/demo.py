@@ -121,105 +121,130 @@ def build(impl: str, advert: float) -> tuple[Lab, list[Daemon], Host]:
     return lab, daemons, client
 
 
+def _show_lab(daemons: list[Daemon], client: Host, advert: float) -> None:
+    for d in daemons:
+        say(f"   node {d.host.name:<4} {d.host.ip4():<12} MAC {d.host.mac}  "
+            f"priority {dict(NODES)[d.host.name]}")
+    say(f"   client {client.ip4()}, backends "
+        + ", ".join(f"{n} {ip}:8080" for n, ip in BACKENDS))
+    say(f"   virtual IP {VIP} (VRRPv3, VRID 51, advert_int {advert:g} s)")
+
+
+def _fetch_twice(client: Host) -> None:
+    for _ in range(2):
+        say(f"   {fetch(client, f'http://{VIP}/')}")
+
+
+def _elect(daemons: list[Daemon], label: str, advert: float) -> Daemon | None:
+    """Start every node and wait for n1 to be the one MASTER; None (logs shown) if not."""
+    step(f"Starting {label} on the three nodes")
+    t_start = time.monotonic()
+    for d in daemons:
+        d.start()
+    # The highest priority (n1) ends up MASTER: a node that started faster may hold the
+    # VIP for a moment until n1's own Master_Down_Interval runs out and it preempts.
+    wait_for(lambda: [m.host.name for m in masters(daemons, VIP)] == ["n1"], timeout=15)
+    if not wait_for(lambda: len(masters(daemons, VIP)) == 1, timeout=5):
+        say("   no single MASTER within 15 s; logs:")
+        for d in daemons:
+            say(f"--- {d.name}\n{d.log_text()[-2000:]}")
+        return None
+    master = masters(daemons, VIP)[0]
+    say(f"   {master.host.name} holds {VIP} {time.monotonic() - t_start:.2f} s after the "
+        "start (interpreter start-up, then every node starts BACKUP and waits one "
+        "Master_Down_Interval)")
+    time.sleep(max(0.5, 3 * advert))
+    for d in daemons:
+        st = "MASTER" if d.has_vip(VIP) else "BACKUP"
+        say(f"   {d.host.name}: {st:<6}  log: {_last_state_line(d)}")
+    return master
+
+
+def _crash(daemons: list[Daemon], master: Daemon, client: Host, advert: float) -> Daemon | None:
+    """Crash ``master`` while the client pings the VIP; report the takeover and the outage.
+    Returns the new MASTER, or None when no backup took over."""
+    step(f"Crashing the master {master.host.name}: SIGKILL of its process group + link cut")
+    others = [d for d in daemons if d is not master]
+    monitors = {d.host.name: AddrMonitor(d.host) for d in others}
+    pinger = Pinger(client, VIP, 0.01)
+    time.sleep(0.5)
+    t0 = time.time()
+    master.host.cut()
+    master.crash()
+    got = wait_for(lambda: len(masters(others, VIP)) == 1, timeout=15)
+    time.sleep(0.5)
+    pinger.finish()
+    took: dict[str, float | None] = {n: m.first_add(VIP, t0) for n, m in monitors.items()}
+    if not got:
+        say("   no backup took over within 15 s")
+        return None
+    new = masters(others, VIP)[0]
+    t_vip = took.get(new.host.name)
+    outage = pinger.outage(t0)
+    prio_new = dict(NODES)[new.host.name]
+    skew = (256 - prio_new) / 256 * advert
+    mdi = 3 * advert + skew
+    say(f"   {new.host.name} took over: {VIP} added "
+        + (f"{t_vip - t0:.3f} s" if t_vip is not None else "(time not captured)")
+        + " after the crash")
+    say(f"   RFC 5798 window for priority {prio_new}: Master_Down_Interval - advert_int .. "
+        f"Master_Down_Interval = {mdi - advert:.3f} .. {mdi:.3f} s")
+    say("   client outage (largest gap between 10 ms ping replies): "
+        + (f"{outage:.3f} s" if outage is not None else "n/a")
+        + f" ({len(pinger.replies)} replies)")
+    mac_after = neigh_mac(client, VIP)
+    say(f"   the client now reaches {VIP} at MAC {mac_after} ({new.host.name}; "
+        "learnt from its gratuitous ARP)")
+    return new
+
+
+def _leave(lab: Lab, keep: bool, holder: str, daemons: list[Daemon]) -> None:
+    """Clean up, or (``--keep``) release the lab's lock and say how to explore it."""
+    if not keep:
+        step("Cleaning up")
+        lab.cleanup()
+        say("   done: namespaces and processes removed")
+        return
+    step("Leaving the lab running (--keep)")
+    say(f"   ip netns list | grep {PREFIX}       # the namespaces")
+    say(f"   ip -n {holder} addr show eth0      # who holds the VIP")
+    say(f"   ip netns exec {PREFIX}cl curl http://{VIP}/")
+    say(f"   logs: {os.path.dirname(daemons[0].log_path).rsplit('/', 1)[0]}/{PREFIX}*/")
+    say("   remove it all: python -m pykeepalived.lab.demo --clean")
+    # The lab stays, its lock goes now (in order, inside main's own hold of it), not
+    # whenever the Lab object happens to be collected.
+    if lab._lock is not None:
+        lab._lock.close()
+        lab._lock = None
+
+
 def run_demo(impl: str, advert: float, keep: bool) -> int:
     label = "pykeepalived" if impl == "py" else "keepalived (Debian)"
     step(f"Building the lab: namespaces {PREFIX}* on one bridge")
     lab, daemons, client = build(impl, advert)
-    ok = False
     holder = f"{PREFIX}n1"
     try:
-        for d in daemons:
-            say(f"   node {d.host.name:<4} {d.host.ip4():<12} MAC {d.host.mac}  "
-                f"priority {dict(NODES)[d.host.name]}")
-        say(f"   client {client.ip4()}, backends "
-            + ", ".join(f"{n} {ip}:8080" for n, ip in BACKENDS))
-        say(f"   virtual IP {VIP} (VRRPv3, VRID 51, advert_int {advert:g} s)")
-
-        step(f"Starting {label} on the three nodes")
-        t_start = time.monotonic()
-        for d in daemons:
-            d.start()
-        # The highest priority (n1) ends up MASTER: a node that started faster may hold the
-        # VIP for a moment until n1's own Master_Down_Interval runs out and it preempts.
-        wait_for(lambda: [m.host.name for m in masters(daemons, VIP)] == ["n1"], timeout=15)
-        if not wait_for(lambda: len(masters(daemons, VIP)) == 1, timeout=5):
-            say("   no single MASTER within 15 s; logs:")
-            for d in daemons:
-                say(f"--- {d.name}\n{d.log_text()[-2000:]}")
+        _show_lab(daemons, client, advert)
+        master = _elect(daemons, label, advert)
+        if master is None:
             return 1
-        master = masters(daemons, VIP)[0]
-        say(f"   {master.host.name} holds {VIP} {time.monotonic() - t_start:.2f} s after the "
-            "start (interpreter start-up, then every node starts BACKUP and waits one "
-            "Master_Down_Interval)")
-        time.sleep(max(0.5, 3 * advert))
-        for d in daemons:
-            st = "MASTER" if d.has_vip(VIP) else "BACKUP"
-            say(f"   {d.host.name}: {st:<6}  log: {_last_state_line(d)}")
-
         step(f"Fetching http://{VIP}/ from the client")
-        for _ in range(2):
-            say(f"   {fetch(client, f'http://{VIP}/')}")
+        _fetch_twice(client)
         mac_before = neigh_mac(client, VIP)
         say(f"   the client reaches {VIP} at MAC {mac_before} ({master.host.name})")
-
-        step(f"Crashing the master {master.host.name}: SIGKILL of its process group + link cut")
-        others = [d for d in daemons if d is not master]
-        monitors = {d.host.name: AddrMonitor(d.host) for d in others}
-        pinger = Pinger(client, VIP, 0.01)
-        time.sleep(0.5)
-        t0 = time.time()
-        master.host.cut()
-        master.crash()
-        got = wait_for(lambda: len(masters(others, VIP)) == 1, timeout=15)
-        time.sleep(0.5)
-        pinger.finish()
-        took: dict[str, float | None] = {n: m.first_add(VIP, t0) for n, m in monitors.items()}
-        if not got:
-            say("   no backup took over within 15 s")
+        new = _crash(daemons, master, client, advert)
+        if new is None:
             return 1
-        new = masters(others, VIP)[0]
         holder = new.host.ns
-        t_vip = took.get(new.host.name)
-        outage = pinger.outage(t0)
-        prio_new = dict(NODES)[new.host.name]
-        skew = (256 - prio_new) / 256 * advert
-        mdi = 3 * advert + skew
-        say(f"   {new.host.name} took over: {VIP} added "
-            + (f"{t_vip - t0:.3f} s" if t_vip is not None else "(time not captured)")
-            + " after the crash")
-        say(f"   RFC 5798 window for priority {prio_new}: Master_Down_Interval - advert_int .. "
-            f"Master_Down_Interval = {mdi - advert:.3f} .. {mdi:.3f} s")
-        say("   client outage (largest gap between 10 ms ping replies): "
-            + (f"{outage:.3f} s" if outage is not None else "n/a")
-            + f" ({len(pinger.replies)} replies)")
-        mac_after = neigh_mac(client, VIP)
-        say(f"   the client now reaches {VIP} at MAC {mac_after} ({new.host.name}; "
-            "learnt from its gratuitous ARP)")
         step(f"Fetching http://{VIP}/ again")
-        for _ in range(2):
-            say(f"   {fetch(client, f'http://{VIP}/')}")
-        for d in others:
-            say(f"   {d.host.name}: {'MASTER' if d.has_vip(VIP) else 'BACKUP'}  "
-                f"log: {_last_state_line(d)}")
-        ok = True
+        _fetch_twice(client)
+        for d in daemons:
+            if d is not master:
+                say(f"   {d.host.name}: {'MASTER' if d.has_vip(VIP) else 'BACKUP'}  "
+                    f"log: {_last_state_line(d)}")
+        return 0
     finally:
-        if keep:
-            step("Leaving the lab running (--keep)")
-            say(f"   ip netns list | grep {PREFIX}       # the namespaces")
-            say(f"   ip -n {holder} addr show eth0      # who holds the VIP")
-            say(f"   ip netns exec {PREFIX}cl curl http://{VIP}/")
-            say(f"   logs: {os.path.dirname(daemons[0].log_path).rsplit('/', 1)[0]}/{PREFIX}*/")
-            say("   remove it all: python -m pykeepalived.lab.demo --clean")
-            # The lab stays, its lock goes now (in order, inside main's own hold of it), not
-            # whenever the Lab object happens to be collected.
-            if lab._lock is not None:
-                lab._lock.close()
-                lab._lock = None
-        else:
-            step("Cleaning up")
-            lab.cleanup()
-            say("   done: namespaces and processes removed")
-    return 0 if ok else 1
+        _leave(lab, keep, holder, daemons)
 
 
 def _last_state_line(d: Daemon) -> str:

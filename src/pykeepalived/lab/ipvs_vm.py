@@ -4,8 +4,12 @@ The CI kernel is built without ``CONFIG_IP_VS``, and ``/dev/kvm`` there cannot r
 so the IPVS backend is proven inside a software-emulated (TCG) guest booting Debian's own kernel
 package, which ships ``ip_vs`` and its schedulers as modules. The guest has no network to the
 outside (``-nic none``). The host's ``/`` is shared read-only over 9p, so the guest runs the very
-same Python, virtualenv and tools; the repository is shared read-write at the same path so a test
-can write results back. Boot once per test file: a boot costs several seconds.
+same Python, virtualenv and tools; a directory (by default the repository) is shared read-write
+at the same path so a test can write results back. The guest gets fresh tmpfs mounts on ``/tmp``,
+``/run`` and ``/var/tmp`` (the host's are read-only there and hold the host's sockets and locks);
+the checkout and the virtualenv are mounted back at their own paths when they live under one of
+them, so a clone in ``/tmp`` works like one in ``/root``. Boot once per test file: a boot costs
+several seconds.
 
 ``ensure_assets()`` fetches the kernel and busybox with ``apt-get download`` into a cache
 (``/var/cache/pykeepalived-vm``, or ``$PYKEEPALIVED_VM_CACHE``) and builds an initramfs holding
@@ -26,11 +30,13 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_CACHE = Path("/var/cache/pykeepalived-vm")
 REPO = Path(__file__).resolve().parents[3]
@@ -48,7 +54,9 @@ LAB_MODULES = (
 
 _RC_MARK = "PKLVM_RC="
 _BEGIN_MARK = "PKLVM_BEGIN"
-_INIT_VERSION = "4"  # bump when _INIT changes so cached initramfs images are rebuilt
+_INIT_VERSION = "5"  # bump when _INIT changes so cached initramfs images are rebuilt
+# Fresh tmpfs in the guest: the host's copies would be read-only and hold its sockets and locks.
+GUEST_TMPFS = ("/tmp", "/run", "/var/tmp")
 
 _INIT = """#!/bin/sh
 export PATH=/bin
@@ -67,7 +75,19 @@ mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts 2>/dev/null
 mount -t devpts devpts /host/dev/pts 2>/dev/null
-for d in /tmp /run /var/tmp; do mount -t tmpfs tmpfs "/host$d"; done
+# Host paths the command needs under the directories that get a tmpfs (a checkout in /tmp, its
+# virtualenv) are set aside first, then mounted back at their own paths over the tmpfs.
+i=0
+while IFS= read -r p; do
+    i=$((i+1)); mkdir -p "/keep/$i"
+    mount -o bind "/host$p" "/keep/$i" || echo "pklvm: cannot keep $p visible"
+done < /keep.paths
+for d in @GUEST_TMPFS@; do mount -t tmpfs tmpfs "/host$d"; done
+i=0
+while IFS= read -r p; do
+    i=$((i+1)); mkdir -p "/host$p"
+    mount -o bind "/keep/$i" "/host$p" || echo "pklvm: cannot mount $p back"
+done < /keep.paths
 SHARE=$(cat /share.path)
 mkdir -p "/host$SHARE" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=524288 share "/host$SHARE" || {
@@ -80,7 +100,7 @@ env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/t
     /bin/chroot /host /bin/sh -c "cd '$SHARE' && . /tmp/.pklvm_cmd" </dev/null 2>&1
 echo "PKLVM_RC=$?"
 poweroff -f
-"""
+""".replace("@GUEST_TMPFS@", " ".join(GUEST_TMPFS))
 
 
 class VmError(RuntimeError):
@@ -326,10 +346,19 @@ def build_initramfs(busybox: Path, moddir: Path, wanted: Sequence[str]) -> bytes
     return gzip.compress(cpio.finish(), compresslevel=1)
 
 
-def _extra_cpio(cmd: str, share: Path) -> bytes:
+def kept_paths(paths: Sequence[Path]) -> list[Path]:
+    """Of ``paths``, those under a directory the guest mounts a tmpfs on, outermost only: the
+    guest mounts them back over the tmpfs (a checkout in /tmp would otherwise vanish)."""
+    under = [p.resolve() for p in paths
+             if any(Path(d) in p.resolve().parents for d in GUEST_TMPFS)]
+    return sorted({p for p in under if not any(q in p.parents for q in under)})
+
+
+def _extra_cpio(cmd: str, share: Path, keep: Sequence[Path]) -> bytes:
     cpio = CpioWriter()
     cpio.file("cmd", (cmd + "\n").encode())
     cpio.file("share.path", (str(share) + "\n").encode())
+    cpio.file("keep.paths", "".join(f"{p}\n" for p in keep).encode())
     return gzip.compress(cpio.finish(), compresslevel=1)
 
 
@@ -345,11 +374,14 @@ class GuestResult:
 
 
 def run_in_guest_full(cmd: str, timeout: float = 300, share: Path | None = None,
-                      memory_mib: int = 1024, cpus: int = 2) -> GuestResult:
+                      memory_mib: int = 1024, cpus: int = 2,
+                      cpio: Callable[[str, Path, Sequence[Path]], bytes] | None = None
+                      ) -> GuestResult:
     """Boot the guest, run ``cmd`` (a shell snippet, cwd = ``share``), power off.
 
-    ``share`` (default: the repository) is mounted read-write at the same path. Raises
-    ``VmError`` when the guest does not report an exit code (boot failure, timeout).
+    ``share`` (default: the repository) is mounted read-write at the same path; the repository
+    and the running virtualenv stay visible (read-only) wherever they are. Raises ``VmError``
+    when the guest does not report an exit code (boot failure, timeout).
     """
     assets = ensure_assets()
     share = (share or REPO).resolve()
@@ -359,7 +391,8 @@ def run_in_guest_full(cmd: str, timeout: float = 300, share: Path | None = None,
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pklvm-") as tmp:
         initrd = Path(tmp) / "initrd.gz"
-        initrd.write_bytes(assets.initramfs.read_bytes() + _extra_cpio(cmd, share))
+        keep = kept_paths([REPO, Path(sys.prefix)])
+        initrd.write_bytes(assets.initramfs.read_bytes() + (cpio or _extra_cpio)(cmd, share, keep))
         console = Path(tmp) / "console.log"
         argv = [
             qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-m", str(memory_mib),
@@ -397,8 +430,6 @@ def run_in_guest(cmd: str, timeout: float = 300, share: Path | None = None) -> t
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m pykeepalived.lab.ipvs_vm [CMD...]``: fetch assets, or run CMD in the guest."""
-    import sys
-
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         a = ensure_assets()
@@ -412,3 +443,109 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ------------------------------------------------------------------------------ systemd boot
+# The same guest with Debian's systemd as PID 1 (the host's /lib/systemd/systemd), for testing
+# pykeepalived as a service: /init mounts the host root and the share as above, then hands over
+# to systemd with switch_root instead of running the command itself. The command runs as the
+# oneshot ``pklvm-run.service`` that ``pklvm.target`` (the default unit) pulls in; its end
+# powers the guest off. Writable places a service manager and the tests need are tmpfs:
+# /run, /tmp, /var/tmp, /var/log, /var/lib/systemd, /etc/keepalived, and /etc/systemd/system
+# (empty: the host's enabled units stay out of the guest).
+
+_SYSTEMD_INIT_TAIL = """
+for d in /etc/systemd/system /etc/keepalived /var/log /var/lib/systemd; do
+    mkdir -p "/host$d" 2>/dev/null
+    mount -t tmpfs -o mode=755 tmpfs "/host$d"
+done
+mkdir -p /host/run/systemd/system /host/run/systemd/system-generators /host/run/pklvm
+# Generators only describe the host (fstab, gettys, sysv scripts...) and each costs seconds of
+# emulated CPU at boot and on every daemon-reload: masked.
+for g in /host/lib/systemd/system-generators/*; do
+    ln -s /dev/null "/host/run/systemd/system-generators/${g##*/}"
+done
+cp /cmd /host/run/pklvm/cmd
+cp /pklvm.target /pklvm-run.service /host/run/systemd/system/
+umount /host/dev/pts 2>/dev/null
+exec switch_root /host /lib/systemd/systemd --unit=pklvm.target --show-status=0
+"""
+
+_PKLVM_TARGET = """[Unit]
+Description=pykeepalived guest test run
+DefaultDependencies=no
+Requires=pklvm-run.service
+Wants=systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket
+"""
+
+_PKLVM_RUN = """[Unit]
+Description=pykeepalived guest test command
+DefaultDependencies=no
+After=systemd-journald.socket systemd-journald-dev-log.socket systemd-journald.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
+Environment=PYKEEPALIVED_IN_GUEST=1 PYTHONDONTWRITEBYTECODE=1
+StandardInput=null
+StandardOutput=file:/dev/ttyS0
+StandardError=inherit
+ExecStart=/bin/sh -c 'echo {begin}; cd "{share}" && . /run/pklvm/cmd; echo "{rc}$?"'
+"""
+
+
+def _systemd_init() -> str:
+    """``_INIT`` up to (and including) the share's mount, then the hand-over to systemd."""
+    head = _INIT.split("mkdir -p /host/run/netns", 1)[0]
+    return head + "mkdir -p /host/run/netns\n" + _SYSTEMD_INIT_TAIL
+
+
+def _systemd_cpio(cmd: str, share: Path, keep: Sequence[Path]) -> bytes:
+    cpio = CpioWriter()
+    cpio.file("cmd", (cmd + "\n").encode())
+    cpio.file("share.path", (str(share) + "\n").encode())
+    cpio.file("keep.paths", "".join(f"{p}\n" for p in keep).encode())
+    cpio.file("init", _systemd_init().encode(), 0o755)  # replaces the base image's /init
+    cpio.symlink("bin/switch_root", "busybox")
+    cpio.symlink("bin/umount", "busybox")
+    cpio.symlink("bin/ln", "busybox")
+    cpio.file("pklvm.target", _PKLVM_TARGET.encode())
+    cpio.file("pklvm-run.service", _PKLVM_RUN.format(
+        begin=_BEGIN_MARK, share=share, rc=_RC_MARK).encode())
+    return gzip.compress(cpio.finish(), compresslevel=1)
+
+
+def systemd_available() -> bool:
+    return Path("/lib/systemd/systemd").exists()
+
+
+def run_in_systemd_guest(cmd: str, timeout: float = 600, share: Path | None = None,
+                         memory_mib: int = 1024, cpus: int = 2) -> GuestResult:
+    """Boot the guest with systemd as PID 1 and run ``cmd`` as a service (cwd = ``share``);
+    the same contract as :func:`run_in_guest_full`."""
+    if not systemd_available():
+        raise VmError("/lib/systemd/systemd is not installed (Debian package systemd)")
+    return run_in_guest_full(cmd, timeout=timeout, share=share, memory_mib=memory_mib,
+                             cpus=cpus, cpio=_systemd_cpio)
+
+
+def guest_report(script: Path, timeout: float = 800, systemd: bool = False) -> dict[str, Any]:
+    """Boot once, run ``python SCRIPT REPORT.json`` in the guest (plain or with systemd as PID
+    1) and return the JSON report it wrote, with ``_guest`` (exit code, seconds, output)
+    added: the shape of the guest check scripts under tests/vm."""
+    import json
+    import sys
+
+    run = run_in_systemd_guest if systemd else run_in_guest_full
+    with tempfile.TemporaryDirectory(prefix="pklvm-share-") as share:
+        out = Path(share) / "report.json"
+        r = run(f"{sys.executable} {script} {out}", timeout=timeout, share=Path(share))
+        print(f"guest: rc={r.rc}, {r.seconds:.1f} s\n{r.output}")
+        if not out.exists():
+            raise VmError(f"the guest wrote no report (rc={r.rc}):\n{r.console[-6000:]}")
+        data: dict[str, Any] = json.loads(out.read_text())
+    data["_guest"] = {"rc": r.rc, "seconds": r.seconds, "output": r.output}
+    return data

@@ -1,7 +1,7 @@
 """IPVS over generic netlink: the LVS table in the kernel, as keepalived drives it.
 
 Own messages, sent with the standard-library client in ``lvs.genl``, rather than pyroute2's
-``IPVS`` helper, whose defects matter here (see peers-and-libraries.md §3): it maps "update" to
+``IPVS`` helper, whose defects matter here (pyroute2 0.9.7): it maps "update" to
 a delete, omits the netmask the kernel requires for IPv6 and fwmark services (EINVAL), types the
 netmask as an IPv4 address although the kernel reads an IPv6 service's netmask as a native u32
 prefix length, and drops the stats of dumps; importing pyroute2 also costs about a second of
@@ -31,7 +31,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from socket import AF_INET, AF_INET6
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs import genl
+from pykeepalived.lvs.backend import (
+    Counters,
+    DataplaneError,
+    DestStats,
+    LvsSettings,
+    LvsStats,
+    SyncDaemonSpec,
+)
+from pykeepalived.lvs.genl import NetlinkError
+from pykeepalived.lvs.table import (
     AddDest,
     AddService,
     DeleteDest,
@@ -51,16 +61,6 @@ from pykeepalived.check.table import (
     TunType,
     diff,
 )
-from pykeepalived.lvs import genl
-from pykeepalived.lvs.backend import (
-    Counters,
-    DataplaneError,
-    DestStats,
-    LvsSettings,
-    LvsStats,
-    SyncDaemonSpec,
-)
-from pykeepalived.lvs.genl import NetlinkError
 
 log = logging.getLogger("pykeepalived.lvs")
 

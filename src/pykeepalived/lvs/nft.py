@@ -34,7 +34,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs.backend import Counters, DataplaneError, LvsSettings, LvsStats
+from pykeepalived.lvs.table import (
     FwdMethod,
     LvsDest,
     LvsOp,
@@ -45,7 +46,6 @@ from pykeepalived.check.table import (
     ServiceKey,
     diff,
 )
-from pykeepalived.lvs.backend import Counters, DataplaneError, LvsSettings, LvsStats
 
 log = logging.getLogger("pykeepalived.lvs")
 
@@ -132,6 +132,25 @@ def render_service(entry: ServiceEntry) -> RenderedService:
     """The nftables rule for one service (pure)."""
     svc: LvsService = entry.service
     key = svc.key
+    algo, notes = _service_notes(svc)
+    if is_dr_service(entry):
+        return RenderedService(key, None, ())
+    usable = _nat_dests(entry, notes)
+    if not usable:
+        return RenderedService(key, None, tuple(notes))
+    persistent = bool(svc.timeout) or bool(svc.flags & ServiceFlag.PERSISTENT)
+    if persistent and algo != "fo":
+        notes.append(f"persistence_timeout {svc.timeout}: realised as a hash of the client "
+                     f"address /{svc.netmask}, kept while the real servers do not change")
+        algo = "persist"
+    dnat = _dnat(svc, usable, algo)
+    rule = f'{_addr_match(key)} counter name "{counter_name(key)}" {dnat} comment "{key}"'
+    return RenderedService(key, rule, tuple(notes))
+
+
+def _service_notes(svc: LvsService) -> tuple[str, list[str]]:
+    """The nft scheduling algorithm for ``svc`` and what of the service's own settings nftables
+    cannot honour."""
     notes: list[str] = []
     algo, note = _SCHEDULERS.get(svc.scheduler, ("wrr", f"unknown scheduler {svc.scheduler}: "
                                                         "using wrr"))
@@ -144,8 +163,13 @@ def render_service(entry: ServiceEntry) -> RenderedService:
         notes.append(f"persistence_engine {svc.pe_name} ignored")
     if svc.flags & ServiceFlag.SCHED3:
         notes.append("flag-3 ignored")
-    if is_dr_service(entry):
-        return RenderedService(key, None, ())
+    return algo, notes
+
+
+def _nat_dests(entry: ServiceEntry, notes: list[str]) -> list[LvsDest]:
+    """The real servers a NAT service can DNAT to (weight > 0, its family, NAT), with ports made
+    consistent; what is left out or ignored is appended to ``notes``."""
+    key = entry.service.key
     usable: list[LvsDest] = []
     for dk in sorted(entry.dests):
         d = entry.dests[dk]
@@ -162,8 +186,7 @@ def render_service(entry: ServiceEntry) -> RenderedService:
                          "counts)")
         if d.weight > 0:
             usable.append(d)
-    with_port = any(d.port for d in usable)
-    if with_port and any(d.port == 0 for d in usable):
+    if any(d.port for d in usable) and any(d.port == 0 for d in usable):
         if key.port:
             usable = [d if d.port else LvsDest(d.addr, key.port, d.weight, d.fwd, af=d.af)
                       for d in usable]
@@ -171,46 +194,42 @@ def render_service(entry: ServiceEntry) -> RenderedService:
             notes.append("real servers without a port mixed with ported ones under a port-less "
                          "service: the port-less ones are left out")
             usable = [d for d in usable if d.port]
-    if not usable:
-        return RenderedService(key, None, tuple(notes))
+    return usable
 
+
+def _dnat(svc: LvsService, usable: Sequence[LvsDest], algo: str) -> str:
+    """The ``dnat`` statement choosing among ``usable`` as ``algo`` (or ``persist``) does."""
+    key = svc.key
     fam = "ip" if key.af == 4 else "ip6"
-    persistent = bool(svc.timeout) or bool(svc.flags & ServiceFlag.PERSISTENT)
-    if persistent and algo != "fo":
-        notes.append(f"persistence_timeout {svc.timeout}: realised as a hash of the client "
-                     f"address /{svc.netmask}, kept while the real servers do not change")
-        algo = "persist"
+    with_port = any(d.port for d in usable)
     if algo == "fo":
         best = max(usable, key=lambda d: d.weight)  # first of the highest weights (sorted keys)
-        dnat = f"dnat {fam} to {_single(best, with_port, key.af)}"
+        return f"dnat {fam} to {_single(best, with_port, key.af)}"
+    weights = [1] * len(usable) if algo == "rr" else [d.weight for d in usable]
+    total, ranges = _ranges(weights)
+    if algo in ("rr", "wrr"):
+        selector = f"numgen inc mod {total}"
+    elif algo == "dh":
+        selector = f"jhash {fam} daddr mod {total}"
+    elif algo == "persist":
+        plen = svc.netmask
+        full = 32 if key.af == 4 else 128
+        src = f"{fam} saddr" if plen >= full else f"{fam} saddr & {_mask(key.af, plen)}"
+        selector = f"jhash {src} mod {total}"
+    else:  # sh / mh
+        src = f"{fam} saddr"
+        if svc.flags & ServiceFlag.SCHED2:
+            src += " . th sport"
+        selector = f"jhash {src} mod {total}"
+    if "&" in selector:
+        # nft 1.0.6 rejects interval keys after a masked jhash: one element per slot.
+        elems = ", ".join(f"{i} : {_target(d, with_port, key.af)}"
+                          for d, (lo, hi) in zip(usable, ranges, strict=True)
+                          for i in range(lo, hi + 1))
     else:
-        weights = [1] * len(usable) if algo == "rr" else [d.weight for d in usable]
-        total, ranges = _ranges(weights)
-        if algo in ("rr", "wrr"):
-            selector = f"numgen inc mod {total}"
-        elif algo == "dh":
-            selector = f"jhash {fam} daddr mod {total}"
-        elif algo == "persist":
-            plen = svc.netmask
-            full = 32 if key.af == 4 else 128
-            src = f"{fam} saddr" if plen >= full else f"{fam} saddr & {_mask(key.af, plen)}"
-            selector = f"jhash {src} mod {total}"
-        else:  # sh / mh
-            src = f"{fam} saddr"
-            if svc.flags & ServiceFlag.SCHED2:
-                src += " . th sport"
-            selector = f"jhash {src} mod {total}"
-        if "&" in selector:
-            # nft 1.0.6 rejects interval keys after a masked jhash: one element per slot.
-            elems = ", ".join(f"{i} : {_target(d, with_port, key.af)}"
-                              for d, (lo, hi) in zip(usable, ranges, strict=True)
-                              for i in range(lo, hi + 1))
-        else:
-            elems = ", ".join(f"{_slot(lo, hi)} : {_target(d, with_port, key.af)}"
-                              for d, (lo, hi) in zip(usable, ranges, strict=True))
-        dnat = f"dnat {fam} to {selector} map {{ {elems} }}"
-    rule = f'{_addr_match(key)} counter name "{counter_name(key)}" {dnat} comment "{key}"'
-    return RenderedService(key, rule, tuple(notes))
+        elems = ", ".join(f"{_slot(lo, hi)} : {_target(d, with_port, key.af)}"
+                          for d, (lo, hi) in zip(usable, ranges, strict=True))
+    return f"dnat {fam} to {selector} map {{ {elems} }}"
 
 
 def counter_name(key: ServiceKey) -> str:

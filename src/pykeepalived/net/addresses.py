@@ -50,7 +50,7 @@ _IDEMPOTENT_DEL = {errno_mod.ENOENT, errno_mod.EADDRNOTAVAIL, errno_mod.ESRCH}
 
 @dataclass(frozen=True)
 class IpAddress:
-    """One VIP / eVIP / static address (keepalived address line, see reference §2.6.1).
+    """One VIP / eVIP / static address (a keepalived.conf(5) ``virtual_ipaddress`` line).
 
     ``brd``: an address, ``"+"`` (host bits set) or ``"-"`` (host bits clear); None = no
     broadcast attribute. ``peer``: the remote end of a point-to-point address (then ``ip`` is

@@ -24,8 +24,8 @@ import os
 import signal
 
 from pykeepalived.config.model import GlobalDefs, NotifyFifo
-from pykeepalived.notify.runner import ProcessRunner
-from pykeepalived.track.security import resolve_run_as
+from pykeepalived.script.runner import ProcessRunner
+from pykeepalived.script.security import resolve_run_as
 
 log = logging.getLogger("pykeepalived.notify")
 

@@ -30,9 +30,9 @@ from collections.abc import Sequence
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript, SyncGroup, VrrpInstance
 from pykeepalived.notify.fifo import FifoSet, rs_line, vrrp_line, vs_line
-from pykeepalived.notify.runner import ProcessRunner
 from pykeepalived.notify.scripts import ScriptLauncher, generic_argv
 from pykeepalived.notify.smtp import SmtpAlerter, rs_subject, vs_subject
+from pykeepalived.script.runner import ProcessRunner
 
 log = logging.getLogger("pykeepalived.notify")
 

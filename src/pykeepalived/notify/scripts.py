@@ -18,8 +18,8 @@ import logging
 from collections.abc import Sequence
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript
-from pykeepalived.notify.runner import Outcome, ProcessRunner, RunAs, RunResult, run_sync
-from pykeepalived.track.security import check_script, resolve_run_as
+from pykeepalived.script.runner import Outcome, ProcessRunner, RunAs, RunResult, run_sync
+from pykeepalived.script.security import check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.notify")
 

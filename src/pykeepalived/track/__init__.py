@@ -2,8 +2,10 @@
 
 They produce ``TrackerChanged`` events; the arithmetic on priorities lives in
 ``vrrp.tracking``. Public API: ``Trackers`` (everything a config tracks), ``TrackerChanged``,
-``TrackerKind``, ``ScriptTracker`` (the sans-IO rise/fall counter) and
-``security.script_security_messages`` (for ``keepalived -t``).
+``TrackerKind`` and ``ScriptTracker`` (the sans-IO rise/fall counter).
+
+Imports ``config`` and ``script`` (running and vetting vrrp_scripts); imported by ``daemon``
+only. Never imports ``notify``, ``check``, ``lvs`` or ``vrrp``.
 """
 
 from pykeepalived.track.events import TrackerChanged, TrackerKind

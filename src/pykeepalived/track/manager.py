@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from pykeepalived.config.model import KeepalivedConfig, VrrpScript
-from pykeepalived.notify.runner import ProcessRunner
+from pykeepalived.script.runner import ProcessRunner
 from pykeepalived.track.events import TrackerChanged
 from pykeepalived.track.file import TrackFileWatcher
 from pykeepalived.track.process import ProcessMonitor

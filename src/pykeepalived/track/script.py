@@ -29,9 +29,9 @@ import logging
 from collections.abc import Callable
 
 from pykeepalived.config.model import GlobalDefs, VrrpScript
-from pykeepalived.notify.runner import Outcome, ProcessRunner, RunAs, RunResult
+from pykeepalived.script.runner import Outcome, ProcessRunner, RunAs, RunResult
+from pykeepalived.script.security import check_script, resolve_run_as
 from pykeepalived.track.events import TrackerChanged, TrackerKind
-from pykeepalived.track.security import check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.track")
 
@@ -134,6 +134,7 @@ class VrrpScriptRunner:
         if warn:
             log.warning("VRRP_Script(%s) %s", script.name, warn)
         self.disabled = False
+        self.running = False
         self.runs = 0
         self.skipped = 0
         self.last_result: RunResult | None = None
@@ -192,8 +193,12 @@ class VrrpScriptRunner:
                     await current
 
     async def _run_once(self, timeout: float) -> RunResult:
-        result = await self._runner.run(self.script.argv, self.run_as, timeout,
-                                        name=self.script.name)
+        self.running = True  # keepalived's script state "running" (its data file, exporters)
+        try:
+            result = await self._runner.run(self.script.argv, self.run_as, timeout,
+                                            name=self.script.name)
+        finally:
+            self.running = False
         self.runs += 1
         self.last_result = result
         if result.outcome is Outcome.EXITED and result.status != self._last_status:

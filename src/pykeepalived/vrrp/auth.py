@@ -1,6 +1,6 @@
 """VRRPv2 authentication as keepalived does it: PASS and its userspace IPsec-AH (sans-IO).
 
-Facts (keepalived-reference §4.3):
+Facts (keepalived 2.2.7, ``vrrp/vrrp.c``: ``vrrp_build_ipsecah``, ``vrrp_in_chk_ipsecah``):
 
 * Both are VRRPv2/IPv4 only. Only the first 8 bytes of ``auth_pass`` count; they are zero padded
   to 8 bytes. PASS carries them in the advert's 8-byte authentication field and the receiver

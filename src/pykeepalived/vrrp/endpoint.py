@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
     AhResync,
+    ClaimWanted,
     LogEvent,
     Notify,
     ReleaseAddresses,
@@ -96,7 +97,8 @@ __all__ = [
 DUPLICATE_WINDOW = 0.002
 _RECENT_MAX = 256  # duplicate-detection entries kept before old ones are pruned
 
-Event = AcquireAddresses | ReleaseAddresses | SendGratuitous | StateChanged | Notify | LogEvent
+Event = (AcquireAddresses | ReleaseAddresses | SendGratuitous | StateChanged | Notify | LogEvent
+         | ClaimWanted)
 Transmit = tuple[bytes, str]  # (datagram, destination address)
 
 
@@ -146,8 +148,8 @@ class VrrpEndpoint:
     """One VRRP instance: see the module docstring for how to drive it."""
 
     __slots__ = ("_ah", "_encoders", "_events", "_expect", "_fast", "_ipid", "_memo_adv",
-                 "_memo_key", "_recent", "_router", "_tx", "_vmac", "get_timer", "group", "name",
-                 "repeats", "wire")
+                 "_memo_key", "_recent", "_router", "_tx", "_vmac", "adverts_sent", "get_timer",
+                 "group", "last_received", "name", "repeats", "wire")
 
     def __init__(self, settings: RouterSettings, wire: WireSettings, now: float,
                  sync_group: SyncGroup | None = None, *, fast_path: bool = True) -> None:
@@ -179,6 +181,12 @@ class VrrpEndpoint:
         self._memo_adv: Advert | None = None  # ... and the advert it decoded to
         self._recent: dict[int, float] = {}  # VMAC duplicates: datagram hash -> time seen
         self.repeats = 0  # datagrams taken by the fast path (step 1): nothing decoded
+        # The advert the last accepted datagram carried (decoded or remembered): a shell that
+        # compares it with others' (split-brain conflict watch) reads it after each datagram.
+        self.last_received: Advert | None = None
+        # When a list, every advert encoded is also appended here (the shell sends it on
+        # extra heartbeat paths with their own sources); None: not recorded.
+        self.adverts_sent: list[SendAdvert] | None = None
 
     # ------------------------------------------------------------------ read-only view
     @property
@@ -246,6 +254,7 @@ class VrrpEndpoint:
                 key = (data, meta.src, meta.dst, meta.hop_limit)
         adv = self._memo_adv
         if key is not None and adv is not None and key == self._memo_key:
+            self.last_received = adv
             if self._router.receive_repeat(adv, now):
                 self.repeats += 1
                 return  # 1. a plain refresh again: counted, down timer restarted
@@ -257,12 +266,29 @@ class VrrpEndpoint:
             except PacketError as e:
                 self._drop(e)
                 return
+            self.last_received = adv
         if self._ah is not None and self._router.state is State.BACKUP:
             self._ah.backup_received()
         self._router.receive(adv, now)
         if key is not None:
             self._memo_key, self._memo_adv = key, adv
         self._pull()
+
+    def receive_advert(self, adv: Advert, now: float) -> None:
+        """An advert decoded elsewhere (a heartbeat path's socket, with that path's cast and
+        sources): the router takes it as a datagram of its own link would be taken."""
+        self.last_received = adv
+        if self._router.receive_repeat(adv, now):
+            self.repeats += 1
+            return
+        if self._ah is not None and self._router.state is State.BACKUP:
+            self._ah.backup_received()
+        self._router.receive(adv, now)
+        self._pull()
+
+    def next_ip_id(self) -> int:
+        """Take the next IPv4 ID (an advert sent on an extra path shares the counter)."""
+        return self._ipid.next()
 
     def handle_timer(self, now: float) -> None:
         """Run what is due at ``now`` (call once ``get_timer()`` has passed)."""
@@ -358,6 +384,8 @@ class VrrpEndpoint:
                 self._events.append(a)
 
     def _encode(self, act: SendAdvert) -> None:
+        if self.adverts_sent is not None:
+            self.adverts_sent.append(act)
         enc = self._encoder(act)
         dsts = self.wire.destinations
         if self.wire.family == 4:

@@ -1,8 +1,9 @@
 """VRRP v2/v3 advertisement codec (sans-IO).
 
-The ``Advert`` dataclass is the contract between the codec, the router state machine and the
-daemon. Its first fields are fixed (pinned by the lead); fields after ``type`` were added by the
-codec and all have defaults.
+The ``Advert`` dataclass is what the codec, the router state machine and the daemon exchange.
+Its fields up to ``type`` are the advert itself (the router and the tests build adverts
+positionally from them); the fields after ``type`` record how a received packet was framed and
+all have defaults.
 
 Decoding takes exactly what a raw socket hands over:
 
@@ -11,10 +12,11 @@ Decoding takes exactly what a raw socket hands over:
 * ``decode_ipv6(message, src=, dst=, hop_limit=)``: the VRRP message from an IPv6 raw socket plus
   the addresses and hop limit from the ancillary data.
 
-It validates in keepalived's order (keepalived-reference §4.6) against an optional ``Expect`` (the
-receiving instance's configuration) and raises ``PacketError`` whose ``reason`` (``DropReason``)
-names the stats counter keepalived bumps. Encoding builds exactly what keepalived sends
-(``AdvertEncoder``, ``encode_ipv4``, ``encode_ipv6``).
+It validates in keepalived's order (``vrrp_check_packet`` in keepalived's ``vrrp/vrrp.c``)
+against an optional ``Expect`` (the receiving instance's configuration) and raises
+``PacketError`` whose ``reason`` (``DropReason``) names the stats counter keepalived bumps.
+Encoding builds exactly what keepalived sends (``AdvertEncoder``, ``encode_ipv4``,
+``encode_ipv6``).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class Advert:
     ttl: int | None = None  # IPv4 TTL / IPv6 hop limit when known
     ah_seq: int | None = None  # IPsec-AH sequence number when the packet carried AH
     type: int = 1  # 1 = ADVERTISEMENT
-    # Added by the codec (defaults keep older constructors working):
+    # How a received packet was framed (an advert built in code has none of these):
     checksum_form: ChecksumForm | None = None  # how the received checksum verified
     ip_id: int | None = None  # IPv4 identification field of a received packet
 

@@ -101,6 +101,10 @@ class Tracking:
     def tracks(self, kind: TrackKind, name: str) -> bool:
         return (kind, name) in self._specs
 
+    def ok(self, kind: TrackKind, name: str) -> bool | None:
+        """A boolean tracker's current state; None when the instance does not track it."""
+        return self._ok.get((kind, name))
+
     def set_ok(self, kind: TrackKind, name: str, ok: bool) -> bool:
         """Record a boolean tracker's state; False when the instance does not track it."""
         key = (kind, name)

@@ -1,6 +1,6 @@
 """``pykeepalived -C`` as a real daemon in a pkh namespace: the supervisor starts the checker
 child, which logs keepalived's phrases as a real server dies and comes back, and stops on TERM.
-The data plane is nftables (this kernel has no IPVS); its rules are the LVS engineer's tests."""
+The data plane is nftables (this kernel has no IPVS); its rules are tested under tests/*/lvs."""
 
 from __future__ import annotations
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.check.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.config import load_text
 from pykeepalived.daemon.check_process import CheckerProcess
 from pykeepalived.daemon.process import enter_netns
 from pykeepalived.lab.netns import Host, Lab
+from pykeepalived.lvs.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.options import Options
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -34,7 +34,7 @@ VIP = "10.66.0.100"
 RS_IPS = {"rs1": "10.66.0.11", "rs2": "10.66.0.12", "rs3": "10.66.0.13"}
 DELAY_LOOP, RETRY, DELAY_BEFORE_RETRY, CONNECT_TIMEOUT = 1.0, 1, 1.0, 1.0
 BOUND = DELAY_LOOP * (RETRY + 1) + CONNECT_TIMEOUT
-SLACK = 1.5  # two busy cores shared with other engineers' tests
+SLACK = 1.5  # two busy cores, shared with other test suites
 
 
 class Recorder:

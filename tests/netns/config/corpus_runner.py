@@ -1,8 +1,8 @@
 """Run pykeepalived's config test on every corpus file in-process; print JSON results.
 
 Invoked as ``python corpus_runner.py OUT.json DIR...`` inside the test namespace (cwd set to
-each file's directory as oracle.sh does). Any exception is recorded as a crash. A file that
-takes over half a second of CPU is timed twice more and its best time kept.
+each file's directory as oracle.sh does). Any exception is recorded as a crash. How fast the
+config test is belongs to ``bench/config/configtest_cpu.py``, not here.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ import io
 import json
 import os
 import sys
-import time
 import traceback
 
 from pykeepalived.config.configtest import config_test_result
 from pykeepalived.options import Options
-
-RETIME_ABOVE = 0.5  # CPU seconds
 
 
 def main() -> int:
@@ -27,10 +24,8 @@ def main() -> int:
     for d in sys.argv[2:]:
         for name in sorted(os.listdir(d)):
             path = os.path.join(d, name)
-            if not os.path.isfile(path) or name.endswith(".tsv"):
+            if not os.path.isfile(path):
                 continue
-            t0 = time.monotonic()
-            c0 = time.process_time()
             rec: dict[str, object] = {"dir": os.path.basename(d), "file": name}
             try:
                 os.chdir(d)
@@ -44,19 +39,6 @@ def main() -> int:
             except BaseException:
                 rec["exit"] = -1
                 rec["crash"] = traceback.format_exc()
-            rec["seconds"] = time.monotonic() - t0
-            rec["cpu_seconds"] = time.process_time() - c0
-            if rec["cpu_seconds"] > RETIME_ABOVE and "crash" not in rec:
-                # a big file is timed again, best of three: the machine is shared and one
-                # sample can be a third slower than the next
-                samples = [rec["cpu_seconds"]]
-                for _ in range(2):
-                    c1 = time.process_time()
-                    with contextlib.redirect_stderr(io.StringIO()):
-                        config_test_result(Options(config_file=path))
-                    samples.append(time.process_time() - c1)
-                rec["cpu_samples"] = samples
-                rec["cpu_seconds"] = min(samples)
             results.append(rec)
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(results, f)

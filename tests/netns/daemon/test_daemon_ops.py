@@ -216,7 +216,7 @@ def test_dump_files_at_default_paths(host: Host, started: list[Daemon]) -> None:
         assert wait_for(lambda: d.has_vip(VIP), 15), d.log_text()[-3000:]
         for sig, path, needle in ((signal.SIGUSR1, paths[0], "VRRP Instance = VI_1"),
                                   (signal.SIGUSR2, paths[1], "VRRP Instance: VI_1"),
-                                  (signal.SIGRTMIN + 2, paths[2], '"iname": "VI_1"')):
+                                  (signal.SIGRTMIN + 2, paths[2], '"iname":"VI_1"')):
             d.signal(sig)
             assert wait_for(lambda p=path, n=needle: p.exists() and n in p.read_text(), 5), \
                 (path, d.log_text()[-1500:])

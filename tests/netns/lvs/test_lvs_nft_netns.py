@@ -18,7 +18,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pykeepalived.check.table import (
+from pykeepalived.lab.netns import Host, Lab, wait_for
+from pykeepalived.lvs.backend import LvsSettings
+from pykeepalived.lvs.dataplane import select_backend
+from pykeepalived.lvs.nft import NftBackend
+from pykeepalived.lvs.table import (
     FwdMethod,
     LvsDest,
     LvsService,
@@ -26,9 +30,6 @@ from pykeepalived.check.table import (
     ServiceFlag,
     ServiceKey,
 )
-from pykeepalived.lab.netns import Host, Lab, wait_for
-from pykeepalived.lvs.backend import LvsSettings, select_backend
-from pykeepalived.lvs.nft import NftBackend
 
 pytestmark = pytest.mark.netns
 
@@ -257,7 +258,7 @@ def test_table_removed_behind_our_back_is_recreated(env: Env) -> None:
 
 def test_select_backend_falls_back_to_nftables_with_one_log_line(
         caplog: pytest.LogCaptureFixture) -> None:
-    from pykeepalived.lvs.backend import ipvs_available
+    from pykeepalived.lvs.dataplane import ipvs_available
 
     if ipvs_available(try_modprobe=False):
         pytest.skip("this kernel has IPVS: auto picks it")

@@ -3,9 +3,9 @@
 keepalived runs as an address owner (priority 255, state MASTER: master at once). Our socket must
 receive its adverts intact (the codec decodes them: TTL 255, PASS, checksum), and keepalived must
 accept ours: we advertise priority 255 from a higher source address, which makes the real
-keepalived step down to BACKUP and remove its VIP (reference §4.6, two owners) — it only does
-that for an advert that passed every one of its checks. The GARPs and unsolicited NAs the real
-keepalived sends on becoming MASTER are compared byte for byte with our frame builders.
+keepalived step down to BACKUP and remove its VIP (of two owners the higher address wins), as
+it only does for an advert that passed every one of its checks. The GARPs and unsolicited NAs
+the real keepalived sends on becoming MASTER are compared byte for byte with our frame builders.
 """
 
 from __future__ import annotations

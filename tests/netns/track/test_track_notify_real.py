@@ -22,7 +22,7 @@ from pykeepalived.config.model import (
     VrrpInstance,
 )
 from pykeepalived.notify import Notifier
-from pykeepalived.notify.runner import _proc_stat
+from pykeepalived.script.runner import _proc_stat
 
 pytestmark = pytest.mark.netns  # needs root; loopback only
 

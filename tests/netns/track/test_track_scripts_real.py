@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.config.model import GlobalDefs, VrrpScript
-from pykeepalived.notify.runner import Outcome, ProcessRunner, RunAs, _proc_stat
+from pykeepalived.script.runner import Outcome, ProcessRunner, RunAs, _proc_stat
 from pykeepalived.track import TrackerChanged
 from pykeepalived.track.script import VrrpScriptRunner
 
@@ -348,7 +348,7 @@ PROBE = """
 import asyncio, sys
 from pykeepalived.config.model import GlobalDefs, NotifyScript
 from pykeepalived.notify.scripts import ScriptLauncher
-from pykeepalived.track.security import default_run_as
+from pykeepalived.script.security import default_run_as
 
 ra, warn = default_run_as(GlobalDefs())
 print(ra.uid, ra.gid, ra.user, warn is None)

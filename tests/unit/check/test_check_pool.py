@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pykeepalived.check.table import DestKey, FwdMethod, ServiceFlag, ServiceKey
 from pykeepalived.check.virtual_server import (
     Action,
     CheckId,
@@ -26,6 +25,7 @@ from pykeepalived.config.model import (
     VirtualServerGroup,
     VsgEntry,
 )
+from pykeepalived.lvs.table import DestKey, FwdMethod, ServiceFlag, ServiceKey
 
 VIP = "10.0.0.100"
 KEY = ServiceKey.inet(VIP, 80)
@@ -116,7 +116,7 @@ def test_failure_retries_then_removal_with_keepalived_phrases() -> None:
     assert "Removing service [10.0.1.1]:tcp:8080 from VS [10.0.0.100]:tcp:80" in logs
     fails = [t for t, c in s.runs if c.rs.startswith("[10.0.1.1]") and t >= 9.5]
     assert fails[:3] == [10.0, 11.0, 12.0]
-    # the bound the issue promises: delay_loop × (retry + 1) + connect_timeout
+    # the longest a dead real server may stay: delay_loop × (retry + 1) + connect_timeout
     assert 12.0 - 9.5 <= 2.0 * 3 + 1.0
     # comes back at the next check after it heals
     s.health["10.0.1.1"] = True

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pykeepalived.check.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.config import load_text
 from pykeepalived.daemon.check_process import CheckerProcess
+from pykeepalived.lvs.table import LvsOp, LvsTable, ServiceKey, diff
 from pykeepalived.options import Options
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 # Never in the parent after start-up (the helper that parsed the config has exited).
 PARENT_FORBIDDEN = (
     "asyncio", "pykeepalived.config", "pykeepalived.vrrp", "pykeepalived.net",
-    "pykeepalived.notify", "pykeepalived.track", "pykeepalived.check", "pykeepalived.lvs",
+    "pykeepalived.notify", "pykeepalived.track", "pykeepalived.script", "pykeepalived.check",
+    "pykeepalived.lvs",
     "aiosmtplib", "dns", "email", "ssl", "pyroute2", "ctypes.util", "logging.handlers",
     "pickle",
 )

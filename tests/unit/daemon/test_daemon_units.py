@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -63,3 +64,25 @@ def test_json_v1_shape_and_counter_names() -> None:
         "invalid_authtype", "authtype_mismatch", "auth_failure", "pri_zero_rcvd",
         "pri_zero_sent"}
     assert rows[0]["data"]["auth_data"] == "secret"
+
+
+def test_json_is_keepalived_compact_with_its_number_formats() -> None:
+    text = format_json([_snap("VI_1", "MASTER")])
+    assert text.startswith('[{"data":{"iname":"VI_1",') and text.endswith("}}]\n")
+    assert " " not in text.replace("10.0.0.1\\/24 dev eth0 scope global set", "")
+    # integral seconds print as %g ("5", not "5.0"): exporters parse them as integers
+    assert '"garp_delay":5,' in text and '"adver_int":1,' in text
+    assert '"last_transition":1.500000,' in text  # %f
+    assert '"vips":["10.0.0.1\\/24 dev eth0 scope global set"]' in text  # keepalived escapes /
+    assert "track_process" not in text  # 2.2.7's version 1 has none
+
+
+def test_json_version_2_is_an_object_without_version() -> None:
+    snap = dataclasses.replace(_snap("VI_1", "MASTER"), track_processes=["nginx"])
+    procs = [{"process": "nginx", "param_match": "none", "min_processes": 1}]
+    data = json.loads(format_json([snap], version=2, track_processes=procs))
+    assert list(data) == ["vrrp", "track_process"]
+    assert data["vrrp"][0]["data"]["track_process"] == ["nginx"]
+    assert data["track_process"] == procs
+    bare = json.loads(format_json([_snap("VI_1", "MASTER")], version=2))
+    assert list(bare) == ["vrrp"]

@@ -16,7 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyroute2.netlink.generic.ipvs import ipvsmsg
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs import genl, ipvs
+from pykeepalived.lvs.backend import SyncDaemonSpec
+from pykeepalived.lvs.table import (
     AddDest,
     AddService,
     DeleteDest,
@@ -31,8 +33,6 @@ from pykeepalived.check.table import (
     TunFlag,
     TunType,
 )
-from pykeepalived.lvs import genl, ipvs
-from pykeepalived.lvs.backend import SyncDaemonSpec
 
 FID = 0x1E
 

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from pykeepalived.check.table import (
+from pykeepalived.lvs import nft
+from pykeepalived.lvs.table import (
     FwdMethod,
     LvsDest,
     LvsService,
@@ -19,7 +20,6 @@ from pykeepalived.check.table import (
     ServiceFlag,
     ServiceKey,
 )
-from pykeepalived.lvs import nft
 
 K = ServiceKey.inet("10.0.0.100", 80)
 

@@ -94,3 +94,15 @@ def test_initramfs_holds_init_busybox_and_ordered_modules(tmp_path: Path) -> Non
     assert entries["init"][0] == 0o100755 and b"chroot /host" in entries["init"][1]
     assert entries["bin/busybox"][1] == b"BB"
     assert "lib/modules/a.ko" in entries and "dev/console" in entries
+
+
+def test_guest_mounts_back_what_its_tmpfs_would_hide() -> None:
+    """A checkout (or virtualenv) under /tmp, /run or /var/tmp stays visible in the guest."""
+    kept = ipvs_vm.kept_paths([Path("/tmp/clone"), Path("/tmp/clone/.venv"), Path("/root/co"),
+                               Path("/run/user/co"), Path("/var/tmpx/co"), Path("/tmp")])
+    assert kept == [Path("/run/user/co"), Path("/tmp/clone")]
+    init = ipvs_vm._INIT
+    assert "for d in /tmp /run /var/tmp; do mount -t tmpfs" in init
+    # set aside before the tmpfs is mounted, mounted back after
+    assert init.index('mount -o bind "/host$p"') < init.index("mount -t tmpfs") \
+        < init.index('mount -o bind "/keep/$i" "/host$p"')

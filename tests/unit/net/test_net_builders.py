@@ -41,11 +41,13 @@ from pykeepalived.net.firewall import (
 )
 from pykeepalived.net.vmac import Vmac, vmac_mac, vmac_name, xmit_interface
 
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 
-def test_garp_is_byte_identical_to_keepalived(shared_dir: Path) -> None:
+
+def test_garp_is_byte_identical_to_keepalived() -> None:
     from scapy.all import ARP, rdpcap
 
-    frames = [bytes(p) for p in rdpcap(str(shared_dir / "golden/vrrp_v2_pass_shutdown.pcap"))
+    frames = [bytes(p) for p in rdpcap(str(GOLDEN / "vrrp_v2_pass_shutdown.pcap"))
               if p.haslayer(ARP)]
     assert len(frames) == 5
     assert all(f == build_garp("02:77:00:00:00:02", "10.77.0.200") for f in frames)

@@ -40,7 +40,7 @@ MSG = bytes.fromhex("2133960102013bb50a4d00c80000000000000000")
 
 
 def reference_icv(key: bytes, ip_hdr: bytes, ah: bytes, msg: bytes, zero_ttl: bool) -> bytes:
-    """The rule from keepalived-reference §4.3, written out independently."""
+    """keepalived's rule (``vrrp_in_chk_ipsecah``), written out independently."""
     hdr = bytearray(ip_hdr)
     hdr[1] = 0
     hdr[6] = hdr[7] = 0

@@ -4,8 +4,9 @@ the AH and IP ID state, VMAC duplicates, a reload's take-over and sync groups ar
 
 from __future__ import annotations
 
-from pcapfile import FIXTURES, read_pcap
+from pathlib import Path
 
+from pykeepalived.lab.pcap import read_records
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
     LogEvent,
@@ -20,6 +21,7 @@ from pykeepalived.vrrp.packet import decode_ipv4, encode_ipv4
 from pykeepalived.vrrp.router import RouterSettings
 from pykeepalived.vrrp.sync_group import SyncGroup
 
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vrrp"
 VIP = "10.77.0.200"
 GROUP = "224.0.0.18"
 META = DatagramMeta(4, "eth0")
@@ -45,7 +47,7 @@ def advert(prio: int = 150, ip_id: int = 1, src: str = "10.77.0.11", **kw: objec
 
 
 def test_keepalived_takeover_capture_replays_through_the_endpoint() -> None:
-    frames = read_pcap(FIXTURES / "vrrp_v2_pass_shutdown.pcap")
+    frames = read_records(FIXTURES / "vrrp_v2_pass_shutdown.pcap")
     (t0, stop), (t1, takeover) = [(t, f[14:]) for t, f in frames[:2]]  # IP, after Ethernet
     ep = endpoint(now=t0 - 1.0)
     ep.receive_datagram(stop, META, t0)  # node 1 stops: its priority-0 advert

@@ -1,23 +1,23 @@
-"""Golden packets captured from Debian's keepalived 2.2.7 (``../shared/golden``).
+"""Golden packets captured from Debian's keepalived 2.2.7 (``tests/fixtures/golden``).
 
 Each capture decodes to the fields tcpdump shows and the instance configuration in
-``../shared/golden/conf`` implies, and our encoder, fed only that configuration plus the IP ID
-and AH sequence number of the packet, rebuilds the same bytes (whole IPv4 packet, header checksum
-and ICV included; the VRRP message for IPv6). The packets are copied into
-``tests/fixtures/vrrp/golden_packets.json`` so this runs without ``../shared``; when ``../shared``
-is there, the fixture is checked against the pcaps with a small pcap reader.
+``tests/fixtures/golden/conf`` implies, and our encoder, fed only that configuration plus the IP
+ID and AH sequence number of the packet, rebuilds the same bytes (whole IPv4 packet, header
+checksum and ICV included; the VRRP message for IPv6). The pcaps are read with a small pcap
+reader, so the bytes under test never pass through scapy.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pcapfile
 import pytest
 
+from pykeepalived.config import load
+from pykeepalived.config.environment import FakeEnvironment
+from pykeepalived.lab.pcap import ETH_IPV4, CapturedPacket, ip_packets
 from pykeepalived.vrrp.auth import AhState, AuthConfig
 from pykeepalived.vrrp.packet import (
     Advert,
@@ -30,48 +30,63 @@ from pykeepalived.vrrp.packet import (
     decode_ipv6,
 )
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "vrrp" / "golden_packets.json"
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 PASSWORD = "kl-pass8"  # golden/conf/*.conf: auth_pass kl-pass8
 VIP4 = ("10.77.0.200",)
 VIP6 = ("fd77::200",)
 SRC4 = "10.77.0.11"
 
 
-def load_fixture() -> list[dict[str, object]]:
-    packets: list[dict[str, object]] = json.loads(FIXTURE.read_text())["packets"]
-    return packets
+def load_golden() -> list[CapturedPacket]:
+    return ip_packets(sorted(GOLDEN.glob("*.pcap")))
 
 
 def packets_of(name: str) -> list[bytes]:
-    return [bytes.fromhex(str(p["packet"])) for p in load_fixture() if p["pcap"] == name]
-
-
-def read_pcap(path: Path) -> list[bytes]:
-    """Frames of a classic little-endian pcap file (what tcpdump -w writes)."""
-    return [frame for _ts, frame in pcapfile.read_pcap(path)]
+    return [g.packet for g in load_golden() if g.pcap == name]
 
 
 @dataclass(frozen=True)
 class Case:
     pcap: str
+    conf: str  # the sender's configuration in golden/conf
     auth: AuthConfig | None
     version: int
-    adver_int: int
+    adver_int: int  # on the wire: seconds (v2) or centiseconds (v3)
     unicast: bool
 
 
 CASES = [
-    Case("vrrp_v2_pass.pcap", AuthConfig.pass_(PASSWORD), 2, 1, False),
-    Case("vrrp_v2_ah.pcap", AuthConfig.ah(PASSWORD), 2, 1, False),
-    Case("vrrp_v2_unicast.pcap", AuthConfig.pass_(PASSWORD), 2, 1, True),
-    Case("vrrp_v2_pass_shutdown.pcap", AuthConfig.pass_(PASSWORD), 2, 1, False),
-    Case("vrrp_v3.pcap", None, 3, 100, False),
+    Case("vrrp_v2_pass.pcap", "v2pass-n1.conf", AuthConfig.pass_(PASSWORD), 2, 1, False),
+    Case("vrrp_v2_ah.pcap", "v2ah-n1.conf", AuthConfig.ah(PASSWORD), 2, 1, False),
+    Case("vrrp_v2_unicast.pcap", "v2uni-n1.conf", AuthConfig.pass_(PASSWORD), 2, 1, True),
+    Case("vrrp_v2_pass_shutdown.pcap", "v2pass-n1.conf", AuthConfig.pass_(PASSWORD), 2, 1,
+         False),
+    Case("vrrp_v3.pcap", "v3-n1.conf", None, 3, 100, False),
 ]
+IPV6_CASE = Case("vrrp_v3_ipv6.pcap", "v3v6-n1.conf", None, 3, 100, False)
 
 
 def test_fixture_has_every_capture() -> None:
-    names = {str(p["pcap"]) for p in load_fixture()}
-    assert names == {c.pcap for c in CASES} | {"vrrp_v3_ipv6.pcap"}
+    names = {g.pcap for g in load_golden()}
+    assert names == {c.pcap for c in [*CASES, IPV6_CASE]}
+    assert len(load_golden()) == 18  # three adverts per capture; two in the shutdown one
+
+
+@pytest.mark.parametrize("case", [*CASES, IPV6_CASE], ids=lambda c: c.pcap)
+def test_golden_config_is_what_the_case_assumes(case: Case) -> None:
+    """The settings each case hard-codes are those of the configuration keepalived ran."""
+    res = load(str(GOLDEN / "conf" / case.conf), config_id="",
+               env=FakeEnvironment(interfaces={"lo", "kl-eth0"}))
+    assert res.exit_code_for_test() == 0, [m.format() for m in res.messages]
+    (inst,) = res.config.vrrp_instances
+    assert (inst.vrid, inst.priority, inst.version) == (51, 150, case.version)
+    assert inst.advert_int * (100 if case.version == 3 else 1) == case.adver_int
+    assert tuple(a.ip for a in inst.virtual_ipaddresses) == (VIP6 if case is IPV6_CASE else VIP4)
+    want_auth = None if case.auth is None else ("AH" if "ah" in case.pcap else "PASS")
+    assert inst.auth_type == want_auth
+    if want_auth:
+        assert inst.auth_pass == PASSWORD.encode()
+    assert bool(inst.unicast_peers) == case.unicast
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.pcap)
@@ -221,11 +236,11 @@ def test_scapy_reads_golden_packets_like_we_do() -> None:
     from scapy.layers.inet import IP
     from scapy.layers.vrrp import VRRP, VRRPv3
 
-    for entry in load_fixture():
-        if entry["ethertype"] != "0800":
+    for g in load_golden():
+        if g.ethertype != ETH_IPV4:
             continue
-        raw = bytes.fromhex(str(entry["packet"]))
-        ours = decode_ipv4(raw, auth=_auth_for(str(entry["pcap"])))
+        raw = g.packet
+        ours = decode_ipv4(raw, auth=_auth_for(g.pcap))
         pkt = IP(raw)
         if ours.ah_seq is not None:  # scapy leaves the payload after AH undissected
             layer = VRRP(raw[20 + 24 :])
@@ -248,23 +263,3 @@ def _auth_for(pcap: str) -> AuthConfig | None:
     if "pass" in pcap or "unicast" in pcap:
         return AuthConfig.pass_(PASSWORD)
     return None
-
-
-def test_fixture_matches_shared_pcaps(shared_dir: Path) -> None:
-    golden = shared_dir / "golden"
-    pcaps = sorted(golden.glob("*.pcap"))
-    assert pcaps
-    fixture = {(str(p["pcap"]), int(str(p["frame"]))): str(p["packet"]) for p in load_fixture()}
-    seen = 0
-    for path in pcaps:
-        for i, frame in enumerate(read_pcap(path)):
-            if frame[12:14] not in (b"\x08\x00", b"\x86\xdd"):
-                continue  # GARPs in the shutdown capture
-            assert fixture[(path.name, i)] == frame[14:].hex()
-            seen += 1
-            if frame[12:14] == b"\x08\x00":
-                decode_ipv4(frame[14:], auth=_auth_for(path.name))
-            else:
-                src, dst, hlim, msg = ipv6_parts(frame[14:])
-                decode_ipv6(msg, src=src, dst=dst, hop_limit=hlim)
-    assert seen == len(fixture)

@@ -4,12 +4,12 @@ and scapy 2.8.0 as an independent encoder for v2/v3 over IPv4 and v3 over IPv6."
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scapy.utils import RawPcapReader
 
 from pykeepalived.vrrp import checksum as ck
 from pykeepalived.vrrp.auth import AhState, AuthConfig, AuthType
@@ -24,9 +24,19 @@ from pykeepalived.vrrp.packet import (
     decode_ipv6,
 )
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "vrrp" / "golden_packets.json"
-GOLDEN4 = [bytes.fromhex(p["packet"]) for p in json.loads(FIXTURE.read_text())["packets"]
-           if p["ethertype"] == "0800"]
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
+
+
+def _golden_ipv4() -> list[bytes]:
+    """The IPv4 packets keepalived 2.2.7 sent (each frame's IP layer, bytes as captured)."""
+    out = []
+    for pcap in sorted(GOLDEN.glob("*.pcap")):
+        with RawPcapReader(str(pcap)) as reader:
+            out += [frame[14:] for frame, _meta in reader if frame[12:14] == b"\x08\x00"]
+    return out
+
+
+GOLDEN4 = _golden_ipv4()
 FAST = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 

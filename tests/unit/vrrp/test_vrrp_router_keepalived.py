@@ -8,9 +8,12 @@ advert to our router (built from the same settings) and compare what it does, an
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
-import pytest
+from scapy.layers.inet import IP
+from scapy.layers.l2 import ARP
+from scapy.utils import rdpcap
 
 from pykeepalived.vrrp.actions import SendAdvert, SendGratuitous, State
 from pykeepalived.vrrp.packet import Advert
@@ -18,15 +21,12 @@ from pykeepalived.vrrp.router import RouterSettings, VrrpRouter
 
 # keepalived stamps the advert ~1 ms after its timer fires; allow a few ms of scheduling.
 PROCESSING = 0.005
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
-def _capture(shared: Path) -> list[tuple[float, str, bytes]]:
-    scapy_utils = pytest.importorskip("scapy.utils")
-    from scapy.layers.inet import IP
-    from scapy.layers.l2 import ARP
-
+def _capture() -> list[tuple[float, str, bytes]]:
     out: list[tuple[float, str, bytes]] = []
-    for pkt in scapy_utils.rdpcap(str(shared / "golden" / "vrrp_v2_pass_shutdown.pcap")):
+    for pkt in rdpcap(str(FIXTURES / "golden" / "vrrp_v2_pass_shutdown.pcap")):
         if pkt.haslayer(IP) and pkt[IP].proto == 112:
             out.append((float(pkt.time), str(pkt[IP].src), bytes(pkt[IP].payload)))
         elif pkt.haslayer(ARP):
@@ -34,8 +34,8 @@ def _capture(shared: Path) -> list[tuple[float, str, bytes]]:
     return out
 
 
-def test_backup_takeover_after_priority_zero_matches_keepalived(shared_dir: Path) -> None:
-    cap = _capture(shared_dir)
+def test_backup_takeover_after_priority_zero_matches_keepalived() -> None:
+    cap = _capture()
     (t0, src0, zero), *rest = cap
     assert zero[2] == 0  # the priority-0 advert opens the capture
     t1, src1, answer = rest[0]
@@ -105,10 +105,9 @@ def _our_window(mode: str, version: int, advert_int: float) -> tuple[float, floa
     return min(times), max(times)
 
 
-def test_measured_keepalived_failover_times_fall_in_our_windows(shared_dir: Path) -> None:
-    import csv
-
-    rows = list(csv.DictReader((shared_dir / "lab" / "failover_keepalived_2.2.7.csv").open()))
+def test_measured_keepalived_failover_times_fall_in_our_windows() -> None:
+    with (FIXTURES / "lab" / "failover_keepalived_2.2.7.csv").open() as f:
+        rows = list(csv.DictReader(f))
     assert rows
     windows: dict[tuple[str, int, float], tuple[float, float]] = {}
     for row in rows:
@@ -118,5 +117,5 @@ def test_measured_keepalived_failover_times_fall_in_our_windows(shared_dir: Path
             windows[key] = _our_window("crash" if mode == "kill9" else mode, key[1], key[2])
         lo, hi = windows[key]
         measured = float(row["adv"])
-        # the lab's t0 and keepalived's own scheduling add a few ms either way
+        # the measuring script's t0 and keepalived's own scheduling add a few ms either way
         assert lo - 0.005 <= measured <= hi + 0.005, (row, lo, hi)

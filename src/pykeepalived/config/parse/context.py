@@ -1,0 +1,184 @@
+"""The parse state and the context every keyword handler gets: reporting against the current
+line, the common value readers, and what the blocks parsed so far have defined."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pykeepalived.config.environment import Environment
+from pykeepalived.config.model import (
+    AddressSpec,
+    BfdInstance,
+    ConfigMessage,
+    GarpGroup,
+    InterfaceUpDownDelay,
+    LinkbeatInterface,
+    NotifyScript,
+    RouteSpec,
+    RuleSpec,
+    Severity,
+    SslConfig,
+    SyncGroup,
+    TrackFile,
+    TrackGroup,
+    TrackProcess,
+    VirtualServer,
+    VirtualServerGroup,
+    VrrpScript,
+)
+from pykeepalived.config.parse.builders import GlobalBuilder, InstanceBuilder, TopBuilder
+from pykeepalived.config.parse.tree import Node, flatten
+from pykeepalived.config.values import parse_bool, parse_float, parse_int, parse_script, parse_timer
+
+
+@dataclass
+class ParseState:
+    """Everything the blocks produce, in file order; ``finish`` turns it into the model."""
+
+    messages: list[ConfigMessage]
+    env: Environment
+    config_id: str
+    top: TopBuilder = field(default_factory=TopBuilder)
+    glob: GlobalBuilder = field(default_factory=GlobalBuilder)
+    instances: list[InstanceBuilder] = field(default_factory=list)
+    sync_groups: list[SyncGroup] = field(default_factory=list)
+    # sync groups that set smtp_alert themselves (the others take the global default)
+    sync_group_smtp_set: set[str] = field(default_factory=set)
+    scripts: list[VrrpScript] = field(default_factory=list)
+    track_files: list[TrackFile] = field(default_factory=list)
+    track_processes: list[TrackProcess] = field(default_factory=list)
+    track_groups: list[TrackGroup] = field(default_factory=list)
+    static_addresses: list[AddressSpec] = field(default_factory=list)
+    static_routes: list[RouteSpec] = field(default_factory=list)
+    static_rules: list[RuleSpec] = field(default_factory=list)
+    garp_groups: list[GarpGroup] = field(default_factory=list)
+    linkbeat: list[LinkbeatInterface] = field(default_factory=list)
+    updown: list[InterfaceUpDownDelay] = field(default_factory=list)
+    bfds: list[BfdInstance] = field(default_factory=list)
+    vsgs: list[VirtualServerGroup] = field(default_factory=list)
+    vss: list[VirtualServer] = field(default_factory=list)
+    ssl: SslConfig | None = None
+    # names defined anywhere in the file (references may come before the definition)
+    vsg_names: set[str] = field(default_factory=set)
+    track_file_names: set[str] = field(default_factory=set)
+    bfd_names: set[str] = field(default_factory=set)
+    script_names: set[str] = field(default_factory=set)
+    # VMAC interface name -> the instance that took it
+    vmac_names: dict[str, str] = field(default_factory=dict)
+
+
+class Parser:
+    """The context of every keyword handler: the state, the line being read (``node``, which
+    ``rep`` reports against) and the readers for keepalived's value grammars. Readers report
+    in keepalived's words and return None on bad input; none raises."""
+
+    def __init__(self, st: ParseState) -> None:
+        self.st = st
+        self.messages = st.messages
+        self.node: Node | None = None
+        # kind of checker -> (the virtual server, its checkers' inherited values)
+        self.checker_memo: dict[str, tuple[VirtualServer, dict[str, Any]]] = {}
+
+    # ------------------------------------------------------------------ reporting
+    def rep(self, text: str, sev: Severity = Severity.ERROR) -> None:
+        n = self.node
+        if n is None:
+            self.messages.append(ConfigMessage("", 0, sev, text))
+        else:
+            self.messages.append(ConfigMessage(n.file, n.line, sev, text))
+
+    def at(self, n: Node, text: str, sev: Severity = Severity.ERROR) -> None:
+        self.messages.append(ConfigMessage(n.file, n.line, sev, text))
+
+    def late(self, text: str, sev: Severity = Severity.WARNING) -> None:
+        """A whole-config message (printed after the per-line ones)."""
+        self.messages.append(ConfigMessage("", 0, sev, text))
+
+    def unknown(self, n: Node) -> None:
+        self.at(n, f"Unknown keyword '{n.kw}'")
+        # keepalived skips the block of an unknown keyword
+
+    # ------------------------------------------------------------------ blocks
+    def no_block(self, n: Node) -> None:
+        """A keyword that takes no block got one: report it (its contents are skipped)."""
+        if n.children is not None:
+            self.at(n, "Unexpected '{' - ignoring")
+
+    def need_block(self, n: Node) -> list[Node] | None:
+        if n.children is None:
+            self.at(n, f"Missing '{{' at beginning of configuration block for {n.kw}")
+            return None
+        return flatten(n.children, self)
+
+    def dynamic(self) -> bool:
+        """With dynamic_interfaces a missing interface is expected to appear later."""
+        return bool(self.st.glob.values.get("dynamic_interfaces"))
+
+    # ------------------------------------------------------------------ values
+    def int_arg(self, n: Node, lo: int, hi: int, idx: int = 0) -> int | None:
+        self.node = n
+        if len(n.args) <= idx:
+            self.rep(f"{n.kw} requires a value")
+            return None
+        return parse_int(n.args[idx], lo, hi, self.rep)
+
+    def timer_arg(self, n: Node, lo: float = 0.000001, hi: float = 4294.967295,
+                  idx: int = 0) -> float | None:
+        self.node = n
+        if len(n.args) <= idx:
+            self.rep(f"{n.kw} requires a value")
+            return None
+        return parse_timer(n.args[idx], self.rep, lo=lo, hi=hi)
+
+    def float_arg(self, n: Node, lo: float, hi: float, places: int = 6) -> float | None:
+        self.node = n
+        if not n.args:
+            self.rep(f"{n.kw} requires a value")
+            return None
+        return parse_float(n.args[0], lo, hi, self.rep, places=places)
+
+    def bool_arg(self, n: Node) -> bool | None:
+        self.node = n
+        return parse_bool(n.args, self.rep)
+
+    def str_arg(self, n: Node) -> str | None:
+        self.node = n
+        if not n.args:
+            self.rep(f"{n.kw} requires a value")
+            return None
+        return n.args[0]
+
+    def script_arg(self, n: Node) -> NotifyScript | None:
+        self.node = n
+        return parse_script(n.args, self.rep, n.line)
+
+    def user_arg(self, n: Node) -> tuple[str, str | None, bool] | None:
+        """``user [[:]group]`` or ``user:group`` of a script: (user, group, both exist)."""
+        a = n.args
+        if not a:
+            self.rep("user requires a name")
+            return None
+        user = a[0]
+        group = a[1].lstrip(":") if len(a) > 1 else None
+        if ":" in user:
+            user, _, group = user.partition(":")
+        if self.st.env.user_uid(user) is None or (group and not self.st.env.group_exists(group)):
+            self.rep(f"Unable to set uid/gid for script user {user}")
+            return user, group, False
+        return user, group, True
+
+    def garp_extra_if(self, a: Sequence[str], values: dict[str, Any], key: str) -> None:
+        """``[all] <SECONDS>`` of (vrrp_)garp_extra_if, global or per instance."""
+        args = list(a)
+        if args and args[0] == "all":
+            values[key + "_all"] = True
+            args.pop(0)
+        if args:
+            v = parse_int(args[0], 0, 86400, self.rep)
+            if v is not None:
+                values[key] = float(v)
+
+
+Handler = Callable[[Parser, Node], None]

@@ -1,0 +1,480 @@
+"""``global_defs``: its keyword table and the irregular keywords' handlers."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+from typing import Any
+
+from pykeepalived.config.listen import format_listen, parse_listen
+from pykeepalived.config.model import (
+    GlobalDefs,
+    LvsDataplane,
+    LvsSyncDaemon,
+    NotifyFifo,
+    Severity,
+)
+from pykeepalived.config.parse.builders import GlobalBuilder
+from pykeepalived.config.parse.context import Parser
+from pykeepalived.config.parse.table import Kind, Kw, Section, Status, run
+from pykeepalived.config.parse.tree import Node, value_lines
+from pykeepalived.config.values import parse_int
+
+ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
+I32 = 2147483647
+T_MAX = 4294.967295
+NO_SNMP = "there is no SNMP agent"
+NO_DBUS = "there is no DBus interface"
+NO_BFD = "there is no BFD process"
+NO_SCHED = "process scheduling is not changed"
+NO_NETLINK_BUFS = "netlink socket buffer sizes are not changed"
+NO_RELOAD = "reload does not use it"
+
+
+def global_defs(p: Parser, n: Node) -> None:
+    body = p.need_block(n)
+    if body is None:
+        return
+    g = p.st.glob
+    seen = g.seen
+    for c in body:
+        seen.add(c.kw)
+    run(p, GLOBAL_DEFS, body, g)
+
+
+def _notification_email(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    if n.children is None:
+        p.rep("notification_email requires a block")
+        return
+    emails = [t for c in value_lines(n, p) for t in c.tokens]
+    if not emails:
+        p.rep("Warning - empty notification_email block", Severity.WARNING)
+    g.values["notification_email"] = tuple(emails)
+
+
+def _smtp_server(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    a = n.args
+    if not a:
+        p.rep("smtp_server requires a value")
+        return
+    port = 25
+    if len(a) > 1:
+        pv = parse_int(a[1], 1, 65535, p.rep)
+        if pv is None:
+            return
+        port = pv
+    if not p.st.env.resolvable(a[0]):
+        p.rep(f"Invalid smtp server {a[0]} {port}")
+        return
+    g.values["smtp_server"] = a[0]
+    g.values["smtp_port"] = port
+
+
+def _script_user(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    a = n.args
+    if not a:
+        p.rep("script_user requires a user")
+        return
+    user = a[0]
+    group = a[1].lstrip(":") if len(a) > 1 else None
+    if ":" in user:
+        user, _, group = user.partition(":")
+    ok = p.st.env.user_uid(user) is not None and (
+        group is None or p.st.env.group_exists(group))
+    if not ok:
+        p.rep("Error setting global script uid/gid")
+    g.values["script_user"] = user
+    g.values["script_group"] = group
+
+
+def _iptables(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    p.rep("iptables not supported, using nftables instead. Please replace "
+          "'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option", Severity.WARNING)
+    g.values[n.kw] = tuple(n.args)
+    g.values.setdefault("nftables", "keepalived")
+
+
+def _nftables(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    g.values["nftables"] = n.args[0] if n.args else "keepalived"
+
+
+def _nftables_ipvs(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    g.values["nftables_ipvs"] = n.args[0] if n.args else "keepalived_ipvs"
+
+
+def _lvs_flush_on_stop(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    a = n.args
+    g.values["lvs_flush_on_stop"] = "vs" if a and a[0].upper() == "VS" else "all"
+
+
+def _lvs_timeouts(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    a = n.args
+    i = 0
+    while i + 1 < len(a):
+        tv = parse_int(a[i + 1], 1, 86400 * 31, p.rep)
+        if a[i] in ("tcp", "tcpfin", "udp") and tv is not None:
+            g.values[f"lvs_timeout_{a[i]}"] = tv
+        elif a[i] not in ("tcp", "tcpfin", "udp"):
+            p.rep(f"Unknown option {a[i]} specified for lvs_timeouts")
+        i += 2
+
+
+_SYNCD_OPTIONS = {"id": ("sync_id", 0, 255), "maxlen": ("maxlen", 1, 65535 - 20 - 8),
+                  "port": ("port", 1, 65535), "ttl": ("ttl", 1, 255)}
+
+
+def _lvs_sync_daemon(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    a = n.args
+    if not a:
+        p.rep(f"{n.kw} requires an interface")
+        return
+    if n.kw == "lvs_sync_daemon_interface":
+        p.rep("lvs_sync_daemon_interface is deprecated - please use 'lvs_sync_daemon'",
+              Severity.WARNING)
+    old = g.values.get("lvs_sync_daemon")
+    if old is not None:
+        p.rep(f"lvs_sync_daemon has already been specified as {old.interface} "
+              f"{old.instance} - ignoring", Severity.WARNING)
+        return
+    vals: dict[str, Any] = {"interface": a[0]}
+    i = 1
+    if i < len(a) and a[i] not in ("id", "maxlen", "port", "ttl", "group"):
+        vals["instance"] = a[i]
+        i += 1
+    while i < len(a):
+        k = a[i]
+        v = a[i + 1] if i + 1 < len(a) else None
+        if v is None:
+            p.rep(f"lvs_sync_daemon {k} requires a value")
+            break
+        if k in _SYNCD_OPTIONS:
+            field, lo, hi = _SYNCD_OPTIONS[k]
+            vals[field] = parse_int(v, lo, hi, p.rep)
+        elif k == "group":
+            vals["group"] = v
+        else:
+            p.rep(f"Unknown option {k} for lvs_sync_daemon")
+        i += 2
+    g.values["lvs_sync_daemon"] = LvsSyncDaemon(**vals)
+
+
+def _notify_fifo(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    a = n.args
+    if not a:
+        p.rep(f"{n.kw} requires a path")
+        return
+    fifo = NotifyFifo(path=a[0], user=a[1] if len(a) > 1 else None,
+                      group=a[2] if len(a) > 2 else None)
+    old = g.values.get(n.kw)
+    g.values[n.kw] = replace(fifo, script=old.script) if isinstance(old, NotifyFifo) else fifo
+
+
+def _notify_fifo_script(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    s = p.script_arg(n)
+    base = n.kw[:-len("_script")]
+    old = g.values.get(base)
+    if s is not None:
+        g.values[base] = replace(old, script=s) if isinstance(old, NotifyFifo) else NotifyFifo(
+            path="", script=s)
+
+
+def _dynamic_interfaces(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    g.values["dynamic_interfaces"] = True
+    g.values["dynamic_interfaces_allow_if_changes"] = bool(
+        n.args and n.args[0] == "allow_if_changes")
+
+
+def _garp_extra_if(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    p.garp_extra_if(n.args, g.values, "vrrp_garp_extra_if")
+
+
+def _garp_master_repeat(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    rv = p.int_arg(n, 0, I32)
+    if rv is not None:
+        if rv == 0:
+            p.rep("vrrp_garp_master_repeat must be greater than 0, setting to 1",
+                  Severity.WARNING)
+            rv = 1
+        g.values["vrrp_garp_master_repeat"] = rv
+
+
+def _min_garp(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    if p.bool_arg(n):
+        g.values.update(vrrp_min_garp=True, vrrp_garp_master_repeat=1,
+                        vrrp_garp_master_refresh=0.0, vrrp_garp_master_delay=0.0)
+
+
+def _mcast_group(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    sv = p.str_arg(n)
+    fam = 4 if n.kw.endswith("4") else 6
+    if sv is None:
+        return
+    try:
+        ok = ipaddress.ip_address(sv).version == fam and ipaddress.ip_address(sv).is_multicast
+    except ValueError:
+        ok = False
+    if not ok:
+        p.rep(f"{n.kw} '{sv}' is not a valid IPv{fam} multicast address")
+    else:
+        g.values[n.kw] = sv
+
+
+def _lvs_dataplane(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    sv = p.str_arg(n)
+    if sv is not None:
+        try:
+            g.values["lvs_dataplane"] = LvsDataplane(sv.lower())
+        except ValueError:
+            p.rep(f"lvs_dataplane '{sv}' must be ipvs, nftables or auto")
+
+
+def _metrics_listen(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    sv = p.str_arg(n)
+    if sv is not None:
+        try:
+            g.values["metrics_listen"] = format_listen(*parse_listen(sv))
+        except ValueError as e:
+            p.rep(f"pykeepalived_metrics_listen: {e}")
+
+
+def _umask(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    sv = p.str_arg(n)
+    if sv is not None:
+        try:
+            g.values["umask"] = int(sv, 0) if not sv.startswith("0") else int(sv, 8)
+        except ValueError:
+            p.rep(f"Invalid umask value {sv}")
+
+
+def _max_auto_priority(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    mv = p.int_arg(n, -1, 99) if n.args else 99
+    if mv is not None:
+        g.values["max_auto_priority"] = mv
+
+
+def _bool(name: str, status: Status = ACTS, why: str = "", **kw: Any) -> Kw:
+    return Kw(name, Kind.BOOL, to=name, status=status, why=why, **kw)
+
+
+def _int(name: str, lo: int, hi: int, status: Status = ACTS, why: str = "", to: str = "",
+         **kw: Any) -> Kw:
+    """An integer; without ``to`` it is only checked (nothing stores it)."""
+    return Kw(name, Kind.INT, to=to, lo=lo, hi=hi, status=status, why=why, **kw)
+
+
+def _timer(name: str, lo: float, hi: float = T_MAX, **kw: Any) -> Kw:
+    return Kw(name, Kind.TIMER, to=name, lo=lo, hi=hi, **kw)
+
+
+def _str(name: str, to: str, status: Status = ACTS, why: str = "", **kw: Any) -> Kw:
+    return Kw(name, Kind.STR, to=to, status=status, why=why, **kw)
+
+
+def _raw(name: str, why: str) -> Kw:
+    return Kw(name, Kind.RAW, to="other", status=NO_EFFECT, why=why)
+
+
+GLOBAL_DEFS = Section("global_defs", [
+    # identity, mail
+    _str("router_id", "router_id", default="the host name"),
+    Kw("notification_email", Kind.LINES, fn=_notification_email, to="notification_email",
+       syntax="addresses"),
+    _str("notification_email_from", "notification_email_from"),
+    Kw("smtp_server", Kind.WORDS, fn=_smtp_server, to="smtp_server", syntax="HOST [PORT]",
+       default="none, port 25"),
+    _str("smtp_helo_name", "smtp_helo_name"),
+    _timer("smtp_connect_timeout", 0.000001, default="30"),
+    _bool("smtp_alert"),
+    _bool("smtp_alert_vrrp"),
+    _bool("smtp_alert_checker"),
+    _bool("no_email_faults"),
+    _bool("no_checker_emails"),
+    _bool("checker_log_all_failures"),
+    # scripts
+    Kw("script_user", Kind.WORDS, fn=_script_user, to="script_user", syntax="USER [[:]GROUP]",
+       default="keepalived_script, else root"),
+    _bool("enable_script_security"),
+    _bool("set_supplementary_groups", ours="not a keepalived keyword"),
+    _bool("use_symlink_paths"),
+    Kw("startup_script", Kind.SCRIPT, to="startup_script"),
+    _timer("startup_script_timeout", 1.0, 1000.0, default="10"),
+    Kw("shutdown_script", Kind.SCRIPT, to="shutdown_script"),
+    _timer("shutdown_script_timeout", 1.0, 1000.0, default="10"),
+    # VRRP defaults
+    _int("vrrp_version", 2, 3, to="vrrp_version"),
+    Kw("vrrp_mcast_group4", Kind.ADDRESS, fn=_mcast_group, to="vrrp_mcast_group4",
+       syntax="IPv4 multicast address"),
+    Kw("vrrp_mcast_group6", Kind.ADDRESS, fn=_mcast_group, to="vrrp_mcast_group6",
+       syntax="IPv6 multicast address"),
+    _bool("vrrp_strict"),
+    _bool("vrrp_skip_check_adv_addr"),
+    _bool("vrrp_check_unicast_src"),
+    _bool("v3_checksum_as_v2"),
+    _bool("vrrp_lower_prio_no_advert"),
+    _bool("vrrp_higher_prio_send_advert"),
+    _int("vrrp_down_timer_adverts", 1, 100, to="vrrp_down_timer_adverts"),
+    _bool("vrrp_owner_ignore_adverts"),
+    _timer("vrrp_startup_delay", 0.0),
+    _timer("vrrp_delay_after_boot", 0.0, status=NO_EFFECT,
+           why="the VRRP start is not delayed after boot"),
+    _bool("log_unknown_vrids"),
+    _str("vmac_prefix", "vmac_prefix"),
+    _str("vmac_addr_prefix", "vmac_addr_prefix", NO_EFFECT,
+         "VMAC interfaces on a base interface's address are named with vmac_prefix"),
+    _str("default_interface", "default_interface"),
+    Kw("dynamic_interfaces", Kind.WORDS, fn=_dynamic_interfaces, to="dynamic_interfaces",
+       syntax="[allow_if_changes]",
+       status=PARTIAL, why="only silences -t's missing-interface warnings; allow_if_changes "
+       "has no effect"),
+    _bool("disable_local_igmp", NO_EFFECT, "IGMP reports are not suppressed"),
+    _int("vrrp_rx_bufs_multiplier", 1, I32, NO_EFFECT, "receive buffers are not resized"),
+    _str("vrrp_rx_bufs_policy", "", NO_EFFECT, "receive buffers are not resized"),
+    Kw("max_auto_priority", Kind.INT, fn=_max_auto_priority, to="max_auto_priority", lo=-1,
+       hi=99,
+       syntax="optional (none = 99)", status=NO_EFFECT, why=NO_SCHED),
+    _timer("min_auto_priority_delay", 0.000001, status=NO_EFFECT,
+           why=NO_SCHED, default="1"),
+    # GARP / unsolicited NA
+    _timer("vrrp_garp_master_delay", 0.0, default="5"),
+    Kw("vrrp_garp_master_repeat", Kind.INT, fn=_garp_master_repeat, to="vrrp_garp_master_repeat",
+       lo=0, hi=I32,
+       syntax="0 is taken as 1", default="5"),
+    _timer("vrrp_garp_master_refresh", 0.0, default="0 (none)"),
+    _int("vrrp_garp_master_refresh_repeat", 1, I32, to="vrrp_garp_master_refresh_repeat"),
+    _timer("vrrp_garp_lower_prio_delay", 0.0, default="vrrp_garp_master_delay"),
+    _int("vrrp_garp_lower_prio_repeat", 0, I32, to="vrrp_garp_lower_prio_repeat",
+         default="vrrp_garp_master_repeat"),
+    _timer("vrrp_garp_interval", 0.0),
+    _timer("vrrp_gna_interval", 0.0),
+    Kw("vrrp_min_garp", Kind.BOOL, fn=_min_garp, to="vrrp_min_garp",
+       syntax="on: GARP repeat 1, refresh 0, delay 0"),
+    Kw("vrrp_garp_extra_if", Kind.WORDS, fn=_garp_extra_if, to="vrrp_garp_extra_if",
+       old=("vrrp_vmac_garp_intvl",),
+       syntax="[all] SECONDS (0..86400)", status=NO_EFFECT,
+       why="no extra gratuitous ARPs are sent on the base interface of a VMAC"),
+    # firewall
+    Kw("vrrp_iptables", Kind.WORDS, fn=_iptables, to="vrrp_iptables", status=PARTIAL,
+       why="iptables is not used: nftables (table keepalived) is, as keepalived says"),
+    Kw("vrrp_ipsets", Kind.WORDS, fn=_iptables, to="vrrp_ipsets", status=PARTIAL,
+       why="ipsets are not used: nftables (table keepalived) is, as keepalived says"),
+    Kw("nftables", Kind.STR, fn=_nftables, to="nftables", syntax="[TABLE]",
+       default="none (TABLE: keepalived)"),
+    _int("nftables_priority", -I32, I32, NO_EFFECT, "the nftables chains' priority is fixed",
+         to="nftables_priority"),
+    _bool("nftables_ifindex", NO_EFFECT, "rules match interfaces by name"),
+    _bool("nftables_counters", NO_EFFECT, "rules have no counters"),
+    Kw("nftables_ipvs", Kind.STR, fn=_nftables_ipvs, to="nftables_ipvs", syntax="[TABLE]",
+       status=NO_EFFECT,
+       why="the nftables LVS dataplane uses its own table"),
+    _int("nftables_ipvs_priority", -I32, I32, NO_EFFECT,
+         "the nftables LVS dataplane uses its own table", to="nftables_ipvs_priority"),
+    _int("nftables_ipvs_start_fwmark", 1, I32, NO_EFFECT,
+         "the nftables LVS dataplane uses its own table", to="nftables_ipvs_start_fwmark"),
+    # LVS
+    _bool("lvs_flush"),
+    Kw("lvs_flush_on_stop", Kind.WORDS, fn=_lvs_flush_on_stop, to="lvs_flush_on_stop",
+       old=("lvs_flush_onstop",),
+       old_sev=Severity.INFO, syntax="[VS]", default="off"),
+    Kw("lvs_timeouts", Kind.WORDS, fn=_lvs_timeouts, to="lvs_timeout_tcp",
+       syntax="[tcp S] [tcpfin S] [udp S] (1..2678400)"),
+    Kw("lvs_sync_daemon", Kind.WORDS, fn=_lvs_sync_daemon, to="lvs_sync_daemon",
+       old=("lvs_sync_daemon_interface",), old_sev=None,
+       ours="lvs_sync_daemon_interface (keepalived: vrrp_instance only) is also read here",
+       syntax="IF [INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]"),
+    Kw("lvs_dataplane", Kind.ENUM, fn=_lvs_dataplane, to="lvs_dataplane",
+       choices=("ipvs", "nftables", "auto"),
+       default="auto", ours="not a keepalived keyword: the kernel dataplane of virtual servers"),
+    Kw("pykeepalived_metrics_listen", Kind.STR, fn=_metrics_listen, to="metrics_listen",
+       syntax="[ADDR:]PORT", ours="not a keepalived keyword: serve /metrics and /status over "
+       "HTTP (docs/observability.md); the address defaults to 127.0.0.1"),
+    _int("lvs_netlink_cmd_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
+    _int("lvs_netlink_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
+    _raw("lvs_netlink_cmd_rcv_bufs_force", NO_NETLINK_BUFS),
+    _raw("lvs_netlink_monitor_rcv_bufs_force", NO_NETLINK_BUFS),
+    # notify
+    Kw("notify_fifo", Kind.WORDS, fn=_notify_fifo, to="notify_fifo",
+       syntax="PATH [USER [GROUP]]"),
+    Kw("notify_fifo_script", Kind.SCRIPT, fn=_notify_fifo_script, to="notify_fifo"),
+    Kw("vrrp_notify_fifo", Kind.WORDS, fn=_notify_fifo, to="vrrp_notify_fifo",
+       syntax="PATH [USER [GROUP]]"),
+    Kw("vrrp_notify_fifo_script", Kind.SCRIPT, fn=_notify_fifo_script, to="vrrp_notify_fifo"),
+    Kw("lvs_notify_fifo", Kind.WORDS, fn=_notify_fifo, to="lvs_notify_fifo",
+       syntax="PATH [USER [GROUP]]"),
+    Kw("lvs_notify_fifo_script", Kind.SCRIPT, fn=_notify_fifo_script, to="lvs_notify_fifo"),
+    _bool("vrrp_notify_priority_changes"),
+    _bool("fifo_write_vrrp_states_on_reload", NO_EFFECT,
+          "states are not rewritten to the FIFO on reload"),
+    _bool("rs_init_notifies"),
+    # scheduling
+    _int("vrrp_priority", -20, 19, to="vrrp_priority"),
+    _int("checker_priority", -20, 19, to="checker_priority"),
+    _int("bfd_priority", -20, 19, NO_EFFECT, NO_BFD, to="bfd_priority"),
+    _bool("vrrp_no_swap", NO_EFFECT, "memory is not locked"),
+    _bool("checker_no_swap", NO_EFFECT, "memory is not locked"),
+    _bool("bfd_no_swap", NO_EFFECT, NO_BFD),
+    _int("vrrp_rt_priority", 1, 99, to="vrrp_rt_priority"),
+    _int("checker_rt_priority", 1, 99, to="checker_rt_priority"),
+    _int("bfd_rt_priority", 1, 99, NO_EFFECT, NO_BFD, to="bfd_rt_priority"),
+    _int("vrrp_rlimit_rttime", 1, I32, NO_EFFECT, NO_SCHED, old=("vrrp_rlimit_rtime",)),
+    _int("checker_rlimit_rttime", 1, I32, NO_EFFECT, NO_SCHED, old=("checker_rlimit_rtime",)),
+    _int("bfd_rlimit_rttime", 1, I32, NO_EFFECT, NO_BFD, old=("bfd_rlimit_rtime",)),
+    _raw("vrrp_cpu_affinity", NO_SCHED),
+    _raw("checker_cpu_affinity", NO_SCHED),
+    _raw("bfd_cpu_affinity", NO_BFD),
+    # netlink buffers
+    _int("vrrp_netlink_cmd_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
+    _int("vrrp_netlink_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
+    _int("process_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
+    _raw("vrrp_netlink_cmd_rcv_bufs_force", NO_NETLINK_BUFS),
+    _raw("vrrp_netlink_monitor_rcv_bufs_force", NO_NETLINK_BUFS),
+    _raw("process_monitor_rcv_bufs_force", NO_NETLINK_BUFS),
+    # SNMP / DBus
+    _str("snmp_socket", "snmp_socket", NO_EFFECT, NO_SNMP),
+    _bool("enable_snmp_vrrp", NO_EFFECT, NO_SNMP, synonyms=("enable_snmp_keepalived",)),
+    _bool("enable_snmp_checker", NO_EFFECT, NO_SNMP),
+    _bool("enable_snmp_rfc", NO_EFFECT, NO_SNMP),
+    _bool("enable_snmp_rfcv2", NO_EFFECT, NO_SNMP),
+    _bool("enable_snmp_rfcv3", NO_EFFECT, NO_SNMP),
+    _bool("enable_traps", NO_EFFECT, NO_SNMP),
+    _int("snmp_vs_stats_update_interval", 0, I32, NO_EFFECT, NO_SNMP),
+    _int("snmp_rs_stats_update_interval", 0, I32, NO_EFFECT, NO_SNMP),
+    _bool("enable_dbus", NO_EFFECT, NO_DBUS),
+    _str("dbus_service_name", "dbus_service_name", NO_EFFECT, NO_DBUS),
+    _str("dbus_no_interface_name", "", NO_EFFECT, NO_DBUS),
+    # process names, files
+    _bool("process_names"),
+    _str("process_name", "process_name"),
+    _str("vrrp_process_name", "vrrp_process_name"),
+    _str("checker_process_name", "checker_process_name", old=("lvs_process_name",)),
+    _str("bfd_process_name", "bfd_process_name", NO_EFFECT, "there is no BFD process"),
+    Kw("umask", Kind.STR, fn=_umask, to="umask", syntax="octal or 0x number", status=NO_EFFECT,
+       why="only the -u command-line option sets the umask"),
+    _int("random_seed", 0, 4294967295, to="random_seed",
+         default="random (the lexer reseeds ${_RANDOM} where it is set)"),
+    _str("tmp_config_directory", "tmp_config_directory", NO_EFFECT,
+         "no temporary configuration copies are written"),
+    _str("config_save_dir", "config_save_dir", NO_EFFECT, "configurations are not saved"),
+    _bool("data_use_instance"),
+    _str("state_dump_file", "state_dump_file", old=("state_file_location",),
+         ours="state_file_location is not a keepalived keyword",
+         default="/tmp/keepalived.data"),
+    _str("stats_dump_file", "stats_dump_file", old=("stats_file_location",),
+         ours="stats_file_location is not a keepalived keyword",
+         default="/tmp/keepalived.stats"),
+    _str("json_dump_file", "json_dump_file", old=("json_file_location",),
+         ours="json_file_location is not a keepalived keyword",
+         default="/tmp/keepalived.json"),
+    _int("json_version", 1, 2, to="json_version"),
+    _str("iproute_usr_dir", "", NO_EFFECT, "routing table names are not read"),
+    _str("iproute_etc_dir", "", NO_EFFECT, "routing table names are not read"),
+    _raw("include_check", "include checks are the lexer's: this line is not read again"),
+    # reload
+    Kw("reload_check_config", Kind.STR, to="reload_check_config", missing="empty",
+       syntax="[FILE]", status=NO_EFFECT, why=NO_RELOAD),
+    _str("reload_time_file", "reload_time_file", NO_EFFECT, NO_RELOAD),
+    _bool("reload_repeat", NO_EFFECT, NO_RELOAD),
+    Kw("reload_file", Kind.STR, to="reload_file", missing="empty", syntax="[FILE]",
+       status=NO_EFFECT, why=NO_RELOAD),
+], model=GlobalDefs, builder=GlobalBuilder, rename_old=True)
+
+SECTIONS = (GLOBAL_DEFS,)
