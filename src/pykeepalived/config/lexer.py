@@ -175,6 +175,22 @@ def tokenize(line: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
     return tuple(tuple(x) for x in stmts), unmatched
 
 
+def _brace_line(add: Callable[[Stmt], None], s: str, name: str, lineno: int) -> None:
+    """The statements of plain line ``s`` (stripped; no quote, escape or comment) that holds a
+    brace, as ``tokenize`` makes them: a lone ``}`` and a block head ``keyword args {`` (the
+    usual ones) without it."""
+    if s == "}":
+        add(_new_stmt(Stmt, (name, lineno, _CLOSE)))
+    elif s[-1] == "{" and s.count("{") == 1 and "}" not in s:
+        toks = s[:-1].split()
+        if toks:
+            add(_new_stmt(Stmt, (name, lineno, tuple(toks))))
+        add(_new_stmt(Stmt, (name, lineno, _OPEN)))
+    else:
+        for words in tokenize(s)[0]:
+            add(_new_stmt(Stmt, (name, lineno, words)))
+
+
 def _tokenize_slow(line: str) -> tuple[list[list[str]], bool]:
     stmts: list[list[str]] = []
     cur: list[str] = []
@@ -617,18 +633,7 @@ class Lexer:
         number."""
         n = len(text)
         stmts = self.stmts
-        # (a line makes at most one statement per character: the region stays within the
-        # statements left, so that none of its lines can go over MAX_STATEMENTS)
-        cap = pos + min(REGION_CHARS, self._limit - len(stmts))
-        if cap <= pos:
-            return pos, lineno
-        special = _SPECIAL.search(text, pos, cap)
-        if special is not None:
-            end = text.rfind("\n", pos, special.start()) + 1
-        elif cap >= n:
-            end = n
-        else:
-            end = text.rfind("\n", pos, cap) + 1
+        end = self._region_end(text, pos)
         if end <= pos:
             return pos, lineno
         maxlen = MAXBUF // 4 if wide else MAXBUF
@@ -657,17 +662,7 @@ class Lexer:
                     if streak:
                         self._streak(streak, name, streak_at)
                         streak = []
-                    if s == "}":
-                        add(new(Stmt, (name, lineno, _CLOSE)))
-                    elif s[-1] == "{" and s.count("{") == 1 and "}" not in s:
-                        # "keyword args {", the usual block head: tokenize's result, directly
-                        toks = s[:-1].split()
-                        if toks:
-                            add(new(Stmt, (name, lineno, tuple(toks))))
-                        add(new(Stmt, (name, lineno, _OPEN)))
-                    else:
-                        stmts.extend(new(Stmt, (name, lineno, toks))
-                                     for toks in tokenize(s)[0])
+                    _brace_line(add, s, name, lineno)
                 else:
                     toks = s.split()
                     if len(toks) != 1:
@@ -700,6 +695,21 @@ class Lexer:
         if streak:
             self._streak(streak, name, streak_at)
         return off, lineno
+
+    def _region_end(self, text: str, pos: int) -> int:
+        """Where the region from ``pos`` ends: the start of the first line that needs the line
+        level, or the last line end within REGION_CHARS (``pos`` itself: no region)."""
+        # (a line makes at most one statement per character: the region stays within the
+        # statements left, so that none of its lines can go over MAX_STATEMENTS)
+        cap = pos + min(REGION_CHARS, self._limit - len(self.stmts))
+        if cap <= pos:
+            return pos
+        special = _SPECIAL.search(text, pos, cap)
+        if special is not None:
+            return text.rfind("\n", pos, special.start()) + 1
+        if cap >= len(text):
+            return len(text)
+        return text.rfind("\n", pos, cap) + 1
 
     def _streak(self, words: list[str], name: str, first: int) -> None:
         """Consecutive one-word lines of a region: a Run when long enough, else a statement
