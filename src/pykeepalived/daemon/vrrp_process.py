@@ -42,6 +42,7 @@ from pykeepalived.daemon.instance import (
     uses_ah,
 )
 from pykeepalived.daemon.log import setup_logging
+from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
 from pykeepalived.daemon.settings import (
     address_of,
     instance_identity,
@@ -55,6 +56,7 @@ from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
 from pykeepalived.net.links import AddrEvent, LinkEvent, LinkMonitor, NetEvent, link_info
+from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
 from pykeepalived.net.vmac import (
     Vmac,
@@ -143,6 +145,7 @@ class VrrpProcess:
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
         self.announcers: dict[tuple[str, str | None], Announcer] = {}
         self.am = AddressManager()
+        self.scheduler: Scheduler | None = None
         self.firewall: Firewall | None = None
         self.monitor: LinkMonitor | None = None
         self.trackers: Any = None
@@ -172,6 +175,8 @@ class VrrpProcess:
         self.loop = asyncio.get_running_loop()
         parsed = load_config(self.opts)
         for m in parsed.messages:
+            if m.severity == Severity.INFO:
+                continue  # notes: the parent logs them, once per start and reload
             level = logging.ERROR if m.severity >= Severity.ERROR else logging.WARNING
             log.log(level, "%s", m.format())
         if parsed.worst == Severity.FATAL:
@@ -179,6 +184,8 @@ class VrrpProcess:
             return EXIT_FATAL
         self.cfg = parsed.config
         self.meters.events.config_loaded(True, time.time())
+        gd = self.cfg.global_defs
+        self.am.rcvbuf = RcvBuf(gd.vrrp_netlink_cmd_rcv_bufs, gd.vrrp_netlink_cmd_rcv_bufs_force)
         self._scheduling()
         self.loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         if not self.opts.ignore_sigint:
@@ -191,7 +198,8 @@ class VrrpProcess:
         self.loop.add_signal_handler(signal.SIGRTMAX, self.log_tasks)
         try:
             await self.am.open()
-            self.monitor = LinkMonitor(self._on_net_event)
+            self.monitor = LinkMonitor(self._on_net_event, rcvbuf=RcvBuf(
+                gd.vrrp_netlink_monitor_rcv_bufs, gd.vrrp_netlink_monitor_rcv_bufs_force))
             await self.monitor.start()
             await self._start_notifier()
             await self._apply_static(add=True)
@@ -231,13 +239,10 @@ class VrrpProcess:
         return EXIT_OK
 
     def _scheduling(self) -> None:
-        g = self.cfg.global_defs
-        if g.vrrp_priority is not None:
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, 0, g.vrrp_priority)
-        if g.vrrp_rt_priority is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(g.vrrp_rt_priority))
+        self.scheduler = Scheduler(ProcessSettings.of(self.cfg.global_defs, "vrrp"))
+        self.scheduler.apply()
+        assert self.loop is not None
+        self.scheduler.watch(self.loop)
 
     async def _start_notifier(self) -> None:
         try:

@@ -10,18 +10,27 @@ import pytest
 from pykeepalived.config.configtest import run_config_test
 from pykeepalived.options import Options
 
+# dynamic_interfaces: eth0 need not exist on the machine running the test (a loopback
+# interface is refused, as keepalived refuses it)
 GOOD = """
 global_defs {
     router_id t1
+    dynamic_interfaces
 }
 vrrp_instance VI_1 {
-    interface lo
+    interface eth0
     virtual_router_id 9
     virtual_ipaddress {
         127.0.0.99/32
     }
 }
 """
+
+
+def notes_only(err: str) -> bool:
+    """Nothing printed but the notes of keywords that do not fully act (never an error)."""
+    return all(" has no effect: " in ln or " only partly takes effect: " in ln
+               for ln in err.splitlines())
 
 
 def write(tmp_path: Path, text: str) -> str:
@@ -32,7 +41,7 @@ def write(tmp_path: Path, text: str) -> str:
 
 def test_clean_config_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_config_test(Options(config_file=write(tmp_path, GOOD), config_test=True)) == 0
-    assert capsys.readouterr().err == ""
+    assert notes_only(capsys.readouterr().err)
 
 
 def test_missing_file_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

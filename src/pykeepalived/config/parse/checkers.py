@@ -255,16 +255,16 @@ def _bfd_name(p: Parser, n: Node, b: CheckerBuilder) -> None:
 
 
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
-NO_BFD = "no BFD session runs"
+NO_BFD = "BFD is not supported: no BFD session runs"
 
 
 def _checker(kind: str, model: type, rows: tuple[Kw, ...], *, connection: bool = True,
-             timing: bool = True) -> Section:
+             timing: bool = True, quiet: bool = False) -> Section:
     """A checker's table: the connection rows (not for MISC, FILE, BFD), the timing rows
     (not for FILE, BFD), then its own."""
     return Section(f"virtual_server/real_server/{kind}",
                    [*(CONNECTION if connection else ()), *(TIMING if timing else ()), *rows],
-                   model=model, builder=CheckerBuilder, braces="all")
+                   model=model, builder=CheckerBuilder, braces="all", quiet=quiet)
 
 
 TCP_CHECK = _checker("TCP_CHECK", TcpCheck, ())
@@ -314,12 +314,12 @@ BFD_CHECK = _checker("BFD_CHECK", BfdCheck, (
     Kw("name", Kind.STR, fn=_bfd_name, to="name", syntax="bfd_instance NAME", status=NO_EFFECT,
        why=NO_BFD),
     Kw("alpha", Kind.BOOL, fn=_bool_or_off, to="alpha", status=NO_EFFECT, why=NO_BFD),
-), connection=False, timing=False)
+), connection=False, timing=False, quiet=True)
 
 CHECKERS: dict[str, Section] = {
     "TCP_CHECK": TCP_CHECK, "HTTP_GET": HTTP_GET, "SSL_GET": SSL_GET, "MISC_CHECK": MISC_CHECK,
     "SMTP_CHECK": SMTP_CHECK, "DNS_CHECK": DNS_CHECK, "UDP_CHECK": UDP_CHECK,
-    "PING_CHECK": PING_CHECK, "ICMP_CHECK": PING_CHECK, "FILE_CHECK": FILE_CHECK,
+    "PING_CHECK": PING_CHECK, "FILE_CHECK": FILE_CHECK,
     "BFD_CHECK": BFD_CHECK,
 }
 _MODELS = {k: cast(type[Checker], sec.model) for k, sec in CHECKERS.items()}
@@ -328,11 +328,10 @@ CHECKER_ROWS = (
     *(Kw(k, Kind.BLOCK, to="checkers") for k in (
         "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK",
         "UDP_CHECK")),
-    Kw("PING_CHECK", Kind.BLOCK, to="checkers", synonyms=("ICMP_CHECK",),
-       ours="also spelt ICMP_CHECK"),
+    Kw("PING_CHECK", Kind.BLOCK, to="checkers"),
     Kw("FILE_CHECK", Kind.BLOCK, to="checkers"),
     Kw("BFD_CHECK", Kind.BLOCK, to="checkers", status=PARTIAL,
-       why="always passes (there is no BFD process); the checker process says so once"),
+       why="BFD is not supported: the checker always passes"),
 )
 
 

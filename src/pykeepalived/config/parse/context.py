@@ -4,8 +4,8 @@ line, the common value readers, and what the blocks parsed so far have defined."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from pykeepalived.config.environment import Environment
 from pykeepalived.config.model import (
@@ -31,6 +31,8 @@ from pykeepalived.config.model import (
 from pykeepalived.config.parse.builders import GlobalBuilder, InstanceBuilder, TopBuilder
 from pykeepalived.config.parse.tree import Node, flatten
 from pykeepalived.config.values import parse_bool, parse_float, parse_int, parse_script, parse_timer
+
+_RR = TypeVar("_RR", RouteSpec, RuleSpec)
 
 
 @dataclass
@@ -168,6 +170,23 @@ class Parser:
             self.rep(f"Unable to set uid/gid for script user {user}")
             return user, group, False
         return user, group, True
+
+    def routing_table(self, spec: _RR, what: str) -> _RR | None:
+        """A route's or rule's ``table NAME`` as its number (``iproute_etc_dir`` /
+        ``iproute_usr_dir`` as given so far); an unknown name drops the line, as in
+        keepalived."""
+        t = spec.table
+        if t is None or t.isdigit():
+            if what == "rule" and t is not None and int(t) == 0:
+                self.rep("Table 0 is not valid")
+                return None
+            return spec
+        g = self.st.glob.values
+        n = self.st.env.routing_table(t, g.get("iproute_etc_dir"), g.get("iproute_usr_dir"))
+        if n is None:
+            self.rep(f"Routing table {t} not found for {what}")
+            return None
+        return replace(spec, table=str(n))
 
     def garp_extra_if(self, a: Sequence[str], values: dict[str, Any], key: str) -> None:
         """``[all] <SECONDS>`` of (vrrp_)garp_extra_if, global or per instance."""
