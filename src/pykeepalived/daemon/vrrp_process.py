@@ -137,6 +137,7 @@ class VrrpProcess:
         self.groups: dict[str, SyncGroup] = {}
         self.sockets: dict[SockKey, VrrpSocket4 | VrrpSocket6] = {}
         self._reading: set[SockKey] = set()
+        self._rx_sizes: dict[SockKey, dict[str, int]] = {}  # kernel_rx_buf_size per instance
         self._vmac_keys: set[SockKey] = set()
         self._recent: dict[int, float] = {}
         # per instance name: (instance, its Expect, the advert its router took as a plain
@@ -407,6 +408,11 @@ class VrrpProcess:
                     inst.sock = sock
         elif not unicast:
             sock.join(group)
+        if c.kernel_rx_buf_size:
+            # keepalived's socket buffer is the sum of its instances' kernel_rx_buf_size
+            sizes = self._rx_sizes.setdefault(key, {})
+            sizes[c.name] = c.kernel_rx_buf_size
+            sock.set_rcvbuf(sum(sizes.values()))
         if receive and key not in self._reading:
             # Timers are re-armed once per socket wake-up, not once per advert.
             if isinstance(sock, VrrpSocket4):

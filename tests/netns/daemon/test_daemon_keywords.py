@@ -151,9 +151,11 @@ def test_process_settings_read_back(host: Host, nodes: list[Node], tmp_path: Pat
     other = 1 if NCPU > 1 else 0
     glob = ("  vrrp_cpu_affinity 0\n  vrrp_rt_priority 7\n  vrrp_rlimit_rttime 400000\n"
             f"  vrrp_no_swap\n  checker_cpu_affinity {other}\n  checker_priority 6\n"
-            "  checker_no_swap\n  vrrp_netlink_cmd_rcv_bufs 300000\n"
-            "  vrrp_netlink_cmd_rcv_bufs_force\n  vrrp_netlink_monitor_rcv_bufs 400000\n"
-            "  lvs_netlink_monitor_rcv_bufs 500000\n  lvs_netlink_monitor_rcv_bufs_force\n"
+            "  checker_process_name pkchk\n"
+            "  checker_no_swap\n  vrrp_netlink_cmd_rcv_bufs 4600000\n"
+            "  vrrp_netlink_cmd_rcv_bufs_force\n"
+            "  vrrp_netlink_monitor_rcv_bufs 5000000\n  vrrp_netlink_monitor_rcv_bufs_force\n"
+            "  lvs_netlink_monitor_rcv_bufs 4500000\n  lvs_netlink_monitor_rcv_bufs_force\n"
             "  umask 077")
     n = Node(host, tmp_path, conf(glob))
     nodes.append(n)
@@ -166,12 +168,14 @@ def test_process_settings_read_back(host: Host, nodes: list[Node], tmp_path: Pat
     assert rt_limit(vrrp) == ("200000", "400000")
     assert os.sched_getscheduler(chk) & 0xFF == os.SCHED_OTHER
     assert os.getpriority(os.PRIO_PROCESS, chk) == 6
+    assert Path(f"/proc/{chk}/comm").read_text().strip() == "pkchk"
     for pid in (vrrp, chk):
         assert int(status(pid)["VmLck"].split()[0]) > 0, status(pid)
-    # SO_RCVBUF reads back doubled; the forced size may pass net.core.rmem_max
-    assert wait_for(lambda: {600000, 800000} <= rcvbufs(vrrp), 5), netlink_rcvbufs(vrrp)
-    assert (0, 0, 600000) in netlink_rcvbufs(vrrp)  # the command socket: no groups
-    assert wait_for(lambda: 1000000 in rcvbufs(chk), 5), netlink_rcvbufs(chk)
+    # SO_RCVBUF reads back doubled; only a forced size passes net.core.rmem_max (4 MiB here;
+    # a size not forced is read back in test_process_monitor_rcv_bufs_size_the_connector_socket)
+    assert wait_for(lambda: {9200000, 10000000} <= rcvbufs(vrrp), 5), netlink_rcvbufs(vrrp)
+    assert (0, 0, 9200000) in netlink_rcvbufs(vrrp)  # the command socket: no groups
+    assert wait_for(lambda: 9000000 in rcvbufs(chk), 5), netlink_rcvbufs(chk)
     assert stat.S_IMODE((tmp_path / "ka.pid").stat().st_mode) == 0o600
 
 
@@ -179,9 +183,11 @@ def test_auto_priority_when_the_loop_runs_late(host: Host, nodes: list[Node],
                                                tmp_path: Path) -> None:
     """max_auto_priority: a VRRP child stopped for 1 s finds its timers late by more than
     min_auto_priority_delay (300000 µs) and moves one step up: SCHED_RR at the lowest
-    priority, or one above the one a late start-up on a busy machine already gave it."""
-    n = Node(host, tmp_path, conf("  max_auto_priority 3\n  min_auto_priority_delay 300000",
-                                  vs=False))
+    priority, or one above the one a late start-up on a busy machine already gave it. The
+    checker's own keywords: vrrp_priority (nice), checker_rt_priority and its rlimit."""
+    n = Node(host, tmp_path, conf("  max_auto_priority 3\n  min_auto_priority_delay 300000\n"
+                                  "  vrrp_priority -5\n  checker_rt_priority 4\n"
+                                  "  checker_rlimit_rttime 300000"))
     nodes.append(n)
     assert wait_for(n.master, 15), n.log()[-3000:]
     vrrp = n.pid("vrrp.pid")
@@ -190,6 +196,11 @@ def test_auto_priority_when_the_loop_runs_late(host: Host, nodes: list[Node],
         rr = os.sched_getscheduler(vrrp) & 0xFF == os.SCHED_RR
         return os.sched_getparam(vrrp).sched_priority if rr else 0
 
+    assert os.getpriority(os.PRIO_PROCESS, vrrp) == -5  # vrrp_priority: the nice value
+    chk = n.pid("chk.pid")
+    assert os.sched_getscheduler(chk) & 0xFF == os.SCHED_RR
+    assert os.sched_getparam(chk).sched_priority == 4
+    assert rt_limit(chk) == ("150000", "300000")
     before = prio()
     assert before < 3
     os.kill(vrrp, signal.SIGSTOP)
@@ -288,3 +299,53 @@ def test_iproute_etc_dir_names_the_tables(host: Host, nodes: list[Node],
     assert wait_for(n.master, 15), n.log()[-3000:]
     assert wait_for(lambda: "10.99.14.0/24" in host.run(
         ["ip", "route", "show", "table", "77"]).stdout, 5), n.log()[-2000:]
+
+
+def socket_rcvbufs(pid: int) -> set[int]:
+    """SO_RCVBUF of every socket ``pid`` holds (duplicated here with pidfd_getfd)."""
+    pidfd = os.pidfd_open(pid)
+    out = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            if not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
+                continue
+            mine = _libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
+            if mine < 0:
+                continue
+            with socket.socket(fileno=mine) as s:
+                out.add(s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+    finally:
+        os.close(pidfd)
+    return out
+
+
+def test_vrrp_process_keywords(host: Host, nodes: list[Node], tmp_path: Path) -> None:
+    """vrrp_startup_delay delays the start; vmac_prefix names the VMAC; an instance without
+    ``interface`` takes default_interface; mcast_src_ip is the adverts' source address;
+    kernel_rx_buf_size sizes the VRRP socket's receive buffer."""
+    from pykeepalived.lab.measure import AdvertCapture
+
+    host.run(["ip", "addr", "add", "10.99.13.12/24", "dev", "eth0"])
+    text = ("global_defs {\n  router_id n1\n  vrrp_startup_delay 1\n  vmac_prefix pkv\n"
+            "  default_interface eth0\n}\n"
+            "vrrp_instance VI_1 {\n  interface eth0\n  use_vmac\n  virtual_router_id 13\n"
+            "  priority 150\n  version 3\n  advert_int 0.1\n  virtual_ipaddress {\n"
+            f"    {VIP}/24\n  }}\n}}\n"
+            "vrrp_instance VI_2 {\n  virtual_router_id 14\n  priority 150\n  version 3\n"
+            "  advert_int 0.1\n  mcast_src_ip 10.99.13.12\n  kernel_rx_buf_size 300000\n"
+            f"  virtual_ipaddress {{\n    {VIP2}/24\n  }}\n}}\n")
+    cap = AdvertCapture(host)
+    try:
+        t0 = time.monotonic()
+        n = Node(host, tmp_path, text)
+        nodes.append(n)
+        assert wait_for(lambda: n.master(VIP2), 15), n.log()[-3000:]
+        assert time.monotonic() - t0 > 1.0
+        assert "Delaying startup for 1 seconds" in n.log()
+        assert wait_for(lambda: host.run(["ip", "link", "show", "pkv.13"],
+                                         check=False).returncode == 0, 5), n.log()[-2000:]
+        assert 600000 in socket_rcvbufs(n.pid("vrrp.pid"))
+        time.sleep(0.3)
+    finally:
+        adverts = cap.finish()
+    assert {a.src for a in adverts if a.vrid == 14} == {"10.99.13.12"}, adverts[:5]

@@ -136,6 +136,7 @@ class CheckerBuilder:
     rs: RealServerBuilder
     vs: VirtualServer
     urls: list[UrlSpec] = field(default_factory=list)
+    kind: str = ""  # TCP_CHECK, HTTP_GET, ...
     # MISC_CHECK ``user``: applies to a misc_path given after it
     user: str | None = None
     group: str | None = None

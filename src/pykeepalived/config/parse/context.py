@@ -48,6 +48,8 @@ class ParseState:
     sync_groups: list[SyncGroup] = field(default_factory=list)
     # sync groups that set smtp_alert themselves (the others take the global default)
     sync_group_smtp_set: set[str] = field(default_factory=set)
+    # sync groups that set notify_priority_changes (the default of their members)
+    sync_group_npc_set: set[str] = field(default_factory=set)
     scripts: list[VrrpScript] = field(default_factory=list)
     track_files: list[TrackFile] = field(default_factory=list)
     track_processes: list[TrackProcess] = field(default_factory=list)

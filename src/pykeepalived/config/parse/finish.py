@@ -116,7 +116,12 @@ def _sync_groups(p: Parser, st: ParseState, g: GlobalDefs, instances: list[VrrpI
         if not members:
             p.late(f"Sync group {sg.name} has no virtual router(s) - removing")
             continue
+        own_npc = {b.name for b in st.instances if "notify_priority_changes" in b.values}
         for m in members:
+            if sg.name in st.sync_group_npc_set and m not in own_npc:
+                # keepalived: an instance's own setting, else its group's, else the global
+                by_name[m] = replace(by_name[m],
+                                     notify_priority_changes=sg.notify_priority_changes)
             inst = by_name[m]
             own = {inst.interface} | {t.name for t in inst.track_interfaces}
             for t in sg.track_interfaces:

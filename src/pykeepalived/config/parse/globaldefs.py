@@ -375,9 +375,11 @@ GLOBAL_DEFS = Section("global_defs", [
        why="no extra gratuitous ARPs are sent on the base interface of a VMAC"),
     # firewall
     Kw("vrrp_iptables", Kind.WORDS, fn=_iptables, to="vrrp_iptables", status=PARTIAL,
-       why="iptables is not used: nftables (table keepalived) is, as keepalived says"),
+       why="iptables is not used: nftables (table keepalived) is, as keepalived says",
+       says=True),
     Kw("vrrp_ipsets", Kind.WORDS, fn=_iptables, to="vrrp_ipsets", status=PARTIAL,
-       why="ipsets are not used: nftables (table keepalived) is, as keepalived says"),
+       why="ipsets are not used: nftables (table keepalived) is, as keepalived says",
+       says=True),
     Kw("nftables", Kind.STR, fn=_nftables, to="nftables", syntax="[TABLE]",
        default="none (TABLE: keepalived)"),
     _int("nftables_priority", -I32, I32, NO_EFFECT, "the nftables chains' priority is fixed",

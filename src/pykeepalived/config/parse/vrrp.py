@@ -13,6 +13,7 @@ from pykeepalived.config.model import (
     AuthHmac,
     HmacKey,
     IpvlanSpec,
+    LvsSyncDaemon,
     RouteSpec,
     RuleSpec,
     Severity,
@@ -273,8 +274,12 @@ def _use_vmac(p: Parser, n: Node, b: InstanceBuilder) -> None:
         t = a[i]
         if t == "netlink_notify_msg":
             vals["netlink_notify_msg"] = True
+            p.rep("use_vmac netlink_notify_msg has no effect: no netlink message is sent for "
+                  "the VMAC's state", Severity.INFO)
         elif t == "group" and i + 1 < len(a):
             vals["group"] = parse_int(a[i + 1], 0, I32, p.rep)
+            p.rep("use_vmac group has no effect: the VMAC is not put in an interface group",
+                  Severity.INFO)
             i += 1
         elif _is_mac(t):
             if t.lower().startswith(("00:00:5e:00:01:", "00:00:5e:00:02:")):
@@ -392,8 +397,18 @@ def _debug(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _lvs_sync_daemon_interface(p: Parser, n: Node, b: InstanceBuilder) -> None:
-    p.rep(f"({b.name}) lvs_sync_daemon_interface is deprecated - please use lvs_sync_daemon in "
-          "global_defs", Severity.WARNING)
+    """keepalived 2.2.7 and 2.4 still honour it: the LVS sync daemon on that interface,
+    following this instance (reported as deprecated)."""
+    p.rep(f"({b.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.")
+    p.rep(" " * (len(b.name) + 6) + "Please use global lvs_sync_daemon")
+    g = p.st.glob.values
+    old = g.get("lvs_sync_daemon")
+    if old is not None:
+        p.rep(f"({b.name}) lvs_sync_daemon_interface has already been specified as "
+              f"{old.interface} - ignoring")
+        return
+    if n.args:
+        g["lvs_sync_daemon"] = LvsSyncDaemon(interface=n.args[0], instance=b.name)
 
 
 # ---------------------------------------------------------------- authentication, auth_hmac
@@ -549,7 +564,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     _b("track_src_ip", status=NO_EFFECT, why="the source address is not tracked"),
     Kw("use_vmac", Kind.WORDS, fn=_use_vmac, to="use_vmac",
        syntax="[NAME] [MAC] [netlink_notify_msg] [group N]", status=PARTIAL,
-       why="netlink_notify_msg and group have no effect"),
+       why="netlink_notify_msg and group have no effect (a note says so when they are used)",
+       says=True),
     _b("use_vmac_addr", status=NO_EFFECT, why="the VMAC's address is not used for adverts"),
     _b("vmac_xmit_base"),
     Kw("use_ipvlan", Kind.WORDS, fn=_use_ipvlan, to="use_ipvlan",
@@ -610,8 +626,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        syntax="the instance is IPv6 (VRRPv3)"),
     Kw("linkbeat_use_polling", Kind.FLAG, fn=_deprecated_flag, status=NO_EFFECT,
        why="deprecated in keepalived"),
-    Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface, status=NO_EFFECT,
-       why="deprecated: use lvs_sync_daemon in global_defs"),
+    Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface,
+       syntax="IF (deprecated: lvs_sync_daemon IF INSTANCE in global_defs)"),
     *sbconf.INSTANCE_ROWS,
 ], model=VrrpInstance, builder=InstanceBuilder)
 
@@ -629,6 +645,8 @@ def sync_group(p: Parser, n: Node) -> None:
         return
     if "smtp_alert" in b.values:
         p.st.sync_group_smtp_set.add(name)
+    if "notify_priority_changes" in b.values:
+        p.st.sync_group_npc_set.add(name)
     p.st.sync_groups.append(SyncGroup(file=n.file, line=n.line, **b.values))
 
 
