@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from pykeepalived.vrrp.constants import MCAST_GROUP4, MCAST_GROUP6
+
 
 class Severity(enum.IntEnum):
     """Ordered so that ``max()`` of the messages gives the worst one."""
@@ -238,8 +240,8 @@ class GlobalDefs:
     shutdown_script_timeout: float = 10.0
     # VRRP defaults
     vrrp_version: int = 2
-    vrrp_mcast_group4: str = "224.0.0.18"
-    vrrp_mcast_group6: str = "ff02::12"
+    vrrp_mcast_group4: str = MCAST_GROUP4
+    vrrp_mcast_group6: str = MCAST_GROUP6
     vrrp_strict: bool = False
     vrrp_skip_check_adv_addr: bool = False
     vrrp_check_unicast_src: bool = False
@@ -876,6 +878,13 @@ class KeepalivedConfig:
 
     def instance(self, name: str) -> VrrpInstance | None:
         return next((i for i in self.vrrp_instances if i.name == name), None)
+
+    def sync_group(self, name: str | None) -> SyncGroup | None:
+        """The ``vrrp_sync_group`` called ``name``; None for an unknown name or None (an
+        instance's ``sync_group`` when it belongs to none)."""
+        if name is None:
+            return None
+        return next((g for g in self.sync_groups if g.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from pykeepalived.check.virtual_server import (
 )
 from pykeepalived.config.model import KeepalivedConfig, Severity
 from pykeepalived.daemon import sdnotify
+from pykeepalived.daemon.exits import EXIT_FATAL, EXIT_OK
 from pykeepalived.lvs.table import LvsTable
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
@@ -49,7 +50,6 @@ from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
 
-EXIT_FATAL = 1
 DATA_FILE = "/tmp/keepalived_check.data"
 
 
@@ -157,7 +157,7 @@ class CheckerProcess:
             if self._status is not None:
                 await self._status.close()
             await self._shutdown()
-        return 0
+        return EXIT_OK
 
     async def status_document(self) -> bytes:
         """The checker's status (observe.lvs_view): pool, applied table, data-plane counters."""

@@ -35,18 +35,18 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
 from pykeepalived.daemon import process, proctitle
+from pykeepalived.daemon.exits import EXIT_CONFIG, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance_names import Naming, ident_suffix, pid_paths
 from pykeepalived.daemon.log import get_logger, setup_logging
 from pykeepalived.daemon.reload_time import ReloadTimer
+from pykeepalived.daemon.roles import child_kinds, metrics_listen
 from pykeepalived.daemon.sdnotify import Relay, SystemdNotifier, child_link
 from pykeepalived.daemon.signalfd import SignalFd
 from pykeepalived.options import Options
 
 if TYPE_CHECKING:
-    from pykeepalived.config.model import GlobalDefs, KeepalivedConfig
+    from pykeepalived.config.model import GlobalDefs
 
-EXIT_FATAL = 1  # a child exiting with this is not respawned (keepalived's KEEPALIVED_EXIT_FATAL)
-EXIT_CONFIG = 2  # cannot start anything
 
 SIGJSON = signal.SIGRTMIN + 2
 SIGSTATS_CLEAR = signal.SIGRTMAX - 1
@@ -76,25 +76,6 @@ def run_daemon(opts: Options) -> int:
 
         return run_observe_child(opts)
     return Supervisor(opts).run()
-
-
-def child_kinds(opts: Options, cfg: KeepalivedConfig) -> list[str]:
-    """The children that do the work for ``cfg``: VRRP when there are instances or static
-    addresses/routes/rules, the checker when there are virtual servers (``--all``, ``-P`` and
-    ``-C`` as keepalived). The ``observe`` child is added by the caller when metrics are on."""
-    kinds: list[str] = []
-    if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
-                                or cfg.static_addresses or cfg.static_routes
-                                or cfg.static_rules):
-        kinds.append("vrrp")
-    if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
-        kinds.append("checker")
-    return kinds
-
-
-def metrics_listen(opts: Options, gd: GlobalDefs) -> str | None:
-    """The HTTP listen address: ``--metrics-listen``, else ``pykeepalived_metrics_listen``."""
-    return opts.metrics_listen or gd.metrics_listen
 
 
 def _run_checker_child(opts: Options) -> int:
@@ -222,7 +203,7 @@ class Supervisor:
         other = process.already_running(opts.pid_file)
         if other is not None:
             setup_logging(opts, None).info("daemon is already running")
-            return 0
+            return EXIT_OK
         if not opts.dont_fork:
             process.daemonize()
         if opts.umask is not None:

@@ -85,7 +85,7 @@ def test_auth_ah_is_kept_for_v2_ipv4() -> None:
 
 
 def test_same_router_decides_whether_a_master_survives_a_reload() -> None:
-    from pykeepalived.daemon.vrrp_process import _same_router
+    from pykeepalived.daemon.reload import same_router as _same_router
 
     a = load_text(CONF).config.vrrp_instances[0]
     more_vips = load_text(CONF.replace("10.0.1.100/24 dev eth2", "10.0.1.100/24 dev eth2\n"
@@ -105,7 +105,7 @@ def test_dump_paths_with_data_use_instance() -> None:
 
 
 def test_ioctl_link_state_fallback() -> None:
-    from pykeepalived.daemon.vrrp_process import _ioctl_up
+    from pykeepalived.daemon.kernel import ioctl_up as _ioctl_up
 
     assert _ioctl_up("lo") is True  # loopback is always up and running
     assert _ioctl_up("pkd-nonexist0") is False
