@@ -452,14 +452,18 @@ class VrrpProcess:
         vrid = peek_vrid(data, 4)
         insts = self.by_vrid.get(key)
         inst = insts.get(vrid) if insts is not None and vrid is not None else None
-        if inst is None or self.sb is not None:
+        sb = self.sb
+        if inst is None or (sb is not None and inst.name in sb.paths):
             self._receive(key, inst, vrid, meta, data)
             return True
         ep = inst.endpoint
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
-        ep.receive_datagram(data, meta, now)
+        if sb is None:
+            ep.receive_datagram(data, meta, now)
+        else:
+            self._watched(key, ep, meta, data, now)
         if ep.group is None:  # _flush, unrolled
             if ep.has_output():
                 self._emit(inst)
@@ -481,8 +485,8 @@ class VrrpProcess:
 
     def _receive(self, key: SockKey, inst: Instance | None, vrid: int | None,
                  meta: DatagramMeta, data: bytes) -> None:
-        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or any datagram
-        while split-brain guards look at adverts (conflict watch, heartbeat paths)."""
+        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or one for an
+        instance with extra heartbeat paths (their copies are merged first)."""
         sb = self.sb
         if inst is None:
             if sb is not None:
@@ -495,12 +499,22 @@ class VrrpProcess:
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
+        if sb is None:
+            ep.receive_datagram(data, meta, now)
+        else:
+            self._watched(key, ep, meta, data, now)
+        self._flush(inst)
+
+    def _watched(self, key: SockKey, ep: VrrpEndpoint, meta: DatagramMeta, data: bytes,
+                 now: float) -> None:
+        """Receive while split-brain guards run: an advert (a repeat too) whose address list
+        is not the instance's own is evidence for the conflict watch."""
+        assert self.sb is not None
         ep.last_received = None
         ep.receive_datagram(data, meta, now)
         adv = ep.last_received
-        if sb is not None and adv is not None and adv.addresses != ep.router.settings.addresses:
-            sb.foreign_advert(key[0], adv)
-        self._flush(inst)
+        if adv is not None and adv.addresses != ep.router.settings.addresses:
+            self.sb.foreign_advert(key[0], adv)
 
     def _unknown_vrid(self, key: SockKey, vrid: int | None) -> None:
         if key in self._vmac_keys:
