@@ -877,7 +877,15 @@ class KeepalivedConfig:
         return next((s for s in self.vrrp_scripts if s.name == name), None)
 
     def instance(self, name: str) -> VrrpInstance | None:
-        return next((i for i in self.vrrp_instances if i.name == name), None)
+        """The ``vrrp_instance`` called ``name`` (the first, should two share it). An index
+        built on first use: a reload of 1000 instances looks each one up several times."""
+        index: dict[str, VrrpInstance] | None = self.__dict__.get("_instance_index")
+        if index is None:
+            index = {}
+            for i in self.vrrp_instances:
+                index.setdefault(i.name, i)
+            self.__dict__["_instance_index"] = index  # frozen: the tuple never changes
+        return index.get(name)
 
     def sync_group(self, name: str | None) -> SyncGroup | None:
         """The ``vrrp_sync_group`` called ``name``; None for an unknown name or None (an

@@ -42,7 +42,7 @@ from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
 from pykeepalived.daemon.log import setup_logging
-from pykeepalived.daemon.reload import StaticEntries, plan_reload
+from pykeepalived.daemon.reload import ReloadPlan, StaticEntries, plan_reload
 from pykeepalived.daemon.schedule import TimerSchedule
 from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
 from pykeepalived.daemon.settings import (
@@ -464,14 +464,18 @@ class VrrpProcess:
         vrid = peek_vrid(data, 4)
         insts = self.by_vrid.get(key)
         inst = insts.get(vrid) if insts is not None and vrid is not None else None
-        if inst is None or self.sb is not None:
+        sb = self.sb
+        if inst is None or (sb is not None and inst.name in sb.paths):
             self._receive(key, inst, vrid, meta, data)
             return True
         ep = inst.endpoint
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
-        ep.receive_datagram(data, meta, now)
+        if sb is None:
+            ep.receive_datagram(data, meta, now)
+        else:
+            self._watched(key, ep, meta, data, now)
         if ep.group is None:  # _flush, unrolled
             if ep.has_output():
                 self._emit(inst)
@@ -493,8 +497,8 @@ class VrrpProcess:
 
     def _receive(self, key: SockKey, inst: Instance | None, vrid: int | None,
                  meta: DatagramMeta, data: bytes) -> None:
-        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or any datagram
-        while split-brain guards look at adverts (conflict watch, heartbeat paths)."""
+        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or one for an
+        instance with extra heartbeat paths (their copies are merged first)."""
         sb = self.sb
         if inst is None:
             if sb is not None:
@@ -507,12 +511,22 @@ class VrrpProcess:
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
+        if sb is None:
+            ep.receive_datagram(data, meta, now)
+        else:
+            self._watched(key, ep, meta, data, now)
+        self._flush(inst)
+
+    def _watched(self, key: SockKey, ep: VrrpEndpoint, meta: DatagramMeta, data: bytes,
+                 now: float) -> None:
+        """Receive while split-brain guards run: an advert (a repeat too) whose address list
+        is not the instance's own is evidence for the conflict watch."""
+        assert self.sb is not None
         ep.last_received = None
         ep.receive_datagram(data, meta, now)
         adv = ep.last_received
-        if sb is not None and adv is not None and adv.addresses != ep.router.settings.addresses:
-            sb.foreign_advert(key[0], adv)
-        self._flush(inst)
+        if adv is not None and adv.addresses != ep.router.settings.addresses:
+            self.sb.foreign_advert(key[0], adv)
 
     def _unknown_vrid(self, key: SockKey, vrid: int | None) -> None:
         if key in self._vmac_keys:
@@ -729,18 +743,20 @@ class VrrpProcess:
     async def _reload_once(self) -> None:
         log.info("Reloading")
         began = time.monotonic()
-        parsed = load_config(self.opts)
+        old_cfg = self.cfg
+        parsed, plan = await asyncio.to_thread(self._read_and_plan, old_cfg, self._states())
         errors = config_errors(parsed)
         self.meters.events.config_loaded(not errors, self.wall())
-        if errors:
+        if errors or plan is None:
             for e in errors:
                 log.error("%s", e)
             log.error("Reload of configuration failed: %d error(s); keeping the running "
                       "configuration", len(errors))
             return
-        old_cfg, new_cfg = self.cfg, parsed.config
-        plan = plan_reload(old_cfg, new_cfg,
-                           {n: i.endpoint.state for n, i in self.instances.items()})
+        new_cfg = parsed.config
+        if any(self.instances[n].endpoint.state is not State.MASTER for n in plan.carry
+               if n in self.instances):
+            plan = plan_reload(old_cfg, new_cfg, self._states())  # one left MASTER meanwhile
         now = self.now()
         for name in plan.drop:
             inst = self.instances.get(name)
@@ -783,6 +799,21 @@ class VrrpProcess:
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(plan.keep), len(plan.carry),
                  len(plan.drop), plan.started)
+
+    def _states(self) -> dict[str, State]:
+        return {n: i.endpoint.state for n, i in self.instances.items()}
+
+    def _read_and_plan(self, old: KeepalivedConfig, states: dict[str, State]
+                       ) -> tuple[ParseResult, ReloadPlan | None]:
+        """Read the config file and plan the reload (``None``: it has errors). Run in a
+        worker thread: at 1000 instances this is about half a second of CPU, and the loop
+        must keep sending adverts meanwhile (the interpreter hands it the GIL every few
+        milliseconds). Both steps only read shared state: the old config is immutable and
+        ``states`` a copy; the plan is applied on the loop."""
+        parsed = load_config(self.opts)
+        if config_errors(parsed):
+            return parsed, None
+        return parsed, plan_reload(old, parsed.config, states)
 
     async def _stop_instance(self, inst: Instance, removed: bool, now: float) -> None:
         """A reload stops ``inst`` (changed, or ``removed`` from the config)."""
