@@ -290,7 +290,7 @@ _INCLUDES = ("include", "includer", "includem", "includew", "includeb", "include
 _REPROCESS = frozenset("@$~")
 # first characters that may make _settle do more than strip ("" too: an empty result)
 _SETTLE_HEADS = frozenset(("@", "$", "~", "i", ""))
-_CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
+_CHECK_BITS = {"read": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
 # a line as its literal pieces (a reference's slot holds "") and its references, each as
@@ -780,7 +780,7 @@ class Lexer:
                 self._include(line, ctx, path)
                 return
             if first == "include_check":
-                self._include_check(line.split()[1:])
+                self._include_check(line.split()[1:], ctx)
                 return
         if c0 == "@":
             cond, _, rest = line.partition(" ")
@@ -1218,21 +1218,32 @@ class Lexer:
         return names, values
 
     # -- include
-    def _include_check(self, words: list[str]) -> None:
-        bits = set(self.include_check) if words and words[0][:1] in "+-" else set()
+    def _include_check(self, words: list[str], ctx: _Ctx) -> None:
+        """keepalived's ``include_check``: no word sets every check; a first plain word sets
+        ``read`` plus that check; ``+word`` / ``-word`` add or remove one; unknown words and a
+        second plain word are reported and ignored."""
         if not words:
-            bits = set(_CHECK_BITS.values())
-        for w in words:
-            sign = ""
-            if w[:1] in "+-":
-                sign, w = w[0], w[1:]
-            b = _CHECK_BITS.get(w)
-            if b is None:
+            self.include_check = frozenset(_CHECK_BITS.values())
+            return
+        bits = set(self.include_check)
+        for i, w in enumerate(words):
+            sign = w[:1] if w[:1] in "+-" else ""
+            name = w[1:] if sign else w
+            if not sign and i > 0:
+                self.report(ctx, f"Duplicate include_check '{w}' specified - ignoring")
                 continue
-            if sign == "-":
-                bits.discard(b)
-            else:
+            b = _CHECK_BITS.get(name)
+            if b is None:
+                self.report(ctx, f"Unknown include_check type '{name}' - ignoring")
+                if not sign:
+                    bits = set()
+                continue
+            if not sign:
+                bits = {"r", b}
+            elif sign == "+":
                 bits.add(b)
+            else:
+                bits.discard(b)
         self.include_check = frozenset(bits)
 
     def _include(self, line: str, ctx: _Ctx, path: str) -> None:
@@ -1272,8 +1283,9 @@ class Lexer:
         if missing or (not found and "m" in checks):
             # keepalived 2.2.7 reports a missing plain include but does not count it as an
             # error; the checking variants (and -e) do
+            # (the read check alone is about files that are there but cannot be read)
             sev = Severity.FATAL if self.all_config else (
-                Severity.ERROR if checks else Severity.INFO)
+                Severity.ERROR if checks - {"r"} else Severity.INFO)
             self.report(ctx, f"Config files missing '{target}'.", sev)
         if self._depth >= MAX_INCLUDE_DEPTH:
             self.report(ctx, f"Include depth exceeded at '{target}' - ignoring")

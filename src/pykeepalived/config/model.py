@@ -401,8 +401,30 @@ class GlobalDefs:
     vrrp_rt_priority: int | None = None
     checker_rt_priority: int | None = None
     bfd_rt_priority: int | None = None
-    max_auto_priority: int | None = None
-    min_auto_priority_delay: float = 1.0
+    # µs, the RLIMIT_RTTIME of a real-time process; None: not given (keepalived's 10000 is not
+    # applied by default, see daemon.scheduling)
+    vrrp_rlimit_rttime: int | None = None
+    checker_rlimit_rttime: int | None = None
+    bfd_rlimit_rttime: int | None = None
+    vrrp_cpu_affinity: tuple[int, ...] = ()  # () = every CPU
+    checker_cpu_affinity: tuple[int, ...] = ()
+    bfd_cpu_affinity: tuple[int, ...] = ()
+    max_auto_priority: int = 0  # 0 = off, -1 = never real-time, else the highest RR priority
+    min_auto_priority_delay: int = 1000000  # µs a timer may be late before raising priority
+    # receive buffers (bytes; 0 = the kernel's default; *_force: SO_RCVBUFFORCE)
+    vrrp_netlink_cmd_rcv_bufs: int = 0
+    vrrp_netlink_cmd_rcv_bufs_force: bool = False
+    vrrp_netlink_monitor_rcv_bufs: int = 0
+    vrrp_netlink_monitor_rcv_bufs_force: bool = False
+    process_monitor_rcv_bufs: int = 0
+    process_monitor_rcv_bufs_force: bool = False
+    lvs_netlink_cmd_rcv_bufs: int = 0
+    lvs_netlink_cmd_rcv_bufs_force: bool = False
+    lvs_netlink_monitor_rcv_bufs: int = 0
+    lvs_netlink_monitor_rcv_bufs_force: bool = False
+    vrrp_rx_bufs_policy: str | None = None  # "MTU", "ADVERT" or "SIZE" (vrrp_rx_bufs_size)
+    vrrp_rx_bufs_size: int = 0
+    vrrp_rx_bufs_multiplier: int = 3
     # snmp / dbus
     snmp_socket: str | None = None
     enable_snmp_vrrp: bool = False
@@ -413,6 +435,9 @@ class GlobalDefs:
     enable_traps: bool = False
     enable_dbus: bool = False
     dbus_service_name: str = "org.keepalived.Vrrp1"
+    dbus_no_interface_name: str | None = None
+    snmp_vs_stats_update_interval: int | None = None
+    snmp_rs_stats_update_interval: int | None = None
     # process / files
     process_names: bool = False
     process_name: str | None = None
@@ -428,6 +453,8 @@ class GlobalDefs:
     stats_dump_file: str = "/tmp/keepalived.stats"
     json_dump_file: str = "/tmp/keepalived.json"
     json_version: int = 1
+    iproute_usr_dir: str | None = None  # where rt_tables & co are read (iproute2's two dirs)
+    iproute_etc_dir: str | None = None
     reload_check_config: str | None = None
     reload_time_file: str | None = None
     reload_repeat: bool = False
@@ -521,9 +548,9 @@ class BfdInstance:
     name: str
     neighbor_ip: str | None = None
     source_ip: str | None = None
-    min_rx: int = 10  # ms
-    min_tx: int = 10  # ms
-    idle_tx: int = 1000  # ms
+    min_rx: float = 10.0  # ms (to the µs)
+    min_tx: float = 10.0  # ms
+    idle_tx: float = 1000.0  # ms
     multiplier: int = 5
     passive: bool = False
     ttl: int | None = None  # 255 (IPv4) / 64 hop limit (IPv6) when None
@@ -645,6 +672,7 @@ class VrrpInstance:
     vmac_xmit_base: bool = False
     use_ipvlan: IpvlanSpec | None = None
     vrf: str | None = None
+    native_ipv6: bool = False
     accept: bool = True
     strict: bool = False
     skip_check_adv_addr: bool = False
@@ -944,7 +972,15 @@ class KeepalivedConfig:
         return next((s for s in self.vrrp_scripts if s.name == name), None)
 
     def instance(self, name: str) -> VrrpInstance | None:
-        return next((i for i in self.vrrp_instances if i.name == name), None)
+        """The ``vrrp_instance`` called ``name`` (the first, should two share it). An index
+        built on first use: a reload of 1000 instances looks each one up several times."""
+        index: dict[str, VrrpInstance] | None = self.__dict__.get("_instance_index")
+        if index is None:
+            index = {}
+            for i in self.vrrp_instances:
+                index.setdefault(i.name, i)
+            self.__dict__["_instance_index"] = index  # frozen: the tuple never changes
+        return index.get(name)
 
     def sync_group(self, name: str | None) -> SyncGroup | None:
         """The ``vrrp_sync_group`` called ``name``; None for an unknown name or None (an

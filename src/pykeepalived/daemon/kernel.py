@@ -34,6 +34,7 @@ from pykeepalived.net.addresses import (
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import Firewall
 from pykeepalived.net.links import LinkMonitor, NetEvent, link_info
+from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
 from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, resolve_vmac
 
@@ -82,6 +83,8 @@ class VrrpSocket(Protocol):
 
     def join(self, group: str) -> None: ...
 
+    def set_rcvbuf(self, nbytes: int) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -115,6 +118,8 @@ class KernelPort(Protocol):
 
 class Kernel(KernelPort, Protocol):
     """What the VRRP child does to the kernel (see the module docstring)."""
+
+    def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None: ...
 
     async def open(self) -> None: ...
 
@@ -175,7 +180,14 @@ class LinuxKernel:
         self.firewall: Firewall | None = None
         self._announcers: dict[tuple[str, str | None], Announcer] = {}
         self._monitor: LinkMonitor | None = None
+        self._monitor_rcvbuf: RcvBuf | None = None
         self._route_watch: Any = None
+
+    def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None:
+        """``vrrp_netlink_cmd_rcv_bufs`` and ``vrrp_netlink_monitor_rcv_bufs``: the netlink
+        sockets take them as they open (``open``, ``watch_links``)."""
+        self.am.rcvbuf = command
+        self._monitor_rcvbuf = monitor
 
     # -- addresses, routes, rules
     async def open(self) -> None:
@@ -225,7 +237,7 @@ class LinuxKernel:
         return info.oper_up if info is not None else ioctl_up(ifname)
 
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None:
-        self._monitor = LinkMonitor(on_event)
+        self._monitor = LinkMonitor(on_event, rcvbuf=self._monitor_rcvbuf)
         await self._monitor.start()
 
     async def watch_routes(self, on_delete: Callable[[], None]) -> None:

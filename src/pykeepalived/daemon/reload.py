@@ -34,7 +34,7 @@ from pykeepalived.config.model import (
     RuleSpec,
     VrrpInstance,
 )
-from pykeepalived.daemon.settings import instance_identity, strip_positions
+from pykeepalived.daemon.settings import instance_identity, position_free
 from pykeepalived.vrrp.actions import State
 
 __all__ = ["ReloadPlan", "StaticEntries", "plan_reload", "same_router"]
@@ -56,8 +56,8 @@ class StaticEntries:
     def without(self, other: StaticEntries) -> StaticEntries:
         """The entries of ``self`` that ``other`` does not have (file/line positions aside)."""
         def missing(xs: tuple[Any, ...], ys: tuple[Any, ...]) -> tuple[Any, ...]:
-            there = [strip_positions(y) for y in ys]
-            return tuple(x for x in xs if strip_positions(x) not in there)
+            there = [position_free(y) for y in ys]
+            return tuple(x for x in xs if position_free(x) not in there)
 
         return StaticEntries(missing(self.addresses, other.addresses),
                              missing(self.routes, other.routes),
@@ -108,7 +108,8 @@ def plan_reload(old: KeepalivedConfig, new: KeepalivedConfig,
         if (was is not None and now is not None and states.get(name) is State.MASTER
                 and same_router(was, now)):
             carry.append(name)
-    drop = tuple(n for n in changed if n not in carry)
+    carried = set(carry)
+    drop = tuple(n for n in changed if n not in carried)
     held = set(keep) | set(carry)
     return ReloadPlan(
         keep=tuple(keep), carry=tuple(carry), drop=drop,

@@ -217,21 +217,28 @@ def wire_settings(inst: VrrpInstance, src: str, group: str, dsts: tuple[str, ...
         v3_checksum_as_v2=inst.v3_checksum_as_v2, unicast_peers=peers, vmac=vmac)
 
 
-def strip_positions(value: Any) -> Any:
-    """``value`` with every ``line``/``file`` field zeroed, recursively (for comparisons)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            if f.name == "line":
-                changes[f.name] = 0
-            elif f.name == "file":
-                changes[f.name] = ""
-            else:
-                changes[f.name] = strip_positions(v)
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, tuple):
-        return tuple(strip_positions(v) for v in value)
+_NOT_A_DATACLASS: tuple[str, ...] = ()
+_FIELDS: dict[type, tuple[str, ...]] = {}  # per dataclass: its fields but line and file
+
+
+def position_free(value: Any) -> Any:
+    """A comparison key for ``value`` that leaves out every ``line``/``file`` field,
+    recursively through dataclasses and tuples: two config objects that differ only in where
+    they were written have equal keys. Built as plain tuples (no dataclass copies): a reload
+    compares every instance's key, 1000 of them under a second's budget."""
+    cls = type(value)
+    names = _FIELDS.get(cls)
+    if names is None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = tuple(f.name for f in dataclasses.fields(value)
+                          if f.name not in ("line", "file"))
+        else:
+            names = _NOT_A_DATACLASS
+        _FIELDS[cls] = names
+    if names is not _NOT_A_DATACLASS:
+        return (cls, *(position_free(getattr(value, n)) for n in names))
+    if cls is tuple:
+        return tuple(position_free(v) for v in value)
     return value
 
 
@@ -239,8 +246,8 @@ def instance_identity(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[Any, .
     """What must be equal for a reload to keep an instance exactly as it runs (state,
     addresses, timers): the instance block itself, the trackers it uses and the VRRP globals."""
     g = cfg.global_defs
-    scripts = tuple(strip_positions(cfg.script(r.name)) for r in inst.track_scripts)
+    scripts = tuple(position_free(cfg.script(r.name)) for r in inst.track_scripts)
     group = cfg.sync_group(inst.sync_group)
     globals_used = (g.vrrp_mcast_group4, g.vrrp_mcast_group6, g.vrrp_min_garp, g.vrrp_strict,
                     g.nftables, g.vmac_prefix)
-    return (strip_positions(inst), scripts, strip_positions(group), globals_used)
+    return (position_free(inst), scripts, position_free(group), globals_used)

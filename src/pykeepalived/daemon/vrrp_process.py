@@ -42,8 +42,9 @@ from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
 from pykeepalived.daemon.log import setup_logging
-from pykeepalived.daemon.reload import StaticEntries, plan_reload
+from pykeepalived.daemon.reload import ReloadPlan, StaticEntries, plan_reload
 from pykeepalived.daemon.schedule import TimerSchedule
+from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
 from pykeepalived.daemon.settings import (
     address_of,
     auth_of,
@@ -57,6 +58,7 @@ from pykeepalived.daemon.splitbrain import SplitBrainShell
 from pykeepalived.daemon.static_track import StaticTrackGroups
 from pykeepalived.net.firewall import DEFAULT_TABLE
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
+from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
 from pykeepalived.net.vmac import Vmac, xmit_interface
 from pykeepalived.observe.control import StatusServer, socket_path
@@ -132,6 +134,8 @@ class VrrpProcess:
         self.groups: dict[str, SyncGroup] = {}
         self.sockets: dict[SockKey, VrrpSocket] = {}
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
+        self._rx_sizes: dict[SockKey, dict[str, int]] = {}  # kernel_rx_buf_size per instance
+        self.scheduler: Scheduler | None = None
         self._vmac_keys: set[SockKey] = set()
         self.schedule = TimerSchedule()
         self.static = StaticTrackGroups(self.kernel, self._on_static_groups)
@@ -202,6 +206,8 @@ class VrrpProcess:
             self.clock = self.loop.time
         parsed = load_config(self.opts)
         for m in parsed.messages:
+            if m.severity == Severity.INFO:
+                continue  # notes: the parent logs them, once per start and reload
             level = logging.ERROR if m.severity >= Severity.ERROR else logging.WARNING
             log.log(level, "%s", m.format())
         if parsed.worst == Severity.FATAL:
@@ -209,6 +215,10 @@ class VrrpProcess:
             return False
         self.cfg = parsed.config
         self.meters.events.config_loaded(True, self.wall())
+        gd = self.cfg.global_defs
+        self.kernel.set_netlink_rcvbufs(
+            RcvBuf(gd.vrrp_netlink_cmd_rcv_bufs, gd.vrrp_netlink_cmd_rcv_bufs_force),
+            RcvBuf(gd.vrrp_netlink_monitor_rcv_bufs, gd.vrrp_netlink_monitor_rcv_bufs_force))
         self.static.configure(self.cfg)
         return True
 
@@ -236,13 +246,10 @@ class VrrpProcess:
         log.info("Startup complete")
 
     def _scheduling(self) -> None:
-        g = self.cfg.global_defs
-        if g.vrrp_priority is not None:
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, 0, g.vrrp_priority)
-        if g.vrrp_rt_priority is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(g.vrrp_rt_priority))
+        self.scheduler = Scheduler(ProcessSettings.of(self.cfg.global_defs, "vrrp"))
+        self.scheduler.apply()
+        assert self.loop is not None
+        self.scheduler.watch(self.loop)
 
     async def _start_notifier(self) -> None:
         try:
@@ -414,6 +421,11 @@ class VrrpProcess:
                     inst.sock = sock
         elif not unicast:
             sock.join(group)
+        if c.kernel_rx_buf_size:
+            # keepalived's socket buffer is the sum of its instances' kernel_rx_buf_size
+            sizes = self._rx_sizes.setdefault(key, {})
+            sizes[c.name] = c.kernel_rx_buf_size
+            sock.set_rcvbuf(sum(sizes.values()))
         return sock
 
     # ================================================================ static config
@@ -452,14 +464,18 @@ class VrrpProcess:
         vrid = peek_vrid(data, 4)
         insts = self.by_vrid.get(key)
         inst = insts.get(vrid) if insts is not None and vrid is not None else None
-        if inst is None or self.sb is not None:
+        sb = self.sb
+        if inst is None or (sb is not None and inst.name in sb.paths):
             self._receive(key, inst, vrid, meta, data)
             return True
         ep = inst.endpoint
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
-        ep.receive_datagram(data, meta, now)
+        if sb is None:
+            ep.receive_datagram(data, meta, now)
+        else:
+            self._watched(key, ep, meta, data, now)
         if ep.group is None:  # _flush, unrolled
             if ep.has_output():
                 self._emit(inst)
@@ -481,8 +497,8 @@ class VrrpProcess:
 
     def _receive(self, key: SockKey, inst: Instance | None, vrid: int | None,
                  meta: DatagramMeta, data: bytes) -> None:
-        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or any datagram
-        while split-brain guards look at adverts (conflict watch, heartbeat paths)."""
+        """A datagram off the IPv4 fast path: IPv6, a VRID we do not run, or one for an
+        instance with extra heartbeat paths (their copies are merged first)."""
         sb = self.sb
         if inst is None:
             if sb is not None:
@@ -495,12 +511,22 @@ class VrrpProcess:
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
+        if sb is None:
+            ep.receive_datagram(data, meta, now)
+        else:
+            self._watched(key, ep, meta, data, now)
+        self._flush(inst)
+
+    def _watched(self, key: SockKey, ep: VrrpEndpoint, meta: DatagramMeta, data: bytes,
+                 now: float) -> None:
+        """Receive while split-brain guards run: an advert (a repeat too) whose address list
+        is not the instance's own is evidence for the conflict watch."""
+        assert self.sb is not None
         ep.last_received = None
         ep.receive_datagram(data, meta, now)
         adv = ep.last_received
-        if sb is not None and adv is not None and adv.addresses != ep.router.settings.addresses:
-            sb.foreign_advert(key[0], adv)
-        self._flush(inst)
+        if adv is not None and adv.addresses != ep.router.settings.addresses:
+            self.sb.foreign_advert(key[0], adv)
 
     def _unknown_vrid(self, key: SockKey, vrid: int | None) -> None:
         if key in self._vmac_keys:
@@ -717,18 +743,20 @@ class VrrpProcess:
     async def _reload_once(self) -> None:
         log.info("Reloading")
         began = time.monotonic()
-        parsed = load_config(self.opts)
+        old_cfg = self.cfg
+        parsed, plan = await asyncio.to_thread(self._read_and_plan, old_cfg, self._states())
         errors = config_errors(parsed)
         self.meters.events.config_loaded(not errors, self.wall())
-        if errors:
+        if errors or plan is None:
             for e in errors:
                 log.error("%s", e)
             log.error("Reload of configuration failed: %d error(s); keeping the running "
                       "configuration", len(errors))
             return
-        old_cfg, new_cfg = self.cfg, parsed.config
-        plan = plan_reload(old_cfg, new_cfg,
-                           {n: i.endpoint.state for n, i in self.instances.items()})
+        new_cfg = parsed.config
+        if any(self.instances[n].endpoint.state is not State.MASTER for n in plan.carry
+               if n in self.instances):
+            plan = plan_reload(old_cfg, new_cfg, self._states())  # one left MASTER meanwhile
         now = self.now()
         for name in plan.drop:
             inst = self.instances.get(name)
@@ -771,6 +799,21 @@ class VrrpProcess:
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(plan.keep), len(plan.carry),
                  len(plan.drop), plan.started)
+
+    def _states(self) -> dict[str, State]:
+        return {n: i.endpoint.state for n, i in self.instances.items()}
+
+    def _read_and_plan(self, old: KeepalivedConfig, states: dict[str, State]
+                       ) -> tuple[ParseResult, ReloadPlan | None]:
+        """Read the config file and plan the reload (``None``: it has errors). Run in a
+        worker thread: at 1000 instances this is about half a second of CPU, and the loop
+        must keep sending adverts meanwhile (the interpreter hands it the GIL every few
+        milliseconds). Both steps only read shared state: the old config is immutable and
+        ``states`` a copy; the plan is applied on the loop."""
+        parsed = load_config(self.opts)
+        if config_errors(parsed):
+            return parsed, None
+        return parsed, plan_reload(old, parsed.config, states)
 
     async def _stop_instance(self, inst: Instance, removed: bool, now: float) -> None:
         """A reload stops ``inst`` (changed, or ``removed`` from the config)."""

@@ -176,6 +176,12 @@ class _RawVrrpSocket:
         """The kernel's receive buffer limit of the (first) socket, in bytes (as doubled)."""
         return self._socks[0].getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
+    def set_rcvbuf(self, nbytes: int) -> None:
+        """A configured size (``kernel_rx_buf_size``, summed over the instances sharing the
+        socket, as keepalived sums them): plain SO_RCVBUF on every socket."""
+        for s in self._socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, nbytes)
+
     def grow_rcvbuf(self, nbytes: int) -> None:
         """Raise every socket's receive buffer to at least ``nbytes`` (e.g. scaled by the
         number of instances sharing the socket); never lowers it."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pykeepalived.daemon.kernel import SocketSpec
 from pykeepalived.net.addresses import InterfaceAddress, IpAddress, NetResult, Route, Rule
 from pykeepalived.net.links import NetEvent
+from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
 from pykeepalived.net.vmac import Vmac
 
@@ -28,6 +29,7 @@ class MemorySocket:
     joined: set[str] = field(default_factory=set)
     closed: bool = False
     src: str | None = None
+    rcvbuf: int | None = None  # the last SO_RCVBUF asked for after the open
 
     @property
     def has_ah(self) -> bool:
@@ -39,6 +41,9 @@ class MemorySocket:
 
     def join(self, group: str) -> None:
         self.joined.add(group)
+
+    def set_rcvbuf(self, nbytes: int) -> None:
+        self.rcvbuf = nbytes
 
     def close(self) -> None:
         self.closed = True
@@ -79,10 +84,14 @@ class MemoryKernel:
         self.announcers: dict[tuple[str, str | None], Announcements] = {}
         self.on_net_event: Callable[[NetEvent], None] | None = None
         self.firewall: str | None = None
+        self.netlink_rcvbufs: tuple[RcvBuf, RcvBuf] | None = None
 
     def _ok(self, op: str, target: str, changed: bool = True) -> NetResult:
         self.calls.append((op, target))
         return NetResult(True, op, target, changed=changed)
+
+    def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None:
+        self.netlink_rcvbufs = (command, monitor)
 
     async def open(self) -> None:
         self.calls.append(("open", ""))

@@ -5,9 +5,12 @@ priority-0 advert or a gap in the addresses it keeps, an unchanged instance keep
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from memory_kernel import MemoryKernel
 
 from pykeepalived.config import load_text
@@ -157,4 +160,31 @@ def test_repeat_adverts_through_the_process_count_and_move_the_down_timer(
                                  src="10.0.0.2", ip_id=99))  # another VRID: nobody's
         assert ep.stats.advert_rcvd == 10 and ep.state is State.BACKUP
 
+    _run(tmp_path, conf(inst()), steps)
+
+
+def test_the_loop_runs_while_the_new_config_is_read(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is read (and the reload planned) off the loop: a loop callback scheduled when
+    reading starts runs before reading ends (read on the loop, it could not: the wait below
+    would run out and the assertion fail)."""
+    from pykeepalived.daemon import vrrp_process
+
+    ran = threading.Event()
+    real = vrrp_process.load_config
+
+    def slow_load(opts: Any) -> Any:
+        loop.call_soon_threadsafe(ran.set)
+        ran.wait(2.0)  # only the loop sets it
+        return real(opts)
+
+    async def steps(p: VrrpProcess, k: MemoryKernel, now: list[float], path: Path) -> None:
+        nonlocal loop
+        loop = asyncio.get_running_loop()
+        ep = p.instances["VI_1"].endpoint
+        monkeypatch.setattr(vrrp_process, "load_config", slow_load)
+        await p.reload()
+        assert ran.is_set() and p.instances["VI_1"].endpoint is ep
+
+    loop: asyncio.AbstractEventLoop
     _run(tmp_path, conf(inst()), steps)

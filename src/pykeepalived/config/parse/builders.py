@@ -77,10 +77,11 @@ class BfdBuilder:
 
 @dataclass(slots=True)
 class GarpGroupBuilder:
-    """``garp_group``: ``GarpGroup`` fields and the interfaces in order."""
+    """``garp_group``: ``GarpGroup`` fields and the interfaces in order, each with the line
+    that named it."""
 
     values: dict[str, Any] = field(default_factory=dict)
-    interfaces: list[str] = field(default_factory=list)
+    interfaces: list[tuple[str, Node]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -123,8 +124,6 @@ class VirtualServerBuilder:
     sorry_method: str | None = None
     sorry_inhibit: bool = False
     ip_family: int | None = None
-    # scheduler flag lines (sh-port, ...), checked against the scheduler at the end
-    flag_nodes: list[Node] = field(default_factory=list)
     real_servers: list[tuple[Node, RealServerBuilder]] = field(default_factory=list)
 
 
@@ -137,6 +136,7 @@ class CheckerBuilder:
     rs: RealServerBuilder
     vs: VirtualServer
     urls: list[UrlSpec] = field(default_factory=list)
+    kind: str = ""  # TCP_CHECK, HTTP_GET, ...
     # MISC_CHECK ``user``: applies to a misc_path given after it
     user: str | None = None
     group: str | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from pykeepalived.config.environment import Environment
 from pykeepalived.config.messages import MessageLog
@@ -63,6 +63,8 @@ class Names(set[str]):
             raise Forward
         return False
 
+_RR = TypeVar("_RR", RouteSpec, RuleSpec)
+
 
 @dataclass
 class ParseState:
@@ -77,6 +79,8 @@ class ParseState:
     sync_groups: list[SyncGroup] = field(default_factory=list)
     # sync groups that set smtp_alert themselves (the others take the global default)
     sync_group_smtp_set: set[str] = field(default_factory=set)
+    # sync groups that set notify_priority_changes (the default of their members)
+    sync_group_npc_set: set[str] = field(default_factory=set)
     scripts: list[VrrpScript] = field(default_factory=list)
     track_files: list[TrackFile] = field(default_factory=list)
     track_processes: list[TrackProcess] = field(default_factory=list)
@@ -253,6 +257,23 @@ class Parser:
             self.rep(f"Unable to set uid/gid for script user {user}")
             return user, group, False
         return user, group, True
+
+    def routing_table(self, spec: _RR, what: str) -> _RR | None:
+        """A route's or rule's ``table NAME`` as its number (``iproute_etc_dir`` /
+        ``iproute_usr_dir`` as given so far); an unknown name drops the line, as in
+        keepalived."""
+        t = spec.table
+        if t is None or t.isdigit():
+            if what == "rule" and t is not None and int(t) == 0:
+                self.rep("Table 0 is not valid")
+                return None
+            return spec
+        g = self.st.glob.values
+        n = self.st.env.routing_table(t, g.get("iproute_etc_dir"), g.get("iproute_usr_dir"))
+        if n is None:
+            self.rep(f"Routing table {t} not found for {what}")
+            return None
+        return replace(spec, table=str(n))
 
     def garp_extra_if(self, a: Sequence[str], values: dict[str, Any], key: str) -> None:
         """``[all] <SECONDS>`` of (vrrp_)garp_extra_if, global or per instance."""

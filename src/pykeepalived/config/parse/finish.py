@@ -119,7 +119,12 @@ def _sync_groups(p: Parser, st: ParseState, g: GlobalDefs, instances: list[VrrpI
         if not members:
             p.late(f"Sync group {sg.name} has no virtual router(s) - removing")
             continue
+        own_npc = {b.name for b in st.instances if "notify_priority_changes" in b.values}
         for m in members:
+            if sg.name in st.sync_group_npc_set and m not in own_npc:
+                # keepalived: an instance's own setting, else its group's, else the global
+                by_name[m] = replace(by_name[m],
+                                     notify_priority_changes=sg.notify_priority_changes)
             inst = by_name[m]
             own = {inst.interface} | {t.name for t in inst.track_interfaces}
             for t in sg.track_interfaces:
@@ -157,6 +162,7 @@ class _InstanceFinish:
         self.accept_and_unicast()
         self.vmac()
         self.interface_and_tracking()
+        self.strict_mode()
         return self.assemble()
 
     def addresses(self) -> None:
@@ -165,6 +171,8 @@ class _InstanceFinish:
         vips: list[AddressSpec | PackedV4] = list(v.get("virtual_ipaddresses", []))
         evips: list[AddressSpec | PackedV4] = list(v.get("virtual_ipaddresses_excluded", []))
         fam = _family(vips[0]) if vips else (_family(evips[0]) if evips else 4)
+        if v.get("native_ipv6"):
+            fam = 6
         same = [x for x in vips if _family(x) == fam]
         if len(same) != len(vips):
             self.warn(f"({name}) address family mismatch in virtual_ipaddress - moving other "
@@ -264,6 +272,11 @@ class _InstanceFinish:
             self.warn(f"({name}) A unicast keyword has been specified without any unicast "
                       "peers. Defaulting to multicast. This usage is deprecated - please "
                       "update your configuration.")
+        self.mcast_dst_ip = v.get("mcast_dst_ip")
+        if self.peers and self.mcast_dst_ip is not None:
+            self.warn(f"({name}) multicast destination specified with unicast - ignoring",
+                      "mcast_dst_ip", Severity.ERROR)
+            self.mcast_dst_ip = None
         if "unicast_ttl" in v and not self.peers:
             self.warn(f"({name}): Cannot use unicast_ttl without unicast peers - resetting",
                       "unicast_ttl")
@@ -276,6 +289,14 @@ class _InstanceFinish:
             self.warn(f"({name}) unicast with use_vmac requires vmac_xmit_base - setting",
                       "use_vmac")
             xmit_base = True
+        if self.strict and vmac is not None and vmac.mac is not None:
+            self.warn(f"({name}): cannot specify MAC address with strict mode - clearing",
+                      "use_vmac", Severity.ERROR)
+            vmac = replace(vmac, mac=None)
+        if self.strict and vmac is not None and xmit_base:
+            self.warn(f"({name}) xmit_base is incompatible with strict mode - resetting",
+                      "vmac_xmit_base", Severity.ERROR)
+            xmit_base = False
         if vmac is not None and vmac.name:
             owner = self.p.st.vmac_names.get(vmac.name)
             if owner is not None and owner != name:
@@ -313,8 +334,15 @@ class _InstanceFinish:
                 self.warn(f"({name}) tracked interface {t.name} doesn't exist",
                           "track_interface")
         self.interface = interface
+        self.vrf = v.get("vrf")
+        if self.vrf is not None and (interface is not None or not self.peers):
+            self.warn(f"({name}) vrf can only be specified with"
+                      f"{'out interface' if interface is not None else ' unicast'} - clearing",
+                      "vrf", Severity.ERROR)
+            self.vrf = None
         self.track_interfaces = tuple(t for t in tracked if t.name != interface)
-        if not self.vips and not v.get("no_virtual_ipaddress"):
+        if not self.vips and not v.get("no_virtual_ipaddress") and not (
+                self.version == 3 or self.strict):
             self.warn(f"({name}) No VIP specified; at least one is sensible")
         if "vrid" not in v:
             p.late(f"({name}) the virtual router id must be set", Severity.ERROR)
@@ -322,6 +350,43 @@ class _InstanceFinish:
             if r.dev is None and not r.no_track:
                 self.warn(f"Warning - cannot track route {r.dest} with no interface specified, "
                           "not tracking", "virtual_routes")
+
+    def strict_mode(self) -> None:
+        """keepalived's strict-mode rules for what the instance set itself: repeated and
+        delayed lower-priority GARPs, lower-priority adverts, answering higher priorities,
+        down_timer_adverts, state against address ownership. Unset, they take strict mode's
+        values; set against it, they are reported and reset."""
+        v, name, strict = self.v, self.name, self.strict
+        fixed: dict[str, Any] = {}
+        rules = (
+            ("garp_lower_prio_repeat", 0, "Strict mode requires no repeat garps. resetting"),
+            ("garp_lower_prio_delay", 0.0, "Strict mode requires no repeat garp delay. "
+             "resetting"),
+            ("lower_prio_no_advert", True, "Strict mode requires no lower priority advert. "
+             "resetting"),
+            ("higher_prio_send_advert", False, "strict mode requires higher_prio_send_advert "
+             "to be clear. resetting"),
+        )
+        for key, value, text in rules if strict else ():
+            if key in v and v[key] != value:
+                self.warn(f"({name}) {text}", key, Severity.ERROR)
+            fixed[key] = value
+        if strict and v.get("down_timer_adverts", 3) != 3:
+            self.warn(f"({name}) down_timer_adverts is incompatible with strict mode - "
+                      "resetting", "down_timer_adverts", Severity.ERROR)
+            fixed["down_timer_adverts"] = 3
+        elif strict:
+            fixed["down_timer_adverts"] = 3
+        if strict and "state" in v and (self.state == VrrpState.MASTER) != (
+                self.priority == 255):
+            self.warn(f"({name}) State MASTER must match being address owner", "state",
+                      Severity.ERROR)
+            self.state = VrrpState.MASTER if self.priority == 255 else VrrpState.BACKUP
+        if not self.vips and (self.version == 3 or strict) and \
+                not v.get("no_virtual_ipaddress"):
+            self.warn(f"({name}) No VIP specified; at least one is required", None,
+                      Severity.ERROR)
+        self.strict_fixed = fixed
 
     def assemble(self) -> VrrpInstance:
         v, g, vals = self.v, self.g, self.vals
@@ -349,7 +414,9 @@ class _InstanceFinish:
         vals["garp_lower_prio_repeat"] = v.get(
             "garp_lower_prio_repeat", g.vrrp_garp_lower_prio_repeat
             if g.vrrp_garp_lower_prio_repeat is not None else g.vrrp_garp_master_repeat)
-        vals.update(name=self.name, file=self.b.file, line=self.b.line)
+        vals.update(self.strict_fixed)
+        vals.update(name=self.name, file=self.b.file, line=self.b.line, vrf=self.vrf,
+                    mcast_dst_ip=self.mcast_dst_ip)
         return VrrpInstance(**vals)
 
 

@@ -13,6 +13,7 @@ from pykeepalived.config.parse.builders import TopBuilder
 from pykeepalived.config.parse.context import Forward, Handler, Names, Parser, ParseState
 from pykeepalived.config.parse.table import Apply, Kind, Kw, Section, Status
 from pykeepalived.config.parse.tree import Node, flatten
+from pykeepalived.config.values import parse_int, silent
 
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 
@@ -115,6 +116,15 @@ def read_item(p: Parser, n: Node) -> None:
              Severity.ERROR)
 
 
+def _child_wait_time(p: Parser, n: Node, b: TopBuilder) -> None:
+    """How long a stop waits for the children before killing them (whole seconds)."""
+    v = parse_int(n.args[0], 0, 4294967295, silent) if n.args else None
+    if v is None:
+        p.rep(f"Invalid child_wait_time {n.args[0] if n.args else ''}")
+        return
+    b.values["child_wait_time"] = float(v)
+
+
 def _block(handler: Handler) -> Apply:
     def apply(p: Parser, n: Node, b: TopBuilder) -> None:
         handler(p, n)
@@ -137,7 +147,8 @@ TOP = Section("", [
     _blk("vrrp_track_process", trackers.track_process, syntax="NAME { ... }"),
     _blk("track_group", trackers.track_group, syntax="NAME { ... }"),
     _blk("bfd_instance", trackers.bfd_instance, syntax="NAME { ... }", status=PARTIAL,
-         why="there is no BFD process: track_bfd counts the instance as up for ever"),
+         why="BFD is not supported: no BFD session runs; track_bfd counts the instance as "
+         "up for ever, its weight applied"),
     _blk("static_ipaddress", static.static_ipaddress, lines=True, syntax="address lines"),
     _blk("static_routes", static.static_routes, lines=True, syntax="route lines"),
     _blk("static_rules", static.static_rules, lines=True, syntax="rule lines"),
@@ -161,9 +172,8 @@ TOP = Section("", [
     Kw("use_pid_dir", Kind.FLAG, to="use_pid_dir"),
     Kw("linkbeat_use_polling", Kind.FLAG, to="linkbeat_use_polling", status=NO_EFFECT,
        why="link state always comes from netlink"),
-    Kw("child_wait_time", Kind.TIMER, to="child_wait_time", lo=0.000001, hi=4294.967295,
-       default="5", brace_check=False, status=NO_EFFECT,
-       why="the parent always waits 5 s for its children to stop"),
+    Kw("child_wait_time", Kind.INT, fn=_child_wait_time, to="child_wait_time", lo=0,
+       hi=4294967295, syntax="whole seconds", default="5", brace_check=False),
     sbconf.TOP_ROW,
 ], model=KeepalivedConfig, builder=TopBuilder, title="top level")
 
