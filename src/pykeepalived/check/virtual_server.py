@@ -165,6 +165,7 @@ class _CheckerState:
     retry_it: int = 0
     next_at: float | None = None
     last_due: float | None = None
+    late: float = 0.0  # how much later than due the running check was handed out
     running: bool = False
     weight: int | None = None  # dynamic weight reported by the probe
     url_it: int = 0  # HTTP_GET/SSL_GET with several urls: the url the next check fetches
@@ -208,6 +209,19 @@ _SCHED_FLAGS = {
 
 def _url_count(cfg: Checker) -> int:
     return len(cfg.urls) if isinstance(cfg, HttpGet) else 1
+
+
+#: the share of an interval by which a check handed out late is brought forward again
+LATE_FORGIVEN = 0.25
+
+
+def _next_at(c: _CheckerState, now: float, delay: float) -> float:
+    """When a checker that reported at ``now`` runs next: ``delay`` later (keepalived counts
+    from the end of the check), less the lateness with which this check was handed out, up to
+    ``LATE_FORGIVEN`` of the delay. The checker's own lateness (a busy loop, a starved
+    process) then does not stretch every server's interval and the rate stays at N /
+    delay_loop; a checker late by more than that slows its cadence instead of piling up work."""
+    return now + delay - min(c.late, delay * LATE_FORGIVEN)
 
 
 def vs_identity(vs: VirtualServer) -> str:
@@ -518,9 +532,15 @@ class Pool:
             c = self._by_id[cid][2]
             c.running = True
             c.last_due = t
+            c.late = now - t
             c.next_at = None
             due.append(cid)
         return due
+
+    def is_running(self, cid: CheckId) -> bool:
+        """Handed out by ``due_checks`` and not reported yet."""
+        st = self._by_id.get(cid)
+        return st is not None and st[2].running
 
     def scheduled_at(self, cid: CheckId) -> float | None:
         """When the running (or last) check ``cid`` was due: for lateness measurements."""
@@ -615,7 +635,7 @@ class Pool:
                     c.url_streak += 1
                     if c.url_streak < urls:  # down until every url passed, one per delay_loop
                         c.retry_it = 0
-                        c.next_at = now + delay
+                        c.next_at = _next_at(c, now, delay)
                         heapq.heappush(self._heap, (c.next_at, cid))
                         return out
                 c.url_streak = 0
@@ -640,7 +660,7 @@ class Pool:
             delay = cfg.delay_before_retry
             c.retry_it += 1
         c.has_run = True
-        c.next_at = now + delay
+        c.next_at = _next_at(c, now, delay)
         heapq.heappush(self._heap, (c.next_at, cid))
         if outcome.ok and outcome.weight is not None:
             c.weight = outcome.weight

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from pykeepalived.check.virtual_server import (
     Action,
     CheckId,
@@ -495,3 +497,21 @@ def test_persistence_granularity_per_service_family_in_a_mixed_group() -> None:
                        ServiceKey.inet("2001:db8::101", 80): v6,
                        ServiceKey.mark(5, 4): v4,
                        ServiceKey.inet("10.0.0.100", 80): v4}, (gran, got)
+
+
+def test_lateness_of_the_checker_does_not_stretch_the_interval() -> None:
+    """A check handed out late (the checker's own loop was busy) comes back one delay_loop
+    after it was due, not after it ran, up to LATE_FORGIVEN of the interval; beyond that the
+    cadence slows (an overloaded checker does not pile work up)."""
+    p = Pool([vs(rs(1, tcp(delay_loop=1.0)))])
+    p.start(0.0)
+    cid = p.check_ids()[0]
+    assert p.due_checks(0.1) == [cid]  # due at 0.0, handed out 0.1 late
+    p.report(cid, CheckOutcome(True), 0.102)
+    assert p.next_timer() == pytest.approx(1.002)  # 0.102 + 1 - 0.1
+    assert p.due_checks(2.0) == [cid]  # due at 1.002, handed out ~1 s late: forgiven 0.25
+    p.report(cid, CheckOutcome(True), 2.0)
+    assert p.next_timer() == pytest.approx(2.75)
+    assert p.due_checks(2.75) == [cid]  # on time: a plain delay_loop again
+    p.report(cid, CheckOutcome(True), 2.8)
+    assert p.next_timer() == pytest.approx(3.8)
