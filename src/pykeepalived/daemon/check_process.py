@@ -285,7 +285,11 @@ class CheckerProcess:
         stall = self.stall.timer_ran(self._timer_at, now)
         if stall is not None:
             log.info("%s", stall)
+        late_after = now - self.stall.threshold
         for cid in self.pool.due_checks(now):
+            due = self.pool.scheduled_at(cid)
+            if due is not None and due < late_after:
+                self.check_meters.late += 1
             self._launch(cid)
         self._arm()
 

@@ -1,0 +1,92 @@
+"""A checker child for test_check_starved: N HTTP_GET servers on loopback ports BASE.., run
+for SECONDS at nice 19 on CPU (a busy sibling takes that CPU), then a JSON summary. Its log
+lines go to stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import sys
+from typing import Any
+
+from pykeepalived.config.model import (
+    GlobalDefs,
+    HttpGet,
+    KeepalivedConfig,
+    RealServer,
+    UrlSpec,
+    VirtualServer,
+)
+from pykeepalived.daemon.check_process import CheckerProcess
+from pykeepalived.lvs.table import LvsOp, LvsTable, diff
+from pykeepalived.options import Options
+
+
+class Recorder:
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.table = LvsTable()
+
+    async def start(self) -> None:
+        pass
+
+    async def apply(self, desired: LvsTable) -> list[LvsOp]:
+        ops = diff(self.table, desired)
+        self.table = desired
+        return ops
+
+    async def close(self) -> None:
+        pass
+
+
+class Quiet:
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    def run_script(self, *_: Any) -> None:
+        pass
+
+    def rs_state(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def vs_state(self, *_: Any, **__: Any) -> None:
+        pass
+
+
+def config(n: int, base: int) -> KeepalivedConfig:
+    """retry 0 and a 0.25 s timeout: a single late-looking check would remove a server."""
+    rss = tuple(RealServer(ip="127.0.0.1", port=p, checkers=(HttpGet(
+        connect_timeout=0.25, retry=0, delay_loop=0.5, warmup=0.5, urls=(UrlSpec("/"),)),))
+        for p in range(base, base + n))
+    vs = VirtualServer(ip="10.255.0.1", port=80, lb_algo="rr", delay_loop=0.5,
+                       real_servers=rss)
+    return KeepalivedConfig(global_defs=GlobalDefs(min_auto_priority_delay=0.2),
+                            virtual_servers=(vs,))
+
+
+async def main(base: int, n: int, seconds: float) -> dict[str, Any]:
+    backend = Recorder()
+    proc = CheckerProcess(Options(), config(n, base), backend=backend, notifier=Quiet(),
+                          rng=random.random)
+    task = asyncio.create_task(proc.run())
+    await asyncio.sleep(seconds)
+    proc.stop()
+    await task
+    return {"in_table": len(next(iter(backend.table.services.values())).dests),
+            "stalls": proc.stall.stalls, "checks_late": proc.check_meters.late,
+            "runs": sum(int(c[0]) for c in proc.check_meters.per_check.values())}
+
+
+if __name__ == "__main__":
+    base, n, seconds, cpu = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    os.sched_setaffinity(0, {int(cpu)})
+    os.nice(19)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    print(json.dumps(asyncio.run(main(base, n, seconds))))
