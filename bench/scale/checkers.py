@@ -20,7 +20,9 @@ What it reports (one JSON line, after the machine line):
 * over the window (starting ``--settle`` seconds after the full table): ``checks_per_s`` as
   nginx counted them (connections accepted), against the ideal ``N / delay_loop``, and its
   share ``rate_pct``;
-  the checker child's CPU (``/proc/PID/stat``, percent of one core) and per check;
+  the checker child's CPU (``/proc/PID/stat``, percent of one core) and per check; how
+  contended the machine was: ``cpu_pressure_pct``, the share of the window in which some
+  runnable task waited for a CPU (``/proc/pressure/cpu``; other work on a shared machine);
 * ``false_removals``: "Removing service" lines logged up to the end of the window: every
   server stays up, so each is a false removal; ``late_lines``: "A thread timer expired" lines
   (the checker saying it is late);
@@ -178,6 +180,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_pressure_us() -> int:
+    """The kernel's total of microseconds some runnable task waited for a CPU (PSI)."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return 0
+    return int(line.rsplit("total=", 1)[1])
+
+
 def count(log: Path, phrase: str) -> int:
     return log.read_text(errors="replace").count(phrase)
 
@@ -203,9 +214,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         t0 = time.monotonic()
         with open(log, "wb") as out:
             daemon = subprocess.Popen(
-                ns(exe, "-n", "-l", "-G", "-C", "-f", str(conf), "-p", str(d / "k.pid"),
-                   "-c", str(d / "c.pid")), stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                ns(exe, "-n", "-l", "-G", "-C", *(["-D"] if args.keep else []), "-f", str(conf),
+                   "-p", str(d / "k.pid"), "-c", str(d / "c.pid")),
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         full = None
         while time.monotonic() - t0 < args.full_timeout:
             if len(ports_in_ruleset()) >= args.n:
@@ -215,6 +226,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         time.sleep(args.settle)
         pid = int((d / "c.pid").read_text())
         r0, c0, w0 = nginx_accepts(), cpu_seconds(pid), time.monotonic()
+        p0 = cpu_pressure_us()
         if args.py_spy:
             subprocess.run([str(ROOT / ".venv/bin/py-spy"), "record", "--idle", "-r", "50",
                             "-f", "raw", "-o", args.py_spy, "-d", str(int(args.window)),
@@ -222,6 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         else:
             time.sleep(args.window)
         r1, c1, w1 = nginx_accepts(), cpu_seconds(pid), time.monotonic()
+        pressure = (cpu_pressure_us() - p0) / 1e6 / (w1 - w0)
         wall = w1 - w0
         checks = r1 - r0
         ideal = args.n / args.delay_loop
@@ -235,6 +248,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "checker_cpu_pct": round(100 * (c1 - c0) / wall, 1),
             "cpu_ms_per_check": round(1000 * (c1 - c0) / max(checks, 1), 3),
             "false_removals": removals,
+            "cpu_pressure_pct": round(100 * pressure, 1),
             "late_lines": count(log, "A thread timer expired"),
             "run_s": round(time.monotonic() - t0, 1),
             **({"killed": args.kill, "detected": len(detect),
@@ -282,7 +296,8 @@ def main() -> int:
     ap.add_argument("--check", choices=("http", "tcp"), default="http")
     ap.add_argument("--kill", type=int, default=0,
                     help="after the window, stop this many real servers and time their removal")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory (daemon.log with -D detail)")
     ap.add_argument("--py-spy", metavar="FILE",
                     help="sample the checker child with py-spy during the window (collapsed "
                     "stacks, idle frames included) into FILE")

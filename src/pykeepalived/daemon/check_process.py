@@ -52,6 +52,8 @@ from pykeepalived.options import Options
 log = logging.getLogger("pykeepalived.check")
 
 EXIT_FATAL = 1
+#: checks launched per loop iteration at most (each costs a connect and a send)
+LAUNCH_BATCH = 64
 DATA_FILE = "/tmp/keepalived_check.data"
 
 
@@ -101,6 +103,7 @@ class CheckerProcess:
         self._timer: asyncio.TimerHandle | None = None
         self._raw: dict[CheckId, Callable[[], None]] = {}  # callback-driven probes running
         self._timer_at = 0.0
+        self._stall_logged = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
         self._applied: LvsTable | None = None
         self._applied_version = -1
@@ -277,16 +280,20 @@ class CheckerProcess:
             self._timer = self.loop.call_at(nt, self._on_timer)
 
     def _on_timer(self) -> None:
-        """Launch every due check. The timer's lateness is the checker's own (keepalived's
-        "A thread timer expired" line past the stall threshold); the probes' timeouts count
-        from their connect() calls, so it can delay a check but never fail one."""
+        """Launch the due checks, ``LAUNCH_BATCH`` at a time: the rest go on at the next loop
+        iteration (``_arm`` finds them due), after the reads, results and table applies that
+        are waiting, so a burst of due checks never holds the loop. The timer's lateness is the
+        checker's own (keepalived's "A thread timer expired" line past the stall threshold,
+        logged at most once a second, every one counted); the probes' timeouts count from
+        their connect() calls, so it can delay a check but never fail one."""
         self._timer = None
         now = self._now()
         stall = self.stall.timer_ran(self._timer_at, now)
-        if stall is not None:
+        if stall is not None and now - self._stall_logged >= 1.0:
+            self._stall_logged = now
             log.info("%s", stall)
         late_after = now - self.stall.threshold
-        for cid in self.pool.due_checks(now):
+        for cid in self.pool.due_checks(now, LAUNCH_BATCH):
             due = self.pool.scheduled_at(cid)
             if due is not None and due < late_after:
                 self.check_meters.late += 1
@@ -319,7 +326,9 @@ class CheckerProcess:
         self._ran(cid, chk.kind, began, outcome)
 
     def _ran(self, cid: CheckId, kind: str, began: float, outcome: CheckOutcome) -> None:
-        self.check_meters.ran(cid.vs, cid.rs, cid.index, kind, self._now() - began, outcome.ok)
+        took = self._now() - began
+        for c in (cid, *self.pool.shared_with(cid)):
+            self.check_meters.ran(c.vs, c.rs, c.index, kind, took, outcome.ok)
         self._result(cid, outcome)
 
     def _result(self, cid: CheckId, outcome: CheckOutcome) -> None:

@@ -87,6 +87,6 @@ async def main(base: int, n: int, seconds: float) -> dict[str, Any]:
 if __name__ == "__main__":
     base, n, seconds, cpu = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     os.sched_setaffinity(0, {int(cpu)})
-    os.nice(19)
+    os.setpriority(os.PRIO_PROCESS, 0, 19)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
     print(json.dumps(asyncio.run(main(base, n, seconds))))
