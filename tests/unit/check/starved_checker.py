@@ -10,6 +10,7 @@ import logging
 import os
 import random
 import sys
+from pathlib import Path
 from typing import Any
 
 from pykeepalived.config.model import (
@@ -21,43 +22,11 @@ from pykeepalived.config.model import (
     VirtualServer,
 )
 from pykeepalived.daemon.check_process import CheckerProcess
-from pykeepalived.lvs.table import LvsOp, LvsTable, diff
 from pykeepalived.options import Options
 
-
-class Recorder:
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.table = LvsTable()
-
-    async def start(self) -> None:
-        pass
-
-    async def apply(self, desired: LvsTable) -> list[LvsOp]:
-        ops = diff(self.table, desired)
-        self.table = desired
-        return ops
-
-    async def close(self) -> None:
-        pass
-
-
-class Quiet:
-    async def start(self) -> None:
-        pass
-
-    async def close(self) -> None:
-        pass
-
-    def run_script(self, *_: Any) -> None:
-        pass
-
-    def rs_state(self, *_: Any, **__: Any) -> None:
-        pass
-
-    def vs_state(self, *_: Any, **__: Any) -> None:
-        pass
+# the recording backend and silent notifier of the checker benchmark (whose farm serves here)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "checks"))
+from bench_checks import Recorder, _Quiet
 
 
 def config(n: int, base: int) -> KeepalivedConfig:
@@ -73,7 +42,7 @@ def config(n: int, base: int) -> KeepalivedConfig:
 
 async def main(base: int, n: int, seconds: float) -> dict[str, Any]:
     backend = Recorder()
-    proc = CheckerProcess(Options(), config(n, base), backend=backend, notifier=Quiet(),
+    proc = CheckerProcess(Options(), config(n, base), backend=backend, notifier=_Quiet(),
                           rng=random.random)
     task = asyncio.create_task(proc.run())
     await asyncio.sleep(seconds)
