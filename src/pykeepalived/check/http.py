@@ -129,11 +129,17 @@ class _Response:
 
 
 class _GetProtocol(asyncio.Protocol):
-    """SSL_GET's side: sends the request over the TLS transport, resolves ``done`` at EOF."""
+    """SSL_GET's side: sends the request over the TLS transport, resolves ``done`` at EOF.
 
-    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str]) -> None:
+    ``quiet``: the connection is dropped without a close_notify alert, keepalived's TLS
+    shutdown unless tls_compliant.
+    """
+
+    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str],
+                 quiet: bool = False) -> None:
         self.request = request
         self.done = done
+        self.quiet = quiet
         self.resp = _Response(keep_body)
         self.transport: asyncio.BaseTransport | None = None
 
@@ -147,6 +153,8 @@ class _GetProtocol(asyncio.Protocol):
             self._finish(error)
 
     def eof_received(self) -> bool:
+        if self.quiet and isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()  # keepalived's quiet TLS shutdown: no close_notify back
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -157,7 +165,10 @@ class _GetProtocol(asyncio.Protocol):
         if not self.done.done():
             self.done.set_result(error)
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+            if self.quiet and isinstance(self.transport, asyncio.Transport):
+                self.transport.abort()
+            else:
+                self.transport.close()
 
 
 #: bytes read per readable event at most, so an endless body cannot hold the loop
@@ -244,10 +255,13 @@ async def _plain_fetch(t: Target, request: bytes, keep_body: bool) -> HttpResult
 
 async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
                 ssl_ctx: ssl.SSLContext | None = None,
-                server_hostname: str | None = None, keep_body: bool = False) -> HttpResult:
+                server_hostname: str | None = None, keep_body: bool = False,
+                tls_compliant: bool = False) -> HttpResult:
     """GET ``path`` and hash the body; network errors come back in ``error``.
 
     ``t.timeout`` bounds the connection (and TLS handshake), then separately the response.
+    Over TLS the connection is closed as keepalived closes it: quietly (no close_notify
+    alert) unless ``tls_compliant``.
     """
     request = build_request(path, host_header, protocol)
     if ssl_ctx is None:
@@ -255,7 +269,7 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
     loop = asyncio.get_running_loop()
     start = loop.time()
     done: asyncio.Future[str] = loop.create_future()
-    proto = _GetProtocol(request, keep_body, done)
+    proto = _GetProtocol(request, keep_body, done, quiet=not tls_compliant)
     transport: asyncio.BaseTransport | None = None
     try:
         sock = make_socket(t)
@@ -283,7 +297,7 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
         error = "read failed: timeout"
     finally:
         if isinstance(transport, asyncio.Transport) and not transport.is_closing():
-            if done.done():
+            if done.done() and not proto.quiet:
                 transport.close()
             else:
                 transport.abort()
@@ -335,7 +349,8 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
         if use_ssl and chk.enable_sni:
             sni = chk.sni_name or vhost
         r = await fetch(t, url.path, host_header, chk.http_protocol,
-                        ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None)
+                        ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None,
+                        tls_compliant=chk.tls_compliant or url.tls_compliant)
         outcome = url_outcome(url, r)
         if not outcome.ok:
             return outcome
