@@ -558,20 +558,26 @@ class Supervisor:
         file that fails the check is not reloaded), then each child re-reads it and logs its
         errors, keeping its running configuration when there are any."""
         self.log.info("Reloading")
+        if self.relay is not None:  # RELOADING=1 at once: systemd waits for the READY=1
+            self.relay.reload(time.monotonic())
         data = self._in_helper(self._reload_check)
         if not data:
             self.log.error("Cannot read the configuration: not reloading")
+            self._reload_abandoned()
             return
         ok, settings = marshal.loads(data)
         check = self.settings.reload_check_config
         if not ok and check:
             self.log.info("New config failed validation, see %s for details", check)
+            self._reload_abandoned()
             return
         self.settings = ParentSettings(*settings)
         self._apply_settings()
-        if self.relay is not None:
-            self.relay.reload(time.monotonic())
         self._forward(signal.SIGHUP)
+
+    def _reload_abandoned(self) -> None:
+        if self.relay is not None:
+            self.relay.reload_abandoned()
 
     def _reload_check(self) -> tuple[bool, tuple[int | None, float, str | None, str | None,
                                                  bool]]:

@@ -304,6 +304,17 @@ class Relay:
                 e.ready = True
             self._settle()
 
+    def reload_abandoned(self) -> None:
+        """The parent did not forward the HUP after all (the new file failed its check):
+        nothing reloads, so systemd hears READY again at once."""
+        if self.phase != "reloading":
+            return
+        for e in self.ends.values():
+            e.ready = True
+        self.phase = "running"
+        self.reload_deadline = None
+        self.notifier.ready(self.last_status or None)
+
     def stopping(self) -> None:
         self.phase = "stopping"
         self.notifier.stopping()

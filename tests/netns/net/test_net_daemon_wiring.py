@@ -1,7 +1,8 @@
 """The daemon's use of the net layer, on the real kernel: ``vmac_xmit_base`` (adverts leave
-through the parent with its MAC while the VIP lives on the VMAC), ``vrrp_strict`` (implies
-no_accept: traffic to a held VIP is dropped by keepalived's nftables table), and
-``static_routes`` / ``static_rules`` installed at start-up and removed at stop."""
+through the parent with its MAC while the VIP lives on the VMAC; strict mode resets it, as
+keepalived does), ``vrrp_strict`` (implies no_accept: traffic to a held VIP is dropped by
+keepalived's nftables table), and ``static_routes`` / ``static_rules`` installed at start-up
+and removed at stop."""
 
 from __future__ import annotations
 
@@ -38,10 +39,26 @@ def _frames(h: Host, count: int, filt: str) -> str:
     return r.stdout
 
 
+def _advert_sources(n2: Host) -> tuple[list[str], str]:
+    adverts = _frames(n2, 3, "ip proto 112")
+    return re.findall(r"^\S+ (\S+) > 01:00:5e:00:00:12", adverts, re.M), adverts
+
+
 def test_xmit_base_strict_and_static_routes_rules(lab: Lab) -> None:
     n1, n2 = lab.hosts["n1"], lab.hosts["n2"]
     inst = InstanceConf(priority=150, version=3, advert_int=0.1, vips=(f"{VIP}/24",),
                         use_vmac=True, vmac_xmit_base=True)
+    vmac = "00:00:5e:00:01:33"
+    # vmac_xmit_base: the adverts carry the parent's MAC, not the VMAC's.
+    d = Daemon(n1, "py", render_config("n1", [inst]))
+    try:
+        d.start()
+        assert wait_for(lambda: d.has_vip(VIP, "vrrp.51"), 15), d.log_text()[-3000:]
+        assert vmac in n1.run(["ip", "link", "show", "vrrp.51"]).stdout
+        srcs, adverts = _advert_sources(n2)
+        assert srcs and all(s == n1.mac for s in srcs), adverts
+    finally:
+        stop_all([d])
     static = ("static_routes {\n    10.96.66.0/24 via 10.96.4.254 dev eth0\n}\n"
               "static_rules {\n    from 10.96.4.77 table 101\n}")
     d = Daemon(n1, "py", render_config("n1", [inst], ("vrrp_strict",), blocks=(static,)))
@@ -57,12 +74,10 @@ def test_xmit_base_strict_and_static_routes_rules(lab: Lab) -> None:
 
         assert "via 10.96.4.254" in route(), route()
         assert "from 10.96.4.77 lookup 101" in rules(), rules()
-        # vmac_xmit_base: the adverts carry the parent's MAC, not 00:00:5e:00:01:33.
-        vmac = "00:00:5e:00:01:33"
-        assert vmac in n1.run(["ip", "link", "show", "vrrp.51"]).stdout
-        adverts = _frames(n2, 3, "ip proto 112")
-        srcs = re.findall(r"^\S+ (\S+) > 01:00:5e:00:00:12", adverts, re.M)
-        assert srcs and all(s == n1.mac for s in srcs), adverts
+        # strict mode resets vmac_xmit_base, as keepalived does: adverts leave from the VMAC
+        assert "xmit_base is incompatible with strict mode - resetting" in d.log_text()
+        srcs, adverts = _advert_sources(n2)
+        assert srcs and all(s == vmac for s in srcs), adverts
         # vrrp_strict: the MASTER (not the address owner) drops traffic to its VIP.
         assert wait_for(lambda: VIP in n1.run(["nft", "list", "ruleset"]).stdout, 3)
         assert n2.run(["ping", "-c1", "-W1", f"{NET}.11"], check=False).returncode == 0

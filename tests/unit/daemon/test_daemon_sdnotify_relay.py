@@ -95,6 +95,13 @@ def test_startup_reload_and_watchdog(tmp_path: Path) -> None:
     assert drain(srv) == []
     r.tick(260.0)
     assert drain(srv)[0].startswith("READY=1")
+    # a reload the parent gives up before forwarding (the new file failed its check)
+    r.reload(now=300.0)
+    assert drain(srv)[0].startswith("RELOADING=1")
+    r.reload_abandoned()
+    assert drain(srv)[0].startswith("READY=1") and r.phase == "running"
+    r.reload_abandoned()  # not reloading: nothing to say
+    assert drain(srv) == []
     r.stopping()
     r.feed(10, b"RELOADED\nREADY\n")  # late lines while stopping: no READY=1 any more
     r.failed()
