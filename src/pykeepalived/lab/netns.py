@@ -120,7 +120,23 @@ class Host:
         self.lab.nft_switch(f"add rule bridge pklab pkfwd oifname {self.port} drop")
 
     def unisolate(self) -> None:
-        self.lab.nft_switch("flush chain bridge pklab pkfwd")
+        self.lab.unisolate_all()
+
+    def port_loss(self, percent: int) -> None:
+        """Randomly drop ``percent`` % of the frames through this host's switch port, each
+        way (nftables ``numgen random`` at the bridge: the kernel has no netem here)."""
+        if percent <= 0 and not self.lab._bridge_nft:
+            return
+        lab = self.lab
+        lab.nft_switch("add chain bridge pklab pkloss { type filter hook forward priority -1 ; }")
+        # one rule per direction and port: flush only this port's rules by rebuilding the chain
+        lab._loss[self.port] = percent
+        lab.nft_switch("flush chain bridge pklab pkloss")
+        for port, pc in lab._loss.items():
+            if pc > 0:
+                for way in ("iifname", "oifname"):
+                    lab.nft_switch(f"add rule bridge pklab pkloss {way} {port} "
+                                   f"numgen random mod 100 < {pc} drop")
 
     def loss(self, percent: int) -> None:
         """Randomly drop ``percent`` % of the frames this host receives (nftables numgen)."""
@@ -154,6 +170,7 @@ class Lab:
         self.switch_ns = f"{prefix}sw"
         self.hosts: dict[str, Host] = {}
         self._bridge_nft = False
+        self._loss: dict[str, int] = {}  # switch port -> percent dropped (Host.port_loss)
         self.remove_stale(prefix)
         _ip("netns", "add", self.switch_ns)
         self._sysctl(self.switch_ns, "net.ipv6.conf.all.disable_ipv6", "1")
@@ -187,6 +204,11 @@ class Lab:
             self._bridge_nft = True
         subprocess.run(["ip", "netns", "exec", self.switch_ns, "nft", rule], check=True,
                        capture_output=True)
+
+    def unisolate_all(self) -> None:
+        """Undo every :meth:`Host.isolate` of the lab."""
+        if self._bridge_nft:
+            self.nft_switch("flush chain bridge pklab pkfwd")
 
     def add_host(self, name: str, addrs: Sequence[str], mac: str | None = None) -> Host:
         """Add host ``name`` with addresses like ``10.77.0.11/24`` (and IPv6 when wanted)."""

@@ -1,0 +1,297 @@
+"""Who holds which address, sampled every few milliseconds on every lab host.
+
+Fault scenarios are judged by what an operator's client would see: how long a virtual
+address had no holder, how long two hosts held it at once, how often it moved. Reading the
+daemons' logs says what they believed, not what the kernel did, and ``ip addr`` run per host
+costs a process spawn (~5-10 ms) per look. :class:`VipSampler` instead keeps one rtnetlink
+socket per host namespace (created there; a socket stays in the namespace it was made in) and
+dumps the address table of every host in one thread every ``interval`` seconds (5 ms by
+default; a dump costs ~0.1 ms). Only changes are stored, so an hour-long run stays small.
+
+Times are ``time.monotonic()``: a scenario notes its own events (``t = time.monotonic()``)
+and asks the :class:`Timeline` what happened after them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from pykeepalived.net.netns import in_netns
+
+_RTM_GETADDR = 22
+_NLMSG_ERROR = 2
+_NLMSG_DONE = 3
+_NLM_F_REQUEST = 0x1
+_NLM_F_DUMP = 0x300
+_IFA_ADDRESS = 1
+_IFA_LOCAL = 2
+_NLMSG_HDR = struct.Struct("=IHHII")
+_IFADDRMSG = struct.Struct("=BBBBI")
+_RTATTR = struct.Struct("=HH")
+
+Holders = frozenset[str]
+
+
+def _parse_addresses(buf: bytes, out: set[str]) -> bool:
+    """Add the addresses of the RTM_NEWADDR messages in ``buf`` to ``out``; True at the
+    dump's end (NLMSG_DONE)."""
+    off = 0
+    n = len(buf)
+    while off + 16 <= n:
+        length, mtype, _flags, _seq, _pid = _NLMSG_HDR.unpack_from(buf, off)
+        if length < 16:
+            return True
+        if mtype == _NLMSG_DONE:
+            return True
+        if mtype == _NLMSG_ERROR:
+            (err,) = struct.unpack_from("=i", buf, off + 16)
+            raise OSError(-err, f"netlink address dump: {os.strerror(-err)}")
+        family = buf[off + 16]
+        a = off + 16 + _IFADDRMSG.size
+        end = off + length
+        local = address = None
+        while a + 4 <= end:
+            alen, atype = _RTATTR.unpack_from(buf, a)
+            if alen < 4:
+                break
+            if atype in (_IFA_LOCAL, _IFA_ADDRESS):
+                raw = buf[a + 4 : a + alen]
+                text = socket.inet_ntop(socket.AF_INET6 if family == socket.AF_INET6
+                                        else socket.AF_INET, raw)
+                if atype == _IFA_LOCAL:
+                    local = text
+                else:
+                    address = text
+            a += (alen + 3) & ~3
+        # IPv4: IFA_LOCAL is the host's own address (IFA_ADDRESS is the peer on a
+        # point-to-point one); IPv6 has only IFA_ADDRESS.
+        if local or address:
+            out.add(local or address)  # type: ignore[arg-type]
+        off += (length + 3) & ~3
+    return False
+
+
+class AddressReader:
+    """The addresses configured in one namespace, read with an rtnetlink dump."""
+
+    def __init__(self, netns: str | None) -> None:
+        with in_netns(netns):
+            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                                      0)  # NETLINK_ROUTE
+        self.sock.bind((0, 0))
+        self.sock.settimeout(1.0)
+        self._seq = itertools.count(1)
+
+    def read(self) -> set[str]:
+        seq = next(self._seq)
+        req = (_NLMSG_HDR.pack(16 + _IFADDRMSG.size, _RTM_GETADDR, _NLM_F_REQUEST | _NLM_F_DUMP,
+                               seq, 0) + _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
+        self.sock.send(req)
+        out: set[str] = set()
+        while not _parse_addresses(self.sock.recv(65536), out):
+            pass
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass
+class Timeline:
+    """Holder changes per address: ``changes[addr]`` = [(t, holders), ...] in time order
+    (the first entry is the first sample). ``start``/``end``: the sampled period."""
+
+    addresses: tuple[str, ...]
+    hosts: tuple[str, ...]
+    changes: dict[str, list[tuple[float, Holders]]] = field(default_factory=dict)
+    start: float = 0.0
+    end: float = 0.0
+    samples: int = 0
+    max_gap: float = 0.0  # the longest time between two samples (a stalled sampler shows)
+
+    def holders(self, addr: str, t: float) -> Holders:
+        """Who held ``addr`` at ``t`` (the last sample at or before it)."""
+        cur: Holders = frozenset()
+        for ct, h in self.changes.get(addr, ()):
+            if ct > t:
+                break
+            cur = h
+        return cur
+
+    def spans(self, addr: str, t0: float | None = None, t1: float | None = None
+              ) -> list[tuple[float, float, Holders]]:
+        """(from, to, holders) pieces of ``[t0, t1]`` (default: the sampled period)."""
+        a = self.start if t0 is None else t0
+        b = self.end if t1 is None else t1
+        out: list[tuple[float, float, Holders]] = []
+        ch = self.changes.get(addr, [])
+        for i, (ct, h) in enumerate(ch):
+            nt = ch[i + 1][0] if i + 1 < len(ch) else self.end
+            lo, hi = max(ct, a), min(nt, b)
+            if hi > lo:
+                out.append((lo, hi, h))
+        return out
+
+    def time_with(self, addr: str, pred: Callable[[Holders], bool], t0: float | None = None,
+                  t1: float | None = None) -> float:
+        """Seconds of ``[t0, t1]`` during which ``pred(holders)`` was true."""
+        return sum(b - a for a, b, h in self.spans(addr, t0, t1) if pred(h))
+
+    def dual_time(self, addr: str, t0: float | None = None, t1: float | None = None) -> float:
+        """Seconds with two or more holders (split brain as a client sees it)."""
+        return self.time_with(addr, lambda h: len(h) > 1, t0, t1)
+
+    def none_time(self, addr: str, t0: float | None = None, t1: float | None = None) -> float:
+        """Seconds with no holder (an outage as a client sees it)."""
+        return self.time_with(addr, lambda h: not h, t0, t1)
+
+    def acquisitions(self, addr: str, host: str, t0: float | None = None,
+                     t1: float | None = None) -> int:
+        """How many times ``host`` started holding ``addr`` inside ``[t0, t1]``."""
+        a = self.start if t0 is None else t0
+        b = self.end if t1 is None else t1
+        n = 0
+        prev: Holders = frozenset()
+        for ct, h in self.changes.get(addr, ()):
+            if a < ct <= b and host in h and host not in prev:
+                n += 1
+            prev = h
+        return n
+
+    def first(self, addr: str, pred: Callable[[Holders], bool], after: float) -> float | None:
+        """The first time at or after ``after`` when ``pred(holders)`` holds."""
+        if pred(self.holders(addr, after)):
+            return after
+        for ct, h in self.changes.get(addr, ()):
+            if ct > after and pred(h):
+                return ct
+        return None
+
+    def settled(self, addr: str, want: Holders, after: float) -> float | None:
+        """When ``addr`` last became held by exactly ``want`` (at or after ``after``), if it
+        stayed so to the end of the sampled period; None if the period ends otherwise."""
+        since: float | None = after if self.holders(addr, after) == want else None
+        for ct, h in self.changes.get(addr, ()):
+            if ct <= after:
+                continue
+            if h != want:
+                since = None
+            elif since is None:
+                since = ct
+        return since
+
+    def sequence(self, addr: str, t0: float | None = None, t1: float | None = None
+                 ) -> list[Holders]:
+        """The distinct holder sets in order (repeats collapsed), e.g. {n1} → {n1,n2} → {n1}."""
+        out: list[Holders] = []
+        for _a, _b, h in self.spans(addr, t0, t1):
+            if not out or out[-1] != h:
+                out.append(h)
+        return out
+
+
+class VipSampler:
+    """Sample ``addresses`` on ``hosts`` (name → network namespace) every ``interval`` s.
+
+    ``with VipSampler(...) as s: ...`` or ``start()``/``stop()``; ``stop()`` returns the
+    :class:`Timeline`. ``timeline()`` gives a copy of what was sampled so far while it runs.
+    """
+
+    def __init__(self, hosts: Mapping[str, str | None], addresses: Iterable[str],
+                 interval: float = 0.005) -> None:
+        self.hosts = tuple(hosts)
+        self.addresses = tuple(a.split("/")[0] for a in addresses)
+        self.interval = interval
+        self._readers = {name: AddressReader(ns) for name, ns in hosts.items()}
+        self._tl = Timeline(self.addresses, self.hosts, {a: [] for a in self.addresses})
+        self._last: dict[str, Holders] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors: list[str] = []
+
+    def sample(self) -> float:
+        """Take one sample now (the thread calls this); returns its time."""
+        held: dict[str, set[str]] = {}
+        t = time.monotonic()
+        for name, rd in self._readers.items():
+            try:
+                held[name] = rd.read()
+            except OSError as e:  # a host going away mid-run is the scenario's business
+                if len(self.errors) < 20:
+                    self.errors.append(f"{name}: {e}")
+                held[name] = set()
+        with self._lock:
+            tl = self._tl
+            if tl.samples == 0:
+                tl.start = t
+            else:
+                tl.max_gap = max(tl.max_gap, t - tl.end)
+            tl.end = t
+            tl.samples += 1
+            for addr in self.addresses:
+                h = frozenset(n for n, s in held.items() if addr in s)
+                if self._last.get(addr) != h:
+                    self._last[addr] = h
+                    tl.changes[addr].append((t, h))
+        return t
+
+    def _run(self) -> None:
+        nxt = time.monotonic()
+        while not self._stop.is_set():
+            self.sample()
+            nxt += self.interval
+            delay = nxt - time.monotonic()
+            if delay < 0:  # fell behind (a loaded machine): do not burst to catch up
+                nxt = time.monotonic()
+                delay = 0
+            self._stop.wait(delay)
+
+    def start(self) -> VipSampler:
+        self.sample()
+        self._thread = threading.Thread(target=self._run, name="vip-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def timeline(self) -> Timeline:
+        with self._lock:
+            tl = self._tl
+            return Timeline(tl.addresses, tl.hosts, {a: list(c) for a, c in tl.changes.items()},
+                            tl.start, tl.end, tl.samples, tl.max_gap)
+
+    def wait(self, pred: Callable[[Timeline], bool], timeout: float) -> bool:
+        """Poll ``pred(timeline)`` until true or ``timeout`` s pass."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred(self.timeline()):
+                return True
+            time.sleep(0.01)
+        return pred(self.timeline())
+
+    def now_holders(self, addr: str) -> Holders:
+        with self._lock:
+            return self._last.get(addr.split("/")[0], frozenset())
+
+    def stop(self) -> Timeline:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        for rd in self._readers.values():
+            with contextlib.suppress(OSError):
+                rd.close()
+        return self.timeline()
+
+    def __enter__(self) -> VipSampler:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
