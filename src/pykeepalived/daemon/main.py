@@ -63,6 +63,9 @@ def run_daemon(opts: Options) -> int:
                             opts.proc_name or proctitle.DEFAULT_NAME)
         if opts.status_fd is not None:
             child_link(opts.status_fd, opts.heartbeat)
+        from pykeepalived.script.runner import allow_subreaper
+
+        allow_subreaper()  # orphans of this child's scripts are reaped here, not left to init
     if opts.child == "vrrp":
         from pykeepalived.daemon.vrrp_process import run_vrrp_child
 

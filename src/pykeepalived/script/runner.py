@@ -13,9 +13,17 @@ MISC_CHECK if it wants) is started here:
   stays a cheap vfork; supplementary groups only with ``set_supplementary_groups``);
 * reaped without blocking: its exit is noticed through a pidfd on the event loop and collected
   with a non-blocking ``waitpid`` of that pid alone. The grandchildren a script leaves behind
-  are reaped too: while a runner is open this process is a *child subreaper*, so orphans of
-  the sessions it started are re-parented here instead of to PID 1 (which, in containers and
-  micro-VMs, often never reaps), and a periodic sweep collects them.
+  are reaped too, in a process that allowed it (:func:`allow_subreaper`, which the daemon's
+  children call at start): from a runner's first spawn on, that process is a *child
+  subreaper* for the rest of its life, so orphans of the sessions it started are re-parented
+  here instead of to PID 1 (which, in containers and micro-VMs, often never reaps), and a
+  periodic sweep collects them.
+
+Being a subreaper is a property of the process, not of a runner: an orphan adopted while the
+role was on stays this process's child after it is given up, and becomes a zombie nobody
+collects once it exits. So the role is never given up, and a process that did not ask for it
+(a test runner or any other host of a ``ProcessRunner``) never gets it: its scripts' orphans go
+to init as they would without pykeepalived.
 
 The sweep only reaps zombies whose session is one this runner created and which are not the
 session leader (the runner collects the leader itself), so it never steals another module's
@@ -80,33 +88,28 @@ class RunResult:
         return self.outcome is Outcome.EXITED and self.status == 0
 
 
-_subreaper_users = 0  # open runners that asked for it; the attribute is per process
+_may_adopt = False  # allow_subreaper() was called in this process
+_adopting = False  # this process is a child subreaper (for good)
 
 
-def _set_subreaper(on: bool) -> bool:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+def allow_subreaper() -> None:
+    """Let runners make this process a child subreaper at their first spawn, for the rest of
+    its life (the daemon's children call this at start, as keepalived's parent makes itself
+    one). Not inherited by children: fork(2) clears the flag."""
+    global _may_adopt
+    _may_adopt = True
 
 
-def _enable_subreaper() -> bool:
-    """Become a child subreaper while at least one runner is open (refcounted)."""
-    global _subreaper_users
-    if _set_subreaper(True):
-        _subreaper_users += 1
-        return True
-    return False
-
-
-def _release_subreaper() -> None:
-    """Last runner closed: orphans go back to init, so a host process (a test runner, say)
-    does not collect zombies of processes it never started."""
-    global _subreaper_users
-    _subreaper_users = max(0, _subreaper_users - 1)
-    if _subreaper_users == 0:
-        _set_subreaper(False)
+def _adopt_orphans() -> bool:
+    """Become a child subreaper if the process allowed it; True once it is one."""
+    global _adopting
+    if _may_adopt and not _adopting:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _adopting = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            _adopting = False
+    return _adopting
 
 
 _SETPRIV = shutil.which("setpriv")
@@ -252,7 +255,7 @@ class ProcessRunner:
         self._mysid = os.getsid(0)
         self._want_subreaper = subreaper
         self._closed = False
-        self.subreaper = False  # becomes a subreaper at its first spawn
+        self.subreaper = False  # True from its first spawn in a process that allowed it
         self.spawned = 0
         self.timeouts = 0
         self.orphans_reaped = 0
@@ -365,15 +368,13 @@ class ProcessRunner:
             self._sweeper = None
         self._closed = True
         # Members of our sessions that were signalled are exiting: reap them as they go.
+        # (Orphans still running stay this subreaper's children: the process keeps the role,
+        # and the sweeps of its other runners collect them.)
         deadline = time.monotonic() + grace
         self._sweep()
         while self._dying() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
             self._sweep()
-        if self.subreaper:
-            # Orphans still running become init's; ours were all reaped above.
-            _release_subreaper()
-            self.subreaper = False
 
     def _dying(self) -> bool:
         """Some process of a session we created is being killed or is a zombie of ours."""
@@ -409,7 +410,7 @@ class ProcessRunner:
             env=dict(env) if env is not None else None, **kwargs)
         proc = _Child(popen, asyncio.get_running_loop())
         if self._want_subreaper and not self.subreaper and not self._closed:
-            self.subreaper = _enable_subreaper()
+            self.subreaper = _adopt_orphans()
         self.spawned += 1
         self._procs[proc.pid] = proc
         self._sessions.add(proc.pid)
