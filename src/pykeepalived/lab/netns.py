@@ -114,6 +114,15 @@ class Host:
     def heal(self) -> None:
         _ip("-n", self.lab.switch_ns, "link", "set", self.port, "up")
 
+    def unplug(self) -> None:
+        """Delete the host's interface (both ends of its veth): gone, not just down."""
+        _ip("-n", self.lab.switch_ns, "link", "del", self.port)
+
+    def replug(self) -> None:
+        """Create the interface again, as :meth:`Lab.add_host` made it (same name, MAC and
+        addresses; a new ifindex, as for any re-created device)."""
+        self.lab._plug(self)
+
     def isolate(self) -> None:
         """Drop every frame to and from this host at the bridge, leaving its link up."""
         self.lab.nft_switch(f"add rule bridge pklab pkfwd iifname {self.port} drop")
@@ -224,20 +233,25 @@ class Lab:
         else:
             self._sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
             self._sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
+        host = Host(self, name, ns, list(addrs), mac, port=port)
+        self._plug(host)
+        self.hosts[name] = host
+        return host
+
+    def _plug(self, host: Host) -> None:
+        """The host's ``eth0``: a veth whose other end is its port on the bridge."""
+        ns, port = host.ns, host.port
         _ip("-n", self.switch_ns, "link", "add", port, "type", "veth", "peer", "name", "eth0",
             "netns", ns)
-        _ip("-n", ns, "link", "set", "eth0", "address", mac)
+        _ip("-n", ns, "link", "set", "eth0", "address", host.mac)
         if self.ipv6:
             # A stable EUI-64 link-local from the unique MAC, without waiting for DAD.
             self._sysctl(ns, "net.ipv6.conf.eth0.accept_dad", "0")
-        for a in addrs:
+        for a in host.addrs:
             _ip("-n", ns, "addr", "add", a, "dev", "eth0")
         _ip("-n", self.switch_ns, "link", "set", port, "master", "br0")
         _ip("-n", self.switch_ns, "link", "set", port, "up")
         _ip("-n", ns, "link", "set", "eth0", "up")
-        host = Host(self, name, ns, list(addrs), mac, port=port)
-        self.hosts[name] = host
-        return host
 
     def cleanup(self) -> None:
         for h in self.hosts.values():

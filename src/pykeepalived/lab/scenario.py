@@ -71,12 +71,14 @@ class Side:
     def host(self, name: str) -> Host:
         return self.lab.hosts[name]
 
-    def configure(self, name: str, conf_text: str, extra_args: Sequence[str] = ()) -> Daemon:
+    def configure(self, name: str, conf_text: str, extra_args: Sequence[str] = (), *,
+                  wrapper: Sequence[str] = (), run_dir: str = "") -> Daemon:
         """The daemon of node ``name`` (not started), replacing any earlier one."""
         old = self.nodes.get(name)
         if old is not None and old.running():
             old.stop()
-        d = Daemon(self.host(name), self.impl, conf_text, extra_args=list(extra_args))
+        d = Daemon(self.host(name), self.impl, conf_text, run_dir=run_dir,
+                   extra_args=list(extra_args), wrapper=list(wrapper))
         self.nodes[name] = d
         return d
 
@@ -134,6 +136,9 @@ class Side:
         self.nodes.clear()
         self.lab.unisolate_all()
         for h in self.lab.hosts.values():
+            if h.run(["ip", "link", "show", "eth0"], check=False).returncode != 0:
+                h.replug()
+            h.run(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=1"], check=False)
             h.heal()
             h.port_loss(0)
             own = {a.split("/")[0] for a in h.addrs}

@@ -255,6 +255,7 @@ class ProcessRunner:
         self._mysid = os.getsid(0)
         self._want_subreaper = subreaper
         self._closed = False
+        self._termed_at: float | None = None  # first terminate_all(SIGTERM) with scripts left
         self.subreaper = False  # True from its first spawn in a process that allowed it
         self.spawned = 0
         self.timeouts = 0
@@ -270,8 +271,12 @@ class ProcessRunner:
         *,
         env: Mapping[str, str] | None = None,
         name: str = "",
+        kill_grace: float = KILL_GRACE,
     ) -> RunResult:
-        """Run ``argv`` to completion (or kill it at ``timeout``); never raises for its errors."""
+        """Run ``argv`` to completion (or kill it at ``timeout``); never raises for its errors.
+
+        At the timeout its process group gets SIGTERM and, ``kill_grace`` seconds later,
+        SIGKILL; with ``kill_grace`` 0, SIGKILL at once (keepalived's STOP notify scripts)."""
         start = time.monotonic()
         try:
             proc = await self._spawn(argv, run_as, env)
@@ -290,13 +295,7 @@ class ProcessRunner:
                     self.timeouts += 1
                     log.info("Script %s (pid %d) timed out after %.3gs - killing its process "
                              "group", name or argv[0], pid, timeout)
-                    self._kill_group(pid, signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE)
-                    except TimeoutError:
-                        log.warning("Process [%d] didn't respond to SIGTERM", pid)
-                        self._kill_group(pid, signal.SIGKILL)
-                        await proc.wait()
+                    await self._kill_timed_out(proc, kill_grace)
             else:
                 await proc.wait()
         except asyncio.CancelledError:
@@ -318,6 +317,20 @@ class ProcessRunner:
             return RunResult(Outcome.SIGNALED, status=-rc, pid=pid, duration=duration)
         return RunResult(Outcome.EXITED, status=rc, pid=pid, duration=duration)
 
+    async def _kill_timed_out(self, proc: _Child, kill_grace: float) -> None:
+        pid = proc.pid
+        if kill_grace <= 0:
+            self._kill_group(pid, signal.SIGKILL)
+            await proc.wait()
+            return
+        self._kill_group(pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), kill_grace)
+        except TimeoutError:
+            log.warning("Process [%d] didn't respond to SIGTERM", pid)
+            self._kill_group(pid, signal.SIGKILL)
+            await proc.wait()
+
     def fire(
         self,
         argv: Sequence[str],
@@ -326,10 +339,11 @@ class ProcessRunner:
         *,
         env: Mapping[str, str] | None = None,
         name: str = "",
+        kill_grace: float = KILL_GRACE,
     ) -> asyncio.Task[RunResult]:
         """Start ``argv`` in the background (fire-and-forget, but reaped and accounted)."""
         task = asyncio.get_running_loop().create_task(
-            self.run(argv, run_as, timeout, env=env, name=name))
+            self.run(argv, run_as, timeout, env=env, name=name, kill_grace=kill_grace))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -349,14 +363,19 @@ class ProcessRunner:
         return not pending
 
     def terminate_all(self, sig: int = signal.SIGTERM) -> None:
+        if sig == signal.SIGTERM and self._termed_at is None and self._procs:
+            self._termed_at = time.monotonic()
         for pid in list(self._procs):
             self._kill_group(pid, sig)
 
     async def close(self, grace: float = 1.0) -> None:
-        """SIGTERM every running script's group, SIGKILL after ``grace``; reap everything,
-        including the orphans of those groups that are still dying."""
+        """SIGTERM every running script's group, SIGKILL ``grace`` seconds after the first
+        SIGTERM (an earlier ``terminate_all`` counts: a stop that warned the scripts when it
+        began does not wait twice); reap everything, including the orphans of those groups
+        that are still dying."""
         self.terminate_all(signal.SIGTERM)
-        if not await self.wait_idle(grace):
+        since = time.monotonic() - (self._termed_at or time.monotonic())
+        if not await self.wait_idle(max(0.0, grace - since)):
             self.terminate_all(signal.SIGKILL)
             await self.wait_idle(grace + 1.0)
         for task in list(self._tasks):
