@@ -247,3 +247,170 @@ def test_notify_script_that_hangs(sides_: dict[str, Side]) -> None:
     record("notify-hang", figs)
     no_worse("stop with a hung notify_stop (s)", {i: f["stop_s"] for i, f in figs.items()},
              factor=1.0, slack=0.5)
+
+
+# ------------------------------------------------------------------ a reload with a broken file
+
+
+def _broken_reload(s: Side) -> dict[str, object]:
+    vs = start_pair(s, 1)
+    d = s.nodes["n1"]
+    good = d.conf_text
+    mark = d.mark()
+    t0 = time.monotonic()
+    # VRID out of range: keepalived 2.2.7 calls it an error ("must be between 1 & 255")
+    d.write_conf(good.replace("virtual_router_id 51", "virtual_router_id 300"))
+    d.signal(signal.SIGHUP)
+    time.sleep(1.5)
+    broken_log = d.log_since(mark)
+    # the file fixed, with a second VIP: a reload still works after the broken one
+    d.write_conf(good.replace(f"{s.net}.200/24 dev eth0",
+                              f"{s.net}.200/24 dev eth0\n        {s.net}.250/24 dev eth0"))
+    d.signal(signal.SIGHUP)
+    got_new = wait_for(lambda: d.has_vip(f"{s.net}.250"), 10)
+    tl = s.stop_sampling()
+    sane_sampling(tl, s.name)
+    return {"seq": tl.sequence(vs[0], t0), "log": broken_log, "new_vip": got_new,
+            "alive": d.running()}
+
+
+def test_reload_with_a_broken_file(sides_: dict[str, Side]) -> None:
+    """HUP with a file whose instance has an invalid VRID: pykeepalived keeps running the old
+    config (the VIP never moves) and logs the error with its file and line; the next, fixed
+    file is applied. (keepalived 2.2.7 exits with "permanent error CONFIG", leaving its VIP
+    on n1 while n2 takes over.)"""
+    res = run_sides(sides_, _broken_reload)
+    py = res["py"]
+    assert py["alive"] and py["new_vip"], (py, _logs(sides_))
+    assert py["seq"] == [N1], (py["seq"], _logs(sides_))
+    assert re.search(r"\(\S*keepalived\.conf: Line 8\) .*'300'", py["log"]), py["log"]
+    assert "keeping the running" in py["log"], py["log"]
+    record("broken-reload", {i: {"vip_changes": float(len(r["seq"]) - 1),
+                                 "daemon_alive": float(r["alive"])} for i, r in res.items()})
+
+
+# ------------------------------------------------------------------ a VIP the kernel refuses
+
+
+def _refused_vip(s: Side) -> dict[str, object]:
+    v6 = f"fd98:{s.net.split('.')[-1]}::200"
+    vs = start_pair(s, 1, extra=("virtual_ipaddress_excluded {", f"    {v6}/64 dev eth0",
+                                 "}"))
+    d = s.nodes["n1"]
+    assert s.sampler is not None
+    s.sample([*vs, v6])
+    time.sleep(1.5)
+    refused_log = d.log_text()
+    held_before = "n1" in s.sampler.now_holders(v6)
+    t0 = time.monotonic()
+    s.host("n1").run(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=0"])
+    added = s.wait_holders([v6], ["n1"], 5)
+    tl = s.stop_sampling()
+    first = tl.first(v6, lambda h: "n1" in h, t0)
+    return {"log": refused_log, "held_before": held_before, "added": added,
+            "after_s": None if first is None else first - t0, "vip4": tl.sequence(vs[0], t0)}
+
+
+def test_vip_the_kernel_refuses(sides_: dict[str, Side]) -> None:
+    """An IPv6 address on an interface with IPv6 disabled: the kernel refuses it. The rest of
+    the instance works (its IPv4 VIP is held), the refusal is logged with its reason, and
+    once the operator enables IPv6 the address is added without any other event (retried).
+    (keepalived logs the refusal and never tries again.)"""
+    res = run_sides(sides_, _refused_vip)
+    py = res["py"]
+    assert not py["held_before"], py
+    assert py["vip4"] == [N1], py
+    assert re.search(r"IPv6 is disabled|Permission denied", py["log"]), py["log"][-3000:]
+    assert py["added"], (py, _logs(sides_))
+    record("vip-refused", {i: {"added_after_fix_s": r["after_s"] if r["after_s"] is not None
+                               else float("nan")} for i, r in res.items()})
+
+
+# ------------------------------------------------------------------ the interface re-created
+
+
+def _replug(s: Side) -> dict[str, object]:
+    vs = start_pair(s, 2)
+    n1 = s.host("n1")
+    t0 = time.monotonic()
+    n1.unplug()
+    assert s.wait_holders(vs, ["n2"], 10), s.logs()
+    time.sleep(1.0)
+    t1 = time.monotonic()
+    n1.replug()
+    back = s.wait_holders(vs, ["n1"], 15)
+    time.sleep(1.0 if back else 0.0)
+    tl = s.stop_sampling()
+    sane_sampling(tl, s.name)
+    return {"back": back, "seq": [tl.sequence(v, t0) for v in vs],
+            "after_s": median([(tl.settled(v, N1, t1) or tl.end) - t1 for v in vs]),
+            "alive": all(d.running() for d in s.nodes.values())}
+
+
+def test_interface_deleted_and_recreated(sides_: dict[str, Side]) -> None:
+    """n1's eth0 is deleted (its VIPs go with it; n2 takes over) and created again a second
+    later (same name and MAC, a new ifindex): n1 runs VRRP on the new interface and takes its
+    VIPs back (priority 150) as keepalived does, in no more time."""
+    res = run_sides(sides_, _replug)
+    for impl, r in res.items():
+        assert r["alive"], (impl, _logs(sides_))
+        assert r["back"], (impl, r["seq"], _logs(sides_))
+    figs = {i: {"n1_back_after_recreate_s": r["after_s"]} for i, r in res.items()}
+    record("interface-recreated", figs)
+    no_worse("VIPs back on n1 after its interface came back (s)",
+             {i: f["n1_back_after_recreate_s"] for i, f in figs.items()}, factor=1.5,
+             slack=0.2)
+
+
+# ------------------------------------------------------------------ the dump directory full
+
+FULL_TMP = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "mount -t tmpfs -o size=64k pkfull /tmp && "
+            "dd if=/dev/zero of=/tmp/filler bs=4k 2>/dev/null; exec \"$@\"", "sh"]
+
+
+def _dump_full(s: Side) -> dict[str, object]:
+    vs = s.pair(2, advert=A)
+    run = f"/var/tmp/pkd-faults/{s.host('n1').ns}"  # /tmp is the small full tmpfs in there
+    d1 = s.nodes["n1"]
+    d = s.configure("n1", d1.conf_text, wrapper=FULL_TMP, run_dir=run)
+    s.sample(vs)
+    s.start("n2")
+    s.start("n1")
+    assert s.wait_holders(vs, ["n1"], 60), s.logs()
+    t0 = time.monotonic()
+    mark = d.mark()
+    assert d.proc is not None
+    vrrp = daemon_processes(d).get("vrrp")
+    assert vrrp is not None
+    tmp = Path(f"/proc/{vrrp}/root/tmp")  # the daemon's own /tmp
+    for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGRTMIN + 2):
+        d.signal(sig)
+        time.sleep(0.5)
+    full_log = d.log_since(mark)
+    left = sorted(p.name for p in tmp.iterdir() if p.name != "filler")
+    (tmp / "filler").unlink()  # room again: the next dump is whole
+    d.signal(signal.SIGUSR1)
+    ok = wait_for(lambda: (tmp / "keepalived.data").exists()
+                  and "VRRP Topology" in (tmp / "keepalived.data").read_text(), 5)
+    tl = s.stop_sampling()
+    return {"left": left, "log": full_log, "alive": d.running(), "dump_after": ok,
+            "seq": [tl.sequence(v, t0) for v in vs]}
+
+
+def test_dump_directory_full(sides_: dict[str, Side]) -> None:
+    """USR1/USR2/JSON dumps into a full /tmp: each fails with one error line, leaves no partial
+    or temporary file behind, the daemon and its VIPs carry on, and the first dump after
+    space is freed is complete."""
+    res = run_sides(sides_, _dump_full)
+    for impl, r in res.items():
+        assert r["alive"], (impl, _logs(sides_))
+        assert all(seq == [N1] for seq in r["seq"]), (impl, r["seq"])
+    py = res["py"]
+    assert py["left"] == [], py["left"]
+    assert py["dump_after"], (py, _logs(sides_))
+    errors = [x for x in py["log"].splitlines() if "No space left" in x]
+    assert len(errors) == 3, py["log"]
+    record("dump-dir-full", {i: {"files_left": float(len(r["left"])),
+                                 "whole_dump_after": float(r["dump_after"])}
+                             for i, r in res.items()})
