@@ -36,8 +36,10 @@ import asyncio
 import contextlib
 import ctypes
 import enum
+import errno
 import logging
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -52,6 +54,12 @@ KILL_GRACE = 2.0
 
 _PR_SET_CHILD_SUBREAPER = 36
 
+#: Descriptors left free for the process's own use (GARP/NA senders, netlink, the sockets of
+#: a reload): a script is not started when fewer would remain. Each running script holds one
+#: (its pidfd) and a spawn briefly two more, so hung scripts could otherwise use up
+#: ``ulimit -n`` and leave the daemon unable to open the socket a takeover needs.
+FD_RESERVE = 16
+
 
 @dataclass(frozen=True)
 class RunAs:
@@ -65,6 +73,10 @@ class RunAs:
     @property
     def is_root(self) -> bool:
         return self.uid == 0 or self.gid == 0
+
+
+class _FdReserve(OSError):
+    """A spawn refused to keep :data:`FD_RESERVE` descriptors free."""
 
 
 class Outcome(enum.Enum):
@@ -256,6 +268,8 @@ class ProcessRunner:
         self._want_subreaper = subreaper
         self._closed = False
         self._termed_at: float | None = None  # first terminate_all(SIGTERM) with scripts left
+        self._fd_short = False  # refusing spawns for want of descriptors (logged once)
+        self.fd_refusals = 0
         self.subreaper = False  # True from its first spawn in a process that allowed it
         self.spawned = 0
         self.timeouts = 0
@@ -281,7 +295,9 @@ class ProcessRunner:
         try:
             proc = await self._spawn(argv, run_as, env)
         except (OSError, ValueError, KeyError) as exc:
-            log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"), exc)
+            if not isinstance(exc, _FdReserve):  # (logged once by _check_descriptors)
+                log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"),
+                            exc)
             return RunResult(Outcome.SPAWN_FAILED, error=str(exc),
                              duration=time.monotonic() - start)
         pid = proc.pid
@@ -414,10 +430,32 @@ class ProcessRunner:
         if exc is not None:
             log.error("Script supervision failed: %r", exc)
 
+    def _check_descriptors(self) -> None:
+        """Refuse a spawn that would eat into :data:`FD_RESERVE` (EMFILE, logged once until
+        a spawn works again)."""
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return
+        try:
+            used = len(os.listdir("/proc/self/fd")) - 1  # the listing's own descriptor
+        except OSError:
+            return
+        if used + 3 + FD_RESERVE <= soft:
+            self._fd_short = False
+            return
+        self.fd_refusals += 1
+        msg = (f"{used} of {soft} file descriptors in use, {FD_RESERVE} kept for the "
+               "daemon's sockets")
+        if not self._fd_short:
+            self._fd_short = True
+            log.warning("Not starting scripts while %s", msg)
+        raise _FdReserve(errno.EMFILE, msg)
+
     async def _spawn(self, argv: Sequence[str], run_as: RunAs | None,
                      env: Mapping[str, str] | None) -> _Child:
         if not argv:
             raise ValueError("empty command")
+        self._check_descriptors()
         prefix, kwargs = credential_argv(run_as)
         if prefix and not os.access(argv[0], os.X_OK) and "/" in argv[0]:
             # Keep exec failures visible as spawn failures, not as setpriv's exit status 127.

@@ -34,6 +34,7 @@ from fault_bounds import (  # tests/netns/faults/fault_bounds.py
 )
 
 from pykeepalived.lab.cluster import render_config
+from pykeepalived.lab.measure import AdvertCapture, arp_capture
 from pykeepalived.lab.netns import wait_for
 from pykeepalived.lab.scenario import (
     Side,
@@ -42,6 +43,7 @@ from pykeepalived.lab.scenario import (
     run_sides,
     wait_new_pid,
 )
+from pykeepalived.script.runner import FD_RESERVE
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(600)]
 
@@ -411,6 +413,81 @@ def test_dump_directory_full(sides_: dict[str, Side]) -> None:
     assert py["dump_after"], (py, _logs(sides_))
     errors = [x for x in py["log"].splitlines() if "No space left" in x]
     assert len(errors) == 3, py["log"]
-    record("dump-dir-full", {i: {"files_left": float(len(r["left"])),
+    record("dump-dir-full", {i: {"files_left_in_full_tmp": float(len(r["left"])),
                                  "whole_dump_after": float(r["dump_after"])}
                              for i, r in res.items()})
+
+
+# ------------------------------------------------------------------ ulimit -n exhausted
+
+FD_LIMIT = 64
+FD_VIPS = 40
+
+
+def _fds_exhausted(s: Side) -> dict[str, object]:
+    run = f"/tmp/pkd-run/{s.host('n2').ns}"
+    os.makedirs(run, exist_ok=True)
+    hang = Path(run, "hang.sh")
+    hang.write_text("#!/bin/sh\nexec sleep 1000\n")
+    hang.chmod(0o755)
+    vs = s.pair(FD_VIPS, advert=A)
+    conf2 = render_config("n2", instances(s.net, FD_VIPS, 100, advert=A,
+                                          extra=(f'notify_backup "{hang}"',
+                                                 f'notify_master "{hang}"')))
+    s.configure("n2", conf2, wrapper=["prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}", "--"])
+    s.sample(vs)
+    s.start("n2")
+    s.start("n1")
+    assert s.wait_holders(vs, ["n1"], 60), s.logs()
+    d2 = s.nodes["n2"]
+    vrrp = daemon_processes(d2).get("vrrp")
+    assert vrrp is not None, s.logs()
+    # every instance's notify_backup started or was refused: the scripts took what they could
+    hung = f"pgrep -c -f {hang}"
+    wait_for(lambda: int(s.host("n2").run(hung, check=False).stdout or 0) >= FD_VIPS
+             or re.search("Too many open files|Not starting scripts", d2.log_text()), 10)
+    time.sleep(0.5)
+    fds_before = len(os.listdir(f"/proc/{vrrp}/fd"))
+    cap = AdvertCapture(s.host("n2"))
+    garps = arp_capture(s.host("n2"))
+    t0 = time.monotonic()
+    s.nodes["n1"].crash()
+    s.host("n1").cut()
+    assert s.sampler is not None  # (the dead n1 keeps its VIPs: only n2 matters)
+    took = s.sampler.wait(lambda t: all("n2" in t.holders(v, t.end) for v in vs), 10)
+    t1 = time.monotonic()
+    time.sleep(1.0)
+    cap.finish()
+    arp = garps.stop()
+    tl = s.stop_sampling()
+    sent = {v for v in vs if re.search(rf"who-has {re.escape(v)} .*tell {re.escape(v)},", arp)}
+    n2ip = s.host("n2").ip4()
+    adverts = [a for a in cap.adverts if a.src == n2ip and a.t > 0]
+    return {"took": took, "takeover_s": median([(tl.first(v, lambda h: "n2" in h, t0)
+                                                  or t1) - t0 for v in vs]),
+            "garp_vips": len(sent), "fds": fds_before, "adverts": len(adverts),
+            "alive": d2.running(), "log": d2.log_text()}
+
+
+def test_ulimit_n_exhausted_by_scripts(sides_: dict[str, Side]) -> None:
+    """n2 runs with ``ulimit -n 64`` and 40 instances whose notify_backup and notify_master
+    never return: running scripts would use up its descriptors. The daemon keeps what it needs
+    (the VRRP and netlink sockets, the GARP sockets): when n1 dies, n2 takes every VIP over
+    as fast as keepalived does, announces each with gratuitous ARPs and keeps advertising;
+    scripts it did not start are logged once (pykeepalived stops starting them while fewer
+    than FD_RESERVE descriptors would be left)."""
+    res = run_sides(sides_, _fds_exhausted)
+    for impl, r in res.items():
+        assert r["alive"] and r["took"], (impl, r["log"][-3000:])
+    py = res["py"]
+    # scripts stopped short of the limit: FD_RESERVE descriptors stayed free for the daemon
+    assert py["fds"] <= FD_LIMIT - FD_RESERVE, py["fds"]
+    assert py["log"].count("Not starting scripts while") >= 1, py["log"][-3000:]
+    assert "Too many open files" not in py["log"], py["log"][-3000:]
+    assert py["garp_vips"] == FD_VIPS, (py["garp_vips"], py["log"][-3000:])
+    assert py["adverts"] > 0
+    figs = {i: {"takeover_s": r["takeover_s"], "vips_announced": float(r["garp_vips"]),
+                "fds_in_use": float(r["fds"])} for i, r in res.items()}
+    record("ulimit-n-exhausted", figs)
+    no_worse("takeover with descriptors exhausted (median, s)",
+             {i: f["takeover_s"] for i, f in figs.items()}, factor=1.0, slack=A + 0.1)
