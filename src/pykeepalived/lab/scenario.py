@@ -125,10 +125,12 @@ class Side:
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None
-        for d in self.nodes.values():
+        for d in self.nodes.values():  # every daemon stops at once, not one after the other
             if d.proc is not None and d.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(d.proc.pid, signal.SIGCONT)
+                d.signal(signal.SIGTERM)
+        for d in self.nodes.values():
             if d.running():
                 d.stop(timeout=5)
             elif d.proc is not None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pykeepalived.lab.scenario import Side, sides
+from pykeepalived.lab.scenario import Side, run_sides, sides
 
 
 @pytest.fixture(scope="package")
@@ -22,5 +22,4 @@ def both() -> Iterator[dict[str, Side]]:
 @pytest.fixture
 def sides_(both: dict[str, Side]) -> Iterator[dict[str, Side]]:
     yield both
-    for s in both.values():
-        s.reset()
+    run_sides(both, Side.reset)

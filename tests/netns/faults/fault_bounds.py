@@ -21,6 +21,9 @@ from pykeepalived.lab.sampler import Timeline
 from pykeepalived.lab.scenario import IMPL_NAMES, Side
 
 A = 0.1  # advert interval of every scenario (VRRPv3)
+# PKD_FAULTS_FULL=1 (bench/faults/run.py): the long variants (30 s of loss, 50 link flaps,
+# three partitions); CI runs the same scenarios shorter
+FULL = os.environ.get("PKD_FAULTS_FULL") == "1"
 N1 = frozenset({"n1"})
 N2 = frozenset({"n2"})
 BOTH = frozenset({"n1", "n2"})

@@ -5,10 +5,13 @@ VIP ownership is sampled on both nodes every 5 ms (``lab.sampler``); every bound
 keepalived's figure from the same run (``fault_bounds.no_worse``):
 
 * SIGSTOP of the master's process group for 2 s, then SIGCONT;
-* 30 % random loss each way on the master's switch port for 30 s (nftables ``numgen``);
-* the master's link flapped 50 times;
+* 30 % random loss each way on the master's switch port (nftables ``numgen``) for 10 s;
+* the master's link flapped 10 times;
 * a 5 s partition of the master (frames dropped at the switch, links up), then heal;
 * 30 SIGHUPs in 3 s to both nodes (no transition at all).
+
+``PKD_FAULTS_FULL=1`` (what ``bench/faults/run.py`` sets) runs the long variants: 30 s of loss,
+50 flaps, three partitions. CI runs the short ones, which keep every bound.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 import pytest
 from fault_bounds import (  # tests/netns/faults/fault_bounds.py
     BOTH,
+    FULL,
     N1,
     A,
     entered,
@@ -89,7 +93,7 @@ def test_sigstop_of_the_master_for_2s(sides_: dict[str, Side]) -> None:
 # ------------------------------------------------------------------ 5 s partition and heal
 
 PART_VIPS = 8
-PART_TRIALS = 2
+PART_TRIALS = 3 if FULL else 1
 
 
 def _first_crossing(c1: AdvertCapture, c2: AdvertCapture, ip1: str, ip2: str,
@@ -168,7 +172,7 @@ def _hups(s: Side) -> dict[str, object]:
     tick = Ticker(0.1, hup).start()
     time.sleep(3.0)
     sent = tick.stop()
-    time.sleep(2.0)  # reloads still queued finish, and a flap would have shown by now
+    time.sleep(1.0)  # reloads still queued finish, and a flap would have shown by now
     tl = s.stop_sampling()
     sane_sampling(tl, s.name)
     return {"sent": sent, "seq": [tl.sequence(v, t0) for v in vs],
@@ -191,8 +195,8 @@ def test_hup_storm_30_in_3s_no_flap(sides_: dict[str, Side]) -> None:
 
 # ------------------------------------------------------------------ 30 % loss for 30 s
 
-LOSS_VIPS = 20
-LOSS_S = 30.0
+LOSS_VIPS = 50  # enough spurious takeovers in 10 s for a +50 % bound to mean something
+LOSS_S = 30.0 if FULL else 10.0
 
 
 def _loss(s: Side) -> dict[str, object]:
@@ -216,16 +220,17 @@ def _loss(s: Side) -> dict[str, object]:
             "n1_lost": sum(tl.acquisitions(v, "n1", t0) for v in vs)}
 
 
-def test_loss_30pct_on_the_masters_port_30s(sides_: dict[str, Side]) -> None:
-    """Each way 30 % of the frames through n1's switch port are dropped for 30 s: n2 now and
-    then misses three adverts in a row and takes over until n1's answer reaches it. Spurious
-    takeovers (n2 entering MASTER, 20 instances) no more than keepalived's + 50 %."""
+def test_loss_30pct_on_the_masters_port(sides_: dict[str, Side]) -> None:
+    """Each way 30 % of the frames through n1's switch port are dropped for 10 s (30 s with
+    PKD_FAULTS_FULL=1): n2 now and then misses three adverts in a row and takes over until
+    n1's answer reaches it. Spurious takeovers (n2 entering MASTER, 50 instances) no more than
+    keepalived's + 50 %."""
     res = run_sides(sides_, _loss)
     figs = {i: {"spurious_takeovers": float(r["takeovers"]),
                 "takeovers_seen_by_sampler": float(r["sampled"]),
                 "dual_s_per_vip": r["dual"], "none_s_per_vip": r["none"],
                 "n1_reacquired": float(r["n1_lost"])} for i, r in res.items()}
-    record("loss-30pct-30s", figs)
+    record(f"loss-30pct-{LOSS_S:g}s", figs)
     for impl, r in res.items():
         assert r["takeovers"] > 0, (impl, "30 % loss for 30 s never made n2 take over: the "
                                           "fault was not applied")
@@ -238,7 +243,7 @@ def test_loss_30pct_on_the_masters_port_30s(sides_: dict[str, Side]) -> None:
 
 # ------------------------------------------------------------------ link flap x50
 
-FLAPS = 50
+FLAPS = 50 if FULL else 10
 FLAP_DOWN = 0.25
 FLAP_UP = 0.45
 
@@ -267,8 +272,9 @@ def _flaps(s: Side) -> dict[str, object]:
             "settle": t_end - t1}
 
 
-def test_link_flap_x50(sides_: dict[str, Side]) -> None:
-    """n1's switch port goes down for 0.25 s and up for 0.45 s, 50 times: each cut is a FAULT
+def test_link_flap(sides_: dict[str, Side]) -> None:
+    """n1's switch port goes down for 0.25 s and up for 0.45 s, 10 times (50 with
+    PKD_FAULTS_FULL=1): each cut is a FAULT
     on n1 and each return an election. Both implementations see every cut, keep running,
     end with n1 holding every VIP, and lose the VIP for no longer than keepalived does."""
     res = run_sides(sides_, _flaps)
@@ -277,8 +283,10 @@ def test_link_flap_x50(sides_: dict[str, Side]) -> None:
         assert r["n1_faults"] >= FLAPS * 0.9, (impl, r["n1_faults"])
     figs = {i: {"none_s": r["none"], "dual_s": r["dual"], "n2_takeovers": r["n2_takes"],
                 "n1_faults": float(r["n1_faults"])} for i, r in res.items()}
-    record("link-flap-x50", figs)
-    no_worse("time without a holder over 50 flaps (s)",
-             {i: f["none_s"] for i, f in figs.items()}, factor=1.2, slack=0.5)
-    no_worse("time with two holders over 50 flaps (s)",
-             {i: f["dual_s"] for i, f in figs.items()}, factor=1.5, slack=0.1)
+    record(f"link-flap-x{FLAPS}", figs)
+    no_worse(f"time without a holder over {FLAPS} flaps (s)",
+             {i: f["none_s"] for i, f in figs.items()}, factor=1.2, slack=0.01 * FLAPS)
+    # two holders: from n1's return to n2 hearing it and dropping its VIPs (a receive-path
+    # reaction, a few ms per flap; 5 ms per flap of slack for a loaded machine)
+    no_worse(f"time with two holders over {FLAPS} flaps (s)",
+             {i: f["dual_s"] for i, f in figs.items()}, factor=1.5, slack=0.005 * FLAPS)
