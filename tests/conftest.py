@@ -1,5 +1,5 @@
-"""Fixtures for every test: the guard against a test process made a subreaper, and the gates for root /
-namespace tests and for Debian's keepalived."""
+"""Fixtures for every test: the guard against a test making pytest a child subreaper, and
+the gates for root / namespace tests and for Debian's keepalived."""
 
 from __future__ import annotations
 
