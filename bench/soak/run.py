@@ -24,17 +24,15 @@ with the machine and its load. Needs root, ``ip netns`` and (for the comparison)
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pykeepalived.lab.cluster import render_config
+from pykeepalived.lab.machine import machine_line
 from pykeepalived.lab.netns import wait_for
 from pykeepalived.lab.scenario import (
     IMPL_NAMES,
@@ -189,19 +187,6 @@ def table(results: list[Result]) -> str:
     return "\n".join(out)
 
 
-def machine() -> str:
-    cpu = ""
-    m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    if m:
-        cpu = m.group(1).strip()
-    ka = subprocess.run(["keepalived", "--version"], capture_output=True, text=True)
-    ka_v = (ka.stderr or ka.stdout or "?").splitlines()[0]
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.node()}; "
-            f"kernel {platform.release()}; {os.cpu_count()} CPUs ({cpu}); Python "
-            f"{platform.python_version()}; {ka_v}; load average at the end {load}")
-
-
 def write_doc(text: str) -> None:
     begin, end = "<!-- soak:begin -->", "<!-- soak:end -->"
     doc = DOC.read_text()
@@ -234,7 +219,7 @@ def main() -> int:
                      f"{r.seconds:.0f} s" for r in ordered)
     report = (f"{text}\n\n{a.instances} instances, advert_int {a.advert:g} s; {runs}.\n"
               f"Verdict: {'; '.join(bad) or 'no growth in any pykeepalived process'}.\n"
-              f"Machine: {machine()}.")
+              f"Machine: {machine_line()}.")
     print(report)
     if not a.no_write:
         write_doc(report)
