@@ -15,93 +15,27 @@ and asks the :class:`Timeline` what happened after them.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import os
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pykeepalived.net.netns import in_netns
-
-_RTM_GETADDR = 22
-_NLMSG_ERROR = 2
-_NLMSG_DONE = 3
-_NLM_F_REQUEST = 0x1
-_NLM_F_DUMP = 0x300
-_IFA_ADDRESS = 1
-_IFA_LOCAL = 2
-_NLMSG_HDR = struct.Struct("=IHHII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTATTR = struct.Struct("=HH")
+from pykeepalived.net.rtnl import RtnlSocket
 
 Holders = frozenset[str]
-
-
-def _parse_addresses(buf: bytes, out: set[str]) -> bool:
-    """Add the addresses of the RTM_NEWADDR messages in ``buf`` to ``out``; True at the
-    dump's end (NLMSG_DONE)."""
-    off = 0
-    n = len(buf)
-    while off + 16 <= n:
-        length, mtype, _flags, _seq, _pid = _NLMSG_HDR.unpack_from(buf, off)
-        if length < 16:
-            return True
-        if mtype == _NLMSG_DONE:
-            return True
-        if mtype == _NLMSG_ERROR:
-            (err,) = struct.unpack_from("=i", buf, off + 16)
-            raise OSError(-err, f"netlink address dump: {os.strerror(-err)}")
-        family = buf[off + 16]
-        a = off + 16 + _IFADDRMSG.size
-        end = off + length
-        local = address = None
-        while a + 4 <= end:
-            alen, atype = _RTATTR.unpack_from(buf, a)
-            if alen < 4:
-                break
-            if atype in (_IFA_LOCAL, _IFA_ADDRESS):
-                raw = buf[a + 4 : a + alen]
-                text = socket.inet_ntop(socket.AF_INET6 if family == socket.AF_INET6
-                                        else socket.AF_INET, raw)
-                if atype == _IFA_LOCAL:
-                    local = text
-                else:
-                    address = text
-            a += (alen + 3) & ~3
-        # IPv4: IFA_LOCAL is the host's own address (IFA_ADDRESS is the peer on a
-        # point-to-point one); IPv6 has only IFA_ADDRESS.
-        if local or address:
-            out.add(local or address)  # type: ignore[arg-type]
-        off += (length + 3) & ~3
-    return False
 
 
 class AddressReader:
     """The addresses configured in one namespace, read with an rtnetlink dump."""
 
     def __init__(self, netns: str | None) -> None:
-        with in_netns(netns):
-            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                      0)  # NETLINK_ROUTE
-        self.sock.bind((0, 0))
-        self.sock.settimeout(1.0)
-        self._seq = itertools.count(1)
+        self._rtnl = RtnlSocket(netns)
 
     def read(self) -> set[str]:
-        seq = next(self._seq)
-        req = (_NLMSG_HDR.pack(16 + _IFADDRMSG.size, _RTM_GETADDR, _NLM_F_REQUEST | _NLM_F_DUMP,
-                               seq, 0) + _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
-        self.sock.send(req)
-        out: set[str] = set()
-        while not _parse_addresses(self.sock.recv(65536), out):
-            pass
-        return out
+        return {a.ip for a in self._rtnl.dump_addresses(timeout=1.0)}
 
     def close(self) -> None:
-        self.sock.close()
+        self._rtnl.close()
 
 
 @dataclass
