@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from pykeepalived.lab.machine import machine_line
+from pykeepalived.lab.report import write_section
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
@@ -51,14 +52,6 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(out)
 
 
-def write_doc(text: str) -> None:
-    begin, end = "<!-- faults:begin -->", "<!-- faults:end -->"
-    doc = DOC.read_text()
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,7 +72,7 @@ def main() -> int:
               f"pytest exit status {rc}. Machine: {machine_line()}.")
     print(report)
     if not a.no_write:
-        write_doc(report)
+        write_section(DOC, "faults", report)
     return rc
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from pykeepalived.lab.cluster import render_config
 from pykeepalived.lab.machine import machine_line
 from pykeepalived.lab.netns import wait_for
+from pykeepalived.lab.report import write_section
 from pykeepalived.lab.scenario import (
     IMPL_NAMES,
     Side,
@@ -187,14 +188,6 @@ def table(results: list[Result]) -> str:
     return "\n".join(out)
 
 
-def write_doc(text: str) -> None:
-    begin, end = "<!-- soak:begin -->", "<!-- soak:end -->"
-    doc = DOC.read_text()
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -222,7 +215,7 @@ def main() -> int:
               f"Machine: {machine_line()}.")
     print(report)
     if not a.no_write:
-        write_doc(report)
+        write_section(DOC, "soak", report)
     return 1 if bad else 0
 
 
