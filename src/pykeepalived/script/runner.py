@@ -261,6 +261,7 @@ class ProcessRunner:
         self._sessions: set[int] = set()  # session ids (= leader pids) we created
         self._tasks: set[asyncio.Task[RunResult]] = set()
         self._procs: dict[int, _Child] = {}
+        self._killed: dict[int, _Child] = {}  # runs cancelled: SIGKILLed, not yet reaped
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_interval = sweep_interval
         self._mypid = os.getpid()
@@ -316,6 +317,8 @@ class ProcessRunner:
                 await proc.wait()
         except asyncio.CancelledError:
             self._kill_group(pid, signal.SIGKILL)
+            if proc.returncode is None:  # reaped when it is gone (its pidfd reader stays)
+                self._killed[pid] = proc
             raise
         finally:
             self._procs.pop(pid, None)
@@ -411,8 +414,19 @@ class ProcessRunner:
             await asyncio.sleep(0.02)
             self._sweep()
 
+    def _reap_killed(self) -> None:
+        """Collect the scripts whose run was cancelled (and SIGKILLed) once they are gone:
+        nobody awaits them any more, and a direct child nobody waits for is a zombie."""
+        for pid, child in list(self._killed.items()):
+            child._check()
+            if child.returncode is not None:
+                del self._killed[pid]
+
     def _dying(self) -> bool:
         """Some process of a session we created is being killed or is a zombie of ours."""
+        self._reap_killed()
+        if self._killed:
+            return True
         for pid in _pids():
             st = _proc_stat(pid)
             if st is not None and st[3] in self._sessions and (
@@ -511,6 +525,7 @@ class ProcessRunner:
         never called setsid shares our session; an adopted orphan of another module's script,
         started in a new session, does not). ``foreign`` also looks for the latter.
         """
+        self._reap_killed()
         self._forget_empty_sessions()
         own = bool(self._sessions) and not all(s in self._procs for s in self._sessions)
         if not self.subreaper:  # orphans go to init, nothing of ours to reap

@@ -105,6 +105,20 @@ def test_a_runner_never_makes_its_host_a_subreaper() -> None:
     assert _zombies_of(os.getpid()) == []
 
 
+def test_a_cancelled_run_leaves_no_zombie() -> None:
+    """A run cancelled while its script runs (a tracker stopped, a reload): the script is
+    SIGKILLed and, though nobody awaits it any more, reaped by the runner before close()
+    returns, not left a zombie of this process."""
+    async def main() -> None:
+        r = ProcessRunner()
+        task = r.fire(["sleep", "30"], None, None)
+        await asyncio.sleep(0.2)
+        task.cancel()
+        await r.close()
+    asyncio.run(main())
+    assert _zombies_of(os.getpid()) == []
+
+
 def test_run_as_user() -> None:
     d = Path(tempfile.mkdtemp(prefix="pkt-"))  # pytest's tmp_path is not traversable by nobody
     os.chmod(d, 0o777)
@@ -166,6 +180,8 @@ def test_hung_vrrp_script_counts_as_failure_and_runs_are_skipped() -> None:
         assert r.skipped >= 1  # runs due while the hung one was still running were skipped
         await r.stop()
     asyncio.run(main())
+    # the run in flight at stop was cancelled: its script killed and reaped all the same
+    assert _zombies_of(os.getpid()) == []
 
 
 def test_startup_and_shutdown_scripts_with_timeouts(tmp_path: Path) -> None:
