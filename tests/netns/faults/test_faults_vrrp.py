@@ -61,7 +61,7 @@ def _sigstop(s: Side) -> dict[str, object]:
         t_cont = time.monotonic()
         group_signal(s, "n1", signal.SIGCONT)
     assert s.wait_holders(vs, ["n1"], 10), s.logs()
-    time.sleep(1.0)
+    time.sleep(0.5)
     tl = s.stop_sampling()
     sane_sampling(tl, s.name)
     take = [t - t_stop for v in vs
