@@ -39,12 +39,14 @@ from pathlib import Path
 from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config
 from pykeepalived.lab.measure import AddrMonitor, Pinger
 from pykeepalived.lab.netns import Lab, lab_lock, wait_for
+from pykeepalived.lab.prometheus import Scraper
 from pykeepalived.lab.report import write_section
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
 VIP = "10.99.5.200"
 IMPL_NAMES = {"py": "pykeepalived", "ka": "keepalived 2.2.7"}
+METRICS_LISTEN = "127.0.0.1:9650"
 
 
 @dataclass
@@ -75,13 +77,19 @@ def conf(name: str, prio: int, version: int, adv: float) -> str:
     return render_config(name, [inst])
 
 
-def run_case(lab: Lab, impl: str, case: str, modes: list[str], trials: int) -> list[Row]:
+def run_case(lab: Lab, impl: str, case: str, modes: list[str], trials: int,
+             metrics: float | None = None) -> list[Row]:
+    """``metrics``: pykeepalived serves /metrics on each node's loopback and both nodes are
+    scraped every ``metrics`` seconds through the case (docs/observability.md)."""
     version, adv = case_params(case)
     n1h, n2h, cl = lab.hosts["n1"], lab.hosts["n2"], lab.hosts["cl"]
-    n1 = Daemon(n1h, impl, conf("n1", 150, version, adv))
-    n2 = Daemon(n2h, impl, conf("n2", 100, version, adv))
+    extra = ["--metrics-listen", METRICS_LISTEN] if metrics is not None and impl == "py" else []
+    n1 = Daemon(n1h, impl, conf("n1", 150, version, adv), extra_args=list(extra))
+    n2 = Daemon(n2h, impl, conf("n2", 100, version, adv), extra_args=list(extra))
     rows = []
     n2.start()
+    scraper = (Scraper([n1h, n2h], f"http://{METRICS_LISTEN}/metrics", metrics or 1.0).start()
+               if extra else None)
     try:
         for mode in modes:
             row = Row(IMPL_NAMES[impl], case, mode, [], [], bounds(version, adv, mode))
@@ -129,6 +137,8 @@ def run_case(lab: Lab, impl: str, case: str, modes: list[str], trials: int) -> l
                       f"outage {out if out is None else round(out, 3)} s", flush=True)
             rows.append(row)
     finally:
+        if scraper is not None:
+            scraper.stop()
         n1.crash()
         n2.stop()
         n1h.heal()
@@ -185,6 +195,8 @@ def main() -> int:
     p.add_argument("--modes", default="crash,kill9,term")
     p.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     p.add_argument("--prefix", default="pkdb", help="namespace prefix of the lab (default pkdb)")
+    p.add_argument("--metrics", type=float, metavar="SECONDS",
+                   help="pykeepalived with --metrics-listen, both nodes scraped every SECONDS")
     a = p.parse_args()
     rows: list[Row] = []
     with lab_lock(a.prefix):  # a second run with the same prefix waits instead of wrecking it
@@ -200,11 +212,13 @@ def _run(a: argparse.Namespace, rows: list[Row]) -> int:
         for case in a.cases.split(","):
             for impl in a.impl.split(","):
                 print(f"== {IMPL_NAMES[impl]} {case}", flush=True)
-                rows += run_case(lab, impl, case, a.modes.split(","), a.trials)
+                rows += run_case(lab, impl, case, a.modes.split(","), a.trials, a.metrics)
     finally:
         lab.cleanup()
     text = (f"Measured on: {machine()}. Trials per row: {a.trials}, random phase in [0, A) "
-            "before each failure.\n\n" + table(rows))
+            "before each failure." + (f" Metrics on, scraped every {a.metrics:g} s."
+                                      if a.metrics is not None else "")
+            + "\n\n" + table(rows))
     print()
     print(text)
     if not a.no_write:

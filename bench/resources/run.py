@@ -49,6 +49,7 @@ DOC = ROOT / "docs" / "performance-resources.md"
 BEGIN = "<!-- BEGIN bench/resources/run.py output -->"
 END = "<!-- END bench/resources/run.py output -->"
 IMPLS = {"py": "pykeepalived", "ka": "keepalived"}
+METRICS_LISTEN = "127.0.0.1:9650"
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,23 @@ def vip(k: int) -> str:
     return f"{NET}.{1 + (k - 1) // 250}.{1 + (k - 1) % 250}"
 
 
+# --cure: the split-brain guard (docs/split-brain.md) every instance gets, to price it
+CURES: dict[str, tuple[str, ...]] = {
+    "gate": ("reference_address {peer}",),
+    "conflict": ("conflict_watch",),
+    "paths": ("heartbeat_path eth0 unicast {peer}",),
+}
+CURE: tuple[str, ...] = ()
+
+
 def node_config(node: int, priority: int, sc: Scenario) -> str:
     """The keepalived.conf both implementations run on ``node`` for scenario ``sc``."""
+    peer = f"{NET}.0.{13 - node if node in (1, 2) else 11}"
+    extra = tuple(x.format(peer=peer) for x in CURE)
     inst = [InstanceConf(name=f"VI_{k}", vrid=k, priority=priority, version=sc.version,
                          advert_int=sc.advert, interface="eth0", vips=(f"{vip(k)}/16",),
                          auth="PASS" if sc.version == 2 else None, auth_pass="pkr-pass",
-                         state="BACKUP")
+                         state="BACKUP", extra=extra)
             for k in range(1, sc.instances + 1)]
     return render_config(f"pkr-n{node}", inst)
 
@@ -208,13 +220,13 @@ def log(msg: str) -> None:
 
 
 @contextlib.contextmanager
-def running_pair(lab: Lab, impl: str, sc: Scenario,
-                 ready_timeout: float = 60.0) -> Iterator[dict[str, Daemon]]:
+def running_pair(lab: Lab, impl: str, sc: Scenario, ready_timeout: float = 60.0,
+                 extra_args: Sequence[str] = ()) -> Iterator[dict[str, Daemon]]:
     """``impl`` on both hosts with scenario ``sc``, once the master holds every VIP and the
     backup none; both stopped on exit."""
     n1, n2 = lab.hosts["n1"], lab.hosts["n2"]
-    daemons = {"master": Daemon(n1, impl, node_config(1, 150, sc)),
-               "backup": Daemon(n2, impl, node_config(2, 100, sc))}
+    daemons = {"master": Daemon(n1, impl, node_config(1, 150, sc), extra_args=list(extra_args)),
+               "backup": Daemon(n2, impl, node_config(2, 100, sc), extra_args=list(extra_args))}
     try:
         for h in (n1, n2):  # a previous run's leftovers would fake "ready"
             for k in range(1, sc.instances + 1):
@@ -239,9 +251,19 @@ def running_pair(lab: Lab, impl: str, sc: Scenario,
 
 
 def measure(lab: Lab, impl: str, sc: Scenario, window: float,
-            settle: float) -> dict[str, NodeFigures]:
-    """Run ``impl`` on both hosts with scenario ``sc`` and measure one window on each."""
-    with running_pair(lab, impl, sc) as daemons:
+            settle: float, metrics: float | None = None) -> dict[str, NodeFigures]:
+    """Run ``impl`` on both hosts with scenario ``sc`` and measure one window on each.
+    ``metrics``: pykeepalived serves /metrics (``--metrics-listen``) and both nodes are
+    scraped every ``metrics`` seconds through the whole run (the scraper's own CPU is not the
+    daemon's and is not counted)."""
+    extra = ["--metrics-listen", METRICS_LISTEN] if metrics is not None and impl == "py" else []
+    with running_pair(lab, impl, sc, extra_args=extra) as daemons, contextlib.ExitStack() as st:
+        if extra:
+            from pykeepalived.lab.prometheus import Scraper
+
+            scraper = Scraper([d.host for d in daemons.values()],
+                              f"http://{METRICS_LISTEN}/metrics", metrics or 1.0).start()
+            st.callback(scraper.stop)
         time.sleep(settle)
         roots = {r: d.proc.pid for r, d in daemons.items() if d.proc is not None}
         mem: dict[str, list[tuple[int, int]]] = {r: [] for r in roots}
@@ -301,7 +323,8 @@ def compile_sources() -> None:
 
 
 def run(scenarios: Sequence[Scenario], impls: Sequence[str], window: float, settle: float,
-        prefix: str = PREFIX, bytecode: bool = True) -> list[Result]:
+        prefix: str = PREFIX, bytecode: bool = True, metrics: float | None = None
+        ) -> list[Result]:
     results = []
     with Lab(prefix) as lab:
         lab_hosts(lab)
@@ -311,7 +334,7 @@ def run(scenarios: Sequence[Scenario], impls: Sequence[str], window: float, sett
             for impl in impls:
                 if bytecode and impl == "py":  # again each time: the tree may have changed
                     compile_sources()
-                figs[impl] = measure(lab, impl, sc, window, settle)
+                figs[impl] = measure(lab, impl, sc, window, settle, metrics)
             for impl, f in figs.items():
                 for r, x in f.items():
                     log(f"  {IMPLS[impl]:12} {r}: RSS {x.rss_mib:.1f} MiB PSS {x.pss_mib:.1f} "
@@ -455,7 +478,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the raw figures here")
     ap.add_argument("--no-doc", action="store_true", help="do not update the doc")
     ap.add_argument("--from-json", type=Path, help="re-render the doc from a --json file")
+    ap.add_argument("--cure", choices=sorted(CURES),
+                    help="every instance also runs this split-brain guard (pykeepalived only)")
+    ap.add_argument("--metrics", type=float, metavar="SECONDS",
+                    help="pykeepalived with --metrics-listen, scraped every SECONDS "
+                    "(docs/observability.md); implies --no-doc")
     args = ap.parse_args(argv)
+    if args.cure:
+        global CURE
+        CURE = CURES[args.cure]
+        args.impl, args.no_doc = "py", True
     if args.from_json:
         results, meta = from_json(args.from_json.read_text())
         section = report(results, meta.get("argv", []), meta["window"], meta["started"],
@@ -476,7 +508,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     scenarios = ((Scenario(args.instances, args.version, args.advert),) if args.instances
                  else SCENARIOS)
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    results = run(scenarios, impls, args.window, args.settle, bytecode=not args.no_bytecode)
+    if args.metrics is not None:
+        args.no_doc = True
+    results = run(scenarios, impls, args.window, args.settle, bytecode=not args.no_bytecode,
+                  metrics=args.metrics)
     section = report(results, list(argv if argv is not None else sys.argv[1:]), args.window,
                      started, bytecode=not args.no_bytecode)
     print(section)

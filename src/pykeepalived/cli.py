@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         from pykeepalived.check.genhash import main as genhash_main
 
         return genhash_main(args[1:])
+    if args and args[0] == "status":
+        from pykeepalived.observe.cli import main as status_main
+
+        return status_main(args[1:])
     opts, want_version = parse(args)
     if want_version:
         print(version_text(), file=sys.stderr, end="")

@@ -62,7 +62,8 @@ class Options:
     install_command: bool = False  # --install-command
     ignore_sigint: bool = False
     config_fd: int | None = None  # internal: parent hands the expanded config to a child
-    child: str | None = None  # internal: "vrrp" or "checker" when started by the supervisor
+    child: str | None = None  # internal: "vrrp", "checker" or "observe" (started by the parent)
+    metrics_listen: str | None = None  # --metrics-listen: serve /metrics and /status over HTTP
     status_fd: int | None = None  # internal: a child's status pipe to the parent (sd_notify)
     heartbeat: float | None = None  # internal: seconds between a child's ALIVE lines
     proc_title: str | None = None  # internal: the command line a child shows (the parent's)
@@ -150,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--ignore-sigint", action="store_true")
     _deploy_flags(p)
     a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
-    a("--child", dest="child", choices=["vrrp", "checker"], default=None, help=argparse.SUPPRESS)
+    a("--metrics-listen", dest="metrics_listen", default=None, metavar="[ADDR:]PORT",
+      help="serve Prometheus /metrics and JSON /status over HTTP on this address (default "
+      "address 127.0.0.1; overrides global_defs pykeepalived_metrics_listen)")
+    a("--child", dest="child", choices=["vrrp", "checker", "observe"], default=None,
+      help=argparse.SUPPRESS)
     a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
     a("--heartbeat", dest="heartbeat", type=float, default=None, help=argparse.SUPPRESS)
     a("--proc-title", dest="proc_title", default=None, help=argparse.SUPPRESS)
@@ -232,6 +237,7 @@ def parse(argv: list[str]) -> tuple[Options, bool]:
         ignore_sigint=ns.ignore_sigint,
         config_fd=ns.config_fd,
         child=ns.child,
+        metrics_listen=ns.metrics_listen,
         status_fd=ns.status_fd,
         heartbeat=ns.heartbeat,
         proc_title=ns.proc_title,

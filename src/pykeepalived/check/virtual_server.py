@@ -139,6 +139,8 @@ class RsSnapshot:
     alive: bool
     weight: int
     checkers: tuple[tuple[str, bool], ...]  # (kind, up)
+    addr: str = ""
+    port: int = 0  # the real server's, or the virtual server's when it has none
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class VsSnapshot:
     quorum_up: bool
     suspended: bool
     real_servers: tuple[RsSnapshot, ...]
+    keys: tuple[ServiceKey, ...] = ()  # the IPVS services it stands for (a group: several)
 
 
 # ------------------------------------------------------------------ mutable internal state
@@ -538,8 +541,9 @@ class Pool:
     def snapshot(self) -> list[VsSnapshot]:
         """Read-only state for the SIGUSR1 dump and tests."""
         return [VsSnapshot(v.name, v.quorum_up, v.suspended, tuple(
-            RsSnapshot(r.name, r.alive, r.weight, tuple((c.cfg.kind, c.is_up) for c in r.checkers))
-            for r in v.rss)) for v in self._vss]
+            RsSnapshot(r.name, r.alive, r.weight, tuple((c.cfg.kind, c.is_up) for c in r.checkers),
+                       r.cfg.ip, r.cfg.port or v.cfg.port)
+            for r in v.rss), v.keys) for v in self._vss]
 
     def table(self) -> LvsTable:
         """The desired LVS table for the current state (cached until ``version`` changes)."""

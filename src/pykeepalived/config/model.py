@@ -287,6 +287,7 @@ class GlobalDefs:
     lvs_timeout_udp: int | None = None
     lvs_sync_daemon: LvsSyncDaemon | None = None
     lvs_dataplane: LvsDataplane = LvsDataplane.AUTO  # pykeepalived addition
+    metrics_listen: str | None = None  # pykeepalived addition: pykeepalived_metrics_listen
     # notify
     notify_fifo: NotifyFifo | None = None
     vrrp_notify_fifo: NotifyFifo | None = None
@@ -465,6 +466,49 @@ class SyncGroup:
 
 
 @dataclass(frozen=True)
+class HeartbeatPath:
+    """``heartbeat_path IFACE [unicast PEER...]`` (pykeepalived): adverts also go here."""
+
+    interface: str
+    unicast_peers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SplitBrainGuards:
+    """An instance's split-brain guards (pykeepalived extensions, docs/split-brain.md).
+    Everything off by default: an instance without these keywords is keepalived's."""
+
+    reference_addresses: tuple[str, ...] = ()
+    reference_interval: float | None = None  # None: the instance's advert_int
+    reference_fall: int = 3
+    reference_rise: int = 1
+    conflict_watch: bool = False
+    conflict_interval: float | None = None  # None: the instance's advert_int, at least 1 s
+    heartbeat_paths: tuple[HeartbeatPath, ...] = ()
+    lease_key: str | None = None
+    fence_script: NotifyScript | None = None
+    notify_split_brain: NotifyScript | None = None
+    line: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.reference_addresses or self.conflict_watch or self.heartbeat_paths
+                    or self.lease_key)
+
+
+@dataclass(frozen=True)
+class LeaseArbiterConfig:
+    """The top-level ``lease_arbiter`` block (pykeepalived): etcd as the seeds' smart lock."""
+
+    endpoints: tuple[str, ...] = ()
+    ttl: float = 3.0
+    on_etcd_down: str = "hold"  # hold, vrrp, fence
+    request_timeout: float = 0.5
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class VrrpInstance:
     name: str
     state: VrrpState = VrrpState.BACKUP  # configured hint; every instance starts in BACKUP
@@ -538,6 +582,7 @@ class VrrpInstance:
     sync_group: str | None = None  # name of the vrrp_sync_group it belongs to
     file: str = ""
     line: int = 0
+    split_brain: SplitBrainGuards = field(default_factory=SplitBrainGuards)
 
     @property
     def is_owner(self) -> bool:
@@ -796,6 +841,7 @@ class KeepalivedConfig:
     use_pid_dir: bool = False
     child_wait_time: float = 5.0
     linkbeat_use_polling: bool = False
+    lease_arbiter: LeaseArbiterConfig | None = None
 
     def script(self, name: str) -> VrrpScript | None:
         return next((s for s in self.vrrp_scripts if s.name == name), None)

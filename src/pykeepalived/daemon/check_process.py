@@ -24,6 +24,7 @@ import os
 import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,10 @@ from pykeepalived.check.virtual_server import (
 from pykeepalived.config.model import KeepalivedConfig, Severity
 from pykeepalived.daemon import sdnotify
 from pykeepalived.lvs.table import LvsTable
+from pykeepalived.observe.control import StatusServer, socket_path
+from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
+from pykeepalived.observe.meters import Events, StallMeter
+from pykeepalived.observe.vrrp_view import encode, notify_counts, process_status
 from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
@@ -100,6 +105,13 @@ class CheckerProcess:
         self._addr_monitor: Any = None
         self._reloading = False
         self._reload_again = False
+        # observability (observe.lvs_view): loop lateness, reloads, applies, check timings
+        self.started = time.time()
+        self.stall = StallMeter(cfg.global_defs.min_auto_priority_delay)
+        self.events = Events()
+        self.events.config_loaded(True, self.started)
+        self.check_meters = CheckMeters()
+        self._status: StatusServer | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -134,12 +146,32 @@ class CheckerProcess:
             return EXIT_FATAL
         self._handle(self.pool.start(self._now()))
         await self._watch_addresses()
+        if threading.current_thread() is threading.main_thread():  # not when embedded (tests)
+            self._status = StatusServer(socket_path(self.opts.checkers_pid_file),
+                                        self.status_document)
+            await self._status.start()
         sdnotify.checker_started(self.loop, self.pool)
         try:
             await self._main()
         finally:
+            if self._status is not None:
+                await self._status.close()
             await self._shutdown()
         return 0
+
+    async def status_document(self) -> bytes:
+        """The checker's status (observe.lvs_view): pool, applied table, data-plane counters."""
+        stats = None
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                stats = await self.backend.stats()
+        n = self.notifier
+        runner = getattr(getattr(n, "scripts", None), "runner", None)
+        base = process_status("checker", self.started, stall=self.stall, events=self.events,
+                              notify=notify_counts(runner))
+        return encode(lvs_document(base, self.pool.snapshot(), self._applied, stats,
+                                   self.check_meters, getattr(self.backend, "name", "?"),
+                                   not self._apply_failed))
 
     def _select_backend(self) -> Any:
         from pykeepalived.lvs.backend import LvsSettings
@@ -224,6 +256,10 @@ class CheckerProcess:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
+            if nt is not None and (now := self._now()) >= nt:
+                stall = self.stall.timer_ran(nt, now)
+                if stall is not None:
+                    log.info("%s", stall)
 
     def _launch(self, cid: CheckId) -> None:
         assert self.loop is not None
@@ -233,7 +269,10 @@ class CheckerProcess:
         task.add_done_callback(self._tasks.discard)
 
     async def _probe(self, cid: CheckId, vs: Any, rs: Any, chk: Any) -> None:
+        began = time.monotonic()
         outcome = await self.prober.run(vs, rs, chk)
+        self.check_meters.ran(cid.vs, cid.rs, cid.index, chk.kind, time.monotonic() - began,
+                              outcome.ok)
         self._results.append((cid, outcome))
         self._wake.set()
 
@@ -245,14 +284,17 @@ class CheckerProcess:
         if self._applied is not None and table == self._applied and not self._apply_failed:
             self._applied_version = version
             return
+        began = time.monotonic()
         try:
             ops = await self.backend.apply(table)
         except Exception as e:
+            self.events.apply_failures += 1
             if not self._apply_failed:
                 log.error("LVS data plane %s: applying the table failed: %s",
                           getattr(self.backend, "name", "?"), e)
             self._apply_failed = True
             return
+        self.events.apply.observe(time.monotonic() - began)
         if self._apply_failed:
             log.info("LVS data plane %s: table applied after earlier failures",
                      getattr(self.backend, "name", "?"))
@@ -330,12 +372,15 @@ class CheckerProcess:
                               all_config=self.opts.all_config)
                 errors = [m for m in parsed.messages if m.severity in (Severity.ERROR,
                                                                         Severity.FATAL)]
+                began = time.monotonic()
+                self.events.config_loaded(not errors, time.time())
                 if errors:
                     for m in errors:
                         log.error("%s", m.format())
                     log.error("Reload of configuration failed; keeping the running one")
                 else:
                     await self.reload(parsed.config)
+                    self.events.reloaded(time.monotonic() - began)
                 if not self._reload_again:
                     break
         except Exception:

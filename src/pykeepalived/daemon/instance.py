@@ -161,8 +161,11 @@ class Instance:
         """Run the queued operations one after the other, then end (``queue`` starts another)."""
         ops = self.ops
         try:
+            meters = getattr(self.proc, "meters", None)  # observe.vrrp_view.VrrpMeters
+            events = None if meters is None else meters.events
             while ops:
                 op = ops.pop(0)
+                began = time.monotonic()
                 try:
                     result = op()
                     if asyncio.iscoroutine(result):
@@ -170,7 +173,11 @@ class Instance:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    if events is not None:
+                        events.apply_failures += 1
                     log.exception("(%s) kernel operation failed", self.name)
+                if events is not None:
+                    events.apply.observe(time.monotonic() - began)
         finally:
             if self.worker is asyncio.current_task():
                 self.worker = None

@@ -41,7 +41,7 @@ from pykeepalived.daemon.signalfd import SignalFd
 from pykeepalived.options import Options
 
 if TYPE_CHECKING:
-    from pykeepalived.config.model import GlobalDefs
+    from pykeepalived.config.model import GlobalDefs, KeepalivedConfig
 
 EXIT_FATAL = 1  # a child exiting with this is not respawned (keepalived's KEEPALIVED_EXIT_FATAL)
 EXIT_CONFIG = 2  # cannot start anything
@@ -53,7 +53,7 @@ FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIGJSON, SIGSTATS_CL
 STOP = (signal.SIGTERM, signal.SIGINT)
 HANDLED = (*FORWARDED, *STOP, signal.SIGCHLD)
 
-CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck"}
+CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck", "observe": "Metrics"}
 
 
 def run_daemon(opts: Options) -> int:
@@ -72,7 +72,30 @@ def run_daemon(opts: Options) -> int:
         return run_vrrp_child(opts)
     if opts.child == "checker":
         return _run_checker_child(opts)
+    if opts.child == "observe":
+        from pykeepalived.daemon.observe_process import run_observe_child
+
+        return run_observe_child(opts)
     return Supervisor(opts).run()
+
+
+def child_kinds(opts: Options, cfg: KeepalivedConfig) -> list[str]:
+    """The children that do the work for ``cfg``: VRRP when there are instances or static
+    addresses/routes/rules, the checker when there are virtual servers (``--all``, ``-P`` and
+    ``-C`` as keepalived). The ``observe`` child is added by the caller when metrics are on."""
+    kinds: list[str] = []
+    if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
+                                or cfg.static_addresses or cfg.static_routes
+                                or cfg.static_rules):
+        kinds.append("vrrp")
+    if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
+        kinds.append("checker")
+    return kinds
+
+
+def metrics_listen(opts: Options, gd: GlobalDefs) -> str | None:
+    """The HTTP listen address: ``--metrics-listen``, else ``pykeepalived_metrics_listen``."""
+    return opts.metrics_listen or gd.metrics_listen
 
 
 def _run_checker_child(opts: Options) -> int:
@@ -117,6 +140,8 @@ def options_to_argv(opts: Options) -> list[str]:
         a.append(f"--log-file={opts.log_file}")
     if opts.umask is not None:
         a += ["-u", oct(opts.umask)]
+    if opts.metrics_listen is not None:
+        a.append(f"--metrics-listen={opts.metrics_listen}")
     if opts.ident_suffix:
         a += ["--ident-suffix", opts.ident_suffix]
     # -s is not passed on: the parent has already joined the namespace and children inherit it.
@@ -293,13 +318,9 @@ class Supervisor:
             import pickle
 
             gd_pickled = pickle.dumps(gd)
-        kinds: list[str] = []
-        if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
-                                    or cfg.static_addresses or cfg.static_routes
-                                    or cfg.static_rules):
-            kinds.append("vrrp")
-        if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
-            kinds.append("checker")
+        kinds = child_kinds(opts, cfg)
+        if kinds and metrics_listen(opts, gd) is not None:
+            kinds.append("observe")
         names = {"parent": proctitle.process_name(gd, None),
                  **{k: proctitle.process_name(gd, k) for k in CHILD_TITLES}}
         naming = (cfg.net_namespace, cfg.instance_name, cfg.use_pid_dir)

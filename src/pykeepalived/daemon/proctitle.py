@@ -53,7 +53,7 @@ def process_name(gd: _NameDefs | None, child: str | None) -> str:
     parent = (gd.process_name if gd is not None else None) or DEFAULT_NAME
     if child is None or gd is None:
         return parent[:TASK_COMM_LEN - 1]
-    own = gd.vrrp_process_name if child == "vrrp" else gd.checker_process_name
+    own = {"vrrp": gd.vrrp_process_name, "checker": gd.checker_process_name}.get(child)
     if own is None and gd.process_names:
         own = PROCESS_NAMES.get(child)
     return (own or parent)[:TASK_COMM_LEN - 1]

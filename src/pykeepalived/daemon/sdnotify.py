@@ -399,6 +399,15 @@ def checker_started(loop: Any, pool: Any) -> None:
     link.ready()
 
 
+def observe_started(loop: Any) -> None:
+    """The metrics child listens (or keeps retrying a busy port): beat from its loop, READY."""
+    link = child_link()
+    if link is None:
+        return
+    link.start_heartbeat(loop)
+    link.ready()
+
+
 def report_checker_status(pool: Any) -> None:
     """``rs_up``/``rs_total`` for the STATUS line, from the pool's read-only snapshot."""
     if child_link() is None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify, splitbrain
 from pykeepalived.daemon.instance import (
     Instance,
     destinations,
@@ -50,6 +50,7 @@ from pykeepalived.daemon.settings import (
     rule_of,
     static_track_name,
 )
+from pykeepalived.daemon.splitbrain import SplitBrainShell
 from pykeepalived.net.addresses import AddressManager
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import DEFAULT_TABLE, Firewall
@@ -62,6 +63,8 @@ from pykeepalived.net.vmac import (
     resolve_vmac,
     xmit_interface,
 )
+from pykeepalived.observe.control import StatusServer, socket_path
+from pykeepalived.observe.vrrp_view import VrrpMeters, vrrp_status
 from pykeepalived.options import Options
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -160,6 +163,9 @@ class VrrpProcess:
         self._static_task: asyncio.Task[None] | None = None
         self._static_again = False
         self._route_watch: Any = None
+        self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
+        self.meters = VrrpMeters(time.time())  # observability: observe.vrrp_view
+        self._status: StatusServer | None = None
 
     # ================================================================ life cycle
     async def run(self) -> int:
@@ -172,6 +178,7 @@ class VrrpProcess:
             log.error("Configuration has fatal errors: VRRP child exiting")
             return EXIT_FATAL
         self.cfg = parsed.config
+        self.meters.events.config_loaded(True, time.time())
         self._scheduling()
         self.loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         if not self.opts.ignore_sigint:
@@ -193,6 +200,12 @@ class VrrpProcess:
             await self._check_static(force=True)
             await self._watch_routes()
             await self._start_trackers()
+            if splitbrain.wanted(self.cfg):
+                self.sb = SplitBrainShell(self)
+                await self.sb.start(self.cfg)
+            self._observe_config()
+            self._status = StatusServer(socket_path(self.opts.vrrp_pid_file), self._status_doc)
+            await self._status.start()
             delay = self.cfg.global_defs.vrrp_startup_delay
             if delay > 0:
                 log.info("Delaying startup for %g seconds", delay)
@@ -210,6 +223,8 @@ class VrrpProcess:
             await self._stop.wait()
             await self._shutdown()
         finally:
+            if self._status is not None:
+                await self._status.close()
             self._close_all()
         ru = resource.getrusage(resource.RUSAGE_SELF)
         log.info("Stopped - used %.6f user time, %.6f system time", ru.ru_utime, ru.ru_stime)
@@ -531,7 +546,11 @@ class VrrpProcess:
         inst = insts.get(vrid) if vrid is not None else None
         if inst is not None and inst.vmac is not None and self._duplicate(pkt):
             return
+        if inst is not None and self.sb is not None and self.sb.path_packet(key, inst, pkt):
+            return
         if inst is None:
+            if self.sb is not None:
+                self._foreign(key, pkt)
             if key in self._vmac_keys:
                 return  # another VRID's advert flooded to this macvlan: not ours to judge
             if self.cfg.global_defs.log_unknown_vrids:
@@ -553,12 +572,30 @@ class VrrpProcess:
             return
         if inst.ah is not None and inst.router.state is State.BACKUP:
             inst.ah.backup_received()
+        if self.sb is not None and adv.addresses != inst.router.settings.addresses:
+            self.sb.foreign_advert(key[0], adv)
         router = inst.router
-        router.receive(adv, self._now())
+        now = self._now()
+        if router.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
+            t.received(now, router.master_adver_int)
+        router.receive(adv, now)
         if (router.repeat_advert is adv and pkt.family == 4 and pkt.protocol == PROTO_VRRP
                 and inst.vmac is None and inst.ah is None):
             self._rx_memo[inst.name] = (inst, inst.expect, adv, repeat_key(pkt.data))
         self._drain(inst)
+
+    def _foreign(self, key: SockKey, pkt: Received) -> None:
+        """An advert of a VRID we do not run: the split-brain conflict watch looks at it."""
+        assert self.sb is not None
+        try:
+            if pkt.family == 4:
+                adv = decode_ipv4(pkt.data, expect=None)
+            else:
+                adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                  expect=None, verify_checksum=False)
+        except PacketError:
+            return
+        self.sb.foreign_advert(key[0], adv)
 
     def _on_repeat4(self, key: SockKey, data: bytes) -> bool:
         """The backup's hot path: an IPv4 datagram equal to the last advert the instance's
@@ -578,7 +615,11 @@ class VrrpProcess:
         # (only an instance without AH or a VMAC is ever remembered: see _on_packet)
         if m is None or m[0] is not inst or m[1] is not inst.expect or repeat_key(data) != m[3]:
             return False
-        if not inst.router.receive_repeat(m[2], self._now()):
+        now = self._now()
+        r = inst.router
+        if r.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
+            t.received(now, r.master_adver_int)
+        if not r.receive_repeat(m[2], now):
             return False
         self._drain(inst)
         return True
@@ -645,6 +686,8 @@ class VrrpProcess:
                     break
                 for a in acts:
                     self._act(inst, a)
+                if self.sb is not None:
+                    self.sb.observe(inst, acts)
             self._touch(inst)
             return
         todo = [self.instances[m.name] for m in group.members if m.name in self.instances]
@@ -655,6 +698,8 @@ class VrrpProcess:
                 busy |= bool(acts)
                 for a in acts:
                     self._act(i, a)
+                if self.sb is not None and acts:
+                    self.sb.observe(i, acts)
             gacts = group.actions()
             busy |= bool(gacts)
             for a in gacts:
@@ -667,10 +712,14 @@ class VrrpProcess:
     def _act(self, inst: Instance, a: Action) -> None:
         if isinstance(a, SendAdvert):
             inst.send_advert(a)
+            if self.sb is not None:
+                self.sb.send_paths(inst, a)
         elif isinstance(a, LogEvent):
             log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
         elif isinstance(a, StateChanged):
             inst.last_transition = time.time()
+            self.meters.of(inst.name).changed(a.old.value, a.new.value, a.reason.value,
+                                              inst.last_transition)
             sdnotify.report_vrrp_status(self.instances.values())
             if a.new is State.MASTER and inst.ah is not None:
                 inst.ah.become_master()
@@ -776,9 +825,12 @@ class VrrpProcess:
             self._timer = self.loop.call_at(at, self._on_timer)
 
     def _on_timer(self) -> None:
+        due = self._timer_at
         self._timer = None
         self._timer_at = None
         now = self._now()
+        if due is not None and (stall := self.meters.stall.timer_ran(due, now)) is not None:
+            log.info("%s", stall)
         while (t := self._earliest()) is not None and t <= now:
             _, name = heapq.heappop(self._heap)
             self._due.pop(name, None)
@@ -829,8 +881,10 @@ class VrrpProcess:
 
     async def _reload_once(self) -> None:
         log.info("Reloading")
+        began = time.monotonic()
         parsed = load_config(self.opts)
         errors = config_errors(parsed)
+        self.meters.events.config_loaded(not errors, time.time())
         if errors:
             for e in errors:
                 log.error("%s", e)
@@ -905,10 +959,23 @@ class VrrpProcess:
                 inst2.router.start(now)
                 self._drain(inst2)
         self._close_unused_sockets()
+        await self._restart_guards()
         self._rearm()
+        self._observe_config()
+        self.meters.events.reloaded(time.monotonic() - began)
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(keep), len(carry), len(drop),
                  len(added) - sum(1 for c in added if c.name in drop))
+
+    async def _restart_guards(self) -> None:
+        """Split-brain guards follow the reload: the old ones stop (their lease revoked), new
+        ones start from the instances' current states (a kept master takes its key again)."""
+        if self.sb is not None:
+            await self.sb.shutdown()
+            self.sb = None
+        if splitbrain.wanted(self.cfg):
+            self.sb = SplitBrainShell(self)
+            await self.sb.start(self.cfg)
 
     async def _carry_master(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
         """Replace a MASTER's router by one built from its changed config without leaving
@@ -978,6 +1045,15 @@ class VrrpProcess:
                 self.sockets.pop(key).close()
                 self.by_vrid.pop(key, None)
                 self._reading.discard(key)
+
+    def _observe_config(self) -> None:
+        """Stall threshold and per-instance meters follow the configured instances."""
+        self.meters.configure(((n, i.cfg.version, i.router.settings.advert_int)
+                               for n, i in self.instances.items()),
+                              self.cfg.global_defs.min_auto_priority_delay)
+
+    async def _status_doc(self) -> bytes:
+        return await vrrp_status(self, self.meters)
 
     def snapshots(self) -> list[dumps.InstanceSnapshot]:
         now = self.loop.time() if self.loop is not None else None
@@ -1049,6 +1125,9 @@ class VrrpProcess:
             self._static_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._static_task
+        if self.sb is not None:
+            await self.sb.shutdown()
+            self.sb = None
         now = self._now()
         for inst in list(self.instances.values()):
             inst.router.shutdown(now)

@@ -10,11 +10,20 @@ default; a dump costs ~0.1 ms). Only changes are stored, so an hour-long run sta
 
 Times are ``time.monotonic()``: a scenario notes its own events (``t = time.monotonic()``)
 and asks the :class:`Timeline` what happened after them.
+
+Run as a program inside one namespace (``ip netns exec NS python -m pykeepalived.lab.sampler
+VIP [PERIOD]``), it polls that host's view of one VIP every 5 ms: does the host hold it, and
+which MAC its neighbour table gives for it (a client's ARP view). It prints ``<wall time> hold
+0|1`` and ``<wall time> neigh <mac>|-`` each time a value changes, then, at SIGTERM, ``<wall
+time> samples N`` (how many polls were made, so a reader can check the rate held).
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -229,3 +238,63 @@ class VipSampler:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# ------------------------------------------------------- one host's view, as a program
+class Poller:
+    """One namespace's view of ``vip``: held here, and the MAC its neighbour table names."""
+
+    def __init__(self, vip: str) -> None:
+        self.vip = vip.split("/")[0]
+        self.family = socket.AF_INET6 if ":" in self.vip else socket.AF_INET
+        self._rtnl = RtnlSocket()
+
+    def holds(self) -> bool:
+        return any(a.ip == self.vip for a in self._rtnl.dump_addresses(timeout=1.0))
+
+    def neigh(self) -> str:
+        for n in self._rtnl.dump_neighbours(self.family, timeout=1.0):
+            if n.ip == self.vip:
+                return n.lladdr
+        return "-"
+
+
+def main(argv: list[str]) -> int:
+    vip = argv[0]
+    period = float(argv[1]) if len(argv) > 1 else 0.005
+    p = Poller(vip)
+    stop = False
+
+    def on_term(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    last_hold: bool | None = None
+    last_mac: str | None = None
+    n = 0
+    nxt = time.monotonic()
+    while not stop:
+        now = time.time()
+        h = p.holds()
+        m = p.neigh()
+        n += 1
+        if h != last_hold:
+            print(f"{now:.6f} hold {int(h)}", flush=True)
+            last_hold = h
+        if m != last_mac:
+            print(f"{now:.6f} neigh {m}", flush=True)
+            last_mac = m
+        nxt += period
+        delay = nxt - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            nxt = time.monotonic()
+    print(f"{time.time():.6f} samples {n}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

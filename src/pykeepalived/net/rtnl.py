@@ -12,7 +12,7 @@ releasing at once took tens of milliseconds there and ~1 ms here.
 
 Messages are built from ``net.addresses.address_kwargs`` (one definition of what an address
 line means), and :func:`parse_addresses` reads an RTM_GETADDR dump (also used by the lab's
-address sampler).
+address sampler); :meth:`RtnlSocket.dump_neighbours` gives the lab a client's ARP/ND view.
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ import itertools
 import os
 import socket
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 RTM_NEWADDR = 20
 RTM_DELADDR = 21
 RTM_GETADDR = 22
+RTM_NEWNEIGH = 28
+RTM_GETNEIGH = 30
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLM_F_REQUEST = 0x1
@@ -45,12 +47,17 @@ IFA_CACHEINFO = 6
 IFA_FLAGS = 8
 IFA_PROTO = 11
 #: ``ip addr`` shows it as ``proto keepalived`` (rt_addrprotos; what keepalived 2.4 sets)
+NDA_DST = 1
+NDA_LLADDR = 2
+NUD_VALID = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80  # REACHABLE STALE DELAY PROBE NOARP PERMANENT
 RTPROT_KEEPALIVED = 18
 
+_T = TypeVar("_T")
 _HDR = struct.Struct("=IHHII")
 _IFADDRMSG = struct.Struct("=BBBBI")
 _RTA = struct.Struct("=HH")
 _CACHEINFO = struct.Struct("=IIII")
+_NDMSG = struct.Struct("=BxxxiHBB")
 
 
 def _attr(kind: int, payload: bytes) -> bytes:
@@ -103,18 +110,9 @@ def parse_addresses(buf: bytes, seq: int | None = None) -> tuple[list[KernelAddr
     (NLMSG_DONE). With ``seq``, messages of other requests are skipped. An error answer to the
     dump raises ``OSError``."""
     out: list[KernelAddress] = []
-    for mtype, _flags, mseq, body in _messages(buf):
-        if seq is not None and mseq != seq:
-            continue
-        if mtype == NLMSG_DONE:
+    for body in _dump_bodies(buf, seq, RTM_NEWADDR, _IFADDRMSG.size, "address dump"):
+        if body is None:
             return out, True
-        if mtype == NLMSG_ERROR:
-            (err,) = struct.unpack_from("=i", body)
-            if err:
-                raise OSError(-err, f"address dump: {os.strerror(-err)}")
-            continue
-        if mtype != RTM_NEWADDR or len(body) < _IFADDRMSG.size:
-            continue
         fam, plen, _f, _scope, index = _IFADDRMSG.unpack_from(body)
         af = socket.AF_INET6 if fam == socket.AF_INET6 else socket.AF_INET
         attrs = dict(_attrs(body[_IFADDRMSG.size:]))
@@ -125,6 +123,51 @@ def parse_addresses(buf: bytes, seq: int | None = None) -> tuple[list[KernelAddr
         out.append(KernelAddress(6 if af == socket.AF_INET6 else 4, socket.inet_ntop(af, raw),
                                  plen, index, proto))
     return out, False
+
+
+@dataclass(frozen=True)
+class KernelNeighbour:
+    """One neighbour table entry with a link-layer address in a usable state (NUD_VALID)."""
+
+    ip: str
+    lladdr: str  # aa:bb:cc:dd:ee:ff
+    ifindex: int
+
+
+def parse_neighbours(buf: bytes, seq: int | None = None
+                     ) -> tuple[list[KernelNeighbour], bool]:
+    """The valid entries in one ``recv`` of an RTM_GETNEIGH dump (as :func:`parse_addresses`);
+    incomplete and failed entries, which name no usable MAC, are left out."""
+    out: list[KernelNeighbour] = []
+    for body in _dump_bodies(buf, seq, RTM_NEWNEIGH, _NDMSG.size, "neighbour dump"):
+        if body is None:
+            return out, True
+        fam, index, state, _flags, _type = _NDMSG.unpack_from(body)
+        attrs = dict(_attrs(body[_NDMSG.size:]))
+        dst, mac = attrs.get(NDA_DST), attrs.get(NDA_LLADDR)
+        if dst is None or mac is None or not state & NUD_VALID:
+            continue
+        af = socket.AF_INET6 if fam == socket.AF_INET6 else socket.AF_INET
+        out.append(KernelNeighbour(socket.inet_ntop(af, dst), mac.hex(":"), index))
+    return out, False
+
+
+def _dump_bodies(buf: bytes, seq: int | None, mtype_want: int, min_len: int, what: str
+                 ) -> Iterator[bytes | None]:
+    """The ``mtype_want`` message bodies of one dump datagram, then None at NLMSG_DONE."""
+    for mtype, _flags, mseq, body in _messages(buf):
+        if seq is not None and mseq != seq:
+            continue
+        if mtype == NLMSG_DONE:
+            yield None
+            return
+        if mtype == NLMSG_ERROR:
+            (err,) = struct.unpack_from("=i", body)
+            if err:
+                raise OSError(-err, f"{what}: {os.strerror(-err)}")
+            continue
+        if mtype == mtype_want and len(body) >= min_len:
+            yield body
 
 
 def _messages(buf: bytes) -> Iterator[tuple[int, int, int, bytes]]:
@@ -215,25 +258,35 @@ class RtnlSocket:
 
     def dump_addresses(self, timeout: float = 2.0) -> list[KernelAddress]:
         """Every address of the namespace (blocking; a small table answers in microseconds)."""
+        return self._dump(RTM_GETADDR, _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0),
+                          parse_addresses, timeout)
+
+    def dump_neighbours(self, family: int = socket.AF_UNSPEC, timeout: float = 2.0
+                        ) -> list[KernelNeighbour]:
+        """The neighbour table's valid entries (a client's view of who owns an address)."""
+        return self._dump(RTM_GETNEIGH, _NDMSG.pack(family, 0, 0, 0, 0), parse_neighbours,
+                          timeout)
+
+    def _dump(self, mtype: int, payload: bytes,
+              parse: Callable[[bytes, int], tuple[list[_T], bool]], timeout: float) -> list[_T]:
         import select
 
         seq = next(self._seq) & 0xFFFFFFFF
-        self.sock.send(_HDR.pack(_HDR.size + _IFADDRMSG.size, RTM_GETADDR,
-                                 NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
-                       + _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
-        out: list[KernelAddress] = []
+        self.sock.send(_HDR.pack(_HDR.size + len(payload), mtype, NLM_F_REQUEST | NLM_F_DUMP,
+                                 seq, 0) + payload)
+        out: list[_T] = []
         end = _now() + timeout
         while (left := end - _now()) > 0:
             if not select.select([self.sock], [], [], left)[0]:
                 break
             try:
-                got, done = parse_addresses(self.sock.recv(65536), seq)
+                got, done = parse(self.sock.recv(65536), seq)
             except BlockingIOError:
                 continue
             out += got
             if done:
                 return out
-        raise TimeoutError("address dump: no end of dump")
+        raise TimeoutError("rtnetlink dump: no end of dump")
 
 
 def _now() -> float:

@@ -274,6 +274,8 @@ class ProcessRunner:
         self.subreaper = False  # True from its first spawn in a process that allowed it
         self.spawned = 0
         self.timeouts = 0
+        self.runs = 0  # run() calls, whether the exec worked or not
+        self.failed = 0  # runs that did not exit 0: exec errors, signals, timeouts, exit != 0
         self.orphans_reaped = 0
 
     # ------------------------------------------------------------------ public
@@ -293,12 +295,14 @@ class ProcessRunner:
         At the timeout its process group gets SIGTERM and, ``kill_grace`` seconds later,
         SIGKILL; with ``kill_grace`` 0, SIGKILL at once (keepalived's STOP notify scripts)."""
         start = time.monotonic()
+        self.runs += 1
         try:
             proc = await self._spawn(argv, run_as, env)
         except (OSError, ValueError, KeyError) as exc:
             if not isinstance(exc, _FdReserve):  # (logged once by _check_descriptors)
                 log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"),
                             exc)
+            self.failed += 1
             return RunResult(Outcome.SPAWN_FAILED, error=str(exc),
                              duration=time.monotonic() - start)
         pid = proc.pid
@@ -328,6 +332,8 @@ class ProcessRunner:
             self._forget_empty_sessions()  # cheap; the periodic sweep reaps any orphans
         rc = proc.returncode
         duration = time.monotonic() - start
+        if timed_out or rc != 0:
+            self.failed += 1
         if timed_out:
             return RunResult(Outcome.TIMED_OUT, status=rc if rc is not None else -1, pid=pid,
                              duration=duration)

@@ -134,6 +134,7 @@ class VrrpScriptRunner:
         if warn:
             log.warning("VRRP_Script(%s) %s", script.name, warn)
         self.disabled = False
+        self.running = False
         self.runs = 0
         self.skipped = 0
         self.last_result: RunResult | None = None
@@ -192,8 +193,12 @@ class VrrpScriptRunner:
                     await current
 
     async def _run_once(self, timeout: float) -> RunResult:
-        result = await self._runner.run(self.script.argv, self.run_as, timeout,
-                                        name=self.script.name)
+        self.running = True  # keepalived's script state "running" (its data file, exporters)
+        try:
+            result = await self._runner.run(self.script.argv, self.run_as, timeout,
+                                            name=self.script.name)
+        finally:
+            self.running = False
         self.runs += 1
         self.last_result = result
         if result.outcome is Outcome.EXITED and result.status != self._last_status:

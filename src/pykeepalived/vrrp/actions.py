@@ -34,6 +34,7 @@ class Reason(enum.Enum):
     SYNC_GROUP = "sync group"
     SHUTDOWN = "shutdown"
     RELOAD_MASTER = "master before reload"
+    YIELD = "yielded to another holder"  # a split-brain guard (vrrp.claim) handed the role over
 
 
 class NotifyEvent(enum.Enum):
@@ -138,6 +139,17 @@ class AhResync:
     peer_seq: int
 
 
+@dataclass(frozen=True)
+class ClaimWanted:
+    """The router's down timer says "claim" but a guard's block stands (``wanted``), or it no
+    longer wants to (a master was heard, the state changed). ``silent``: no master is heard
+    (see ``vrrp.claim``). Guards that can lift their block on request (the lease arbiter tries
+    to take its key) act on it; the router does nothing with it."""
+
+    wanted: bool
+    silent: bool = True
+
+
 Action = (
     SendAdvert
     | AcquireAddresses
@@ -147,6 +159,7 @@ Action = (
     | Notify
     | LogEvent
     | AhResync
+    | ClaimWanted
 )
 
 

@@ -24,6 +24,7 @@ Transition table (old state, reason → new state)::
     MASTER  higher priority advert       -> BACKUP     (or equal priority, higher source)
     MASTER  sync group goes BACKUP       -> BACKUP
     MASTER  fault / group fault          -> FAULT      (sends a priority-0 advert)
+    MASTER  a guard yields the role      -> BACKUP     (split-brain guards, vrrp.claim)
     FAULT   fault cleared (whole group)  -> BACKUP
     any     shutdown                     -> STOP       (a MASTER sends priority 0)
 
@@ -37,6 +38,10 @@ Invariants
   timer: the backup keeps its *remaining* time (keepalived, not RFC-literal).
 * The effective priority is always ``tracking.effective_priority(base, delta)``: 1..254, or 255
   for an address owner, which trackers' weights never change.
+* A claim (BACKUP -> MASTER on the down timer) waits while a split-brain guard's block
+  applies (``set_claim_block``, ``vrrp.claim``); guards' FAULT demands (``set_guard_fault``)
+  count as the instance's own fault, with the guard's reason in the log. Without guards
+  configured neither ever holds and the router is keepalived's.
 * Skew and Master_Down are computed in whole microseconds from the effective priority and the
   master's advert interval, as keepalived does (v2: skew = (256-p)/256 s; v3: (256-p)·I/256).
 """
@@ -52,6 +57,7 @@ from pykeepalived.vrrp.actions import (
     AcquireAddresses,
     Action,
     AhResync,
+    ClaimWanted,
     GarpReason,
     LogEvent,
     Notify,
@@ -64,6 +70,7 @@ from pykeepalived.vrrp.actions import (
     StateChanged,
     VrrpStats,
 )
+from pykeepalived.vrrp.claim import ClaimBlock, ClaimBlocks
 from pykeepalived.vrrp.packet import Advert
 from pykeepalived.vrrp.tracking import (
     PRIO_OWNER,
@@ -104,6 +111,7 @@ TRANSITIONS: frozenset[tuple[State, Reason, State]] = frozenset(
         (State.MASTER, Reason.SYNC_GROUP, State.BACKUP),
         (State.MASTER, Reason.FAULT, State.FAULT),
         (State.MASTER, Reason.SYNC_GROUP, State.FAULT),
+        (State.MASTER, Reason.YIELD, State.BACKUP),
         (State.FAULT, Reason.FAULT_CLEARED, State.BACKUP),
         (State.INIT, Reason.SHUTDOWN, State.STOP),
         (State.BACKUP, Reason.SHUTDOWN, State.STOP),
@@ -269,6 +277,14 @@ class VrrpRouter:
         # The last advert a BACKUP accepted as a plain refresh from its master (see
         # receive_repeat); None when the last full receive did anything else.
         self._rx_repeat: Advert | None = None
+        # Split-brain guards (vrrp.claim): blocks on claiming, FAULT demands with their reason,
+        # and a claim waiting for the blocks to lift (silent or a preemption; announce timer).
+        self._blocks = ClaimBlocks()
+        self._guard_faults: dict[str, str] = {}
+        self._heard_lower = False
+        self._last_rx: float | None = None
+        self._claim_wait: bool | None = None  # None: not waiting; else the claim's "silent"
+        self._announce_at: float | None = None
         self.group: SyncGroup | None = None
         if sync_group is not None:
             sync_group.add(self)
@@ -310,7 +326,7 @@ class VrrpRouter:
         """True while this instance's own trackers or interface demand FAULT."""
         if not self._iface_up and not self.settings.dont_track_primary:
             return True
-        return self._track_result.fault
+        return self._track_result.fault or bool(self._guard_faults)
 
     @property
     def skew(self) -> float:
@@ -332,7 +348,7 @@ class VrrpRouter:
     def next_timer(self) -> float | None:
         """The virtual time at which ``handle_timer`` must next be called, or None."""
         if self._state is State.BACKUP:
-            return self._down_at
+            return self._down_at if self._announce_at is None else self._announce_at
         if self._state is State.MASTER:
             # called for every advert sent: no list, no min() of a generator
             best = self._advert_at
@@ -386,12 +402,15 @@ class VrrpRouter:
         """
         if (advert is not self._rx_repeat or self._state is not State.BACKUP
                 or advert.priority < self._eff or advert.src != self._master_ip
-                or advert.adver_int != self._master_adver_int):
+                or advert.adver_int != self._master_adver_int
+                or self._claim_wait is not None):  # a guard must hear that the wait ended
             return False
         self.stats.advert_rcvd += 1
+        self._last_rx = now
         self._preempt_at = None
         self._want_master = False
         self._down_at = now + self.master_down
+        self._heard_lower = False
         return True
 
     def receive(self, advert: Advert, now: float) -> None:
@@ -431,6 +450,7 @@ class VrrpRouter:
                       f"expected {len(s.addresses)}!", "WARNING")
             return
         self.stats.advert_rcvd += 1
+        self._last_rx = now
         if (
             self._state is State.MASTER
             and self._base == PRIO_OWNER
@@ -453,6 +473,10 @@ class VrrpRouter:
             if due is None or due > now:
                 return
             if self._state is State.BACKUP:
+                if self._announce_at is not None and self._announce_at <= now:
+                    self._announce_at = now + self._own_interval()
+                    self._send_advert(self._eff)
+                    continue
                 self._down_at = None
                 self._master_down(now)
             elif self._advert_at is not None and self._advert_at <= now:
@@ -550,6 +574,7 @@ class VrrpRouter:
             accept = now < self._preempt_at
         if not accept:
             # Keep the remaining timer: it runs out and we take over (preemption).
+            self._heard_lower = True
             self._log(
                 f"received lower priority advert from {adv.src} "
                 f"(priority {adv.priority}, ours {self._eff}), ignoring"
@@ -564,6 +589,8 @@ class VrrpRouter:
         self._master_ip = adv.src
         self._want_master = False
         self._down_at = now + self.master_down
+        self._heard_lower = False
+        self._end_claim_wait()
         if adv.priority >= self._eff:
             self._rx_repeat = adv
 
@@ -672,10 +699,73 @@ class VrrpRouter:
                 now + wait + skew_time(self.settings.version, PRIO_OWNER, self._master_adver_int)
             )
             return
+        silent = not self._heard_lower
+        block = self._blocks.blocking(silent)
+        if block is not None:
+            if self._claim_wait is None:
+                self._log(f"not claiming MASTER: {block.reason}", "WARNING")
+                self._actions.append(ClaimWanted(True, silent))
+            self._claim_wait = silent
+            if not self._blocks.announce(silent):
+                self._announce_at = None
+            elif self._announce_at is None:
+                self._send_advert(self._eff)
+                self._announce_at = now + self._own_interval()
+            return
+        self._end_claim_wait()
         if not owner_start:
             self._log("Receive advertisement timeout")
         reason = Reason.OWNER_STARTUP if owner_start else Reason.MASTER_DOWN
         self._transition(now, State.MASTER, reason)
+
+    def _end_claim_wait(self) -> None:
+        if self._claim_wait is not None:
+            self._claim_wait = None
+            self._announce_at = None
+            self._actions.append(ClaimWanted(False))
+
+    # ------------------------------------------------------------------ split-brain guards
+    def set_claim_block(self, source: str, block: ClaimBlock | None, now: float) -> None:
+        """A guard forbids claiming MASTER (``block``) or lifts its objection (None).
+
+        A router waiting to claim re-checks at once: it claims when nothing applicable is
+        left, or keeps waiting (announcing or not, as the remaining blocks ask)."""
+        if not self._blocks.set(source, block) or self._claim_wait is None:
+            return
+        if self._state is State.BACKUP and self._down_at is None:
+            self._master_down(now)
+
+    @property
+    def last_advert_at(self) -> float | None:
+        """When the last valid advert from another router of this VRID arrived."""
+        return self._last_rx
+
+    @property
+    def claim_waiting(self) -> bool:
+        """True while the down timer has run out but a guard's block holds the claim back."""
+        return self._claim_wait is not None
+
+    def set_guard_fault(self, source: str, reason: str | None, now: float) -> None:
+        """A guard demands FAULT for ``reason`` (None: it no longer does). The reason is
+        logged, so an operator reads why the instance gave up its addresses."""
+        if reason is None:
+            if self._guard_faults.pop(source, None) is None:
+                return
+        else:
+            if self._guard_faults.get(source) == reason:
+                return
+            self._guard_faults[source] = reason
+            self._log(f"{source}: {reason}", "WARNING")
+        self._tracking_changed(now)
+
+    def yield_master(self, reason: str, now: float) -> None:
+        """A guard saw another holder of our addresses that keeps them: hand the role over
+        (MASTER -> BACKUP, addresses released). What stops us from taking it back at once is
+        the guard's claim block, not the router."""
+        if self._state is not State.MASTER:
+            return
+        self._log(f"yielding MASTER: {reason}", "WARNING")
+        self._transition(now, State.BACKUP, Reason.YIELD)
 
     # ------------------------------------------------------------------ tracking
     def _compute_priority(self) -> int:
@@ -766,6 +856,8 @@ class VrrpRouter:
         self._state = new
         self._want_master = False
         self._down_at = None
+        self._heard_lower = False
+        self._end_claim_wait()
         if new is State.MASTER:
             self._enter_master(now)
         elif new is State.BACKUP:
@@ -776,6 +868,8 @@ class VrrpRouter:
             self._down_at = now + self.master_down
         elif new is State.FAULT:
             self._log("Entering FAULT STATE")
+            for src, why in self._guard_faults.items():
+                self._log(f"FAULT reason {src}: {why}")
             self._master_ip = None
         elif new is State.STOP:
             self._log("Stopped")

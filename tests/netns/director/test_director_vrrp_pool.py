@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from pykeepalived.lab.director import Director as LabDirector
 from pykeepalived.lab.netns import Host, Lab, wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -121,42 +122,12 @@ virtual_server {VIP} 80 {{
 """
 
 
-class Director:
-    """One pykeepalived (VRRP and checker children) in a lab host."""
-
-    def __init__(self, host: Host, run: Path, conf: str) -> None:
-        self.host = host
-        self.run = run
-        run.mkdir()
-        self.conf = run / "keepalived.conf"
-        self.conf.write_text(conf)
-        self.log = run / "daemon.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = self.host.popen(
-                [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-G",
-                 "-f", str(self.conf), "-p", str(self.run / "k.pid"),
-                 "-r", str(self.run / "v.pid"), "-c", str(self.run / "c.pid")],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"))
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.terminate()
-        return self.proc.wait(20)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
+class Director(LabDirector):
+    """The lab's director, with this topology's checks on its VIP and pool."""
 
     def has_vip(self) -> bool:
         out = self.host.run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout
         return f"inet {VIP}/" in out and f"inet {GW}/" in out
-
-    def ruleset(self) -> str:
-        return self.host.run(["nft", "list", "table", "inet", "pykeepalived"],
-                             check=False).stdout
 
     def pool(self, vip: str = VIP, port: int = 80,
              servers: dict[str, str] = RS) -> set[str]:
@@ -258,13 +229,7 @@ def test_vip_moves_between_two_directors_and_the_pool_follows(lab: Lab, tmp_path
         assert d1.connections() - before >= 30
     finally:
         for d in directors:
-            if d.proc is not None and d.proc.poll() is None:
-                d.proc.terminate()
-                try:
-                    d.proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    d.proc.kill()
-                    d.proc.wait(10)  # reaped: no zombie left under the test runner
+            d.kill()
 
 
 SORRY = {"sorry": "10.97.1.20"}

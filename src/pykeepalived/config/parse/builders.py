@@ -61,6 +61,8 @@ class InstanceBuilder:
     family: int | None = None
     # accept / no_accept was given (strict mode reports an explicit accept)
     accept_given: bool = False
+    # the split-brain guard keywords' values (config.splitbrain), SplitBrainGuards fields
+    split_brain: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

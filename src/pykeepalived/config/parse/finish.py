@@ -9,6 +9,7 @@ import re
 from dataclasses import fields, replace
 from typing import Any
 
+import pykeepalived.config.splitbrain as sbconf
 from pykeepalived.config.model import (
     AddressSpec,
     GlobalDefs,
@@ -55,7 +56,9 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
     gk.setdefault("router_id", hostname)
     gk["other"] = tuple(st.glob.other)
     g = GlobalDefs(**gk)
-    instances = [_InstanceFinish(p, b, g).result() for b in st.instances]
+    instances = [sbconf.finish_instance(p, _InstanceFinish(p, b, g).result(), b.split_brain)
+                 for b in st.instances]
+    sbconf.finish(p, instances, st.top.values.get("lease_arbiter"))
     instances, groups = _sync_groups(p, st, g, instances)
     # a garp_group sets the GARP/NA spacing of the interfaces it names
     per_if = {i: gg for gg in st.garp_groups for i in gg.interfaces}
@@ -84,7 +87,8 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
         instance_name=top.get("instance_name"),
         use_pid_dir=bool(top.get("use_pid_dir")),
         child_wait_time=top.get("child_wait_time", 5.0),
-        linkbeat_use_polling=bool(top.get("linkbeat_use_polling")))
+        linkbeat_use_polling=bool(top.get("linkbeat_use_polling")),
+        lease_arbiter=top.get("lease_arbiter"))
 
 
 def _sync_groups(p: Parser, st: ParseState, g: GlobalDefs, instances: list[VrrpInstance]

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Any
 
+from pykeepalived.config.listen import format_listen, parse_listen
 from pykeepalived.config.model import (
     GlobalDefs,
     LvsDataplane,
@@ -227,6 +228,15 @@ def _lvs_dataplane(p: Parser, n: Node, g: GlobalBuilder) -> None:
             p.rep(f"lvs_dataplane '{sv}' must be ipvs, nftables or auto")
 
 
+def _metrics_listen(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    sv = p.str_arg(n)
+    if sv is not None:
+        try:
+            g.values["metrics_listen"] = format_listen(*parse_listen(sv))
+        except ValueError as e:
+            p.rep(f"pykeepalived_metrics_listen: {e}")
+
+
 def _umask(p: Parser, n: Node, g: GlobalBuilder) -> None:
     sv = p.str_arg(n)
     if sv is not None:
@@ -374,6 +384,9 @@ GLOBAL_DEFS = Section("global_defs", [
     Kw("lvs_dataplane", Kind.ENUM, fn=_lvs_dataplane, to="lvs_dataplane",
        choices=("ipvs", "nftables", "auto"),
        default="auto", ours="not a keepalived keyword: the kernel dataplane of virtual servers"),
+    Kw("pykeepalived_metrics_listen", Kind.STR, fn=_metrics_listen, to="metrics_listen",
+       syntax="[ADDR:]PORT", ours="not a keepalived keyword: serve /metrics and /status over "
+       "HTTP (docs/observability.md); the address defaults to 127.0.0.1"),
     _int("lvs_netlink_cmd_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
     _int("lvs_netlink_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
     _raw("lvs_netlink_cmd_rcv_bufs_force", NO_NETLINK_BUFS),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pykeepalived.config.splitbrain as sbconf
 from pykeepalived.config.model import KeepalivedConfig, Severity
 from pykeepalived.config.parse import checkers, globaldefs, lvs, static, trackers, vrrp
 from pykeepalived.config.parse.builders import TopBuilder
@@ -90,8 +91,9 @@ TOP = Section("", [
     Kw("child_wait_time", Kind.TIMER, to="child_wait_time", lo=0.000001, hi=4294.967295,
        default="5", brace_check=False, status=NO_EFFECT,
        why="the parent always waits 5 s for its children to stop"),
+    sbconf.TOP_ROW,
 ], model=KeepalivedConfig, builder=TopBuilder, title="top level")
 
 ALL_SECTIONS: tuple[Section, ...] = (
     TOP, *globaldefs.SECTIONS, *vrrp.SECTIONS, *trackers.SECTIONS, *static.SECTIONS,
-    *lvs.SECTIONS, *checkers.SECTIONS)
+    *lvs.SECTIONS, *checkers.SECTIONS, *sbconf.SECTIONS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pykeepalived.config.splitbrain as sbconf
 from pykeepalived.config.model import (
     AuthHmac,
     HmacKey,
@@ -551,6 +552,7 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        why="deprecated in keepalived"),
     Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface, status=NO_EFFECT,
        why="deprecated: use lvs_sync_daemon in global_defs"),
+    *sbconf.INSTANCE_ROWS,
 ], model=VrrpInstance, builder=InstanceBuilder)
 
 

@@ -1,0 +1,495 @@
+"""The VRRP child's split-brain guards: the I/O around ``splitbrain.guards.NodeGuards``.
+
+Created only when an instance configures a guard (docs/split-brain.md); the VRRP process
+then calls ``observe`` with the actions it drained from a router, ``foreign_advert`` for an
+advert no instance owns (or one of ours with another address list), and ``shutdown`` first
+when stopping. Everything else runs on this object's own timer: probes on the VIPs' links
+(``splitbrain.arp``), etcd calls (``splitbrain.etcd``), fence scripts and notifications.
+Verdicts reach the routers through their explicit inputs inside ``NodeGuards.pump``; the
+router actions that follow (addresses, adverts, logs) are performed by the process's own
+``_act``, so they go through the same kernel-work queue as any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import ipaddress
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pykeepalived.daemon.settings import auth_of
+from pykeepalived.net.links import if_mac
+from pykeepalived.notify.fifo import vrrp_line
+from pykeepalived.splitbrain import conflict as cw
+from pykeepalived.splitbrain import lease as la
+from pykeepalived.splitbrain import refgate as rg
+from pykeepalived.splitbrain.arp import LinkProbe
+from pykeepalived.splitbrain.etcd import EtcdError, EtcdGateway
+from pykeepalived.splitbrain.guards import GuardIo, NodeGuards
+from pykeepalived.splitbrain.paths import HeartbeatPaths
+from pykeepalived.vrrp.actions import (
+    Action,
+    ClaimWanted,
+    Notify,
+    SendAdvert,
+    State,
+    StateChanged,
+)
+from pykeepalived.vrrp.packet import (
+    Advert,
+    AdvertEncoder,
+    PacketError,
+    decode_ipv4,
+    decode_ipv6,
+    repeat_key,
+)
+
+if TYPE_CHECKING:
+    from pykeepalived.config.model import KeepalivedConfig
+
+Instance = Any  # daemon.instance.Instance (not imported: the process imports this module)
+
+
+class Process(Protocol):
+    """What the shell uses of the VRRP process (daemon.vrrp_process.VrrpProcess)."""
+
+    instances: dict[str, Instance]
+    am: Any
+    notifier: Any
+    loop: asyncio.AbstractEventLoop | None
+    _stopping: bool
+
+    sockets: dict[Any, Any]
+    by_vrid: dict[Any, dict[int, Instance]]
+
+    def _now(self) -> float: ...
+    def _socket(self, key: Any, c: Any, group: str, receive: bool) -> Any: ...
+    def _drain(self, inst: Instance) -> None: ...
+    def _act(self, inst: Instance, a: Action) -> None: ...
+    def _touch(self, inst: Instance) -> None: ...
+    def _rearm(self) -> None: ...
+
+log = logging.getLogger("pykeepalived.vrrp")
+_RELEVANT = (StateChanged, ClaimWanted, Notify)
+_LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+
+
+def wanted(cfg: KeepalivedConfig) -> bool:
+    return any(i.split_brain.any for i in cfg.vrrp_instances)
+
+
+class SplitBrainShell:
+    def __init__(self, proc: Process) -> None:
+        self.proc = proc
+        self.guards = NodeGuards({})
+        self.probes: dict[str, LinkProbe] = {}
+        self._sources: dict[tuple[str, int], str | None] = {}
+        self._gate_if: dict[str, str] = {}
+        self._watch_if: dict[str, str] = {}
+        self._vips: dict[str, frozenset[str]] = {}
+        self._watchers: dict[tuple[str, str], list[str]] = {}  # (ifname, VIP) -> instances
+        self.etcd: EtcdGateway | None = None
+        self._watches: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self.conflicts = 0
+        # heartbeat paths: instance -> HeartbeatPaths, and its extra (socket key, src, dsts)
+        self.paths: dict[str, HeartbeatPaths] = {}
+        self._path_tx: dict[str, list[tuple[Any, str, tuple[str, ...]]]] = {}
+        self._path_enc: dict[tuple[Any, ...], AdvertEncoder] = {}
+        # per (instance, path key): the last IPv4 datagram decoded there and its advert: a
+        # master's repeats differ only in IP ID and checksum, so they skip the decode
+        self._path_memo: dict[tuple[str, Any], tuple[bytes, Advert]] = {}
+
+    # ------------------------------------------------------------------ set-up
+    async def start(self, cfg: KeepalivedConfig) -> None:
+        insts = {n: i for n, i in self.proc.instances.items() if i.cfg.split_brain.any}
+        self.guards = NodeGuards({n: i.router for n, i in insts.items()})
+        gates: dict[tuple[Any, ...], list[str]] = {}
+        for name, inst in insts.items():
+            sb = inst.cfg.split_brain
+            self._vips[name] = frozenset(str(ipaddress.ip_address(v.ip)) for v in inst.vips)
+            # where the VIPs live (VRRP may run on a heartbeat link elsewhere)
+            where = next((v.dev for v in inst.vips if v.dev), None) or inst.vip_if
+            if sb.reference_addresses:
+                key = (where, sb.reference_addresses,
+                       sb.reference_interval or inst.cfg.advert_int, sb.reference_fall,
+                       sb.reference_rise)
+                gates.setdefault(key, []).append(name)
+            if sb.conflict_watch:
+                mac = self._mac(where)
+                # probing while MASTER is the slow path (a claim is checked before it is
+                # made, at the advert's pace): at most one round a second by default
+                interval = sb.conflict_interval or max(inst.cfg.advert_int, 1.0)
+                # as BACKUP at the advert's pace; probe when two adverts are missing, so the
+                # answer is in before the claim
+                adv = inst.cfg.advert_int
+                self.guards.add_conflict_watch(name, cw.ConflictWatch(cw.ConflictSettings(
+                    name, tuple(sorted(self._vips[name])), interval, own_mac=mac,
+                    lead=1.5 * adv, backup_interval=adv)))
+                self._watch_if[name] = where
+                for v in self._vips[name]:
+                    self._watchers.setdefault((where, v), []).append(name)
+                await self._probe_on(where)
+        for n, (key, members) in enumerate(gates.items()):
+            gid = f"gate{n}"
+            ifname, refs, interval, fall, rise = key
+            await self._check_subnet(ifname, refs, members)
+            self.guards.add_gate(gid, rg.ReferenceGate(rg.RefGateSettings(
+                refs, interval, fall, rise)), tuple(members))
+            self._gate_if[gid] = ifname
+            await self._probe_on(ifname)
+        for inst in insts.values():
+            if inst.cfg.split_brain.heartbeat_paths:
+                await self._open_paths(inst)
+        self._start_lease(cfg, insts)
+        self.guards.start(self.proc._now())
+        self.pump()
+
+    async def _open_paths(self, inst: Instance) -> None:
+        """Sockets for each extra path; the instance is registered on them by VRID."""
+        c = inst.cfg
+        names = [f"{inst.rx_key[0]}"]
+        tx = []
+        for p in c.split_brain.heartbeat_paths:
+            key = (p.interface, c.family, bool(p.unicast_peers))
+            pname = f"{p.interface}{' unicast' if p.unicast_peers else ''}"
+            if key in (inst.rx_key, inst.tx_key) and not p.unicast_peers:
+                log.warning("(%s) heartbeat_path %s is the instance's own path", c.name,
+                            pname)
+                continue
+            try:
+                await self.proc._socket(key, c, inst.group, receive=True)
+            except OSError as e:
+                log.error("(%s) heartbeat_path %s: %s", c.name, pname, e)
+                continue
+            by = self.proc.by_vrid.setdefault(key, {})
+            other = by.get(c.vrid)
+            if other is not None and other is not inst:
+                log.error("(%s) heartbeat_path %s: VRID %d is used there by %s", c.name,
+                          pname, c.vrid, by[c.vrid].name)
+                continue
+            by[c.vrid] = inst
+            src = await self.proc.am.primary_address(p.interface, c.family) or inst.src
+            tx.append((key, src, p.unicast_peers or (inst.group,)))
+            names.append(pname)
+        if len(names) > 1:
+            self.paths[c.name] = HeartbeatPaths(c.name, tuple(names), c.advert_int)
+            self._path_tx[c.name] = tx
+            log.info("(%s) heartbeat paths: %s", c.name, ", ".join(names))
+
+    def path_packet(self, key: Any, inst: Instance, pkt: Any) -> bool:
+        """An advert for a path-redundant instance: decode with the path's own cast, drop a
+        copy another path brought, hand the rest to the router. False: not ours to handle."""
+        paths = self.paths.get(inst.name)
+        if paths is None:
+            return False
+        unicast = bool(key[2])
+        now = self.proc._now()
+        rk = repeat_key(pkt.data) if pkt.family == 4 and inst.ah is None else None
+        memo = self._path_memo.get((inst.name, key))
+        if rk is not None and memo is not None and memo[0] == rk:
+            adv = memo[1]  # a repeat: same fields as the last one decoded on this path
+        else:
+            exp = inst.expect
+            if exp is not None and exp.unicast != unicast:
+                exp = dataclasses.replace(exp, unicast=unicast, unicast_peers=None)
+            try:
+                if pkt.family == 4:
+                    adv = decode_ipv4(pkt.data, expect=exp)
+                else:
+                    adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
+                                      expect=exp, verify_checksum=False)
+            except PacketError as e:
+                log.warning("(%s) %s", inst.name, e.detail or e.reason.counter)
+                return True
+            if rk is not None:
+                self._path_memo[(inst.name, key)] = (rk, adv)
+        pname = key[0] if key == inst.rx_key or key == inst.tx_key else (
+            f"{key[0]}{' unicast' if unicast else ''}")
+        if adv.src == inst.src or any(adv.src == t[1] for t in self._path_tx[inst.name]):
+            return True  # our own, looped back on another path
+        if paths.heard(pname, adv.vrid, adv.priority, adv.addresses, now):
+            r = inst.router
+            if not r.receive_repeat(adv, now):
+                r.receive(adv, now)
+            self.proc._drain(inst)
+        return True
+
+    def send_paths(self, inst: Instance, act: SendAdvert) -> None:
+        """Send ``act`` on the instance's extra paths too."""
+        for key, src, dsts in self._path_tx.get(inst.name, ()):
+            sock = self.proc.sockets.get(key)
+            if sock is None:
+                continue
+            ek = (inst.name, key, act.version, act.adver_int, act.addresses)
+            enc = self._path_enc.get(ek)
+            if enc is None:
+                c = inst.cfg
+                enc = self._path_enc[ek] = AdvertEncoder(
+                    version=act.version, vrid=act.vrid, adver_int=act.adver_int,
+                    addresses=act.addresses, src=src, auth=auth_of(c),
+                    ttl=255, unicast=bool(key[2]), v3_checksum_as_v2=c.v3_checksum_as_v2,
+                    mcast_group=inst.group)
+            for dst in dsts:
+                if inst.family == 4:
+                    sock.send(enc.ipv4(priority=act.priority, ip_id=inst.ipid.next(), dst=dst),
+                              dst)
+                else:
+                    sock.send(enc.ipv6(priority=act.priority, dst=dst), dst)
+
+    def _mac(self, ifname: str) -> str:
+        try:
+            return if_mac(ifname)
+        except OSError:
+            return ""
+
+    async def _probe_on(self, ifname: str) -> None:
+        if ifname in self.probes:
+            return
+        p = LinkProbe(ifname, self._mac(ifname), self._heard)
+        try:
+            p.open(v4=True, v6=True)
+        except OSError as e:
+            log.error("split-brain guards: cannot probe on %s: %s", ifname, e)
+            return
+        self.probes[ifname] = p
+        for fam in (4, 6):
+            self._sources[(ifname, fam)] = await self.proc.am.primary_address(ifname, fam)
+
+    async def _check_subnet(self, ifname: str, refs: tuple[str, ...], members: list[str]
+                            ) -> None:
+        """A reference address off the interface's subnets is unreachable by ARP/ND."""
+        nets = [ipaddress.ip_interface(f"{a.ip}/{a.prefixlen}").network
+                for a in await self.proc.am.list_addresses(ifname)]
+        for ref in refs:
+            ip = ipaddress.ip_address(ref)
+            if nets and not any(ip in n for n in nets if n.version == ip.version):
+                c = self.proc.instances[members[0]].cfg
+                log.error("(%s: Line %d) (%s) reference_address %s is not on a subnet of %s: "
+                          "ARP/ND cannot reach it", c.file, c.split_brain.line or c.line,
+                          members[0], ref, ifname)
+
+    def _start_lease(self, cfg: KeepalivedConfig, insts: dict[str, Instance]) -> None:
+        la_cfg = cfg.lease_arbiter
+        keyed = [(n, i) for n, i in insts.items() if i.cfg.split_brain.lease_key]
+        if la_cfg is None or not keyed:
+            return
+        settings = la.LeaseSettings(cfg.global_defs.router_id or "", la_cfg.ttl,
+                                    la.OnDown(la_cfg.on_etcd_down))
+        self.guards.set_lease(la.LeaseArbiter(settings, [
+            la.ArbitratedInstance(n, i.cfg.split_brain.lease_key or "",
+                                  tuple(sorted(self._vips[n]))) for n, i in keyed]))
+        self.etcd = EtcdGateway(la_cfg.endpoints, la_cfg.request_timeout)
+        log.info("lease arbiter: etcd at %s, ttl %gs (etcd lease %ds), on_etcd_down %s",
+                 " ".join(la_cfg.endpoints), la_cfg.ttl, la.etcd_ttl(la_cfg.ttl),
+                 la_cfg.on_etcd_down)
+
+    # ------------------------------------------------------------------ events in
+    def observe(self, inst: Instance, acts: list[Action]) -> None:
+        """Router actions of ``inst``: only state changes, claim wishes and notifications
+        concern the guards (a master's periodic advert does not: no work per advert)."""
+        if inst.name in self.guards.routers and any(isinstance(a, _RELEVANT) for a in acts):
+            self.guards.observe(inst.name, acts, self.proc._now())
+            self.pump()
+
+    def foreign_advert(self, ifname: str, adv: Advert) -> None:
+        """An advert another VRID sent, or one of ours whose address list differs."""
+        now = self.proc._now()
+        got = set(adv.addresses)
+        for name, w in self.guards.conflicts.items():
+            if self._watch_if.get(name) != ifname and self.proc.instances[name].cfg.interface \
+                    != ifname:
+                continue
+            mine = self._vips[name]
+            r = self.guards.routers[name]
+            if got & mine and (adv.vrid != r.settings.vrid or got != mine):
+                w.evidence_advert(adv.src, adv.vrid, adv.priority, adv.addresses, now)
+                self.guards.touched(name)
+        self.pump()
+
+    def _heard(self, ifname: str, ip: str, mac: str, reply: bool) -> None:
+        now = self.proc._now()
+        for gid, g in self.guards.gates.items():
+            if self._gate_if[gid] == ifname and ip in g.settings.addresses:
+                g.answered(ip, now)
+        for name in self._watchers.get((ifname, ip), ()):
+            self.guards.conflicts[name].evidence_arp(ip, mac, now)
+            self.guards.touched(name)
+        self.pump()
+
+    # ------------------------------------------------------------------ the loop
+    def pump(self) -> None:
+        now = self.proc._now()
+        out, io = self.guards.pump(now)
+        for name, acts in out:
+            inst = self.proc.instances.get(name)
+            if inst is None:
+                continue
+            for a in acts:
+                self.proc._act(inst, a)
+            self.proc._touch(inst)
+        for g in io:
+            self._do(g)
+        if out:
+            self.proc._rearm()
+        self._rearm()
+
+    def _rearm(self) -> None:
+        t = self.guards.next_timer()
+        if self.paths:  # path liveness is looked at once per second
+            tick = self.proc._now() + 1.0
+            t = tick if t is None else min(t, tick)
+        if self._timer is not None:
+            if self._timer.when() == t:
+                return
+            self._timer.cancel()
+            self._timer = None
+        if t is not None and self.proc.loop is not None and not self.proc._stopping:
+            self._timer = self.proc.loop.call_at(t, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = self.proc._now()
+        for name, w in self.guards.conflicts.items():
+            r = self.guards.routers[name]
+            w.vrrp_heard(r.last_advert_at)
+            if r.state is State.BACKUP and not r.claim_waiting:
+                w.set_down_deadline(r.next_timer(), now)
+        self.guards.handle_timer(now)
+        self._check_paths(now)
+        self.pump()
+
+    def _check_paths(self, now: float) -> None:
+        for name, paths in self.paths.items():
+            r = self.proc.instances[name].router
+            paths.check(now, r.master_down)
+            for ev in paths.events():
+                (log.info if ev.up else log.warning)("%s", ev.message)
+
+    def _do(self, g: GuardIo) -> None:
+        a = g.action
+        if isinstance(a, rg.Probe):
+            ifname = self._gate_if[g.owner]
+            fam = 6 if ":" in a.address else 4
+            p = self.probes.get(ifname)
+            if p is not None:
+                p.probe(a.address, self._sources.get((ifname, fam)))
+        elif isinstance(a, cw.ProbeVips):
+            ifname = self._watch_if[g.owner]
+            p = self.probes.get(ifname)
+            if p is not None:
+                for v in a.addresses:
+                    p.probe(v, self._sources.get((ifname, 6)) if ":" in v else None)
+        elif isinstance(a, cw.ConflictSeen):
+            self.conflicts += 1
+            log.warning("(%s) split brain: %s", g.owner, a.detail)
+            self._notify(g.owner, "CONFLICT", a.detail)
+        elif isinstance(a, cw.ConflictEnded):
+            log.info("(%s) split brain over after %.3f s", g.owner, a.duration)
+        elif isinstance(a, la.Log):
+            log.log(_LEVELS.get(a.level, logging.INFO), "%s", a.message)
+        elif isinstance(a, la.LostArbitration):
+            log.warning("(%s) lost arbitration: %s", a.name, a.reason)
+            self._fence(a.name, a.reason)
+        else:
+            self._etcd(a)
+
+    # ------------------------------------------------------------------ scripts
+    def _notify(self, name: str, event: str, detail: str) -> None:
+        n = self.proc.notifier
+        inst = self.proc.instances.get(name)
+        if n is None or inst is None:
+            return
+        s = inst.cfg.split_brain.notify_split_brain
+        if s is not None:
+            n.scripts.launch(s, [*s.argv, "INSTANCE", name, event, detail])
+        with contextlib.suppress(Exception):
+            n.fifos.write_vrrp(vrrp_line("INSTANCE", name, event,
+                                         inst.router.effective_priority))
+
+    def _fence(self, name: str, reason: str) -> None:
+        inst = self.proc.instances.get(name)
+        n = self.proc.notifier
+        if inst is not None and n is not None and inst.cfg.split_brain.fence_script is not None:
+            n.scripts.launch(inst.cfg.split_brain.fence_script)
+        self._notify(name, "LOST_ARBITRATION", reason)
+
+    # ------------------------------------------------------------------ etcd
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    def _etcd(self, a: object) -> None:
+        lease = self.guards.lease
+        if self.etcd is None or lease is None:
+            return
+        if isinstance(a, la.Watch):
+            old = self._watches.pop(a.name, None)
+            if old is not None:
+                old.cancel()
+            if a.on:
+                name = a.name
+                self._watches[a.name] = asyncio.get_running_loop().create_task(
+                    self.etcd.watch_delete(a.key, lambda: self._key_gone(name)))
+            return
+        self._spawn(self._call(a))
+
+    def _key_gone(self, name: str) -> None:
+        if self.guards.lease is not None:
+            self.guards.lease.key_gone(name, self.proc._now())
+            self.pump()
+
+    async def _call(self, a: object) -> None:
+        assert self.etcd is not None and self.guards.lease is not None
+        lease = self.guards.lease
+        what = type(a).__name__.lower()
+        try:
+            if isinstance(a, la.Grant):
+                lid, ttl = await self.etcd.grant(a.ttl)
+                lease.granted(lid, ttl, self.proc._now())
+            elif isinstance(a, la.KeepAlive):
+                left = await self.etcd.keepalive(a.lease)
+                lease.renewed(left, self.proc._now())
+            elif isinstance(a, la.Acquire):
+                what = f"acquire:{a.name}"
+                ok, holder = await self.etcd.acquire(a.key, a.value, a.lease)
+                lease.acquired(a.name, ok, holder, self.proc._now())
+            elif isinstance(a, la.Release):
+                await self.etcd.release(a.key, a.lease)
+            elif isinstance(a, la.Revoke):
+                await self.etcd.revoke(a.lease)
+        except (EtcdError, OSError, ValueError, KeyError) as e:
+            lease.request_failed(what, str(e) or type(e).__name__, self.proc._now())
+        self.pump()
+
+    # ------------------------------------------------------------------ stop
+    async def shutdown(self) -> None:
+        """Revoke the lease first (the next node's claim then waits for VRRP only)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        lease = self.guards.lease
+        if lease is not None and self.etcd is not None and lease.lease is not None:
+            t0 = time.monotonic()
+            try:
+                await asyncio.wait_for(self.etcd.revoke(lease.lease), 1.0)
+                log.info("lease arbiter: lease %x revoked in %.3f s", lease.lease,
+                         time.monotonic() - t0)
+            except (TimeoutError, EtcdError, OSError) as e:
+                log.warning("lease arbiter: revoke failed (%s); the key expires with the "
+                            "lease", e)
+            lease.shutdown(self.proc._now())
+            lease.actions()
+        for w in self._watches.values():
+            w.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        for p in self.probes.values():
+            p.close()
+        if self.etcd is not None:
+            self.etcd.close()
