@@ -201,12 +201,14 @@ class Daemon:
         self._wait_group_gone()
 
     def _wait_group_gone(self) -> None:
+        """Until no process of the daemon's group runs (up to 5 s). Zombies do not count: a
+        dead child holds no socket or address, and the orphans of a killed parent are reaped
+        by whatever the host's init is, which may poll only every second or two."""
         if self.proc is None:
             return
         pgid = self.proc.pid
         for _ in range(100):
-            r = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True)
-            if r.returncode != 0:
+            if not _group_alive(pgid):
                 return
             time.sleep(0.05)
 
@@ -271,3 +273,23 @@ def stop_all(daemons: Sequence[Daemon]) -> None:
     for d in daemons:
         if d.running():
             d.stop(timeout=5)
+
+
+
+def proc_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process:
+    ``[state, ppid, pgrp, ...]``."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        yield int(p), raw[raw.rfind(b")") + 2:].split()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` exists that is not a zombie."""
+    return any(f[0] != b"Z" and int(f[2]) == pgid for _pid, f in proc_stats())

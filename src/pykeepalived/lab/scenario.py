@@ -23,7 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pykeepalived.lab.cluster import Daemon, InstanceConf, keepalived_available, render_config
+from pykeepalived.lab.cluster import (
+    Daemon,
+    InstanceConf,
+    keepalived_available,
+    proc_stats,
+    render_config,
+)
 from pykeepalived.lab.netns import Host, Lab, wait_for
 from pykeepalived.lab.sampler import Timeline, VipSampler
 
@@ -201,17 +207,7 @@ def usage(pid: int) -> Usage | None:
 
 def children(pid: int) -> list[int]:
     """Direct children of ``pid``."""
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat", "rb") as f:
-                    raw = f.read()
-            except OSError:
-                continue
-            if int(raw[raw.rfind(b")") + 2:].split()[1]) == pid:
-                out.append(int(p))
-    return out
+    return [p for p, f in proc_stats() if int(f[1]) == pid]
 
 
 def read_pid(path: str) -> int | None:

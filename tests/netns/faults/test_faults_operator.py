@@ -48,6 +48,18 @@ from pykeepalived.script.runner import FD_RESERVE
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(600)]
 
 
+# Behaviour the VRRP child does not have yet (strict: a fix turns these into failures that
+# ask for the mark to go).
+NEEDS_CHILD_RELEASE = pytest.mark.xfail(
+    strict=True, reason="a dead VRRP child's VIPs stay until the new Python child has started; "
+    "the peer takes over meanwhile and both hold them (keepalived: none)")
+NEEDS_VIP_RETRY = pytest.mark.xfail(
+    strict=True, reason="a VIP the kernel refused is not added again once it would be accepted")
+NEEDS_IFINDEX_FOLLOW = pytest.mark.xfail(
+    strict=True, reason="VRRP sockets and GARP senders stay bound to a deleted interface's "
+    "index: after it is re-created n1 is deaf and mute and both nodes stay MASTER")
+
+
 def _logs(sides: dict[str, Side]) -> str:
     return "\n".join(s.logs(2500) for s in sides.values())
 
@@ -75,6 +87,7 @@ def _vrrp_child_killed(s: Side) -> dict[str, object]:
 
 
 @pytest.mark.keepalived
+@NEEDS_CHILD_RELEASE
 def test_vrrp_child_killed(sides_: dict[str, Side]) -> None:
     """SIGKILL of n1's VRRP child: the parent starts a new one, which takes the VIPs back
     (priority 150); who holds them meanwhile, and for how long, as with keepalived."""
@@ -307,13 +320,14 @@ def _refused_vip(s: Side) -> dict[str, object]:
     held_before = "n1" in s.sampler.now_holders(v6)
     t0 = time.monotonic()
     s.host("n1").run(["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=0"])
-    added = s.wait_holders([v6], ["n1"], 5)
+    added = s.wait_holders([v6], ["n1"], 3)  # a retry each second comes well within 3 s
     tl = s.stop_sampling()
     first = tl.first(v6, lambda h: "n1" in h, t0)
     return {"log": refused_log, "held_before": held_before, "added": added,
             "after_s": None if first is None else first - t0, "vip4": tl.sequence(vs[0], t0)}
 
 
+@NEEDS_VIP_RETRY
 def test_vip_the_kernel_refuses(sides_: dict[str, Side]) -> None:
     """An IPv6 address on an interface with IPv6 disabled: the kernel refuses it. The rest of
     the instance works (its IPv4 VIP is held), the refusal is logged with its reason, and
@@ -341,7 +355,8 @@ def _replug(s: Side) -> dict[str, object]:
     time.sleep(0.5)
     t1 = time.monotonic()
     n1.replug()
-    back = s.wait_holders(vs, ["n1"], 15)
+    # keepalived is back in ~0.4 s and the bound is 1.5x + 0.2 s: 5 s is plenty
+    back = s.wait_holders(vs, ["n1"], 5)
     time.sleep(1.0 if back else 0.0)
     tl = s.stop_sampling()
     sane_sampling(tl, s.name)
@@ -350,6 +365,7 @@ def _replug(s: Side) -> dict[str, object]:
             "alive": all(d.running() for d in s.nodes.values())}
 
 
+@NEEDS_IFINDEX_FOLLOW
 def test_interface_deleted_and_recreated(sides_: dict[str, Side]) -> None:
     """n1's eth0 is deleted (its VIPs go with it; n2 takes over) and created again a second
     later (same name and MAC, a new ifindex): n1 runs VRRP on the new interface and takes its
@@ -429,7 +445,8 @@ def _fds_exhausted(s: Side) -> dict[str, object]:
     run = f"/tmp/pkd-run/{s.host('n2').ns}"
     os.makedirs(run, exist_ok=True)
     hang = Path(run, "hang.sh")
-    hang.write_text("#!/bin/sh\nexec sleep 1000\n")
+    # no exec: the shell keeps the script's path in its command line for pgrep -f below
+    hang.write_text("#!/bin/sh\nsleep 1000\n")
     hang.chmod(0o755)
     vs = s.pair(FD_VIPS, advert=A)
     conf2 = render_config("n2", instances(s.net, FD_VIPS, 100, advert=A,
