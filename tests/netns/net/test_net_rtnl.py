@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -110,4 +111,29 @@ def test_dump_lists_addresses_with_their_protocol(host: Host) -> None:
         assert ("fd93:a::1", 64, idx, 0, 6) in dump
         rt.wait(rt.delete_address(kw))
     finally:
+        rt.close()
+
+
+def test_neighbour_dump_names_usable_macs_only(host: Host) -> None:
+    """The lab's ARP view of a client: entries with a link-layer address in a valid state, per
+    family; an incomplete or failed entry names no MAC and is left out."""
+    host.run(["ip", "neigh", "replace", "10.93.0.77", "lladdr", "02:00:00:00:93:77", "dev",
+              "eth0", "nud", "permanent"])
+    host.run(["ip", "neigh", "replace", "10.93.0.78", "lladdr", "02:00:00:00:93:78", "dev",
+              "eth0", "nud", "stale"])
+    host.run(["ip", "neigh", "replace", "fd93::77", "lladdr", "02:00:00:00:93:76", "dev",
+              "eth0", "nud", "permanent"])
+    host.run(["ip", "neigh", "replace", "10.93.0.79", "dev", "eth0", "nud", "failed"])
+    rt = RtnlSocket(host.ns)
+    try:
+        idx = _ifindex(host)
+        v4 = {(n.ip, n.lladdr, n.ifindex) for n in rt.dump_neighbours(socket.AF_INET)}
+        assert ("10.93.0.77", "02:00:00:00:93:77", idx) in v4
+        assert ("10.93.0.78", "02:00:00:00:93:78", idx) in v4
+        assert not any(ip in ("10.93.0.79", "fd93::77") for ip, _m, _i in v4)
+        every = {n.ip for n in rt.dump_neighbours()}
+        assert {"10.93.0.77", "fd93::77"} <= every
+    finally:
+        for ip in ("10.93.0.77", "10.93.0.78", "10.93.0.79", "fd93::77"):
+            host.run(["ip", "neigh", "del", ip, "dev", "eth0"], check=False)
         rt.close()
