@@ -6,12 +6,12 @@ keepalived's figure from the same run (``fault_bounds.no_worse``):
 
 * SIGSTOP of the master's process group for 2 s, then SIGCONT;
 * 30 % random loss each way on the master's switch port (nftables ``numgen``) for 10 s;
-* the master's link flapped 10 times;
-* a 5 s partition of the master (frames dropped at the switch, links up), then heal;
+* the master's link flapped 6 times;
+* a 2 s partition of the master (frames dropped at the switch, links up), then heal;
 * 30 SIGHUPs in 3 s to both nodes (no transition at all).
 
 ``PKD_FAULTS_FULL=1`` (what ``bench/faults/run.py`` sets) runs the long variants: 30 s of loss,
-50 flaps, three partitions. CI runs the short ones, which keep every bound.
+50 flaps, three 5 s partitions. CI runs the short ones, which keep every bound.
 """
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ def test_sigstop_of_the_master_for_2s(sides_: dict[str, Side]) -> None:
              {i: f["resolved_after_cont_s"] for i, f in figs.items()}, factor=1.5, slack=0.05)
 
 
-# ------------------------------------------------------------------ 5 s partition and heal
+# ------------------------------------------------------------------ partition and heal
 
 PART_VIPS = 8
 PART_TRIALS = 3 if FULL else 1
+# both nodes are MASTER ~0.4 s into a partition: what is judged (the heal) needs no longer
+PART_S = 5.0 if FULL else 2.0
 
 
 def _first_crossing(c1: AdvertCapture, c2: AdvertCapture, ip1: str, ip2: str,
@@ -113,9 +115,9 @@ def _partition(s: Side) -> dict[str, object]:
         t_cut = time.monotonic()
         n1.isolate()
         assert s.wait_holders(vs, ["n1", "n2"], 10), s.logs()
-        time.sleep(max(0.0, 5.0 - (time.monotonic() - t_cut) - 0.5))
+        time.sleep(max(0.0, PART_S - (time.monotonic() - t_cut) - 0.5))
         c1, c2 = AdvertCapture(n1), AdvertCapture(n2)
-        time.sleep(max(0.0, 5.0 - (time.monotonic() - t_cut)))
+        time.sleep(max(0.0, PART_S - (time.monotonic() - t_cut)))
         wall, mono = time.time(), time.monotonic()
         n1.unisolate()
         assert s.wait_holders(vs, ["n1"], 10), s.logs()
@@ -138,16 +140,17 @@ def _partition(s: Side) -> dict[str, object]:
     return {"resolved": resolved, "dual": dual}
 
 
-def test_partition_5s_and_heal(sides_: dict[str, Side]) -> None:
+def test_partition_and_heal(sides_: dict[str, Side]) -> None:
     """Both nodes are MASTER during the partition; after the heal the first advert to cross
     ends it: n2 receives 150 (or n1 answers n2's 100 at once, then n2 receives 150) and drops
     its VIPs in the receive path. Measured per VIP from the first advert crossing the switch
-    (the heal as the kernel saw it) to n2's VIP gone, 8 instances × 2 heals."""
+    (the heal as the kernel saw it) to n2's VIP gone, 8 instances, one heal (three with
+    PKD_FAULTS_FULL=1)."""
     res = run_sides(sides_, _partition)
     figs = {i: {"resolved_median_s": median(r["resolved"]),
                 "resolved_max_s": max(r["resolved"]),
                 "dual_per_partition_s": median(r["dual"])} for i, r in res.items()}
-    record("partition-5s", figs)
+    record(f"partition-{PART_S:g}s", figs)
     # The median is what an operator sees on any heal; the worst one, how bad it gets.
     no_worse("two masters resolved after heal (median, s)",
              {i: f["resolved_median_s"] for i, f in figs.items()}, factor=1.5, slack=0.01)
@@ -243,7 +246,7 @@ def test_loss_30pct_on_the_masters_port(sides_: dict[str, Side]) -> None:
 
 # ------------------------------------------------------------------ link flap x50
 
-FLAPS = 50 if FULL else 10
+FLAPS = 50 if FULL else 6
 FLAP_DOWN = 0.25
 FLAP_UP = 0.45
 
