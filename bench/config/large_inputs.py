@@ -14,6 +14,8 @@ Cases (the sizes a fuzzing probe used; see docs/configuration.md "Limits and lar
 
 * ``vips300k`` / ``vips1200k``: one ``vrrp_instance`` with 300 000 / 1 200 000 addresses in
   ``virtual_ipaddress`` (17 / 68 MB of text);
+* ``rs40k``: 400 ``virtual_server`` blocks of 100 ``real_server`` blocks, each with a
+  ``TCP_CHECK`` (40 000 real servers, 7 lines each);
 * ``onechar16m``: 16 MiB of one-character lines (``}``, each an unexpected-block-end error);
 * ``comments16m``: 16 MiB of short comment lines (the reader alone, nothing to parse).
 """
@@ -46,6 +48,23 @@ def _vips(n: int) -> Callable[[Path], None]:
     return write
 
 
+def _real_servers(vs: int, per_vs: int) -> Callable[[Path], None]:
+    """``vs`` virtual servers of ``per_vs`` real servers each, every one with a TCP_CHECK."""
+    def write(path: Path) -> None:
+        with path.open("w") as f:
+            for v in range(vs):
+                f.write(f"virtual_server 198.18.{v >> 8}.{v & 0xFF} 80 {{\n"
+                        "    delay_loop 6\n    lb_algo rr\n    lb_kind NAT\n"
+                        "    protocol TCP\n")
+                for r in range(per_vs):
+                    i = v * per_vs + r
+                    f.write(f"    real_server 10.{(i >> 16) & 0xFF}.{(i >> 8) & 0xFF}.{i & 0xFF}"
+                            " 8080 {\n        weight 1\n        TCP_CHECK {\n"
+                            "            connect_timeout 3\n        }\n    }\n")
+                f.write("}\n")
+    return write
+
+
 def _lines(line: str, size: int) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         chunk = (line + "\n") * (1 << 16)
@@ -60,6 +79,7 @@ def _lines(line: str, size: int) -> Callable[[Path], None]:
 CASES: dict[str, Callable[[Path], None]] = {
     "vips300k": _vips(300_000),
     "vips1200k": _vips(1_200_000),
+    "rs40k": _real_servers(400, 100),
     "onechar16m": _lines("}", 16 << 20),
     "comments16m": _lines("#", 16 << 20),
 }

@@ -150,17 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
       help="print the number of STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON or TDUMP")
     a("--ignore-sigint", action="store_true")
     _deploy_flags(p)
-    a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
     a("--metrics-listen", dest="metrics_listen", default=None, metavar="[ADDR:]PORT",
       help="serve Prometheus /metrics and JSON /status over HTTP on this address (default "
       "address 127.0.0.1; overrides global_defs pykeepalived_metrics_listen)")
-    a("--child", dest="child", choices=["vrrp", "checker", "observe"], default=None,
-      help=argparse.SUPPRESS)
-    a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
-    a("--heartbeat", dest="heartbeat", type=float, default=None, help=argparse.SUPPRESS)
-    a("--proc-title", dest="proc_title", default=None, help=argparse.SUPPRESS)
-    a("--proc-name", dest="proc_name", default=None, help=argparse.SUPPRESS)
-    a("--ident-suffix", dest="ident_suffix", default="", help=argparse.SUPPRESS)
+    _internal_flags(p)
     # Accepted for compatibility; they change nothing here.
     for flag in ("--perf", "--no-mem-check", "--openssl-mem-check", "-L", "--log-child-unused"):
         a(flag, dest="ign_" + flag.strip("-").replace("-", "_"), action="store_true",
@@ -168,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     a("--debug", dest="ign_debug", nargs="?", const="", default=None, help=argparse.SUPPRESS)
     a("-v", "--version", dest="version", action="store_true", help="print the version and exit")
     return p
+
+
+def _internal_flags(p: argparse.ArgumentParser) -> None:
+    """How the parent starts its children (hidden from ``--help``: not for operators)."""
+    a = p.add_argument
+    a("--config-fd", dest="config_fd", type=int, default=None, help=argparse.SUPPRESS)
+    a("--child", dest="child", choices=["vrrp", "checker", "observe"], default=None,
+      help=argparse.SUPPRESS)
+    a("--status-fd", dest="status_fd", type=int, default=None, help=argparse.SUPPRESS)
+    a("--heartbeat", dest="heartbeat", type=float, default=None, help=argparse.SUPPRESS)
+    a("--proc-title", dest="proc_title", default=None, help=argparse.SUPPRESS)
+    a("--proc-name", dest="proc_name", default=None, help=argparse.SUPPRESS)
+    a("--ident-suffix", dest="ident_suffix", default="", help=argparse.SUPPRESS)
 
 
 def _deploy_flags(p: argparse.ArgumentParser) -> None:

@@ -74,7 +74,7 @@ async def _run(args: argparse.Namespace) -> int:
     ctx = make_ssl_context(None) if args.use_ssl else None
     sni = args.vhost if args.use_ssl and args.use_sni else None
     res = await fetch(t, args.url, args.vhost or t.host_port(), args.protocol.upper(),
-                      ctx, sni)
+                      ctx, sni, tls_compliant=True)
     if res.error:
         print("Connection failed")
         if args.verbose:

@@ -76,9 +76,11 @@ class _GetProtocol(asyncio.Protocol):
     path costs about half the event-loop work of StreamReader/StreamWriter.
     """
 
-    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str]) -> None:
+    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str],
+                 quiet: bool = False) -> None:
         self.request = request
         self.done = done
+        self.quiet = quiet  # a TLS connection closed without close_notify (not tls_compliant)
         self.md5 = hashlib.md5()
         self.buf = b""
         self.head = b""
@@ -120,6 +122,8 @@ class _GetProtocol(asyncio.Protocol):
             self._finish("header too long")
 
     def eof_received(self) -> bool:
+        if self.quiet and isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()  # keepalived's quiet TLS shutdown: no close_notify back
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -130,20 +134,27 @@ class _GetProtocol(asyncio.Protocol):
         if not self.done.done():
             self.done.set_result(error)
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+            if self.quiet and isinstance(self.transport, asyncio.Transport):
+                self.transport.abort()
+            else:
+                self.transport.close()
 
 
 async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
                 ssl_ctx: ssl.SSLContext | None = None,
-                server_hostname: str | None = None, keep_body: bool = False) -> HttpResult:
+                server_hostname: str | None = None, keep_body: bool = False,
+                tls_compliant: bool = False) -> HttpResult:
     """GET ``path`` and hash the body; network errors come back in ``error``.
 
     ``t.timeout`` bounds the connection (and TLS handshake), then separately the response.
+    Over TLS the connection is closed as keepalived closes it: quietly (no close_notify
+    alert) unless ``tls_compliant``.
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
     done: asyncio.Future[str] = loop.create_future()
-    proto = _GetProtocol(build_request(path, host_header, protocol), keep_body, done)
+    proto = _GetProtocol(build_request(path, host_header, protocol), keep_body, done,
+                         quiet=ssl_ctx is not None and not tls_compliant)
     transport: asyncio.BaseTransport | None = None
     try:
         sock = make_socket(t)
@@ -174,7 +185,7 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
         error = "read failed: timeout"
     finally:
         if isinstance(transport, asyncio.Transport) and not transport.is_closing():
-            if done.done():
+            if done.done() and not proto.quiet:
                 transport.close()
             else:
                 transport.abort()
@@ -238,7 +249,8 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
         if use_ssl and chk.enable_sni:
             sni = chk.sni_name or vhost
         r = await fetch(t, url.path, host_header, chk.http_protocol,
-                        ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None)
+                        ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None,
+                        tls_compliant=chk.tls_compliant or url.tls_compliant)
         # details are keepalived's reasons; the pool logs "<reason> server [ip]:tcp:port."
         if r.error:
             return CheckOutcome(False, detail=r.stage or "Read error with")

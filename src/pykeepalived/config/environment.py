@@ -6,17 +6,28 @@ protocol so unit tests can pass a ``FakeEnvironment`` and stay pure.
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import ipaddress
 import os
 import pwd
 import socket
+import struct
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from pykeepalived.config.rttables import DEFAULT_TABLES, table_number
+
+SIOCGIFFLAGS = 0x8913
+IFF_LOOPBACK = 0x8
+IFF_MULTICAST = 0x1000
 
 
 class Environment(Protocol):
     def interface_exists(self, name: str) -> bool: ...
+    def interface_flags(self, name: str) -> int: ...
+    def routing_table(self, name: str, etc_dir: str | None, usr_dir: str | None
+                      ) -> int | None: ...
     def user_uid(self, name: str) -> int | None: ...
     def group_exists(self, name: str) -> bool: ...
     def find_script(self, path: str) -> str | None: ...
@@ -32,6 +43,20 @@ class SystemEnvironment:
         except (OSError, ValueError):
             return False
         return True
+
+    def interface_flags(self, name: str) -> int:
+        """``IFF_*`` of an interface of this network namespace (whatever /sys shows); 0 for
+        none."""
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                req = struct.pack("16sH14x", name.encode()[:15], 0)
+                return int(struct.unpack_from("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, req))[1])
+        except (OSError, ValueError):
+            return 0
+
+    def routing_table(self, name: str, etc_dir: str | None, usr_dir: str | None
+                      ) -> int | None:
+        return table_number(name, etc_dir, usr_dir)
 
     def user_uid(self, name: str) -> int | None:
         try:
@@ -82,9 +107,19 @@ class FakeEnvironment:
     groups: set[str] = field(default_factory=lambda: {"root", "nogroup"})
     scripts: set[str] = field(default_factory=lambda: {"/bin/true", "/bin/false"})
     hosts: set[str] = field(default_factory=lambda: {"localhost"})
+    tables: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_TABLES))
 
     def interface_exists(self, name: str) -> bool:
         return name in self.interfaces
+
+    def interface_flags(self, name: str) -> int:
+        if name not in self.interfaces:
+            return 0
+        return IFF_LOOPBACK if name == "lo" else IFF_MULTICAST
+
+    def routing_table(self, name: str, etc_dir: str | None, usr_dir: str | None
+                      ) -> int | None:
+        return int(name) if name.isdigit() else self.tables.get(name)
 
     def user_uid(self, name: str) -> int | None:
         return self.users.get(name)

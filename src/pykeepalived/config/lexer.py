@@ -15,11 +15,12 @@ import functools
 import os
 import random
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from pykeepalived.config.files import Files, FileText, MemoryFiles, Unreadable
+from pykeepalived.config.files import Files, FileStream, MemoryFiles, Unreadable
+from pykeepalived.config.messages import MessageLog
 from pykeepalived.config.model import ConfigMessage, Severity
 
 MAXBUF = 1024
@@ -33,7 +34,13 @@ MAX_EXPANDED_LINES = 1_000_000
 MAX_LOAD_BYTES = 256 << 20
 MAX_FILE_READS = 10_000
 
-__all__ = ["Files", "Lexer", "MemoryFiles", "Stmt", "lex_file", "lex_text"]
+# the lexer hands a streaming consumer its statements in batches of about this many
+FLUSH_STATEMENTS = 4096
+# at least this many consecutive one-word lines are one Run statement (when asked for)
+MIN_RUN = 64
+
+__all__ = ["Files", "Item", "Lexer", "MemoryFiles", "Run", "Shared", "Stmt", "lex_file",
+           "lex_text"]
 
 
 class Stmt(NamedTuple):
@@ -51,8 +58,43 @@ class Stmt(NamedTuple):
         return self.tokens[0] if self.tokens else ""
 
 
+class Shared(Stmt):
+    """A statement the lexer may hand out again (a line that a ~SEQ or a multi-line
+    parameter repeats): the block tree makes one leaf node for all its repeats. Every other
+    statement is handed out once."""
+
+    __slots__ = ()
+
+
+class Run(NamedTuple):
+    """``lines`` consecutive lines of one word each, from ``line`` on: ``text`` is the lines
+    as they were read (the words are ``text.split()``). Made only for a consumer that asks
+    for runs (a 300 000-address ``virtual_ipaddress`` block is a few runs, not 300 000
+    statements); ``tokens`` is empty so that it is never taken for a one-token statement."""
+
+    file: str
+    line: int
+    tokens: tuple[str, ...]
+    text: str
+    lines: int
+
+
+Item = Stmt | Run
+
 # a Stmt built without NamedTuple's Python-level __new__ (hundreds of thousands of them)
 _new_stmt = tuple.__new__
+_OPEN = ("{",)
+_CLOSE = ("}",)
+
+
+class _Discard(list[str]):
+    """The expanded text when nobody wants it (``-t``): lines go nowhere."""
+
+    def append(self, line: str) -> None:
+        pass
+
+    def extend(self, lines: object) -> None:
+        pass
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -131,6 +173,22 @@ def tokenize(line: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
         return tuple(out), False
     stmts, unmatched = _tokenize_slow(line)
     return tuple(tuple(x) for x in stmts), unmatched
+
+
+def _brace_line(add: Callable[[Stmt], None], s: str, name: str, lineno: int) -> None:
+    """The statements of plain line ``s`` (stripped; no quote, escape or comment) that holds a
+    brace, as ``tokenize`` makes them: a lone ``}`` and a block head ``keyword args {`` (the
+    usual ones) without it."""
+    if s == "}":
+        add(_new_stmt(Stmt, (name, lineno, _CLOSE)))
+    elif s[-1] == "{" and s.count("{") == 1 and "}" not in s:
+        toks = s[:-1].split()
+        if toks:
+            add(_new_stmt(Stmt, (name, lineno, tuple(toks))))
+        add(_new_stmt(Stmt, (name, lineno, _OPEN)))
+    else:
+        for words in tokenize(s)[0]:
+            add(_new_stmt(Stmt, (name, lineno, words)))
 
 
 def _tokenize_slow(line: str) -> tuple[list[list[str]], bool]:
@@ -217,6 +275,14 @@ _LINE_ALTS = r"[ \t\r\f\v]*(?:[^ \t\r\f\v\n#!\0]|[#!][^\n]*\\)"
 _LINE = re.compile(rf"^(?:[^\n]{{{MAXBUF}}}|{_LINE_ALTS})[^\n]*", re.M)
 _LINE_WIDE = re.compile(rf"^(?:[^\n]{{{MAXBUF // 4}}}|{_LINE_ALTS})[^\n]*", re.M)
 _NOT_PLAIN = re.compile(r"[$#!\"'\\]")
+# a character that needs the line level, wherever it is in a line (see _region)
+_SPECIAL = re.compile(r"[$#!\"'\\\0]")
+REGION_CHARS = 1 << 16  # the text a region is made of at most
+# consecutive lines of one word each that the line level leaves alone: no comment, quote,
+# escape, parameter, conditional, sequence, brace or NUL, ASCII, far below MAXBUF
+_WORD = r"[%&()*+,\-./0-9:;<=>?A-Z\[\]^_`a-z|]"
+# (possessive: the engine keeps no state per line, so a run costs neither time nor memory)
+_RUN = re.compile(rf"(?:[ \t]{{0,512}}+{_WORD}{{1,255}}+[ \t\r\f\v]{{0,255}}+\n)++")
 _PARAM_DEF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _PARAM_BRACED = re.compile(r"\$\{([^{}]*)\}")
 _PARAM_BARE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_])")
@@ -224,7 +290,7 @@ _INCLUDES = ("include", "includer", "includem", "includew", "includeb", "include
 _REPROCESS = frozenset("@$~")
 # first characters that may make _settle do more than strip ("" too: an empty result)
 _SETTLE_HEADS = frozenset(("@", "$", "~", "i", ""))
-_CHECK_BITS = {"readable": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
+_CHECK_BITS = {"read": "r", "match": "m", "wildcard_match": "w", "brace_match": "b"}
 
 
 # a line as its literal pieces (a reference's slot holds "") and its references, each as
@@ -373,11 +439,19 @@ class Lexer:
     all_config: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     seed: int | None = None
-    messages: list[ConfigMessage] = field(default_factory=list)
-    stmts: list[Stmt] = field(default_factory=list)
+    messages: list[ConfigMessage] = field(default_factory=MessageLog)
+    stmts: list[Item] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
     expanded: list[str] = field(default_factory=list)
     include_check: frozenset[str] = frozenset()
+    # streaming: ``sink`` takes the statements in batches (``stmts`` is then only the batch
+    # being made); ``runs``: make Run statements (the sink must know them); ``keep_text``:
+    # False when nobody wants the expanded text
+    sink: Callable[[list[Item]], None] | None = None
+    runs: bool = False
+    keep_text: bool = True
+    _flushed: int = 0  # statements already handed to the sink
+    _limit: int = 0  # how many more ``stmts`` may hold (MAX_STATEMENTS in all)
     _rng: random.Random = field(default_factory=random.Random)
     _depth: int = 0
     _too_many: bool = False
@@ -391,6 +465,27 @@ class Lexer:
     _bytes_read: int = 0
     _file_reads: int = 0
 
+    def __post_init__(self) -> None:
+        self._limit = MAX_STATEMENTS
+        if not self.keep_text:
+            self.expanded = _Discard()
+
+    @property
+    def statement_count(self) -> int:
+        """Statements made so far (Run statements counted by their lines)."""
+        return self._flushed + sum(s.lines if type(s) is Run else 1 for s in self.stmts)
+
+    def flush(self) -> None:
+        """Hand the statements made so far to the sink (if there is one)."""
+        stmts = self.stmts
+        if self.sink is not None and stmts:
+            # (each Run took its lines but one off _limit: no need to look at every statement)
+            made = len(stmts) + (MAX_STATEMENTS - self._flushed - self._limit)
+            self.sink(stmts)
+            stmts.clear()
+            self._flushed += made
+            self._limit = MAX_STATEMENTS - self._flushed
+
     # -- messages
     def report(self, ctx: _Ctx | None, text: str, sev: Severity = Severity.ERROR) -> None:
         if ctx is None:
@@ -402,33 +497,45 @@ class Lexer:
     def run_file(self, path: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        got = self.files.load(path)
+        got = self.files.stream(path)
         if isinstance(got, Unreadable):
             self.report(None, f"Configuration file '{path}' {got.why}", Severity.FATAL)
             return
-        self._run_file_text(got, path, path, None)
+        self._run_stream(got, path, path, None)
+        self.flush()
 
     def run_text(self, text: str, filename: str) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
-        self._run_file_text(FileText(text, self.files.key(filename)), filename, filename, None)
+        self._run_stream(FileStream.of_text(text, self.files.key(filename)), filename,
+                         filename, None)
+        self.flush()
 
-    def _run_file_text(self, got: FileText, path: str, name: str, ctx: _Ctx | None) -> None:
-        """Read one file's text, unless that would close an include cycle or go over what one
-        load may read in all (``ctx``: the include line, None for the top file)."""
-        if got.key is not None and got.key in self._reading:
-            self.report(ctx, f"Configuration file '{path}' is already being read (an include "
-                        "cycle) - skipping")
-            return
-        self._bytes_read += len(got.text)
-        if self._bytes_read > MAX_LOAD_BYTES:
-            self._stop(ctx, f"more than {MAX_LOAD_BYTES >> 20} MiB read in all")
-            return
-        self._reading.append(got.key)
+    def _run_stream(self, got: FileStream, path: str, name: str, ctx: _Ctx | None) -> None:
+        """Read one file, unless that would close an include cycle or go over what one load
+        may read in all (``ctx``: the include line, None for the top file). A read that
+        fails part way is fatal: the configuration would be cut."""
         try:
-            self._run_text(got.text, path, name)
+            if got.key is not None and got.key in self._reading:
+                self.report(ctx, f"Configuration file '{path}' is already being read (an "
+                            "include cycle) - skipping")
+                return
+            self._bytes_read += got.size
+            if self._bytes_read > MAX_LOAD_BYTES:
+                self._stop(ctx, f"more than {MAX_LOAD_BYTES >> 20} MiB read in all")
+                return
+            self._reading.append(got.key)
+            try:
+                self._run_pieces(got, path, name)
+            finally:
+                self._reading.pop()
+            if got.error is not None:
+                tail = "" if ctx is None else " - stopping"
+                self.report(ctx, f"Configuration file '{path}' {got.error.why}{tail}",
+                            Severity.FATAL)
+                self._too_many = True
         finally:
-            self._reading.pop()
+            got.close()
 
     def _stop(self, ctx: _Ctx | None, why: str) -> None:
         """A bound on the whole load was reached: stop reading, fatally (never a silent cut)."""
@@ -437,29 +544,60 @@ class Lexer:
             self.report(ctx, f"Configuration too large: {why} (includes counted each time "
                         "they are read) - stopping", Severity.FATAL)
 
-    def _run_text(self, text: str, path: str, name: str | None = None) -> None:
-        """One file's lines. Only the lines that can matter are visited one by one: blank and
-        comment lines are skipped by one regex scan (``_LINE``), and a line with nothing for
-        the line level to do becomes its statement at once (``_plain``)."""
+    def _run_pieces(self, pieces: Iterable[str], path: str, name: str) -> None:
+        """One file's lines, a piece (whole lines) at a time. A multi-line definition that
+        runs on past a piece is read again with the rest of the file as one piece."""
         # messages name a file as it was given (-f) or as its include line spelt it, relative
         # to the including file ("(sub/s.conf: Line 1)"), as keepalived does; ``path`` is
         # where it really is (${_PWD}, nested includes)
-        name = path if name is None else name
         saved_check = self.include_check
-        lines = (_LINE if text.isascii() else _LINE_WIDE).finditer(text)
+        lineno = 1
+        it = iter(pieces)
+        text = next(it, None)
+        while text is not None and not self._too_many:
+            following = next(it, None)
+            lineno, cut = self._run_text(text, path, name, lineno, following is None)
+            if cut is not None and following is not None:
+                text = "".join([text[cut:], following, *it])
+            else:
+                text = following
+        self.include_check = saved_check
+
+    def _run_text(self, text: str, path: str, name: str, lineno: int = 1, last: bool = True
+                  ) -> tuple[int, int | None]:
+        """The lines of ``text`` (``lineno``: the number of its first line; ``last``: nothing
+        of the file follows). Stretches of lines with nothing for the line level to do are
+        made statements at once (``_region``); of the other lines, only those that can
+        matter are visited: blank and comment lines are skipped by one regex scan
+        (``_LINE``). Returns the number of the line after ``text`` and, when a multi-line
+        definition runs on past ``text`` (not ``last``), where its line starts (with that
+        line's number), for the caller to read again."""
+        wide = not text.isascii()
+        search = (_LINE_WIDE if wide else _LINE).search
         nul = "\0" in text  # a NUL ends a line's text, as in keepalived (C strings)
         pos = at = 0  # pos: where the next line starts (after a multi-line definition)
-        lineno = 1
-        for m in lines:
-            start = m.start()
-            if start < pos:
-                continue  # a continuation line of a multi-line definition, already read
+        n = len(text)
+        while pos < n:
             if self._too_many:
+                return lineno, None
+            if not nul:
+                lineno += text.count("\n", at, pos)
+                pos, lineno = self._region(text, pos, name, lineno, wide)
+                at = pos
+                if len(self.stmts) >= FLUSH_STATEMENTS:
+                    self.flush()
+                if pos >= n or self._too_many:
+                    break
+            m = search(text, pos)
+            if m is None:
                 break
+            start = m.start()
             lineno += text.count("\n", at, start)
             at = start
             raw = m.group()
             pos = m.end() + 1
+            if len(self.stmts) >= FLUSH_STATEMENTS:
+                self.flush()
             if nul:
                 raw = raw.partition("\0")[0]
             raw = raw.rstrip("\r")
@@ -468,23 +606,133 @@ class Lexer:
                             "ignoring")
                 continue
             stripped = raw.strip()
-            if not stripped:
+            if not stripped or self._plain(stripped, name, lineno):
                 continue
-            if self._plain(stripped, name, lineno):
-                continue
-            ctx = _Ctx(name, lineno)
-            if stripped[0] == "$":
-                d = _PARAM_DEF.match(stripped)
-                if d and (d.group(2).strip() == "" or d.group(2).rstrip().endswith("\\")):
-                    pos, value = _continuation(text, pos, d.group(2).rstrip(), nul)
-                    self._define_or_conditional(stripped, value, d.group(1), ctx, path)
-                    continue
-            if stripped[0] in "#!" and raw.rstrip().endswith("\\"):
+            if stripped[0] == "$" and (d := _PARAM_DEF.match(stripped)) and (
+                    d.group(2).strip() == "" or d.group(2).rstrip().endswith("\\")):
+                pos, value, done = _continuation(text, pos, d.group(2).rstrip(), nul)
+                if not done and not last:
+                    return lineno, start
+                self._define_or_conditional(stripped, value, d.group(1), _Ctx(name, lineno),
+                                            path)
+            elif stripped[0] in "#!" and raw.rstrip().endswith("\\"):
                 # keepalived 2.2.7 takes the trailing '\' of a comment line as a keyword
-                self.report(ctx, "Unknown keyword '\\'")
-                continue
-            self._process_line(raw, ctx, path, 0)
-        self.include_check = saved_check
+                self.report(_Ctx(name, lineno), "Unknown keyword '\\'")
+            else:
+                self._process_line(raw, _Ctx(name, lineno), path, 0)
+        return lineno + text.count("\n", at), None
+
+    def _region(self, text: str, pos: int, name: str, lineno: int, wide: bool
+                ) -> tuple[int, int]:
+        """The lines from ``pos`` (line ``lineno``) up to the first that needs the line
+        level (a comment, quote, escape or parameter character anywhere, a conditional,
+        sequence, include or random_seed at its start, a line that may be too long) or
+        REGION_CHARS on: each made its statements as ``_plain`` would, one Python step a
+        line. With ``runs``, consecutive one-word lines are a Run (``_RUN`` finds long ones
+        without a step a line). Returns where it stopped (a line start) and that line's
+        number."""
+        n = len(text)
+        stmts = self.stmts
+        end = self._region_end(text, pos)
+        if end <= pos:
+            return pos, lineno
+        maxlen = MAXBUF // 4 if wide else MAXBUF
+        add, new = stmts.append, _new_stmt
+        keep = self.keep_text
+        add_text = self.expanded.append
+        runs = self.runs
+        streak: list[str] = []  # one-word lines, the first on streak_at
+        streak_at = 0
+        lines = text[pos:end].split("\n")
+        if end < n or text.endswith("\n"):
+            lines.pop()  # (the empty string after the last line end)
+        off = pos
+        i = 0
+        while i < len(lines):
+            raw = lines[i]
+            s = raw.strip()
+            if s:
+                c0 = s[0]
+                if c0 in "@~" or len(raw) >= maxlen or (c0 == "i" and s.startswith(
+                        "include")) or (c0 == "r" and s.startswith("random_seed")):
+                    break
+                if keep:
+                    add_text(s)
+                if "{" in s or "}" in s:
+                    if streak:
+                        self._streak(streak, name, streak_at)
+                        streak = []
+                    _brace_line(add, s, name, lineno)
+                else:
+                    toks = s.split()
+                    if len(toks) != 1:
+                        if streak:
+                            self._streak(streak, name, streak_at)
+                            streak = []
+                        add(new(Stmt, (name, lineno, tuple(toks))))
+                    elif not runs:
+                        add(new(Stmt, (name, lineno, (s,))))
+                    else:
+                        if not streak:
+                            run = _RUN.match(text, off, end)
+                            if run is not None and self._run(run.group(), name, lineno):
+                                took = run.group().count("\n")
+                                if keep:
+                                    self.expanded.extend(x.strip()
+                                                         for x in lines[i + 1:i + took])
+                                i += took
+                                off = run.end()
+                                lineno += took
+                                continue
+                            streak_at = lineno
+                        streak.append(s)
+            elif streak:
+                self._streak(streak, name, streak_at)
+                streak = []
+            off += len(raw) + 1
+            lineno += 1
+            i += 1
+        if streak:
+            self._streak(streak, name, streak_at)
+        return off, lineno
+
+    def _region_end(self, text: str, pos: int) -> int:
+        """Where the region from ``pos`` ends: the start of the first line that needs the line
+        level, or the last line end within REGION_CHARS (``pos`` itself: no region)."""
+        # (a line makes at most one statement per character: the region stays within the
+        # statements left, so that none of its lines can go over MAX_STATEMENTS)
+        cap = pos + min(REGION_CHARS, self._limit - len(self.stmts))
+        if cap <= pos:
+            return pos
+        special = _SPECIAL.search(text, pos, cap)
+        if special is not None:
+            return text.rfind("\n", pos, special.start()) + 1
+        if cap >= len(text):
+            return len(text)
+        return text.rfind("\n", pos, cap) + 1
+
+    def _streak(self, words: list[str], name: str, first: int) -> None:
+        """Consecutive one-word lines of a region: a Run when long enough, else a statement
+        each."""
+        if len(words) >= MIN_RUN:
+            self.stmts.append(_new_stmt(Run, (name, first, (), "\n".join(words) + "\n",
+                                              len(words))))
+            self._limit -= len(words) - 1
+        else:
+            self.stmts.extend(_new_stmt(Stmt, (name, first + k, (w,)))
+                              for k, w in enumerate(words))
+
+    def _run(self, text: str, name: str, lineno: int) -> bool:
+        """Emit ``text``, consecutive one-word lines from line ``lineno`` on (``_RUN``), as
+        one Run statement when there are enough of them and nothing in them is for the line
+        level (an include or random_seed word); False, doing nothing, otherwise."""
+        count = text.count("\n")
+        if (count < MIN_RUN or count > self._limit - len(self.stmts) or "include" in text
+                or "random_seed" in text):
+            return False
+        self.stmts.append(_new_stmt(Run, (name, lineno, (), text, count)))
+        self._limit -= count - 1
+        return True
 
     def _plain(self, line: str, name: str, lineno: int) -> bool:
         """Emit a stripped line that has nothing for the line level to do but split off its
@@ -504,7 +752,7 @@ class Lexer:
             toks = line.split()
             stmts.append(_new_stmt(Stmt, (name, lineno,
                                           (line,) if len(toks) == 1 else tuple(toks))))
-        if len(stmts) > MAX_STATEMENTS:
+        if len(stmts) > self._limit:
             self._too_many = True
             self.report(_Ctx(name, lineno), "Configuration too large - truncated",
                         Severity.FATAL)
@@ -532,7 +780,7 @@ class Lexer:
                 self._include(line, ctx, path)
                 return
             if first == "include_check":
-                self._include_check(line.split()[1:])
+                self._include_check(line.split()[1:], ctx)
                 return
         if c0 == "@":
             cond, _, rest = line.partition(" ")
@@ -624,7 +872,7 @@ class Lexer:
         filled text's length, a bound on the statements it can make."""
         emit, stmts, add_line = self._emit, self.stmts, self.expanded.append
         if (ctx is self._memo_ctx and not self._too_many
-                and len(stmts) + size <= MAX_STATEMENTS):
+                and len(stmts) + size <= self._limit):
             # a line makes at most one statement per character: no limit is near,
             # and _emit keeps this memo (same ctx)
             get = self._memo.get
@@ -645,7 +893,7 @@ class Lexer:
                 done = done.rstrip()
             if memo_ok:
                 made = memo.get(done)
-                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                if made is not None and len(stmts) + len(made) <= self._limit:
                     add_line(done)
                     stmts.extend(made)
                     continue
@@ -683,7 +931,7 @@ class Lexer:
             if ctx is self._memo_ctx and not self._too_many:
                 # what _emit does with a line whose statements are already made
                 made = self._memo.get(done)
-                if made is not None and len(stmts) + len(made) <= MAX_STATEMENTS:
+                if made is not None and len(stmts) + len(made) <= self._limit:
                     add_line(done)
                     stmts.extend(made)
                     continue
@@ -719,9 +967,11 @@ class Lexer:
         if made is None:
             made = self._statements(line, ctx)
         out.extend(made)
-        if len(out) > MAX_STATEMENTS:
+        if len(out) > self._limit:
             self._too_many = True
             self.report(ctx, "Configuration too large - truncated", Severity.FATAL)
+        elif len(out) >= FLUSH_STATEMENTS:
+            self.flush()
 
     def _statements(self, line: str, ctx: _Ctx) -> tuple[Stmt, ...]:
         """Tokenise a line into statements (remembered for ``ctx`` unless it reseeds)."""
@@ -730,7 +980,7 @@ class Lexer:
             # keepalived 2.2.7 reports the line and does not use it
             self.report(ctx, f"Unterminated quote '{line}'")
             return ()
-        made = tuple(_new_stmt(Stmt, (ctx.file, ctx.line, toks)) for toks in stmts)
+        made = tuple(_new_stmt(Shared, (ctx.file, ctx.line, toks)) for toks in stmts)
         seeds = False
         for toks in stmts:
             if toks[0] == "random_seed" and len(toks) > 1 and toks[1].isdigit():
@@ -874,6 +1124,8 @@ class Lexer:
             self._process_line(rest, ctx, path, depth + 1)
             if self._too_many:
                 break
+            if len(self.stmts) >= FLUSH_STATEMENTS:
+                self.flush()
         for nm, old in saved.items():
             if old is None:
                 self.params.pop(nm, None)
@@ -966,21 +1218,32 @@ class Lexer:
         return names, values
 
     # -- include
-    def _include_check(self, words: list[str]) -> None:
-        bits = set(self.include_check) if words and words[0][:1] in "+-" else set()
+    def _include_check(self, words: list[str], ctx: _Ctx) -> None:
+        """keepalived's ``include_check``: no word sets every check; a first plain word sets
+        ``read`` plus that check; ``+word`` / ``-word`` add or remove one; unknown words and a
+        second plain word are reported and ignored."""
         if not words:
-            bits = set(_CHECK_BITS.values())
-        for w in words:
-            sign = ""
-            if w[:1] in "+-":
-                sign, w = w[0], w[1:]
-            b = _CHECK_BITS.get(w)
-            if b is None:
+            self.include_check = frozenset(_CHECK_BITS.values())
+            return
+        bits = set(self.include_check)
+        for i, w in enumerate(words):
+            sign = w[:1] if w[:1] in "+-" else ""
+            name = w[1:] if sign else w
+            if not sign and i > 0:
+                self.report(ctx, f"Duplicate include_check '{w}' specified - ignoring")
                 continue
-            if sign == "-":
-                bits.discard(b)
-            else:
+            b = _CHECK_BITS.get(name)
+            if b is None:
+                self.report(ctx, f"Unknown include_check type '{name}' - ignoring")
+                if not sign:
+                    bits = set()
+                continue
+            if not sign:
+                bits = {"r", b}
+            elif sign == "+":
                 bits.add(b)
+            else:
+                bits.discard(b)
         self.include_check = frozenset(bits)
 
     def _include(self, line: str, ctx: _Ctx, path: str) -> None:
@@ -1020,8 +1283,9 @@ class Lexer:
         if missing or (not found and "m" in checks):
             # keepalived 2.2.7 reports a missing plain include but does not count it as an
             # error; the checking variants (and -e) do
+            # (the read check alone is about files that are there but cannot be read)
             sev = Severity.FATAL if self.all_config else (
-                Severity.ERROR if checks else Severity.INFO)
+                Severity.ERROR if checks - {"r"} else Severity.INFO)
             self.report(ctx, f"Config files missing '{target}'.", sev)
         if self._depth >= MAX_INCLUDE_DEPTH:
             self.report(ctx, f"Include depth exceeded at '{target}' - ignoring")
@@ -1033,7 +1297,7 @@ class Lexer:
             if self._file_reads > MAX_FILE_READS:
                 self._stop(ctx, f"more than {MAX_FILE_READS} files read")
                 return
-            got = self.files.load(f)
+            got = self.files.stream(f)
             if isinstance(got, Unreadable):
                 # as keepalived: an error only for a checking include, unless refusing the
                 # file leaves the configuration incomplete
@@ -1043,16 +1307,17 @@ class Lexer:
                 continue
             self._depth += 1
             try:
-                self._run_file_text(got, f, f if os.path.isabs(alt_of[f]) else
+                self._run_stream(got, f, f if os.path.isabs(alt_of[f]) else
                                     os.path.relpath(f, base or "."), ctx)
             finally:
                 self._depth -= 1
 
 
-def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str]:
+def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str, bool]:
     """A multi-line ``$NAME=`` definition whose first line's value is ``first``: collect the
     continuation lines (each ending in ``\\`` but the last) from ``pos`` on. Returns where
-    the next line starts and the value, its lines joined by newlines, blank ones dropped."""
+    the next line starts, the value, its lines joined by newlines, blank ones dropped, and
+    whether its last line was found before the end of ``text``."""
     parts: list[str] = []
     more = first == "" or first.endswith("\\")
     if first.endswith("\\"):
@@ -1075,7 +1340,7 @@ def _continuation(text: str, pos: int, first: str, nul: bool) -> tuple[int, str]
             more = False
         if seg.strip():
             parts.append(seg)
-    return pos, "\n".join(parts)
+    return pos, "\n".join(parts), not more
 
 
 def _split_top_commas(text: str) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import operator
 import os
 import socket
 from collections.abc import Iterator
 
 from pykeepalived.config.environment import Environment, SystemEnvironment
-from pykeepalived.config.lexer import Files, Lexer, MemoryFiles
+from pykeepalived.config.lexer import Files, Item, Lexer, MemoryFiles
+from pykeepalived.config.messages import MessageLog, in_file_order
 from pykeepalived.config.model import (
     ConfigMessage,
     KeepalivedConfig,
@@ -20,7 +20,7 @@ from pykeepalived.config.model import (
     ParseResult,
     Severity,
 )
-from pykeepalived.config.parser import ParseState, build_tree, finish, parse_tree
+from pykeepalived.config.parser import ParseState, TopParser, TreeBuilder, finish
 
 DEFAULT_SCRIPT_USER = "keepalived_script"
 
@@ -43,15 +43,20 @@ def _hostname() -> str:
 
 
 def load(path: str, *, config_id: str, all_config: bool = False,
-         env: Environment | None = None, files: Files | None = None) -> ParseResult:
-    """Parse ``path`` as keepalived would with ``-i config_id`` (and ``-e`` if all_config)."""
+         env: Environment | None = None, files: Files | None = None,
+         keep_text: bool = True, seed: int | None = None) -> ParseResult:
+    """Parse ``path`` as keepalived would with ``-i config_id`` (and ``-e`` if all_config).
+    ``keep_text``: False when the caller has no use for ``expanded_text`` (``-t``); ``seed``
+    seeds ``${_RANDOM}`` (tests, comparisons)."""
     with _gc_paused():
-        lx = Lexer(config_id=config_id, files=files or Files(), all_config=all_config)
+        front = FrontEnd(env or SystemEnvironment(), config_id)
+        lx = front.lexer(files or Files(), all_config=all_config, keep_text=keep_text,
+                         seed=seed)
         try:
             lx.run_file(path)
         except RecursionError:
             lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
-        return _parse(lx, env or SystemEnvironment(), config_id)
+        return front.result(lx)
 
 
 def load_text(text: str, *, config_id: str = "", filename: str = "keepalived.conf",
@@ -59,51 +64,68 @@ def load_text(text: str, *, config_id: str = "", filename: str = "keepalived.con
               ) -> ParseResult:
     """Parse config text held in memory (tests, reload from an expanded copy)."""
     with _gc_paused():
-        lx = Lexer(config_id=config_id, files=MemoryFiles(files or {}))
+        front = FrontEnd(env or SystemEnvironment(), config_id)
+        lx = front.lexer(MemoryFiles(files or {}))
         try:
             lx.run_text(text, filename)
         except RecursionError:
             lx.report(None, "Configuration nests too deeply - giving up", Severity.FATAL)
-        return _parse(lx, env or SystemEnvironment(), config_id)
+        return front.result(lx)
 
 
-def _parse(lx: Lexer, env: Environment, config_id: str) -> ParseResult:
-    """The parse of what ``lx`` read. Consumes the lexer's statements and lines: each is
-    dropped as soon as it has been used (the block tree and the expanded text hold what is
-    needed of them), so that a very large configuration is not held twice at the peak."""
-    messages: list[ConfigMessage] = list(lx.messages)
-    # files in the order of their first statement (a C-speed pass: configs can be huge)
-    rank = {f: i for i, f in enumerate(dict.fromkeys(map(_FILE_OF, lx.stmts)))}
-    expanded_text = "\n".join(lx.expanded) + "\n"
-    lx.expanded = []
-    try:
-        tree = build_tree(lx.stmts, messages)
-        lx.stmts = []
-        st = ParseState(messages=messages, env=env, config_id=config_id)
-        parse_tree(st, tree)
-        del tree
-        cfg = finish(st, config_id, _hostname())
-        _script_security(cfg, st, env, messages)
-    except Exception as e:  # last line of defence: a bug is a message, never a traceback
-        messages.append(ConfigMessage("", 0, Severity.ERROR,
-                                      f"Internal error while parsing: {type(e).__name__}: {e}"))
+class FrontEnd:
+    """The parse, fed as the lexer reads: statements into the block tree, each complete
+    top-level block into the parse state, so that neither the statements nor the whole tree
+    of a large configuration are held. Messages are kept per stage (lexer, tree, the top
+    level's stray blocks, blocks) and ordered at the end as one pass over the whole tree
+    would have made them."""
+
+    def __init__(self, env: Environment, config_id: str) -> None:
+        self.env = env
+        self.config_id = config_id
+        self.tree_log = MessageLog()
+        self.flat_log = MessageLog()
+        self.st = ParseState(messages=MessageLog(), env=env, config_id=config_id)
+        self.top = TopParser(self.st, self.flat_log)
+        self.tree = TreeBuilder(self.tree_log, self.top.item)
+        self.failed: Exception | None = None
+
+    def lexer(self, files: Files, *, all_config: bool = False, keep_text: bool = True,
+              seed: int | None = None) -> Lexer:
+        return Lexer(config_id=self.config_id, files=files, all_config=all_config,
+                     seed=seed, sink=self.feed, runs=True, keep_text=keep_text)
+
+    def feed(self, stmts: list[Item]) -> None:
+        if self.failed is None:
+            try:
+                self.tree.feed(stmts)
+            except Exception as e:  # a bug is a message (see result), never a traceback
+                self.failed = e
+
+    def result(self, lx: Lexer) -> ParseResult:
+        """The parse of what ``lx`` read."""
+        lx.flush()
+        expanded_text = "\n".join(lx.expanded) + "\n" if lx.keep_text else ""
+        lx.expanded = []
+        st, messages = self.st, self.st.messages
         cfg = KeepalivedConfig()
-    return ParseResult(config=cfg, messages=_in_file_order(messages, rank),
-                       expanded_text=expanded_text)
-
-
-_FILE_OF = operator.itemgetter(0)
-
-
-def _in_file_order(messages: list[ConfigMessage], rank: dict[str, int]
-                   ) -> tuple[ConfigMessage, ...]:
-    """Line-tied messages in file order (files in the order they were read, ``rank``), then
-    the whole-config ones, as keepalived's single pass would print them."""
-    for m in messages:
-        rank.setdefault(m.file, len(rank))
-    big = len(rank) + 1
-    return tuple(sorted(messages, key=lambda m: (rank[m.file], m.line) if m.line > 0
-                        else (big, 0)))
+        if self.failed is None:
+            try:
+                self.tree.finish()
+                self.top.end()
+                cfg = finish(st, self.config_id, _hostname())
+                _script_security(cfg, st, self.env, messages)
+            except Exception as e:  # last line of defence, as in feed
+                self.failed = e
+        bug = self.failed
+        if bug is not None:
+            messages.append(ConfigMessage("", 0, Severity.ERROR,
+                                          f"Internal error while parsing: {type(bug).__name__}: "
+                                          f"{bug}"))
+            cfg = KeepalivedConfig()
+        return ParseResult(config=cfg, messages=in_file_order(
+            [lx.messages, self.tree_log, self.flat_log, messages], dict(self.tree.files)),
+                           expanded_text=expanded_text)
 
 
 def _vrrp_scripts(cfg: KeepalivedConfig, disabled: set[str]) -> list[NotifyScript]:

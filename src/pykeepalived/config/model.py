@@ -9,7 +9,12 @@ Times are float seconds; ``file``/``line`` say where a block was defined (for lo
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from socket import inet_ntoa
+from typing import NamedTuple, overload
+
+from pykeepalived.vrrp.constants import MCAST_GROUP4, MCAST_GROUP6
 
 
 class Severity(enum.IntEnum):
@@ -113,6 +118,97 @@ class AddressSpec:
     preferred_lft: int | None = None  # None = kernel default (forever); 0 = deprecated
     track_group: str | None = None
     line: int = 0
+
+
+class PackedV4(NamedTuple):
+    """Consecutive plain IPv4 addresses (``ADDRESS[/LEN]`` and nothing else) of one block, on
+    consecutive lines from ``first_line`` on: 4 bytes of address and 1 of prefix length each."""
+
+    addresses: bytes
+    prefixlens: bytes
+    first_line: int
+
+
+class AddressList(Sequence[AddressSpec]):
+    """The addresses of a ``virtual_ipaddress`` / ``static_ipaddress`` block when it holds long
+    runs of plain IPv4 addresses (``PackedV4``, 5 bytes each, against some 400 for an
+    ``AddressSpec``): a sequence of ``AddressSpec`` made as they are read, in order, that
+    compares, hashes and prints as the tuple of them. Any other address is kept as it is."""
+
+    __slots__ = ("_hash", "_len", "_parts")
+
+    def __init__(self, parts: Iterable[AddressSpec | PackedV4]) -> None:
+        self._parts = tuple(parts)
+        self._len = sum(len(x.prefixlens) if isinstance(x, PackedV4) else 1
+                        for x in self._parts)
+        self._hash: int | None = None
+
+    @staticmethod
+    def of(parts: Iterable[AddressSpec | PackedV4]) -> tuple[AddressSpec, ...] | AddressList:
+        """``parts`` as a plain tuple when none is packed, else as an AddressList."""
+        got = tuple(parts)
+        if any(isinstance(x, PackedV4) for x in got):
+            return AddressList(got)
+        return got  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[AddressSpec]:
+        for part in self._parts:
+            if isinstance(part, PackedV4):
+                yield from _unpack(part, 0, len(part.prefixlens))
+            else:
+                yield part
+
+    @overload
+    def __getitem__(self, i: int) -> AddressSpec: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[AddressSpec, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> AddressSpec | tuple[AddressSpec, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("address index out of range")
+        for part in self._parts:
+            n = len(part.prefixlens) if isinstance(part, PackedV4) else 1
+            if i < n:
+                return next(_unpack(part, i, i + 1)) if isinstance(part, PackedV4) else part
+            i -= n
+        raise IndexError("address index out of range")  # (not reached)
+
+    def families(self) -> set[int]:
+        return {4 if isinstance(x, PackedV4) else x.family for x in self._parts}
+
+    def parts(self) -> tuple[AddressSpec | PackedV4, ...]:
+        return self._parts
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AddressList):
+            if self._parts == other._parts:
+                return True
+            return self._len == other._len and tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return self._len == len(other) and tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(tuple(self))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def _unpack(p: PackedV4, lo: int, hi: int) -> Iterator[AddressSpec]:
+    addrs, plens, first = p
+    for i in range(lo, hi):
+        yield AddressSpec(inet_ntoa(addrs[4 * i:4 * i + 4]), plens[i], 4, line=first + i)
 
 
 @dataclass(frozen=True)
@@ -238,8 +334,8 @@ class GlobalDefs:
     shutdown_script_timeout: float = 10.0
     # VRRP defaults
     vrrp_version: int = 2
-    vrrp_mcast_group4: str = "224.0.0.18"
-    vrrp_mcast_group6: str = "ff02::12"
+    vrrp_mcast_group4: str = MCAST_GROUP4
+    vrrp_mcast_group6: str = MCAST_GROUP6
     vrrp_strict: bool = False
     vrrp_skip_check_adv_addr: bool = False
     vrrp_check_unicast_src: bool = False
@@ -305,8 +401,30 @@ class GlobalDefs:
     vrrp_rt_priority: int | None = None
     checker_rt_priority: int | None = None
     bfd_rt_priority: int | None = None
-    max_auto_priority: int | None = None
-    min_auto_priority_delay: float = 1.0
+    # µs, the RLIMIT_RTTIME of a real-time process; None: not given (keepalived's 10000 is not
+    # applied by default, see daemon.scheduling)
+    vrrp_rlimit_rttime: int | None = None
+    checker_rlimit_rttime: int | None = None
+    bfd_rlimit_rttime: int | None = None
+    vrrp_cpu_affinity: tuple[int, ...] = ()  # () = every CPU
+    checker_cpu_affinity: tuple[int, ...] = ()
+    bfd_cpu_affinity: tuple[int, ...] = ()
+    max_auto_priority: int = 0  # 0 = off, -1 = never real-time, else the highest RR priority
+    min_auto_priority_delay: int = 1000000  # µs a timer may be late before raising priority
+    # receive buffers (bytes; 0 = the kernel's default; *_force: SO_RCVBUFFORCE)
+    vrrp_netlink_cmd_rcv_bufs: int = 0
+    vrrp_netlink_cmd_rcv_bufs_force: bool = False
+    vrrp_netlink_monitor_rcv_bufs: int = 0
+    vrrp_netlink_monitor_rcv_bufs_force: bool = False
+    process_monitor_rcv_bufs: int = 0
+    process_monitor_rcv_bufs_force: bool = False
+    lvs_netlink_cmd_rcv_bufs: int = 0
+    lvs_netlink_cmd_rcv_bufs_force: bool = False
+    lvs_netlink_monitor_rcv_bufs: int = 0
+    lvs_netlink_monitor_rcv_bufs_force: bool = False
+    vrrp_rx_bufs_policy: str | None = None  # "MTU", "ADVERT" or "SIZE" (vrrp_rx_bufs_size)
+    vrrp_rx_bufs_size: int = 0
+    vrrp_rx_bufs_multiplier: int = 3
     # snmp / dbus
     snmp_socket: str | None = None
     enable_snmp_vrrp: bool = False
@@ -317,6 +435,9 @@ class GlobalDefs:
     enable_traps: bool = False
     enable_dbus: bool = False
     dbus_service_name: str = "org.keepalived.Vrrp1"
+    dbus_no_interface_name: str | None = None
+    snmp_vs_stats_update_interval: int | None = None
+    snmp_rs_stats_update_interval: int | None = None
     # process / files
     process_names: bool = False
     process_name: str | None = None
@@ -332,6 +453,8 @@ class GlobalDefs:
     stats_dump_file: str = "/tmp/keepalived.stats"
     json_dump_file: str = "/tmp/keepalived.json"
     json_version: int = 1
+    iproute_usr_dir: str | None = None  # where rt_tables & co are read (iproute2's two dirs)
+    iproute_etc_dir: str | None = None
     reload_check_config: str | None = None
     reload_time_file: str | None = None
     reload_repeat: bool = False
@@ -425,9 +548,9 @@ class BfdInstance:
     name: str
     neighbor_ip: str | None = None
     source_ip: str | None = None
-    min_rx: int = 10  # ms
-    min_tx: int = 10  # ms
-    idle_tx: int = 1000  # ms
+    min_rx: float = 10.0  # ms (to the µs)
+    min_tx: float = 10.0  # ms
+    idle_tx: float = 1000.0  # ms
     multiplier: int = 5
     passive: bool = False
     ttl: int | None = None  # 255 (IPv4) / 64 hop limit (IPv6) when None
@@ -521,8 +644,9 @@ class VrrpInstance:
     auth_type: str | None = None  # None, "PASS" or "AH"
     auth_pass: bytes = b""  # padded/truncated to 8 bytes when auth_type is set
     auth_hmac: AuthHmac | None = None
-    virtual_ipaddresses: tuple[AddressSpec, ...] = ()
-    virtual_ipaddresses_excluded: tuple[AddressSpec, ...] = ()
+    # a tuple, or an AddressList for a block of many plain IPv4 addresses
+    virtual_ipaddresses: Sequence[AddressSpec] = ()
+    virtual_ipaddresses_excluded: Sequence[AddressSpec] = ()
     no_virtual_ipaddress: bool = False
     virtual_routes: tuple[RouteSpec, ...] = ()
     virtual_rules: tuple[RuleSpec, ...] = ()
@@ -548,6 +672,7 @@ class VrrpInstance:
     vmac_xmit_base: bool = False
     use_ipvlan: IpvlanSpec | None = None
     vrf: str | None = None
+    native_ipv6: bool = False
     accept: bool = True
     strict: bool = False
     skip_check_adv_addr: bool = False
@@ -825,7 +950,7 @@ class KeepalivedConfig:
     track_files: tuple[TrackFile, ...] = ()
     track_processes: tuple[TrackProcess, ...] = ()
     track_groups: tuple[TrackGroup, ...] = ()
-    static_addresses: tuple[AddressSpec, ...] = ()
+    static_addresses: Sequence[AddressSpec] = ()  # (as VrrpInstance.virtual_ipaddresses)
     static_routes: tuple[RouteSpec, ...] = ()
     static_rules: tuple[RuleSpec, ...] = ()
     garp_groups: tuple[GarpGroup, ...] = ()
@@ -847,28 +972,50 @@ class KeepalivedConfig:
         return next((s for s in self.vrrp_scripts if s.name == name), None)
 
     def instance(self, name: str) -> VrrpInstance | None:
-        return next((i for i in self.vrrp_instances if i.name == name), None)
+        """The ``vrrp_instance`` called ``name`` (the first, should two share it). An index
+        built on first use: a reload of 1000 instances looks each one up several times."""
+        index: dict[str, VrrpInstance] | None = self.__dict__.get("_instance_index")
+        if index is None:
+            index = {}
+            for i in self.vrrp_instances:
+                index.setdefault(i.name, i)
+            self.__dict__["_instance_index"] = index  # frozen: the tuple never changes
+        return index.get(name)
+
+    def sync_group(self, name: str | None) -> SyncGroup | None:
+        """The ``vrrp_sync_group`` called ``name``; None for an unknown name or None (an
+        instance's ``sync_group`` when it belongs to none)."""
+        if name is None:
+            return None
+        return next((g for g in self.sync_groups if g.name == name), None)
 
 
 @dataclass(frozen=True)
 class ParseResult:
     config: KeepalivedConfig
-    messages: tuple[ConfigMessage, ...] = ()
+    # in keepalived's order; a tuple (a lazy sequence when a file makes millions of equal
+    # messages: config.messages.MessageList)
+    messages: Sequence[ConfigMessage] = ()
     expanded_text: str = ""  # the config with includes resolved (for reload/children)
+
+    def severities(self) -> set[Severity]:
+        """The severities the messages have (without going through millions of them, when
+        the sequence can say: ``config.messages.MessageList``)."""
+        sev = getattr(self.messages, "severities", None)
+        return sev() if sev is not None else {m.severity for m in self.messages}
 
     @property
     def worst(self) -> Severity | None:
-        return max((m.severity for m in self.messages), default=None)
+        return max(self.severities(), default=None)
 
     def exit_code_for_test(self) -> int:
         """keepalived 2.2.7 ``-t`` exit status: 0 clean, 4 cannot run, 5 errors, 6 security."""
-        sev = self.worst
+        sevs = self.severities()
+        sev = max(sevs, default=None)
         if sev is None or sev == Severity.INFO:
             return 0
         if sev == Severity.SECURITY:
             return 6
-        if sev == Severity.FATAL and not any(
-            m.severity in (Severity.WARNING, Severity.ERROR) for m in self.messages
-        ):
+        if sev == Severity.FATAL and not sevs & {Severity.WARNING, Severity.ERROR}:
             return 4
         return 5

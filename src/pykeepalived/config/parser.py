@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pykeepalived.config.parse.context import Parser, ParseState
 from pykeepalived.config.parse.finish import finish
-from pykeepalived.config.parse.top import parse_tree
-from pykeepalived.config.parse.tree import Node, build_tree
+from pykeepalived.config.parse.top import TopParser, parse_tree
+from pykeepalived.config.parse.tree import Node, TreeBuilder, build_tree
 
-__all__ = ["Node", "ParseState", "Parser", "build_tree", "finish", "parse_tree"]
+__all__ = ["Node", "ParseState", "Parser", "TopParser", "TreeBuilder", "build_tree", "finish",
+           "parse_tree"]

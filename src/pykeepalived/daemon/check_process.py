@@ -20,7 +20,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
 import random
 import signal
 import threading
@@ -41,6 +40,7 @@ from pykeepalived.check.virtual_server import (
 )
 from pykeepalived.config.model import KeepalivedConfig, Severity
 from pykeepalived.daemon import sdnotify
+from pykeepalived.daemon.exits import EXIT_FATAL, EXIT_OK
 from pykeepalived.lvs.table import LvsTable
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
@@ -50,7 +50,6 @@ from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
 
-EXIT_FATAL = 1
 DATA_FILE = "/tmp/keepalived_check.data"
 
 
@@ -103,6 +102,7 @@ class CheckerProcess:
         self._applied_version = -1
         self._apply_failed = False
         self._addr_monitor: Any = None
+        self.scheduler: Any = None  # daemon.scheduling.Scheduler once running
         self._reloading = False
         self._reload_again = False
         # observability (observe.lvs_view): loop lateness, reloads, applies, check timings
@@ -157,7 +157,7 @@ class CheckerProcess:
             if self._status is not None:
                 await self._status.close()
             await self._shutdown()
-        return 0
+        return EXIT_OK
 
     async def status_document(self) -> bytes:
         """The checker's status (observe.lvs_view): pool, applied table, data-plane counters."""
@@ -195,13 +195,12 @@ class CheckerProcess:
             self.loop.add_signal_handler(sig, lambda: None)
 
     def _scheduling(self) -> None:
-        gd = self.cfg.global_defs
-        if gd.checker_priority is not None:
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, 0, gd.checker_priority)
-        if gd.checker_rt_priority is not None:
-            with contextlib.suppress(OSError, AttributeError):
-                os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(gd.checker_rt_priority))
+        from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
+
+        self.scheduler = Scheduler(ProcessSettings.of(self.cfg.global_defs, "checker"))
+        self.scheduler.apply()
+        if self.loop is not None:
+            self.scheduler.watch(self.loop)
 
     def stop(self) -> None:
         """Ask the loop to stop (signal handler; thread-safe through ``request_stop``)."""
@@ -332,6 +331,7 @@ class CheckerProcess:
         try:
             from pykeepalived.net.links import AddrEvent, LinkMonitor
             from pykeepalived.net.pyroute2_lite import async_iproute
+            from pykeepalived.net.rcvbuf import RcvBuf
 
             AsyncIPRoute = async_iproute()  # the class, named as pyroute2 names it
 
@@ -346,7 +346,11 @@ class CheckerProcess:
                     self._handle(self.pool.address_event(ev.address, ev.added, self._now()))
                     self._wake.set()
 
-            self._addr_monitor = LinkMonitor(on_event, links=False, addresses=True)
+            gd = self.cfg.global_defs
+            self._addr_monitor = LinkMonitor(
+                on_event, links=False, addresses=True,
+                rcvbuf=RcvBuf(gd.lvs_netlink_monitor_rcv_bufs,
+                              gd.lvs_netlink_monitor_rcv_bufs_force))
             await self._addr_monitor.start()
         except Exception:
             log.exception("ha_suspend: cannot watch local addresses; checks stay suspended")

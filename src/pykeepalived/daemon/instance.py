@@ -1,10 +1,13 @@
-"""One running ``vrrp_instance`` in the VRRP child: its router plus the I/O it needs.
+"""One running ``vrrp_instance`` in the VRRP child: its endpoint plus the I/O it needs.
 
-The router (sans-IO) decides; this class carries out its actions: adverts are built with the
-instance's ``AdvertEncoder`` (IP ID counter, AH sequence) and written to the shared raw socket at
-once, so an advert is never delayed by netlink; address, route, rule, firewall and GARP/NA work
-goes through a per-instance ordered queue (``ops``) because it must happen in keepalived's order
-(firewall, VIPs, routes, rules, then the GARP burst; the reverse on release) and awaits netlink.
+The endpoint (``vrrp.endpoint``, sans-IO) decides and encodes; this class carries out what it
+asks for. Its datagrams are written to the shared raw socket at once by the process, so an
+advert is never delayed by netlink; address, route, rule, firewall and GARP/NA work goes through
+a per-instance ordered queue (``ops``) because it must happen in keepalived's order (firewall,
+VIPs, routes, rules, then the GARP burst; the reverse on release) and awaits netlink.
+
+The instance reaches the kernel through a ``KernelPort`` it is given (the process passes its
+kernel facade), never through the process itself.
 
 The queue is a plain list worked off by a task that exists only while there is work: instances
 spend nearly all their life idle, and an ``asyncio.Queue`` (four deques and an Event) plus a
@@ -20,64 +23,58 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from pykeepalived.config.model import KeepalivedConfig, VrrpInstance
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
-from pykeepalived.daemon.settings import address_of, auth_of, mcast_group, route_of, rule_of
+from pykeepalived.daemon.kernel import KernelPort
+from pykeepalived.daemon.settings import address_of, mcast_group, route_of, rule_of
 from pykeepalived.net.addresses import IpAddress, Route, Rule
-from pykeepalived.net.sockets import VrrpSocket4, VrrpSocket6
 from pykeepalived.net.vmac import Vmac
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
     ReleaseAddresses,
-    SendAdvert,
     SendGratuitous,
     State,
 )
-from pykeepalived.vrrp.auth import AhState, AuthType
-from pykeepalived.vrrp.packet import AdvertEncoder, Expect, IpIdCounter
+from pykeepalived.vrrp.auth import AuthType
+from pykeepalived.vrrp.endpoint import VrrpEndpoint
 from pykeepalived.vrrp.router import VrrpRouter
-
-if TYPE_CHECKING:
-    from pykeepalived.daemon.vrrp_process import VrrpProcess
 
 log = logging.getLogger("pykeepalived")
 
-Socket = VrrpSocket4 | VrrpSocket6
+SockKey = tuple[str, int, bool]  # (interface, family, unicast): one shared raw socket
+
+
+class Transmitter(Protocol):
+    def send(self, data: bytes, dst: str) -> OSError | None: ...
 
 
 @dataclass(slots=True)
 class Instance:
-    """A configured instance with its router and everything needed to act for it."""
+    """A configured instance with its endpoint and everything needed to act for it."""
 
     cfg: VrrpInstance
-    router: VrrpRouter
-    proc: VrrpProcess
+    endpoint: VrrpEndpoint
+    port: KernelPort
     xmit_if: str  # interface adverts leave from (the VMAC unless vmac_xmit_base)
     vip_if: str  # default interface of the VIPs (the VMAC with use_vmac)
-    src: str
-    dsts: tuple[str, ...]
-    group: str
     vips: tuple[IpAddress, ...]
     evips: tuple[IpAddress, ...]
     routes: tuple[Route, ...]
     rules: tuple[Rule, ...]
     vmac: Vmac | None = None
-    sock: Socket | None = None  # the socket adverts are sent on
-    tx_key: tuple[str, int, bool] = ("", 4, False)
-    rx_key: tuple[str, int, bool] = ("", 4, False)
-    ah: AhState | None = None
-    ipid: IpIdCounter = field(default_factory=IpIdCounter)
-    expect: Expect | None = None
+    sock: Transmitter | None = None  # the socket adverts are sent on
+    tx_key: SockKey = ("", 4, False)
+    rx_key: SockKey = ("", 4, False)
     vipset: bool = False
     blocked: bool = False
     last_transition: float = field(default_factory=time.time)
     ops: list[Callable[[], object]] = field(default_factory=list)  # kernel work, in order
     worker: asyncio.Task[None] | None = None  # working off ``ops``; None while idle
     working: bool = False  # start_worker() called and stop_worker() not since
-    _encoders: dict[tuple[int, int, tuple[str, ...]], AdvertEncoder] = field(
-        default_factory=dict)
+    # observe.meters.Events of the process (kernel work timed and failures counted), if any
+    meter: Any = None
     # The instance's name, copied once: read per received advert. A reload only ever swaps
     # ``cfg`` for one of the same identity, so the name never changes.
     name: str = field(init=False)
@@ -90,57 +87,22 @@ class Instance:
         return self.cfg.family
 
     @property
+    def router(self) -> VrrpRouter:
+        """The endpoint's state machine, read-only (dumps, status, guards)."""
+        return self.endpoint.router
+
+    @property
     def uses_firewall(self) -> bool:
         """no_accept (or strict without being the owner): drop traffic to VIPs we hold."""
         return not self.cfg.accept and self.cfg.priority != 255
 
-    # ---------------------------------------------------------------- adverts
-    def build_expect(self) -> Expect:
-        c = self.cfg
-        peers = None
-        if c.check_unicast_src or any(p.min_ttl is not None or p.max_ttl is not None
-                                      for p in c.unicast_peers):
-            peers = {p.ip: (p.min_ttl if p.min_ttl is not None else 0,
-                            p.max_ttl if p.max_ttl is not None else 255)
-                     for p in c.unicast_peers}
-        return Expect(
-            version=c.version,
-            adver_int=self.router.settings.adver_int if c.version == 2 else None,
-            addresses=None,  # the router checks the VIP list (and skip_check_adv_addr)
-            unicast=c.unicast,
-            unicast_peers=peers,
-            auth=auth_of(c),
-            ah_state=self.ah,
-            mcast_group=self.group,
-        )
-
-    def encoder(self, act: SendAdvert) -> AdvertEncoder:
-        key = (act.version, act.adver_int, act.addresses)
-        enc = self._encoders.get(key)
-        if enc is None:
-            c = self.cfg
-            enc = AdvertEncoder(
-                version=act.version, vrid=act.vrid, adver_int=act.adver_int,
-                addresses=act.addresses, src=self.src, auth=auth_of(c),
-                ttl=c.unicast_ttl if c.unicast else 255, unicast=c.unicast,
-                v3_checksum_as_v2=c.v3_checksum_as_v2, mcast_group=self.group)
-            self._encoders[key] = enc
-        return enc
-
-    def send_advert(self, act: SendAdvert) -> None:
+    def send(self) -> None:
+        """Write the endpoint's datagrams to the socket, now."""
+        tx = self.endpoint.datagrams_to_send()
         sock = self.sock
-        if sock is None:
-            return
-        enc = self.encoder(act)
-        if self.family == 4:
-            ip_id = self.ipid.next()
-            seq = self.ah.next_seq() if self.ah is not None else None
-            for dst in self.dsts:
-                sock.send(enc.ipv4(priority=act.priority, ip_id=ip_id, dst=dst, ah_seq=seq),
-                          dst)
-        else:
-            for dst in self.dsts:
-                sock.send(enc.ipv6(priority=act.priority, dst=dst), dst)
+        if sock is not None:
+            for data, dst in tx:
+                sock.send(data, dst)
 
     # ---------------------------------------------------------------- kernel work, in order
     def queue(self, op: Callable[[], object]) -> None:
@@ -161,8 +123,7 @@ class Instance:
         """Run the queued operations one after the other, then end (``queue`` starts another)."""
         ops = self.ops
         try:
-            meters = getattr(self.proc, "meters", None)  # observe.vrrp_view.VrrpMeters
-            events = None if meters is None else meters.events
+            events = self.meter
             while ops:
                 op = ops.pop(0)
                 began = time.monotonic()
@@ -214,11 +175,10 @@ class Instance:
         self.queue(lambda: self._gratuitous(act))
 
     async def _acquire(self) -> None:
-        am = self.proc.am
-        fw = self.proc.firewall
-        if self.uses_firewall and fw is not None and not self.blocked:
+        am = self.port
+        if self.uses_firewall and am.has_firewall and not self.blocked:
             for dev, ips in self._ips_by_dev().items():
-                await fw.block(ips, dev)
+                await am.block(ips, dev)
             self.blocked = True
         for a in (*self.vips, *self.evips):
             await am.add_address(a, self.vip_if)
@@ -229,7 +189,7 @@ class Instance:
         self.vipset = True
 
     async def _release(self, keep: bool = False) -> None:
-        am = self.proc.am
+        am = self.port
         self.vipset = False
         if keep:
             return
@@ -239,10 +199,9 @@ class Instance:
             await am.delete_route(r)
         for a in (*self.vips, *self.evips):
             await am.delete_address(a, self.vip_if)
-        fw = self.proc.firewall
-        if self.blocked and fw is not None:
+        if self.blocked and am.has_firewall:
             for dev, ips in self._ips_by_dev().items():
-                await fw.unblock(ips, dev)
+                await am.unblock(ips, dev)
             self.blocked = False
 
     def _ips_by_dev(self) -> dict[str, list[str]]:
@@ -254,7 +213,7 @@ class Instance:
         return out
 
     async def _gratuitous(self, act: SendGratuitous) -> None:
-        if self.router.state is not State.MASTER:
+        if self.endpoint.state is not State.MASTER:
             return  # a burst queued before a step-down must not announce a VIP we gave up
         by_ip = {a.ip: a for a in (*self.vips, *self.evips)}
         per_dev: dict[str, list[str]] = {}
@@ -265,7 +224,7 @@ class Instance:
         gap_v4 = self.cfg.garp_interval
         gap_v6 = self.cfg.gna_interval
         for dev, ips in per_dev.items():
-            ann = self.proc.announcer(dev, self.vmac.address if self.vmac and
+            ann = self.port.announcer(dev, self.vmac.address if self.vmac and
                                       dev == self.vmac.ifname else None)
             if ann is None:
                 continue
@@ -291,21 +250,22 @@ class Instance:
     async def restore_vip(self, ip: str) -> None:
         """A VIP vanished while we are MASTER (deleted by hand): put it back."""
         spec = next((a for a in (*self.vips, *self.evips) if a.ip == ip), None)
-        if spec is None or self.router.state is not State.MASTER or not self.vipset:
+        if spec is None or self.endpoint.state is not State.MASTER or not self.vipset:
             return
         log.warning("(%s) virtual address %s was removed from the interface: restoring",
                     self.name, ip)
-        await self.proc.am.add_address(spec, self.vip_if)
+        await self.port.add_address(spec, self.vip_if)
 
     # ---------------------------------------------------------------- reporting
     def snapshot(self) -> InstanceSnapshot:
         c = self.cfg
-        r = self.router
+        r = self.endpoint.router
+        wire = self.endpoint.wire
         st = Stats()
         for k, v in r.stats.as_dict().items():
             if hasattr(st, k):
                 setattr(st, k, v)
-        auth = auth_of(c)
+        auth = wire.auth
         prio_master = r.effective_priority if r.state is State.MASTER else 0
         if r.state is State.BACKUP:
             prio_master = 0
@@ -324,7 +284,7 @@ class Instance:
             preempt_delay=c.preempt_delay, auth_type=int(auth.type),
             auth_data=(c.auth_pass.rstrip(b"\0").decode(errors="replace")
                        if auth.type == AuthType.PASS else ""),
-            src_ip=self.src, mcast_group="" if c.unicast else self.group,
+            src_ip=wire.src, mcast_group="" if c.unicast else wire.mcast_group,
             unicast_peers=[p.ip for p in c.unicast_peers],
             vmac_ifname=self.vmac.ifname if self.vmac else "",
             garp_delay=c.garp_master_delay, garp_rep=c.garp_master_repeat,
@@ -370,12 +330,3 @@ def destinations(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[str, tuple[
     if inst.unicast:
         return group, tuple(p.ip for p in inst.unicast_peers)
     return group, (group,)
-
-
-def uses_ah(inst: VrrpInstance) -> bool:
-    return auth_of(inst).type == AuthType.AH
-
-
-def new_ah_state(inst: VrrpInstance) -> AhState | None:
-    return AhState() if uses_ah(inst) else None
-

@@ -29,22 +29,24 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pykeepalived import KEEPALIVED_COMPAT_VERSION, __version__
 from pykeepalived.daemon import process, proctitle
+from pykeepalived.daemon.exits import EXIT_CONFIG, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance_names import Naming, ident_suffix, pid_paths
 from pykeepalived.daemon.log import get_logger, setup_logging
+from pykeepalived.daemon.reload_time import ReloadTimer
+from pykeepalived.daemon.roles import child_kinds, metrics_listen
 from pykeepalived.daemon.sdnotify import Relay, SystemdNotifier, child_link
 from pykeepalived.daemon.signalfd import SignalFd
 from pykeepalived.options import Options
 
 if TYPE_CHECKING:
-    from pykeepalived.config.model import GlobalDefs, KeepalivedConfig
+    from pykeepalived.config.model import GlobalDefs
 
-EXIT_FATAL = 1  # a child exiting with this is not respawned (keepalived's KEEPALIVED_EXIT_FATAL)
-EXIT_CONFIG = 2  # cannot start anything
 
 SIGJSON = signal.SIGRTMIN + 2
 SIGSTATS_CLEAR = signal.SIGRTMAX - 1
@@ -77,25 +79,6 @@ def run_daemon(opts: Options) -> int:
 
         return run_observe_child(opts)
     return Supervisor(opts).run()
-
-
-def child_kinds(opts: Options, cfg: KeepalivedConfig) -> list[str]:
-    """The children that do the work for ``cfg``: VRRP when there are instances or static
-    addresses/routes/rules, the checker when there are virtual servers (``--all``, ``-P`` and
-    ``-C`` as keepalived). The ``observe`` child is added by the caller when metrics are on."""
-    kinds: list[str] = []
-    if not opts.check_only and (opts.all_subsystems or cfg.vrrp_instances
-                                or cfg.static_addresses or cfg.static_routes
-                                or cfg.static_rules):
-        kinds.append("vrrp")
-    if not opts.vrrp_only and (opts.all_subsystems or cfg.virtual_servers):
-        kinds.append("checker")
-    return kinds
-
-
-def metrics_listen(opts: Options, gd: GlobalDefs) -> str | None:
-    """The HTTP listen address: ``--metrics-listen``, else ``pykeepalived_metrics_listen``."""
-    return opts.metrics_listen or gd.metrics_listen
 
 
 def _run_checker_child(opts: Options) -> int:
@@ -148,6 +131,23 @@ def options_to_argv(opts: Options) -> list[str]:
     return a
 
 
+@dataclass(frozen=True)
+class ParentSettings:
+    """What the parent itself takes from ``global_defs`` and the top level (a marshal-able
+    tuple crosses from the parsing helper): the umask, how long a stop waits for the children
+    (``child_wait_time``), the reload check and the scheduled reload."""
+
+    umask: int | None = None
+    child_wait_time: float = 5.0
+    reload_check_config: str | None = None  # the log file of the check ("/dev/null")
+    reload_time_file: str | None = None
+    reload_repeat: bool = False
+
+    def astuple(self) -> tuple[int | None, float, str | None, str | None, bool]:
+        return (self.umask, self.child_wait_time, self.reload_check_config,
+                self.reload_time_file, self.reload_repeat)
+
+
 @dataclass
 class Child:
     kind: str  # "vrrp" or "checker"
@@ -182,6 +182,8 @@ class Supervisor:
         self.relay: Relay | None = None  # sd_notify relay, under a Type=notify unit only
         self.naming = Naming()
         self.opts_pid_checked = ""
+        self.settings = ParentSettings()
+        self.reload_timer: ReloadTimer | None = None
 
     # ---------------------------------------------------------------- start-up
     def run(self) -> int:
@@ -204,7 +206,7 @@ class Supervisor:
         other = process.already_running(opts.pid_file)
         if other is not None:
             setup_logging(opts, None).info("daemon is already running")
-            return 0
+            return EXIT_OK
         if not opts.dont_fork:
             process.daemonize()
         if opts.umask is not None:
@@ -218,6 +220,7 @@ class Supervisor:
         kinds = self._wanted_children()
         if kinds is None:
             return EXIT_CONFIG
+        self._apply_settings()
         if not kinds:
             log.error("No VRRP or checker configuration to run (use --all to force): exiting")
             return EXIT_CONFIG
@@ -259,6 +262,21 @@ class Supervisor:
             log.error("Configuration file '%s' does not exist", opts.config_file)
             return None
         log.info("Configuration file %s", opts.config_file)
+        data = self._in_helper(self._parse_config)
+        if not data:
+            return None
+        kinds, gd_pickled, self.names, naming, settings = marshal.loads(data)
+        self.naming = Naming(*naming)
+        self.settings = ParentSettings(*settings)
+        if gd_pickled is not None:
+            import pickle  # only when a global script is configured
+
+            self.global_defs = pickle.loads(gd_pickled)  # our own fork's bytes
+        return list(kinds)
+
+    def _in_helper(self, work: Callable[[], Any]) -> bytes:
+        """``work()`` in a forked helper; its marshalled answer (b"" when it failed)."""
+        log = self.log
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the helper; covered by the namespace tests
@@ -266,7 +284,7 @@ class Supervisor:
             try:
                 os.close(rfd)
                 with os.fdopen(wfd, "wb") as out:
-                    out.write(marshal.dumps(self._parse_config()))
+                    out.write(marshal.dumps(work()))
                 code = 0
             except BaseException:  # report whatever broke, then leave
                 with contextlib.suppress(BaseException):
@@ -289,26 +307,17 @@ class Supervisor:
                 continue
             except ChildProcessError:  # pragma: no cover
                 break
-        if not data:
-            return None
-        kinds, gd_pickled, self.names, naming = marshal.loads(data)
-        self.naming = Naming(*naming)
-        if gd_pickled is not None:
-            import pickle  # only when a global script is configured
-
-            self.global_defs = pickle.loads(gd_pickled)  # our own fork's bytes
-        return list(kinds)
+        return data
 
     def _parse_config(self) -> tuple[list[str], bytes | None, dict[str, str],
-                                     tuple[str | None, str | None, bool]]:
+                                     tuple[str | None, str | None, bool],
+                                     tuple[int | None, float, str | None, str | None, bool]]:
         """In the forked helper: parse, log the messages, dump (``-d``), decide the children."""
         from pykeepalived.config import load
-        from pykeepalived.config.model import Severity
 
-        opts, log = self.opts, self.log
+        opts = self.opts
         parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
-        for m in parsed.messages:
-            (log.error if m.severity >= Severity.ERROR else log.warning)("%s", m.format())
+        self._log_messages(parsed.messages)
         if opts.dump_conf:
             self._dump_config(parsed.config)
         cfg = parsed.config
@@ -324,7 +333,36 @@ class Supervisor:
         names = {"parent": proctitle.process_name(gd, None),
                  **{k: proctitle.process_name(gd, k) for k in CHILD_TITLES}}
         naming = (cfg.net_namespace, cfg.instance_name, cfg.use_pid_dir)
-        return kinds, gd_pickled, names, naming
+        return kinds, gd_pickled, names, naming, _parent_settings(cfg).astuple()
+
+    def _log_messages(self, messages: Iterable[Any], *, notes_only: bool = False) -> None:
+        """The parse's messages at their level (keepalived's phrasing, file:line); the notes
+        of keywords that do not fully act are logged here only, once per start or reload."""
+        from pykeepalived.config.model import Severity
+
+        for m in messages:
+            if m.severity == Severity.INFO:
+                self.log.info("%s", m.format())
+            elif not notes_only:
+                (self.log.error if m.severity >= Severity.ERROR else self.log.warning)(
+                    "%s", m.format())
+
+    def _apply_settings(self) -> None:
+        """The umask of global_defs (the -u option takes precedence, as in keepalived) and
+        the scheduled reload."""
+        st = self.settings
+        if st.umask is not None:
+            if self.opts.umask is not None:
+                self.log.info("umask command line option specified, ignoring config option")
+            else:
+                os.umask(st.umask)
+        path = st.reload_time_file
+        if path is None:
+            self.reload_timer = None
+        elif self.reload_timer is None or self.reload_timer.path != path:
+            self.reload_timer = ReloadTimer(path, st.reload_repeat)
+        else:
+            self.reload_timer.repeat = st.reload_repeat
 
     def _apply_naming(self) -> bool:
         """net_namespace / -s, instance, use_pid_dir (``daemon.instance_names``): the syslog
@@ -486,12 +524,16 @@ class Supervisor:
                 for fd in fds - watched:
                     poller.register(fd, select.POLLIN)
                 watched = fds
-                timeout = 1.0 if wait is None else max(wait, 0.01)
+                timeout = 1.0 if wait is None else max(min(wait, 1.0), 0.01)
+                if self.reload_timer is not None:
+                    due = self.reload_timer.wait(time.time())
+                    timeout = timeout if due is None else max(min(timeout, due), 0.01)
                 for fd, _ev in poller.poll(timeout * 1000):
                     if fd != sigfd.fd:
                         self._read_status(fd)
                 if self.relay is not None:
                     self.relay.tick(time.monotonic())
+                self._scheduled_reload()
                 for sig in sigfd.read():
                     self._on_signal(sig)
                     if self.stopping:
@@ -509,11 +551,57 @@ class Supervisor:
             self.stopping = True
             return
         if sig == signal.SIGHUP:
-            # Each child re-reads the file and logs its errors (keeping its running config).
-            self.log.info("Reloading")
-            if self.relay is not None:
-                self.relay.reload(time.monotonic())
+            self._reload()
+            return
         self._forward(sig)
+
+    def _reload(self) -> None:
+        """A HUP, or the time of ``reload_time_file``: the parent reads the file in a helper
+        (its notes are logged here, and with ``reload_check_config`` it is checked first: a
+        file that fails the check is not reloaded), then each child re-reads it and logs its
+        errors, keeping its running configuration when there are any."""
+        self.log.info("Reloading")
+        data = self._in_helper(self._reload_check)
+        if not data:
+            self.log.error("Cannot read the configuration: not reloading")
+            return
+        ok, settings = marshal.loads(data)
+        check = self.settings.reload_check_config
+        if not ok and check:
+            self.log.info("New config failed validation, see %s for details", check)
+            return
+        self.settings = ParentSettings(*settings)
+        self._apply_settings()
+        if self.relay is not None:
+            self.relay.reload(time.monotonic())
+        self._forward(signal.SIGHUP)
+
+    def _reload_check(self) -> tuple[bool, tuple[int | None, float, str | None, str | None,
+                                                 bool]]:
+        """In the forked helper: read the file, log its notes; with ``reload_check_config``,
+        the config test's verdict, its lines written to that log file."""
+        from pykeepalived.config.configtest import config_test_result
+
+        res, code = config_test_result(self.opts)
+        self._log_messages(res.messages, notes_only=True)
+        check = self.settings.reload_check_config
+        if check:
+            try:
+                with open(check, "w", encoding="utf-8") as f:
+                    f.writelines(m.format() + "\n" for m in res.messages)
+            except OSError as e:
+                self.log.info("Unable to write config check log %s: %s", check, e)
+        return code == 0, _parent_settings(res.config).astuple()
+
+    def _scheduled_reload(self) -> None:
+        timer = self.reload_timer
+        if timer is None:
+            return
+        now = time.time()
+        for line in timer.check(now):
+            self.log.info("%s", line)
+        if timer.due(now):
+            self._reload()
 
     def _read_status(self, fd: int) -> None:
         """A child's status pipe is readable: hand what it wrote to the sd_notify relay."""
@@ -556,7 +644,8 @@ class Supervisor:
     def _stop_children(self) -> None:
         self.stopping = True
         self._forward(signal.SIGTERM)
-        deadline = time.monotonic() + 5.0  # keepalived's child_wait_time default
+        wait = self.settings.child_wait_time
+        deadline = time.monotonic() + wait
         while any(c.pid for c in self.children.values()):
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
@@ -575,8 +664,16 @@ class Supervisor:
                                          CHILD_TITLES[c.kind], c.pid)
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(c.pid, signal.SIGKILL)
-                deadline = time.monotonic() + 5.0
+                deadline = time.monotonic() + max(wait, 1.0)
             time.sleep(0.02)
+
+
+def _parent_settings(cfg: Any) -> ParentSettings:
+    gd = cfg.global_defs
+    return ParentSettings(umask=gd.umask, child_wait_time=cfg.child_wait_time,
+                          reload_check_config=gd.reload_check_config,
+                          reload_time_file=gd.reload_time_file,
+                          reload_repeat=gd.reload_repeat)
 
 
 def _describe(code: int) -> str:

@@ -22,7 +22,7 @@ from pykeepalived.config import load
 from pykeepalived.config.listen import parse_listen
 from pykeepalived.daemon import process, sdnotify
 from pykeepalived.daemon.log import setup_logging
-from pykeepalived.daemon.main import child_kinds, metrics_listen
+from pykeepalived.daemon.roles import child_kinds, metrics_listen
 from pykeepalived.observe.control import socket_path
 from pykeepalived.observe.server import Aggregator, HttpListener
 from pykeepalived.options import Options

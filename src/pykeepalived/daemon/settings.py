@@ -1,10 +1,11 @@
 """Map the config model onto what the VRRP core and the kernel shells take.
 
 Pure functions (no I/O): ``router_settings`` turns a ``VrrpInstance`` (plus its sync group and
-the global defaults) into ``RouterSettings``; ``address_of``/``route_of``/``rule_of`` turn the
-config's address/route/rule lines into ``net.addresses`` specs. ``instance_identity`` is what a
-reload compares to decide whether an instance changed (file/line positions are left out, so
-moving a block in the file is not a change).
+the global defaults) into ``RouterSettings``, ``wire_settings`` into the endpoint's
+``WireSettings`` (addresses, authentication, TTLs, peers); ``address_of``/``route_of``/
+``rule_of`` turn the config's address/route/rule lines into ``net.addresses`` specs.
+``instance_identity`` is what a reload compares to decide whether an instance changed (file/line
+positions are left out, so moving a block in the file is not a change).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pykeepalived.config.model import (
 from pykeepalived.net.addresses import IpAddress, Route, Rule
 from pykeepalived.vrrp.actions import State
 from pykeepalived.vrrp.auth import AuthConfig
+from pykeepalived.vrrp.constants import VRRP_TTL
+from pykeepalived.vrrp.endpoint import WireSettings
 from pykeepalived.vrrp.router import RouterSettings
 from pykeepalived.vrrp.tracking import TrackKind, TrackSpec, contribution
 
@@ -197,21 +200,45 @@ def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | Non
     )
 
 
-def _strip_lines(value: Any) -> Any:
-    """``value`` with every ``line``/``file`` field zeroed, recursively (for comparisons)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            if f.name == "line":
-                changes[f.name] = 0
-            elif f.name == "file":
-                changes[f.name] = ""
-            else:
-                changes[f.name] = _strip_lines(v)
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, tuple):
-        return tuple(_strip_lines(v) for v in value)
+def wire_settings(inst: VrrpInstance, src: str, group: str, dsts: tuple[str, ...],
+                  vmac: bool) -> WireSettings:
+    """The instance's adverts on the wire: sent from ``src`` to ``dsts`` (the multicast
+    ``group`` or the unicast peers); ``vmac``: read on a VMAC and its base interface."""
+    peers = None
+    if inst.check_unicast_src or any(p.min_ttl is not None or p.max_ttl is not None
+                                     for p in inst.unicast_peers):
+        peers = {p.ip: (p.min_ttl if p.min_ttl is not None else 0,
+                        p.max_ttl if p.max_ttl is not None else 255)
+                 for p in inst.unicast_peers}
+    return WireSettings(
+        family=inst.family, src=src, destinations=dsts, mcast_group=group,
+        unicast=inst.unicast, auth=auth_of(inst),
+        ttl=inst.unicast_ttl if inst.unicast else VRRP_TTL,
+        v3_checksum_as_v2=inst.v3_checksum_as_v2, unicast_peers=peers, vmac=vmac)
+
+
+_NOT_A_DATACLASS: tuple[str, ...] = ()
+_FIELDS: dict[type, tuple[str, ...]] = {}  # per dataclass: its fields but line and file
+
+
+def position_free(value: Any) -> Any:
+    """A comparison key for ``value`` that leaves out every ``line``/``file`` field,
+    recursively through dataclasses and tuples: two config objects that differ only in where
+    they were written have equal keys. Built as plain tuples (no dataclass copies): a reload
+    compares every instance's key, 1000 of them under a second's budget."""
+    cls = type(value)
+    names = _FIELDS.get(cls)
+    if names is None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = tuple(f.name for f in dataclasses.fields(value)
+                          if f.name not in ("line", "file"))
+        else:
+            names = _NOT_A_DATACLASS
+        _FIELDS[cls] = names
+    if names is not _NOT_A_DATACLASS:
+        return (cls, *(position_free(getattr(value, n)) for n in names))
+    if cls is tuple:
+        return tuple(position_free(v) for v in value)
     return value
 
 
@@ -219,8 +246,8 @@ def instance_identity(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[Any, .
     """What must be equal for a reload to keep an instance exactly as it runs (state,
     addresses, timers): the instance block itself, the trackers it uses and the VRRP globals."""
     g = cfg.global_defs
-    scripts = tuple(_strip_lines(cfg.script(r.name)) for r in inst.track_scripts)
-    group = next((s for s in cfg.sync_groups if s.name == inst.sync_group), None)
+    scripts = tuple(position_free(cfg.script(r.name)) for r in inst.track_scripts)
+    group = cfg.sync_group(inst.sync_group)
     globals_used = (g.vrrp_mcast_group4, g.vrrp_mcast_group6, g.vrrp_min_garp, g.vrrp_strict,
                     g.nftables, g.vmac_prefix)
-    return (_strip_lines(inst), scripts, _strip_lines(group), globals_used)
+    return (position_free(inst), scripts, position_free(group), globals_used)

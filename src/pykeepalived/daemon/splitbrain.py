@@ -1,13 +1,16 @@
 """The VRRP child's split-brain guards: the I/O around ``splitbrain.guards.NodeGuards``.
 
 Created only when an instance configures a guard (docs/split-brain.md); the VRRP process
-then calls ``observe`` with the actions it drained from a router, ``foreign_advert`` for an
-advert no instance owns (or one of ours with another address list), and ``shutdown`` first
-when stopping. Everything else runs on this object's own timer: probes on the VIPs' links
-(``splitbrain.arp``), etcd calls (``splitbrain.etcd``), fence scripts and notifications.
-Verdicts reach the routers through their explicit inputs inside ``NodeGuards.pump``; the
-router actions that follow (addresses, adverts, logs) are performed by the process's own
-``_act``, so they go through the same kernel-work queue as any other.
+then calls ``observe`` with the events it took from an endpoint, ``foreign_datagram`` for a
+datagram no instance owns, ``foreign_advert`` for one of ours with another address list,
+``path_packet`` for every datagram first (heartbeat paths), ``send_paths`` after writing an
+endpoint's datagrams, and ``shutdown`` first when stopping. Everything else runs on this
+object's own timer: probes on the VIPs' links (``splitbrain.arp``), etcd calls
+(``splitbrain.etcd``), fence scripts and notifications.
+Verdicts reach the routers through their explicit inputs inside ``NodeGuards.pump``; what
+follows is taken from the instance's endpoint (adverts encoded there, written by the process's
+``_send``; addresses and logs performed by its ``_act``), so it goes through the same
+kernel-work queue as any other.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import dataclasses
 import ipaddress
 import logging
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pykeepalived.daemon.settings import auth_of
@@ -38,6 +42,7 @@ from pykeepalived.vrrp.actions import (
     State,
     StateChanged,
 )
+from pykeepalived.vrrp.endpoint import DatagramMeta
 from pykeepalived.vrrp.packet import (
     Advert,
     AdvertEncoder,
@@ -57,7 +62,7 @@ class Process(Protocol):
     """What the shell uses of the VRRP process (daemon.vrrp_process.VrrpProcess)."""
 
     instances: dict[str, Instance]
-    am: Any
+    kernel: Any  # daemon.kernel.Kernel
     notifier: Any
     loop: asyncio.AbstractEventLoop | None
     _stopping: bool
@@ -65,10 +70,11 @@ class Process(Protocol):
     sockets: dict[Any, Any]
     by_vrid: dict[Any, dict[int, Instance]]
 
-    def _now(self) -> float: ...
-    def _socket(self, key: Any, c: Any, group: str, receive: bool) -> Any: ...
-    def _drain(self, inst: Instance) -> None: ...
-    def _act(self, inst: Instance, a: Action) -> None: ...
+    def now(self) -> float: ...
+    async def _socket(self, key: Any, c: Any, group: str) -> Any: ...
+    def _flush(self, inst: Instance) -> None: ...
+    def _send(self, inst: Instance) -> None: ...
+    def _act(self, inst: Instance, a: Any) -> None: ...
     def _touch(self, inst: Instance) -> None: ...
     def _rearm(self) -> None: ...
 
@@ -107,7 +113,8 @@ class SplitBrainShell:
     # ------------------------------------------------------------------ set-up
     async def start(self, cfg: KeepalivedConfig) -> None:
         insts = {n: i for n, i in self.proc.instances.items() if i.cfg.split_brain.any}
-        self.guards = NodeGuards({n: i.router for n, i in insts.items()})
+        self.guards = NodeGuards({n: i.router for n, i in insts.items()},
+                                 pull=lambda n: [*self.proc.instances[n].endpoint.events()])
         gates: dict[tuple[Any, ...], list[str]] = {}
         for name, inst in insts.items():
             sb = inst.cfg.split_brain
@@ -146,12 +153,13 @@ class SplitBrainShell:
             if inst.cfg.split_brain.heartbeat_paths:
                 await self._open_paths(inst)
         self._start_lease(cfg, insts)
-        self.guards.start(self.proc._now())
+        self.guards.start(self.proc.now())
         self.pump()
 
     async def _open_paths(self, inst: Instance) -> None:
         """Sockets for each extra path; the instance is registered on them by VRID."""
         c = inst.cfg
+        group = inst.endpoint.wire.mcast_group
         names = [f"{inst.rx_key[0]}"]
         tx = []
         for p in c.split_brain.heartbeat_paths:
@@ -162,7 +170,7 @@ class SplitBrainShell:
                             pname)
                 continue
             try:
-                await self.proc._socket(key, c, inst.group, receive=True)
+                await self.proc._socket(key, c, group)
             except OSError as e:
                 log.error("(%s) heartbeat_path %s: %s", c.name, pname, e)
                 continue
@@ -173,36 +181,35 @@ class SplitBrainShell:
                           pname, c.vrid, by[c.vrid].name)
                 continue
             by[c.vrid] = inst
-            src = await self.proc.am.primary_address(p.interface, c.family) or inst.src
-            tx.append((key, src, p.unicast_peers or (inst.group,)))
+            src = (await self.proc.kernel.primary_address(p.interface, c.family)
+                   or inst.endpoint.wire.src)
+            tx.append((key, src, p.unicast_peers or (group,)))
             names.append(pname)
         if len(names) > 1:
             self.paths[c.name] = HeartbeatPaths(c.name, tuple(names), c.advert_int)
             self._path_tx[c.name] = tx
+            inst.endpoint.adverts_sent = []  # send_paths sends each again on the paths
             log.info("(%s) heartbeat paths: %s", c.name, ", ".join(names))
 
-    def path_packet(self, key: Any, inst: Instance, pkt: Any) -> bool:
+    def path_packet(self, key: Any, inst: Instance, meta: DatagramMeta, data: bytes) -> bool:
         """An advert for a path-redundant instance: decode with the path's own cast, drop a
-        copy another path brought, hand the rest to the router. False: not ours to handle."""
+        copy another path brought, hand the rest to the endpoint. False: not ours to handle."""
         paths = self.paths.get(inst.name)
         if paths is None:
             return False
         unicast = bool(key[2])
-        now = self.proc._now()
-        rk = repeat_key(pkt.data) if pkt.family == 4 and inst.ah is None else None
+        now = self.proc.now()
+        ep = inst.endpoint
+        rk = repeat_key(data) if meta.family == 4 and ep.ah_seq is None else None
         memo = self._path_memo.get((inst.name, key))
         if rk is not None and memo is not None and memo[0] == rk:
             adv = memo[1]  # a repeat: same fields as the last one decoded on this path
         else:
-            exp = inst.expect
-            if exp is not None and exp.unicast != unicast:
+            exp = ep.expect
+            if exp.unicast != unicast:
                 exp = dataclasses.replace(exp, unicast=unicast, unicast_peers=None)
             try:
-                if pkt.family == 4:
-                    adv = decode_ipv4(pkt.data, expect=exp)
-                else:
-                    adv = decode_ipv6(pkt.data, src=pkt.src, dst=pkt.dst, hop_limit=pkt.ttl,
-                                      expect=exp, verify_checksum=False)
+                adv = _decode(meta, data, exp)
             except PacketError as e:
                 log.warning("(%s) %s", inst.name, e.detail or e.reason.counter)
                 return True
@@ -210,17 +217,33 @@ class SplitBrainShell:
                 self._path_memo[(inst.name, key)] = (rk, adv)
         pname = key[0] if key == inst.rx_key or key == inst.tx_key else (
             f"{key[0]}{' unicast' if unicast else ''}")
-        if adv.src == inst.src or any(adv.src == t[1] for t in self._path_tx[inst.name]):
+        if adv.src == ep.wire.src or any(adv.src == t[1] for t in self._path_tx[inst.name]):
             return True  # our own, looped back on another path
         if paths.heard(pname, adv.vrid, adv.priority, adv.addresses, now):
-            r = inst.router
-            if not r.receive_repeat(adv, now):
-                r.receive(adv, now)
-            self.proc._drain(inst)
+            ep.receive_advert(adv, now)
+            self.proc._flush(inst)
         return True
 
-    def send_paths(self, inst: Instance, act: SendAdvert) -> None:
-        """Send ``act`` on the instance's extra paths too."""
+    def foreign_datagram(self, key: Any, meta: DatagramMeta, data: bytes) -> None:
+        """A datagram of a VRID we do not run: the conflict watch looks at its advert."""
+        try:
+            adv = _decode(meta, data, None)
+        except PacketError:
+            return
+        self.foreign_advert(key[0], adv)
+
+    def send_paths(self, inst: Instance) -> None:
+        """Send the adverts the endpoint encoded since the last call on its extra paths."""
+        ep = inst.endpoint
+        sent = ep.adverts_sent
+        if not sent:
+            return
+        ep.adverts_sent = []
+        for act in sent:
+            self._send_on_paths(inst, act)
+
+    def _send_on_paths(self, inst: Instance, act: SendAdvert) -> None:
+        ep = inst.endpoint
         for key, src, dsts in self._path_tx.get(inst.name, ()):
             sock = self.proc.sockets.get(key)
             if sock is None:
@@ -233,10 +256,10 @@ class SplitBrainShell:
                     version=act.version, vrid=act.vrid, adver_int=act.adver_int,
                     addresses=act.addresses, src=src, auth=auth_of(c),
                     ttl=255, unicast=bool(key[2]), v3_checksum_as_v2=c.v3_checksum_as_v2,
-                    mcast_group=inst.group)
+                    mcast_group=ep.wire.mcast_group)
             for dst in dsts:
                 if inst.family == 4:
-                    sock.send(enc.ipv4(priority=act.priority, ip_id=inst.ipid.next(), dst=dst),
+                    sock.send(enc.ipv4(priority=act.priority, ip_id=ep.next_ip_id(), dst=dst),
                               dst)
                 else:
                     sock.send(enc.ipv6(priority=act.priority, dst=dst), dst)
@@ -258,13 +281,13 @@ class SplitBrainShell:
             return
         self.probes[ifname] = p
         for fam in (4, 6):
-            self._sources[(ifname, fam)] = await self.proc.am.primary_address(ifname, fam)
+            self._sources[(ifname, fam)] = await self.proc.kernel.primary_address(ifname, fam)
 
     async def _check_subnet(self, ifname: str, refs: tuple[str, ...], members: list[str]
                             ) -> None:
         """A reference address off the interface's subnets is unreachable by ARP/ND."""
         nets = [ipaddress.ip_interface(f"{a.ip}/{a.prefixlen}").network
-                for a in await self.proc.am.list_addresses(ifname)]
+                for a in await self.proc.kernel.list_addresses(ifname)]
         for ref in refs:
             ip = ipaddress.ip_address(ref)
             if nets and not any(ip in n for n in nets if n.version == ip.version):
@@ -289,16 +312,16 @@ class SplitBrainShell:
                  la_cfg.on_etcd_down)
 
     # ------------------------------------------------------------------ events in
-    def observe(self, inst: Instance, acts: list[Action]) -> None:
+    def observe(self, inst: Instance, acts: Sequence[Action]) -> None:
         """Router actions of ``inst``: only state changes, claim wishes and notifications
         concern the guards (a master's periodic advert does not: no work per advert)."""
         if inst.name in self.guards.routers and any(isinstance(a, _RELEVANT) for a in acts):
-            self.guards.observe(inst.name, acts, self.proc._now())
+            self.guards.observe(inst.name, acts, self.proc.now())
             self.pump()
 
     def foreign_advert(self, ifname: str, adv: Advert) -> None:
         """An advert another VRID sent, or one of ours whose address list differs."""
-        now = self.proc._now()
+        now = self.proc.now()
         got = set(adv.addresses)
         for name, w in self.guards.conflicts.items():
             if self._watch_if.get(name) != ifname and self.proc.instances[name].cfg.interface \
@@ -312,7 +335,7 @@ class SplitBrainShell:
         self.pump()
 
     def _heard(self, ifname: str, ip: str, mac: str, reply: bool) -> None:
-        now = self.proc._now()
+        now = self.proc.now()
         for gid, g in self.guards.gates.items():
             if self._gate_if[gid] == ifname and ip in g.settings.addresses:
                 g.answered(ip, now)
@@ -323,12 +346,13 @@ class SplitBrainShell:
 
     # ------------------------------------------------------------------ the loop
     def pump(self) -> None:
-        now = self.proc._now()
+        now = self.proc.now()
         out, io = self.guards.pump(now)
         for name, acts in out:
             inst = self.proc.instances.get(name)
             if inst is None:
                 continue
+            self.proc._send(inst)  # the adverts among them, encoded by the endpoint
             for a in acts:
                 self.proc._act(inst, a)
             self.proc._touch(inst)
@@ -341,7 +365,7 @@ class SplitBrainShell:
     def _rearm(self) -> None:
         t = self.guards.next_timer()
         if self.paths:  # path liveness is looked at once per second
-            tick = self.proc._now() + 1.0
+            tick = self.proc.now() + 1.0
             t = tick if t is None else min(t, tick)
         if self._timer is not None:
             if self._timer.when() == t:
@@ -353,7 +377,7 @@ class SplitBrainShell:
 
     def _on_timer(self) -> None:
         self._timer = None
-        now = self.proc._now()
+        now = self.proc.now()
         for name, w in self.guards.conflicts.items():
             r = self.guards.routers[name]
             w.vrrp_heard(r.last_advert_at)
@@ -441,7 +465,7 @@ class SplitBrainShell:
 
     def _key_gone(self, name: str) -> None:
         if self.guards.lease is not None:
-            self.guards.lease.key_gone(name, self.proc._now())
+            self.guards.lease.key_gone(name, self.proc.now())
             self.pump()
 
     async def _call(self, a: object) -> None:
@@ -451,20 +475,20 @@ class SplitBrainShell:
         try:
             if isinstance(a, la.Grant):
                 lid, ttl = await self.etcd.grant(a.ttl)
-                lease.granted(lid, ttl, self.proc._now())
+                lease.granted(lid, ttl, self.proc.now())
             elif isinstance(a, la.KeepAlive):
                 left = await self.etcd.keepalive(a.lease)
-                lease.renewed(left, self.proc._now())
+                lease.renewed(left, self.proc.now())
             elif isinstance(a, la.Acquire):
                 what = f"acquire:{a.name}"
                 ok, holder = await self.etcd.acquire(a.key, a.value, a.lease)
-                lease.acquired(a.name, ok, holder, self.proc._now())
+                lease.acquired(a.name, ok, holder, self.proc.now())
             elif isinstance(a, la.Release):
                 await self.etcd.release(a.key, a.lease)
             elif isinstance(a, la.Revoke):
                 await self.etcd.revoke(a.lease)
         except (EtcdError, OSError, ValueError, KeyError) as e:
-            lease.request_failed(what, str(e) or type(e).__name__, self.proc._now())
+            lease.request_failed(what, str(e) or type(e).__name__, self.proc.now())
         self.pump()
 
     # ------------------------------------------------------------------ stop
@@ -483,7 +507,7 @@ class SplitBrainShell:
             except (TimeoutError, EtcdError, OSError) as e:
                 log.warning("lease arbiter: revoke failed (%s); the key expires with the "
                             "lease", e)
-            lease.shutdown(self.proc._now())
+            lease.shutdown(self.proc.now())
             lease.actions()
         for w in self._watches.values():
             w.cancel()
@@ -493,3 +517,10 @@ class SplitBrainShell:
             p.close()
         if self.etcd is not None:
             self.etcd.close()
+
+
+def _decode(meta: DatagramMeta, data: bytes, expect: Any) -> Advert:
+    if meta.family == 4:
+        return decode_ipv4(data, expect=expect)
+    return decode_ipv6(data, src=meta.src, dst=meta.dst, hop_limit=meta.hop_limit,
+                       expect=expect, verify_checksum=False)

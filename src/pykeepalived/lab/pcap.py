@@ -27,19 +27,25 @@ class CapturedPacket:
     packet: bytes
 
 
-def read_frames(path: Path) -> list[bytes]:
-    """Frames of a classic little-endian microsecond pcap file with Ethernet link type."""
+def read_records(path: Path) -> list[tuple[float, bytes]]:
+    """(timestamp, frame) of every record of a classic little-endian microsecond pcap file
+    with Ethernet link type (a replay needs the capture's timing as well as its bytes)."""
     data = path.read_bytes()
     magic, _vmaj, _vmin, _tz, _sig, _snap, linktype = struct.unpack_from("<IHHiIII", data)
     if magic != _PCAP_MAGIC or linktype != _LINKTYPE_ETHERNET:
         raise ValueError(f"{path}: not a little-endian Ethernet pcap")
-    frames, off = [], 24
+    records, off = [], 24
     while off < len(data):
-        _sec, _usec, caplen, _origlen = struct.unpack_from("<IIII", data, off)
+        sec, usec, caplen, _origlen = struct.unpack_from("<IIII", data, off)
         off += 16
-        frames.append(data[off : off + caplen])
+        records.append((sec + usec / 1e6, data[off : off + caplen]))
         off += caplen
-    return frames
+    return records
+
+
+def read_frames(path: Path) -> list[bytes]:
+    """Frames of a classic little-endian microsecond pcap file with Ethernet link type."""
+    return [frame for _ts, frame in read_records(path)]
 
 
 def ip_packets(paths: list[Path]) -> list[CapturedPacket]:

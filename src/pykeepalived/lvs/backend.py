@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from pykeepalived.lvs.table import DestKey, LvsOp, LvsTable, ServiceKey
+from pykeepalived.net.rcvbuf import RcvBuf
 
 if TYPE_CHECKING:
     from pykeepalived.config.model import GlobalDefs
@@ -66,6 +67,7 @@ class LvsSettings:
     timeout_tcpfin: int | None = None
     timeout_udp: int | None = None
     sync_daemon: SyncDaemonSpec | None = None
+    netlink_rcvbuf: RcvBuf | None = None  # lvs_netlink_cmd_rcv_bufs
 
     @classmethod
     def from_global_defs(cls, gd: GlobalDefs, dont_release_ipvs: bool = False) -> LvsSettings:
@@ -78,7 +80,9 @@ class LvsSettings:
         return cls(flush_at_start=gd.lvs_flush, flush_on_stop=gd.lvs_flush_on_stop,
                    release_on_stop=not dont_release_ipvs, timeout_tcp=gd.lvs_timeout_tcp,
                    timeout_tcpfin=gd.lvs_timeout_tcpfin, timeout_udp=gd.lvs_timeout_udp,
-                   sync_daemon=spec)
+                   sync_daemon=spec,
+                   netlink_rcvbuf=RcvBuf(gd.lvs_netlink_cmd_rcv_bufs,
+                                         gd.lvs_netlink_cmd_rcv_bufs_force))
 
 
 @dataclass(frozen=True)

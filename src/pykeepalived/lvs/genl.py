@@ -18,6 +18,8 @@ import struct
 import threading
 from collections.abc import Iterator
 
+from pykeepalived.net.rcvbuf import RcvBuf, apply_rcvbuf
+
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLM_F_REQUEST = 0x1
@@ -177,8 +179,9 @@ def _socket_in_netns(netns: str | None) -> socket.socket:
 class GenlSocket:
     """One generic netlink socket; requests are serialised (one outstanding at a time)."""
 
-    def __init__(self, netns: str | None = None) -> None:
+    def __init__(self, netns: str | None = None, rcvbuf: RcvBuf | None = None) -> None:
         self._netns = netns
+        self.rcvbuf = rcvbuf  # lvs_netlink_cmd_rcv_bufs (else _RECV_SIZE)
         self._sock: socket.socket | None = None
         self._seq = 0
         self._lock = asyncio.Lock()
@@ -188,6 +191,7 @@ class GenlSocket:
         if self._sock is None:
             s = _socket_in_netns(self._netns)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECV_SIZE)
+            apply_rcvbuf(s, self.rcvbuf, "IPVS netlink command")
             s.bind((0, 0))
             s.setblocking(False)
             self._sock = s

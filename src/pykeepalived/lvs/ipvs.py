@@ -61,6 +61,7 @@ from pykeepalived.lvs.table import (
     TunType,
     diff,
 )
+from pykeepalived.net.rcvbuf import RcvBuf
 
 log = logging.getLogger("pykeepalived.lvs")
 
@@ -328,8 +329,8 @@ def describe(op: LvsOp) -> str:
 class IpvsConnection:
     """A generic netlink socket talking to the IPVS family."""
 
-    def __init__(self, netns: str | None = None) -> None:
-        self.sock = genl.GenlSocket(netns)
+    def __init__(self, netns: str | None = None, rcvbuf: RcvBuf | None = None) -> None:
+        self.sock = genl.GenlSocket(netns, rcvbuf)
 
     async def request(self, req: Request) -> list[bytes]:
         """Send ``req``; the top-level attributes of each reply message."""
@@ -354,7 +355,7 @@ class IpvsBackend:
 
     def __init__(self, settings: LvsSettings | None = None, netns: str | None = None) -> None:
         self.settings = settings or LvsSettings()
-        self.conn = IpvsConnection(netns)
+        self.conn = IpvsConnection(netns, self.settings.netlink_rcvbuf)
         self._actual: LvsTable | None = None  # what we believe the kernel holds (managed part)
         self._lock = asyncio.Lock()
         self._closed = False

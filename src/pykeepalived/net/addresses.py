@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pykeepalived.net.rcvbuf import RcvBuf, apply_rcvbuf
+
 log = logging.getLogger("pykeepalived.net.addresses")
 
 IFA_F_NODAD = 0x02
@@ -411,8 +413,9 @@ class AddressManager:
     for netlink errors; they log at warning level and return ``NetResult(ok=False, ...)``.
     """
 
-    def __init__(self, netns: str | None = None) -> None:
+    def __init__(self, netns: str | None = None, rcvbuf: RcvBuf | None = None) -> None:
         self.netns = netns
+        self.rcvbuf = rcvbuf  # vrrp_netlink_cmd_rcv_bufs
         self.ipr: Any = None
 
     async def open(self) -> AddressManager:
@@ -422,6 +425,7 @@ class AddressManager:
 
         if self.ipr is None:
             self.ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
+            apply_rcvbuf(self.ipr.socket, self.rcvbuf, "netlink command")
             await self.ipr.setup_endpoint()
         return self
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pykeepalived.net.netns import in_netns
+from pykeepalived.net.rcvbuf import RcvBuf, apply_rcvbuf
 
 log = logging.getLogger("pykeepalived.net.links")
 
@@ -180,9 +181,11 @@ class LinkMonitor:
     """
 
     def __init__(self, callback: EventCallback, *, netns: str | None = None,
-                 links: bool = True, addresses: bool = True) -> None:
+                 links: bool = True, addresses: bool = True, rcvbuf: RcvBuf | None = None
+                 ) -> None:
         self.callback = callback
         self.netns = netns
+        self.rcvbuf = rcvbuf  # *_netlink_monitor_rcv_bufs
         self.groups = (RTMGRP_LINK if links else 0) | (
             (RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) if addresses else 0)
         self.names: dict[int, str] = {}
@@ -203,6 +206,7 @@ class LinkMonitor:
                 self._last[info.ifindex] = (info.oper_up, info.operstate, info.carrier,
                                             info.admin_up)
         self._ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
+        apply_rcvbuf(self._ipr.socket, self.rcvbuf, "netlink monitor")
         await self._ipr.bind(groups=self.groups)
         self._task = asyncio.get_running_loop().create_task(self._run())
 

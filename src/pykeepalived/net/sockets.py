@@ -42,14 +42,16 @@ from typing import Self
 
 from pykeepalived.net.links import if_index
 from pykeepalived.net.netns import in_netns
+from pykeepalived.vrrp.constants import (
+    MCAST_GROUP4,
+    MCAST_GROUP6,
+    PROTO_AH,
+    PROTO_VRRP,
+    TOS_NETWORK_CONTROL,
+)
 
 log = logging.getLogger("pykeepalived.net.sockets")
 
-IPPROTO_VRRP = 112
-IPPROTO_AH = 51
-VRRP_GROUP4 = "224.0.0.18"
-VRRP_GROUP6 = "ff02::12"
-TOS_INTERNETWORK_CONTROL = 0xC0
 # Datagrams handled per wake-up before yielding back to the loop. asyncio runs due timers after
 # the I/O callbacks of the same iteration, so whatever is still queued after a stall is read
 # *after* the Master_Down timers it would have reset have fired: drain a full burst of every VRID
@@ -90,13 +92,14 @@ class Received:
     ifindex: int
     ttl: int | None
     family: int  # 4 or 6
-    protocol: int = IPPROTO_VRRP
+    protocol: int = PROTO_VRRP
     tos: int | None = None  # IPv4 TOS / IPv6 traffic class (0xC0 from keepalived)
 
 
 ReceiveCallback = Callable[[Received], None]
-# IPv4 only: offered each datagram (the whole IPv4 datagram) that passed the socket's filter
-# before a Received is built; True means it was fully handled (see VrrpSocket4.start).
+# IPv4 only: offered each datagram (the whole IPv4 datagram, whose header carries everything a
+# Received would) that passed the socket's filter, before a Received is built; True means it
+# was taken (see VrrpSocket4.start).
 FastCallback = Callable[[bytes], bool]
 
 
@@ -104,6 +107,7 @@ class _RawVrrpSocket:
     """Shared machinery: reader registration, draining, callback isolation, closing."""
 
     family = 0
+    src: str | None = None  # the IPv6 source address adverts are sent from (IPv6 only)
 
     def __init__(self, ifname: str, *, unicast: bool, netns: str | None,
                  deliver_all: bool) -> None:
@@ -152,6 +156,11 @@ class _RawVrrpSocket:
     def fileno(self) -> int:
         return self._socks[0].fileno()
 
+    @property
+    def has_ah(self) -> bool:
+        """Whether IP protocol 51 (IPsec-AH) is read and sent too (IPv4 with ``ah=True``)."""
+        return False
+
     # -- receive buffer ---------------------------------------------------------------------
     @staticmethod
     def _size_rcvbuf(s: socket.socket, rcvbuf: int | None) -> None:
@@ -166,6 +175,12 @@ class _RawVrrpSocket:
     def rcvbuf(self) -> int:
         """The kernel's receive buffer limit of the (first) socket, in bytes (as doubled)."""
         return self._socks[0].getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+    def set_rcvbuf(self, nbytes: int) -> None:
+        """A configured size (``kernel_rx_buf_size``, summed over the instances sharing the
+        socket, as keepalived sums them): plain SO_RCVBUF on every socket."""
+        for s in self._socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, nbytes)
 
     def grow_rcvbuf(self, nbytes: int) -> None:
         """Raise every socket's receive buffer to at least ``nbytes`` (e.g. scaled by the
@@ -267,11 +282,11 @@ class VrrpSocket4(_RawVrrpSocket):
 
     family = 4
 
-    def __init__(self, ifname: str, *, group: str = VRRP_GROUP4, unicast: bool = False,
+    def __init__(self, ifname: str, *, group: str = MCAST_GROUP4, unicast: bool = False,
                  ah: bool = False, netns: str | None = None, rcvbuf: int | None = None,
                  deliver_all: bool = False) -> None:
         super().__init__(ifname, unicast=unicast, netns=netns, deliver_all=deliver_all)
-        protos = [IPPROTO_VRRP, IPPROTO_AH] if ah else [IPPROTO_VRRP]
+        protos = [PROTO_VRRP, PROTO_AH] if ah else [PROTO_VRRP]
         self._by_proto: dict[int, socket.socket] = {}
         try:
             with in_netns(netns):
@@ -316,6 +331,10 @@ class VrrpSocket4(_RawVrrpSocket):
                 s.setsockopt(socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, self._mreqn(group))
         self.groups.discard(group)
 
+    @property
+    def has_ah(self) -> bool:
+        return PROTO_AH in self._by_proto
+
     def send(self, datagram: bytes, dst: str) -> OSError | None:
         """Send a complete IPv4 datagram (header built by the caller) towards ``dst``.
 
@@ -323,7 +342,7 @@ class VrrpSocket4(_RawVrrpSocket):
         """
         if self.closed:
             return self._closed_error()
-        proto = datagram[9] if len(datagram) > 9 else IPPROTO_VRRP
+        proto = datagram[9] if len(datagram) > 9 else PROTO_VRRP
         sock = self._by_proto.get(proto) or self._socks[0]
         return self._send(sock, datagram, (dst, 0))
 
@@ -334,7 +353,9 @@ class VrrpSocket4(_RawVrrpSocket):
         """As for the base class; ``fast`` (optional) is offered every datagram that passes the
         mode filter, as raw bytes, before a ``Received`` is built. When it returns True the
         datagram counts as delivered and ``callback`` is not called; otherwise ``callback`` gets
-        it as usual. (A backup's repeat adverts skip the parsing and the object this way.)"""
+        it as usual. An IPv4 datagram carries its whole header, so a consumer that reads the
+        header itself (the VRRP child) takes every datagram this way and no object is built
+        per datagram: the ancillary data is parsed only to filter by destination."""
         self._fast = fast
         super().start(callback, loop, after_batch=after_batch)
 
@@ -438,14 +459,14 @@ class VrrpSocket6(_RawVrrpSocket):
 
     family = 6
 
-    def __init__(self, ifname: str, *, group: str = VRRP_GROUP6, unicast: bool = False,
+    def __init__(self, ifname: str, *, group: str = MCAST_GROUP6, unicast: bool = False,
                  src: str | None = None, hop_limit: int = 255, netns: str | None = None,
                  rcvbuf: int | None = None, deliver_all: bool = False) -> None:
         super().__init__(ifname, unicast=unicast, netns=netns, deliver_all=deliver_all)
         self.src = src or link_local_of(ifname, netns)
         try:
             with in_netns(netns):
-                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_VRRP)
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, PROTO_VRRP)
                 self._socks.append(s)
                 s.setblocking(False)
                 s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
@@ -454,7 +475,7 @@ class VrrpSocket6(_RawVrrpSocket):
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, hop_limit)
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
-                s.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, TOS_INTERNETWORK_CONTROL)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, TOS_NETWORK_CONTROL)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
                 s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVTCLASS, 1)

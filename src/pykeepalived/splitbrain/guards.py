@@ -11,7 +11,7 @@ do (probes, etcd requests, logs, notifications).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pykeepalived.splitbrain import conflict as cw
@@ -42,8 +42,14 @@ class GuardIo:
 
 
 class NodeGuards:
-    def __init__(self, routers: Mapping[str, VrrpRouter]) -> None:
+    """``pull(name)``: how the router actions a verdict caused are taken (an endpoint's
+    ``events()`` in the daemon, which also encodes the adverts among them); by default the
+    routers' own ``actions()``."""
+
+    def __init__(self, routers: Mapping[str, VrrpRouter],
+                 pull: Callable[[str], list[Action]] | None = None) -> None:
         self.routers = routers
+        self._pull = pull if pull is not None else (lambda n: self.routers[n].actions())
         self.conflicts: dict[str, cw.ConflictWatch] = {}
         self.gates: dict[str, rg.ReferenceGate] = {}
         self.gate_members: dict[str, tuple[str, ...]] = {}
@@ -72,7 +78,7 @@ class NodeGuards:
                 self.observe(name, [StateChanged(State.INIT, r.state, Reason.STARTUP)], now)
 
     # ------------------------------------------------------------------ inputs
-    def observe(self, name: str, actions: list[Action], now: float) -> None:
+    def observe(self, name: str, actions: Sequence[Action], now: float) -> None:
         """Router ``name`` produced ``actions`` (already performed or about to be)."""
         r = self.routers[name]
         watch = self.conflicts.get(name)
@@ -156,7 +162,7 @@ class NodeGuards:
         return out, io
 
     def _router_call(self, name: str) -> None:
-        acts = self.routers[name].actions()
+        acts = self._pull(name)
         if acts:
             self._pending.append((name, acts))
 

@@ -7,14 +7,13 @@ tracked process is up or down. Weights, ``reverse``, clamping to 1..254 and FAUL
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from pykeepalived.vrrp.tracking import TrackKind
 
-class TrackerKind(enum.Enum):
-    SCRIPT = "script"  # vrrp_script
-    FILE = "file"  # track_file
-    PROCESS = "process"  # vrrp_track_process
+# The router's own enum, under the name this package has always exported: a tracker reports
+# ``TrackKind.SCRIPT``/``FILE``/``PROCESS`` and the router takes it as it is.
+TrackerKind = TrackKind
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class TrackerChanged:
     processes: the number of matching processes; scripts: 0.
     """
 
-    kind: TrackerKind
+    kind: TrackKind
     name: str
     up: bool
     value: int = 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from pykeepalived.config.model import KeepalivedConfig, VrrpScript
+from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.script.runner import ProcessRunner
 from pykeepalived.track.events import TrackerChanged
 from pykeepalived.track.file import TrackFileWatcher
@@ -64,7 +65,9 @@ class Trackers:
             [tf for tf in config.track_files if all_trackers or tf.name in f], on_change)
         self.processes = ProcessMonitor(
             [tp for tp in config.track_processes if all_trackers or tp.name in p], on_change,
-            poll_interval=process_poll_interval)
+            poll_interval=process_poll_interval,
+            rcvbuf=RcvBuf(config.global_defs.process_monitor_rcv_bufs,
+                          config.global_defs.process_monitor_rcv_bufs_force))
 
     async def start(self, *, reload: bool = False) -> list[TrackerChanged]:
         """Start everything; returns the initial state events (apply them before running)."""

@@ -30,6 +30,7 @@ import struct
 from collections.abc import Callable, Iterable, Sequence
 
 from pykeepalived.config.model import TrackProcess
+from pykeepalived.net.rcvbuf import RcvBuf, apply_rcvbuf
 from pykeepalived.track.events import TrackerChanged, TrackerKind
 
 log = logging.getLogger("pykeepalived.track")
@@ -244,8 +245,10 @@ class ProcessMonitor:
 
     def __init__(self, processes: Sequence[TrackProcess],
                  on_change: Callable[[TrackerChanged], None], *,
-                 poll_interval: float = 0.5, use_connector: bool = True) -> None:
+                 poll_interval: float = 0.5, use_connector: bool = True,
+                 rcvbuf: RcvBuf | None = None) -> None:
         self._on_change = on_change
+        self.rcvbuf = rcvbuf  # process_monitor_rcv_bufs
         self._poll_interval = poll_interval
         self._use_connector = use_connector
         self.trackers = [(ProcessMatcher(tp), ProcessQuorum(tp)) for tp in processes]
@@ -260,6 +263,8 @@ class ProcessMonitor:
         self._loop = asyncio.get_running_loop()
         if self._use_connector and self.trackers:
             self._sock = open_proc_connector()
+            if self._sock is not None:
+                apply_rcvbuf(self._sock, self.rcvbuf, "process monitor")
         self.event_driven = self._sock is not None
         # Subscribe first, then scan: nothing that starts in between is missed.
         self._scan()

@@ -22,12 +22,12 @@ import hmac
 import struct
 from dataclasses import dataclass
 
+from pykeepalived.vrrp.constants import PROTO_VRRP
+
 AUTH_DATA_LEN = 8
 AH_HEADER_LEN = 24
 AH_ICV_LEN = 12
 AH_PAYLOAD_LEN = 4  # RFC 2402: AH length in 32-bit words minus 2: (24 / 4) - 2
-PROTO_AH = 51
-PROTO_VRRP = 112
 # keepalived stops incrementing here and flags the counter as cycled (see AhState.next_seq).
 AH_SEQ_CYCLE = 0xFFFFFFFD
 

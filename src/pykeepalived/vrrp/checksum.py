@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-PROTO_VRRP = 112
+from pykeepalived.vrrp.constants import PROTO_VRRP
 
 
 def ones_sum(data: bytes, initial: int = 0) -> int:

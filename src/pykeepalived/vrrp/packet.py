@@ -42,13 +42,15 @@ from pykeepalived.vrrp.auth import (
     ah_icv,
     pass_matches,
 )
+from pykeepalived.vrrp.constants import (
+    MCAST_GROUP4,
+    MCAST_GROUP6,
+    PROTO_AH,
+    PROTO_VRRP,
+    TOS_NETWORK_CONTROL,
+    VRRP_TTL,
+)
 
-PROTO_VRRP: Final = 112
-PROTO_AH: Final = 51
-VRRP_TTL: Final = 255  # RFC 3768/5798: sent with TTL/hop limit 255, checked on receive
-MCAST_GROUP4: Final = "224.0.0.18"
-MCAST_GROUP6: Final = "ff02::12"
-TOS_NETWORK_CONTROL: Final = 0xC0  # keepalived sets IP precedence "internetwork control"
 TYPE_ADVERTISEMENT: Final = 1
 VRRP_HEADER_LEN: Final = 8
 IPV4_HEADER_LEN: Final = 20
@@ -237,7 +239,11 @@ def _resolve(expect: ExpectArg, vrid: int) -> Expect | None:
 
 def repeat_key(packet: bytes) -> bytes:
     """The bytes of an IPv4 VRRP datagram (without AH) that decide how it decodes: all but the
-    IP ID and the header checksum, the only fields a master changes between its repeats."""
+    IP ID and the header checksum, the only fields a master changes between its repeats.
+
+    Every check ``decode_ipv4`` makes is a function of these bytes and the ``Expect`` (but the
+    AH replay check, which also depends on the sequence counter), so two datagrams with the
+    same key decode to the same advert but for ``ip_id`` (``vrrp.endpoint`` relies on this)."""
     return packet[:4] + packet[6:10] + packet[12:]
 
 
@@ -265,18 +271,7 @@ def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: Expect
         raise PacketError(DropReason.PACKET_LENGTH, f"IPv4 VRRP packet too short - {n} bytes")
     vers_type, vrid, priority, naddr, b4, b5, csum = struct.unpack_from("!BBBBBBH", packet, off)
     exp = _resolve(expect, vrid)
-    # A master repeats the same packet but for the IP ID and header checksum: when this one
-    # equals the last packet accepted for this Expect elsewhere, the outcome is the same (every
-    # check is a function of those bytes and the Expect; AH, whose replay check is not, is
-    # never cached), so only the ID needs to be new.
-    memo_key = b""
-    if exp is not None and not has_ah and auth is None and ah_state is None:
-        memo_key = repeat_key(packet)
-        last = exp.__dict__.get("_last_decoded")
-        if last is not None and last[0] == memo_key:
-            return _with_ip_id(last[1], (packet[4] << 8) | packet[5])
     auth_cfg = _auth_of(auth, exp)
-    ah_st = ah_state if ah_state is not None else (exp.ah_state if exp else None)
 
     def fail(reason: DropReason, detail: str) -> PacketError:
         return PacketError(reason, detail, vrid=vrid)
@@ -304,18 +299,8 @@ def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: Expect
         if auth_cfg.type == AuthType.PASS and not pass_matches(auth_field, auth_cfg):
             raise fail(DropReason.AUTH_FAILURE, "received an invalid passwd!")
         if auth_cfg.type == AuthType.AH:
-            ah = packet[ihl:off]
-            if ah[0] != PROTO_VRRP:
-                raise fail(DropReason.NOT_VRRP, f"AH next header {ah[0]}")
-            icv = ah_icv(auth_cfg.key, packet[:ihl], ah, msg, zero_ttl=unicast_mode)
-            if not hmac.compare_digest(ah[12:24], icv):
-                raise fail(DropReason.AUTH_FAILURE, "IPSEC-AH : invalid IPSEC HMAC-MD5 value")
-            if ah[4:8] != src_b:
-                raise fail(DropReason.AUTH_FAILURE, "IPSEC AH : invalid IPSEC SPI value")
-            ah_seq = int.from_bytes(ah[8:12], "big")
-            if ah_st is not None and not ah_st.accept(ah_seq):
-                raise fail(DropReason.AH_REPLAY, f"IPSEC-AH : sequence number {ah_seq} already "
-                           f"processed. Packet dropped. Local({ah_st.seq})")
+            ah_st = ah_state if ah_state is not None else (exp.ah_state if exp else None)
+            ah_seq = _check_ah(packet, ihl, off, auth_cfg, ah_st, unicast_mode, fail)
         adver_int = b5
         if exp is not None and exp.adver_int is not None and adver_int != exp.adver_int:
             raise fail(DropReason.INTERVAL_MISMATCH, f"advertisement interval mismatch mine="
@@ -328,30 +313,38 @@ def decode_ipv4(packet: bytes, *, auth: AuthConfig | None = None, expect: Expect
     if tot_len != n:
         raise fail(DropReason.IP_TOTAL_LENGTH,
                    f"ip_tot_len mismatch against received length. {tot_len} and received {n}")
-    if version == 2:
-        if not ck.verify(msg):
-            raise fail(DropReason.CHECKSUM, "Invalid VRRPv2 checksum")
-        form = ChecksumForm.MESSAGE
-    else:
-        group = (exp.mcast_group if exp is not None and exp.mcast_group else MCAST_GROUP4)
-        form = _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, _packed(group), fail)
-    # inet_ntoa is pure formatting (no I/O) and prints exactly what str(IPv4Address) does.
-    addresses = tuple(socket.inet_ntoa(msg[8 + 4 * i: 12 + 4 * i]) for i in range(naddr))
-    src = socket.inet_ntoa(src_b)
+    form = _ipv4_checksum_form(version, msg, src_b, dst_b, dst_mcast, exp, fail)
     _check_tail(src_b, dst_mcast, ttl, msg[8:8 + 4 * naddr], 4, exp, fail)
-    advert = Advert(
-        version=version, vrid=vrid, priority=priority, adver_int=adver_int, addresses=addresses,
-        src=src, dst=socket.inet_ntoa(dst_b), family=4,
+    # inet_ntoa is pure formatting (no I/O) and prints exactly what str(IPv4Address) does.
+    return Advert(
+        version=version, vrid=vrid, priority=priority, adver_int=adver_int,
+        addresses=tuple(socket.inet_ntoa(msg[8 + 4 * i: 12 + 4 * i]) for i in range(naddr)),
+        src=socket.inet_ntoa(src_b), dst=socket.inet_ntoa(dst_b), family=4,
         auth_type=b4 if version == 2 else 0, auth_data=auth_field, checksum=csum, ttl=ttl,
         ah_seq=ah_seq, type=vers_type & 0x0F, checksum_form=form,
         ip_id=(packet[4] << 8) | packet[5],
     )
-    if memo_key and exp is not None:
-        exp.__dict__["_last_decoded"] = (memo_key, advert)
-    return advert
 
 
-def _with_ip_id(advert: Advert, ip_id: int) -> Advert:
+def _check_ah(packet: bytes, ihl: int, off: int, auth_cfg: AuthConfig, ah_st: AhState | None,
+              unicast_mode: bool, fail: _FailFn) -> int:
+    """keepalived's IPsec-AH checks (ICV, SPI, replay); the packet's sequence number."""
+    ah = packet[ihl:off]
+    if ah[0] != PROTO_VRRP:
+        raise fail(DropReason.NOT_VRRP, f"AH next header {ah[0]}")
+    icv = ah_icv(auth_cfg.key, packet[:ihl], ah, packet[off:], zero_ttl=unicast_mode)
+    if not hmac.compare_digest(ah[12:24], icv):
+        raise fail(DropReason.AUTH_FAILURE, "IPSEC-AH : invalid IPSEC HMAC-MD5 value")
+    if ah[4:8] != packet[12:16]:
+        raise fail(DropReason.AUTH_FAILURE, "IPSEC AH : invalid IPSEC SPI value")
+    ah_seq = int.from_bytes(ah[8:12], "big")
+    if ah_st is not None and not ah_st.accept(ah_seq):
+        raise fail(DropReason.AH_REPLAY, f"IPSEC-AH : sequence number {ah_seq} already "
+                   f"processed. Packet dropped. Local({ah_st.seq})")
+    return ah_seq
+
+
+def with_ip_id(advert: Advert, ip_id: int) -> Advert:
     """A copy of a decoded ``advert`` with another IP ID (the frozen dataclass's fields copied
     at C speed: a fifth of what building it through ``__init__`` costs)."""
     new = object.__new__(Advert)
@@ -374,14 +367,6 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
         raise PacketError(DropReason.PACKET_LENGTH, f"IPv6 VRRP packet too short - {n} bytes")
     vers_type, vrid, priority, naddr, b4, b5, csum = struct.unpack_from("!BBBBBBH", message, 0)
     exp = _resolve(expect, vrid)
-    # Same memo as decode_ipv4: the outcome is a function of these inputs and the Expect.
-    memo_key: tuple[bytes, str, str, int | None, bool] | None = None
-    if exp is not None and auth is None:
-        memo_key = (message, src, dst, hop_limit, verify_checksum)
-        last = exp.__dict__.get("_last_decoded6")
-        if last is not None and last[0] == memo_key:
-            cached: Advert = last[1]
-            return cached
     auth_cfg = _auth_of(auth, exp)
 
     def fail(reason: DropReason, detail: str) -> PacketError:
@@ -420,14 +405,11 @@ def decode_ipv6(message: bytes, *, src: str, dst: str, hop_limit: int | None,
     addresses = tuple(str(ipaddress.IPv6Address(message[8 + 16 * i: 24 + 16 * i]))
                       for i in range(naddr))
     _check_tail(src_b, dst_mcast, hop_limit, message[8:], 16, exp, fail)
-    advert = Advert(
+    return Advert(
         version=version, vrid=vrid, priority=priority, adver_int=adver_int, addresses=addresses,
         src=src, dst=dst, family=6, auth_type=b4 if version == 2 else 0, checksum=csum,
         ttl=hop_limit, type=vers_type & 0x0F, checksum_form=form,
     )
-    if memo_key is not None and exp is not None:
-        exp.__dict__["_last_decoded6"] = (memo_key, advert)
-    return advert
 
 
 def decode(data: bytes, *, family: int = 4, src: str | None = None, dst: str | None = None,
@@ -481,6 +463,16 @@ def _check_count(naddr: int, exp: Expect | None, fail: _FailFn) -> None:
     if exp is not None and exp.addresses is not None and naddr != len(exp.addresses):
         raise fail(DropReason.ADDRESS_COUNT, f"received an unexpected ip number count {naddr}, "
                    f"expected {len(exp.addresses)}!")
+
+
+def _ipv4_checksum_form(version: int, msg: bytes, src_b: bytes, dst_b: bytes, dst_mcast: bool,
+                        exp: Expect | None, fail: _FailFn) -> ChecksumForm:
+    if version == 2:
+        if not ck.verify(msg):
+            raise fail(DropReason.CHECKSUM, "Invalid VRRPv2 checksum")
+        return ChecksumForm.MESSAGE
+    group = (exp.mcast_group if exp is not None and exp.mcast_group else MCAST_GROUP4)
+    return _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, _packed(group), fail)
 
 
 def _v3_ipv4_form(msg: bytes, src_b: bytes, dst_b: bytes, dst_mcast: bool, group_b: bytes,

@@ -51,7 +51,6 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
 
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -72,6 +71,7 @@ from pykeepalived.vrrp.actions import (
 )
 from pykeepalived.vrrp.claim import ClaimBlock, ClaimBlocks
 from pykeepalived.vrrp.packet import Advert
+from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import (
     PRIO_OWNER,
     Tracking,
@@ -80,9 +80,6 @@ from pykeepalived.vrrp.tracking import (
     TrackSpec,
     effective_priority,
 )
-
-if TYPE_CHECKING:
-    from pykeepalived.vrrp.sync_group import SyncGroup
 
 __all__ = [
     "TRANSITIONS",
@@ -344,6 +341,11 @@ class VrrpRouter:
         """Return and forget the queued actions, oldest first."""
         out, self._actions = self._actions, []
         return out
+
+    @property
+    def has_actions(self) -> bool:
+        """Whether ``actions()`` would return anything (checked per received advert)."""
+        return bool(self._actions)
 
     def next_timer(self) -> float | None:
         """The virtual time at which ``handle_timer`` must next be called, or None."""

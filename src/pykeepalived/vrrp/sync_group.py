@@ -14,16 +14,44 @@ keepalived's rules, as enforced here:
 
 The group queues only its own notifications and log lines (``actions()``); each member queues its
 own actions as usual, so after any call into a member the shell drains the group and all members.
+
+Members are ``VrrpRouter`` objects, seen here only through the ``Member`` protocol: the router
+module imports this one, never the other way round. A member calls the group (``member_*``,
+``can_goto_master``, ``reevaluate``) from inside its own transitions, and the group calls the
+other members back (``force_master``, ``force_backup``, ``apply_fault``,
+``lower_priority_garps``) in the same call: one router call can move every member, which is why
+the shell drains them all.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pykeepalived.vrrp.actions import Action, LogEvent, Notify, NotifyEvent, State
 
-if TYPE_CHECKING:
-    from pykeepalived.vrrp.router import VrrpRouter
+
+class Member(Protocol):
+    """What a sync group needs of a member instance (``vrrp.router.VrrpRouter``)."""
+
+    name: str
+    group: SyncGroup | None
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def own_fault(self) -> bool: ...
+
+    @property
+    def wants_master(self) -> bool: ...
+
+    def force_master(self, now: float) -> None: ...
+
+    def force_backup(self, now: float) -> None: ...
+
+    def lower_priority_garps(self, now: float) -> None: ...
+
+    def apply_fault(self, now: float, fault: bool, by_group: bool = False) -> None: ...
 
 _NOTIFY = {
     State.MASTER: NotifyEvent.MASTER,
@@ -34,9 +62,9 @@ _NOTIFY = {
 
 
 class SyncGroup:
-    def __init__(self, name: str, members: list[VrrpRouter] | None = None) -> None:
+    def __init__(self, name: str, members: list[Member] | None = None) -> None:
         self.name = name
-        self.members: list[VrrpRouter] = []
+        self.members: list[Member] = []
         self._state = State.INIT
         self._actions: list[Action] = []
         for member in members or []:
@@ -46,33 +74,39 @@ class SyncGroup:
     def state(self) -> State:
         return self._state
 
-    def add(self, router: VrrpRouter) -> None:
+    def add(self, router: Member) -> None:
         if router.group is not None and router.group is not self:
             raise ValueError(f"{router.name} already belongs to group {router.group.name}")
         if router not in self.members:
             self.members.append(router)
         router.group = self
 
+    def remove(self, router: Member) -> None:
+        """``router`` leaves the group (a reload stopped or replaced its instance); its own
+        ``group`` is left as it is, since it is not used any more."""
+        if router in self.members:
+            self.members.remove(router)
+
     def actions(self) -> list[Action]:
         out, self._actions = self._actions, []
         return out
 
     # ------------------------------------------------------------------ called by members
-    def member_started(self, router: VrrpRouter, now: float) -> None:
+    def member_started(self, router: Member, now: float) -> None:
         """A member starts: the group starts BACKUP, or FAULT if a started member is faulty."""
         if self._state is State.INIT:
             self._set_state(State.BACKUP)
         if router.own_fault and self._state is not State.FAULT:
             self._go_fault(now)
 
-    def can_goto_master(self, router: VrrpRouter) -> bool:
+    def can_goto_master(self, router: Member) -> bool:
         if self._state is State.MASTER:
             return True
         if self._state is State.FAULT:
             return False
         return all(m is router or m.state is State.MASTER or m.wants_master for m in self.members)
 
-    def member_became_master(self, router: VrrpRouter, now: float) -> None:
+    def member_became_master(self, router: Member, now: float) -> None:
         if self._state is State.MASTER:
             return
         self._set_state(State.MASTER)
@@ -80,7 +114,7 @@ class SyncGroup:
             if m is not router:
                 m.force_master(now)
 
-    def member_became_backup(self, router: VrrpRouter, now: float) -> None:
+    def member_became_backup(self, router: Member, now: float) -> None:
         if self._state is not State.MASTER:
             return
         self._set_state(State.BACKUP)
@@ -88,7 +122,7 @@ class SyncGroup:
             if m is not router:
                 m.force_backup(now)
 
-    def member_rx_lower(self, router: VrrpRouter, now: float) -> None:
+    def member_rx_lower(self, router: Member, now: float) -> None:
         for m in self.members:
             if m is not router:
                 m.lower_priority_garps(now)

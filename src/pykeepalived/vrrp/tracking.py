@@ -27,6 +27,9 @@ _FILE_MAX = 253
 
 
 class TrackKind(enum.Enum):
+    """What a tracker watches: the one enum for the tracker shells (``track``), which report
+    ``TrackerChanged(kind, ...)``, and the router, which weighs them (``TrackSpec.kind``)."""
+
     SCRIPT = "script"
     INTERFACE = "interface"
     FILE = "file"

@@ -13,6 +13,7 @@ budget; the full matrix, every cause × every cure with keepalived 2.2.7 side by
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 
@@ -29,14 +30,32 @@ FENCED = "/tmp/pksb-fenced-test"
 
 Cell = tuple[str, str, lsb.Result | str]
 
+#: the keywords each cure adds to the default's configuration: its cells show their effect
+CURES = {"gate": ("reference_address", "reference_interval", "reference_fall"),
+         "conflict": ("conflict_watch",),
+         "paths": ("heartbeat_path",),
+         "lease": ("lease_key", "lease_arbiter", "endpoints", "ttl", "on_etcd_down hold"),
+         "lease-fence": ("lease_key", "lease_arbiter", "endpoints", "on_etcd_down fence",
+                         "fence_script")}
+
+
+def variant_of(name: str) -> lsb.Variant:
+    """The lab's variant; the fencing one also runs a fence script that leaves a file."""
+    v = lsb.VARIANTS[name]
+    if name == "lease-fence":
+        v = lsb.Variant(v.name, v.impl, (*v.instance_lines, f'fence_script "/bin/touch {FENCED}"'),
+                        blocks=v.blocks, etcd=True)
+    return v
+
+
+def config_lines(v: lsb.Variant) -> str:
+    return "\n".join([*v.instance_lines, *(x for _, xs in v.base_lines for x in xs), *v.blocks])
+
 
 def session(sb: lsb.SbLab, variant: str, base: str, causes: list[str], out: list[Cell],
             n2_vrid: int = 51, hold: float = HOLD,
             hooks: Callable[[lsb.Cause], dict[str, lsb.Action]] | None = None) -> None:
-    v = lsb.VARIANTS[variant]
-    if variant == "lease-fence":
-        v = lsb.Variant(v.name, v.impl, (*v.instance_lines, f'fence_script "/bin/touch {FENCED}"'),
-                        blocks=v.blocks, etcd=True)
+    v = variant_of(variant)
     try:
         s = lsb.Session(sb, v, base, n2_vrid)
     except Exception as e:
@@ -86,6 +105,9 @@ def lab_b(out: list[Cell]) -> None:
 def test_causes_split_and_cures_hold() -> None:
     if not etcd_available():
         pytest.fail("etcd is not installed (scripts/setup.sh installs etcd-server)")
+    for name, words in CURES.items():
+        text = config_lines(variant_of(name))
+        assert all(re.search(rf"^\s*{w}\b", text, re.M) for w in words), (name, text)
     if os.path.exists(FENCED):
         os.unlink(FENCED)
     cells: list[Cell] = []

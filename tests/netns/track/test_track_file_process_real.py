@@ -169,3 +169,32 @@ def test_proc_scan_sees_an_exec_under_the_same_pid(tmp_path: Path) -> None:
         for p in procs:
             p.kill()
             p.wait()
+
+
+def test_process_monitor_rcv_bufs_size_the_connector_socket() -> None:
+    """process_monitor_rcv_bufs (with _force: past net.core.rmem_max) sizes the proc connector
+    socket of the trackers built from the configuration."""
+    import socket
+
+    from pykeepalived.config import load_text
+    from pykeepalived.track import Trackers
+
+    if open_proc_connector() is None:
+        pytest.skip("kernel proc connector unavailable")
+    text = ("global_defs {\n process_monitor_rcv_bufs %d\n%s}\n"
+            "vrrp_track_process tp {\n process pk-nothing-by-this-name\n}\n")
+
+    async def size(n: int, force: str) -> int:
+        cfg = load_text(text % (n, force)).config
+        t = Trackers(cfg, lambda _e: None, all_trackers=True)
+        await t.start()
+        try:
+            sock = t.processes._sock
+            assert sock is not None
+            return int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        finally:
+            await t.stop()
+
+    assert asyncio.run(size(300000, "")) == 600000
+    big = int(Path("/proc/sys/net/core/rmem_max").read_text()) + 4096
+    assert asyncio.run(size(big, " process_monitor_rcv_bufs_force\n")) == 2 * big

@@ -410,3 +410,37 @@ def test_vrrp_and_lvs_fifo_scripts_get_their_path_and_sigterm_at_close(tmp_path:
     assert (tmp_path / "l.lines").read_text().splitlines() == ["VS [10.0.0.1]:tcp:80 UP",
                                                                 "TERM"]
     assert not any(_alive(p) for p in pids)
+
+
+def test_no_email_faults_and_no_checker_emails() -> None:
+    """no_email_faults drops FAULT mails, no_checker_emails the real/virtual server ones; the
+    other alerts are still mailed."""
+    from pykeepalived.config import load_text
+
+    def run(glob: str) -> list[str]:
+        sink = _Sink()
+        port = _free_port()
+        ctl = Controller(sink, hostname="127.0.0.1", port=port)
+        ctl.start()
+        try:
+            gd = load_text(f"global_defs {{\n notification_email {{\n  ops@example.org\n }}\n"
+                           f" smtp_server 127.0.0.1 {port}\n{glob}\n}}\n").config.global_defs
+            inst = VrrpInstance("VI_1", interface="eth0", vrid=51, smtp_alert=True)
+
+            async def main() -> None:
+                n = Notifier(gd)
+                await n.start()
+                n.instance_state(inst, "FAULT", 100)
+                n.instance_state(inst, "MASTER", 100)
+                n.rs_state("[10.0.0.5]:tcp:80", "[10.0.0.1]:tcp:80", False, smtp_alert=True)
+                n.vs_state("[10.0.0.1]:tcp:80", False, smtp_alert=True)
+                await n.close(grace=5)
+            asyncio.run(main())
+        finally:
+            ctl.stop()
+        return sorted(m[2].split("Subject: ", 1)[1].split("\r\n", 1)[0] for m in sink.messages)
+
+    every = run("")
+    assert len(every) == 4 and any("Entering FAULT state" in s for s in every), every
+    some = run(" no_email_faults\n no_checker_emails")
+    assert len(some) == 1 and "Entering MASTER state" in some[0], some

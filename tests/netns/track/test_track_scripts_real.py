@@ -380,3 +380,25 @@ def test_default_script_user_keepalived_script_when_it_exists() -> None:
         shutil.rmtree(d)
     with open("/etc/passwd") as f:
         assert "keepalived_script:x:4242" not in f.read()  # the host's file is untouched
+
+
+def test_vrrp_script_user_runs_the_script_as_that_user() -> None:
+    """vrrp_script's ``user``: the script runs with that uid (it only succeeds as nobody)."""
+    from pykeepalived.config import load_text
+
+    cfg = load_text("global_defs {\n enable_script_security\n}\nvrrp_script chk {\n"
+                    " script \"/bin/sh -c '[ $(id -u) = 65534 ]'\"\n user nobody\n"
+                    " interval 0.1\n}\n").config
+    script = cfg.vrrp_scripts[0]
+    events: list[TrackerChanged] = []
+
+    async def main() -> None:
+        r = VrrpScriptRunner(script, events.append, global_defs=cfg.global_defs)
+        r.start()
+        for _ in range(50):
+            if events:
+                break
+            await asyncio.sleep(0.05)
+        await r.stop()
+    asyncio.run(main())
+    assert events and events[0].up, events

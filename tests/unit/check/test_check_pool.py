@@ -495,3 +495,95 @@ def test_persistence_granularity_per_service_family_in_a_mixed_group() -> None:
                        ServiceKey.inet("2001:db8::101", 80): v6,
                        ServiceKey.mark(5, 4): v4,
                        ServiceKey.inet("10.0.0.100", 80): v4}, (gran, got)
+
+
+LVS_KEYWORDS = """
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    lb_algo sh
+    lb_kind NAT
+    weight 7
+    persistence_timeout 60
+    persistence_engine sip
+    flag-1
+    sh-fallback
+    mh-port
+    sorry_server 10.0.9.9 80
+    sorry_server_inhibit
+    sorry_server_lvs_method DR
+    real_server 10.0.1.1 8080 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 10.0.1.2 8080 {
+        weight 3
+    }
+}
+virtual_server 10.0.0.101 80 {
+    protocol TCP
+    lb_algo mh
+    flag-2
+    flag-3
+    mh-port
+    mh-fallback
+    real_server 10.0.1.1 8080 {
+    }
+}
+virtual_server fwmark 9 {
+    ip_family inet6
+    lb_algo rr
+    real_server fd00::5 80 {
+    }
+}
+"""
+
+
+def test_virtual_server_keywords_reach_the_table() -> None:
+    """From keepalived.conf text to the IPVS table: the scheduler flags (flag-1/2/3, sh-fallback;
+    mh-port and mh-fallback under mh; mh-port under sh is dropped), persistence_engine, the
+    sorry server's inhibit and lvs_method, ip_family of a fwmark service, and the virtual
+    server's weight for a real server that sets none."""
+    from pykeepalived.config import load_text
+    from pykeepalived.config.environment import FakeEnvironment
+
+    cfg = load_text(LVS_KEYWORDS, env=FakeEnvironment()).config
+    s = Sim(Pool(cfg.virtual_servers))
+    s.run_until(0.0)
+    t = s.pool.table()
+    svc, dests = t.services[KEY]
+    assert svc.flags == ServiceFlag.PERSISTENT | ServiceFlag.SCHED1
+    assert svc.pe_name == "sip"
+    assert dests[DestKey("10.0.1.1", 8080)].weight == 7  # the virtual server's
+    assert dests[DestKey("10.0.1.2", 8080)].weight == 3
+    sorry = dests[DestKey("10.0.9.9", 80)]
+    assert (sorry.weight, sorry.fwd) == (0, FwdMethod.DR)  # inhibited while quorum holds
+    svc2, _ = t.services[ServiceKey.inet("10.0.0.101", 80)]
+    assert svc2.flags == ServiceFlag.SCHED1 | ServiceFlag.SCHED2 | ServiceFlag.SCHED3
+    assert ServiceKey.mark(9, af=6) in t.services
+
+
+def test_checker_log_all_failures_logs_every_failed_attempt() -> None:
+    """checker_log_all_failures: the reason of every failed attempt is logged, not only the
+    last one's."""
+    from pykeepalived.config import load_text
+    from pykeepalived.config.environment import FakeEnvironment
+    from pykeepalived.daemon.check_process import _pool_for
+
+    text = ("global_defs {\n%s\n}\nvirtual_server 10.0.0.100 80 {\n protocol TCP\n"
+            " real_server 10.0.1.1 8080 {\n  HTTP_GET {\n   url {\n    path /\n   }\n"
+            "   retry 1\n   delay_loop 2\n   delay_before_retry 1\n   warmup 0\n  }\n }\n}\n")
+
+    def attempts(glob: str) -> list[str]:
+        cfg = load_text(text % glob, env=FakeEnvironment()).config
+        up = [True]
+        s = Sim(_pool_for(cfg, lambda: 0.0), probe=lambda cid, now: CheckOutcome(
+            up[0], detail="" if up[0] else "HTTP status code error to"))
+        s.run_until(0.0)
+        up[0] = False
+        s.run_until(3.5)
+        return [x for x in s.logs() if x.startswith("HTTP status code error to")]
+
+    line = "HTTP status code error to server [10.0.1.1]:tcp:8080."
+    assert attempts("") == [line]  # the last attempt's reason only
+    assert attempts(" checker_log_all_failures") == [line, line]  # the retry's too

@@ -166,8 +166,11 @@ def test_ssl_get_with_sni_and_digest(cert: tuple[str, str]) -> None:
             plain = await http_check(SslGet(urls=(UrlSpec("/", digest=DIGEST),)), t,
                                      use_ssl=True)
             assert plain.ok
+            named = SslGet(urls=(UrlSpec("/"),), enable_sni=True, virtualhost="v.example",
+                           sni_name="named.example", connect_timeout=2.0)
+            assert (await http_check(named, t, use_ssl=True)).ok
     run(go)
-    assert names == ["sni.example", None]
+    assert names == ["sni.example", None, "named.example"]  # sni_name before virtualhost
 
 
 def test_genhash_prints_the_digest(capsys: pytest.CaptureFixture[str],
@@ -459,3 +462,183 @@ def test_socket_options_bind_port_device_and_mark() -> None:
         assert res.ok
     run(go)
     assert peers and peers[0] == ("127.0.0.3", wanted[0])
+
+
+def test_ssl_get_tls_compliant_sends_close_notify(cert: tuple[str, str]) -> None:
+    """keepalived closes an SSL_GET connection quietly (no close_notify alert back); with
+    tls_compliant (of the checker or of the url) it answers the server's close_notify."""
+    import socket
+    import threading
+
+    from pykeepalived.config import load_text
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*cert)
+
+    def serve(lsock: socket.socket, got: list[bool]) -> None:
+        conn, _ = lsock.accept()
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(4096)
+            tls.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + BODY)
+            tls.settimeout(2.0)
+            try:
+                tls.unwrap()  # our close_notify, then wait for the client's
+                got.append(True)
+            except (OSError, ssl.SSLError):
+                got.append(False)
+
+    def close_notify(block: str) -> bool:
+        with socket.socket() as lsock:
+            lsock.bind(("127.0.0.1", 0))
+            lsock.listen(1)
+            port = lsock.getsockname()[1]
+            got: list[bool] = []
+            th = threading.Thread(target=serve, args=(lsock, got))
+            th.start()
+            text = ("virtual_server 127.0.0.1 443 {\n protocol TCP\n real_server 127.0.0.1 "
+                    f"{port} {{\n  SSL_GET {{\n{block}\n  }}\n }}\n}}\n")
+            chk = load_text(text).config.virtual_servers[0].real_servers[0].checkers[0]
+            assert isinstance(chk, SslGet)
+            res = asyncio.run(http_check(chk, Target("127.0.0.1", port, 2.0), use_ssl=True))
+            th.join(5)
+            assert res.ok, res.detail
+            return got[0]
+
+    assert close_notify("   url {\n    path /\n   }") is False
+    assert close_notify("   tls_compliant\n   url {\n    path /\n   }") is True
+    assert close_notify("   url {\n    path /\n    tls_compliant\n   }") is True
+
+
+def test_url_regex_offsets_bound_the_search() -> None:
+    """regex_min_offset / regex_max_offset: the regex is searched in that slice of the body."""
+    from pykeepalived.check.http import regex_ok
+    from pykeepalived.config import load_text
+
+    def url(opts: str) -> UrlSpec:
+        text = ("virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n"
+                f"  HTTP_GET {{\n   url {{\n    path /\n    regex health\n{opts}\n   }}\n  }}\n"
+                " }\n}\n")
+        chk = load_text(text).config.virtual_servers[0].real_servers[0].checkers[0]
+        assert isinstance(chk, HttpGet)
+        return chk.urls[0]
+
+    assert regex_ok(url(""), BODY)
+    start = BODY.index(b"health")
+    assert regex_ok(url(f"    regex_min_offset {start}"), BODY)
+    assert not regex_ok(url(f"    regex_min_offset {start + 1}"), BODY)
+    assert not regex_ok(url(f"    regex_max_offset {start + 5}"), BODY)
+    assert regex_ok(url(f"    regex_max_offset {start + 6}"), BODY)
+
+
+def test_ssl_ca_verifies_the_server(cert: tuple[str, str], tmp_path: Path) -> None:
+    """The SSL block's ``ca``: SSL_GET then verifies the server's certificate against it (a
+    server signed by another CA fails); without it keepalived does not verify. Its
+    ``certificate`` and ``key`` (unlocked by ``password``) are the client's."""
+    from pykeepalived.check.http import make_ssl_context
+    from pykeepalived.config import load_text
+
+    other_key, other = str(tmp_path / "ok.pem"), str(tmp_path / "oc.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    other_key, "-out", other, "-days", "2", "-subj", "/CN=other.test"],
+                   check=True, capture_output=True)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(*cert)
+
+    async def check(ssl_block: str) -> bool:
+        cfg = load_text(ssl_block).config
+        async with HttpServer({"/": (200, BODY)}, tls=server) as srv:
+            res = await http_check(SslGet(urls=(UrlSpec("/"),), connect_timeout=2.0),
+                                   Target("127.0.0.1", srv.port, 2.0), use_ssl=True,
+                                   ssl_ctx=make_ssl_context(cfg.ssl))
+        return res.ok
+
+    assert asyncio.run(check(""))
+    assert asyncio.run(check(f"SSL {{\n ca {cert[0]}\n}}\n"))
+    assert not asyncio.run(check(f"SSL {{\n ca {other}\n}}\n"))
+    # certificate / key / password: the client certificate, its key encrypted with password
+    locked = str(tmp_path / "locked.pem")
+    subprocess.run(["openssl", "pkey", "-in", other_key, "-out", locked, "-aes256", "-passout",
+                    "pass:s3cret"], check=True, capture_output=True)
+    assert asyncio.run(check(f"SSL {{\n certificate {other}\n key {locked}\n"
+                             " password s3cret\n}\n"))
+    with pytest.raises(ssl.SSLError):
+        make_ssl_context(load_text(f"SSL {{\n certificate {other}\n key {locked}\n"
+                                   " password wrong\n}\n").config.ssl)
+
+
+def test_checker_keywords_from_the_configuration_text(tmp_path: Path) -> None:
+    """Each checker kind parsed from keepalived.conf and run by the prober against a loopback
+    server: SMTP_CHECK's helo_name, UDP_CHECK's payload / require_reply / min_reply_length /
+    max_reply_length, DNS_CHECK's type and name, PING_CHECK, FILE_CHECK's track_file and
+    weight, BFD_CHECK (always up: BFD is not supported)."""
+    from pykeepalived.check.probes import Prober
+    from pykeepalived.config import load_text
+
+    helo: list[bytes] = []
+    questions: list[tuple[str, int]] = []
+
+    async def smtp(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"220 ready\r\n")
+        helo.append(await r.readline())
+        w.write(b"250 ok\r\n")
+        await r.readline()
+        w.write(b"221 bye\r\n")
+        await w.drain()
+        w.close()
+
+    class Echo(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.t = transport
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            self.t.sendto(b"\x01\x02" + data, addr)  # type: ignore[attr-defined]
+
+    class Dns(_Dns):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            q = dns.message.from_wire(data).question[0]
+            questions.append((q.name.to_text(), q.rdtype))
+            super().datagram_received(data, addr)
+
+    tf = tmp_path / "tf"
+    tf.write_text("4\n")
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        srv = await asyncio.start_server(smtp, "127.0.0.1", 0)
+        sport = srv.sockets[0].getsockname()[1]
+        echo, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
+        uport = echo.get_extra_info("sockname")[1]
+        dtr, _ = await loop.create_datagram_endpoint(lambda: Dns(0), local_addr=("127.0.0.1", 0))
+        dport = dtr.get_extra_info("sockname")[1]
+        text = (f"track_file tf {{\n file {tf}\n}}\nbfd_instance b {{\n neighbor_ip 127.0.0.2\n}}\n"
+                "virtual_server 127.0.0.1 80 {\n protocol TCP\n connect_timeout 1\n"
+                f" real_server 127.0.0.1 {sport} {{\n"
+                "  SMTP_CHECK {\n   helo_name probe.example\n  }\n  PING_CHECK {\n  }\n"
+                "  FILE_CHECK {\n   track_file tf\n   weight 2\n  }\n"
+                "  BFD_CHECK {\n   name b\n  }\n }\n"
+                f" real_server 127.0.0.1 {uport} {{\n"
+                "  UDP_CHECK {\n   payload ab\n   require_reply 01XXab\n   min_reply_length 3\n"
+                "   max_reply_length 3\n  }\n"
+                "  UDP_CHECK {\n   payload ab\n   require_reply 01\n   max_reply_length 2\n  }\n"
+                f"  DNS_CHECK {{\n   connect_port {dport}\n   type MX\n   name example.org\n"
+                "  }\n }\n}\n")
+        cfg = load_text(text).config
+        vs = cfg.virtual_servers[0]
+        prober = Prober(cfg)
+        (rs1, rs2) = vs.real_servers
+        smtp_chk, ping, filec, bfd = rs1.checkers
+        udp_ok, udp_short, dnsc = rs2.checkers
+        assert (await prober.run(vs, rs1, smtp_chk)).ok
+        assert (await prober.run(vs, rs1, ping)).ok
+        fres = await prober.run(vs, rs1, filec)
+        assert fres.ok and fres.weight == 1 + 4 * 2  # the real server's 1 + value × weight
+        assert (await prober.run(vs, rs1, bfd)).ok
+        assert (await prober.run(vs, rs2, udp_ok)).ok
+        assert not (await prober.run(vs, rs2, udp_short)).ok  # the 3-byte reply is too long
+        await prober.run(vs, rs2, dnsc)
+        srv.close()
+        echo.close()
+        dtr.close()
+    run(go)
+    assert helo == [b"HELO probe.example\r\n"]
+    assert questions == [("example.org.", 15)]  # MX

@@ -78,3 +78,23 @@ def test_misc_check_runs_as_its_user() -> None:
         assert not (await prober.run(vs, rs, as_root)).ok
 
     asyncio.run(go())
+
+
+def test_misc_check_user_line_before_or_after_misc_path() -> None:
+    """MISC_CHECK's ``user`` is the script's user wherever it stands in the block (keepalived
+    sets the uid of the checker's script, in any order)."""
+    from pykeepalived.config import load_text
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    path = "  misc_path \"/bin/sh -c '[ $(id -un) = nobody ]'\"\n  misc_timeout 5\n"
+    for body in ("  user nobody\n" + path, path + "  user nobody\n"):
+        cfg = load_text("global_defs {\n enable_script_security\n}\nvirtual_server 127.0.0.1 80 {\n"
+                        f" protocol TCP\n real_server 127.0.0.1 80 {{\n  MISC_CHECK {{\n{body}"
+                        "  }\n }\n}\n").config
+        vs = cfg.virtual_servers[0]
+        rs = vs.real_servers[0]
+        chk = rs.checkers[0]
+        assert isinstance(chk, MiscCheck) and chk.script is not None
+        assert chk.script.user == "nobody", body
+        assert asyncio.run(Prober(cfg).run(vs, rs, chk)).ok, body

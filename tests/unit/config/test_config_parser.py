@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pykeepalived.config import load_text
@@ -67,9 +69,14 @@ def test_global_defaults_flow_into_instances() -> None:
               " vrrp_version 3\n vrrp_skip_check_adv_addr\n vrrp_strict\n}\n" + BASIC % "")
     i = r.config.vrrp_instances[0]
     assert i.garp_master_delay == 2.0 and i.garp_master_repeat == 3
-    assert i.garp_lower_prio_delay == 2.0 and i.garp_lower_prio_repeat == 3
+    # strict mode: no repeated or delayed lower-priority GARPs unless set (keepalived's rule)
+    assert i.garp_lower_prio_delay == 0.0 and i.garp_lower_prio_repeat == 0
     assert i.version == 3 and i.skip_check_adv_addr and i.strict
     assert not i.accept  # strict: accept only for the address owner
+    r = parse("global_defs {\n vrrp_garp_master_delay 2\n vrrp_garp_master_repeat 3\n}\n"
+              + BASIC % "")
+    i = r.config.vrrp_instances[0]
+    assert i.garp_lower_prio_delay == 2.0 and i.garp_lower_prio_repeat == 3
 
 
 def test_unknown_keyword_reported_and_parsing_continues() -> None:
@@ -214,7 +221,8 @@ def test_missing_interface_is_a_warning() -> None:
     assert texts(r).count("Non-existent interface specified in configuration") == 1
     assert r.exit_code_for_test() == 5  # keepalived 2.2.7 exits 5 here too, not 4
     ok = parse("global_defs {\n dynamic_interfaces\n}\n" + BASIC.replace("eth0", "nosuch0") % "")
-    assert texts(ok) == [] and ok.exit_code_for_test() == 0
+    assert not [m for m in ok.messages if m.severity > Severity.INFO]
+    assert ok.exit_code_for_test() == 0
 
 
 def test_vrrp_script_defaults_and_missing_script() -> None:
@@ -265,6 +273,8 @@ def test_global_defs_values_and_lvs_dataplane_addition() -> None:
     assert g.lvs_flush_on_stop == "all"
     assert any("deprecated" in t for t in texts(r))
     assert any("iptables not supported" in t for t in texts(r))
+    assert g.nftables == "keepalived"  # vrrp_iptables and vrrp_ipsets: nftables instead
+    assert parse("global_defs {\n vrrp_ipsets\n}\n").config.global_defs.nftables == "keepalived"
     assert parse("").config.global_defs.lvs_dataplane == LvsDataplane.AUTO
 
 
@@ -524,10 +534,95 @@ def test_static_track_group_rules() -> None:
 
 def test_value_checks_from_keepalived() -> None:
     r = parse("bfd_instance b {\n neighbor_ip 10.0.0.2\n idle_tx 500\n}\n")
-    assert "number '500' outside range [1000, 4294967]" in texts(r)
+    assert ("Configuration error: BFD instance b idle_tx value 500 is not valid (must be in "
+            "range [1000-4294967]), ignoring") in texts(r)
     r = parse("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n"
               " sh-port\n real_server 10.0.0.2 80 {\n HTTP_GET {\n http_protocol 2.0\n"
               " url {\n path /\n }\n }\n }\n}\n")
     assert "Invalid http_protocol version 2.0" in texts(r)
     assert "sh-port only applies to sh scheduler - ignoring" in texts(r)
     assert r.config.virtual_servers[0].sched_flags == ()
+
+
+@pytest.mark.parametrize(("glob", "field", "value"), [
+    ("vrrp_check_unicast_src", "check_unicast_src", True),
+    ("vrrp_lower_prio_no_advert", "lower_prio_no_advert", True),
+    ("vrrp_higher_prio_send_advert", "higher_prio_send_advert", True),
+    ("vrrp_down_timer_adverts 7", "down_timer_adverts", 7),
+    ("vrrp_owner_ignore_adverts", "owner_ignore_adverts", True),
+    ("vrrp_skip_check_adv_addr", "skip_check_adv_addr", True),
+    ("vrrp_garp_master_refresh 60", "garp_master_refresh", 60.0),
+    ("vrrp_garp_master_refresh_repeat 3", "garp_master_refresh_repeat", 3),
+    ("vrrp_garp_interval 0.01", "garp_interval", 0.01),
+    ("vrrp_gna_interval 0.02", "gna_interval", 0.02),
+    ("vrrp_notify_priority_changes", "notify_priority_changes", True),
+    ("vrrp_garp_lower_prio_delay 3", "garp_lower_prio_delay", 3.0),
+    ("vrrp_garp_lower_prio_repeat 2", "garp_lower_prio_repeat", 2),
+])
+def test_each_vrrp_global_is_the_default_of_its_instance_keyword(
+        glob: str, field: str, value: object) -> None:
+    """A vrrp_* global sets what an instance that does not set it itself does (the instance
+    keyword's own effect is tested where it acts)."""
+    i = parse(f"global_defs {{\n {glob}\n}}\n" + BASIC % "").config.vrrp_instances[0]
+    assert getattr(i, field) == value
+    plain = parse(BASIC % "").config.vrrp_instances[0]
+    assert getattr(plain, field) != value
+
+
+def test_iproute_dirs_name_the_routing_tables(tmp_path: Path) -> None:
+    """iproute_usr_dir's rt_tables (and its rt_tables.d), overridden by iproute_etc_dir's:
+    a route's or rule's table name becomes its number; an unknown name drops the line."""
+    from pykeepalived.config.environment import SystemEnvironment
+
+    usr, etc = tmp_path / "usr", tmp_path / "etc"
+    (usr / "rt_tables.d").mkdir(parents=True)
+    (etc / "rt_tables.d").mkdir(parents=True)
+    (usr / "rt_tables").write_text("88\tfromusr\n# 90 commented\n")
+    (usr / "rt_tables.d" / "a.conf").write_text("91 usrd\n")
+    (etc / "rt_tables.d" / "b.conf").write_text("0x59 etcd\n")
+    text = (f"global_defs {{\n iproute_usr_dir {usr}\n iproute_etc_dir {etc}\n}}\n"
+            "static_routes {\n 10.1.0.0/16 dev eth0 table fromusr\n"
+            " 10.2.0.0/16 dev eth0 table usrd\n 10.3.0.0/16 dev eth0 table commented\n}\n"
+            "static_rules {\n from 10.4.0.0/16 table etcd priority 5\n}\n")
+    r = load_text(text, env=SystemEnvironment())
+    assert [x.table for x in r.config.static_routes] == ["88", "91"]
+    assert [x.table for x in r.config.static_rules] == ["89"]
+    assert "Routing table commented not found for route" in texts(r)
+
+
+def test_config_only_vrrp_keywords() -> None:
+    """no_virtual_ipaddress silences 'No VIP specified'; unicast_fault_no_peer the warning of
+    a unicast keyword without peers; native_ipv6 makes an instance without addresses IPv6
+    (VRRPv3); global_tracking keeps the script weights of a sync group's members."""
+    novip = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n%s\n}\n"
+    assert any("No VIP specified" in t for t in texts(parse(novip % "")))
+    assert not any("No VIP specified" in t for t in texts(parse(novip % " no_virtual_ipaddress")))
+    r, _ = inst("unicast_src_ip 10.0.0.1")
+    assert any("without any unicast peers" in t for t in texts(r))
+    r, _ = inst("unicast_src_ip 10.0.0.1\n unicast_fault_no_peer")
+    assert not any("without any unicast peers" in t for t in texts(r))
+    i = parse(novip % " native_ipv6").config.vrrp_instances[0]
+    assert (i.family, i.version) == (6, 3)
+    group = ("vrrp_script s {\n script /bin/true\n weight 5\n}\n"
+             "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_script {\n  s\n"
+             " }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"
+             "vrrp_instance B {\n interface eth0\n virtual_router_id 2\n"
+             " virtual_ipaddress {\n  10.0.0.2\n }\n}\n"
+             "vrrp_sync_group G {\n group {\n  A\n  B\n }\n%s\n}\n")
+    assert any("ignoring tracked script s with weights" in t for t in texts(parse(group % "")))
+    r = parse(group % " global_tracking")
+    assert not any("ignoring tracked script" in t for t in texts(r))
+    assert r.config.sync_groups[0].sync_group_tracking_weight
+
+
+def test_sync_group_notify_priority_changes_is_its_members_default() -> None:
+    text = ("global_defs {\n vrrp_notify_priority_changes\n}\n"
+            "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n%s\n"
+            " virtual_ipaddress {\n  10.0.0.1\n }\n}\n"
+            "vrrp_instance B {\n interface eth0\n virtual_router_id 2\n"
+            " virtual_ipaddress {\n  10.0.0.2\n }\n}\n"
+            "vrrp_sync_group G {\n group {\n  A\n  B\n }\n notify_priority_changes off\n}\n")
+    a, b = parse(text % "").config.vrrp_instances
+    assert not a.notify_priority_changes and not b.notify_priority_changes
+    a, b = parse(text % " notify_priority_changes").config.vrrp_instances
+    assert a.notify_priority_changes and not b.notify_priority_changes

@@ -11,8 +11,8 @@ import pytest
 
 from pykeepalived.config import load_text
 from pykeepalived.daemon.instance import Instance
-from pykeepalived.daemon.settings import router_settings
-from pykeepalived.vrrp.router import VrrpRouter
+from pykeepalived.daemon.settings import router_settings, wire_settings
+from pykeepalived.vrrp.endpoint import VrrpEndpoint
 
 CONF = """
 vrrp_instance VI_1 {
@@ -30,10 +30,11 @@ vrrp_instance VI_1 {
 def _instance() -> Instance:
     cfg = load_text(CONF).config
     c = cfg.vrrp_instances[0]
-    router = VrrpRouter(router_settings(c, cfg, "10.0.0.1", None), 0.0, None)
-    return Instance(cfg=c, router=router, proc=None,  # type: ignore[arg-type]
-                    xmit_if="eth0", vip_if="eth0", src="10.0.0.1", dsts=("224.0.0.18",),
-                    group="224.0.0.18", vips=(), evips=(), routes=(), rules=())
+    endpoint = VrrpEndpoint(router_settings(c, cfg, "10.0.0.1", None),
+                            wire_settings(c, "10.0.0.1", "224.0.0.18", ("224.0.0.18",), False),
+                            0.0)
+    return Instance(cfg=c, endpoint=endpoint, port=None,  # type: ignore[arg-type]
+                    xmit_if="eth0", vip_if="eth0", vips=(), evips=(), routes=(), rules=())
 
 
 def test_instance_has_no_per_object_dict() -> None:

@@ -1,5 +1,5 @@
-"""The VRRP child's timer heap: deadlines that move later keep their earlier heap entry (no push
-per received advert), yet the earliest deadline and the loop timer are always right."""
+"""The VRRP child's timer schedule: deadlines that move later keep their earlier heap entry (no
+push per received advert), yet the earliest deadline and the loop timer are always right."""
 
 from __future__ import annotations
 
@@ -8,66 +8,76 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from pykeepalived.daemon.schedule import TimerSchedule
 from pykeepalived.daemon.vrrp_process import VrrpProcess
 from pykeepalived.options import parse
 
 
 @dataclass
-class _Router:
+class _Endpoint:
     at: float | None = None
     group: None = None
 
-    def next_timer(self) -> float | None:
+    def get_timer(self) -> float | None:
         return self.at
 
-
-@dataclass
-class _Cfg:
-    vrid: int = 0
+    def has_output(self) -> bool:
+        return False
 
 
 @dataclass
 class _Inst:
     name: str
-    router: _Router = field(default_factory=_Router)
-    cfg: _Cfg = field(default_factory=_Cfg)
+    endpoint: _Endpoint = field(default_factory=_Endpoint)
 
 
 def _proc() -> VrrpProcess:
     return VrrpProcess(parse(["-f", "/nonexistent.conf"])[0])
 
 
-def _true_earliest(p: VrrpProcess, insts: dict[str, _Inst]) -> float | None:
-    ats = [i.router.at for n, i in insts.items() if n in p.instances and i.router.at is not None]
-    return min(ats) if ats else None
-
-
 def test_earliest_is_always_the_minimum_deadline_and_the_heap_stays_small() -> None:
     rnd = random.Random(7)
-    p = _proc()
-    insts = {f"VI_{k}": _Inst(f"VI_{k}") for k in range(20)}
-    p.instances = dict(insts)  # type: ignore[arg-type]
+    s = TimerSchedule()
+    at: dict[str, float | None] = {f"VI_{k}": None for k in range(20)}
+    live = set(at)
     pushes = 0
     for step in range(20000):
-        inst = insts[f"VI_{rnd.randrange(20)}"]
+        name = f"VI_{rnd.randrange(20)}"
         r = rnd.random()
         if r < 0.7:  # an advert received: the backup's deadline moves later
-            inst.router.at = (inst.router.at or 0.0) + rnd.uniform(0.0, 1.0)
+            at[name] = (at[name] or 0.0) + rnd.uniform(0.0, 1.0)
         elif r < 0.85:  # moves earlier (preemption, priority change, state change)
-            inst.router.at = rnd.uniform(0.0, step / 10)
+            at[name] = rnd.uniform(0.0, step / 10)
         elif r < 0.95:
-            inst.router.at = None
-        elif inst.name in p.instances:  # removed (reload), then maybe back
-            p._forget(inst)  # type: ignore[arg-type]
+            at[name] = None
+        elif name in live:  # removed (reload), then maybe back
+            live.discard(name)
+            s.remove(name)
             continue
         else:
-            p.instances[inst.name] = inst  # type: ignore[assignment]
-        before = len(p._heap)
-        p._touch(inst)  # type: ignore[arg-type]
-        pushes += len(p._heap) > before
-        assert p._earliest() == _true_earliest(p, insts), step
-        assert len(p._heap) <= 2 * len(insts) + 17  # rebuilt beyond 2n + 16
+            live.add(name)
+        if name not in live:
+            continue
+        before = len(s)
+        s.update(name, at[name])
+        pushes += len(s) > before
+        ats = [t for n, t in at.items() if n in live and t is not None]
+        assert s.earliest() == (min(ats) if ats else None), step
+        assert len(s) <= 2 * len(at) + 17  # rebuilt beyond 2n + 16
     assert pushes < 20000 * 0.4  # "moves later" (70 % of the steps) never pushes
+
+
+def test_due_names_come_out_in_deadline_order_once() -> None:
+    s = TimerSchedule()
+    for name, t in (("a", 3.0), ("b", 1.0), ("c", 2.0), ("d", 9.0)):
+        s.update(name, t)
+    s.update("c", 5.0)  # moved later: its entry at 2.0 stays in the heap, and moves up
+    assert [s.pop_due(4.0), s.pop_due(4.0), s.pop_due(4.0)] == ["b", "a", None]
+    assert s.deadline("a") is None and s.earliest() == 5.0
+    s.update("a", 4.5)
+    assert s.alarm(None) == 4.5
+    assert s.alarm(4.0) == 4.0  # an armed timer that fires early enough stays
+    assert s.alarm(6.0) == 4.5  # one that would fire late is moved
 
 
 def test_loop_timer_is_rearmed_only_when_a_deadline_moves_earlier() -> None:
@@ -79,17 +89,17 @@ def test_loop_timer_is_rearmed_only_when_a_deadline_moves_earlier() -> None:
         p.instances = {"A": a, "B": b}  # type: ignore[dict-item]
         now = loop.time()
         seen: list[Any] = []
-        a.router.at, b.router.at = now + 10, now + 20
+        a.endpoint.at, b.endpoint.at = now + 10, now + 20
         for i in (a, b):
             p._touch(i)  # type: ignore[arg-type]
         p._rearm()
         first = p._timer
         seen.append(p._timer_at == now + 10)
-        a.router.at = now + 30  # A received an advert: both deadlines are later now
+        a.endpoint.at = now + 30  # A received an advert: both deadlines are later now
         p._touch(a)  # type: ignore[arg-type]
         p._rearm()
         seen.append(p._timer is first)  # kept: it fires early, then re-arms at B's deadline
-        b.router.at = now + 5  # earlier: must re-arm
+        b.endpoint.at = now + 5  # earlier: must re-arm
         p._touch(b)  # type: ignore[arg-type]
         p._rearm()
         seen.append(p._timer is not first and p._timer_at == now + 5)

@@ -85,7 +85,7 @@ def test_auth_ah_is_kept_for_v2_ipv4() -> None:
 
 
 def test_same_router_decides_whether_a_master_survives_a_reload() -> None:
-    from pykeepalived.daemon.vrrp_process import _same_router
+    from pykeepalived.daemon.reload import same_router as _same_router
 
     a = load_text(CONF).config.vrrp_instances[0]
     more_vips = load_text(CONF.replace("10.0.1.100/24 dev eth2", "10.0.1.100/24 dev eth2\n"
@@ -105,7 +105,7 @@ def test_dump_paths_with_data_use_instance() -> None:
 
 
 def test_ioctl_link_state_fallback() -> None:
-    from pykeepalived.daemon.vrrp_process import _ioctl_up
+    from pykeepalived.daemon.kernel import ioctl_up as _ioctl_up
 
     assert _ioctl_up("lo") is True  # loopback is always up and running
     assert _ioctl_up("pkd-nonexist0") is False
@@ -152,3 +152,44 @@ def test_script_without_init_fail_changes_nothing_until_its_first_result() -> No
     assert spec.initial_ok is False
     cfg = load_text(SCRIPTS_CONF % "down").config
     assert router_settings(cfg.vrrp_instances[0], cfg, None).tracks[0].initial_ok is True
+
+
+def test_global_vrrp_settings_reach_the_router_and_the_wire() -> None:
+    """vrrp_mcast_group6 is an IPv6 instance's destination, vrrp_mcast_group4 an IPv4 one's;
+    vrrp_min_garp: one GARP at once, no delayed burst."""
+    from pykeepalived.daemon.settings import mcast_group
+
+    cfg = load_text("global_defs {\n vrrp_mcast_group6 ff02::13\n vrrp_mcast_group4 224.0.0.19\n"
+                    " vrrp_min_garp\n}\n"
+                    "vrrp_instance V6 {\n interface eth0\n virtual_router_id 6\n"
+                    " virtual_ipaddress {\n  fe80::6/64\n }\n}\n"
+                    "vrrp_instance V4 {\n interface eth0\n virtual_router_id 4\n"
+                    " virtual_ipaddress {\n  10.0.0.4/24\n }\n}\n").config
+    v6, v4 = cfg.vrrp_instances
+    assert mcast_group(v6, cfg.global_defs) == "ff02::13"
+    assert mcast_group(v4, cfg.global_defs) == "224.0.0.19"
+    s = router_settings(v4, cfg, None)
+    assert s.min_garp and (s.garp_master_repeat, s.garp_master_delay) == (1, 0.0)
+
+
+def test_track_bfd_applies_the_weight_of_an_up_session() -> None:
+    """BFD is not supported: a tracked bfd_instance counts as up for ever, so its weight
+    (the instance's track_bfd weight, else the bfd_instance's, also through a sync group)
+    applies as for an up session, and the instance never goes FAULT for it. A sync group's
+    track_process applies to each member too (the process is not running: its weight off)."""
+    from pykeepalived.vrrp.router import VrrpRouter
+
+    cfg = load_text("bfd_instance B1 {\n neighbor_ip 10.0.0.2\n weight 10\n}\n"
+                    "bfd_instance B2 {\n neighbor_ip 10.0.0.3\n}\n"
+                    "vrrp_track_process P {\n process pk-no-such-process\n weight -7\n}\n"
+                    "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n"
+                    " track_bfd {\n  B1\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n"
+                    "vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 100\n"
+                    " virtual_ipaddress {\n  10.0.0.2\n }\n}\n"
+                    "vrrp_sync_group G {\n group {\n  A\n  B\n }\n track_bfd {\n  B2 weight 5\n"
+                    " }\n track_process {\n  P\n }\n sync_group_tracking_weight\n}\n").config
+    a, b = cfg.vrrp_instances
+    g = cfg.sync_groups[0]
+    ra = VrrpRouter(router_settings(a, cfg, None, g), 0.0)
+    rb = VrrpRouter(router_settings(b, cfg, None, g), 0.0)
+    assert (ra.effective_priority, rb.effective_priority) == (115 - 7, 105 - 7)

@@ -57,3 +57,34 @@ def test_explicit_ipvs_without_ipvs_raises(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(dataplane, "_ipvs_in", lambda netns: False)
     with pytest.raises(DataplaneUnavailable):
         select_backend("ipvs")
+
+
+def test_lvs_keywords_from_the_configuration_text() -> None:
+    """lvs_timeouts and an instance's lvs_sync_daemon_interface reach the data plane's
+    settings; lvs_netlink_cmd_rcv_bufs (with _force: past net.core.rmem_max) sizes the IPVS
+    generic netlink socket."""
+    import os
+    import socket
+
+    from pykeepalived.config import load_text
+    from pykeepalived.lvs.ipvs import IpvsBackend
+
+    big = 5 << 20
+    gd = load_text("global_defs {\n lvs_timeouts tcp 900 tcpfin 30 udp 60\n"
+                   f" lvs_netlink_cmd_rcv_bufs {big}\n lvs_netlink_cmd_rcv_bufs_force\n}}\n"
+                   ).config.global_defs
+    s = LvsSettings.from_global_defs(gd)
+    assert (s.timeout_tcp, s.timeout_tcpfin, s.timeout_udp) == (900, 30, 60)
+    # an instance's (deprecated) lvs_sync_daemon_interface: the sync daemon follows it
+    gd2 = load_text("vrrp_instance VI_7 {\n interface eth0\n virtual_router_id 7\n"
+                    " lvs_sync_daemon_interface eth1\n virtual_ipaddress {\n  10.0.0.7\n }\n}\n"
+                    ).config.global_defs
+    sd = LvsSettings.from_global_defs(gd2).sync_daemon
+    assert sd is not None and (sd.interface, sd.vrrp_instance) == ("eth1", "VI_7")
+    if os.geteuid() != 0:
+        pytest.skip("SO_RCVBUFFORCE needs CAP_NET_ADMIN")
+    sock = IpvsBackend(settings=s).conn.sock._socket()
+    try:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 2 * big
+    finally:
+        sock.close()

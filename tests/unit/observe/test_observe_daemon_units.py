@@ -4,7 +4,8 @@ metrics child only when metrics are on, the VRRP meters' threshold and transitio
 from __future__ import annotations
 
 from pykeepalived.config.loader import load_text
-from pykeepalived.daemon.main import child_kinds, metrics_listen, options_to_argv
+from pykeepalived.daemon.main import options_to_argv
+from pykeepalived.daemon.roles import child_kinds, metrics_listen
 from pykeepalived.observe.vrrp_view import VrrpMeters
 from pykeepalived.options import parse
 

@@ -120,3 +120,38 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def test_set_supplementary_groups_keeps_the_users_groups() -> None:
+    """set_supplementary_groups: a script gets its user's supplementary groups; without it a
+    non-root user's are dropped."""
+    from pykeepalived.config import load_text
+    from pykeepalived.script.security import resolve_run_as
+
+    with_groups = load_text("global_defs {\n set_supplementary_groups\n}\n").config.global_defs
+    ra, _ = resolve_run_as("nobody", None, with_groups)
+    assert ra.groups == tuple(os.getgrouplist("nobody", ra.gid))
+    ra, _ = resolve_run_as("nobody", None, load_text("").config.global_defs)
+    assert ra.groups == ()
+
+
+@needs_root
+def test_use_symlink_paths_checks_the_path_as_written(tmp_path: Path) -> None:
+    """use_symlink_paths: a symlink's own path is checked (here an unsafe, world-writable
+    directory), not the file it points to."""
+    from pykeepalived.config import load_text
+
+    safe = tmp_path / "safe"
+    safe.mkdir()
+    target = _script(safe)
+    unsafe = tmp_path / "ww"
+    unsafe.mkdir()
+    os.chmod(unsafe, 0o777)
+    link = unsafe / "chk"
+    link.symlink_to(target)
+    for text, verdict in (("", ScriptVerdict.OK),
+                          ("global_defs {\n use_symlink_paths\n}\n", ScriptVerdict.INSECURE)):
+        gd = load_text(text).config.global_defs
+        got = check_script([str(link)], ROOT, enable_script_security=False,
+                           use_symlink_paths=gd.use_symlink_paths)
+        assert got.verdict is verdict, (text, got)

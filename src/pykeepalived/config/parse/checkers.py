@@ -15,6 +15,7 @@ from pykeepalived.config.model import (
     HttpGet,
     MiscCheck,
     PingCheck,
+    Severity,
     SmtpCheck,
     SslConfig,
     SslGet,
@@ -106,6 +107,9 @@ def _url(p: Parser, n: Node, b: CheckerBuilder) -> None:
     if "path" not in u.values:
         p.at(n, "url has no path - ignoring")
         return
+    if u.values.get("tls_compliant") and b.kind == "HTTP_GET":
+        p.at(n, "tls_compliant is accepted but has no effect: HTTP_GET does not use TLS",
+             Severity.INFO)
     b.urls.append(UrlSpec(**u.values))
 
 
@@ -149,12 +153,13 @@ URL_ROWS = (
     Kw("regex_min_offset", Kind.INT, to="regex_min_offset", lo=0, hi=I32),
     Kw("regex_max_offset", Kind.INT, to="regex_max_offset", lo=0, hi=I32),
     Kw("regex_stack", Kind.IGNORE, status=NO_EFFECT,
-       why="Python's regular expressions need no stack size"),
+       why="Python's regular expressions have no PCRE2 match stack to size"),
 )
 URL = Section("virtual_server/real_server/HTTP_GET/url", [
     *URL_ROWS,
-    Kw("tls_compliant", Kind.FLAG, to="tls_compliant", status=NO_EFFECT,
-       why="nothing reads it", ours="keepalived: SSL_GET's url only"),
+    Kw("tls_compliant", Kind.BOOL, to="tls_compliant",
+       syntax="send close_notify when closing the TLS connection (otherwise a quiet close)",
+       ours="keepalived: SSL_GET's url only; under HTTP_GET a note says it has no effect"),
 ], model=UrlSpec, builder=Values, braces="all",
     aliases=("virtual_server/real_server/SSL_GET/url",))
 
@@ -163,11 +168,16 @@ HTTP_ROWS = (
        choices=("1.0", "1.0C", "1.1"), default="1.0"),
     Kw("virtualhost", Kind.STR, to="virtualhost", missing="ignore",
        default="the real server's, else the virtual server's"),
+    Kw("fast_recovery", Kind.BOOL, fn=_bool_or_off, to="fast_recovery"),
+    Kw("url", Kind.BLOCK, fn=_url, to="urls"),
+)
+NO_TLS = "HTTP_GET does not use TLS"
+TLS_ROWS = (
     Kw("sni_name", Kind.STR, to="sni_name", missing="ignore",
        ours="not a keepalived keyword: the TLS server name"),
-    Kw("fast_recovery", Kind.BOOL, fn=_bool_or_off, to="fast_recovery"),
     Kw("enable_sni", Kind.BOOL, fn=_bool_or_off, to="enable_sni"),
-    Kw("url", Kind.BLOCK, fn=_url, to="urls"),
+    Kw("tls_compliant", Kind.BOOL, fn=_bool_or_off, to="tls_compliant",
+       syntax="send close_notify when closing the TLS connection (otherwise a quiet close)"),
 )
 
 
@@ -177,12 +187,17 @@ HTTP_ROWS = (
 def _misc_path(p: Parser, n: Node, b: CheckerBuilder) -> None:
     s = p.script_arg(n)
     if s is not None:
-        b.values["script"] = replace(s, user=b.user, group=b.group)
+        b.values["script"] = replace(s, user=b.user, group=b.group) if b.user else s
 
 
 def _misc_user(p: Parser, n: Node, b: CheckerBuilder) -> None:
+    """The script's user and group, before or after misc_path (keepalived's order-free
+    reading)."""
     u = p.user_arg(n)
     b.user, b.group = (u[0], u[1]) if u is not None else (None, None)
+    s = b.values.get("script")
+    if s is not None and b.user:
+        b.values["script"] = replace(s, user=b.user, group=b.group)
 
 
 def _smtp_host(p: Parser, n: Node, b: CheckerBuilder) -> None:
@@ -255,37 +270,32 @@ def _bfd_name(p: Parser, n: Node, b: CheckerBuilder) -> None:
 
 
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
-NO_BFD = "no BFD session runs"
+NO_BFD = "BFD is not supported: no BFD session runs"
 
 
 def _checker(kind: str, model: type, rows: tuple[Kw, ...], *, connection: bool = True,
-             timing: bool = True) -> Section:
+             timing: bool = True, quiet: bool = False) -> Section:
     """A checker's table: the connection rows (not for MISC, FILE, BFD), the timing rows
     (not for FILE, BFD), then its own."""
     return Section(f"virtual_server/real_server/{kind}",
                    [*(CONNECTION if connection else ()), *(TIMING if timing else ()), *rows],
-                   model=model, builder=CheckerBuilder, braces="all")
+                   model=model, builder=CheckerBuilder, braces="all", quiet=quiet)
 
 
 TCP_CHECK = _checker("TCP_CHECK", TcpCheck, ())
 HTTP_GET = _checker("HTTP_GET", HttpGet, (
     *HTTP_ROWS,
-    Kw("tls_compliant", Kind.BOOL, fn=_bool_or_off, to="tls_compliant", status=NO_EFFECT,
-       why="nothing reads it", ours="keepalived: SSL_GET only"),
+    *(replace(r, status=NO_EFFECT, why=NO_TLS, ours=r.ours or (
+        "keepalived: SSL_GET only" if r.name == "tls_compliant" else "")) for r in TLS_ROWS),
 ))
-SSL_GET = _checker("SSL_GET", SslGet, (
-    *HTTP_ROWS,
-    Kw("tls_compliant", Kind.BOOL, fn=_bool_or_off, to="tls_compliant", status=NO_EFFECT,
-       why="nothing reads it"),
-))
+SSL_GET = _checker("SSL_GET", SslGet, (*HTTP_ROWS, *TLS_ROWS))
 MISC_CHECK = _checker("MISC_CHECK", MiscCheck, (
     Kw("misc_path", Kind.SCRIPT, fn=_misc_path, to="script",
        syntax='"command args" (its own user is replaced by a user line before it)'),
     Kw("misc_timeout", Kind.TIMER, to="misc_timeout", lo=0.000001, hi=T_MAX,
        default="delay_loop"),
     Kw("misc_dynamic", Kind.FLAG, to="misc_dynamic"),
-    Kw("user", Kind.WORDS, fn=_misc_user, to="user", syntax="USER [[:]GROUP] (before misc_path)",
-       status=PARTIAL, why="applies only to a misc_path that follows it"),
+    Kw("user", Kind.WORDS, fn=_misc_user, to="user", syntax="USER [[:]GROUP]"),
 ), connection=False)
 SMTP_CHECK = _checker("SMTP_CHECK", SmtpCheck, (
     Kw("helo_name", Kind.STR, to="helo_name", missing="ignore",
@@ -314,12 +324,12 @@ BFD_CHECK = _checker("BFD_CHECK", BfdCheck, (
     Kw("name", Kind.STR, fn=_bfd_name, to="name", syntax="bfd_instance NAME", status=NO_EFFECT,
        why=NO_BFD),
     Kw("alpha", Kind.BOOL, fn=_bool_or_off, to="alpha", status=NO_EFFECT, why=NO_BFD),
-), connection=False, timing=False)
+), connection=False, timing=False, quiet=True)
 
 CHECKERS: dict[str, Section] = {
     "TCP_CHECK": TCP_CHECK, "HTTP_GET": HTTP_GET, "SSL_GET": SSL_GET, "MISC_CHECK": MISC_CHECK,
     "SMTP_CHECK": SMTP_CHECK, "DNS_CHECK": DNS_CHECK, "UDP_CHECK": UDP_CHECK,
-    "PING_CHECK": PING_CHECK, "ICMP_CHECK": PING_CHECK, "FILE_CHECK": FILE_CHECK,
+    "PING_CHECK": PING_CHECK, "FILE_CHECK": FILE_CHECK,
     "BFD_CHECK": BFD_CHECK,
 }
 _MODELS = {k: cast(type[Checker], sec.model) for k, sec in CHECKERS.items()}
@@ -328,11 +338,10 @@ CHECKER_ROWS = (
     *(Kw(k, Kind.BLOCK, to="checkers") for k in (
         "TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK", "SMTP_CHECK", "DNS_CHECK",
         "UDP_CHECK")),
-    Kw("PING_CHECK", Kind.BLOCK, to="checkers", synonyms=("ICMP_CHECK",),
-       ours="also spelt ICMP_CHECK"),
+    Kw("PING_CHECK", Kind.BLOCK, to="checkers"),
     Kw("FILE_CHECK", Kind.BLOCK, to="checkers"),
     Kw("BFD_CHECK", Kind.BLOCK, to="checkers", status=PARTIAL,
-       why="always passes (there is no BFD process); the checker process says so once"),
+       why="BFD is not supported: the checker always passes"),
 )
 
 
@@ -344,7 +353,7 @@ def checker(p: Parser, n: Node, r: RealServerBuilder, vs: VirtualServer) -> Chec
     virtual server's, else the checker's default."""
     kind = n.kw
     sec = CHECKERS[kind]
-    b = CheckerBuilder(_inherited(p, kind, r, vs), r, vs)
+    b = CheckerBuilder(_inherited(p, kind, r, vs), r, vs, kind=kind)
     v = b.values
     v["connect_ip"] = r.values["ip"]
     v["connect_port"] = r.values.get("port", 0)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, cast
 
 import pykeepalived.config.splitbrain as sbconf
 from pykeepalived.config.model import (
+    AddressList,
     AddressSpec,
     GlobalDefs,
     KeepalivedConfig,
+    PackedV4,
     Severity,
     SyncGroup,
     TrackRef,
@@ -77,7 +79,8 @@ def finish(st: ParseState, config_id: str, hostname: str) -> KeepalivedConfig:
         global_defs=g, vrrp_instances=tuple(instances), sync_groups=tuple(groups),
         vrrp_scripts=tuple(kept_scripts), track_files=tuple(st.track_files),
         track_processes=tuple(st.track_processes), track_groups=tuple(st.track_groups),
-        static_addresses=tuple(st.static_addresses), static_routes=tuple(st.static_routes),
+        static_addresses=AddressList.of(st.static_addresses),
+        static_routes=tuple(st.static_routes),
         static_rules=tuple(st.static_rules), garp_groups=tuple(st.garp_groups),
         linkbeat_interfaces=tuple(st.linkbeat), interface_up_down_delays=tuple(st.updown),
         bfd_instances=tuple(st.bfds), virtual_server_groups=tuple(st.vsgs),
@@ -116,7 +119,12 @@ def _sync_groups(p: Parser, st: ParseState, g: GlobalDefs, instances: list[VrrpI
         if not members:
             p.late(f"Sync group {sg.name} has no virtual router(s) - removing")
             continue
+        own_npc = {b.name for b in st.instances if "notify_priority_changes" in b.values}
         for m in members:
+            if sg.name in st.sync_group_npc_set and m not in own_npc:
+                # keepalived: an instance's own setting, else its group's, else the global
+                by_name[m] = replace(by_name[m],
+                                     notify_priority_changes=sg.notify_priority_changes)
             inst = by_name[m]
             own = {inst.interface} | {t.name for t in inst.track_interfaces}
             for t in sg.track_interfaces:
@@ -154,18 +162,22 @@ class _InstanceFinish:
         self.accept_and_unicast()
         self.vmac()
         self.interface_and_tracking()
+        self.strict_mode()
         return self.assemble()
 
     def addresses(self) -> None:
+        """(The lists hold addresses and packed runs of plain IPv4 ones: ``AddressList``.)"""
         v, name = self.v, self.name
-        vips: list[AddressSpec] = list(v.get("virtual_ipaddresses", []))
-        evips: list[AddressSpec] = list(v.get("virtual_ipaddresses_excluded", []))
-        fam = vips[0].family if vips else (evips[0].family if evips else 4)
-        same = [x for x in vips if x.family == fam]
+        vips: list[AddressSpec | PackedV4] = list(v.get("virtual_ipaddresses", []))
+        evips: list[AddressSpec | PackedV4] = list(v.get("virtual_ipaddresses_excluded", []))
+        fam = _family(vips[0]) if vips else (_family(evips[0]) if evips else 4)
+        if v.get("native_ipv6"):
+            fam = 6
+        same = [x for x in vips if _family(x) == fam]
         if len(same) != len(vips):
             self.warn(f"({name}) address family mismatch in virtual_ipaddress - moving other "
                       "family addresses to excluded", "virtual_ipaddress")
-            evips.extend(x for x in vips if x.family != fam)
+            evips.extend(x for x in vips if _family(x) != fam)
             vips = same
         self.vips, self.evips, self.fam = vips, evips, fam
 
@@ -253,13 +265,18 @@ class _InstanceFinish:
         self.peers = tuple(v.get("unicast_peers", []))
         vips = self.vips
         if self.strict and self.fam == 6 and vips and \
-                not vips[0].ip.lower().startswith("fe80:"):
+                not cast(AddressSpec, vips[0]).ip.lower().startswith("fe80:"):
             self.warn(f"({name}) the first IPv6 VIP address must be link local in strict mode",
                       None, Severity.ERROR)
         if self.b.unicast_keyword and not self.peers and not v.get("unicast_fault_no_peer"):
             self.warn(f"({name}) A unicast keyword has been specified without any unicast "
                       "peers. Defaulting to multicast. This usage is deprecated - please "
                       "update your configuration.")
+        self.mcast_dst_ip = v.get("mcast_dst_ip")
+        if self.peers and self.mcast_dst_ip is not None:
+            self.warn(f"({name}) multicast destination specified with unicast - ignoring",
+                      "mcast_dst_ip", Severity.ERROR)
+            self.mcast_dst_ip = None
         if "unicast_ttl" in v and not self.peers:
             self.warn(f"({name}): Cannot use unicast_ttl without unicast peers - resetting",
                       "unicast_ttl")
@@ -272,6 +289,14 @@ class _InstanceFinish:
             self.warn(f"({name}) unicast with use_vmac requires vmac_xmit_base - setting",
                       "use_vmac")
             xmit_base = True
+        if self.strict and vmac is not None and vmac.mac is not None:
+            self.warn(f"({name}): cannot specify MAC address with strict mode - clearing",
+                      "use_vmac", Severity.ERROR)
+            vmac = replace(vmac, mac=None)
+        if self.strict and vmac is not None and xmit_base:
+            self.warn(f"({name}) xmit_base is incompatible with strict mode - resetting",
+                      "vmac_xmit_base", Severity.ERROR)
+            xmit_base = False
         if vmac is not None and vmac.name:
             owner = self.p.st.vmac_names.get(vmac.name)
             if owner is not None and owner != name:
@@ -309,8 +334,15 @@ class _InstanceFinish:
                 self.warn(f"({name}) tracked interface {t.name} doesn't exist",
                           "track_interface")
         self.interface = interface
+        self.vrf = v.get("vrf")
+        if self.vrf is not None and (interface is not None or not self.peers):
+            self.warn(f"({name}) vrf can only be specified with"
+                      f"{'out interface' if interface is not None else ' unicast'} - clearing",
+                      "vrf", Severity.ERROR)
+            self.vrf = None
         self.track_interfaces = tuple(t for t in tracked if t.name != interface)
-        if not self.vips and not v.get("no_virtual_ipaddress"):
+        if not self.vips and not v.get("no_virtual_ipaddress") and not (
+                self.version == 3 or self.strict):
             self.warn(f"({name}) No VIP specified; at least one is sensible")
         if "vrid" not in v:
             p.late(f"({name}) the virtual router id must be set", Severity.ERROR)
@@ -319,14 +351,51 @@ class _InstanceFinish:
                 self.warn(f"Warning - cannot track route {r.dest} with no interface specified, "
                           "not tracking", "virtual_routes")
 
+    def strict_mode(self) -> None:
+        """keepalived's strict-mode rules for what the instance set itself: repeated and
+        delayed lower-priority GARPs, lower-priority adverts, answering higher priorities,
+        down_timer_adverts, state against address ownership. Unset, they take strict mode's
+        values; set against it, they are reported and reset."""
+        v, name, strict = self.v, self.name, self.strict
+        fixed: dict[str, Any] = {}
+        rules = (
+            ("garp_lower_prio_repeat", 0, "Strict mode requires no repeat garps. resetting"),
+            ("garp_lower_prio_delay", 0.0, "Strict mode requires no repeat garp delay. "
+             "resetting"),
+            ("lower_prio_no_advert", True, "Strict mode requires no lower priority advert. "
+             "resetting"),
+            ("higher_prio_send_advert", False, "strict mode requires higher_prio_send_advert "
+             "to be clear. resetting"),
+        )
+        for key, value, text in rules if strict else ():
+            if key in v and v[key] != value:
+                self.warn(f"({name}) {text}", key, Severity.ERROR)
+            fixed[key] = value
+        if strict and v.get("down_timer_adverts", 3) != 3:
+            self.warn(f"({name}) down_timer_adverts is incompatible with strict mode - "
+                      "resetting", "down_timer_adverts", Severity.ERROR)
+            fixed["down_timer_adverts"] = 3
+        elif strict:
+            fixed["down_timer_adverts"] = 3
+        if strict and "state" in v and (self.state == VrrpState.MASTER) != (
+                self.priority == 255):
+            self.warn(f"({name}) State MASTER must match being address owner", "state",
+                      Severity.ERROR)
+            self.state = VrrpState.MASTER if self.priority == 255 else VrrpState.BACKUP
+        if not self.vips and (self.version == 3 or strict) and \
+                not v.get("no_virtual_ipaddress"):
+            self.warn(f"({name}) No VIP specified; at least one is required", None,
+                      Severity.ERROR)
+        self.strict_fixed = fixed
+
     def assemble(self) -> VrrpInstance:
         v, g, vals = self.v, self.g, self.vals
         vals.update(
             state=self.state, interface=self.interface, priority=self.priority,
             advert_int=self.advert_int, version=self.version, family=self.fam,
             auth_type=self.auth_type, auth_pass=self.auth_pass,
-            virtual_ipaddresses=tuple(self.vips),
-            virtual_ipaddresses_excluded=tuple(self.evips),
+            virtual_ipaddresses=AddressList.of(self.vips),
+            virtual_ipaddresses_excluded=AddressList.of(self.evips),
             virtual_routes=tuple(v.get("virtual_routes", ())),
             virtual_rules=tuple(v.get("virtual_rules", ())),
             nopreempt=self.nopreempt, preempt_delay=self.preempt_delay, accept=self.accept,
@@ -345,8 +414,14 @@ class _InstanceFinish:
         vals["garp_lower_prio_repeat"] = v.get(
             "garp_lower_prio_repeat", g.vrrp_garp_lower_prio_repeat
             if g.vrrp_garp_lower_prio_repeat is not None else g.vrrp_garp_master_repeat)
-        vals.update(name=self.name, file=self.b.file, line=self.b.line)
+        vals.update(self.strict_fixed)
+        vals.update(name=self.name, file=self.b.file, line=self.b.line, vrf=self.vrf,
+                    mcast_dst_ip=self.mcast_dst_ip)
         return VrrpInstance(**vals)
+
+
+def _family(x: AddressSpec | PackedV4) -> int:
+    return 4 if isinstance(x, PackedV4) else x.family
 
 
 def _weights_ignored(p: Parser, st: ParseState, instances: list[VrrpInstance],

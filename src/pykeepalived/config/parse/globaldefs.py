@@ -16,19 +16,24 @@ from pykeepalived.config.model import (
 )
 from pykeepalived.config.parse.builders import GlobalBuilder
 from pykeepalived.config.parse.context import Parser
+from pykeepalived.config.parse.scheduling import (
+    AUTO_PRIORITY_ROWS,
+    NO_BFD,
+    RX_BUFS_ROWS,
+    UMASK_ROW,
+    process_rows,
+    rcv_bufs_rows,
+)
 from pykeepalived.config.parse.table import Kind, Kw, Section, Status, run
 from pykeepalived.config.parse.tree import Node, value_lines
 from pykeepalived.config.values import parse_int
 
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 I32 = 2147483647
+U32 = 4294967295
 T_MAX = 4294.967295
-NO_SNMP = "there is no SNMP agent"
-NO_DBUS = "there is no DBus interface"
-NO_BFD = "there is no BFD process"
-NO_SCHED = "process scheduling is not changed"
-NO_NETLINK_BUFS = "netlink socket buffer sizes are not changed"
-NO_RELOAD = "reload does not use it"
+NO_SNMP = "SNMP is not supported: there is no SNMP agent"
+NO_DBUS = "DBus is not supported: there is no DBus interface"
 
 
 def global_defs(p: Parser, n: Node) -> None:
@@ -180,8 +185,26 @@ def _notify_fifo_script(p: Parser, n: Node, g: GlobalBuilder) -> None:
 
 def _dynamic_interfaces(p: Parser, n: Node, g: GlobalBuilder) -> None:
     g.values["dynamic_interfaces"] = True
-    g.values["dynamic_interfaces_allow_if_changes"] = bool(
-        n.args and n.args[0] == "allow_if_changes")
+    if n.args:
+        if n.args[0] == "allow_if_changes":
+            g.values["dynamic_interfaces_allow_if_changes"] = True
+        else:
+            p.rep(f"Unknown dynamic_interfaces option '{n.args[0]}'")
+
+
+def _whole_seconds(message: str, hi: int) -> Any:
+    """A delay keepalived reads as whole seconds (``1.5`` is an error there): stored as a
+    float; ``message`` is keepalived's second line, with ``{v}`` the value."""
+    def apply(p: Parser, n: Node, g: GlobalBuilder) -> None:
+        if not n.args:
+            p.rep(f"{n.kw} requires a value")
+            return
+        v = parse_int(n.args[0], 0, hi, p.rep)
+        if v is None:
+            p.rep(message.format(v=n.args[0]))
+            return
+        g.values[n.kw] = float(v)
+    return apply
 
 
 def _garp_extra_if(p: Parser, n: Node, g: GlobalBuilder) -> None:
@@ -237,19 +260,20 @@ def _metrics_listen(p: Parser, n: Node, g: GlobalBuilder) -> None:
             p.rep(f"pykeepalived_metrics_listen: {e}")
 
 
-def _umask(p: Parser, n: Node, g: GlobalBuilder) -> None:
-    sv = p.str_arg(n)
-    if sv is not None:
-        try:
-            g.values["umask"] = int(sv, 0) if not sv.startswith("0") else int(sv, 8)
-        except ValueError:
-            p.rep(f"Invalid umask value {sv}")
+def _reload_check_config(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    g.values["reload_check_config"] = n.args[0] if n.args else "/dev/null"
 
 
-def _max_auto_priority(p: Parser, n: Node, g: GlobalBuilder) -> None:
-    mv = p.int_arg(n, -1, 99) if n.args else 99
-    if mv is not None:
-        g.values["max_auto_priority"] = mv
+def _reload_time_file(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    if len(n.args) != 1:
+        p.rep("reload_time_file invalid")
+        return
+    g.values["reload_time_file"] = n.args[0]
+
+
+def _include_check(p: Parser, n: Node, g: GlobalBuilder) -> None:
+    """Acted on by the lexer, which reads it where it stands (it changes the checks of the
+    includes that follow it) and reports its mistakes; the line never reaches the parser."""
 
 
 def _bool(name: str, status: Status = ACTS, why: str = "", **kw: Any) -> Kw:
@@ -268,10 +292,6 @@ def _timer(name: str, lo: float, hi: float = T_MAX, **kw: Any) -> Kw:
 
 def _str(name: str, to: str, status: Status = ACTS, why: str = "", **kw: Any) -> Kw:
     return Kw(name, Kind.STR, to=to, status=status, why=why, **kw)
-
-
-def _raw(name: str, why: str) -> Kw:
-    return Kw(name, Kind.RAW, to="other", status=NO_EFFECT, why=why)
 
 
 GLOBAL_DEFS = Section("global_defs", [
@@ -327,21 +347,22 @@ GLOBAL_DEFS = Section("global_defs", [
        status=PARTIAL, why="only silences -t's missing-interface warnings; allow_if_changes "
        "has no effect"),
     _bool("disable_local_igmp", NO_EFFECT, "IGMP reports are not suppressed"),
-    _int("vrrp_rx_bufs_multiplier", 1, I32, NO_EFFECT, "receive buffers are not resized"),
-    _str("vrrp_rx_bufs_policy", "", NO_EFFECT, "receive buffers are not resized"),
-    Kw("max_auto_priority", Kind.INT, fn=_max_auto_priority, to="max_auto_priority", lo=-1,
-       hi=99,
-       syntax="optional (none = 99)", status=NO_EFFECT, why=NO_SCHED),
-    _timer("min_auto_priority_delay", 0.000001, status=NO_EFFECT,
-           why=NO_SCHED, default="1"),
+    *RX_BUFS_ROWS,
+    *AUTO_PRIORITY_ROWS,
     # GARP / unsolicited NA
-    _timer("vrrp_garp_master_delay", 0.0, default="5"),
+    Kw("vrrp_garp_master_delay", Kind.INT, to="vrrp_garp_master_delay", lo=0, hi=4294,
+       fn=_whole_seconds("vrrp_garp_master_delay '{v}' invalid - ignoring", 4294),
+       syntax="whole seconds", default="5"),
     Kw("vrrp_garp_master_repeat", Kind.INT, fn=_garp_master_repeat, to="vrrp_garp_master_repeat",
        lo=0, hi=I32,
        syntax="0 is taken as 1", default="5"),
-    _timer("vrrp_garp_master_refresh", 0.0, default="0 (none)"),
+    Kw("vrrp_garp_master_refresh", Kind.INT, to="vrrp_garp_master_refresh", lo=0, hi=U32,
+       fn=_whole_seconds("Invalid vrrp_garp_master_refresh '{v}' - ignoring", U32),
+       syntax="whole seconds", default="0 (none)"),
     _int("vrrp_garp_master_refresh_repeat", 1, I32, to="vrrp_garp_master_refresh_repeat"),
-    _timer("vrrp_garp_lower_prio_delay", 0.0, default="vrrp_garp_master_delay"),
+    Kw("vrrp_garp_lower_prio_delay", Kind.INT, to="vrrp_garp_lower_prio_delay", lo=0,
+       hi=4294, fn=_whole_seconds("vrrp_garp_lower_prio_delay '{v}' invalid - ignoring", 4294),
+       syntax="whole seconds", default="vrrp_garp_master_delay"),
     _int("vrrp_garp_lower_prio_repeat", 0, I32, to="vrrp_garp_lower_prio_repeat",
          default="vrrp_garp_master_repeat"),
     _timer("vrrp_garp_interval", 0.0),
@@ -354,9 +375,11 @@ GLOBAL_DEFS = Section("global_defs", [
        why="no extra gratuitous ARPs are sent on the base interface of a VMAC"),
     # firewall
     Kw("vrrp_iptables", Kind.WORDS, fn=_iptables, to="vrrp_iptables", status=PARTIAL,
-       why="iptables is not used: nftables (table keepalived) is, as keepalived says"),
+       why="iptables is not used: nftables (table keepalived) is, as keepalived says",
+       says=True),
     Kw("vrrp_ipsets", Kind.WORDS, fn=_iptables, to="vrrp_ipsets", status=PARTIAL,
-       why="ipsets are not used: nftables (table keepalived) is, as keepalived says"),
+       why="ipsets are not used: nftables (table keepalived) is, as keepalived says",
+       says=True),
     Kw("nftables", Kind.STR, fn=_nftables, to="nftables", syntax="[TABLE]",
        default="none (TABLE: keepalived)"),
     _int("nftables_priority", -I32, I32, NO_EFFECT, "the nftables chains' priority is fixed",
@@ -387,10 +410,8 @@ GLOBAL_DEFS = Section("global_defs", [
     Kw("pykeepalived_metrics_listen", Kind.STR, fn=_metrics_listen, to="metrics_listen",
        syntax="[ADDR:]PORT", ours="not a keepalived keyword: serve /metrics and /status over "
        "HTTP (docs/observability.md); the address defaults to 127.0.0.1"),
-    _int("lvs_netlink_cmd_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
-    _int("lvs_netlink_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
-    _raw("lvs_netlink_cmd_rcv_bufs_force", NO_NETLINK_BUFS),
-    _raw("lvs_netlink_monitor_rcv_bufs_force", NO_NETLINK_BUFS),
+    *rcv_bufs_rows("lvs_netlink_cmd"),
+    *rcv_bufs_rows("lvs_netlink_monitor"),
     # notify
     Kw("notify_fifo", Kind.WORDS, fn=_notify_fifo, to="notify_fifo",
        syntax="PATH [USER [GROUP]]"),
@@ -409,25 +430,19 @@ GLOBAL_DEFS = Section("global_defs", [
     _int("vrrp_priority", -20, 19, to="vrrp_priority"),
     _int("checker_priority", -20, 19, to="checker_priority"),
     _int("bfd_priority", -20, 19, NO_EFFECT, NO_BFD, to="bfd_priority"),
-    _bool("vrrp_no_swap", NO_EFFECT, "memory is not locked"),
-    _bool("checker_no_swap", NO_EFFECT, "memory is not locked"),
+    _bool("vrrp_no_swap"),
+    _bool("checker_no_swap"),
     _bool("bfd_no_swap", NO_EFFECT, NO_BFD),
     _int("vrrp_rt_priority", 1, 99, to="vrrp_rt_priority"),
     _int("checker_rt_priority", 1, 99, to="checker_rt_priority"),
     _int("bfd_rt_priority", 1, 99, NO_EFFECT, NO_BFD, to="bfd_rt_priority"),
-    _int("vrrp_rlimit_rttime", 1, I32, NO_EFFECT, NO_SCHED, old=("vrrp_rlimit_rtime",)),
-    _int("checker_rlimit_rttime", 1, I32, NO_EFFECT, NO_SCHED, old=("checker_rlimit_rtime",)),
-    _int("bfd_rlimit_rttime", 1, I32, NO_EFFECT, NO_BFD, old=("bfd_rlimit_rtime",)),
-    _raw("vrrp_cpu_affinity", NO_SCHED),
-    _raw("checker_cpu_affinity", NO_SCHED),
-    _raw("bfd_cpu_affinity", NO_BFD),
+    *process_rows("vrrp"),
+    *process_rows("checker"),
+    *process_rows("bfd", NO_BFD),
     # netlink buffers
-    _int("vrrp_netlink_cmd_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
-    _int("vrrp_netlink_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
-    _int("process_monitor_rcv_bufs", 0, I32, NO_EFFECT, NO_NETLINK_BUFS),
-    _raw("vrrp_netlink_cmd_rcv_bufs_force", NO_NETLINK_BUFS),
-    _raw("vrrp_netlink_monitor_rcv_bufs_force", NO_NETLINK_BUFS),
-    _raw("process_monitor_rcv_bufs_force", NO_NETLINK_BUFS),
+    *rcv_bufs_rows("vrrp_netlink_cmd"),
+    *rcv_bufs_rows("vrrp_netlink_monitor"),
+    *rcv_bufs_rows("process_monitor"),
     # SNMP / DBus
     _str("snmp_socket", "snmp_socket", NO_EFFECT, NO_SNMP),
     _bool("enable_snmp_vrrp", NO_EFFECT, NO_SNMP, synonyms=("enable_snmp_keepalived",)),
@@ -436,24 +451,27 @@ GLOBAL_DEFS = Section("global_defs", [
     _bool("enable_snmp_rfcv2", NO_EFFECT, NO_SNMP),
     _bool("enable_snmp_rfcv3", NO_EFFECT, NO_SNMP),
     _bool("enable_traps", NO_EFFECT, NO_SNMP),
-    _int("snmp_vs_stats_update_interval", 0, I32, NO_EFFECT, NO_SNMP),
-    _int("snmp_rs_stats_update_interval", 0, I32, NO_EFFECT, NO_SNMP),
+    _int("snmp_vs_stats_update_interval", 0, I32, NO_EFFECT, NO_SNMP,
+         to="snmp_vs_stats_update_interval"),
+    _int("snmp_rs_stats_update_interval", 0, I32, NO_EFFECT, NO_SNMP,
+         to="snmp_rs_stats_update_interval"),
     _bool("enable_dbus", NO_EFFECT, NO_DBUS),
     _str("dbus_service_name", "dbus_service_name", NO_EFFECT, NO_DBUS),
-    _str("dbus_no_interface_name", "", NO_EFFECT, NO_DBUS),
+    _str("dbus_no_interface_name", "dbus_no_interface_name", NO_EFFECT, NO_DBUS),
     # process names, files
     _bool("process_names"),
     _str("process_name", "process_name"),
     _str("vrrp_process_name", "vrrp_process_name"),
-    _str("checker_process_name", "checker_process_name", old=("lvs_process_name",)),
-    _str("bfd_process_name", "bfd_process_name", NO_EFFECT, "there is no BFD process"),
-    Kw("umask", Kind.STR, fn=_umask, to="umask", syntax="octal or 0x number", status=NO_EFFECT,
-       why="only the -u command-line option sets the umask"),
+    _str("checker_process_name", "checker_process_name", old=("lvs_process_name",),
+         old_sev=Severity.INFO),
+    _str("bfd_process_name", "bfd_process_name", NO_EFFECT, NO_BFD),
+    UMASK_ROW,
     _int("random_seed", 0, 4294967295, to="random_seed",
          default="random (the lexer reseeds ${_RANDOM} where it is set)"),
     _str("tmp_config_directory", "tmp_config_directory", NO_EFFECT,
-         "no temporary configuration copies are written"),
-    _str("config_save_dir", "config_save_dir", NO_EFFECT, "configurations are not saved"),
+         "no copy of the configuration is written: each process reads the files itself"),
+    _str("config_save_dir", "config_save_dir", NO_EFFECT,
+         "configurations are not saved around reloads (a keepalived debugging aid)"),
     _bool("data_use_instance"),
     _str("state_dump_file", "state_dump_file", old=("state_file_location",),
          ours="state_file_location is not a keepalived keyword",
@@ -465,16 +483,20 @@ GLOBAL_DEFS = Section("global_defs", [
          ours="json_file_location is not a keepalived keyword",
          default="/tmp/keepalived.json"),
     _int("json_version", 1, 2, to="json_version"),
-    _str("iproute_usr_dir", "", NO_EFFECT, "routing table names are not read"),
-    _str("iproute_etc_dir", "", NO_EFFECT, "routing table names are not read"),
-    _raw("include_check", "include checks are the lexer's: this line is not read again"),
+    _str("iproute_usr_dir", "iproute_usr_dir", default="/usr/share/iproute2 or /usr/lib/iproute2"),
+    _str("iproute_etc_dir", "iproute_etc_dir", default="/etc/iproute2"),
+    Kw("include_check", Kind.WORDS, fn=_include_check, syntax="[[+|-]read|match|"
+       "wildcard_match|brace_match ...]", default="none"),
     # reload
-    Kw("reload_check_config", Kind.STR, to="reload_check_config", missing="empty",
-       syntax="[FILE]", status=NO_EFFECT, why=NO_RELOAD),
-    _str("reload_time_file", "reload_time_file", NO_EFFECT, NO_RELOAD),
-    _bool("reload_repeat", NO_EFFECT, NO_RELOAD),
+    Kw("reload_check_config", Kind.STR, fn=_reload_check_config, to="reload_check_config",
+       syntax="[LOG_FILE] (none: /dev/null)",
+       default="off: a reload reads the file without checking it first"),
+    Kw("reload_time_file", Kind.STR, fn=_reload_time_file, to="reload_time_file",
+       syntax="PATH (its first line: [YY[YY]-MM-DD ]HH:MM:SS[Z])"),
+    _bool("reload_repeat"),
     Kw("reload_file", Kind.STR, to="reload_file", missing="empty", syntax="[FILE]",
-       status=NO_EFFECT, why=NO_RELOAD),
+       status=NO_EFFECT, why="each process reads the configuration itself, so no file can "
+       "mark the time it is being read"),
 ], model=GlobalDefs, builder=GlobalBuilder, rename_old=True)
 
 SECTIONS = (GLOBAL_DEFS,)

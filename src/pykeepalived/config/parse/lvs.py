@@ -25,7 +25,7 @@ from pykeepalived.config.values import ip_family, parse_int
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 I32 = 2147483647
 T_MAX = 4294.967295
-NO_SNMP = "there is no SNMP agent"
+NO_SNMP = "SNMP is not supported: there is no SNMP agent"
 
 
 # ---------------------------------------------------------------- virtual_server_group
@@ -240,8 +240,18 @@ def _persistence_timeout(p: Parser, n: Node, b: VirtualServerBuilder) -> None:
 
 
 def _sched_flag(p: Parser, n: Node, b: VirtualServerBuilder) -> None:
-    b.values["sched_flags"] = (*b.values.get("sched_flags", ()), n.kw)
-    b.flag_nodes.append(n)
+    """``ops`` and ``flag-N`` always; ``sh-*`` / ``mh-*`` against the scheduler set so far (as
+    keepalived reads them: a flag of the other hashing scheduler is dropped without a word,
+    any flag of theirs under another scheduler, or before lb_algo, is reported)."""
+    kw = n.kw
+    if kw[:3] in ("sh-", "mh-"):
+        sched = b.values.get("lb_algo", "")
+        if sched not in ("sh", "mh"):
+            p.rep(f"{kw} only applies to sh scheduler - ignoring")
+            return
+        if sched != kw[:2]:
+            return
+    b.values["sched_flags"] = (*b.values.get("sched_flags", ()), kw)
 
 
 def _sorry_server(p: Parser, n: Node, b: VirtualServerBuilder) -> None:
@@ -316,8 +326,8 @@ VIRTUAL_SERVER = Section("virtual_server", [
     _vs_bool("ha_suspend"),
     _vs_bool("smtp_alert", default="smtp_alert_checker, else smtp_alert"),
     Kw("virtualhost", Kind.STR, to="virtualhost", missing="ignore"),
-    Kw("weight", Kind.INT, to="weight", lo=1, hi=65535, default="1", status=NO_EFFECT,
-       why="a virtual server's weight is not used"),
+    Kw("weight", Kind.INT, to="weight", lo=1, hi=65535, default="1",
+       syntax="the weight of its real servers that set none"),
     Kw("snmp_name", Kind.IGNORE, status=NO_EFFECT, why=NO_SNMP),
     Kw("sorry_server", Kind.ADDRESS, fn=_sorry_server, to="sorry", syntax="ADDRESS [PORT]"),
     Kw("sorry_server_inhibit", Kind.BOOL, to="sorry_inhibit"),
@@ -364,7 +374,7 @@ def _rs_timer(name: str, lo: float, default: str) -> Kw:
 
 
 REAL_SERVER = Section("virtual_server/real_server", [
-    Kw("weight", Kind.INT, to="weight", lo=0, hi=I32, default="1"),
+    Kw("weight", Kind.INT, to="weight", lo=0, hi=I32, default="the virtual server's (1)"),
     Kw("lvs_method", Kind.ENUM, fn=_rs_lvs_method, to="lvs_method", synonyms=("lb_kind",),
        syntax="NAT|DR|TUN (TUN options are read but not kept)", default="the virtual server's",
        ours="also spelt lb_kind (keepalived: virtual_server only)"),
@@ -397,11 +407,6 @@ def _finish_vs(p: Parser, b: VirtualServerBuilder) -> None:
     if acc.get("fwmark") is not None and proto_set:
         p.late(f"Warning: Virtual server FWM {acc['fwmark']}: protocol specified for "
                "fwmark - protocol will be ignored")
-    for fn in b.flag_nodes:
-        sched = fn.kw[:2]
-        if sched in ("sh", "mh") and acc.get("lb_algo") != sched:
-            p.at(fn, f"{fn.kw} only applies to {sched} scheduler - ignoring")
-            acc["sched_flags"] = tuple(f for f in acc["sched_flags"] if f != fn.kw)
     vs = VirtualServer(**acc)
     if not proto_set and vs.fwmark is None and vs.group is None:
         p.late(f"Virtual server [{vs.ip}]:none:{vs.port}: no protocol set - defaulting to UDP")
@@ -490,6 +495,7 @@ def _finish_rs(p: Parser, r: RealServerBuilder, vs: VirtualServer) -> RealServer
     elif not r.port_set and vs.fwmark is None:
         v["port"] = vs.port
     v.setdefault("lvs_method", vs.lb_kind)
+    v.setdefault("weight", vs.weight)
     if "inhibit_on_failure" not in v:
         v["inhibit_on_failure"] = vs.inhibit_on_failure
     checkers = []

@@ -31,6 +31,13 @@ configuration field it fills and its status here:
   (the reason says why);
 - **not supported**: reported as an unknown keyword.
 
+No keyword that does not act, or acts only in part, is silent: each line of it gets a note
+with its file and line, the keyword and the reason, e.g. `(keepalived.conf: Line 7)
+enable_snmp_vrrp is accepted but has no effect: SNMP is not supported: there is no SNMP agent`.
+`pykeepalived -t` prints it (the exit code stays keepalived's, which acts on these keywords) and
+the daemon logs it once at start and once at each reload. The keywords inside a block that has
+no effect as a whole (`bfd_instance`, `BFD_CHECK`) are covered by the note of the block's line.
+
 The "keepalived" column is the first of keepalived 2.2.7 / 2.4.3 that has the keyword in that
 block ("—": not a keepalived keyword there; the status says what pykeepalived does with it).
 Every keyword of keepalived 2.4.3 is listed. Deprecated spellings are reported and read as the
@@ -56,11 +63,16 @@ def read_releases(path: str) -> Releases:
 def render(releases: Releases, sections: Iterable[Section] = ALL_SECTIONS) -> str:
     sections = tuple(sections)
     counts = {s: 0 for s in Status}
+    silent = 0
     for sec in sections:
         for row in sec.rows:
             counts[row.status] += 1
+            if row.status in (Status.NO_EFFECT, Status.PARTIAL) and not sec.quiet \
+                    and not row.says and row.note(row.name) is None:
+                silent += 1
     out = [_INTRO, "| status | keywords |", "|---|---|"]
     out += [f"| {s.value} | {counts[s]} |" for s in Status]
+    out += [f"| of these, accepted with no effect and no word | {silent} |"]
     for sec in sections:
         out += ["", f"## {sec.title}", ""]
         if sec.aliases:

@@ -9,6 +9,16 @@ its reason (``why``). Regular keywords are applied by the kind's reader; an irre
 the small function that applies it (``fn``). The same rows generate
 ``docs/configuration-reference.md`` (``reference.py``).
 
+No keyword is silent: a line whose row does not act (``NO_EFFECT``) or acts only in part
+(``PARTIAL``) gets a note against its line, ``KEYWORD is accepted but has no effect: WHY``,
+added by the compiled handler itself (``_noted``), so every way a line reaches its row (``run``,
+the top level, a block's own loop) reports it. ``-t`` prints the note (it does not change the
+exit code: keepalived acts on these keywords, so its verdict is the file's) and the daemon logs it
+at start and at each reload. A row whose handler reports what does not act itself, only when it
+does not, says so with ``says=True``; the rows of a ``quiet`` section (the keywords inside a
+block that has no effect as a whole, such as ``bfd_instance``) are covered by the note of the
+line that opens the block.
+
 Declaring keywords (rows of the tables in the block modules)::
 
     Kw("priority", Kind.INT, to="priority", lo=1, hi=255, default="100 (255 with state MASTER)")
@@ -90,6 +100,7 @@ class Kw:
     ours: str = ""  # where pykeepalived accepts more than keepalived 2.4.3 (and how)
     fn: Apply | None = None  # the handler of an irregular keyword
     brace_check: bool = True  # False: a stray block after it goes unreported (keepalived's way)
+    says: bool = False  # the handler itself reports the part that does not act, when used
 
     @property
     def block(self) -> bool:
@@ -97,6 +108,16 @@ class Kw:
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.synonyms, *self.old)
+
+    def note(self, kw: str) -> str | None:
+        """The note a line of this keyword (spelt ``kw``) gets, when it does not fully act."""
+        if self.says or not self.why:
+            return None
+        if self.status is Status.NO_EFFECT:
+            return f"{kw} is accepted but has no effect: {self.why}"
+        if self.status is Status.PARTIAL:
+            return f"{kw} only partly takes effect: {self.why}"
+        return None
 
 
 class Entry:
@@ -124,12 +145,13 @@ class Section:
     that is not a block keyword, unknown ones too), ``"rows"`` (known non-block keywords) or
     ``"none"``. ``rename_old``: a deprecated spelling is read as the current keyword from then
     on (its messages name the current keyword). ``model`` and ``builder`` are what ``to``
-    names are checked against.
+    names are checked against. ``quiet``: the block as a whole has no effect and the line that
+    opens it says so; its own lines get no note of their own.
     """
 
     def __init__(self, path: str, rows: Iterable[Kw], *, model: type | None = None,
                  builder: type | None = None, braces: str = "rows", rename_old: bool = False,
-                 aliases: Sequence[str] = (), title: str = "") -> None:
+                 aliases: Sequence[str] = (), title: str = "", quiet: bool = False) -> None:
         self.path = path
         self.rows = tuple(rows)
         self.model = model
@@ -138,6 +160,7 @@ class Section:
         self.title = title or path or "top level"
         self.check_unknown = braces == "all"
         self.rename_old = rename_old
+        self.quiet = quiet
         attrs = _attributes(builder)
         self.dispatch: dict[str, Entry] = {}
         declared: set[str] = set()
@@ -150,8 +173,11 @@ class Section:
                 continue
             braces_first = braces != "none" and not row.block and row.brace_check
             apply = _compile(row, row.to in attrs)
+            noted = not quiet and row.note(row.name) is not None
+            if noted:
+                apply = _noted(row, apply)
             number: tuple[Callable[..., Any], Any, Any, str] | None = None
-            if row.fn is None and row.to and row.to not in attrs and braces_first:
+            if row.fn is None and row.to and row.to not in attrs and braces_first and not noted:
                 if row.kind is Kind.INT:
                     number = (parse_int, int(row.lo), int(row.hi), row.to)
                 elif row.kind is Kind.TIMER:
@@ -230,6 +256,16 @@ def _compile(row: Kw, attr: bool) -> Apply:
     if reader is None:
         raise ValueError(f"keyword {row.name}: kind {row.kind.name} needs a handler (fn)")
     return reader(row, attr)
+
+
+def _noted(row: Kw, apply: Apply) -> Apply:
+    """``apply`` preceded by the row's note against the line (spelt as the line spells it)."""
+    def noted(p: Parser, n: Node, b: Any) -> None:
+        text = row.note(n.kw)
+        if text is not None:
+            p.at(n, text, Severity.INFO)
+        apply(p, n, b)
+    return noted
 
 
 def _number(row: Kw, attr: bool) -> Apply:

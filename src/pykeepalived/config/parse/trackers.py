@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pykeepalived.config.model import (
@@ -17,12 +18,12 @@ from pykeepalived.config.parse.builders import BfdBuilder, Values
 from pykeepalived.config.parse.context import Parser
 from pykeepalived.config.parse.table import Kind, Kw, Section, Status, run_block, weight_reverse
 from pykeepalived.config.parse.tree import Node, value_lines
-from pykeepalived.config.values import ip_family, parse_int
+from pykeepalived.config.values import ip_family, parse_float, parse_int, silent
 
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 I32 = 2147483647
 T_MAX = 4294.967295
-NO_BFD = "no BFD session runs"
+NO_BFD = "BFD is not supported: no BFD session runs"
 
 
 # ---------------------------------------------------------------- vrrp_script
@@ -190,6 +191,11 @@ def bfd_instance(p: Parser, n: Node) -> None:
         p.at(n, f"Configuration error: BFD instance {name} has no neighbor address set, "
              "disabling instance")
         return
+    src, nbr = b.values.get("source_ip"), b.values["neighbor_ip"]
+    if src is not None and ip_family(src) != ip_family(nbr):
+        p.at(n, f"Configuration error: BFD instance {name} source address {src} and neighbor "
+             f"address {nbr} are not of the same family, disabling instance")
+        return
     if name in {x.name for x in p.st.bfds}:
         p.at(n, f"BFD instance {name} already defined - ignoring")
         return
@@ -207,6 +213,24 @@ def _bfd_address(field: str) -> Kw:
               synonyms=("neighbour_ip",) if field == "neighbor_ip" else ())
 
 
+def _bfd_ms(lo: int, default: str) -> Kw:
+    """min_rx / min_tx / idle_tx: milliseconds to the microsecond, lo .. 4294967 (keepalived's
+    range: what fits in 32 bits of µs); above 10 s it is only noted."""
+    def apply(p: Parser, n: Node, b: BfdBuilder) -> None:
+        v = parse_float(n.args[0], lo, 4294967, silent, places=3) if n.args else None
+        if v is None:
+            p.rep(f"Configuration error: BFD instance {b.name} {n.kw} value "
+                  f"{n.args[0] if n.args else ''} is not valid (must be in range "
+                  f"[{lo}-4294967]), ignoring")
+            return
+        b.values[n.kw] = v
+        if v > 10000:
+            p.rep(f"Configuration warning: BFD instance {b.name} {n.kw} value {n.args[0]} is "
+                  "larger than max sensible (10000)", Severity.INFO)
+    return Kw("", Kind.TIMER, fn=apply, lo=lo, hi=4294967, syntax="ms (0.001 steps)",
+              default=default, status=NO_EFFECT, why=NO_BFD)
+
+
 def _only(p: Parser, n: Node, b: BfdBuilder) -> None:
     b.only.add(n.kw)
 
@@ -218,9 +242,9 @@ def _i(name: str, lo: int, hi: int, to: str = "", **kw: Any) -> Kw:
 BFD_INSTANCE = Section("bfd_instance", [
     _bfd_address("neighbor_ip"),
     _bfd_address("source_ip"),
-    _i("min_rx", 1, 1000, default="10 (ms)"),
-    _i("min_tx", 1, 1000, default="10 (ms)"),
-    _i("idle_tx", 1000, 4294967, default="1000 (ms)"),
+    replace(_bfd_ms(1, "10 (ms)"), name="min_rx", to="min_rx"),
+    replace(_bfd_ms(1, "10 (ms)"), name="min_tx", to="min_tx"),
+    replace(_bfd_ms(1000, "1000 (ms)"), name="idle_tx", to="idle_tx"),
     _i("multiplier", 1, 255, default="5"),
     Kw("passive", Kind.BOOL, to="passive", status=NO_EFFECT, why=NO_BFD),
     Kw("ttl", Kind.INT, to="ttl", lo=1, hi=255, synonyms=("hoplimit",), status=NO_EFFECT,
@@ -229,11 +253,11 @@ BFD_INSTANCE = Section("bfd_instance", [
     Kw("multihop", Kind.BOOL, to="multihop", status=NO_EFFECT, why=NO_BFD),
     Kw("weight", Kind.INT, fn=weight_reverse(-253, 253), to="weight", lo=-253, hi=253,
        syntax="then [reverse]", default="0", status=PARTIAL,
-       why="no BFD session runs: track_bfd applies this weight as if the instance were up"),
+       why="BFD is not supported: track_bfd applies this weight as if the instance were up"),
     Kw("vrrp", Kind.FLAG, fn=_only, to="vrrp", status=NO_EFFECT, why=NO_BFD,
        syntax="only the VRRP process tracks it"),
     Kw("checker", Kind.FLAG, fn=_only, to="checker", status=NO_EFFECT, why=NO_BFD,
        syntax="only the checker process tracks it"),
-], model=BfdInstance, builder=BfdBuilder, braces="all")
+], model=BfdInstance, builder=BfdBuilder, braces="all", quiet=True)
 
 SECTIONS = (VRRP_SCRIPT, TRACK_FILE, VRRP_TRACK_PROCESS, TRACK_GROUP, BFD_INSTANCE)

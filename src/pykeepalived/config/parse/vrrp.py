@@ -8,10 +8,16 @@ import ipaddress
 from typing import Any
 
 import pykeepalived.config.splitbrain as sbconf
+from pykeepalived.config.environment import IFF_LOOPBACK
 from pykeepalived.config.model import (
+    AddressSpec,
     AuthHmac,
     HmacKey,
     IpvlanSpec,
+    LvsSyncDaemon,
+    PackedV4,
+    RouteSpec,
+    RuleSpec,
     Severity,
     SyncGroup,
     TrackRef,
@@ -23,19 +29,26 @@ from pykeepalived.config.model import (
 from pykeepalived.config.parse.builders import HmacBuilder, InstanceBuilder, Values
 from pykeepalived.config.parse.context import Parser
 from pykeepalived.config.parse.table import Apply, Kind, Kw, Section, Status, run, run_block
-from pykeepalived.config.parse.tree import Node, value_lines
+from pykeepalived.config.parse.tree import Node, value_items, value_lines
 from pykeepalived.config.values import (
+    address_run,
     ip_family,
     parse_address_line,
     parse_int,
     parse_route_line,
     parse_rule_line,
+    parse_unsigned,
 )
 
 ACTS, PARTIAL, NO_EFFECT = Status.ACTS, Status.PARTIAL, Status.NO_EFFECT
 I32 = 2147483647
+U32 = 4294967295
 T_MAX = 4294.967295
-BFD_UP = "no BFD session runs: the BFD instance counts as up for ever (its weight applies)"
+VRRP_PRIO_OWNER = 255  # the address owner's priority (RFC 5798 5.2.4)
+VRRP_PRIO_DFL = 100
+IFNAMSIZ = 16  # Linux interface names are at most 15 bytes
+BFD_UP = ("BFD is not supported: track_bfd never changes (the BFD instance counts as up, its "
+          "weight applied)")
 
 
 # ---------------------------------------------------------------- vrrp_instance
@@ -84,21 +97,62 @@ def _state(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 def _interface(p: Parser, n: Node, b: InstanceBuilder) -> None:
     a = n.args
-    if a:
-        b.values["interface"] = a[0]
-        if not p.st.env.interface_exists(a[0]) and not p.dynamic():
-            p.rep(f"WARNING - interface {a[0]} for vrrp_instance {b.name} doesn't exist",
-                  Severity.WARNING)
+    if not a:
+        p.missing_parameter(n)
+        return
+    if len(a[0].encode()) >= IFNAMSIZ:
+        p.rep(f"Interface name '{a[0]}' too long - ignoring")
+        return
+    if p.st.env.interface_flags(a[0]) & IFF_LOOPBACK:
+        p.rep(f"({b.name}) cannot use a loopback interface ({a[0]}) for vrrp - ignoring")
+        b.values.pop("interface", None)
+        return
+    b.values["interface"] = a[0]
+    if not p.st.env.interface_exists(a[0]) and not p.dynamic():
+        p.rep(f"WARNING - interface {a[0]} for vrrp_instance {b.name} doesn't exist",
+              Severity.WARNING)
+
+
+def _priority(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """keepalived 2.2.7 reads 1..255; any other value is reported twice (the number reader's
+    message, then the instance's) and the priority becomes 100, even with state MASTER (which
+    only makes an instance without a priority the address owner)."""
+    if not n.args:
+        p.missing_parameter(n)
+        return
+    v = parse_unsigned(n.args[0], 1, VRRP_PRIO_OWNER, p.rep)
+    if v is None:
+        p.rep(f"({b.name}) Priority not valid! must be between 1 & {VRRP_PRIO_OWNER}. "
+              f"Using default {VRRP_PRIO_DFL}")
+        v = VRRP_PRIO_DFL
+    b.values["priority"] = v
+
+
+def _native_ipv6(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """The instance is IPv6 (and VRRPv3) before any address says so; after an IPv4 one it
+    is an error."""
+    if b.family == 4:
+        p.rep(f"({b.name}) Cannot specify native_ipv6 with IPv4 addresses")
+        return
+    b.family = 6
+    b.values["native_ipv6"] = True
 
 
 def _vips(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """An address per line; a run of one-address lines is read at once (``address_run``)."""
     if n.children is None:
         p.rep(f"{n.kw} requires a block")
         return
     main = n.kw == "virtual_ipaddress"
     key = "virtual_ipaddresses" if main else "virtual_ipaddresses_excluded"
-    lst = b.values.setdefault(key, [])
-    for x in value_lines(n, p):
+    lst: list[AddressSpec | PackedV4] = b.values.setdefault(key, [])
+    for x in value_items(n, p):
+        if x.run is not None:
+            for part in address_run(x.run, x.line, p.rep_at(x.file)):
+                if main and b.family is None:
+                    b.family = 4 if isinstance(part, PackedV4) else part.family
+                lst.append(part)
+            continue
         p.node = x
         ad = parse_address_line(x.tokens, p.rep, x.line)
         if ad is None:
@@ -116,11 +170,17 @@ def _routes_or_rules(p: Parser, n: Node, b: InstanceBuilder) -> None:
     if n.children is None:
         p.rep(f"{n.kw} requires a block")
         return
-    parse = parse_route_line if n.kw == "virtual_routes" else parse_rule_line
+    route = n.kw == "virtual_routes"
     lst = b.values.setdefault(n.kw, [])
     for x in value_lines(n, p):
         p.node = x
-        r = parse(x.tokens, p.rep, x.line)
+        r: RouteSpec | RuleSpec | None
+        if route:
+            r = parse_route_line(x.tokens, p.rep, x.line)
+            r = p.routing_table(r, "route") if r is not None else None
+        else:
+            r = parse_rule_line(x.tokens, p.rep, x.line)
+            r = p.routing_table(r, "rule") if r is not None else None
         if r is not None:
             lst.append(r)
 
@@ -248,8 +308,12 @@ def _use_vmac(p: Parser, n: Node, b: InstanceBuilder) -> None:
         t = a[i]
         if t == "netlink_notify_msg":
             vals["netlink_notify_msg"] = True
+            p.rep("use_vmac netlink_notify_msg has no effect: no netlink message is sent for "
+                  "the VMAC's state", Severity.INFO)
         elif t == "group" and i + 1 < len(a):
             vals["group"] = parse_int(a[i + 1], 0, I32, p.rep)
+            p.rep("use_vmac group has no effect: the VMAC is not put in an interface group",
+                  Severity.INFO)
             i += 1
         elif _is_mac(t):
             if t.lower().startswith(("00:00:5e:00:01:", "00:00:5e:00:02:")):
@@ -283,11 +347,24 @@ def _use_ipvlan(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _vrf(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """The VRF a unicast instance without an interface binds its sockets to; keepalived
+    refuses it after an ``interface`` line (and clears it, once the file is read, when the
+    instance has an interface or no unicast peers)."""
     a = n.args
-    if a:
-        b.values["vrf"] = a[0]
-        if not p.st.env.interface_exists(a[0]):
-            p.rep(f"({b.name}) WARNING - VRF interface {a[0]} doesn't exist", Severity.WARNING)
+    if not a:
+        return
+    if "interface" in b.values:
+        p.rep(f"({b.name}) Cannot specify VRF interface and interface - ignoring")
+        return
+    if "vrf" in b.values:
+        p.rep(f"({b.name}) VRF interface already specified as '{b.values['vrf']}' - ignoring")
+        return
+    if p.st.env.interface_flags(a[0]) & IFF_LOOPBACK:
+        p.rep(f"({b.name}) cannot use a loopback interface ({a[0]}) for VRF - ignoring")
+        return
+    b.values["vrf"] = a[0]
+    if not p.st.env.interface_exists(a[0]):
+        p.rep(f"({b.name}) WARNING - VRF interface {a[0]} doesn't exist", Severity.WARNING)
 
 
 def _accept(p: Parser, n: Node, b: InstanceBuilder) -> None:
@@ -313,8 +390,27 @@ def _garp_extra_if(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _timer_expired_backup(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    if n.kw == "thread_timer_expired":
+        # an error in keepalived 2.4.3 too; 2.2.7 does not know either spelling
+        p.rep(f"({b.name}) thread_timer_expired - please replace with keyword "
+              "'timer_expired_backup'")
     a = n.args
     b.values["timer_expired_backup"] = parse_int(a[0], 1, 254, p.rep) if a else 0
+
+
+def _whole_seconds(message: str, hi: int) -> Apply:
+    """A GARP delay keepalived reads as whole seconds (``1.5`` is an error there), stored as
+    a float; ``message`` is keepalived's second line (``{i}`` the instance, ``{v}`` the value)."""
+    def apply(p: Parser, n: Node, b: InstanceBuilder) -> None:
+        if not n.args:
+            p.rep(f"{n.kw} requires a value")
+            return
+        v = parse_int(n.args[0], 0, hi, p.rep)
+        if v is None:
+            p.rep(message.format(i=b.name, v=n.args[0]))
+            return
+        b.values[n.kw] = float(v)
+    return apply
 
 
 def _notify_deleted(p: Parser, n: Node, b: InstanceBuilder) -> None:
@@ -335,8 +431,18 @@ def _debug(p: Parser, n: Node, b: InstanceBuilder) -> None:
 
 
 def _lvs_sync_daemon_interface(p: Parser, n: Node, b: InstanceBuilder) -> None:
-    p.rep(f"({b.name}) lvs_sync_daemon_interface is deprecated - please use lvs_sync_daemon in "
-          "global_defs", Severity.WARNING)
+    """keepalived 2.2.7 and 2.4 still honour it: the LVS sync daemon on that interface,
+    following this instance (reported as deprecated)."""
+    p.rep(f"({b.name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.")
+    p.rep(" " * (len(b.name) + 6) + "Please use global lvs_sync_daemon")
+    g = p.st.glob.values
+    old = g.get("lvs_sync_daemon")
+    if old is not None:
+        p.rep(f"({b.name}) lvs_sync_daemon_interface has already been specified as "
+              f"{old.interface} - ignoring")
+        return
+    if n.args:
+        g["lvs_sync_daemon"] = LvsSyncDaemon(interface=n.args[0], instance=b.name)
 
 
 # ---------------------------------------------------------------- authentication, auth_hmac
@@ -445,7 +551,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        "given)"),
     Kw("interface", Kind.STR, fn=_interface, to="interface", default="default_interface"),
     Kw("virtual_router_id", Kind.INT, to="vrid", lo=1, hi=255, default="none (required)"),
-    Kw("priority", Kind.INT, to="priority", lo=1, hi=255, default="100 (255 with state MASTER)"),
+    Kw("priority", Kind.INT, fn=_priority, to="priority", lo=1, hi=VRRP_PRIO_OWNER,
+       default="100 (255 with state MASTER)"),
     Kw("advert_int", Kind.TIMER, to="advert_int", lo=0.01, hi=255.0,
        default="1 (whole seconds for VRRPv2, centiseconds up to 40.95 for v3)"),
     Kw("version", Kind.INT, to="version", lo=2, hi=3, default="vrrp_version (3 for IPv6)"),
@@ -492,7 +599,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     _b("track_src_ip", status=NO_EFFECT, why="the source address is not tracked"),
     Kw("use_vmac", Kind.WORDS, fn=_use_vmac, to="use_vmac",
        syntax="[NAME] [MAC] [netlink_notify_msg] [group N]", status=PARTIAL,
-       why="netlink_notify_msg and group have no effect"),
+       why="netlink_notify_msg and group have no effect (a note says so when they are used)",
+       says=True),
     _b("use_vmac_addr", status=NO_EFFECT, why="the VMAC's address is not used for adverts"),
     _b("vmac_xmit_base"),
     Kw("use_ipvlan", Kind.WORDS, fn=_use_ipvlan, to="use_ipvlan",
@@ -510,16 +618,19 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     _b("higher_prio_send_advert", default="vrrp_higher_prio_send_advert"),
     _b("owner_ignore_adverts", default="vrrp_owner_ignore_adverts",
        ours="keepalived 2.2.7 does not know it"),
-    Kw("garp_master_delay", Kind.TIMER, to="garp_master_delay", lo=0.0, hi=T_MAX,
-       default="vrrp_garp_master_delay"),
+    Kw("garp_master_delay", Kind.INT, to="garp_master_delay", lo=0, hi=4294,
+       fn=_whole_seconds("({i}): garp_master_delay '{v}' invalid - ignoring", 4294),
+       syntax="whole seconds", default="vrrp_garp_master_delay"),
     Kw("garp_master_repeat", Kind.INT, fn=_garp_master_repeat, to="garp_master_repeat", lo=0,
        hi=I32, syntax="0 is taken as 1", default="vrrp_garp_master_repeat"),
-    Kw("garp_master_refresh", Kind.TIMER, to="garp_master_refresh", lo=0.0, hi=T_MAX,
-       default="vrrp_garp_master_refresh"),
+    Kw("garp_master_refresh", Kind.INT, to="garp_master_refresh", lo=0, hi=U32,
+       fn=_whole_seconds("({i}): Invalid garp_master_refresh '{v}' - ignoring", U32),
+       syntax="whole seconds", default="vrrp_garp_master_refresh"),
     Kw("garp_master_refresh_repeat", Kind.INT, to="garp_master_refresh_repeat", lo=0, hi=I32,
        default="vrrp_garp_master_refresh_repeat"),
-    Kw("garp_lower_prio_delay", Kind.TIMER, to="garp_lower_prio_delay", lo=0.0, hi=T_MAX,
-       default="vrrp_garp_lower_prio_delay"),
+    Kw("garp_lower_prio_delay", Kind.INT, to="garp_lower_prio_delay", lo=0, hi=4294,
+       fn=_whole_seconds("({i}): garp_lower_prio_delay '{v}' invalid - ignoring", 4294),
+       syntax="whole seconds", default="vrrp_garp_lower_prio_delay"),
     Kw("garp_lower_prio_repeat", Kind.INT, to="garp_lower_prio_repeat", lo=0, hi=I32,
        default="vrrp_garp_lower_prio_repeat"),
     Kw("garp_extra_if", Kind.WORDS, fn=_garp_extra_if, to="garp_extra_if",
@@ -546,12 +657,12 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     Kw("kernel_rx_buf_size", Kind.INT, to="kernel_rx_buf_size", lo=0, hi=I32),
     Kw("debug", Kind.INT, fn=_debug, lo=0, hi=4, status=NO_EFFECT,
        why="keepalived ignores it too"),
-    Kw("native_ipv6", Kind.FLAG, fn=_deprecated_flag, status=NO_EFFECT,
-       why="deprecated: IPv6 instances are native"),
+    Kw("native_ipv6", Kind.FLAG, fn=_native_ipv6, to="native_ipv6",
+       syntax="the instance is IPv6 (VRRPv3)"),
     Kw("linkbeat_use_polling", Kind.FLAG, fn=_deprecated_flag, status=NO_EFFECT,
        why="deprecated in keepalived"),
-    Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface, status=NO_EFFECT,
-       why="deprecated: use lvs_sync_daemon in global_defs"),
+    Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface,
+       syntax="IF (deprecated: lvs_sync_daemon IF INSTANCE in global_defs)"),
     *sbconf.INSTANCE_ROWS,
 ], model=VrrpInstance, builder=InstanceBuilder)
 
@@ -569,6 +680,8 @@ def sync_group(p: Parser, n: Node) -> None:
         return
     if "smtp_alert" in b.values:
         p.st.sync_group_smtp_set.add(name)
+    if "notify_priority_changes" in b.values:
+        p.st.sync_group_npc_set.add(name)
     p.st.sync_groups.append(SyncGroup(file=n.file, line=n.line, **b.values))
 
 

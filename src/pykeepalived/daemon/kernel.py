@@ -1,0 +1,334 @@
+"""Everything the VRRP child asks of the kernel, behind one facade it is given.
+
+``Kernel`` is the contract: addresses, routes and rules (netlink), link state and link/address
+events, route/rule deletion events, VMACs, the nftables table (``no_accept`` drops and VMAC
+rules), gratuitous ARP/unsolicited NA senders and the raw VRRP sockets. ``LinuxKernel`` is the
+real one, built on the ``net`` shells; ``VrrpProcess(opts, kernel=...)`` takes another, so a
+reload or receive-path bug can be reproduced in a unit test with an in-memory kernel (the real
+one is exercised against the kernel in ``tests/netns``).
+
+Every call that changes the kernel returns a ``NetResult`` (errors are values, logged by the
+caller), except where the old code raised: ``setup_vmac`` and ``open_socket`` raise ``OSError``
+(the instance cannot start), ``watch_routes`` raises when the monitor cannot start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import socket
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pykeepalived.net.addresses import (
+    AddressManager,
+    InterfaceAddress,
+    IpAddress,
+    NetResult,
+    Route,
+    Rule,
+)
+from pykeepalived.net.arp import Announcer
+from pykeepalived.net.firewall import Firewall
+from pykeepalived.net.links import LinkMonitor, NetEvent, link_info
+from pykeepalived.net.rcvbuf import RcvBuf
+from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
+from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, resolve_vmac
+
+log = logging.getLogger("pykeepalived")
+
+__all__ = ["Kernel", "KernelPort", "LinuxKernel", "Sender", "SocketSpec", "VrrpSocket", "ioctl_up"]
+
+
+@dataclass(frozen=True)
+class SocketSpec:
+    """One shared raw VRRP socket: (interface, family, unicast) plus how to open it.
+
+    ``group``: the multicast group joined (multicast mode). ``ah``: IPv4 also reads and sends
+    IP protocol 51. ``src``/``hop_limit``: IPv6 source (None: the link-local) and hop limit.
+    ``rcvbuf``: ``kernel_rx_buf_size`` (None: the sockets' own default).
+    """
+
+    ifname: str
+    family: int
+    unicast: bool
+    group: str
+    ah: bool = False
+    src: str | None = None
+    hop_limit: int = 255
+    rcvbuf: int | None = None
+
+
+class Sender(Protocol):
+    """Gratuitous ARP / unsolicited NA on one interface (``net.arp.Announcer``)."""
+
+    def garp(self, ip: str) -> object: ...
+
+    def unsolicited_na(self, ip: str) -> object: ...
+
+
+class VrrpSocket(Protocol):
+    """A raw VRRP socket (``net.sockets.VrrpSocket4``/``VrrpSocket6``)."""
+
+    @property
+    def has_ah(self) -> bool: ...
+
+    @property
+    def src(self) -> str | None: ...
+
+    def send(self, data: bytes, dst: str) -> OSError | None: ...
+
+    def join(self, group: str) -> None: ...
+
+    def set_rcvbuf(self, nbytes: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class KernelPort(Protocol):
+    """What one instance does to the kernel (``daemon.instance.Instance``): its addresses,
+    routes and rules, the ``no_accept`` drops and GARP/NA."""
+
+    async def add_address(self, addr: IpAddress,
+                          default_dev: str | None = None) -> NetResult: ...
+
+    async def delete_address(self, addr: IpAddress,
+                             default_dev: str | None = None) -> NetResult: ...
+
+    async def add_route(self, route: Route) -> NetResult: ...
+
+    async def delete_route(self, route: Route) -> NetResult: ...
+
+    async def add_rule(self, rule: Rule) -> NetResult: ...
+
+    async def delete_rule(self, rule: Rule) -> NetResult: ...
+
+    @property
+    def has_firewall(self) -> bool: ...
+
+    async def block(self, ips: Iterable[str], dev: str) -> NetResult: ...
+
+    async def unblock(self, ips: Iterable[str], dev: str) -> NetResult: ...
+
+    def announcer(self, dev: str, mac: str | None) -> Sender | None: ...
+
+
+class Kernel(KernelPort, Protocol):
+    """What the VRRP child does to the kernel (see the module docstring)."""
+
+    def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None: ...
+
+    async def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def list_addresses(self, ifname: str) -> list[InterfaceAddress]: ...
+
+    async def primary_address(self, ifname: str, family: int) -> str | None: ...
+
+    # -- links and events
+    async def link_up(self, ifname: str) -> bool: ...
+
+    async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None: ...
+
+    async def watch_routes(self, on_delete: Callable[[], None]) -> None: ...
+
+    async def stop_route_watch(self) -> None: ...
+
+    async def stop_link_watch(self) -> None: ...
+
+    # -- VMAC
+    async def setup_vmac(self, vmac: Vmac) -> Vmac: ...
+
+    async def delete_vmac(self, vmac: Vmac) -> NetResult: ...
+
+    # -- nftables
+    async def setup_firewall(self, table: str) -> None: ...
+
+    async def firewall_add_vmac(self, vmac: str, parent: str, family: int) -> NetResult: ...
+
+    async def firewall_remove_vmac(self, vmac: str) -> NetResult: ...
+
+    async def teardown_firewall(self) -> None: ...
+
+    # -- VRRP sockets
+    def open_socket(self, spec: SocketSpec, on_received: Callable[[Received], None],
+                    on_datagram4: Callable[[bytes], bool] | None,
+                    after_batch: Callable[[], None]) -> VrrpSocket: ...
+
+
+def ioctl_up(ifname: str) -> bool:
+    """IFF_UP and IFF_RUNNING from SIOCGIFFLAGS: the fallback when netlink gives no answer
+    (False when the interface does not exist)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("16sH", ifname.encode()[:15], 0)
+            flags = struct.unpack_from("H", fcntl.ioctl(s.fileno(), 0x8913, req), 16)[0]
+    except OSError:
+        return False
+    return bool(flags & 0x1) and bool(flags & 0x40)
+
+
+class LinuxKernel:
+    """The real kernel, through ``net``: pyroute2 netlink, nftables, AF_PACKET, raw sockets."""
+
+    def __init__(self) -> None:
+        self.am = AddressManager()
+        self.firewall: Firewall | None = None
+        self._announcers: dict[tuple[str, str | None], Announcer] = {}
+        self._monitor: LinkMonitor | None = None
+        self._monitor_rcvbuf: RcvBuf | None = None
+        self._route_watch: Any = None
+
+    def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None:
+        """``vrrp_netlink_cmd_rcv_bufs`` and ``vrrp_netlink_monitor_rcv_bufs``: the netlink
+        sockets take them as they open (``open``, ``watch_links``)."""
+        self.am.rcvbuf = command
+        self._monitor_rcvbuf = monitor
+
+    # -- addresses, routes, rules
+    async def open(self) -> None:
+        await self.am.open()
+
+    def close(self) -> None:
+        for a in self._announcers.values():
+            with contextlib.suppress(Exception):
+                a.close()
+        self._announcers.clear()
+        with contextlib.suppress(Exception):
+            self.am.close()
+
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None) -> NetResult:
+        return await self.am.add_address(addr, default_dev)
+
+    async def delete_address(self, addr: IpAddress,
+                             default_dev: str | None = None) -> NetResult:
+        return await self.am.delete_address(addr, default_dev)
+
+    async def list_addresses(self, ifname: str) -> list[InterfaceAddress]:
+        return await self.am.list_addresses(ifname)
+
+    async def primary_address(self, ifname: str, family: int) -> str | None:
+        return await self.am.primary_address(ifname, family)
+
+    async def add_route(self, route: Route) -> NetResult:
+        return await self.am.add_route(route)
+
+    async def delete_route(self, route: Route) -> NetResult:
+        return await self.am.delete_route(route)
+
+    async def add_rule(self, rule: Rule) -> NetResult:
+        return await self.am.add_rule(rule)
+
+    async def delete_rule(self, rule: Rule) -> NetResult:
+        return await self.am.delete_rule(rule)
+
+    # -- links and events
+    async def link_up(self, ifname: str) -> bool:
+        """Whether ``ifname`` is usable now (netlink; SIOCGIFFLAGS when netlink fails)."""
+        try:
+            info = await link_info(ifname, ipr=self.am.ipr)
+        except Exception as e:
+            log.warning("netlink link query for %s failed: %s", ifname, e)
+            info = None
+        return info.oper_up if info is not None else ioctl_up(ifname)
+
+    async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None:
+        self._monitor = LinkMonitor(on_event, rcvbuf=self._monitor_rcvbuf)
+        await self._monitor.start()
+
+    async def watch_routes(self, on_delete: Callable[[], None]) -> None:
+        """Call ``on_delete`` on every route or rule deletion (raises when unavailable)."""
+        from pykeepalived.daemon.route_watch import RouteRuleWatcher
+
+        watch = RouteRuleWatcher(on_delete)
+        await watch.start()
+        self._route_watch = watch
+
+    async def stop_route_watch(self) -> None:
+        if self._route_watch is not None:
+            with contextlib.suppress(Exception):
+                await self._route_watch.stop()
+            self._route_watch = None
+
+    async def stop_link_watch(self) -> None:
+        if self._monitor is not None:
+            with contextlib.suppress(Exception):
+                await self._monitor.stop()
+            self._monitor = None
+
+    # -- VMAC
+    async def setup_vmac(self, vmac: Vmac) -> Vmac:
+        # The name first: an IPv6 instance sharing its VRID with an IPv4 one gets vrrp6.VRID
+        # instead of putting its VIPs on the IPv4 VMAC.
+        vmac = await resolve_vmac(self.am, vmac)
+        res = await create_vmac(self.am, vmac)
+        if not res.ok:
+            raise OSError(res.errno, f"VMAC {vmac.ifname}: {res.error}")
+        return vmac
+
+    async def delete_vmac(self, vmac: Vmac) -> NetResult:
+        return await delete_vmac(self.am, vmac)
+
+    # -- nftables
+    @property
+    def has_firewall(self) -> bool:
+        return self.firewall is not None
+
+    async def setup_firewall(self, table: str) -> None:
+        self.firewall = Firewall(table)
+        await self.firewall.setup()
+
+    async def block(self, ips: Iterable[str], dev: str) -> NetResult:
+        assert self.firewall is not None
+        return await self.firewall.block(ips, dev)
+
+    async def unblock(self, ips: Iterable[str], dev: str) -> NetResult:
+        assert self.firewall is not None
+        return await self.firewall.unblock(ips, dev)
+
+    async def firewall_add_vmac(self, vmac: str, parent: str, family: int) -> NetResult:
+        assert self.firewall is not None
+        return await self.firewall.add_vmac(vmac, parent, family)
+
+    async def firewall_remove_vmac(self, vmac: str) -> NetResult:
+        assert self.firewall is not None
+        return await self.firewall.remove_vmac(vmac)
+
+    async def teardown_firewall(self) -> None:
+        if self.firewall is not None:
+            await self.firewall.teardown()
+
+    # -- GARP/NA and VRRP sockets
+    def announcer(self, dev: str, mac: str | None) -> Announcer | None:
+        """The GARP/NA sender for ``dev`` with sender MAC ``mac`` (opened once; None, logged,
+        when it cannot be opened)."""
+        key = (dev, mac)
+        ann = self._announcers.get(key)
+        if ann is None:
+            try:
+                ann = self._announcers[key] = Announcer(dev, mac)
+            except OSError as e:
+                log.warning("cannot send gratuitous ARP/NA on %s: %s", dev, e)
+                return None
+        return ann
+
+    def open_socket(self, spec: SocketSpec, on_received: Callable[[Received], None],
+                    on_datagram4: Callable[[bytes], bool] | None,
+                    after_batch: Callable[[], None]) -> VrrpSocket4 | VrrpSocket6:
+        """Open a raw VRRP socket and start reading it: IPv4 datagrams are offered as bytes to
+        ``on_datagram4`` (``Received`` objects only for the odd ones it declines), IPv6 ones
+        go to ``on_received``; ``after_batch`` runs once per wake-up that read any."""
+        sock: VrrpSocket4 | VrrpSocket6
+        if spec.family == 6:
+            sock = VrrpSocket6(spec.ifname, group=spec.group, unicast=spec.unicast,
+                               src=spec.src, hop_limit=spec.hop_limit, rcvbuf=spec.rcvbuf)
+            sock.start(on_received, after_batch=after_batch)
+        else:
+            sock = VrrpSocket4(spec.ifname, group=spec.group, unicast=spec.unicast,
+                               ah=spec.ah, rcvbuf=spec.rcvbuf)
+            sock.start(on_received, after_batch=after_batch, fast=on_datagram4)
+        return sock
