@@ -83,6 +83,11 @@ class VrrpSocket(Protocol):
 
     def join(self, group: str) -> None: ...
 
+    @property
+    def ifindex(self) -> int:
+        """The index of the interface the socket was bound to when opened."""
+        ...
+
     def set_rcvbuf(self, nbytes: int) -> None: ...
 
     def close(self) -> None: ...
@@ -120,6 +125,11 @@ class Kernel(KernelPort, Protocol):
     """What the VRRP child does to the kernel (see the module docstring)."""
 
     def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None: ...
+
+    def forget_announcers(self, dev: str) -> None:
+        """Close the GARP/NA senders of ``dev`` (it was deleted and made again: they are bound
+        to its old index); the next ``announcer`` call opens new ones."""
+        ...
 
     async def open(self) -> None: ...
 
@@ -315,6 +325,11 @@ class LinuxKernel:
                 log.warning("cannot send gratuitous ARP/NA on %s: %s", dev, e)
                 return None
         return ann
+
+    def forget_announcers(self, dev: str) -> None:
+        for key in [k for k in self._announcers if k[0] == dev]:
+            with contextlib.suppress(Exception):
+                self._announcers.pop(key).close()
 
     def open_socket(self, spec: SocketSpec, on_received: Callable[[Received], None],
                     on_datagram4: Callable[[bytes], bool] | None,

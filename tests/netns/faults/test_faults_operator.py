@@ -55,9 +55,6 @@ NEEDS_CHILD_RELEASE = pytest.mark.xfail(
     "the peer takes over meanwhile and both hold them (keepalived: none)")
 NEEDS_VIP_RETRY = pytest.mark.xfail(
     strict=True, reason="a VIP the kernel refused is not added again once it would be accepted")
-NEEDS_IFINDEX_FOLLOW = pytest.mark.xfail(
-    strict=True, reason="VRRP sockets and GARP senders stay bound to a deleted interface's "
-    "index: after it is re-created n1 is deaf and mute and both nodes stay MASTER")
 
 
 def _logs(sides: dict[str, Side]) -> str:
@@ -365,7 +362,6 @@ def _replug(s: Side) -> dict[str, object]:
             "alive": all(d.running() for d in s.nodes.values())}
 
 
-@NEEDS_IFINDEX_FOLLOW
 def test_interface_deleted_and_recreated(sides_: dict[str, Side]) -> None:
     """n1's eth0 is deleted (its VIPs go with it; n2 takes over) and created again a second
     later (same name and MAC, a new ifindex): n1 runs VRRP on the new interface and takes its

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pykeepalived.daemon.kernel import SocketSpec
 from pykeepalived.net.addresses import InterfaceAddress, IpAddress, NetResult, Route, Rule
-from pykeepalived.net.links import NetEvent
+from pykeepalived.net.links import LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
 from pykeepalived.net.vmac import Vmac
@@ -30,6 +30,7 @@ class MemorySocket:
     closed: bool = False
     src: str | None = None
     rcvbuf: int | None = None  # the last SO_RCVBUF asked for after the open
+    ifindex: int = 0  # the interface's index when the socket was opened
 
     @property
     def has_ah(self) -> bool:
@@ -85,6 +86,8 @@ class MemoryKernel:
         self.on_net_event: Callable[[NetEvent], None] | None = None
         self.firewall: str | None = None
         self.netlink_rcvbufs: tuple[RcvBuf, RcvBuf] | None = None
+        # interface -> index (``recreate`` gives a new one, as deleting and adding it does)
+        self.ifindex = {name: i for i, name in enumerate(self.links, 2)}
 
     def _ok(self, op: str, target: str, changed: bool = True) -> NetResult:
         self.calls.append((op, target))
@@ -188,9 +191,21 @@ class MemoryKernel:
     def announcer(self, dev: str, mac: str | None) -> Announcements:
         return self.announcers.setdefault((dev, mac), Announcements(dev))
 
+    def forget_announcers(self, dev: str) -> None:
+        for key in [k for k in self.announcers if k[0] == dev]:
+            del self.announcers[key]
+
+    def recreate(self, ifname: str) -> LinkEvent:
+        """``ifname`` deleted and added again: the link event the monitor reports for it."""
+        self.ifindex[ifname] = max(self.ifindex.values(), default=1) + 1
+        self.links[ifname] = True
+        return LinkEvent(self.ifindex[ifname], ifname, True, "up", True, True)
+
     def open_socket(self, spec: SocketSpec, on_received: Callable[[Received], None],
                     on_datagram4: Callable[[bytes], bool] | None,
                     after_batch: Callable[[], None]) -> MemorySocket:
-        sock = MemorySocket(spec, on_received, on_datagram4, after_batch)
+        sock = MemorySocket(spec, on_received, on_datagram4, after_batch,
+                            ifindex=self.ifindex.setdefault(
+                                spec.ifname, max(self.ifindex.values(), default=1) + 1))
         self.sockets.append(sock)
         return sock
