@@ -19,7 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno as errno_mod
+import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +32,7 @@ from pykeepalived.config.model import KeepalivedConfig, VrrpInstance
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
 from pykeepalived.daemon.kernel import KernelPort
 from pykeepalived.daemon.settings import address_of, mcast_group, route_of, rule_of
-from pykeepalived.net.addresses import IpAddress, Route, Rule
+from pykeepalived.net.addresses import IpAddress, NetResult, Route, Rule
 from pykeepalived.net.vmac import Vmac
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -42,6 +45,9 @@ from pykeepalived.vrrp.endpoint import VrrpEndpoint
 from pykeepalived.vrrp.router import VrrpRouter
 
 log = logging.getLogger("pykeepalived")
+
+#: Seconds between two attempts at a virtual address the kernel refused (while MASTER)
+RETRY_REFUSED = 1.0
 
 SockKey = tuple[str, int, bool]  # (interface, family, unicast): one shared raw socket
 
@@ -75,6 +81,8 @@ class Instance:
     working: bool = False  # start_worker() called and stop_worker() not since
     # observe.meters.Events of the process (kernel work timed and failures counted), if any
     meter: Any = None
+    refused: dict[str, int] = field(default_factory=dict)  # VIP -> adds the kernel refused
+    _retry: asyncio.TimerHandle | None = None
     # The instance's name, copied once: read per received advert. A reload only ever swaps
     # ``cfg`` for one of the same identity, so the name never changes.
     name: str = field(init=False)
@@ -159,6 +167,7 @@ class Instance:
 
     async def stop_worker(self) -> None:
         self.working = False
+        self._forget_refused()
         worker, self.worker = self.worker, None
         if worker is not None:
             worker.cancel()
@@ -181,7 +190,8 @@ class Instance:
                 await am.block(ips, dev)
             self.blocked = True
         for a in (*self.vips, *self.evips):
-            await am.add_address(a, self.vip_if)
+            res = await am.add_address(a, self.vip_if, quiet=True)  # _added says it
+            self._added(a, res)
         for r in self.routes:
             await am.add_route(r)
         for ru in self.rules:
@@ -191,6 +201,7 @@ class Instance:
     async def _release(self, keep: bool = False) -> None:
         am = self.port
         self.vipset = False
+        self._forget_refused()
         if keep:
             return
         for ru in self.rules:
@@ -203,6 +214,50 @@ class Instance:
             for dev, ips in self._ips_by_dev().items():
                 await am.unblock(ips, dev)
             self.blocked = False
+
+    # ---------------------------------------------------------------- refused VIPs
+    def _added(self, addr: IpAddress, res: NetResult) -> None:
+        """How an add went: a refusal is logged (once), counted and retried every
+        ``RETRY_REFUSED`` seconds while MASTER (keepalived never tries again: the address
+        stays missing until the next transition); the add that works at last is logged."""
+        n = self.refused.get(addr.ip, 0)
+        where = str(addr) if addr.dev else f"{addr} dev {self.vip_if}"
+        if res.ok:
+            if n:
+                del self.refused[addr.ip]
+                log.info("(%s) virtual address %s added after %d refused attempt(s)",
+                         self.name, where, n)
+            return
+        err = res.errno or errno_mod.EIO
+        self.refused[addr.ip] = n + 1
+        if n == 0:
+            log.warning("(%s) the kernel refused virtual address %s: %s (%d) - retrying "
+                        "every %g s", self.name, where, os.strerror(err), err, RETRY_REFUSED)
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(RETRY_REFUSED,
+                                                                self._retry_refused)
+
+    def _retry_refused(self) -> None:
+        self._retry = None
+        if self.endpoint.state is not State.MASTER or not self.vipset:
+            self.refused.clear()
+            return
+        again = [a for a in (*self.vips, *self.evips) if a.ip in self.refused]
+        if again:
+            self.queue(functools.partial(self._add_each, again))
+
+    async def _add_each(self, addrs: list[IpAddress]) -> None:
+        if self.endpoint.state is not State.MASTER or not self.vipset:
+            self.refused.clear()  # stepped down while the retry waited in the queue
+            return
+        for a in addrs:
+            self._added(a, await self.port.add_address(a, self.vip_if, quiet=True))
+
+    def _forget_refused(self) -> None:
+        self.refused.clear()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     def _ips_by_dev(self) -> dict[str, list[str]]:
         """VIPs/eVIPs per interface: the firewall keys a link-local IPv6 VIP by its own

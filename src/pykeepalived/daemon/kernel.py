@@ -97,8 +97,10 @@ class KernelPort(Protocol):
     """What one instance does to the kernel (``daemon.instance.Instance``): its addresses,
     routes and rules, the ``no_accept`` drops and GARP/NA."""
 
-    async def add_address(self, addr: IpAddress,
-                          default_dev: str | None = None) -> NetResult: ...
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False) -> NetResult:
+        """``quiet``: a refusal is not logged (the caller logs repeated tries once)."""
+        ...
 
     async def delete_address(self, addr: IpAddress,
                              default_dev: str | None = None) -> NetResult: ...
@@ -211,8 +213,9 @@ class LinuxKernel:
         with contextlib.suppress(Exception):
             self.am.close()
 
-    async def add_address(self, addr: IpAddress, default_dev: str | None = None) -> NetResult:
-        return await self.am.add_address(addr, default_dev)
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False) -> NetResult:
+        return await self.am.add_address(addr, default_dev, quiet=quiet)
 
     async def delete_address(self, addr: IpAddress,
                              default_dev: str | None = None) -> NetResult:

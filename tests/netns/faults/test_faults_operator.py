@@ -53,8 +53,6 @@ pytestmark = [pytest.mark.netns, pytest.mark.timeout(600)]
 NEEDS_CHILD_RELEASE = pytest.mark.xfail(
     strict=True, reason="a dead VRRP child's VIPs stay until the new Python child has started; "
     "the peer takes over meanwhile and both hold them (keepalived: none)")
-NEEDS_VIP_RETRY = pytest.mark.xfail(
-    strict=True, reason="a VIP the kernel refused is not added again once it would be accepted")
 
 
 def _logs(sides: dict[str, Side]) -> str:
@@ -324,7 +322,6 @@ def _refused_vip(s: Side) -> dict[str, object]:
             "after_s": None if first is None else first - t0, "vip4": tl.sequence(vs[0], t0)}
 
 
-@NEEDS_VIP_RETRY
 def test_vip_the_kernel_refuses(sides_: dict[str, Side]) -> None:
     """An IPv6 address on an interface with IPv6 disabled: the kernel refuses it. The rest of
     the instance works (its IPv4 VIP is held), the refusal is logged with its reason, and

@@ -8,6 +8,8 @@ process logic is under test here: ``tests/netns`` runs the real ``LinuxKernel``.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -86,6 +88,7 @@ class MemoryKernel:
         self.on_net_event: Callable[[NetEvent], None] | None = None
         self.firewall: str | None = None
         self.netlink_rcvbufs: tuple[RcvBuf, RcvBuf] | None = None
+        self.refuse: set[str] = set()  # addresses whose add the kernel refuses (EACCES)
         # interface -> index (``recreate`` gives a new one, as deleting and adding it does)
         self.ifindex = {name: i for i, name in enumerate(self.links, 2)}
 
@@ -102,8 +105,13 @@ class MemoryKernel:
     def close(self) -> None:
         self.calls.append(("close", ""))
 
-    async def add_address(self, addr: IpAddress, default_dev: str | None = None) -> NetResult:
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False) -> NetResult:
         key = (addr.ip, addr.dev or default_dev or "")
+        if addr.ip in self.refuse:
+            self.calls.append(("refused address", f"{key[0]} dev {key[1]}"))
+            return NetResult(False, "add address", f"{key[0]} dev {key[1]}",
+                             errno=errno.EACCES, error=os.strerror(errno.EACCES))
         fresh = key not in self.addresses
         self.addresses.add(key)
         return self._ok("add address", f"{key[0]} dev {key[1]}", fresh)
