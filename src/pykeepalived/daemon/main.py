@@ -485,6 +485,8 @@ class Supervisor:
             return
         self.log.warning("%s child process(%d) died (%s): Respawning", title, pid,
                          _describe(code))
+        if child.kind == "vrrp" and not self.opts.dont_release_vrrp:
+            process.release_vips(self.log)
         now = time.monotonic()
         child.history = [t for t in child.history if now - t < 10.0] + [now]
         # A child that dies at once would otherwise spin: back off to one start per second.

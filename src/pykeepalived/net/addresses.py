@@ -46,8 +46,8 @@ ROUTE_METRICS = {"mtu": "RTAX_MTU", "advmss": "RTAX_ADVMSS", "window": "RTAX_WIN
                  "initrwnd": "RTAX_INITRWND", "hoplimit": "RTAX_HOPLIMIT",
                  "reordering": "RTAX_REORDERING", "rto_min": "RTAX_RTO_MIN",
                  "quickack": "RTAX_QUICKACK", "features": "RTAX_FEATURES"}
-_IDEMPOTENT_ADD = {errno_mod.EEXIST}
-_IDEMPOTENT_DEL = {errno_mod.ENOENT, errno_mod.EADDRNOTAVAIL, errno_mod.ESRCH}
+IDEMPOTENT_ADD = {errno_mod.EEXIST}
+IDEMPOTENT_DEL = {errno_mod.ENOENT, errno_mod.EADDRNOTAVAIL, errno_mod.ESRCH}
 
 
 @dataclass(frozen=True)
@@ -460,7 +460,7 @@ class AddressManager:
             await call
         except Exception as e:
             code = _errno_of(e)
-            if code in (_IDEMPOTENT_ADD if adding else _IDEMPOTENT_DEL):
+            if code in (IDEMPOTENT_ADD if adding else IDEMPOTENT_DEL):
                 return NetResult(True, op, target, changed=False, errno=code)
             if not quiet:
                 log.warning("%s %s failed: %s", op, target, e)
@@ -481,9 +481,10 @@ class AddressManager:
 
     # -- addresses -----------------------------------------------------------------------
     async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
-                          quiet: bool = False) -> NetResult:
+                          quiet: bool = False, proto: int | None = None) -> NetResult:
         """Add ``addr`` on ``addr.dev`` or ``default_dev``; EEXIST counts as success.
-        ``quiet``: a refusal is not logged (the caller says it, once, for repeated tries)."""
+        ``quiet``: a refusal is not logged (the caller says it, once, for repeated tries).
+        ``proto``: the address's IFA_PROTO (who added it)."""
         await self.open()
         idx = await self._dev_index(addr.dev, default_dev, "add address", str(addr))
         if isinstance(idx, NetResult):
@@ -493,6 +494,8 @@ class AddressManager:
         except ValueError as e:
             return NetResult(False, "add address", str(addr), errno=errno_mod.EINVAL,
                              error=str(e))
+        if proto is not None:
+            kw["proto"] = proto
         return await self._do("add address", str(addr), True, self.ipr.addr("add", **kw),
                               quiet)
 

@@ -137,3 +137,32 @@ def test_neighbour_dump_names_usable_macs_only(host: Host) -> None:
         for ip in ("10.93.0.77", "10.93.0.78", "10.93.0.79", "fd93::77"):
             host.run(["ip", "neigh", "del", ip, "dev", "eth0"], check=False)
         rt.close()
+
+
+def test_delete_tagged_removes_only_the_tagged_addresses(host: Host) -> None:
+    """What the supervisor does when the VRRP child dies: the VIPs it added (tagged
+    ``proto keepalived``, through pyroute2 as the queue adds them or through net.rtnl) go, an
+    untagged address (an owner's VIP, the host's own) stays."""
+    from pykeepalived.net.rtnl import delete_tagged
+
+    tagged = [IpAddress("10.93.8.1", 24), IpAddress("fd93:8::1", 64)]
+    mine = IpAddress("10.93.9.2", 24)  # another subnet: not a secondary of the first
+    rt = RtnlSocket(host.ns)
+
+    async def add() -> None:
+        async with AddressManager(host.ns) as am:
+            assert (await am.add_address(tagged[0], "eth0", proto=RTPROT_KEEPALIVED)).ok
+            assert (await am.add_address(mine, "eth0")).ok
+    try:
+        asyncio.run(add())
+        kw = address_kwargs(tagged[1], _ifindex(host))
+        kw["proto"] = RTPROT_KEEPALIVED
+        assert rt.wait(rt.add_address(kw)) == 0
+        done = delete_tagged(netns=host.ns)
+        assert sorted(a.ip for a, err in done if not err) == ["10.93.8.1", "fd93:8::1"]
+        assert _info(host, "10.93.8.1") is None and _info(host, "fd93:8::1") is None
+        assert _info(host, "10.93.9.2") is not None
+        assert delete_tagged(netns=host.ns) == []
+    finally:
+        rt.close()
+        host.run(["ip", "addr", "del", "10.93.9.2/24", "dev", "eth0"], check=False)

@@ -8,9 +8,10 @@ process logic is under test here: ``tests/netns`` runs the real ``LinuxKernel``.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pykeepalived.daemon.kernel import SocketSpec
@@ -89,6 +90,7 @@ class MemoryKernel:
         self.firewall: str | None = None
         self.netlink_rcvbufs: tuple[RcvBuf, RcvBuf] | None = None
         self.refuse: set[str] = set()  # addresses whose add the kernel refuses (EACCES)
+        self.tagged: set[tuple[str, str]] = set()  # added as VIPs (``proto keepalived``)
         # interface -> index (``recreate`` gives a new one, as deleting and adding it does)
         self.ifindex = {name: i for i, name in enumerate(self.links, 2)}
 
@@ -106,8 +108,10 @@ class MemoryKernel:
         self.calls.append(("close", ""))
 
     async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
-                          quiet: bool = False) -> NetResult:
+                          quiet: bool = False, tag: bool = False) -> NetResult:
         key = (addr.ip, addr.dev or default_dev or "")
+        if tag:
+            self.tagged.add(key)
         if addr.ip in self.refuse:
             self.calls.append(("refused address", f"{key[0]} dev {key[1]}"))
             return NetResult(False, "add address", f"{key[0]} dev {key[1]}",
@@ -122,6 +126,33 @@ class MemoryKernel:
         there = key in self.addresses
         self.addresses.discard(key)
         return self._ok("delete address", f"{key[0]} dev {key[1]}", there)
+
+    def addresses_now(self, addrs: Sequence[IpAddress], default_dev: str, *, add: bool,
+                      on_result: Callable[[IpAddress, int], None] | None = None,
+                      tag: bool = False) -> bool:
+        """As the real one: applied at once, results told afterwards (on the next loop turn);
+        an address in ``refuse`` is refused with EACCES."""
+        results: list[tuple[IpAddress, int]] = []
+        for a in addrs:
+            key = (a.ip, a.dev or default_dev or "")
+            if add and a.ip in self.refuse:
+                self.calls.append(("refused address", f"{key[0]} dev {key[1]}"))
+                results.append((a, errno.EACCES))
+                continue
+            if add:
+                self.addresses.add(key)
+                if tag:
+                    self.tagged.add(key)
+            else:
+                self.addresses.discard(key)
+            self.calls.append(("add address" if add else "delete address",
+                               f"{key[0]} dev {key[1]}"))
+            results.append((a, 0))
+        if on_result is not None:
+            loop = asyncio.get_running_loop()
+            for a, err in results:
+                loop.call_soon(on_result, a, err)
+        return True
 
     async def list_addresses(self, ifname: str) -> list[InterfaceAddress]:
         return [InterfaceAddress(ip, 32, 4, 1) for ip, dev in self.addresses if dev == ifname]
