@@ -1013,6 +1013,8 @@ class VrrpProcess:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for task in list(self._reopening):  # sockets of a re-created interface not yet open
+            task.cancel()
         await self.static.stop()
         await self._stop_guards()
         now = self.now()
