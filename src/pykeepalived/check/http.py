@@ -14,9 +14,10 @@ import asyncio
 import hashlib
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from pykeepalived.check.connect import Target, make_socket
+from pykeepalived.check.connect import RawConnect, Target, make_socket
 from pykeepalived.check.virtual_server import CheckOutcome
 from pykeepalived.config.model import HttpGet, SslConfig, UrlSpec
 
@@ -69,18 +70,11 @@ def split_response(raw: bytes) -> tuple[int | None, bytes, bytes]:
     return (int(m.group(1)) if m else None), head, body
 
 
-class _GetProtocol(asyncio.Protocol):
-    """Sends the request, hashes the body as it streams in, resolves ``done`` at EOF.
+class _Response:
+    """Parses a response as it streams in: status and header block, then the body hashed
+    (capped at Content-Length, as genhash) and, for regex checks, kept."""
 
-    A protocol rather than streams: a checker runs thousands of these per second, and this
-    path costs about half the event-loop work of StreamReader/StreamWriter.
-    """
-
-    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str],
-                 quiet: bool = False) -> None:
-        self.request = request
-        self.done = done
-        self.quiet = quiet  # a TLS connection closed without close_notify (not tls_compliant)
+    def __init__(self, keep_body: bool) -> None:
         self.md5 = hashlib.md5()
         self.buf = b""
         self.head = b""
@@ -89,11 +83,6 @@ class _GetProtocol(asyncio.Protocol):
         self.total = 0
         self.hash_left: int | None = None  # Content-Length caps what is hashed (as genhash)
         self.kept: bytearray | None = bytearray() if keep_body else None
-        self.transport: asyncio.BaseTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        transport.write(self.request)  # type: ignore[attr-defined]
 
     def _body(self, data: bytes) -> None:
         if self.hash_left is None:
@@ -105,10 +94,11 @@ class _GetProtocol(asyncio.Protocol):
         if self.kept is not None and len(self.kept) < MAX_KEPT_BODY:
             self.kept += data[:MAX_KEPT_BODY - len(self.kept)]
 
-    def data_received(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> str:
+        """Take the next bytes; returns an error when the response cannot be valid."""
         if self.in_body:
             self._body(data)
-            return
+            return ""
         self.buf += data
         status, head, body = split_response(self.buf)
         if body or self.buf.endswith((b"\r\n\r\n", b"\n\n")):
@@ -119,7 +109,48 @@ class _GetProtocol(asyncio.Protocol):
                 self.hash_left = int(m.group(1))
             self._body(body)
         elif len(self.buf) > MAX_HEADER:
-            self._finish("header too long")
+            return "header too long"
+        return ""
+
+    def result(self, error: str, elapsed: float) -> HttpResult:
+        """The outcome once the connection ended (``error``: why it ended early)."""
+        if error:
+            stage = "Timeout HTTP read" if "timeout" in error else "Read error with"
+            return HttpResult(self.status, "", self.total, self.head, error=error, stage=stage)
+        if not self.in_body:
+            status, head, _ = split_response(self.buf)
+            if status is None:
+                return HttpResult(None, "", 0, self.buf[:200], error="no HTTP response",
+                                  stage="Read, no data received from")
+            return HttpResult(status, hashlib.md5(b"").hexdigest(), 0, head, elapsed=elapsed)
+        return HttpResult(self.status, self.md5.hexdigest(), self.total, self.head,
+                          elapsed=elapsed,
+                          body=bytes(self.kept) if self.kept is not None else b"")
+
+
+class _GetProtocol(asyncio.Protocol):
+    """SSL_GET's side: sends the request over the TLS transport, resolves ``done`` at EOF.
+
+    ``quiet``: the connection is dropped without a close_notify alert, keepalived's TLS
+    shutdown unless tls_compliant.
+    """
+
+    def __init__(self, request: bytes, keep_body: bool, done: asyncio.Future[str],
+                 quiet: bool = False) -> None:
+        self.request = request
+        self.done = done
+        self.quiet = quiet
+        self.resp = _Response(keep_body)
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        error = self.resp.feed(data)
+        if error:
+            self._finish(error)
 
     def eof_received(self) -> bool:
         if self.quiet and isinstance(self.transport, asyncio.Transport):
@@ -128,7 +159,7 @@ class _GetProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         # An unclean TLS close after the body is what many servers do: not an error.
-        self._finish("" if exc is None or self.in_body else f"read failed: {exc}")
+        self._finish("" if exc is None or self.resp.in_body else f"read failed: {exc}")
 
     def _finish(self, error: str) -> None:
         if not self.done.done():
@@ -138,6 +169,88 @@ class _GetProtocol(asyncio.Protocol):
                 self.transport.abort()
             else:
                 self.transport.close()
+
+
+#: bytes read per readable event at most, so an endless body cannot hold the loop
+_READ_CHUNK = 65536
+_READS_PER_EVENT = 16
+
+
+class _PlainGet(RawConnect):
+    """HTTP_GET over a bare socket: connect (``RawConnect``), send the request, read to EOF.
+
+    Each stage has ``t.timeout``: the connect from the connect() call, the response from the
+    request's sending. A deadline that fires drains the socket first, so a response that is
+    already in the kernel's buffer counts even when this process was late to look.
+    """
+
+    def __init__(self, t: Target, loop: asyncio.AbstractEventLoop, request: bytes,
+                 keep_body: bool, on_done: Callable[[HttpResult], None]) -> None:
+        super().__init__(t, loop)
+        self.request = request
+        self.resp = _Response(keep_body)
+        self.on_done = on_done
+
+    def connected(self) -> None:
+        assert self.sock is not None
+        try:
+            sent = self.sock.send(self.request)
+        except OSError as e:
+            self.failed("Error connecting to", str(e))
+            return
+        if sent < len(self.request):  # a request of a few hundred bytes: not in practice
+            self.failed("Error connecting to", "request not sent whole")
+            return
+        self.watch_read(self._on_read)
+        self.at(self.loop.time() + self.t.timeout, self._read_deadline)
+
+    def _on_read(self) -> None:
+        assert self.sock is not None
+        for _ in range(_READS_PER_EVENT):
+            try:
+                data = self.sock.recv(_READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                # a reset after the body is how some servers close: not an error
+                self._finish("" if self.resp.in_body else f"read failed: {e}")
+                return
+            if not data:
+                self._finish("")
+                return
+            error = self.resp.feed(data)
+            if error:
+                self._finish(error)
+                return
+
+    def _read_deadline(self) -> None:
+        self.timer = None
+        self._on_read()  # what already arrived counts
+        if not self.finished:
+            self._finish("read failed: timeout")
+
+    def failed(self, stage: str, why: str) -> None:
+        self._done(HttpResult(None, "", 0, b"", error=f"connection failed: {why}", stage=stage))
+
+    def _finish(self, error: str) -> None:
+        self._done(self.resp.result(error, self.loop.time() - self.began))
+
+    def _done(self, r: HttpResult) -> None:
+        self.close()
+        if not self.finished:
+            self.finished = True
+            self.on_done(r)
+
+
+async def _plain_fetch(t: Target, request: bytes, keep_body: bool) -> HttpResult:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[HttpResult] = loop.create_future()
+    probe = _PlainGet(t, loop, request, keep_body, done.set_result)
+    probe.start()
+    try:
+        return await done
+    finally:
+        probe.close()
 
 
 async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
@@ -150,11 +263,13 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
     Over TLS the connection is closed as keepalived closes it: quietly (no close_notify
     alert) unless ``tls_compliant``.
     """
+    request = build_request(path, host_header, protocol)
+    if ssl_ctx is None:
+        return await _plain_fetch(t, request, keep_body)
     loop = asyncio.get_running_loop()
     start = loop.time()
     done: asyncio.Future[str] = loop.create_future()
-    proto = _GetProtocol(build_request(path, host_header, protocol), keep_body, done,
-                         quiet=ssl_ctx is not None and not tls_compliant)
+    proto = _GetProtocol(request, keep_body, done, quiet=not tls_compliant)
     transport: asyncio.BaseTransport | None = None
     try:
         sock = make_socket(t)
@@ -164,12 +279,9 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
     try:
         async with asyncio.timeout(t.timeout):
             await loop.sock_connect(sock, (t.host, t.port))
-            if ssl_ctx is None:
-                transport, _ = await loop.create_connection(lambda: proto, sock=sock)
-            else:
-                transport, _ = await loop.create_connection(
-                    lambda: proto, sock=sock, ssl=ssl_ctx, server_hostname=server_hostname or "",
-                    ssl_handshake_timeout=t.timeout)
+            transport, _ = await loop.create_connection(
+                lambda: proto, sock=sock, ssl=ssl_ctx, server_hostname=server_hostname or "",
+                ssl_handshake_timeout=t.timeout)
     except (OSError, TimeoutError, ssl.SSLError) as e:
         sock.close()
         stage = "Connection timeout to" if isinstance(e, TimeoutError) else "Error connecting to"
@@ -189,19 +301,7 @@ async def fetch(t: Target, path: str, host_header: str, protocol: str = "1.0",
                 transport.close()
             else:
                 transport.abort()
-    if error:
-        stage = "Timeout HTTP read" if "timeout" in error else "Read error with"
-        return HttpResult(proto.status, "", proto.total, proto.head, error=error, stage=stage)
-    if not proto.in_body:
-        status, head, _ = split_response(proto.buf)
-        if status is None:
-            return HttpResult(None, "", 0, proto.buf[:200], error="no HTTP response",
-                              stage="Read, no data received from")
-        return HttpResult(status, hashlib.md5(b"").hexdigest(), 0, head,
-                          elapsed=loop.time() - start)
-    return HttpResult(proto.status, proto.md5.hexdigest(), proto.total, proto.head,
-                      elapsed=loop.time() - start,
-                      body=bytes(proto.kept) if proto.kept is not None else b"")
+    return proto.resp.result(error, loop.time() - start)
 
 
 def status_ok(status: int | None, ranges: tuple[tuple[int, int], ...]) -> bool:
@@ -251,13 +351,44 @@ async def http_check(chk: HttpGet, t: Target, *, use_ssl: bool,
         r = await fetch(t, url.path, host_header, chk.http_protocol,
                         ssl_ctx if use_ssl else None, sni, keep_body=url.regex is not None,
                         tls_compliant=chk.tls_compliant or url.tls_compliant)
-        # details are keepalived's reasons; the pool logs "<reason> server [ip]:tcp:port."
-        if r.error:
-            return CheckOutcome(False, detail=r.stage or "Read error with")
-        if not status_ok(r.status, url.status_codes):
-            return CheckOutcome(False, detail="HTTP status code error to")
-        if url.digest and r.digest != url.digest.lower():
-            return CheckOutcome(False, detail="MD5 digest error to")
-        if not regex_ok(url, r.body):
-            return CheckOutcome(False, detail="Regex match failed")
+        outcome = url_outcome(url, r)
+        if not outcome.ok:
+            return outcome
     return CheckOutcome(True)
+
+
+def url_outcome(url: UrlSpec, r: HttpResult) -> CheckOutcome:
+    """One url's verdict; the details are keepalived's reasons (the pool logs "<reason>
+    server [ip]:tcp:port.")."""
+    if r.error:
+        return CheckOutcome(False, detail=r.stage or "Read error with")
+    if not status_ok(r.status, url.status_codes):
+        return CheckOutcome(False, detail="HTTP status code error to")
+    if url.digest and r.digest != url.digest.lower():
+        return CheckOutcome(False, detail="MD5 digest error to")
+    if not regex_ok(url, r.body):
+        return CheckOutcome(False, detail="Regex match failed")
+    return CheckOutcome(True)
+
+
+_OK = CheckOutcome(True)
+
+
+def start_http_get(chk: HttpGet, t: Target, rs_virtualhost: str | None,
+                   on_done: Callable[[CheckOutcome], None]) -> RawConnect | None:
+    """Start a plain (not SSL) HTTP_GET of a single url driven by loop callbacks alone, no
+    task: the checker's hot path. None when the check needs ``http_check`` (several urls)."""
+    urls = chk.urls or (UrlSpec(path="/"),)
+    if len(urls) != 1:
+        return None
+    url = urls[0]
+    vhost = url.virtualhost or chk.virtualhost or rs_virtualhost
+    request = build_request(url.path, vhost or t.host_port(), chk.http_protocol)
+
+    def done(r: HttpResult) -> None:
+        on_done(_OK if not r.error and status_ok(r.status, url.status_codes)
+                and not url.digest and not url.regex else url_outcome(url, r))
+
+    probe = _PlainGet(t, asyncio.get_running_loop(), request, url.regex is not None, done)
+    probe.start()
+    return probe

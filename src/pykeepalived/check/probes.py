@@ -6,16 +6,18 @@ probe becomes a failed outcome, so one bad check can never stop the checker loop
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 
-from pykeepalived.check.connect import Target
+from pykeepalived.check.connect import RawConnect, Target
 from pykeepalived.check.file import file_outcome, read_value
-from pykeepalived.check.http import http_check, make_ssl_context
+from pykeepalived.check.http import http_check, make_ssl_context, start_http_get
 from pykeepalived.check.misc import misc_check
 from pykeepalived.check.ping import ping_check
 from pykeepalived.check.smtp import smtp_check
-from pykeepalived.check.tcp import tcp_check
+from pykeepalived.check.tcp import TcpConnect, tcp_check
 from pykeepalived.check.udp import udp_check
 from pykeepalived.check.virtual_server import CheckOutcome
 from pykeepalived.config.model import (
@@ -46,6 +48,10 @@ def target_for(rs: RealServer, chk: Checker, default_port: int = 0, vs_port: int
                   bind_if=chk.bind_if, fwmark=chk.fwmark)
 
 
+def _nothing() -> None:
+    pass
+
+
 class Prober:
     """Holds what probes share (the SSL context, the config for track files)."""
 
@@ -66,6 +72,26 @@ class Prober:
         except Exception as e:  # never let one probe kill the loop
             log.exception("probe %s on %s crashed", chk.kind, rs.ip)
             return CheckOutcome(False, detail=f"probe error: {e!r}")
+
+    def start(self, vs: VirtualServer, rs: RealServer, chk: Checker,
+              on_done: Callable[[CheckOutcome], None]) -> Callable[[], None] | None:
+        """Start a plain HTTP_GET or a TCP_CHECK on loop callbacks alone (no task: the hot
+        path of a checker with thousands of servers); ``on_done`` gets the outcome once.
+        Returns what aborts the probe, or None when ``chk`` needs ``run`` instead."""
+        probe: RawConnect | None = None
+        try:
+            if isinstance(chk, HttpGet) and not isinstance(chk, SslGet):
+                probe = start_http_get(chk, target_for(rs, chk, 80, vs.port),
+                                       rs.virtualhost or vs.virtualhost, on_done)
+            elif isinstance(chk, TcpCheck):
+                probe = TcpConnect(target_for(rs, chk, 0, vs.port), asyncio.get_running_loop(),
+                                   on_done)
+                probe.start()
+        except Exception as e:  # never let one probe kill the loop
+            log.exception("probe %s on %s crashed", chk.kind, rs.ip)
+            on_done(CheckOutcome(False, detail=f"probe error: {e!r}"))
+            return _nothing
+        return None if probe is None else probe.close
 
     async def _misc(self, chk: MiscCheck) -> CheckOutcome:
         """keepalived checks each misc script once (run-as user, path security); a script it

@@ -32,6 +32,11 @@ Rules, as keepalived applies them:
   ``sorry_server_inhibit`` it sits in the table at weight 0 while quorum holds.
 * A virtual_server_group expands to one service per address of each range (and per fwmark), all
   with the same destinations; still one checker per real server.
+* Identical checks (same kind and settings, same address and port, same Host header) of one
+  server behind several virtual servers run once: the first holder's timer runs it, the
+  others take its result (``shared_with``).
+* A check handed out late comes back one interval after it was due, up to a quarter of the
+  interval (``LATE_FORGIVEN``): the checker's own lateness does not stretch the cadence.
 """
 
 from __future__ import annotations
@@ -165,6 +170,7 @@ class _CheckerState:
     retry_it: int = 0
     next_at: float | None = None
     last_due: float | None = None
+    late: float = 0.0  # how much later than due the running check was handed out
     running: bool = False
     weight: int | None = None  # dynamic weight reported by the probe
     url_it: int = 0  # HTTP_GET/SSL_GET with several urls: the url the next check fetches
@@ -208,6 +214,36 @@ _SCHED_FLAGS = {
 
 def _url_count(cfg: Checker) -> int:
     return len(cfg.urls) if isinstance(cfg, HttpGet) else 1
+
+
+#: the share of an interval by which a check handed out late is brought forward again
+LATE_FORGIVEN = 0.25
+
+
+def _next_at(c: _CheckerState, now: float, delay: float) -> float:
+    """When a checker that reported at ``now`` runs next: ``delay`` later (keepalived counts
+    from the end of the check), less the lateness with which this check was handed out, up to
+    ``LATE_FORGIVEN`` of the delay. The checker's own lateness (a busy loop, a starved
+    process) then does not stretch every server's interval and the rate stays at N /
+    delay_loop; a checker late by more than that slows its cadence instead of piling up work."""
+    return now + delay - min(c.late, delay * LATE_FORGIVEN)
+
+
+#: checks whose result depends only on the server they reach and their own settings
+_SHAREABLE = frozenset({"TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "DNS_CHECK",
+                        "UDP_CHECK", "PING_CHECK"})
+
+
+def _share_key(vs: VirtualServer, rs: RealServer, c: _CheckerState) -> tuple[object, ...] | None:
+    """What makes two checks the same check: kind and settings (apart from where they were
+    written), the address and port they reach, and what an HTTP request carries from its
+    real and virtual server (the Host header). None: never shared (MISC and FILE checks,
+    whose results may depend on their server; checks of a virtual server with
+    ``ha_suspend``, which pause on their own)."""
+    cfg = c.cfg
+    if cfg.kind not in _SHAREABLE or vs.ha_suspend:
+        return None
+    return (c.endpoint, rs.virtualhost or vs.virtualhost, _positionless(cfg))
 
 
 def vs_identity(vs: VirtualServer) -> str:
@@ -393,6 +429,10 @@ class Pool:
         self._groups = {g.name: g for g in groups}
         self._vss: list[_VsState] = [self._build_vs(v) for v in virtual_servers]
         self._by_id: dict[CheckId, tuple[_VsState, _RsState, _CheckerState]] = {}
+        # identical checks of one server behind several virtual servers: the first runs
+        # (leader), the others (followers) take its results and have no timer of their own
+        self._followers: dict[CheckId, list[CheckId]] = {}
+        self._leader_of: dict[CheckId, CheckId] = {}
         self._local: set[str] = set()
         # Due times as a heap with lazy deletion (an entry is live while it equals the
         # checker's next_at): next_timer/due_checks stay O(log n) with thousands of checkers.
@@ -433,16 +473,36 @@ class Pool:
 
     def _index(self) -> None:
         self._by_id = {}
+        self._followers = {}
+        self._leader_of = {}
+        leaders: dict[tuple[object, ...], CheckId] = {}
         for v in self._vss:
             for r in v.rss:
                 for i, c in enumerate(r.checkers):
-                    self._by_id[CheckId(v.ident, r.name, i)] = (v, r, c)
+                    cid = CheckId(v.ident, r.name, i)
+                    self._by_id[cid] = (v, r, c)
+                    key = _share_key(v.cfg, r.cfg, c)
+                    if key is None:
+                        continue
+                    lead = leaders.setdefault(key, cid)
+                    if lead != cid:
+                        self._followers.setdefault(lead, []).append(cid)
+                        self._leader_of[cid] = lead
         self._rebuild_heap()
 
     def _rebuild_heap(self) -> None:
         self._heap = [(c.next_at, cid) for cid, (_, _, c) in self._by_id.items()
-                      if c.next_at is not None and not c.running]
+                      if c.next_at is not None and not c.running and cid not in self._leader_of]
         heapq.heapify(self._heap)
+
+    def _push(self, cid: CheckId, at: float) -> None:
+        if cid not in self._leader_of:  # a sharer's check runs as its leader's
+            heapq.heappush(self._heap, (at, cid))
+
+    def shared_with(self, cid: CheckId) -> tuple[CheckId, ...]:
+        """The other checkers whose result check ``cid``'s run is (identical checks of the
+        same server behind several virtual servers run once)."""
+        return tuple(self._followers.get(cid, ()))
 
     def _live(self, t: float, cid: CheckId) -> bool:
         st = self._by_id.get(cid)
@@ -507,20 +567,27 @@ class Pool:
             heapq.heappop(h)
         return None
 
-    def due_checks(self, now: float) -> list[CheckId]:
-        """Checks to run now; each stays "running" until ``report`` is called for it."""
-        due = []
+    def due_checks(self, now: float, limit: int | None = None) -> list[CheckId]:
+        """Checks to run now (the ``limit`` earliest at most); each stays "running" until
+        ``report`` is called for it."""
+        due: list[CheckId] = []
         h = self._heap
-        while h and h[0][0] <= now:
+        while h and h[0][0] <= now and (limit is None or len(due) < limit):
             t, cid = heapq.heappop(h)
             if not self._live(t, cid):
                 continue
             c = self._by_id[cid][2]
             c.running = True
             c.last_due = t
+            c.late = now - t
             c.next_at = None
             due.append(cid)
         return due
+
+    def is_running(self, cid: CheckId) -> bool:
+        """Handed out by ``due_checks`` and not reported yet."""
+        st = self._by_id.get(cid)
+        return st is not None and st[2].running
 
     def scheduled_at(self, cid: CheckId) -> float | None:
         """When the running (or last) check ``cid`` was due: for lateness measurements."""
@@ -591,10 +658,18 @@ class Pool:
     # -------------------------------------------------------------- results
 
     def report(self, cid: CheckId, outcome: CheckOutcome, now: float) -> list[Action]:
-        """Feed one probe result back; unknown ids (removed by a reload) are ignored."""
+        """Feed one probe result back; unknown ids (removed by a reload) are ignored. The
+        result of a shared check (``shared_with``) is every sharer's."""
         found = self._by_id.get(cid)
         if found is None:
             return []
+        out = self._report(cid, found, outcome, now)
+        for f in self._followers.get(cid, ()):
+            out.extend(self._report(f, self._by_id[f], outcome, now))
+        return out
+
+    def _report(self, cid: CheckId, found: tuple[_VsState, _RsState, _CheckerState],
+                outcome: CheckOutcome, now: float) -> list[Action]:
         v, r, c = found
         c.running = False
         cfg = c.cfg
@@ -615,8 +690,8 @@ class Pool:
                     c.url_streak += 1
                     if c.url_streak < urls:  # down until every url passed, one per delay_loop
                         c.retry_it = 0
-                        c.next_at = now + delay
-                        heapq.heappush(self._heap, (c.next_at, cid))
+                        c.next_at = _next_at(c, now, delay)
+                        self._push(cid, c.next_at)
                         return out
                 c.url_streak = 0
             elif not c.is_up or c.retry_it >= cfg.retry:  # a final failure: start over
@@ -640,8 +715,8 @@ class Pool:
             delay = cfg.delay_before_retry
             c.retry_it += 1
         c.has_run = True
-        c.next_at = now + delay
-        heapq.heappush(self._heap, (c.next_at, cid))
+        c.next_at = _next_at(c, now, delay)
+        self._push(cid, c.next_at)
         if outcome.ok and outcome.weight is not None:
             c.weight = outcome.weight
         out.extend(self._update_rs(v, r, mail))

@@ -1,10 +1,12 @@
 """The checker child (keepalived's ``keepalived_ipvs``): probes → pool logic → LVS data plane.
 
 Theory of operation: one asyncio loop. ``check.virtual_server.Pool`` decides when each check is
-due (``next_timer``/``due_checks``); every due check runs as its own task (``check.probes``) and
-its result is fed back with ``report``. After every batch of results the desired table is
-compared with the last one applied and, when it differs, handed to the LVS backend chosen by
-``lvs.dataplane.select_backend`` (which applies only the diff). Pool actions become log lines
+due (``next_timer``/``due_checks``); one loop timer, armed at the earliest due time, launches
+the due checks, each as its own task (``check.probes``), and each task feeds its result back
+with ``report`` as soon as it has it. When the pool's version moved, the apply loop compares
+the desired table with the last one applied and, when it differs, hands it to the LVS backend
+chosen by ``lvs.dataplane.select_backend`` (which applies only the diff); checks keep being
+launched and reported while a table is being applied. Pool actions become log lines
 (keepalived's phrases) and notifier calls (notify_up/down, quorum_up/down, lvs_notify_fifo
 lines, SMTP).
 
@@ -17,7 +19,6 @@ dead loop; a data-plane error is logged and retried every second.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import random
@@ -50,6 +51,8 @@ from pykeepalived.options import Options
 
 log = logging.getLogger("pykeepalived.check")
 
+#: checks launched per loop iteration at most (each costs a connect and a send)
+LAUNCH_BATCH = 64
 DATA_FILE = "/tmp/keepalived_check.data"
 
 
@@ -96,7 +99,10 @@ class CheckerProcess:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._stopping = False
-        self._results: collections.deque[tuple[CheckId, CheckOutcome]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._raw: dict[CheckId, Callable[[], None]] = {}  # callback-driven probes running
+        self._timer_at = 0.0
+        self._stall_logged = float("-inf")
         self._tasks: set[asyncio.Task[None]] = set()
         self._applied: LvsTable | None = None
         self._applied_version = -1
@@ -205,6 +211,9 @@ class CheckerProcess:
     def stop(self) -> None:
         """Ask the loop to stop (signal handler; thread-safe through ``request_stop``)."""
         self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake.set()
 
     def request_stop(self) -> None:
@@ -212,6 +221,9 @@ class CheckerProcess:
             self.loop.call_soon_threadsafe(self.stop)
 
     async def _shutdown(self) -> None:
+        for close in list(self._raw.values()):
+            close()
+        self._raw.clear()
         for t in list(self._tasks):
             t.cancel()
         for t in list(self._tasks):
@@ -237,43 +249,95 @@ class CheckerProcess:
     # ------------------------------------------------------------ the loop
 
     async def _main(self) -> None:
+        """Applies the table whenever the pool's version moved (and retries a failed apply
+        every second). Checks are launched by the due timer and their results reported by
+        the probe tasks themselves, so a result costs no wake-up of this loop unless the
+        table changed."""
+        self._arm()
         while not self._stopping:
             self._wake.clear()
-            now = self._now()
-            while self._results:
-                cid, outcome = self._results.popleft()
-                self._handle(self.pool.report(cid, outcome, now))
-            for cid in self.pool.due_checks(now):
-                self._launch(cid)
             await self._apply()
-            nt = self.pool.next_timer()
-            delay = None if nt is None else max(0.0, nt - self._now())
-            if self._apply_failed:
-                delay = 1.0 if delay is None else min(delay, 1.0)
-            if self._results or self._stopping:
-                continue
+            if self._stopping:
+                break
+            if self.pool.version != self._applied_version and not self._apply_failed:
+                continue  # changed while the table was being applied
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
+                async with asyncio.timeout(1.0 if self._apply_failed else None):
                     await self._wake.wait()
-            if nt is not None and (now := self._now()) >= nt:
-                stall = self.stall.timer_ran(nt, now)
-                if stall is not None:
-                    log.info("%s", stall)
+
+    def _arm(self) -> None:
+        """(Re-)arm the one due-check timer at the pool's earliest due time."""
+        assert self.loop is not None
+        nt = self.pool.next_timer()
+        if self._timer is not None:
+            if nt is not None and self._timer_at <= nt:
+                return  # an earlier (or the same) wake-up is armed already
+            self._timer.cancel()
+            self._timer = None
+        if nt is not None and not self._stopping:
+            self._timer_at = nt
+            self._timer = self.loop.call_at(nt, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """Launch the due checks, ``LAUNCH_BATCH`` at a time: the rest go on at the next loop
+        iteration (``_arm`` finds them due), after the reads, results and table applies that
+        are waiting, so a burst of due checks never holds the loop. The timer's lateness is the
+        checker's own (keepalived's "A thread timer expired" line past the stall threshold,
+        logged at most once a second, every one counted); the probes' timeouts count from
+        their connect() calls, so it can delay a check but never fail one."""
+        self._timer = None
+        now = self._now()
+        stall = self.stall.timer_ran(self._timer_at, now)
+        if stall is not None and now - self._stall_logged >= 1.0:
+            self._stall_logged = now
+            log.info("%s", stall)
+        late_after = now - self.stall.threshold
+        for cid in self.pool.due_checks(now, LAUNCH_BATCH):
+            due = self.pool.scheduled_at(cid)
+            if due is not None and due < late_after:
+                self.check_meters.late += 1
+            self._launch(cid)
+        self._arm()
 
     def _launch(self, cid: CheckId) -> None:
+        """Start check ``cid``: plain HTTP_GET and TCP_CHECK on loop callbacks (no task),
+        every other kind as a task."""
         assert self.loop is not None
         vs, rs, chk = self.pool.checker(cid)
+        began = self._now()
+
+        def done(outcome: CheckOutcome) -> None:
+            self._raw.pop(cid, None)
+            self._ran(cid, chk.kind, began, outcome)
+
+        close = self.prober.start(vs, rs, chk, done)
+        if close is not None:
+            if self.pool.is_running(cid):  # not already done (a failure at once)
+                self._raw[cid] = close
+            return
         task = self.loop.create_task(self._probe(cid, vs, rs, chk))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _probe(self, cid: CheckId, vs: Any, rs: Any, chk: Any) -> None:
-        began = time.monotonic()
+        began = self._now()
         outcome = await self.prober.run(vs, rs, chk)
-        self.check_meters.ran(cid.vs, cid.rs, cid.index, chk.kind, time.monotonic() - began,
-                              outcome.ok)
-        self._results.append((cid, outcome))
-        self._wake.set()
+        self._ran(cid, chk.kind, began, outcome)
+
+    def _ran(self, cid: CheckId, kind: str, began: float, outcome: CheckOutcome) -> None:
+        took = self._now() - began
+        for c in (cid, *self.pool.shared_with(cid)):
+            self.check_meters.ran(c.vs, c.rs, c.index, kind, took, outcome.ok)
+        self._result(cid, outcome)
+
+    def _result(self, cid: CheckId, outcome: CheckOutcome) -> None:
+        """Feed one result to the pool at once; wake the apply loop only if the table moved."""
+        if self._stopping:
+            return
+        self._handle(self.pool.report(cid, outcome, self._now()))
+        if self.pool.version != self._applied_version:
+            self._wake.set()
+        self._arm()
 
     async def _apply(self) -> None:
         version = self.pool.version
@@ -344,6 +408,7 @@ class CheckerProcess:
             def on_event(ev: Any) -> None:
                 if isinstance(ev, AddrEvent):
                     self._handle(self.pool.address_event(ev.address, ev.added, self._now()))
+                    self._arm()
                     self._wake.set()
 
             gd = self.cfg.global_defs
@@ -406,6 +471,7 @@ class CheckerProcess:
         if cfg.global_defs.lvs_dataplane != old.global_defs.lvs_dataplane:
             log.warning("lvs_dataplane changed: takes effect at the next restart")
         await self._watch_addresses()
+        self._arm()
         self._wake.set()
 
     def write_data(self, path: str = DATA_FILE) -> None:

@@ -14,9 +14,11 @@ import dataclasses
 from typing import Any
 
 from pykeepalived.config.model import (
+    AddressList,
     AddressSpec,
     GlobalDefs,
     KeepalivedConfig,
+    PackedV4,
     RouteSpec,
     RuleSpec,
     SyncGroup,
@@ -218,7 +220,8 @@ def wire_settings(inst: VrrpInstance, src: str, group: str, dsts: tuple[str, ...
 
 
 _NOT_A_DATACLASS: tuple[str, ...] = ()
-_FIELDS: dict[type, tuple[str, ...]] = {}  # per dataclass: its fields but line and file
+_POSITIONS = ("line", "file")  # where a config object was written
+_FIELDS: dict[type, tuple[str, ...]] = {}  # per dataclass: its fields but the positions
 
 
 def position_free(value: Any) -> Any:
@@ -231,7 +234,7 @@ def position_free(value: Any) -> Any:
     if names is None:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             names = tuple(f.name for f in dataclasses.fields(value)
-                          if f.name not in ("line", "file"))
+                          if f.name not in _POSITIONS)
         else:
             names = _NOT_A_DATACLASS
         _FIELDS[cls] = names
@@ -239,6 +242,9 @@ def position_free(value: Any) -> Any:
         return (cls, *(position_free(getattr(value, n)) for n in names))
     if cls is tuple:
         return tuple(position_free(v) for v in value)
+    if cls is AddressList:  # packed runs of addresses: compared run by run, lines left out
+        return (cls, *((p.addresses, p.prefixlens) if isinstance(p, PackedV4)
+                       else position_free(p) for p in value.parts()))
     return value
 
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
-from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify, splitbrain
+from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
@@ -54,7 +54,6 @@ from pykeepalived.daemon.settings import (
     static_track_name,
     wire_settings,
 )
-from pykeepalived.daemon.splitbrain import SplitBrainShell
 from pykeepalived.daemon.static_track import StaticTrackGroups
 from pykeepalived.net.firewall import DEFAULT_TABLE
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
@@ -82,6 +81,7 @@ from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import TrackKind
 
 if TYPE_CHECKING:
+    from pykeepalived.daemon.splitbrain import SplitBrainShell
     from pykeepalived.lvs.syncd import SyncDaemonFollower
     from pykeepalived.track.events import TrackerChanged
 
@@ -928,7 +928,10 @@ class VrrpProcess:
     async def _start_guards(self) -> None:
         """Split-brain guards (``daemon.splitbrain``) when an instance configures one; they
         start from the instances' current states (a kept master takes its key again)."""
-        if splitbrain.wanted(self.cfg):
+        if any(i.split_brain.any for i in self.cfg.vrrp_instances):
+            # imported here: a daemon without guards never loads the package (~4 MiB)
+            from pykeepalived.daemon.splitbrain import SplitBrainShell
+
             self.sb = SplitBrainShell(self)
             await self.sb.start(self.cfg)
 

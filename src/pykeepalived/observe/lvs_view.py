@@ -39,6 +39,7 @@ class CheckMeters:
     def __init__(self) -> None:
         self.durations: dict[str, Histogram] = {}
         self.per_check: dict[tuple[str, str, int], list[float]] = {}  # runs, failures, last
+        self.late = 0  # checks started more than the stall threshold after they were due
 
     def ran(self, vs: str, rs: str, index: int, kind: str, seconds: float, ok: bool) -> None:
         h = self.durations.get(kind)
@@ -112,4 +113,5 @@ def lvs_document(base: dict[str, Any], pool: Iterable[Any], table: Any, stats: A
                         "counters": stats is not None}
     doc["virtual_servers"] = out
     doc["check_durations"] = meters.to_json()
+    doc["checks_late"] = meters.late
     return doc

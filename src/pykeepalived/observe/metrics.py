@@ -286,6 +286,11 @@ def lvs_families(doc: Mapping[str, Any]) -> Iterator[Metric]:
     for kind, h in doc.get("check_durations", {}).items():
         _histogram(dur, [kind], h)
     yield dur
+    if "checks_late" in doc:
+        yield CounterMetricFamily(
+            "keepalived_checks_late", "Checks started later than the stall threshold after "
+            "they were due (the checker was late; their timeouts count from their own start)",
+            value=doc["checks_late"])
 
 
 class SnapshotCollector:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from pykeepalived.check.virtual_server import (
     Action,
     CheckId,
@@ -495,6 +497,72 @@ def test_persistence_granularity_per_service_family_in_a_mixed_group() -> None:
                        ServiceKey.inet("2001:db8::101", 80): v6,
                        ServiceKey.mark(5, 4): v4,
                        ServiceKey.inet("10.0.0.100", 80): v4}, (gran, got)
+
+
+def test_lateness_of_the_checker_does_not_stretch_the_interval() -> None:
+    """A check handed out late (the checker's own loop was busy) comes back one delay_loop
+    after it was due, not after it ran, up to LATE_FORGIVEN of the interval; beyond that the
+    cadence slows (an overloaded checker does not pile work up)."""
+    p = Pool([vs(rs(1, tcp(delay_loop=1.0)))])
+    p.start(0.0)
+    cid = p.check_ids()[0]
+    assert p.due_checks(0.1) == [cid]  # due at 0.0, handed out 0.1 late
+    p.report(cid, CheckOutcome(True), 0.102)
+    assert p.next_timer() == pytest.approx(1.002)  # 0.102 + 1 - 0.1
+    assert p.due_checks(2.0) == [cid]  # due at 1.002, handed out ~1 s late: forgiven 0.25
+    p.report(cid, CheckOutcome(True), 2.0)
+    assert p.next_timer() == pytest.approx(2.75)
+    assert p.due_checks(2.75) == [cid]  # on time: a plain delay_loop again
+    p.report(cid, CheckOutcome(True), 2.8)
+    assert p.next_timer() == pytest.approx(3.8)
+
+
+def test_identical_checks_behind_several_virtual_servers_run_once() -> None:
+    """The same server with the same check behind two virtual servers is checked once per
+    delay_loop and both follow its result; a check that differs in any setting, or that
+    reaches another port, runs on its own; ha_suspend virtual servers never share."""
+    a = VirtualServer(ip="10.0.0.100", port=80, lb_algo="rr",
+                      real_servers=(rs(1, tcp(line=3)), rs(2, tcp())))
+    b = VirtualServer(ip="10.0.0.101", port=80, lb_algo="rr",
+                      real_servers=(rs(1, tcp(line=40)), rs(2, tcp(connect_timeout=2.0))))
+    c = VirtualServer(ip="10.0.0.102", port=80, lb_algo="rr", ha_suspend=True,
+                      real_servers=(rs(1, tcp()),))
+    s = Sim(Pool([a, b, c]))
+    s.pool.address_event("10.0.0.102", True, 0.0)
+    s.run_until(5.0)
+    per_check: dict[str, int] = {}
+    for _, cid in s.runs:
+        per_check[f"{cid.vs} {cid.rs}"] = per_check.get(f"{cid.vs} {cid.rs}", 0) + 1
+    assert per_check == {"[10.0.0.100]:tcp:80 [10.0.1.1]:tcp:8080": 3,
+                         "[10.0.0.100]:tcp:80 [10.0.1.2]:tcp:8080": 3,
+                         "[10.0.0.101]:tcp:80 [10.0.1.2]:tcp:8080": 3,
+                         "[10.0.0.102]:tcp:80 [10.0.1.1]:tcp:8080": 3}, per_check
+    s.health["10.0.1.1"] = False
+    s.run_until(9.0)
+    logs = s.logs()
+    for vip in ("10.0.0.100", "10.0.0.101", "10.0.0.102"):
+        assert f"Removing service [10.0.1.1]:tcp:8080 from VS [{vip}]:tcp:80" in logs
+    dests = {k.addr: {d.addr for d in e.dests.values()}
+             for k, e in s.pool.table().services.items()}
+    assert dests == {"10.0.0.100": {"10.0.1.2"}, "10.0.0.101": {"10.0.1.2"},
+                     "10.0.0.102": set()}
+    lead = CheckId("[10.0.0.100]:tcp:80", "[10.0.1.1]:tcp:8080", 0)
+    assert s.pool.shared_with(lead) == (CheckId("[10.0.0.101]:tcp:80", "[10.0.1.1]:tcp:8080", 0),)
+
+
+def test_a_shared_check_survives_a_reload_that_drops_its_leader() -> None:
+    """Reload removes the first virtual server: the second one's copy of the check runs on
+    its own from then on, with the state it had."""
+    a = VirtualServer(ip="10.0.0.100", port=80, lb_algo="rr", real_servers=(rs(1),))
+    b = VirtualServer(ip="10.0.0.101", port=80, lb_algo="rr", real_servers=(rs(1),))
+    s = Sim(Pool([a, b]))
+    s.run_until(3.0)
+    assert {cid.vs for _, cid in s.runs} == {"[10.0.0.100]:tcp:80"}
+    s.actions += [(s.now, x) for x in s.pool.reload([b], [], s.now)]
+    s.runs.clear()
+    s.run_until(8.0)
+    assert {cid.vs for _, cid in s.runs} == {"[10.0.0.101]:tcp:80"}
+    assert len(s.runs) >= 2
 
 
 LVS_KEYWORDS = """

@@ -3,6 +3,8 @@ missing include into exit 4 ("cannot run")."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,50 @@ def test_config_test_all_config_missing_include_exits_4(tmp_path: Path) -> None:
     cfg.write_text("include nothere.conf\n")
     assert run_config_test(Options(config_file=str(cfg))) == 0
     assert run_config_test(Options(config_file=str(cfg), all_config=True)) == 4
+
+
+NB_GET_RETRY = """virtual_server 192.168.154.100 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 192.168.154.12 80 {
+        TCP_CHECK {
+            connect_port 80
+            connect_timeout 3
+            nb_get_retry 3
+            delay_before_retry 3
+        }
+    }
+    real_server 192.168.154.13 80 {
+        HTTP_GET {
+            url {
+              path /
+            }
+            nb_get_retry 2
+        }
+    }
+}
+"""
+
+
+def test_nb_get_retry_belongs_to_http_get_only(tmp_path: Path) -> None:
+    """keepalived 2.2.7 knows nb_get_retry in HTTP_GET/SSL_GET only: in a TCP_CHECK it is an
+    unknown keyword and the check keeps its default single retry (a common blog config)."""
+    r = load_text(NB_GET_RETRY, config_id="h", filename="/k.conf", env=FakeEnvironment())
+    lines = [m.format() for m in r.messages]
+    assert lines == ["(/k.conf: Line 10) Unknown keyword 'nb_get_retry'",
+                     "(/k.conf: Line 19) nb_get_retry is deprecated - please use 'retry'"]
+    tcp = r.config.virtual_servers[0].real_servers[0].checkers[0]
+    http = r.config.virtual_servers[0].real_servers[1].checkers[0]
+    assert (tcp.kind, tcp.retry, tcp.delay_before_retry) == ("TCP_CHECK", 1, 3.0)
+    assert (http.kind, http.retry) == ("HTTP_GET", 2)
+    if shutil.which("keepalived") is None:
+        return
+    conf = tmp_path / "k.conf"
+    conf.write_text(NB_GET_RETRY)
+    p = subprocess.run(["keepalived", "-t", "-f", str(conf)], capture_output=True, text=True,
+                       timeout=30)
+    theirs = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.startswith("(")]
+    assert theirs == [ln.replace("/k.conf", str(conf)) for ln in lines]
+    assert p.returncode == r.exit_code_for_test() == 5

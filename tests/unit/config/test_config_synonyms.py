@@ -11,8 +11,8 @@ from pykeepalived.config.model import ParseResult, Severity
 
 INST = ("vrrp_instance VI {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n"
         " 10.0.0.9\n }\n %s\n}\n")
-VS = ("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n"
-      " real_server 10.0.0.2 80 {\n TCP_CHECK {\n %s\n }\n }\n}\n")
+VS_HTTP = ("virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n"
+           " real_server 10.0.0.2 80 {\n HTTP_GET {\n url {\n path /\n }\n %s\n }\n }\n}\n")
 GD = "global_defs {\n %s\n}\n"
 
 
@@ -21,7 +21,7 @@ def parse(text: str) -> ParseResult:
 
 
 @pytest.mark.parametrize(("old", "new"), [
-    (VS % "nb_get_retry 2", VS % "retry 2"),
+    (VS_HTTP % "nb_get_retry 2", VS_HTTP % "retry 2"),  # HTTP_GET/SSL_GET only, as keepalived
     (GD % "lvs_flush_onstop", GD % "lvs_flush_on_stop"),
     ("vrrp_track_file F {\n file /tmp/x\n}\n", "track_file F {\n file /tmp/x\n}\n"),
     (INST % "virtual_routes {\n 10.9.0.0/16 gw 10.0.0.1 dev eth0\n }",

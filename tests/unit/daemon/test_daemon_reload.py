@@ -46,6 +46,19 @@ def test_unchanged_instances_are_kept_even_when_their_block_moved() -> None:
     assert (p.keep, p.carry, p.drop, p.add, p.started) == (("VI_1", "VI_2"), (), (), (), 0)
 
 
+def test_a_long_packed_vip_run_that_moved_is_kept_and_a_changed_one_is_not() -> None:
+    """Long runs of plain IPv4 VIPs are stored packed (``model.AddressList``): their lines
+    are left out of the comparison too."""
+    vips = tuple(f"10.1.{i // 200}.{i % 200 + 1}" for i in range(100))
+    old = conf(inst("VI_1", vips=vips))
+    moved = conf("\n\n# moved\n", inst("VI_1", vips=vips))
+    assert type(load_text(old).config.vrrp_instances[0].virtual_ipaddresses).__name__ == \
+        "AddressList"
+    assert plan(old, moved, {"VI_1": State.BACKUP}).keep == ("VI_1",)
+    changed = conf(inst("VI_1", vips=(*vips[:-1], "10.9.9.9")))
+    assert plan(old, changed, {"VI_1": State.BACKUP}).drop == ("VI_1",)
+
+
 def test_a_changed_master_is_carried_a_changed_backup_restarted() -> None:
     old = conf(inst("VI_1", vips=(A, B)), inst("VI_2", vrid=8))
     new = conf(inst("VI_1", prio=200, vips=(A, C)), inst("VI_2", vrid=8, prio=120))

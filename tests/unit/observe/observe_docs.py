@@ -68,6 +68,7 @@ def lvs_doc(plane: str = "nftables", kill: bool = True) -> dict[str, Any]:
             ok = not (kill and cid.rs.startswith("[10.0.1.2]"))
             meters.ran(cid.vs, cid.rs, cid.index, "TCP_CHECK", 0.003, ok)
             pool.report(cid, CheckOutcome(ok=ok), now)
+    meters.late = 3
     table: LvsTable = pool.table()
     key = next(iter(table.services))
     dest_key = next(iter(table.services[key].dests))

@@ -118,6 +118,7 @@ def test_lvs_families_follow_a_dead_real_server() -> None:
     assert "keepalived_lvs_vip_in_packets_total" not in ss
     assert "keepalived_lvs_rs_conn_total" not in ss
     assert one(ss, "keepalived_check_duration_seconds_count", check="TCP_CHECK") > 0
+    assert one(ss, "keepalived_checks_late_total") == 3
 
 
 def test_lvs_ipvs_counters_use_gen2brain_labels() -> None:

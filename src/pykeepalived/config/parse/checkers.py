@@ -67,11 +67,13 @@ CONNECTION = (
     Kw("connect_timeout", Kind.TIMER, to="connect_timeout", lo=0.000001, hi=T_MAX,
        default="the real server's, else the virtual server's (5)"),
 )
+RETRY = Kw("retry", Kind.INT, to="retry", lo=0, hi=I32,
+           default="the real / virtual server's, else 1 (DNS 3, MISC 0)")
+# keepalived knows the deprecated nb_get_retry in HTTP_GET and SSL_GET only; elsewhere it is
+# an unknown keyword and the retry count stays what it was
+RETRY_HTTP = replace(RETRY, old=("nb_get_retry",))
 TIMING = (
-    Kw("retry", Kind.INT, to="retry", lo=0, hi=I32, old=("nb_get_retry",),
-       default="the real / virtual server's, else 1 (DNS 3, MISC 0)",
-       ours="nb_get_retry (keepalived: HTTP_GET and SSL_GET only) is accepted in every "
-       "checker"),
+    RETRY,
     Kw("delay_before_retry", Kind.TIMER, to="delay_before_retry", lo=0.000001, hi=T_MAX,
        default="the real / virtual server's, else 1 (HTTP, SSL 3; DNS delay_loop)"),
     Kw("delay_loop", Kind.TIMER, to="delay_loop", lo=0.000001, hi=T_MAX,
@@ -276,9 +278,11 @@ NO_BFD = "BFD is not supported: no BFD session runs"
 def _checker(kind: str, model: type, rows: tuple[Kw, ...], *, connection: bool = True,
              timing: bool = True, quiet: bool = False) -> Section:
     """A checker's table: the connection rows (not for MISC, FILE, BFD), the timing rows
-    (not for FILE, BFD), then its own."""
+    (not for FILE, BFD; HTTP_GET's and SSL_GET's retry also read as nb_get_retry), then its
+    own."""
+    times = TIMING if kind not in ("HTTP_GET", "SSL_GET") else (RETRY_HTTP, *TIMING[1:])
     return Section(f"virtual_server/real_server/{kind}",
-                   [*(CONNECTION if connection else ()), *(TIMING if timing else ()), *rows],
+                   [*(CONNECTION if connection else ()), *(times if timing else ()), *rows],
                    model=model, builder=CheckerBuilder, braces="all", quiet=quiet)
 
 
