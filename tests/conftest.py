@@ -1,5 +1,5 @@
-"""Fixtures for every test: the guard against leaked subreapers, and the gates for root /
-namespace tests and for Debian's keepalived."""
+"""Fixtures for every test: the guard against a test making pytest a child subreaper, and
+the gates for root / namespace tests and for Debian's keepalived."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from pykeepalived.lab.netns import netns_available
 from pykeepalived.script import runner as _runner
 
+_PR_SET_CHILD_SUBREAPER = 36
 _PR_GET_CHILD_SUBREAPER = 37
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -23,20 +24,18 @@ def _is_subreaper() -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_subreaper(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fail a test that leaves pytest a child subreaper (an in-process ProcessRunner it never
-    closed): pytest would then adopt, and show as zombies, orphans of later tests' daemons.
-    The state is reset at once so one leak does not cascade into unrelated tests."""
-    before = _is_subreaper() or _runner._subreaper_users > 0
+def _no_subreaper(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that makes pytest a child subreaper (``script.runner.allow_subreaper`` called
+    in-process): pytest would then adopt, and hold as zombies for good, orphans of later tests'
+    daemons. Tests of orphan reaping run in a process of their own, as the daemon's children
+    do. The state is reset at once so one mistake does not cascade into unrelated tests."""
     yield
-    if before or not (_is_subreaper() or _runner._subreaper_users > 0):
+    if not (_is_subreaper() or _runner._may_adopt):
         return
-    users = _runner._subreaper_users
-    _runner._subreaper_users = 0
-    _runner._set_subreaper(False)
-    pytest.fail(f"{request.node.nodeid} left this process a child subreaper "
-                f"({users} unclosed ProcessRunner(s)): close every runner it starts",
-                pytrace=False)
+    _runner._may_adopt = _runner._adopting = False
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    pytest.fail(f"{request.node.nodeid} made this process a child subreaper: run tests of "
+                "orphan reaping in a process of their own", pytrace=False)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

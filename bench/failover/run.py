@@ -40,6 +40,7 @@ from pykeepalived.lab.cluster import Daemon, InstanceConf, render_config
 from pykeepalived.lab.measure import AddrMonitor, Pinger
 from pykeepalived.lab.netns import Lab, lab_lock, wait_for
 from pykeepalived.lab.prometheus import Scraper
+from pykeepalived.lab.report import write_section
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "performance.md"
@@ -182,13 +183,7 @@ def machine() -> str:
 
 
 def write_doc(text: str) -> None:
-    begin, end = "<!-- failover:begin -->", "<!-- failover:end -->"
-    doc = DOC.read_text() if DOC.exists() else f"# Performance\n\n{begin}\n{end}\n"
-    if begin not in doc:
-        doc += f"\n{begin}\n{end}\n"
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    DOC.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
+    write_section(DOC, "failover", text, "Performance")
 
 
 def main() -> int:

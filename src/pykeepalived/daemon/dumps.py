@@ -7,6 +7,7 @@ them; the stats file keeps keepalived's indentation and headings for the same re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -438,9 +439,17 @@ def format_json(instances: Sequence[InstanceSnapshot], version: int = 1,
 
 
 def write_file(path: str, text: str) -> None:
-    """Write atomically with keepalived's 0600 mode, so a reader never sees half a dump."""
+    """Write atomically with keepalived's 0600 mode, so a reader never sees half a dump.
+
+    A write that fails (a full disk: ENOSPC at the write or at the close) raises and leaves
+    nothing behind: the temporary file is removed and the previous dump stays as it was."""
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

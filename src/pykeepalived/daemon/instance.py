@@ -4,7 +4,10 @@ The endpoint (``vrrp.endpoint``, sans-IO) decides and encodes; this class carrie
 asks for. Its datagrams are written to the shared raw socket at once by the process, so an
 advert is never delayed by netlink; address, route, rule, firewall and GARP/NA work goes through
 a per-instance ordered queue (``ops``) because it must happen in keepalived's order (firewall,
-VIPs, routes, rules, then the GARP burst; the reverse on release) and awaits netlink.
+VIPs, routes, rules, then the GARP burst; the reverse on release) and awaits netlink. VIPs with
+nothing to be ordered around them are set or removed at once instead (``_direct``), as
+keepalived does in its receive path. VIPs are tagged ``proto keepalived`` (an address owner's
+are not) so the supervisor can remove them when the VRRP child dies.
 
 The instance reaches the kernel through a ``KernelPort`` it is given (the process passes its
 kernel facade), never through the process itself.
@@ -19,7 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno as errno_mod
+import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +35,7 @@ from pykeepalived.config.model import KeepalivedConfig, VrrpInstance
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats
 from pykeepalived.daemon.kernel import KernelPort
 from pykeepalived.daemon.settings import address_of, mcast_group, route_of, rule_of
-from pykeepalived.net.addresses import IpAddress, Route, Rule
+from pykeepalived.net.addresses import IpAddress, NetResult, Route, Rule
 from pykeepalived.net.vmac import Vmac
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -42,6 +48,9 @@ from pykeepalived.vrrp.endpoint import VrrpEndpoint
 from pykeepalived.vrrp.router import VrrpRouter
 
 log = logging.getLogger("pykeepalived")
+
+#: Seconds between two attempts at a virtual address the kernel refused (while MASTER)
+RETRY_REFUSED = 1.0
 
 SockKey = tuple[str, int, bool]  # (interface, family, unicast): one shared raw socket
 
@@ -75,6 +84,9 @@ class Instance:
     working: bool = False  # start_worker() called and stop_worker() not since
     # observe.meters.Events of the process (kernel work timed and failures counted), if any
     meter: Any = None
+    kernel_ops: int = 0  # queued operations that change the kernel (GARP bursts do not)
+    refused: dict[str, int] = field(default_factory=dict)  # VIP -> adds the kernel refused
+    _retry: asyncio.TimerHandle | None = None
     # The instance's name, copied once: read per received advert. A reload only ever swaps
     # ``cfg`` for one of the same identity, so the name never changes.
     name: str = field(init=False)
@@ -96,6 +108,12 @@ class Instance:
         """no_accept (or strict without being the owner): drop traffic to VIPs we hold."""
         return not self.cfg.accept and self.cfg.priority != 255
 
+    @property
+    def tagged(self) -> bool:
+        """Its VIPs are tagged ``proto keepalived``, so the supervisor removes them if the VRRP
+        child dies; an address owner's (priority 255) stay, as they are its own."""
+        return self.cfg.priority != 255
+
     def send(self) -> None:
         """Write the endpoint's datagrams to the socket, now."""
         tx = self.endpoint.datagrams_to_send()
@@ -105,10 +123,23 @@ class Instance:
                 sock.send(data, dst)
 
     # ---------------------------------------------------------------- kernel work, in order
-    def queue(self, op: Callable[[], object]) -> None:
+    def queue(self, op: Callable[[], object], kernel: bool = True) -> None:
+        """Run ``op`` after what is queued; ``kernel``: it changes the kernel's state (so
+        address changes made at once must wait for it, see ``_direct``)."""
+        if kernel:
+            self.kernel_ops += 1
+            op = functools.partial(self._counted, op)
         self.ops.append(op)
         if self.working:
             self._kick()
+
+    async def _counted(self, op: Callable[[], object]) -> None:
+        try:
+            result = op()
+            if asyncio.iscoroutine(result):
+                await result
+        finally:
+            self.kernel_ops -= 1
 
     def start_worker(self) -> None:
         self.working = True
@@ -159,20 +190,39 @@ class Instance:
 
     async def stop_worker(self) -> None:
         self.working = False
+        self._forget_refused()
         worker, self.worker = self.worker, None
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker
 
+    def _direct(self) -> bool:
+        """The VIPs can be set or removed at once, in the call that decided it (as keepalived
+        does, in the receive or timer path): nothing that changes the kernel is queued ahead,
+        and no firewall rule, route or rule must be ordered around them."""
+        return (self.kernel_ops == 0 and not self.routes and not self.rules
+                and not (self.uses_firewall and self.port.has_firewall))
+
     def on_acquire(self, act: AcquireAddresses) -> None:
+        if self._direct() and self.port.addresses_now(
+                (*self.vips, *self.evips), self.vip_if, add=True, on_result=self._added,
+                tag=self.tagged):
+            self.vipset = True
+            return
         self.queue(self._acquire)
 
     def on_release(self, act: ReleaseAddresses, keep: bool = False) -> None:
+        if self._direct():
+            self.vipset = False
+            self._forget_refused()
+            if keep or self.port.addresses_now((*self.vips, *self.evips), self.vip_if,
+                                               add=False):
+                return
         self.queue(lambda: self._release(keep))
 
     def on_gratuitous(self, act: SendGratuitous) -> None:
-        self.queue(lambda: self._gratuitous(act))
+        self.queue(lambda: self._gratuitous(act), kernel=False)
 
     async def _acquire(self) -> None:
         am = self.port
@@ -181,7 +231,9 @@ class Instance:
                 await am.block(ips, dev)
             self.blocked = True
         for a in (*self.vips, *self.evips):
-            await am.add_address(a, self.vip_if)
+            res = await am.add_address(a, self.vip_if, quiet=True,  # _added says it
+                                       tag=self.tagged)
+            self._added(a, _errno(res))
         for r in self.routes:
             await am.add_route(r)
         for ru in self.rules:
@@ -191,6 +243,7 @@ class Instance:
     async def _release(self, keep: bool = False) -> None:
         am = self.port
         self.vipset = False
+        self._forget_refused()
         if keep:
             return
         for ru in self.rules:
@@ -203,6 +256,51 @@ class Instance:
             for dev, ips in self._ips_by_dev().items():
                 await am.unblock(ips, dev)
             self.blocked = False
+
+    # ---------------------------------------------------------------- refused VIPs
+    def _added(self, addr: IpAddress, err: int) -> None:
+        """How an add went: a refusal is logged (once), counted and retried every
+        ``RETRY_REFUSED`` seconds while MASTER (keepalived never tries again: the address
+        stays missing until the next transition); the add that works at last is logged."""
+        n = self.refused.get(addr.ip, 0)
+        where = str(addr) if addr.dev else f"{addr} dev {self.vip_if}"
+        if not err:
+            if n:
+                del self.refused[addr.ip]
+                log.info("(%s) virtual address %s added after %d refused attempt(s)",
+                         self.name, where, n)
+            return
+        self.refused[addr.ip] = n + 1
+        if n == 0:
+            log.warning("(%s) the kernel refused virtual address %s: %s (%d) - retrying "
+                        "every %g s", self.name, where, os.strerror(err), err, RETRY_REFUSED)
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(RETRY_REFUSED,
+                                                                self._retry_refused)
+
+    def _retry_refused(self) -> None:
+        self._retry = None
+        if self.endpoint.state is not State.MASTER or not self.vipset:
+            self.refused.clear()
+            return
+        again = [a for a in (*self.vips, *self.evips) if a.ip in self.refused]
+        if again and not (self._direct() and self.port.addresses_now(
+                again, self.vip_if, add=True, on_result=self._added, tag=self.tagged)):
+            self.queue(functools.partial(self._add_each, again))
+
+    async def _add_each(self, addrs: list[IpAddress]) -> None:
+        if self.endpoint.state is not State.MASTER or not self.vipset:
+            self.refused.clear()  # stepped down while the retry waited in the queue
+            return
+        for a in addrs:
+            self._added(a, _errno(await self.port.add_address(a, self.vip_if, quiet=True,
+                                                              tag=self.tagged)))
+
+    def _forget_refused(self) -> None:
+        self.refused.clear()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
 
     def _ips_by_dev(self) -> dict[str, list[str]]:
         """VIPs/eVIPs per interface: the firewall keys a link-local IPv6 VIP by its own
@@ -254,7 +352,7 @@ class Instance:
             return
         log.warning("(%s) virtual address %s was removed from the interface: restoring",
                     self.name, ip)
-        await self.port.add_address(spec, self.vip_if)
+        await self.port.add_address(spec, self.vip_if, tag=self.tagged)
 
     # ---------------------------------------------------------------- reporting
     def snapshot(self) -> InstanceSnapshot:
@@ -299,6 +397,11 @@ class Instance:
             down_timer_adverts=c.down_timer_adverts, master_down_interval=r.master_down,
             sync_group=c.sync_group, stats=st,
         )
+
+
+def _errno(res: NetResult) -> int:
+    """0 when the kernel did it (or it was so already), else why not."""
+    return 0 if res.ok else (res.errno or errno_mod.EIO)
 
 
 def _addr_text(a: IpAddress, default_dev: str, is_set: bool) -> str:

@@ -14,27 +14,34 @@ caller), except where the old code raised: ``setup_vmac`` and ``open_socket`` ra
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno as errno_mod
 import fcntl
 import logging
+import os
 import socket
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pykeepalived.net.addresses import (
+    IDEMPOTENT_ADD,
+    IDEMPOTENT_DEL,
     AddressManager,
     InterfaceAddress,
     IpAddress,
     NetResult,
     Route,
     Rule,
+    address_kwargs,
 )
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import Firewall
-from pykeepalived.net.links import LinkMonitor, NetEvent, link_info
+from pykeepalived.net.links import LinkMonitor, NetEvent, if_index, link_info
 from pykeepalived.net.rcvbuf import RcvBuf
+from pykeepalived.net.rtnl import RTPROT_KEEPALIVED, RtnlSocket
 from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
 from pykeepalived.net.vmac import Vmac, create_vmac, delete_vmac, resolve_vmac
 
@@ -62,6 +69,9 @@ class SocketSpec:
     rcvbuf: int | None = None
 
 
+AddressResult = Callable[[IpAddress, int], None]
+
+
 class Sender(Protocol):
     """Gratuitous ARP / unsolicited NA on one interface (``net.arp.Announcer``)."""
 
@@ -83,6 +93,11 @@ class VrrpSocket(Protocol):
 
     def join(self, group: str) -> None: ...
 
+    @property
+    def ifindex(self) -> int:
+        """The index of the interface the socket was bound to when opened."""
+        ...
+
     def set_rcvbuf(self, nbytes: int) -> None: ...
 
     def close(self) -> None: ...
@@ -92,8 +107,12 @@ class KernelPort(Protocol):
     """What one instance does to the kernel (``daemon.instance.Instance``): its addresses,
     routes and rules, the ``no_accept`` drops and GARP/NA."""
 
-    async def add_address(self, addr: IpAddress,
-                          default_dev: str | None = None) -> NetResult: ...
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False, tag: bool = False) -> NetResult:
+        """``quiet``: a refusal is not logged (the caller logs repeated tries once).
+        ``tag``: the address is a VIP, tagged ``proto keepalived`` (what the supervisor
+        removes when the VRRP child dies; an address owner's are not tagged)."""
+        ...
 
     async def delete_address(self, addr: IpAddress,
                              default_dev: str | None = None) -> NetResult: ...
@@ -115,11 +134,25 @@ class KernelPort(Protocol):
 
     def announcer(self, dev: str, mac: str | None) -> Sender | None: ...
 
+    def addresses_now(self, addrs: Sequence[IpAddress], default_dev: str, *, add: bool,
+                      on_result: AddressResult | None = None, tag: bool = False) -> bool:
+        """Add or delete ``addrs`` at once, in order: the kernel has applied every request
+        when this returns (as keepalived's synchronous netlink calls in its receive and timer
+        paths). How each went is known later (``on_result(addr, errno)``, errno 0 for done or
+        already so; a failure without ``on_result`` is logged). ``tag``: as ``add_address``.
+        False: not available, use the awaited calls."""
+        ...
+
 
 class Kernel(KernelPort, Protocol):
     """What the VRRP child does to the kernel (see the module docstring)."""
 
     def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None: ...
+
+    def forget_announcers(self, dev: str) -> None:
+        """Close the GARP/NA senders of ``dev`` (it was deleted and made again: they are bound
+        to its old index); the next ``announcer`` call opens new ones."""
+        ...
 
     async def open(self) -> None: ...
 
@@ -182,6 +215,9 @@ class LinuxKernel:
         self._monitor: LinkMonitor | None = None
         self._monitor_rcvbuf: RcvBuf | None = None
         self._route_watch: Any = None
+        # addresses_now: requests sent, acknowledgements read by a loop reader
+        self._rtnl: RtnlSocket | None = None
+        self._sent: dict[int, tuple[IpAddress, str, bool, AddressResult | None]] = {}
 
     def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None:
         """``vrrp_netlink_cmd_rcv_bufs`` and ``vrrp_netlink_monitor_rcv_bufs``: the netlink
@@ -192,17 +228,75 @@ class LinuxKernel:
     # -- addresses, routes, rules
     async def open(self) -> None:
         await self.am.open()
+        if self._rtnl is None:
+            try:
+                self._rtnl = RtnlSocket()
+            except OSError as e:
+                log.warning("immediate address changes unavailable (%s): using netlink "
+                            "requests from the loop", e)
+                return
+            asyncio.get_running_loop().add_reader(self._rtnl.fileno(), self._on_acks)
 
     def close(self) -> None:
         for a in self._announcers.values():
             with contextlib.suppress(Exception):
                 a.close()
         self._announcers.clear()
+        if self._rtnl is not None:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._rtnl.fileno())
+            self._rtnl.close()
+            self._rtnl = None
         with contextlib.suppress(Exception):
             self.am.close()
 
-    async def add_address(self, addr: IpAddress, default_dev: str | None = None) -> NetResult:
-        return await self.am.add_address(addr, default_dev)
+    def addresses_now(self, addrs: Sequence[IpAddress], default_dev: str, *, add: bool,
+                      on_result: AddressResult | None = None, tag: bool = False) -> bool:
+        rt = self._rtnl
+        if rt is None:
+            return False
+        for a in addrs:
+            dev = a.dev or default_dev
+            try:
+                kw = address_kwargs(a, if_index(dev))
+            except (OSError, ValueError) as e:
+                err = getattr(e, "errno", None) or errno_mod.EINVAL
+                self._result(a, dev, add, on_result, err)
+                continue
+            if add and tag:
+                kw["proto"] = RTPROT_KEEPALIVED
+            try:
+                seq = rt.add_address(kw) if add else rt.delete_address(kw)
+            except OSError as e:  # the socket itself (ENOBUFS...): as a refusal
+                self._result(a, dev, add, on_result, e.errno or errno_mod.EIO)
+                continue
+            self._sent[seq] = (a, dev, add, on_result)
+        return True
+
+    def _on_acks(self) -> None:
+        if self._rtnl is None:
+            return
+        for seq, err in self._rtnl.acks():
+            sent = self._sent.pop(seq, None)
+            if sent is not None:
+                a, dev, add, on_result = sent
+                self._result(a, dev, add, on_result, err)
+
+    @staticmethod
+    def _result(a: IpAddress, dev: str, add: bool, on_result: AddressResult | None,
+                err: int) -> None:
+        if err in (IDEMPOTENT_ADD if add else IDEMPOTENT_DEL):
+            err = 0
+        if on_result is not None:
+            on_result(a, err)
+        elif err:
+            log.warning("%s address %s dev %s failed: (%d, '%s')", "add" if add else "delete",
+                        a, dev, err, os.strerror(err))
+
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False, tag: bool = False) -> NetResult:
+        return await self.am.add_address(addr, default_dev, quiet=quiet,
+                                         proto=RTPROT_KEEPALIVED if tag else None)
 
     async def delete_address(self, addr: IpAddress,
                              default_dev: str | None = None) -> NetResult:
@@ -315,6 +409,11 @@ class LinuxKernel:
                 log.warning("cannot send gratuitous ARP/NA on %s: %s", dev, e)
                 return None
         return ann
+
+    def forget_announcers(self, dev: str) -> None:
+        for key in [k for k in self._announcers if k[0] == dev]:
+            with contextlib.suppress(Exception):
+                self._announcers.pop(key).close()
 
     def open_socket(self, spec: SocketSpec, on_received: Callable[[Received], None],
                     on_datagram4: Callable[[bytes], bool] | None,

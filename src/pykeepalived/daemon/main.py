@@ -65,6 +65,9 @@ def run_daemon(opts: Options) -> int:
                             opts.proc_name or proctitle.DEFAULT_NAME)
         if opts.status_fd is not None:
             child_link(opts.status_fd, opts.heartbeat)
+        from pykeepalived.script.runner import allow_subreaper
+
+        allow_subreaper()  # orphans of this child's scripts are reaped here, not left to init
     if opts.child == "vrrp":
         from pykeepalived.daemon.vrrp_process import run_vrrp_child
 
@@ -482,6 +485,8 @@ class Supervisor:
             return
         self.log.warning("%s child process(%d) died (%s): Respawning", title, pid,
                          _describe(code))
+        if child.kind == "vrrp" and not self.opts.dont_release_vrrp:
+            process.release_vips(self.log)
         now = time.monotonic()
         child.history = [t for t in child.history if now - t < 10.0] + [now]
         # A child that dies at once would otherwise spin: back off to one start per second.

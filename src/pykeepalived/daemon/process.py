@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -118,3 +119,23 @@ def daemonize() -> None:
         os.close(fd)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def release_vips(log: logging.Logger) -> None:
+    """A VRRP child died: take away the virtual addresses it held (tagged ``proto keepalived``;
+    an address owner's are not) now, as keepalived's child does at once when it is re-forked.
+    A Python child takes a second to start: meanwhile the peers take over, and the dead
+    child's VIPs must not be there as well."""
+    from pykeepalived.net.rtnl import delete_tagged
+
+    try:
+        done = delete_tagged()
+    except OSError as e:
+        log.warning("cannot remove the dead VRRP child's virtual addresses: %s", e)
+        return
+    for a, err in done:
+        if err:
+            log.warning("cannot remove virtual address %s/%d: %s", a.ip, a.prefixlen,
+                        os.strerror(err))
+    if done:
+        log.info("Removed %d virtual address(es) of the dead VRRP child", len(done))

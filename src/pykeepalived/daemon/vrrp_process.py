@@ -151,6 +151,8 @@ class VrrpProcess:
         self._reload_again = False
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
+        self._ifindex: dict[str, int] = {}  # interfaces with VRRP sockets: their index
+        self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
         self._status: StatusServer | None = None
@@ -416,6 +418,7 @@ class VrrpProcess:
                 self._rearm)
             log.info("VRRP sockpool: [interface(%s), family(IPv%d), %s, group(%s)]", ifname,
                      family, "unicast" if unicast else "multicast", "-" if unicast else group)
+            self._ifindex[ifname] = sock.ifindex
             for inst in self.instances.values():
                 if inst.tx_key == key:
                     inst.sock = sock
@@ -544,6 +547,8 @@ class VrrpProcess:
     def _on_link(self, ev: LinkEvent) -> None:
         now = self.now()
         self.static.schedule()  # routes and addresses die with links
+        if not ev.deleted and self._ifindex.get(ev.ifname, ev.ifindex) != ev.ifindex:
+            self._recreated(ev.ifname, ev.ifindex)
         old = self._iface_up.get(ev.ifname)
         self._iface_up[ev.ifname] = ev.up
         if old == ev.up:
@@ -563,6 +568,32 @@ class VrrpProcess:
                 ep.set_track_state(TrackKind.INTERFACE, ev.ifname, ev.up, now)
             self._flush(inst)
         self._rearm()
+
+    def _recreated(self, ifname: str, index: int) -> None:
+        """``ifname`` was deleted and made again: its sockets (bound to the old index, deaf
+        and mute) are replaced, as are its GARP/NA senders; its instances leave FAULT on the
+        link event as for any interface that comes back."""
+        self._ifindex[ifname] = index
+        keys = [k for k in self.sockets if k[0] == ifname]
+        log.info("Interface %s is back with index %d: reopening its VRRP sockets", ifname,
+                 index)
+        for k in keys:
+            with contextlib.suppress(Exception):
+                self.sockets.pop(k).close()
+        self.kernel.forget_announcers(ifname)
+        if keys and self.loop is not None:
+            task = self.loop.create_task(self._reopen(keys))
+            self._reopening.add(task)
+            task.add_done_callback(self._reopening.discard)
+
+    async def _reopen(self, keys: list[SockKey]) -> None:
+        for k in keys:
+            for inst in [i for i in self.instances.values() if k in (i.tx_key, i.rx_key)]:
+                group, _ = destinations(inst.cfg, self.cfg)
+                try:
+                    await self._socket(k, inst.cfg, group)
+                except OSError as e:
+                    log.warning("(%s) cannot reopen its socket on %s: %s", inst.name, k[0], e)
 
     def _on_address(self, ev: AddrEvent) -> None:
         if self.opts.address_monitoring:
@@ -985,6 +1016,8 @@ class VrrpProcess:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for task in list(self._reopening):  # sockets of a re-created interface not yet open
+            task.cancel()
         await self.static.stop()
         await self._stop_guards()
         now = self.now()

@@ -103,15 +103,15 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def command_for(impl: str, conf: str, run: str) -> list[str]:
-    """The foreground command line of one node, keepalived's lab flags for both implementations."""
+def command_for(impl: str, conf: str, run: str, vrrp_only: bool = True) -> list[str]:
+    """The foreground command line of one node, keepalived's lab flags for both implementations
+    (``-P``, VRRP only, unless ``vrrp_only`` is False: then the checker runs too)."""
     pids = ["-p", f"{run}/ka.pid", "-r", f"{run}/vrrp.pid", "-c", f"{run}/chk.pid"]
+    flags = ["-n", "-l", "-D", "-G", *(["-P"] if vrrp_only else [])]
     if impl == "ka":
-        return ["keepalived", "-n", "-l", "-D", "-G", "-P", "-f", conf, *pids,
-                "-b", f"{run}/bfd.pid"]
+        return ["keepalived", *flags, "-f", conf, *pids, "-b", f"{run}/bfd.pid"]
     if impl == "py":
-        return [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-G", "-P", "-f", conf,
-                *pids]
+        return [sys.executable, "-m", "pykeepalived", *flags, "-f", conf, *pids]
     raise ValueError(f"unknown implementation {impl!r}")
 
 
@@ -130,6 +130,10 @@ class Daemon:
     log_path: str = ""
     _log_offset: int = 0
     extra_args: list[str] = field(default_factory=list)
+    # argv run in front of the daemon's own (``prlimit --nofile=64 --``, an ``unshare`` that
+    # mounts a small /tmp...): it must exec the rest, so the daemon keeps the pid
+    wrapper: list[str] = field(default_factory=list)
+    vrrp_only: bool = True  # -P; False runs the checker child as well
 
     def __post_init__(self) -> None:
         if not self.run_dir:
@@ -161,8 +165,10 @@ class Daemon:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self._log_offset = os.path.getsize(self.log_path)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = self.host.popen(command_for(self.impl, self.conf_path, self.run_dir)
-                                    + self.extra_args, stdout=log, stderr=subprocess.STDOUT,
+        self.proc = self.host.popen([*self.wrapper,
+                                     *command_for(self.impl, self.conf_path, self.run_dir,
+                                                  self.vrrp_only),
+                                     *self.extra_args], stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, env=env)
         log.close()
 
@@ -195,12 +201,14 @@ class Daemon:
         self._wait_group_gone()
 
     def _wait_group_gone(self) -> None:
+        """Until no process of the daemon's group runs (up to 5 s). Zombies do not count: a
+        dead child holds no socket or address, and the orphans of a killed parent are reaped
+        by whatever the host's init is, which may poll only every second or two."""
         if self.proc is None:
             return
         pgid = self.proc.pid
         for _ in range(100):
-            r = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True)
-            if r.returncode != 0:
+            if not _group_alive(pgid):
                 return
             time.sleep(0.05)
 
@@ -265,3 +273,23 @@ def stop_all(daemons: Sequence[Daemon]) -> None:
     for d in daemons:
         if d.running():
             d.stop(timeout=5)
+
+
+
+def proc_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process:
+    ``[state, ppid, pgrp, ...]``."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        yield int(p), raw[raw.rfind(b")") + 2:].split()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` exists that is not a zombie."""
+    return any(f[0] != b"Z" and int(f[2]) == pgid for _pid, f in proc_stats())

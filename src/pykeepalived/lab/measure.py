@@ -48,7 +48,9 @@ class Recorder:
 
 def arp_capture(host: Host) -> Recorder:
     """``tcpdump -e`` of ARP frames on the host's eth0 (``stop()`` returns the text)."""
-    rec = Recorder(host, ["tcpdump", "-i", "eth0", "-nn", "-e", "-l", "--immediate-mode", "arp"])
+    # -B: a burst of hundreds of GARPs must not overflow tcpdump's buffer (it drops frames)
+    rec = Recorder(host, ["tcpdump", "-i", "eth0", "-nn", "-e", "-l", "--immediate-mode",
+                          "-B", "8192", "arp"])
     time.sleep(0.3)  # tcpdump needs a moment before it captures
     return rec
 
@@ -73,7 +75,7 @@ class AdvertCapture(Recorder):
 
     def __init__(self, host: Host) -> None:
         super().__init__(host, ["tcpdump", "-i", "eth0", "-nn", "-tt", "-l", "--immediate-mode",
-                                "ip proto 112 or ip6 proto 112"])
+                                "-B", "8192", "ip proto 112 or ip6 proto 112"])
         self.adverts: list[Advert] = []
         # tcpdump needs a moment before it captures: wait for its "listening on" line.
         deadline = time.monotonic() + 3.0

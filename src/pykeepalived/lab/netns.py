@@ -114,13 +114,38 @@ class Host:
     def heal(self) -> None:
         _ip("-n", self.lab.switch_ns, "link", "set", self.port, "up")
 
+    def unplug(self) -> None:
+        """Delete the host's interface (both ends of its veth): gone, not just down."""
+        _ip("-n", self.lab.switch_ns, "link", "del", self.port)
+
+    def replug(self) -> None:
+        """Create the interface again, as :meth:`Lab.add_host` made it (same name, MAC and
+        addresses; a new ifindex, as for any re-created device)."""
+        self.lab._plug(self)
+
     def isolate(self) -> None:
         """Drop every frame to and from this host at the bridge, leaving its link up."""
         self.lab.nft_switch(f"add rule bridge pklab pkfwd iifname {self.port} drop")
         self.lab.nft_switch(f"add rule bridge pklab pkfwd oifname {self.port} drop")
 
     def unisolate(self) -> None:
-        self.lab.nft_switch("flush chain bridge pklab pkfwd")
+        self.lab.unisolate_all()
+
+    def port_loss(self, percent: int) -> None:
+        """Randomly drop ``percent`` % of the frames through this host's switch port, each
+        way (nftables ``numgen random`` at the bridge: the kernel has no netem here)."""
+        if percent <= 0 and not self.lab._bridge_nft:
+            return
+        lab = self.lab
+        lab.nft_switch("add chain bridge pklab pkloss { type filter hook forward priority -1 ; }")
+        # one rule per direction and port: flush only this port's rules by rebuilding the chain
+        lab._loss[self.port] = percent
+        lab.nft_switch("flush chain bridge pklab pkloss")
+        for port, pc in lab._loss.items():
+            if pc > 0:
+                for way in ("iifname", "oifname"):
+                    lab.nft_switch(f"add rule bridge pklab pkloss {way} {port} "
+                                   f"numgen random mod 100 < {pc} drop")
 
     def loss(self, percent: int) -> None:
         """Randomly drop ``percent`` % of the frames this host receives (nftables numgen)."""
@@ -154,6 +179,7 @@ class Lab:
         self.switch_ns = f"{prefix}sw"
         self.hosts: dict[str, Host] = {}
         self._bridge_nft = False
+        self._loss: dict[str, int] = {}  # switch port -> percent dropped (Host.port_loss)
         self.remove_stale(prefix)
         _ip("netns", "add", self.switch_ns)
         self._sysctl(self.switch_ns, "net.ipv6.conf.all.disable_ipv6", "1")
@@ -188,6 +214,11 @@ class Lab:
         subprocess.run(["ip", "netns", "exec", self.switch_ns, "nft", rule], check=True,
                        capture_output=True)
 
+    def unisolate_all(self) -> None:
+        """Undo every :meth:`Host.isolate` of the lab."""
+        if self._bridge_nft:
+            self.nft_switch("flush chain bridge pklab pkfwd")
+
     def add_host(self, name: str, addrs: Sequence[str], mac: str | None = None) -> Host:
         """Add host ``name`` with addresses like ``10.77.0.11/24`` (and IPv6 when wanted)."""
         index = len(self.hosts) + 1
@@ -202,20 +233,25 @@ class Lab:
         else:
             self._sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1")
             self._sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1")
+        host = Host(self, name, ns, list(addrs), mac, port=port)
+        self._plug(host)
+        self.hosts[name] = host
+        return host
+
+    def _plug(self, host: Host) -> None:
+        """The host's ``eth0``: a veth whose other end is its port on the bridge."""
+        ns, port = host.ns, host.port
         _ip("-n", self.switch_ns, "link", "add", port, "type", "veth", "peer", "name", "eth0",
             "netns", ns)
-        _ip("-n", ns, "link", "set", "eth0", "address", mac)
+        _ip("-n", ns, "link", "set", "eth0", "address", host.mac)
         if self.ipv6:
             # A stable EUI-64 link-local from the unique MAC, without waiting for DAD.
             self._sysctl(ns, "net.ipv6.conf.eth0.accept_dad", "0")
-        for a in addrs:
+        for a in host.addrs:
             _ip("-n", ns, "addr", "add", a, "dev", "eth0")
         _ip("-n", self.switch_ns, "link", "set", port, "master", "br0")
         _ip("-n", self.switch_ns, "link", "set", port, "up")
         _ip("-n", ns, "link", "set", "eth0", "up")
-        host = Host(self, name, ns, list(addrs), mac, port=port)
-        self.hosts[name] = host
-        return host
 
     def cleanup(self) -> None:
         for h in self.hosts.values():

@@ -46,8 +46,8 @@ ROUTE_METRICS = {"mtu": "RTAX_MTU", "advmss": "RTAX_ADVMSS", "window": "RTAX_WIN
                  "initrwnd": "RTAX_INITRWND", "hoplimit": "RTAX_HOPLIMIT",
                  "reordering": "RTAX_REORDERING", "rto_min": "RTAX_RTO_MIN",
                  "quickack": "RTAX_QUICKACK", "features": "RTAX_FEATURES"}
-_IDEMPOTENT_ADD = {errno_mod.EEXIST}
-_IDEMPOTENT_DEL = {errno_mod.ENOENT, errno_mod.EADDRNOTAVAIL, errno_mod.ESRCH}
+IDEMPOTENT_ADD = {errno_mod.EEXIST}
+IDEMPOTENT_DEL = {errno_mod.ENOENT, errno_mod.EADDRNOTAVAIL, errno_mod.ESRCH}
 
 
 @dataclass(frozen=True)
@@ -454,14 +454,16 @@ class AddressManager:
                 log.warning("interface lookup %s failed: %s", ifname, e)
             return None
 
-    async def _do(self, op: str, target: str, adding: bool, call: Any) -> NetResult:
+    async def _do(self, op: str, target: str, adding: bool, call: Any,
+                  quiet: bool = False) -> NetResult:
         try:
             await call
         except Exception as e:
             code = _errno_of(e)
-            if code in (_IDEMPOTENT_ADD if adding else _IDEMPOTENT_DEL):
+            if code in (IDEMPOTENT_ADD if adding else IDEMPOTENT_DEL):
                 return NetResult(True, op, target, changed=False, errno=code)
-            log.warning("%s %s failed: %s", op, target, e)
+            if not quiet:
+                log.warning("%s %s failed: %s", op, target, e)
             return NetResult(False, op, target, errno=code, error=str(e))
         return NetResult(True, op, target)
 
@@ -478,8 +480,11 @@ class AddressManager:
         return idx
 
     # -- addresses -----------------------------------------------------------------------
-    async def add_address(self, addr: IpAddress, default_dev: str | None = None) -> NetResult:
-        """Add ``addr`` on ``addr.dev`` or ``default_dev``; EEXIST counts as success."""
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False, proto: int | None = None) -> NetResult:
+        """Add ``addr`` on ``addr.dev`` or ``default_dev``; EEXIST counts as success.
+        ``quiet``: a refusal is not logged (the caller says it, once, for repeated tries).
+        ``proto``: the address's IFA_PROTO (who added it)."""
         await self.open()
         idx = await self._dev_index(addr.dev, default_dev, "add address", str(addr))
         if isinstance(idx, NetResult):
@@ -489,7 +494,10 @@ class AddressManager:
         except ValueError as e:
             return NetResult(False, "add address", str(addr), errno=errno_mod.EINVAL,
                              error=str(e))
-        return await self._do("add address", str(addr), True, self.ipr.addr("add", **kw))
+        if proto is not None:
+            kw["proto"] = proto
+        return await self._do("add address", str(addr), True, self.ipr.addr("add", **kw),
+                              quiet)
 
     async def delete_address(self, addr: IpAddress,
                              default_dev: str | None = None) -> NetResult:

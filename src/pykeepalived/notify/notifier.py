@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import signal
 from collections.abc import Sequence
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript, SyncGroup, VrrpInstance
@@ -123,7 +124,12 @@ class Notifier:
 
     async def shutdown(self, instances: Sequence[tuple[VrrpInstance, int]] = (),
                        groups: Sequence[SyncGroup] = ()) -> None:
-        """STOP notifies for every (instance, priority) and group; waits for STOP scripts."""
+        """STOP notifies for every (instance, priority) and group; waits for STOP scripts.
+
+        Scripts still running get SIGTERM first (keepalived's ``script_killall`` at shutdown),
+        so the one second the STOP scripts get is their grace too: ``close`` then SIGKILLs
+        whatever ignored it without waiting again."""
+        self.scripts.runner.terminate_all(signal.SIGTERM)
         for inst, prio in instances:
             self.instance_state(inst, "STOP", prio)
         for g in groups:

@@ -18,7 +18,14 @@ import logging
 from collections.abc import Sequence
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript
-from pykeepalived.script.runner import Outcome, ProcessRunner, RunAs, RunResult, run_sync
+from pykeepalived.script.runner import (
+    KILL_GRACE,
+    Outcome,
+    ProcessRunner,
+    RunAs,
+    RunResult,
+    run_sync,
+)
 from pykeepalived.script.security import check_script, resolve_run_as
 
 log = logging.getLogger("pykeepalived.notify")
@@ -73,8 +80,9 @@ class ScriptLauncher:
             return None
         args = list(argv) if argv is not None else list(script.argv)
         self.launched += 1
+        # STOP scripts: SIGKILL to the group at 1 s, as keepalived's child_killed_thread
         task = self.runner.fire(args, run_as, STOP_TIMEOUT if stop else None,
-                                name=script.path)
+                                name=script.path, kill_grace=0.0 if stop else KILL_GRACE)
         if stop:
             self._stop_tasks.add(task)
             task.add_done_callback(self._stop_tasks.discard)

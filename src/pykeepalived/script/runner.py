@@ -13,9 +13,17 @@ MISC_CHECK if it wants) is started here:
   stays a cheap vfork; supplementary groups only with ``set_supplementary_groups``);
 * reaped without blocking: its exit is noticed through a pidfd on the event loop and collected
   with a non-blocking ``waitpid`` of that pid alone. The grandchildren a script leaves behind
-  are reaped too: while a runner is open this process is a *child subreaper*, so orphans of
-  the sessions it started are re-parented here instead of to PID 1 (which, in containers and
-  micro-VMs, often never reaps), and a periodic sweep collects them.
+  are reaped too, in a process that allowed it (:func:`allow_subreaper`, which the daemon's
+  children call at start): from a runner's first spawn on, that process is a *child
+  subreaper* for the rest of its life, so orphans of the sessions it started are re-parented
+  here instead of to PID 1 (which, in containers and micro-VMs, often never reaps), and a
+  periodic sweep collects them.
+
+Being a subreaper is a property of the process, not of a runner: an orphan adopted while the
+role was on stays this process's child after it is given up, and becomes a zombie nobody
+collects once it exits. So the role is never given up, and a process that did not ask for it
+(a test runner or any other host of a ``ProcessRunner``) never gets it: its scripts' orphans go
+to init as they would without pykeepalived.
 
 The sweep only reaps zombies whose session is one this runner created and which are not the
 session leader (the runner collects the leader itself), so it never steals another module's
@@ -28,8 +36,10 @@ import asyncio
 import contextlib
 import ctypes
 import enum
+import errno
 import logging
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -44,6 +54,12 @@ KILL_GRACE = 2.0
 
 _PR_SET_CHILD_SUBREAPER = 36
 
+#: Descriptors left free for the process's own use (GARP/NA senders, netlink, the sockets of
+#: a reload): a script is not started when fewer would remain. Each running script holds one
+#: (its pidfd) and a spawn briefly two more, so hung scripts could otherwise use up
+#: ``ulimit -n`` and leave the daemon unable to open the socket a takeover needs.
+FD_RESERVE = 16
+
 
 @dataclass(frozen=True)
 class RunAs:
@@ -57,6 +73,10 @@ class RunAs:
     @property
     def is_root(self) -> bool:
         return self.uid == 0 or self.gid == 0
+
+
+class _FdReserve(OSError):
+    """A spawn refused to keep :data:`FD_RESERVE` descriptors free."""
 
 
 class Outcome(enum.Enum):
@@ -80,33 +100,28 @@ class RunResult:
         return self.outcome is Outcome.EXITED and self.status == 0
 
 
-_subreaper_users = 0  # open runners that asked for it; the attribute is per process
+_may_adopt = False  # allow_subreaper() was called in this process
+_adopting = False  # this process is a child subreaper (for good)
 
 
-def _set_subreaper(on: bool) -> bool:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+def allow_subreaper() -> None:
+    """Let runners make this process a child subreaper at their first spawn, for the rest of
+    its life (the daemon's children call this at start, as keepalived's parent makes itself
+    one). Not inherited by children: fork(2) clears the flag."""
+    global _may_adopt
+    _may_adopt = True
 
 
-def _enable_subreaper() -> bool:
-    """Become a child subreaper while at least one runner is open (refcounted)."""
-    global _subreaper_users
-    if _set_subreaper(True):
-        _subreaper_users += 1
-        return True
-    return False
-
-
-def _release_subreaper() -> None:
-    """Last runner closed: orphans go back to init, so a host process (a test runner, say)
-    does not collect zombies of processes it never started."""
-    global _subreaper_users
-    _subreaper_users = max(0, _subreaper_users - 1)
-    if _subreaper_users == 0:
-        _set_subreaper(False)
+def _adopt_orphans() -> bool:
+    """Become a child subreaper if the process allowed it; True once it is one."""
+    global _adopting
+    if _may_adopt and not _adopting:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            _adopting = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            _adopting = False
+    return _adopting
 
 
 _SETPRIV = shutil.which("setpriv")
@@ -246,13 +261,17 @@ class ProcessRunner:
         self._sessions: set[int] = set()  # session ids (= leader pids) we created
         self._tasks: set[asyncio.Task[RunResult]] = set()
         self._procs: dict[int, _Child] = {}
+        self._killed: dict[int, _Child] = {}  # runs cancelled: SIGKILLed, not yet reaped
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_interval = sweep_interval
         self._mypid = os.getpid()
         self._mysid = os.getsid(0)
         self._want_subreaper = subreaper
         self._closed = False
-        self.subreaper = False  # becomes a subreaper at its first spawn
+        self._termed_at: float | None = None  # first terminate_all(SIGTERM) with scripts left
+        self._fd_short = False  # refusing spawns for want of descriptors (logged once)
+        self.fd_refusals = 0
+        self.subreaper = False  # True from its first spawn in a process that allowed it
         self.spawned = 0
         self.timeouts = 0
         self.runs = 0  # run() calls, whether the exec worked or not
@@ -269,14 +288,20 @@ class ProcessRunner:
         *,
         env: Mapping[str, str] | None = None,
         name: str = "",
+        kill_grace: float = KILL_GRACE,
     ) -> RunResult:
-        """Run ``argv`` to completion (or kill it at ``timeout``); never raises for its errors."""
+        """Run ``argv`` to completion (or kill it at ``timeout``); never raises for its errors.
+
+        At the timeout its process group gets SIGTERM and, ``kill_grace`` seconds later,
+        SIGKILL; with ``kill_grace`` 0, SIGKILL at once (keepalived's STOP notify scripts)."""
         start = time.monotonic()
         self.runs += 1
         try:
             proc = await self._spawn(argv, run_as, env)
         except (OSError, ValueError, KeyError) as exc:
-            log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"), exc)
+            if not isinstance(exc, _FdReserve):  # (logged once by _check_descriptors)
+                log.warning("Failed to exec script %s: %s", name or (argv[0] if argv else "?"),
+                            exc)
             self.failed += 1
             return RunResult(Outcome.SPAWN_FAILED, error=str(exc),
                              duration=time.monotonic() - start)
@@ -291,17 +316,13 @@ class ProcessRunner:
                     self.timeouts += 1
                     log.info("Script %s (pid %d) timed out after %.3gs - killing its process "
                              "group", name or argv[0], pid, timeout)
-                    self._kill_group(pid, signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE)
-                    except TimeoutError:
-                        log.warning("Process [%d] didn't respond to SIGTERM", pid)
-                        self._kill_group(pid, signal.SIGKILL)
-                        await proc.wait()
+                    await self._kill_timed_out(proc, kill_grace)
             else:
                 await proc.wait()
         except asyncio.CancelledError:
             self._kill_group(pid, signal.SIGKILL)
+            if proc.returncode is None:  # reaped when it is gone (its pidfd reader stays)
+                self._killed[pid] = proc
             raise
         finally:
             self._procs.pop(pid, None)
@@ -321,6 +342,20 @@ class ProcessRunner:
             return RunResult(Outcome.SIGNALED, status=-rc, pid=pid, duration=duration)
         return RunResult(Outcome.EXITED, status=rc, pid=pid, duration=duration)
 
+    async def _kill_timed_out(self, proc: _Child, kill_grace: float) -> None:
+        pid = proc.pid
+        if kill_grace <= 0:
+            self._kill_group(pid, signal.SIGKILL)
+            await proc.wait()
+            return
+        self._kill_group(pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), kill_grace)
+        except TimeoutError:
+            log.warning("Process [%d] didn't respond to SIGTERM", pid)
+            self._kill_group(pid, signal.SIGKILL)
+            await proc.wait()
+
     def fire(
         self,
         argv: Sequence[str],
@@ -329,10 +364,11 @@ class ProcessRunner:
         *,
         env: Mapping[str, str] | None = None,
         name: str = "",
+        kill_grace: float = KILL_GRACE,
     ) -> asyncio.Task[RunResult]:
         """Start ``argv`` in the background (fire-and-forget, but reaped and accounted)."""
         task = asyncio.get_running_loop().create_task(
-            self.run(argv, run_as, timeout, env=env, name=name))
+            self.run(argv, run_as, timeout, env=env, name=name, kill_grace=kill_grace))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -352,14 +388,19 @@ class ProcessRunner:
         return not pending
 
     def terminate_all(self, sig: int = signal.SIGTERM) -> None:
+        if sig == signal.SIGTERM and self._termed_at is None and self._procs:
+            self._termed_at = time.monotonic()
         for pid in list(self._procs):
             self._kill_group(pid, sig)
 
     async def close(self, grace: float = 1.0) -> None:
-        """SIGTERM every running script's group, SIGKILL after ``grace``; reap everything,
-        including the orphans of those groups that are still dying."""
+        """SIGTERM every running script's group, SIGKILL ``grace`` seconds after the first
+        SIGTERM (an earlier ``terminate_all`` counts: a stop that warned the scripts when it
+        began does not wait twice); reap everything, including the orphans of those groups
+        that are still dying."""
         self.terminate_all(signal.SIGTERM)
-        if not await self.wait_idle(grace):
+        since = time.monotonic() - (self._termed_at or time.monotonic())
+        if not await self.wait_idle(max(0.0, grace - since)):
             self.terminate_all(signal.SIGKILL)
             await self.wait_idle(grace + 1.0)
         for task in list(self._tasks):
@@ -371,18 +412,27 @@ class ProcessRunner:
             self._sweeper = None
         self._closed = True
         # Members of our sessions that were signalled are exiting: reap them as they go.
+        # (Orphans still running stay this subreaper's children: the process keeps the role,
+        # and the sweeps of its other runners collect them.)
         deadline = time.monotonic() + grace
         self._sweep()
         while self._dying() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
             self._sweep()
-        if self.subreaper:
-            # Orphans still running become init's; ours were all reaped above.
-            _release_subreaper()
-            self.subreaper = False
+
+    def _reap_killed(self) -> None:
+        """Collect the scripts whose run was cancelled (and SIGKILLed) once they are gone:
+        nobody awaits them any more, and a direct child nobody waits for is a zombie."""
+        for pid, child in list(self._killed.items()):
+            child._check()
+            if child.returncode is not None:
+                del self._killed[pid]
 
     def _dying(self) -> bool:
         """Some process of a session we created is being killed or is a zombie of ours."""
+        self._reap_killed()
+        if self._killed:
+            return True
         for pid in _pids():
             st = _proc_stat(pid)
             if st is not None and st[3] in self._sessions and (
@@ -400,10 +450,32 @@ class ProcessRunner:
         if exc is not None:
             log.error("Script supervision failed: %r", exc)
 
+    def _check_descriptors(self) -> None:
+        """Refuse a spawn that would eat into :data:`FD_RESERVE` (EMFILE, logged once until
+        a spawn works again)."""
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return
+        try:
+            used = len(os.listdir("/proc/self/fd")) - 1  # the listing's own descriptor
+        except OSError:
+            return
+        if used + 3 + FD_RESERVE <= soft:
+            self._fd_short = False
+            return
+        self.fd_refusals += 1
+        msg = (f"{used} of {soft} file descriptors in use, {FD_RESERVE} kept for the "
+               "daemon's sockets")
+        if not self._fd_short:
+            self._fd_short = True
+            log.warning("Not starting scripts while %s", msg)
+        raise _FdReserve(errno.EMFILE, msg)
+
     async def _spawn(self, argv: Sequence[str], run_as: RunAs | None,
                      env: Mapping[str, str] | None) -> _Child:
         if not argv:
             raise ValueError("empty command")
+        self._check_descriptors()
         prefix, kwargs = credential_argv(run_as)
         if prefix and not os.access(argv[0], os.X_OK) and "/" in argv[0]:
             # Keep exec failures visible as spawn failures, not as setpriv's exit status 127.
@@ -415,7 +487,7 @@ class ProcessRunner:
             env=dict(env) if env is not None else None, **kwargs)
         proc = _Child(popen, asyncio.get_running_loop())
         if self._want_subreaper and not self.subreaper and not self._closed:
-            self.subreaper = _enable_subreaper()
+            self.subreaper = _adopt_orphans()
         self.spawned += 1
         self._procs[proc.pid] = proc
         self._sessions.add(proc.pid)
@@ -459,6 +531,7 @@ class ProcessRunner:
         never called setsid shares our session; an adopted orphan of another module's script,
         started in a new session, does not). ``foreign`` also looks for the latter.
         """
+        self._reap_killed()
         self._forget_empty_sessions()
         own = bool(self._sessions) and not all(s in self._procs for s in self._sessions)
         if not self.subreaper:  # orphans go to init, nothing of ours to reap

@@ -24,7 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.lab.cluster import Daemon, InstanceConf, masters, render_config, stop_all
+from pykeepalived.lab.cluster import (
+    Daemon,
+    InstanceConf,
+    masters,
+    proc_stats,
+    render_config,
+    stop_all,
+)
 from pykeepalived.lab.netns import Host, Lab, wait_for
 
 pytestmark = pytest.mark.netns
@@ -445,17 +452,7 @@ def test_track_file_and_process_drive_priority_in_the_daemon(lab: Lab,
 def _daemon_zombies(group: int) -> set[int]:
     """Zombie children of the processes of process group ``group`` (a daemon and its
     children)."""
-    stats = {}
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/stat", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue
-        rest = raw[raw.rfind(b")") + 2:].split()
-        stats[int(p)] = (rest[0].decode(), int(rest[1]), int(rest[2]))
+    stats = {p: (f[0].decode(), int(f[1]), int(f[2])) for p, f in proc_stats()}
     daemon_pids = {p for p, (_st, _pp, pg) in stats.items() if pg == group}
     assert daemon_pids
     return {p for p, (st, pp, _pg) in stats.items() if st == "Z" and pp in daemon_pids}

@@ -20,40 +20,23 @@ from pykeepalived.script.runner import Outcome, ProcessRunner, RunAs, _proc_stat
 from pykeepalived.track import TrackerChanged
 from pykeepalived.track.script import VrrpScriptRunner
 
-pytestmark = pytest.mark.netns  # needs root (run-as, subreaper); no network
+pytestmark = pytest.mark.netns  # needs root (run-as); no network
 
 
-# Commands the scripts of these tests run. In a full test run this process can also hold
-# zombies of other tests' daemons (python, keepalived, ip, ...): those are not the runner's.
-_SCRIPT_COMMS = {"sh", "dash", "bash", "sleep", "id", "true", "setpriv"}
-_baseline: set[int] = set()
-
-
-def _zombie_comms(pid: int) -> dict[int, str]:
-    out = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            st = _proc_stat(int(p))
-            if st and st[0] == "Z" and st[1] == pid:
-                try:
-                    raw = Path(f"/proc/{p}/stat").read_bytes()
-                except OSError:
-                    continue
-                out[int(p)] = raw[raw.find(b"(") + 1 : raw.rfind(b")")].decode()
-    return out
-
-
-@pytest.fixture(autouse=True)
-def _zombie_baseline() -> None:
-    """Zombies this process already had before the test are not the test's."""
-    _baseline.clear()
-    _baseline.update(_zombie_comms(os.getpid()))
+HERE = Path(__file__).resolve().parent
 
 
 def _zombies_of(pid: int) -> list[int]:
-    """New zombie children of ``pid`` made by the scripts of the running test."""
-    return sorted(z for z, comm in _zombie_comms(pid).items()
-                  if z not in _baseline and comm in _SCRIPT_COMMS)
+    """Every zombie child of ``pid``: a test process holds none, whatever ran before."""
+    return sorted(int(p) for p in os.listdir("/proc") if p.isdigit()
+                  and (st := _proc_stat(int(p))) and st[0] == "Z" and st[1] == pid)
+
+
+def _in_own_process(case: str) -> None:
+    """Run ``subreaper_cases.py CASE`` (orphan reaping needs a subreaper process)."""
+    r = subprocess.run([sys.executable, str(HERE / "subreaper_cases.py"), case],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
 
 
 def _session_members(sid: int) -> list[int]:
@@ -102,17 +85,38 @@ def test_hung_script_and_its_children_killed_at_timeout(tmp_path: Path) -> None:
 
 
 def test_forking_script_leaves_no_zombies() -> None:
+    _in_own_process("forking_scripts")
+
+
+def test_an_orphan_outliving_its_runner_is_still_reaped() -> None:
+    _in_own_process("orphan_outlives_its_runner")
+
+
+def test_a_runner_never_makes_its_host_a_subreaper() -> None:
+    """Outside a daemon child (here: the test process), a script's orphan goes to init: even
+    one still running when the runner closes leaves this process no zombie when it exits."""
     async def main() -> None:
-        r = ProcessRunner(sweep_interval=0.1)
-        script = "(sleep 0.2; exit 1) & (sleep 0.3 & exit 0) & (exec sleep 0.1) & exit 0"
-        results = await asyncio.gather(*(r.run(["sh", "-c", script], None, 5) for _ in range(5)))
-        assert all(x.ok for x in results)
-        assert r.subreaper
-        await asyncio.sleep(0.8)  # the grandchildren finish after their parents exited
-        assert _settles(lambda: _zombies_of(os.getpid()) == [])
-        assert r.orphans_reaped >= 5
+        r = ProcessRunner()
+        assert (await r.run(["sh", "-c", "(sleep 0.4 &) ; exit 0"], None, 5)).ok
+        assert not r.subreaper
         await r.close()
     asyncio.run(main())
+    time.sleep(0.8)
+    assert _zombies_of(os.getpid()) == []
+
+
+def test_a_cancelled_run_leaves_no_zombie() -> None:
+    """A run cancelled while its script runs (a tracker stopped, a reload): the script is
+    SIGKILLed and, though nobody awaits it any more, reaped by the runner before close()
+    returns, not left a zombie of this process."""
+    async def main() -> None:
+        r = ProcessRunner()
+        task = r.fire(["sleep", "30"], None, None)
+        await asyncio.sleep(0.2)
+        task.cancel()
+        await r.close()
+    asyncio.run(main())
+    assert _zombies_of(os.getpid()) == []
 
 
 def test_run_as_user() -> None:
@@ -176,6 +180,8 @@ def test_hung_vrrp_script_counts_as_failure_and_runs_are_skipped() -> None:
         assert r.skipped >= 1  # runs due while the hung one was still running were skipped
         await r.stop()
     asyncio.run(main())
+    # the run in flight at stop was cancelled: its script killed and reaped all the same
+    assert _zombies_of(os.getpid()) == []
 
 
 def test_startup_and_shutdown_scripts_with_timeouts(tmp_path: Path) -> None:
@@ -296,20 +302,7 @@ def test_enable_script_security_refuses_unsafe_root_scripts(
 
 
 def test_orphans_of_other_modules_scripts_are_reaped_too() -> None:
-    """While a runner has made us a subreaper, orphans of scripts that another module started
-    in their own session (MISC_CHECK, say) are adopted by us; the idle sweep reaps them."""
-    async def main() -> None:
-        r = ProcessRunner()
-        r.IDLE_SWEEP = 0.1
-        assert (await r.run(["/bin/true"], None, 5)).ok  # first spawn: subreaper from now on
-        other = subprocess.Popen(["sh", "-c", "(sleep 0.2; exit 0) & exit 0"],
-                                 start_new_session=True)
-        other.wait()  # its owner reaps the leader; the sleeper is orphaned and adopted by us
-        await asyncio.sleep(0.8)
-        assert _zombies_of(os.getpid()) == []
-        assert r.orphans_reaped >= 1
-        await r.close()
-    asyncio.run(main())
+    _in_own_process("other_modules_orphans")
 
 
 def test_script_line_is_split_into_argv_and_run_without_a_shell(tmp_path: Path) -> None:

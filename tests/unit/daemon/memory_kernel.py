@@ -8,12 +8,15 @@ process logic is under test here: ``tests/netns`` runs the real ``LinuxKernel``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+import errno
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pykeepalived.daemon.kernel import SocketSpec
 from pykeepalived.net.addresses import InterfaceAddress, IpAddress, NetResult, Route, Rule
-from pykeepalived.net.links import NetEvent
+from pykeepalived.net.links import LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
 from pykeepalived.net.vmac import Vmac
@@ -30,6 +33,7 @@ class MemorySocket:
     closed: bool = False
     src: str | None = None
     rcvbuf: int | None = None  # the last SO_RCVBUF asked for after the open
+    ifindex: int = 0  # the interface's index when the socket was opened
 
     @property
     def has_ah(self) -> bool:
@@ -85,6 +89,10 @@ class MemoryKernel:
         self.on_net_event: Callable[[NetEvent], None] | None = None
         self.firewall: str | None = None
         self.netlink_rcvbufs: tuple[RcvBuf, RcvBuf] | None = None
+        self.refuse: set[str] = set()  # addresses whose add the kernel refuses (EACCES)
+        self.tagged: set[tuple[str, str]] = set()  # added as VIPs (``proto keepalived``)
+        # interface -> index (``recreate`` gives a new one, as deleting and adding it does)
+        self.ifindex = {name: i for i, name in enumerate(self.links, 2)}
 
     def _ok(self, op: str, target: str, changed: bool = True) -> NetResult:
         self.calls.append((op, target))
@@ -99,8 +107,15 @@ class MemoryKernel:
     def close(self) -> None:
         self.calls.append(("close", ""))
 
-    async def add_address(self, addr: IpAddress, default_dev: str | None = None) -> NetResult:
+    async def add_address(self, addr: IpAddress, default_dev: str | None = None, *,
+                          quiet: bool = False, tag: bool = False) -> NetResult:
         key = (addr.ip, addr.dev or default_dev or "")
+        if tag:
+            self.tagged.add(key)
+        if addr.ip in self.refuse:
+            self.calls.append(("refused address", f"{key[0]} dev {key[1]}"))
+            return NetResult(False, "add address", f"{key[0]} dev {key[1]}",
+                             errno=errno.EACCES, error=os.strerror(errno.EACCES))
         fresh = key not in self.addresses
         self.addresses.add(key)
         return self._ok("add address", f"{key[0]} dev {key[1]}", fresh)
@@ -111,6 +126,33 @@ class MemoryKernel:
         there = key in self.addresses
         self.addresses.discard(key)
         return self._ok("delete address", f"{key[0]} dev {key[1]}", there)
+
+    def addresses_now(self, addrs: Sequence[IpAddress], default_dev: str, *, add: bool,
+                      on_result: Callable[[IpAddress, int], None] | None = None,
+                      tag: bool = False) -> bool:
+        """As the real one: applied at once, results told afterwards (on the next loop turn);
+        an address in ``refuse`` is refused with EACCES."""
+        results: list[tuple[IpAddress, int]] = []
+        for a in addrs:
+            key = (a.ip, a.dev or default_dev or "")
+            if add and a.ip in self.refuse:
+                self.calls.append(("refused address", f"{key[0]} dev {key[1]}"))
+                results.append((a, errno.EACCES))
+                continue
+            if add:
+                self.addresses.add(key)
+                if tag:
+                    self.tagged.add(key)
+            else:
+                self.addresses.discard(key)
+            self.calls.append(("add address" if add else "delete address",
+                               f"{key[0]} dev {key[1]}"))
+            results.append((a, 0))
+        if on_result is not None:
+            loop = asyncio.get_running_loop()
+            for a, err in results:
+                loop.call_soon(on_result, a, err)
+        return True
 
     async def list_addresses(self, ifname: str) -> list[InterfaceAddress]:
         return [InterfaceAddress(ip, 32, 4, 1) for ip, dev in self.addresses if dev == ifname]
@@ -188,9 +230,21 @@ class MemoryKernel:
     def announcer(self, dev: str, mac: str | None) -> Announcements:
         return self.announcers.setdefault((dev, mac), Announcements(dev))
 
+    def forget_announcers(self, dev: str) -> None:
+        for key in [k for k in self.announcers if k[0] == dev]:
+            del self.announcers[key]
+
+    def recreate(self, ifname: str) -> LinkEvent:
+        """``ifname`` deleted and added again: the link event the monitor reports for it."""
+        self.ifindex[ifname] = max(self.ifindex.values(), default=1) + 1
+        self.links[ifname] = True
+        return LinkEvent(self.ifindex[ifname], ifname, True, "up", True, True)
+
     def open_socket(self, spec: SocketSpec, on_received: Callable[[Received], None],
                     on_datagram4: Callable[[bytes], bool] | None,
                     after_batch: Callable[[], None]) -> MemorySocket:
-        sock = MemorySocket(spec, on_received, on_datagram4, after_batch)
+        sock = MemorySocket(spec, on_received, on_datagram4, after_batch,
+                            ifindex=self.ifindex.setdefault(
+                                spec.ifname, max(self.ifindex.values(), default=1) + 1))
         self.sockets.append(sock)
         return sock
