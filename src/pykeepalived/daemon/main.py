@@ -142,10 +142,13 @@ class ParentSettings:
     reload_check_config: str | None = None  # the log file of the check ("/dev/null")
     reload_time_file: str | None = None
     reload_repeat: bool = False
+    # the configured VIPs and excluded VIPs, packed (process.pack_addresses): the only
+    # addresses the parent may take away when the VRRP child dies
+    vips: bytes = b""
 
-    def astuple(self) -> tuple[int | None, float, str | None, str | None, bool]:
+    def astuple(self) -> tuple[int | None, float, str | None, str | None, bool, bytes]:
         return (self.umask, self.child_wait_time, self.reload_check_config,
-                self.reload_time_file, self.reload_repeat)
+                self.reload_time_file, self.reload_repeat, self.vips)
 
 
 @dataclass
@@ -311,7 +314,8 @@ class Supervisor:
 
     def _parse_config(self) -> tuple[list[str], bytes | None, dict[str, str],
                                      tuple[str | None, str | None, bool],
-                                     tuple[int | None, float, str | None, str | None, bool]]:
+                                     tuple[int | None, float, str | None, str | None, bool,
+                                           bytes]]:
         """In the forked helper: parse, log the messages, dump (``-d``), decide the children."""
         from pykeepalived.config import load
 
@@ -486,7 +490,7 @@ class Supervisor:
         self.log.warning("%s child process(%d) died (%s): Respawning", title, pid,
                          _describe(code))
         if child.kind == "vrrp" and not self.opts.dont_release_vrrp:
-            process.release_vips(self.log)
+            process.release_vips(self.log, self.settings.vips)
         now = time.monotonic()
         child.history = [t for t in child.history if now - t < 10.0] + [now]
         # A child that dies at once would otherwise spin: back off to one start per second.
@@ -585,7 +589,7 @@ class Supervisor:
             self.relay.reload_abandoned()
 
     def _reload_check(self) -> tuple[bool, tuple[int | None, float, str | None, str | None,
-                                                 bool]]:
+                                                 bool, bytes]]:
         """In the forked helper: read the file, log its notes; with ``reload_check_config``,
         the config test's verdict, its lines written to that log file."""
         from pykeepalived.config.configtest import config_test_result
@@ -681,7 +685,11 @@ def _parent_settings(cfg: Any) -> ParentSettings:
     return ParentSettings(umask=gd.umask, child_wait_time=cfg.child_wait_time,
                           reload_check_config=gd.reload_check_config,
                           reload_time_file=gd.reload_time_file,
-                          reload_repeat=gd.reload_repeat)
+                          reload_repeat=gd.reload_repeat,
+                          vips=process.pack_addresses(
+                              a.ip for i in cfg.vrrp_instances
+                              for a in (*i.virtual_ipaddresses,
+                                        *i.virtual_ipaddresses_excluded)))
 
 
 def _describe(code: int) -> str:

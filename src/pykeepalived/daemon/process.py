@@ -11,7 +11,9 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import sys
+from collections.abc import Iterable
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
@@ -121,15 +123,39 @@ def daemonize() -> None:
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115
 
 
-def release_vips(log: logging.Logger) -> None:
-    """A VRRP child died: take away the virtual addresses it held (tagged ``proto keepalived``;
-    an address owner's are not) now, as keepalived's child does at once when it is re-forked.
-    A Python child takes a second to start: meanwhile the peers take over, and the dead
-    child's VIPs must not be there as well."""
+def pack_addresses(ips: Iterable[str]) -> bytes:
+    """Addresses as one compact blob (length byte, then the address in network order), so
+    a parent can hold a large configuration's VIPs cheaply; ``unpack_addresses`` reverses."""
+    out = set()
+    for ip in ips:
+        with contextlib.suppress(OSError, ValueError):
+            out.add(socket.inet_pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip))
+    return b"".join(bytes([len(a)]) + a for a in sorted(out))
+
+
+def unpack_addresses(blob: bytes) -> set[str]:
+    out, i = set(), 0
+    while i < len(blob):
+        n = blob[i]
+        out.add(socket.inet_ntop(socket.AF_INET6 if n == 16 else socket.AF_INET,
+                                 blob[i + 1:i + 1 + n]))
+        i += 1 + n
+    return out
+
+
+def release_vips(log: logging.Logger, vips: bytes) -> None:
+    """A VRRP child died: take away the virtual addresses it held now (tagged ``proto
+    keepalived``, and configured as VIPs here: another daemon's in the same namespace are
+    not touched; an address owner's are not tagged), as keepalived's child does at once when
+    it is re-forked. A Python child takes a second to start: meanwhile the peers take over,
+    and the dead child's VIPs must not be there as well."""
     from pykeepalived.net.rtnl import delete_tagged
 
+    mine = unpack_addresses(vips)
+    if not mine:
+        return
     try:
-        done = delete_tagged()
+        done = delete_tagged(only=mine)
     except OSError as e:
         log.warning("cannot remove the dead VRRP child's virtual addresses: %s", e)
         return

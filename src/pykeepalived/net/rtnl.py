@@ -22,7 +22,7 @@ import itertools
 import os
 import socket
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -295,13 +295,15 @@ def _now() -> float:
     return time.monotonic()
 
 
-def delete_tagged(proto: int = RTPROT_KEEPALIVED, netns: str | None = None
-                  ) -> list[tuple[KernelAddress, int]]:
+def delete_tagged(proto: int = RTPROT_KEEPALIVED, netns: str | None = None,
+                  only: Collection[str] | None = None) -> list[tuple[KernelAddress, int]]:
     """Delete every address of the namespace tagged ``proto`` (the VIPs a VRRP child put
-    there); (address, errno) for each, errno 0 when it went. Blocking, ~1 ms."""
+    there), or of those only the ones in ``only``; (address, errno) for each, errno 0 when
+    it went. Blocking, ~1 ms."""
     rt = RtnlSocket(netns)
     try:
-        gone = [a for a in rt.dump_addresses() if a.proto == proto]
+        gone = [a for a in rt.dump_addresses()
+                if a.proto == proto and (only is None or a.ip in only)]
         out = []
         for a in gone:
             fam = socket.AF_INET6 if a.family == 6 else socket.AF_INET

@@ -143,6 +143,7 @@ def test_delete_tagged_removes_only_the_tagged_addresses(host: Host) -> None:
     """What the supervisor does when the VRRP child dies: the VIPs it added (tagged
     ``proto keepalived``, through pyroute2 as the queue adds them or through net.rtnl) go, an
     untagged address (an owner's VIP, the host's own) stays."""
+    from pykeepalived.daemon import process
     from pykeepalived.net.rtnl import delete_tagged
 
     tagged = [IpAddress("10.93.8.1", 24), IpAddress("fd93:8::1", 64)]
@@ -158,8 +159,12 @@ def test_delete_tagged_removes_only_the_tagged_addresses(host: Host) -> None:
         kw = address_kwargs(tagged[1], _ifindex(host))
         kw["proto"] = RTPROT_KEEPALIVED
         assert rt.wait(rt.add_address(kw)) == 0
+        # another daemon's tagged VIP in the same namespace is not ours to take
+        assert delete_tagged(netns=host.ns, only=process.unpack_addresses(
+            process.pack_addresses(["10.93.8.77", "fd93:8:0:0::1"]))) != []
+        assert _info(host, "10.93.8.1") is not None
         done = delete_tagged(netns=host.ns)
-        assert sorted(a.ip for a, err in done if not err) == ["10.93.8.1", "fd93:8::1"]
+        assert sorted(a.ip for a, err in done if not err) == ["10.93.8.1"]
         assert _info(host, "10.93.8.1") is None and _info(host, "fd93:8::1") is None
         assert _info(host, "10.93.9.2") is not None
         assert delete_tagged(netns=host.ns) == []
