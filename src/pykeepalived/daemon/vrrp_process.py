@@ -471,14 +471,7 @@ class VrrpProcess:
         if inst is None or (sb is not None and inst.name in sb.paths):
             self._receive(key, inst, vrid, meta, data)
             return True
-        ep = inst.endpoint
-        now = self.clock()
-        if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
-            t.received(now, ep.router.master_adver_int)
-        if sb is None:
-            ep.receive_datagram(data, meta, now)
-        else:
-            self._watched(key, ep, meta, data, now)
+        ep = self._deliver(key, inst, meta, data)
         if ep.group is None:  # _flush, unrolled
             if ep.has_output():
                 self._emit(inst)
@@ -510,15 +503,21 @@ class VrrpProcess:
             return
         if sb is not None and sb.path_packet(key, inst, meta, data):
             return
+        self._deliver(key, inst, meta, data)
+        self._flush(inst)
+
+    def _deliver(self, key: SockKey, inst: Instance, meta: DatagramMeta, data: bytes
+                 ) -> VrrpEndpoint:
+        """Hand a datagram to ``inst``'s endpoint (a BACKUP's receive timing recorded first)."""
         ep = inst.endpoint
         now = self.clock()
         if ep.state is State.BACKUP and (t := self.meters.timing.get(inst.name)) is not None:
             t.received(now, ep.router.master_adver_int)
-        if sb is None:
+        if self.sb is None:
             ep.receive_datagram(data, meta, now)
         else:
             self._watched(key, ep, meta, data, now)
-        self._flush(inst)
+        return ep
 
     def _watched(self, key: SockKey, ep: VrrpEndpoint, meta: DatagramMeta, data: bytes,
                  now: float) -> None:
