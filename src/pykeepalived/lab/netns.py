@@ -13,9 +13,11 @@ import fcntl
 import os
 import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LOCK_DIR = os.environ.get("PKD_LOCKS", "/tmp")
 _held: dict[str, int] = {}  # prefix -> depth of lab_lock in this process
@@ -61,6 +63,21 @@ def lab_lock(prefix: str, wait: float = 540.0) -> Iterator[None]:
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+def over_tmp(mount: str, stage: str, then: str = "") -> str:
+    """Shell commands, for a private mount namespace, that run ``mount`` (something mounted on
+    /tmp) and keep this checkout and its interpreter reachable when they live under /tmp
+    themselves (a clone in /tmp): they are bound aside to ``stage`` first, then back at their
+    own path in the new /tmp, before ``then`` (say, filling it) runs."""
+    here = Path(__file__).resolve().parents[3]
+    keep = sorted({str(p) for p in (here, Path(sys.prefix).resolve())
+                   if Path("/tmp") in p.parents})
+    keep = [k for k in keep if not any(Path(o) in Path(k).parents for o in keep)]
+    cmds = [f"mkdir -p {stage}/{n} && mount --bind {k} {stage}/{n}" for n, k in enumerate(keep)]
+    cmds.append(mount)
+    cmds += [f"mkdir -p {k} && mount --bind {stage}/{n} {k}" for n, k in enumerate(keep)]
+    return " && ".join(cmds) + (f" && {then}" if then else "")
 
 
 def list_netns() -> list[str]:

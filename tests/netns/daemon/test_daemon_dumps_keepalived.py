@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.lab.cluster import InstanceConf, locked_lab, render_config
-from pykeepalived.lab.netns import Host, Lab, wait_for
+from pykeepalived.lab.netns import Host, Lab, over_tmp, wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.keepalived, pytest.mark.timeout(300)]
 
@@ -64,22 +64,6 @@ SCENARIOS = {
 }
 
 
-def private_tmp(tmp: Path, stage: Path) -> str:
-    """Shell commands binding ``tmp`` over /tmp, keeping this checkout and its interpreter
-    reachable when they live under /tmp themselves (a clone in /tmp): they are bound aside
-    to ``stage`` first, then back at their own path inside the new /tmp."""
-    keep = sorted({str(p) for p in (Path(__file__).resolve().parents[3], Path(sys.prefix))
-                   if Path("/tmp") in p.parents})
-    keep = [k for k in keep if not any(Path(o) in Path(k).parents for o in keep)]
-    cmds = []
-    for n, k in enumerate(keep):
-        cmds.append(f"mkdir -p {stage}/{n} && mount --bind {k} {stage}/{n}")
-    cmds.append(f"mount --bind {tmp} /tmp")
-    for n, k in enumerate(keep):
-        cmds.append(f"mkdir -p {k} && mount --bind {stage}/{n} {k}")
-    return " && ".join(cmds)
-
-
 def run_and_dump(host: Host, impl: str, base: Path, conf: str) -> dict[str, str]:
     d = base / impl
     tmp = d / "tmp"
@@ -93,7 +77,8 @@ def run_and_dump(host: Host, impl: str, base: Path, conf: str) -> dict[str, str]
     with open(d / "log", "w") as log:
         p = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             f"{private_tmp(tmp, d / 'kept')} && exec ip netns exec {host.ns} {inner}"],
+             f"{over_tmp(f'mount --bind {tmp} /tmp', str(d / 'kept'))} && "
+             f"exec ip netns exec {host.ns} {inner}"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         assert wait_for(lambda: VIP in host.run(["ip", "addr"]).stdout, 20), \
