@@ -83,10 +83,6 @@ _RELEVANT = (StateChanged, ClaimWanted, Notify)
 _LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
 
-def wanted(cfg: KeepalivedConfig) -> bool:
-    return any(i.split_brain.any for i in cfg.vrrp_instances)
-
-
 class SplitBrainShell:
     def __init__(self, proc: Process) -> None:
         self.proc = proc
