@@ -227,8 +227,8 @@ class Instance:
     async def _acquire(self) -> None:
         am = self.port
         if self.uses_firewall and am.has_firewall and not self.blocked:
-            for dev, ips in self._ips_by_dev().items():
-                await am.block(ips, dev)
+            for (dev, by_name), ips in self._ips_by_dev().items():
+                await am.block(ips, dev, by_name)
             self.blocked = True
         for a in (*self.vips, *self.evips):
             res = await am.add_address(a, self.vip_if, quiet=True,  # _added says it
@@ -253,8 +253,8 @@ class Instance:
         for a in (*self.vips, *self.evips):
             await am.delete_address(a, self.vip_if)
         if self.blocked and am.has_firewall:
-            for dev, ips in self._ips_by_dev().items():
-                await am.unblock(ips, dev)
+            for (dev, by_name), ips in self._ips_by_dev().items():
+                await am.unblock(ips, dev, by_name)
             self.blocked = False
 
     # ---------------------------------------------------------------- refused VIPs
@@ -302,12 +302,19 @@ class Instance:
             self._retry.cancel()
             self._retry = None
 
-    def _ips_by_dev(self) -> dict[str, list[str]]:
+    def _ips_by_dev(self) -> dict[tuple[str, bool], list[str]]:
         """VIPs/eVIPs per interface: the firewall keys a link-local IPv6 VIP by its own
-        interface (a ``dev`` line), which may not be the instance's."""
-        out: dict[str, list[str]] = {}
+        interface (a ``dev`` line), which may not be the instance's; by the interface's name
+        when the instance has ``dont_track_primary`` and the address is on the instance's
+        interface or ``no_track`` (keepalived's choice), else by its index."""
+        out: dict[tuple[str, bool], list[str]] = {}
+        c = self.cfg
+        untracked = {a.ip for a in (*c.virtual_ipaddresses, *c.virtual_ipaddresses_excluded)
+                     if a.no_track} if c.dont_track_primary else set()
         for a in (*self.vips, *self.evips):
-            out.setdefault(a.dev or self.vip_if, []).append(a.ip)
+            dev = a.dev or self.vip_if
+            by_name = c.dont_track_primary and (dev == self.vip_if or a.ip in untracked)
+            out.setdefault((dev, by_name), []).append(a.ip)
         return out
 
     async def _gratuitous(self, act: SendGratuitous) -> None:

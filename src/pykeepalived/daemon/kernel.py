@@ -128,9 +128,10 @@ class KernelPort(Protocol):
     @property
     def has_firewall(self) -> bool: ...
 
-    async def block(self, ips: Iterable[str], dev: str) -> NetResult: ...
+    async def block(self, ips: Iterable[str], dev: str, by_name: bool = False) -> NetResult: ...
 
-    async def unblock(self, ips: Iterable[str], dev: str) -> NetResult: ...
+    async def unblock(self, ips: Iterable[str], dev: str,
+                      by_name: bool = False) -> NetResult: ...
 
     def announcer(self, dev: str, mac: str | None) -> Sender | None: ...
 
@@ -179,7 +180,8 @@ class Kernel(KernelPort, Protocol):
     async def delete_vmac(self, vmac: Vmac) -> NetResult: ...
 
     # -- nftables
-    async def setup_firewall(self, table: str) -> None: ...
+    async def setup_firewall(self, table: str, priority: int = -1, counters: bool = False,
+                             ifindex: bool = False) -> None: ...
 
     async def firewall_add_vmac(self, vmac: str, parent: str, family: int) -> NetResult: ...
 
@@ -372,17 +374,19 @@ class LinuxKernel:
     def has_firewall(self) -> bool:
         return self.firewall is not None
 
-    async def setup_firewall(self, table: str) -> None:
-        self.firewall = Firewall(table)
+    async def setup_firewall(self, table: str, priority: int = -1, counters: bool = False,
+                             ifindex: bool = False) -> None:
+        self.firewall = Firewall(table, priority=priority, counters=counters, ifindex=ifindex)
         await self.firewall.setup()
 
-    async def block(self, ips: Iterable[str], dev: str) -> NetResult:
+    async def block(self, ips: Iterable[str], dev: str, by_name: bool = False) -> NetResult:
         assert self.firewall is not None
-        return await self.firewall.block(ips, dev)
+        return await self.firewall.block(ips, dev, by_name)
 
-    async def unblock(self, ips: Iterable[str], dev: str) -> NetResult:
+    async def unblock(self, ips: Iterable[str], dev: str,
+                      by_name: bool = False) -> NetResult:
         assert self.firewall is not None
-        return await self.firewall.unblock(ips, dev)
+        return await self.firewall.unblock(ips, dev, by_name)
 
     async def firewall_add_vmac(self, vmac: str, parent: str, family: int) -> NetResult:
         assert self.firewall is not None

@@ -310,7 +310,8 @@ class VrrpProcess:
         k = self.kernel
         if not k.has_firewall and any(i.uses_firewall or i.vmac is not None
                                       for i in self.instances.values()):
-            await k.setup_firewall(g.nftables or DEFAULT_TABLE)
+            await k.setup_firewall(g.nftables or DEFAULT_TABLE, g.nftables_priority,
+                                   g.nftables_counters, g.nftables_ifindex)
         if k.has_firewall:
             for i in self.instances.values():
                 if i.vmac is not None:

@@ -8,8 +8,14 @@ The tables are the ones keepalived 2.2.7 builds (observed with ``nft list rulese
   ``ip saddr @vips drop``.
 * ``table ip6 keepalived``: set ``vips`` (ipv6_addr), constant set ``neighbor-discovery``
   (NS, NA: always accepted, the address must stay resolvable), set ``vips_link_local``
-  (ipv6_addr . iface_index: a link-local VIP is only meaningful with its interface), chains
-  ``in``/``out`` plus ``in_link_local``/``out_link_local`` for fe80::/10.
+  (ipv6_addr . iface_index: a link-local VIP is only meaningful with its interface; made with
+  its first element), chains ``in``/``out`` plus ``in_link_local``/``out_link_local`` for
+  fe80::/10. An instance with ``dont_track_primary`` keys the link-local VIPs of its own
+  interface by name instead (set ``vips_link_local_name``, ipv6_addr . ifname), unless
+  ``nftables_ifindex`` is set.
+
+``nftables_priority`` sets the chains' priority (-1 by default: ``filter - 1``) and
+``nftables_counters`` puts a ``counter`` before the verdict of every rule, as keepalived does.
 
 The daemon adds a VIP when the core says it must not accept traffic for it (keepalived: a
 non-owner MASTER without accept mode) and removes it when that ends; ``teardown`` deletes the
@@ -40,6 +46,9 @@ log = logging.getLogger("pykeepalived.net.firewall")
 
 DEFAULT_TABLE = "keepalived"
 ND_TYPES = "nd-neighbor-solicit, nd-neighbor-advert"
+# the sets holding blocked addresses, in the order keepalived fills them
+LISTED_SETS = (("ip", "vips"), ("ip6", "vips"), ("ip6", "vips_link_local"),
+               ("ip6", "vips_link_local_name"))
 
 
 def _valid_name(name: str) -> str:
@@ -53,43 +62,63 @@ def _chain(family: str, t: str, name: str, hook: str, priority: int) -> str:
             "policy accept ; }")
 
 
+def _verdict(verdict: str, counters: bool) -> str:
+    """A rule's verdict, after a ``counter`` when ``nftables_counters`` asks for one (keepalived
+    puts one in every rule it makes, just before the verdict)."""
+    return f"counter {verdict}" if counters else verdict
+
+
 def vips_part(table: str, family: str, priority: int = -1,
-              have_out: bool = False) -> list[str]:
+              have_out: bool = False, counters: bool = False) -> list[str]:
     """Sets, chains and rules that drop traffic to/from listed VIPs (``family`` ip | ip6).
 
     ``have_out``: the ``out`` chain already exists (the VMAC part made it). Chains are created
-    before rules, in keepalived's order: ``nft list`` shows objects in creation order.
+    before rules, in keepalived's order: ``nft list`` shows objects in creation order. The
+    link-local sets come with their first element (``ll_part``), as in keepalived.
     """
     t = _valid_name(table)
     out = [] if have_out else [_chain(family, t, "out", "output", priority)]
+    drop = _verdict("drop", counters)
     if family == "ip":
         return [f"add table ip {t}", f"add set ip {t} vips {{ type ipv4_addr ; }}", *out,
-                f"add rule ip {t} out ip saddr @vips drop",
+                f"add rule ip {t} out ip saddr @vips {drop}",
                 _chain("ip", t, "in", "input", priority),
-                f"add rule ip {t} in ip daddr @vips drop"]
+                f"add rule ip {t} in ip daddr @vips {drop}"]
+    accept = _verdict("accept", counters)
     return [
         f"add table ip6 {t}",
         f"add set ip6 {t} vips {{ type ipv6_addr ; }}",
         f"add set ip6 {t} neighbor-discovery {{ type icmpv6_type ; flags constant ; "
         f"elements = {{ {ND_TYPES} }} ; }}",
-        f"add set ip6 {t} vips_link_local {{ type ipv6_addr . iface_index ; }}",
         *out,
         _chain("ip6", t, "in", "input", priority),
         f"add chain ip6 {t} in_link_local",
         f"add chain ip6 {t} out_link_local",
-        f"add rule ip6 {t} in_link_local ip6 daddr . iif @vips_link_local drop",
-        f"add rule ip6 {t} out_link_local ip6 saddr . oif @vips_link_local drop",
-        f"add rule ip6 {t} out icmpv6 type @neighbor-discovery accept",
-        f"add rule ip6 {t} out ip6 saddr fe80::/10 goto out_link_local",
-        f"add rule ip6 {t} out ip6 saddr @vips drop",
-        f"add rule ip6 {t} in icmpv6 type @neighbor-discovery accept",
-        f"add rule ip6 {t} in ip6 daddr fe80::/10 goto in_link_local",
-        f"add rule ip6 {t} in ip6 daddr @vips drop",
+        f"add rule ip6 {t} out icmpv6 type @neighbor-discovery {accept}",
+        f"add rule ip6 {t} out ip6 saddr fe80::/10 {_verdict('goto out_link_local', counters)}",
+        f"add rule ip6 {t} out ip6 saddr @vips {drop}",
+        f"add rule ip6 {t} in icmpv6 type @neighbor-discovery {accept}",
+        f"add rule ip6 {t} in ip6 daddr fe80::/10 {_verdict('goto in_link_local', counters)}",
+        f"add rule ip6 {t} in ip6 daddr @vips {drop}",
     ]
 
 
+def ll_part(table: str, by_name: bool = False, counters: bool = False) -> list[str]:
+    """The set of link-local VIPs with their interface, and the rules dropping them: keyed by
+    interface index (``vips_link_local``), or by name (``vips_link_local_name``: keepalived's
+    choice for the addresses an instance with ``dont_track_primary`` holds on its own
+    interface, unless ``nftables_ifindex``)."""
+    t = _valid_name(table)
+    name, typ, i, o = (("vips_link_local_name", "ifname", "iifname", "oifname") if by_name
+                       else ("vips_link_local", "iface_index", "iif", "oif"))
+    drop = _verdict("drop", counters)
+    return [f"add set ip6 {t} {name} {{ type ipv6_addr . {typ} ; }}",
+            f"add rule ip6 {t} in_link_local ip6 daddr . {i} @{name} {drop}",
+            f"add rule ip6 {t} out_link_local ip6 saddr . {o} @{name} {drop}"]
+
+
 def vmac_part(table: str, family: str, priority: int = -1,
-              have_out: bool = False) -> list[str]:
+              have_out: bool = False, counters: bool = False) -> list[str]:
     """keepalived's VMAC rules: multicast listener reports sent on a VMAC leave through the
     parent instead (``dup`` to the mapped device, original dropped), and IPv6 router
     solicitations from a VMAC are dropped, so no frame carries the shared virtual MAC except
@@ -98,28 +127,31 @@ def vmac_part(table: str, family: str, priority: int = -1,
     ``have_out``: the ``out`` chain already exists with VIP rules; ours go in front of them.
     """
     t = _valid_name(table)
+    drop = _verdict("drop", counters)
     if family == "ip":
         objs = [f"add table ip {t}",
                 f"add map ip {t} vmac_map {{ type iface_index : iface_index ; }}"]
         rules = ['ip protocol igmp meta oifkind "macvlan" dup to ip daddr device oif map '
-                 "@vmac_map drop"]
+                 f"@vmac_map {drop}"]
     else:
         objs = [f"add table ip6 {t}",
                 f"add map ip6 {t} vmac_map {{ type iface_index : iface_index ; }}",
                 f"add set ip6 {t} vmac_set {{ type iface_index ; }}"]
         rules = ['icmpv6 type mld2-listener-report meta oifkind "macvlan" dup to ip6 daddr '
-                 "device oif map @vmac_map drop",
-                 'icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set drop']
+                 f"device oif map @vmac_map {drop}",
+                 f'icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @vmac_set {drop}']
     if have_out:
         return objs + [f"insert rule {family} {t} out {r}" for r in reversed(rules)]
     return objs + [_chain(family, t, "out", "output", priority)] + [
         f"add rule {family} {t} out {r}" for r in rules]
 
 
-def setup_script(table: str, priority: int = -1) -> str:
-    """Both VIP parts at once (what a Firewall holding IPv4 and IPv6 VIPs ends up with)."""
-    return "\n".join(vips_part(table, "ip", priority) + vips_part(table, "ip6", priority)
-                     + [""])
+def setup_script(table: str, priority: int = -1, counters: bool = False) -> str:
+    """Both VIP parts at once, with the link-local set by index (what a Firewall holding
+    IPv4, IPv6 and link-local VIPs ends up with)."""
+    return "\n".join(vips_part(table, "ip", priority, counters=counters)
+                     + vips_part(table, "ip6", priority, counters=counters)
+                     + ll_part(table, counters=counters) + [""])
 
 
 def teardown_script(table: str) -> str:
@@ -128,33 +160,41 @@ def teardown_script(table: str) -> str:
                       f"add table ip6 {t}", f"delete table ip6 {t}", ""])
 
 
-def element_key(ip: str, ifname: str | None = None) -> str:
-    """How a blocked address is tracked: ``fe80::1%eth0`` for link-local, else the address."""
+def element_key(ip: str, ifname: str | None = None, by_name: bool = False) -> str:
+    """How a blocked address is tracked: ``fe80::1%eth0`` for link-local (``fe80::1@eth0``
+    when the set matches the interface by name), else the address."""
     a = ipaddress.ip_address(ip)
     if a.version == 6 and a.is_link_local:
         if not ifname:
             raise ValueError(f"link-local {a} needs its interface")
-        return f"{a}%{_valid_name(ifname)}"
+        return f"{a}{'@' if by_name else '%'}{_valid_name(ifname)}"
     return str(a)
+
+
+def _split_key(key: str) -> tuple[str, str, str]:
+    """``(address, interface, set)`` of an element key."""
+    for sep, name in (("%", "vips_link_local"), ("@", "vips_link_local_name")):
+        ip, found, ifname = key.partition(sep)
+        if found:
+            return ip, ifname, name
+    return key, "", "vips"
 
 
 def elements_script(table: str, keys: Iterable[str], add: bool) -> str:
     """nft script adding (or deleting) element keys (see ``element_key``) to/from the sets."""
     t = _valid_name(table)
-    v4: list[str] = []
-    v6: list[str] = []
-    ll: list[str] = []
+    sets: dict[tuple[str, str], list[str]] = {
+        (fam, name): [] for fam, name in LISTED_SETS}
     for key in keys:
-        ip, _, ifname = key.partition("%")
+        ip, ifname, name = _split_key(key)
         a = ipaddress.ip_address(ip)
         if ifname:
-            ll.append(f'{a} . "{_valid_name(ifname)}"')
+            sets["ip6", name].append(f'{a} . "{_valid_name(ifname)}"')
         else:
-            (v6 if a.version == 6 else v4).append(str(a))
+            sets["ip6" if a.version == 6 else "ip", "vips"].append(str(a))
     verb = "add" if add else "delete"
     lines = []
-    for fam, name, items in (("ip", "vips", v4), ("ip6", "vips", v6),
-                             ("ip6", "vips_link_local", ll)):
+    for (fam, name), items in sets.items():
         if items:
             lines.append(f"{verb} element {fam} {t} {name} {{ {', '.join(items)} }}")
     return "\n".join(lines) + "\n"
@@ -216,16 +256,22 @@ class Firewall:
     previous run left), then ``block``/``unblock`` VIPs and ``add_vmac``/``remove_vmac``.
 
     ``backend``: ``"auto"`` (libnftables when it loads, else the CLI), ``"lib"`` or ``"cli"``.
+    ``priority``, ``counters``, ``ifindex``: the ``nftables_priority``, ``nftables_counters``
+    and ``nftables_ifindex`` keywords (chain priority; a counter in every rule; link-local
+    VIPs always keyed by interface index, never by name).
     """
 
     def __init__(self, table: str = DEFAULT_TABLE, netns: str | None = None,
-                 priority: int = -1, backend: str = "auto") -> None:
+                 priority: int = -1, backend: str = "auto", counters: bool = False,
+                 ifindex: bool = False) -> None:
         self.table = _valid_name(table)
         self.netns = netns
         self.priority = priority
+        self.counters = counters
+        self.ifindex = ifindex
         self.blocked: set[str] = set()
         self.vmacs: dict[str, tuple[str, str]] = {}  # VMAC -> (parent, nft family)
-        self.parts: set[tuple[str, str]] = set()  # (ip|ip6, vips|vmac) present
+        self.parts: set[tuple[str, str]] = set()  # (ip|ip6, vips|vmac|ll set) present
         self._cleared = False
         self.lib: LibNft | None = None
         if backend in ("auto", "lib"):
@@ -274,10 +320,12 @@ class Firewall:
     def _part_script(self, family: str, part: str) -> list[str]:
         if (family, part) in self.parts:
             return []
+        if part.startswith("vips_link_local"):
+            return ll_part(self.table, part.endswith("_name"), self.counters)
         other = "vmac" if part == "vips" else "vips"
         build = vips_part if part == "vips" else vmac_part
         return build(self.table, family, self.priority,
-                     have_out=(family, other) in self.parts)
+                     have_out=(family, other) in self.parts, counters=self.counters)
 
     async def _ensure(self, op: str, target: str, lines: list[str],
                       parts: list[tuple[str, str]]) -> NetResult:
@@ -294,27 +342,32 @@ class Firewall:
             self.parts.update(parts)
         return res
 
-    def _keys(self, ips: Iterable[str], ifname: str | None, op: str) -> list[str]:
+    def _keys(self, ips: Iterable[str], ifname: str | None, op: str,
+              by_name: bool = False) -> list[str]:
         keys = []
         for ip in ips:
             try:
-                keys.append(element_key(ip, ifname))
+                keys.append(element_key(ip, ifname, by_name and not self.ifindex))
             except ValueError as e:
                 log.warning("firewall %s %s: %s", op, ip, e)
         return list(dict.fromkeys(keys))
 
-    async def block(self, ips: Iterable[str], ifname: str | None = None) -> NetResult:
+    async def block(self, ips: Iterable[str], ifname: str | None = None,
+                    by_name: bool = False) -> NetResult:
         """Drop traffic to and from ``ips`` (already blocked ones are skipped).
 
-        ``ifname``: the interface of link-local IPv6 addresses (skipped, logged, without it).
+        ``ifname``: the interface of link-local IPv6 addresses (skipped, logged, without it);
+        ``by_name``: match it by name (keepalived does for an instance with
+        ``dont_track_primary``, on its own interface), unless ``ifindex``.
         """
-        new = [k for k in self._keys(ips, ifname, "block") if k not in self.blocked]
+        new = [k for k in self._keys(ips, ifname, "block", by_name) if k not in self.blocked]
         if not new:
             return NetResult(True, "block", "", changed=False)
         fams = sorted({"ip6" if ":" in k else "ip" for k in new})
+        lls = sorted({_split_key(k)[2] for k in new} - {"vips"})
         res = await self._ensure("block", " ".join(new),
                                  elements_script(self.table, new, True).splitlines(),
-                                 [(f, "vips") for f in fams])
+                                 [(f, "vips") for f in fams] + [("ip6", s) for s in lls])
         if res.ok:
             self.blocked.update(new)
         return res
@@ -348,9 +401,10 @@ class Firewall:
             del self.vmacs[vmac]
         return res
 
-    async def unblock(self, ips: Iterable[str], ifname: str | None = None) -> NetResult:
+    async def unblock(self, ips: Iterable[str], ifname: str | None = None,
+                      by_name: bool = False) -> NetResult:
         """Accept traffic to ``ips`` again (unknown ones are skipped)."""
-        gone = [k for k in self._keys(ips, ifname, "unblock") if k in self.blocked]
+        gone = [k for k in self._keys(ips, ifname, "unblock", by_name) if k in self.blocked]
         if not gone:
             return NetResult(True, "unblock", "", changed=False)
         script = elements_script(self.table, gone, False)
@@ -374,7 +428,7 @@ class Firewall:
     async def listed(self) -> set[str]:
         """Element keys currently in the kernel's sets (read back with ``nft -j``)."""
         out: set[str] = set()
-        for fam, name in (("ip", "vips"), ("ip6", "vips"), ("ip6", "vips_link_local")):
+        for fam, name in LISTED_SETS:
             rc, text, _err = await self._nft(["-j", "list", "set", fam, self.table, name])
             if rc != 0:
                 continue
@@ -389,7 +443,8 @@ class Firewall:
                                 dev = if_name(dev, self.netns)
                             except OSError:
                                 pass
-                        out.add(f"{ip}%{dev}")
+                        sep = "@" if name.endswith("_name") else "%"
+                        out.add(f"{ip}{sep}{dev}")
         return out
 
     async def teardown(self) -> NetResult:

@@ -207,14 +207,16 @@ class MemoryKernel:
     def has_firewall(self) -> bool:
         return self.firewall is not None
 
-    async def setup_firewall(self, table: str) -> None:
+    async def setup_firewall(self, table: str, priority: int = -1, counters: bool = False,
+                             ifindex: bool = False) -> None:
         self.firewall = table
 
-    async def block(self, ips: Iterable[str], dev: str) -> NetResult:
+    async def block(self, ips: Iterable[str], dev: str, by_name: bool = False) -> NetResult:
         self.blocked |= {(ip, dev) for ip in ips}
         return self._ok("block", dev)
 
-    async def unblock(self, ips: Iterable[str], dev: str) -> NetResult:
+    async def unblock(self, ips: Iterable[str], dev: str,
+                      by_name: bool = False) -> NetResult:
         self.blocked -= {(ip, dev) for ip in ips}
         return self._ok("unblock", dev)
 

@@ -34,6 +34,7 @@ from pykeepalived.net.arp import build_garp, build_unsolicited_na, inet_checksum
 from pykeepalived.net.firewall import (
     element_key,
     elements_script,
+    ll_part,
     setup_script,
     teardown_script,
     vips_part,
@@ -233,3 +234,18 @@ def test_nft_scripts() -> None:
                    if " out " in ln)
     with pytest.raises(ValueError):
         setup_script("bad name;")
+    # nftables_priority / nftables_counters: every chain's priority, a counter before verdicts
+    c = setup_script("kt", priority=7, counters=True)
+    assert c.count("priority 7 ;") == 4 and "priority -1" not in c
+    assert "add rule ip6 kt in ip6 daddr fe80::/10 counter goto in_link_local" in c
+    assert all(" counter " in ln for ln in c.splitlines() if ln.startswith("add rule"))
+    assert " counter " not in s
+    assert all(" counter drop" in ln for ln in vmac_part("kt", "ip6", counters=True)
+               if ln.startswith("add rule"))
+    # a link-local VIP keyed by name (dont_track_primary) goes to its own set
+    assert element_key("fe80::1", "eth0", by_name=True) == "fe80::1@eth0"
+    assert elements_script("kt", ["fe80::1@eth0"], True).strip() == (
+        'add element ip6 kt vips_link_local_name { fe80::1 . "eth0" }')
+    assert ll_part("kt", by_name=True)[1:] == [
+        "add rule ip6 kt in_link_local ip6 daddr . iifname @vips_link_local_name drop",
+        "add rule ip6 kt out_link_local ip6 saddr . oifname @vips_link_local_name drop"]
