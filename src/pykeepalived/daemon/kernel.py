@@ -166,6 +166,8 @@ class Kernel(KernelPort, Protocol):
     # -- links and events
     async def link_up(self, ifname: str) -> bool: ...
 
+    async def link_mtu(self, ifname: str) -> int: ...
+
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None: ...
 
     async def watch_routes(self, on_delete: Callable[[], None]) -> None: ...
@@ -331,6 +333,15 @@ class LinuxKernel:
             log.warning("netlink link query for %s failed: %s", ifname, e)
             info = None
         return info.oper_up if info is not None else ioctl_up(ifname)
+
+    async def link_mtu(self, ifname: str) -> int:
+        """``ifname``'s MTU (0 when it cannot be read: the MTU policy then asks nothing)."""
+        try:
+            info = await link_info(ifname, ipr=self.am.ipr)
+        except Exception as e:
+            log.warning("netlink link query for %s failed: %s", ifname, e)
+            info = None
+        return info.mtu if info is not None else 0
 
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None:
         self._monitor = LinkMonitor(on_event, rcvbuf=self._monitor_rcvbuf)

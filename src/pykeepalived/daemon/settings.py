@@ -257,3 +257,35 @@ def instance_identity(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[Any, .
     globals_used = (g.vrrp_mcast_group4, g.vrrp_mcast_group6, g.vrrp_min_garp, g.vrrp_strict,
                     g.nftables, g.vmac_prefix)
     return (position_free(inst), scripts, position_free(group), globals_used)
+
+
+# VRRP header, IPv2 authentication data, IPv4 header, IPsec-AH header (keepalived's sizes)
+_VRRP_HDR, _AUTH_DATA, _IP4_HDR, _AH_HDR = 8, 8, 20, 24
+
+
+def advert_len(c: VrrpInstance) -> int:
+    """The length of the instance's adverts as the receive socket queues them: the VRRP
+    message (its addresses, v2's authentication data), after the IPv4 header (and AH) for
+    IPv4 (an IPv6 raw socket gets no IP header). keepalived's ``vrrp_adv_len``."""
+    n = sum(1 for a in c.virtual_ipaddresses if a.family == c.family)
+    if c.family == 6:
+        return _VRRP_HDR + 16 * n
+    ah = _AH_HDR if c.auth_type == "AH" else 0
+    return _IP4_HDR + ah + _VRRP_HDR + (_AUTH_DATA if c.version == 2 else 0) + 4 * n
+
+
+def rx_buf_share(c: VrrpInstance, g: GlobalDefs, mtu: int) -> int:
+    """What instance ``c`` adds to its receive socket's SO_RCVBUF, as keepalived sums it over
+    the instances sharing a socket: ``kernel_rx_buf_size``, else by ``vrrp_rx_bufs_policy``
+    (a size; ``vrrp_rx_bufs_multiplier`` adverts; that many MTUs of its interface, ``mtu``).
+    0: the instance asks for nothing (a socket none asks for keeps pykeepalived's default)."""
+    if c.kernel_rx_buf_size:
+        return c.kernel_rx_buf_size
+    policy = g.vrrp_rx_bufs_policy
+    if policy == "SIZE":
+        return g.vrrp_rx_bufs_size
+    if policy == "ADVERT":
+        return g.vrrp_rx_bufs_multiplier * advert_len(c)
+    if policy == "MTU":
+        return g.vrrp_rx_bufs_multiplier * mtu
+    return 0

@@ -51,6 +51,7 @@ from pykeepalived.daemon.settings import (
     route_of,
     router_settings,
     rule_of,
+    rx_buf_share,
     static_track_name,
     wire_settings,
 )
@@ -134,7 +135,8 @@ class VrrpProcess:
         self.groups: dict[str, SyncGroup] = {}
         self.sockets: dict[SockKey, VrrpSocket] = {}
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
-        self._rx_sizes: dict[SockKey, dict[str, int]] = {}  # kernel_rx_buf_size per instance
+        # each instance's share of its socket's receive buffer (settings.rx_buf_share)
+        self._rx_sizes: dict[SockKey, dict[str, int]] = {}
         self.scheduler: Scheduler | None = None
         self._vmac_keys: set[SockKey] = set()
         self.schedule = TimerSchedule()
@@ -425,10 +427,13 @@ class VrrpProcess:
                     inst.sock = sock
         elif not unicast:
             sock.join(group)
-        if c.kernel_rx_buf_size:
-            # keepalived's socket buffer is the sum of its instances' kernel_rx_buf_size
+        g = self.cfg.global_defs
+        mtu = await self.kernel.link_mtu(ifname) if g.vrrp_rx_bufs_policy == "MTU" else 0
+        share = rx_buf_share(c, g, mtu)
+        if share:
+            # keepalived's socket buffer is the sum of its instances' shares
             sizes = self._rx_sizes.setdefault(key, {})
-            sizes[c.name] = c.kernel_rx_buf_size
+            sizes[c.name] = share
             sock.set_rcvbuf(sum(sizes.values()))
         return sock
 
@@ -549,6 +554,8 @@ class VrrpProcess:
         self.static.schedule()  # routes and addresses die with links
         if not ev.deleted and self._ifindex.get(ev.ifname, ev.ifindex) != ev.ifindex:
             self._recreated(ev.ifname, ev.ifindex)
+        if ev.mtu and self.cfg.global_defs.vrrp_rx_bufs_policy == "MTU":
+            self._resize_for_mtu(ev.ifname, ev.mtu)
         old = self._iface_up.get(ev.ifname)
         self._iface_up[ev.ifname] = ev.up
         if old == ev.up:
@@ -568,6 +575,20 @@ class VrrpProcess:
                 ep.set_track_state(TrackKind.INTERFACE, ev.ifname, ev.up, now)
             self._flush(inst)
         self._rearm()
+
+    def _resize_for_mtu(self, ifname: str, mtu: int) -> None:
+        """``vrrp_rx_bufs_policy MTU``: the receive buffers of ``ifname``'s sockets follow its
+        MTU, as keepalived resizes them when the MTU changes."""
+        g = self.cfg.global_defs
+        for key, sizes in self._rx_sizes.items():
+            sock = self.sockets.get(key)
+            if key[0] != ifname or sock is None:
+                continue
+            new = {n: rx_buf_share(self.instances[n].cfg, g, mtu)
+                   for n in sizes if n in self.instances}
+            if new != sizes:
+                sizes.update(new)
+                sock.set_rcvbuf(sum(sizes.values()))
 
     def _recreated(self, ifname: str, index: int) -> None:
         """``ifname`` was deleted and made again: its sockets (bound to the old index, deaf

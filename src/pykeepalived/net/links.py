@@ -93,7 +93,8 @@ class LinkInfo:
 
 @dataclass(frozen=True)
 class LinkEvent:
-    """A link appeared, changed or vanished (``deleted``). ``up`` = usable for VRRP."""
+    """A link appeared, changed or vanished (``deleted``). ``up`` = usable for VRRP; ``mtu``
+    (0: unknown) lets receive buffers sized by MTU follow a change."""
 
     ifindex: int
     ifname: str
@@ -102,6 +103,7 @@ class LinkEvent:
     carrier: bool
     admin_up: bool
     deleted: bool = False
+    mtu: int = 0
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class LinkMonitor:
         self.names: dict[int, str] = {}
         self._ipr: Any = None
         self._task: asyncio.Task[None] | None = None
-        self._last: dict[int, tuple[bool, str, bool, bool]] = {}
+        self._last: dict[int, tuple[bool, str, bool, bool, int]] = {}
 
     async def start(self) -> None:
         from pykeepalived.net.pyroute2_lite import async_iproute
@@ -204,7 +206,7 @@ class LinkMonitor:
                 info = _link_from_msg(m)
                 self.names[info.ifindex] = info.ifname
                 self._last[info.ifindex] = (info.oper_up, info.operstate, info.carrier,
-                                            info.admin_up)
+                                            info.admin_up, info.mtu)
         self._ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
         apply_rcvbuf(self._ipr.socket, self.rcvbuf, "netlink monitor")
         await self._ipr.bind(groups=self.groups)
@@ -273,7 +275,7 @@ class LinkMonitor:
             info = _link_from_msg(msg)
             self.names[info.ifindex] = info.ifname
             deleted = event == "RTM_DELLINK"
-            state = (info.oper_up, info.operstate, info.carrier, info.admin_up)
+            state = (info.oper_up, info.operstate, info.carrier, info.admin_up, info.mtu)
             if not deleted and self._last.get(info.ifindex) == state:
                 return  # RTM_NEWLINK for an unrelated attribute change: nothing to report
             self._last[info.ifindex] = state
@@ -282,7 +284,7 @@ class LinkMonitor:
             self._emit(LinkEvent(ifindex=info.ifindex, ifname=info.ifname,
                                  up=info.oper_up and not deleted, operstate=info.operstate,
                                  carrier=info.carrier, admin_up=info.admin_up,
-                                 deleted=deleted))
+                                 deleted=deleted, mtu=info.mtu))
         elif event in ("RTM_NEWADDR", "RTM_DELADDR"):
             ifindex = int(msg["index"])
             fam = 6 if msg["family"] == socket.AF_INET6 else 4

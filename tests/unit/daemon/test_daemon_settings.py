@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pykeepalived.config import load_text
 from pykeepalived.daemon.instance import destinations, instance_addresses
-from pykeepalived.daemon.settings import instance_identity, router_settings
+from pykeepalived.daemon.settings import (
+    advert_len,
+    instance_identity,
+    router_settings,
+    rx_buf_share,
+)
 from pykeepalived.vrrp.actions import State
 from pykeepalived.vrrp.auth import AuthType
 from pykeepalived.vrrp.tracking import TrackKind
@@ -193,3 +198,28 @@ def test_track_bfd_applies_the_weight_of_an_up_session() -> None:
     ra = VrrpRouter(router_settings(a, cfg, None, g), 0.0)
     rb = VrrpRouter(router_settings(b, cfg, None, g), 0.0)
     assert (ra.effective_priority, rb.effective_priority) == (115 - 7, 105 - 7)
+
+
+def test_vrrp_rx_bufs_policy_shares() -> None:
+    """Each instance's share of its socket's SO_RCVBUF, by keepalived's formula:
+    kernel_rx_buf_size first, then vrrp_rx_bufs_policy (size, multiplier × advert length,
+    multiplier × MTU); nothing without either."""
+    def cfg(glob: str, inst: str = "", vips: str = "10.0.0.1\n10.0.0.2") -> tuple[int, ...]:
+        text = (f"global_defs {{\n{glob}\n}}\nvrrp_instance A {{\ninterface eth0\n"
+                f"virtual_router_id 1\n{inst}\nvirtual_ipaddress {{\n{vips}\n}}\n}}\n")
+        c = load_text(text).config
+        i = c.vrrp_instances[0]
+        return advert_len(i), rx_buf_share(i, c.global_defs, 1500)
+
+    # IPv4 header 20 + VRRP header 8 + v2 authentication data 8 + 4 per address
+    assert cfg("vrrp_rx_bufs_policy ADVERT") == (44, 3 * 44)
+    assert cfg("vrrp_rx_bufs_policy ADVERT\nvrrp_rx_bufs_multiplier 5",
+               "version 3") == (36, 5 * 36)
+    assert cfg("vrrp_rx_bufs_policy ADVERT", "authentication {\nauth_type AH\n"
+               "auth_pass x\n}")[0] == 44 + 24  # the IPsec-AH header
+    # an IPv6 raw socket queues no IP header: VRRP header + 16 per address
+    assert cfg("vrrp_rx_bufs_policy ADVERT", "version 3", "fd00::1\nfd00::2") == (40, 120)
+    assert cfg("vrrp_rx_bufs_policy MTU\nvrrp_rx_bufs_multiplier 2")[1] == 3000
+    assert cfg("vrrp_rx_bufs_policy 70000")[1] == 70000
+    assert cfg("vrrp_rx_bufs_policy 70000", "kernel_rx_buf_size 9000")[1] == 9000
+    assert cfg("")[1] == 0

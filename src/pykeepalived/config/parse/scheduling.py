@@ -226,13 +226,12 @@ AUTO_PRIORITY_ROWS = (
        syntax="µs", default="1000000"),
 )
 
-NO_RX_POLICY = ("VRRP sockets take kernel_rx_buf_size, else 2 MiB (SO_RCVBUFFORCE): the policy "
-                "is not applied")
+# Each instance without kernel_rx_buf_size adds its share to its receive socket's SO_RCVBUF
+# (daemon.settings.rx_buf_share); a socket no instance sizes keeps pykeepalived's 2 MiB.
 RX_BUFS_ROWS = (
     _k("vrrp_rx_bufs_policy", Kind.WORDS, _rx_bufs_policy, syntax="MTU | ADVERT | BYTES",
-       status=Status.NO_EFFECT, why=NO_RX_POLICY),
-    _k("vrrp_rx_bufs_multiplier", Kind.INT, _rx_bufs_multiplier, lo=1, hi=U32, default="3",
-       status=Status.NO_EFFECT, why=NO_RX_POLICY),
+       default="none (2 MiB, SO_RCVBUFFORCE; keepalived: the kernel default)"),
+    _k("vrrp_rx_bufs_multiplier", Kind.INT, _rx_bufs_multiplier, lo=1, hi=U32, default="3"),
 )
 
 
