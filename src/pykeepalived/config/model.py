@@ -663,7 +663,10 @@ class VrrpInstance:
     unicast_ttl: int = 255
     check_unicast_src: bool = False
     unicast_fault_no_peer: bool = False
-    old_unicast_checksum: bool = False
+    # v3/IPv4 unicast checksum summed with the multicast group as destination (keepalived
+    # before 1.3.6): True sends and accepts only that, False (``never``) never; None (not
+    # configured) switches to it when a unicast advert verifies only that way
+    old_unicast_checksum: bool | None = None
     mcast_src_ip: str | None = None
     mcast_dst_ip: str | None = None  # None = vrrp_mcast_group4/6 from global_defs
     track_src_ip: bool = False

@@ -216,7 +216,8 @@ def wire_settings(inst: VrrpInstance, src: str, group: str, dsts: tuple[str, ...
         family=inst.family, src=src, destinations=dsts, mcast_group=group,
         unicast=inst.unicast, auth=auth_of(inst),
         ttl=inst.unicast_ttl if inst.unicast else VRRP_TTL,
-        v3_checksum_as_v2=inst.v3_checksum_as_v2, unicast_peers=peers, vmac=vmac)
+        v3_checksum_as_v2=inst.v3_checksum_as_v2, unicast_peers=peers, vmac=vmac,
+        old_unicast_checksum=inst.old_unicast_checksum)
 
 
 _NOT_A_DATACLASS: tuple[str, ...] = ()

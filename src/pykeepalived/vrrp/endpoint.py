@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
@@ -72,6 +72,7 @@ from pykeepalived.vrrp.packet import (
     IPV4_HEADER_LEN,
     Advert,
     AdvertEncoder,
+    ChecksumForm,
     Expect,
     IpIdCounter,
     PacketError,
@@ -129,7 +130,10 @@ class WireSettings:
     ``ttl``: IPv4 TTL of sent adverts (``unicast_ttl`` in unicast mode, else 255).
     ``unicast_peers``: with ``check_unicast_src`` or peer TTL ranges, each peer's accepted
     (min_ttl, max_ttl); ``None``: any source. ``vmac``: datagrams are read on a VMAC and its
-    base interface, so the second copy of each is dropped.
+    base interface, so the second copy of each is dropped. ``old_unicast_checksum``: v3/IPv4
+    unicast adverts summed with the multicast group as destination (keepalived before 1.3.6):
+    True sends and accepts only those, False (``never``) never; None switches to them when a
+    unicast advert verifies only that way, as keepalived does.
     """
 
     family: int
@@ -142,6 +146,7 @@ class WireSettings:
     v3_checksum_as_v2: bool = False
     unicast_peers: Mapping[str, tuple[int, int]] | None = None
     vmac: bool = False
+    old_unicast_checksum: bool | None = None
 
 
 class VrrpEndpoint:
@@ -171,7 +176,8 @@ class VrrpEndpoint:
             adver_int=settings.adver_int if settings.version == 2 else None,
             addresses=None,  # the router checks the VIP list (and skip_check_adv_addr)
             unicast=wire.unicast, unicast_peers=wire.unicast_peers, auth=wire.auth,
-            ah_state=self._ah, mcast_group=wire.mcast_group)
+            ah_state=self._ah, mcast_group=wire.mcast_group,
+            old_unicast_checksum=wire.old_unicast_checksum)
         self._encoders: dict[tuple[int, int, tuple[str, ...]], AdvertEncoder] = {}
         self._tx: list[Transmit] = []
         self._events: list[Event] = []
@@ -267,6 +273,8 @@ class VrrpEndpoint:
                 self._drop(e)
                 return
             self.last_received = adv
+            if adv.checksum_form is ChecksumForm.LEGACY_UNICAST and self.wire.unicast:
+                self._old_checksum_seen()
         if self._ah is not None and self._router.state is State.BACKUP:
             self._ah.backup_received()
         self._router.receive(adv, now)
@@ -344,6 +352,18 @@ class VrrpEndpoint:
         return decode_ipv6(data, src=meta.src, dst=meta.dst, hop_limit=meta.hop_limit,
                            expect=self._expect, verify_checksum=False)
 
+    def _old_checksum_seen(self) -> None:
+        """A unicast advert verified only with the legacy checksum (the decoder returns that
+        form only when ``old_unicast_checksum`` is not configured): from now on send and accept
+        only the legacy form, as keepalived switches (its ``auto`` mode)."""
+        self.wire = replace(self.wire, old_unicast_checksum=True)
+        self._expect = replace(self._expect, old_unicast_checksum=True)
+        self._encoders.clear()
+        self._memo_key = self._memo_adv = None
+        self._pull()
+        self._events.append(LogEvent(f"({self.name}) Setting unicast VRRPv3 checksum to old "
+                                     "version"))
+
     def _drop(self, e: PacketError) -> None:
         """keepalived's counter for the reason, and its words in the log."""
         stat = e.reason.stat
@@ -406,7 +426,8 @@ class VrrpEndpoint:
             enc = self._encoders[key] = AdvertEncoder(
                 version=act.version, vrid=act.vrid, adver_int=act.adver_int,
                 addresses=act.addresses, src=w.src, auth=w.auth, ttl=w.ttl, unicast=w.unicast,
-                v3_checksum_as_v2=w.v3_checksum_as_v2, mcast_group=w.mcast_group)
+                v3_checksum_as_v2=w.v3_checksum_as_v2, mcast_group=w.mcast_group,
+                legacy_unicast_checksum=w.old_unicast_checksum is True)
         return enc
 
     def __repr__(self) -> str:

@@ -180,6 +180,10 @@ class Expect:
     * ``auth``/``ah_state``: the instance's authentication and its AH counter (the ``auth`` and
       ``ah_state`` arguments of ``decode_*`` take precedence when given).
     * ``mcast_group``: the multicast group for the legacy unicast v3 checksum.
+    * ``old_unicast_checksum`` (``old_unicast_checksum``, v3/IPv4 to a unicast destination):
+      None (not configured) accepts the standard and the legacy form (the caller switches to
+      legacy on seeing it, as keepalived does); True accepts only the legacy form, False only
+      the standard ones (``never``).
     """
 
     version: int | None = None
@@ -190,6 +194,7 @@ class Expect:
     auth: AuthConfig | None = None
     ah_state: AhState | None = None
     mcast_group: str | None = None
+    old_unicast_checksum: bool | None = None
 
     @cached_property
     def packed_addresses(self) -> tuple[bytes, ...]:
@@ -471,19 +476,28 @@ def _ipv4_checksum_form(version: int, msg: bytes, src_b: bytes, dst_b: bytes, ds
         if not ck.verify(msg):
             raise fail(DropReason.CHECKSUM, "Invalid VRRPv2 checksum")
         return ChecksumForm.MESSAGE
-    group = (exp.mcast_group if exp is not None and exp.mcast_group else MCAST_GROUP4)
-    return _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, _packed(group), fail)
+    if exp is None:
+        return _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, _packed(MCAST_GROUP4), fail)
+    group_b = _packed(exp.mcast_group or MCAST_GROUP4)
+    return _v3_ipv4_form(msg, src_b, dst_b, dst_mcast, group_b, fail, exp.old_unicast_checksum)
 
 
 def _v3_ipv4_form(msg: bytes, src_b: bytes, dst_b: bytes, dst_mcast: bool, group_b: bytes,
-                  fail: _FailFn) -> ChecksumForm:
-    """keepalived's default first, then RFC 9568's message-only sum, then the legacy form."""
+                  fail: _FailFn, old: bool | None = None) -> ChecksumForm:
+    """keepalived's default first, then RFC 9568's message-only sum, then the legacy form
+    (``old``: see ``Expect.old_unicast_checksum``; a multicast destination is the group, so
+    the legacy form is the default one there)."""
     n = len(msg)
+    if old and not dst_mcast:
+        if ck.verify(msg, ck.ones_sum(ck.pseudo_header_v4(src_b, group_b, n))):
+            return ChecksumForm.LEGACY_UNICAST
+        raise fail(DropReason.CHECKSUM, "Invalid VRRPv3 checksum")
     if ck.verify(msg, ck.ones_sum(ck.pseudo_header_v4(src_b, dst_b, n))):
         return ChecksumForm.PSEUDO_HEADER
     if ck.verify(msg):
         return ChecksumForm.MESSAGE
-    if not dst_mcast and ck.verify(msg, ck.ones_sum(ck.pseudo_header_v4(src_b, group_b, n))):
+    if old is None and not dst_mcast and ck.verify(
+            msg, ck.ones_sum(ck.pseudo_header_v4(src_b, group_b, n))):
         return ChecksumForm.LEGACY_UNICAST
     raise fail(DropReason.CHECKSUM, "Invalid VRRPv3 checksum")
 

@@ -151,3 +151,39 @@ def test_a_sync_group_member_moved_by_another_has_output() -> None:
     assert a.state is b.state is State.MASTER
     assert b.has_output() and len(b.datagrams_to_send()) == 1
     assert any(isinstance(e, AcquireAddresses) for e in b.events())
+
+
+def test_old_unicast_checksum_taken_up_from_a_peer_as_keepalived_does() -> None:
+    """old_unicast_checksum not configured: a unicast v3 advert that verifies only with the
+    legacy checksum is accepted, logged in keepalived's words, and from then on this instance
+    sends the legacy form and refuses the standard one; configured, it sends the legacy form
+    from the start; ``never`` refuses a legacy advert."""
+    def v3(src: str, prio: int, legacy: bool) -> bytes:
+        return encode_ipv4(version=3, vrid=51, priority=prio, adver_int=100, addresses=(VIP,),
+                           src=src, dst="10.77.0.12", ip_id=1, legacy_unicast_checksum=legacy)
+
+    def ep3(old: bool | None) -> VrrpEndpoint:
+        ep = VrrpEndpoint(RouterSettings(name="VI_1", vrid=51, priority=100, addresses=(VIP,),
+                                         src_ip="10.77.0.12", version=3, advert_int=1.0),
+                          WireSettings(family=4, src="10.77.0.12", destinations=("10.77.0.11",),
+                                       mcast_group=GROUP, unicast=True,
+                                       old_unicast_checksum=old), 0.0)
+        ep.start(0.0)
+        ep.events()
+        return ep
+
+    ep = ep3(None)
+    ep.receive_datagram(v3("10.77.0.11", 150, legacy=True), META, 0.1)
+    assert ep.stats.advert_rcvd == 1
+    assert LogEvent("(VI_1) Setting unicast VRRPv3 checksum to old version") in ep.events()
+    ep.receive_datagram(v3("10.77.0.11", 150, legacy=False), META, 0.2)
+    assert ep.events() == [LogEvent("(VI_1) Invalid VRRPv3 checksum", "WARNING")]
+    ep.handle_timer(5.0)  # no master heard since: take over, sending the legacy form
+    sent = [d for d, _ in ep.datagrams_to_send()]
+    assert sent and all(d[20:] == v3("10.77.0.12", 100, legacy=True)[20:] for d in sent)
+    configured = ep3(True)
+    configured.handle_timer(5.0)
+    assert configured.datagrams_to_send()[0][0][20:] == v3("10.77.0.12", 100, True)[20:]
+    never = ep3(False)
+    never.receive_datagram(v3("10.77.0.11", 150, legacy=True), META, 0.1)
+    assert never.events() == [LogEvent("(VI_1) Invalid VRRPv3 checksum", "WARNING")]

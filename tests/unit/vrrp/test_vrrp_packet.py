@@ -320,6 +320,34 @@ def test_legacy_form_uses_configured_group() -> None:
     assert ad.checksum_form is ChecksumForm.LEGACY_UNICAST
 
 
+
+def test_old_unicast_checksum_bytes_and_modes() -> None:
+    """old_unicast_checksum: a unicast v3 advert summed over a pseudo-header whose destination
+    is the multicast group (computed here by hand); not configured, both forms verify (the
+    legacy one reported as such); configured, only the legacy one; ``never``, only the
+    standard one. Multicast adverts are the same either way (their destination is the group)."""
+    legacy = v3(dst=PEER, legacy_unicast_checksum=True)
+    msg = legacy[20:]
+    phdr = ipaddress.IPv4Address(SRC).packed + bytes((224, 0, 0, 18, 0, 112, 0, len(msg)))
+    words = struct.unpack(f"!{(len(phdr) + len(msg)) // 2}H", phdr + patch(msg, 6, b"\0\0"))
+    total = sum(words)
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    assert int.from_bytes(msg[6:8], "big") == (~total & 0xFFFF)
+    standard = v3(dst=PEER)
+    assert standard[20:26] == msg[:6] and standard[26:28] != msg[6:8]
+    auto, old, never = (Expect(unicast=True, old_unicast_checksum=m) for m in (None, True, False))
+    assert decode_ipv4(legacy, expect=auto).checksum_form is ChecksumForm.LEGACY_UNICAST
+    assert decode_ipv4(standard, expect=auto).checksum_form is ChecksumForm.PSEUDO_HEADER
+    assert decode_ipv4(legacy, expect=old).checksum_form is ChecksumForm.LEGACY_UNICAST
+    assert reason(decode_ipv4, standard, expect=old) is DropReason.CHECKSUM
+    assert reason(decode_ipv4, legacy, expect=never) is DropReason.CHECKSUM
+    assert decode_ipv4(standard, expect=never).checksum_form is ChecksumForm.PSEUDO_HEADER
+    assert v3(legacy_unicast_checksum=True) == v3()
+    mcast = Expect(unicast=False, old_unicast_checksum=True)
+    assert decode_ipv4(v3(), expect=mcast).checksum_form is ChecksumForm.PSEUDO_HEADER
+
+
 # ---------------------------------------------------------------------------------- encoding
 
 def test_ipv4_header_as_keepalived_sends_it() -> None:

@@ -282,7 +282,12 @@ def _peer(p: Parser, x: Node, b: InstanceBuilder) -> UnicastPeer | None:
 
 def _old_unicast_checksum(p: Parser, n: Node, b: InstanceBuilder) -> None:
     b.unicast_keyword = True
-    b.values["old_unicast_checksum"] = not (n.args and n.args[0] == "never")
+    if not n.args:
+        b.values["old_unicast_checksum"] = True
+    elif n.args[0] == "never":
+        b.values["old_unicast_checksum"] = False
+    else:
+        p.rep(f"({b.name}) Unknown old_unicast_chksum mode {n.args[0]} - ignoring")
 
 
 def _mcast_dst_ip(p: Parser, n: Node, b: InstanceBuilder) -> None:
@@ -593,7 +598,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        why="only silences the 'unicast keyword without peers' warning; an instance without "
        "peers is not put in FAULT"),
     Kw("old_unicast_checksum", Kind.WORDS, fn=_old_unicast_checksum, to="old_unicast_checksum",
-       syntax="[never]", status=NO_EFFECT, why="unicast adverts use the standard checksum"),
+       syntax="[never]", default="off: switch to it when a unicast advert verifies only "
+       "that way"),
     Kw("mcast_dst_ip", Kind.ADDRESS, fn=_mcast_dst_ip, to="mcast_dst_ip",
        default="vrrp_mcast_group4 / vrrp_mcast_group6"),
     _b("track_src_ip", status=NO_EFFECT, why="the source address is not tracked"),
