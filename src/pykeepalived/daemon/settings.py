@@ -11,6 +11,7 @@ positions are left out, so moving a block in the file is not a change).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from typing import Any
 
 from pykeepalived.config.model import (
@@ -152,7 +153,26 @@ def track_specs(inst: VrrpInstance, cfg: KeepalivedConfig,
     for tg in cfg.track_groups:
         if inst.name in tg.instances:
             add(TrackSpec(kind=TrackKind.INTERFACE, name=static_track_name(tg.name)))
+    src = tracked_src_ip(inst)
+    if src is not None:
+        add(TrackSpec(kind=TrackKind.INTERFACE, name=src_track_name(src)))
     return tuple(out)
+
+
+def tracked_src_ip(inst: VrrpInstance) -> str | None:
+    """The source address ``track_src_ip`` watches: the configured ``unicast_src_ip`` or
+    ``mcast_src_ip`` (normalised as the kernel reports addresses); None without the keyword,
+    or without a configured source (keepalived then drops the keyword)."""
+    src = inst.unicast_src_ip or inst.mcast_src_ip
+    if not inst.track_src_ip or not src:
+        return None
+    return str(ipaddress.ip_address(src.split("%", 1)[0]))
+
+
+def src_track_name(ip: str) -> str:
+    """The tracker standing for ``track_src_ip``'s address (see ``static_track_name``): down,
+    while the address is missing from the instance's interface, means FAULT."""
+    return f"track_src_ip {ip}"
 
 
 def static_track_name(group: str) -> str:

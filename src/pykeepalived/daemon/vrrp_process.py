@@ -52,7 +52,9 @@ from pykeepalived.daemon.settings import (
     router_settings,
     rule_of,
     rx_buf_share,
+    src_track_name,
     static_track_name,
+    tracked_src_ip,
     wire_settings,
 )
 from pykeepalived.daemon.static_track import StaticTrackGroups
@@ -135,6 +137,8 @@ class VrrpProcess:
         self.groups: dict[str, SyncGroup] = {}
         self.sockets: dict[SockKey, VrrpSocket] = {}
         self.by_vrid: dict[SockKey, dict[int, Instance]] = {}
+        # track_src_ip: (interface, address) -> the instances whose source it is
+        self._src_tracked: dict[tuple[str, str], set[str]] = {}
         # each instance's share of its socket's receive buffer (settings.rx_buf_share)
         self._rx_sizes: dict[SockKey, dict[str, int]] = {}
         self.scheduler: Scheduler | None = None
@@ -391,6 +395,13 @@ class VrrpProcess:
         for t in tracked:
             if not await self._link_up(t.name):
                 ep.set_track_state(TrackKind.INTERFACE, t.name, False, now)
+        src_ip = tracked_src_ip(inst.cfg)
+        if src_ip is not None:
+            self._src_tracked.setdefault((ifname, src_ip), set()).add(inst.name)
+            have = {a.ip for a in await self.kernel.list_addresses(ifname)}
+            if src_ip not in have:
+                log.info("(%s) source address %s is not on %s", inst.name, src_ip, ifname)
+                ep.set_track_state(TrackKind.INTERFACE, src_track_name(src_ip), False, now)
 
     async def _link_up(self, ifname: str) -> bool:
         if ifname not in self._iface_up:
@@ -620,6 +631,8 @@ class VrrpProcess:
         if self.opts.address_monitoring:
             log.info("Netlink reports %s %s/%d on %s", "added" if ev.added else "removed",
                      ev.address, ev.prefixlen, ev.ifname)
+        if self._src_tracked:
+            self._on_src_address(ev)
         if ev.added or self._stopping:
             return
         self.static.schedule()
@@ -628,6 +641,22 @@ class VrrpProcess:
                     a.ip == ev.address and (a.dev or inst.vip_if) == ev.ifname
                     for a in (*inst.vips, *inst.evips)):
                 inst.queue(functools.partial(inst.restore_vip, ev.address))
+
+    def _on_src_address(self, ev: AddrEvent) -> None:
+        """``track_src_ip``: an instance whose configured source address left its interface
+        is in FAULT until the address is back."""
+        names = self._src_tracked.get((ev.ifname, ev.address))
+        if not names:
+            return
+        now = self.now()
+        for name in names:
+            inst = self.instances.get(name)
+            if inst is not None and inst.endpoint.set_track_state(
+                    TrackKind.INTERFACE, src_track_name(ev.address), ev.added, now):
+                log.info("(%s) source address %s %s %s", name, ev.address,
+                         "is back on" if ev.added else "removed from", ev.ifname)
+                self._flush(inst)
+        self._rearm()
 
     def _on_tracker(self, ev: TrackerChanged) -> None:
         now = self.now()
@@ -932,6 +961,10 @@ class VrrpProcess:
         for by in self.by_vrid.values():
             if by.get(inst.cfg.vrid) is inst:
                 del by[inst.cfg.vrid]
+        for key in [k for k, names in self._src_tracked.items() if inst.name in names]:
+            self._src_tracked[key].discard(inst.name)
+            if not self._src_tracked[key]:
+                del self._src_tracked[key]
         g = inst.endpoint.group
         if g is not None and inst.endpoint.router in g.members:
             g.remove(inst.endpoint.router)

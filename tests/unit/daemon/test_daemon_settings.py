@@ -9,6 +9,7 @@ from pykeepalived.daemon.settings import (
     instance_identity,
     router_settings,
     rx_buf_share,
+    tracked_src_ip,
 )
 from pykeepalived.vrrp.actions import State
 from pykeepalived.vrrp.auth import AuthType
@@ -223,3 +224,18 @@ def test_vrrp_rx_bufs_policy_shares() -> None:
     assert cfg("vrrp_rx_bufs_policy 70000")[1] == 70000
     assert cfg("vrrp_rx_bufs_policy 70000", "kernel_rx_buf_size 9000")[1] == 9000
     assert cfg("")[1] == 0
+
+
+def test_track_src_ip_needs_a_configured_source() -> None:
+    """track_src_ip watches unicast_src_ip / mcast_src_ip (normalised); without either it is
+    dropped, as keepalived drops it."""
+    def src(lines: str) -> str | None:
+        text = ("vrrp_instance A {\ninterface eth0\nvirtual_router_id 1\n" + lines
+                + "\nvirtual_ipaddress {\n10.0.0.1\n}\n}\n")
+        return tracked_src_ip(load_text(text).config.vrrp_instances[0])
+
+    assert src("track_src_ip\nunicast_src_ip 10.0.0.5\nunicast_peer {\n10.0.0.6\n}") == (
+        "10.0.0.5")
+    assert src("track_src_ip\nmcast_src_ip 10.0.0.7") == "10.0.0.7"
+    assert src("track_src_ip") is None
+    assert src("unicast_src_ip 10.0.0.5\nunicast_peer {\n10.0.0.6\n}") is None

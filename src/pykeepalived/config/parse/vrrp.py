@@ -602,7 +602,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        "that way"),
     Kw("mcast_dst_ip", Kind.ADDRESS, fn=_mcast_dst_ip, to="mcast_dst_ip",
        default="vrrp_mcast_group4 / vrrp_mcast_group6"),
-    _b("track_src_ip", status=NO_EFFECT, why="the source address is not tracked"),
+    _b("track_src_ip", default="off: FAULT while unicast_src_ip / mcast_src_ip is missing "
+       "from the interface (needs one of them)"),
     Kw("use_vmac", Kind.WORDS, fn=_use_vmac, to="use_vmac",
        syntax="[NAME] [MAC] [netlink_notify_msg] [group N]", status=PARTIAL,
        why="netlink_notify_msg and group have no effect (a note says so when they are used)",
