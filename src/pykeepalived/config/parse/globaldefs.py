@@ -103,6 +103,14 @@ def _nftables(p: Parser, n: Node, g: GlobalBuilder) -> None:
     g.values["nftables"] = n.args[0] if n.args else "keepalived"
 
 
+# What keepalived does with nftables_ipvs (check/check_nftables.c) and pykeepalived does not.
+NO_IPVS_MARKS = (
+    "keepalived marks a virtual_server_group's address ranges in an nftables table (TABLE, "
+    "default keepalived_ipvs; chain priority nftables_ipvs_priority) and makes one IPVS fwmark "
+    "service per group and protocol (fwmarks from nftables_ipvs_start_fwmark); pykeepalived "
+    "keeps one service per address of the range")
+
+
 def _nftables_ipvs(p: Parser, n: Node, g: GlobalBuilder) -> None:
     g.values["nftables_ipvs"] = n.args[0] if n.args else "keepalived_ipvs"
 
@@ -387,12 +395,11 @@ GLOBAL_DEFS = Section("global_defs", [
           "instance's own interface are matched by name"),
     _bool("nftables_counters", default="off"),
     Kw("nftables_ipvs", Kind.STR, fn=_nftables_ipvs, to="nftables_ipvs", syntax="[TABLE]",
-       status=NO_EFFECT,
-       why="the nftables LVS dataplane uses its own table"),
-    _int("nftables_ipvs_priority", -I32, I32, NO_EFFECT,
-         "the nftables LVS dataplane uses its own table", to="nftables_ipvs_priority"),
-    _int("nftables_ipvs_start_fwmark", 1, I32, NO_EFFECT,
-         "the nftables LVS dataplane uses its own table", to="nftables_ipvs_start_fwmark"),
+       status=NO_EFFECT, why=NO_IPVS_MARKS),
+    _int("nftables_ipvs_priority", -I32, I32, NO_EFFECT, NO_IPVS_MARKS,
+         to="nftables_ipvs_priority"),
+    _int("nftables_ipvs_start_fwmark", 1, I32, NO_EFFECT, NO_IPVS_MARKS,
+         to="nftables_ipvs_start_fwmark"),
     # LVS
     _bool("lvs_flush"),
     Kw("lvs_flush_on_stop", Kind.WORDS, fn=_lvs_flush_on_stop, to="lvs_flush_on_stop",
