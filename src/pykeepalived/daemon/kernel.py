@@ -39,7 +39,7 @@ from pykeepalived.net.addresses import (
 )
 from pykeepalived.net.arp import Announcer
 from pykeepalived.net.firewall import Firewall
-from pykeepalived.net.links import LinkMonitor, NetEvent, if_index, link_info
+from pykeepalived.net.links import LinkInfo, LinkMonitor, NetEvent, if_index, link_info
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.rtnl import RTPROT_KEEPALIVED, RtnlSocket
 from pykeepalived.net.sockets import Received, VrrpSocket4, VrrpSocket6
@@ -325,22 +325,22 @@ class LinuxKernel:
         return await self.am.delete_rule(rule)
 
     # -- links and events
-    async def link_up(self, ifname: str) -> bool:
-        """Whether ``ifname`` is usable now (netlink; SIOCGIFFLAGS when netlink fails)."""
+    async def _link_info(self, ifname: str) -> LinkInfo | None:
+        """``ifname``'s link facts from netlink (None, logged, when the query fails)."""
         try:
-            info = await link_info(ifname, ipr=self.am.ipr)
+            return await link_info(ifname, ipr=self.am.ipr)
         except Exception as e:
             log.warning("netlink link query for %s failed: %s", ifname, e)
-            info = None
+            return None
+
+    async def link_up(self, ifname: str) -> bool:
+        """Whether ``ifname`` is usable now (netlink; SIOCGIFFLAGS when netlink fails)."""
+        info = await self._link_info(ifname)
         return info.oper_up if info is not None else ioctl_up(ifname)
 
     async def link_mtu(self, ifname: str) -> int:
         """``ifname``'s MTU (0 when it cannot be read: the MTU policy then asks nothing)."""
-        try:
-            info = await link_info(ifname, ipr=self.am.ipr)
-        except Exception as e:
-            log.warning("netlink link query for %s failed: %s", ifname, e)
-            info = None
+        info = await self._link_info(ifname)
         return info.mtu if info is not None else 0
 
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None:

@@ -11,7 +11,6 @@ the nftables data plane) with short advert intervals.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import signal
@@ -24,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pidfd_sockets import dup_sockets
 
 from pykeepalived.lab.cluster import locked_lab
 from pykeepalived.lab.netns import Host, wait_for
@@ -33,7 +33,6 @@ pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 VIP = "10.99.13.200"
 VIP2 = "10.99.13.201"
 NCPU = os.cpu_count() or 1
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @pytest.fixture(scope="module")
@@ -119,26 +118,13 @@ def rt_limit(pid: int) -> tuple[str, str]:
 
 def netlink_rcvbufs(pid: int) -> list[tuple[int, int, int]]:
     """(protocol, groups, SO_RCVBUF) of each netlink socket ``pid`` holds, read from the
-    socket itself (its fd duplicated here with pidfd_getfd)."""
+    socket itself."""
     table = {}
     for line in Path(f"/proc/{pid}/net/netlink").read_text().splitlines()[1:]:
         f = line.split()
         table[int(f[9])] = (int(f[1]), int(f[3], 16))
-    pidfd = os.pidfd_open(pid)
-    out = []
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
-            if not m or int(m.group(1)) not in table:
-                continue
-            mine = _libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
-            assert mine >= 0, ctypes.get_errno()
-            with socket.socket(fileno=mine) as s:
-                out.append((*table[int(m.group(1))],
-                            s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)))
-    finally:
-        os.close(pidfd)
-    return out
+    return [(*table[inode], s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+            for inode, s in dup_sockets(pid) if inode in table]
 
 
 def rcvbufs(pid: int) -> set[int]:
@@ -302,21 +288,8 @@ def test_iproute_etc_dir_names_the_tables(host: Host, nodes: list[Node],
 
 
 def socket_rcvbufs(pid: int) -> set[int]:
-    """SO_RCVBUF of every socket ``pid`` holds (duplicated here with pidfd_getfd)."""
-    pidfd = os.pidfd_open(pid)
-    out = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            if not os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
-                continue
-            mine = _libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
-            if mine < 0:
-                continue
-            with socket.socket(fileno=mine) as s:
-                out.add(s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
-    finally:
-        os.close(pidfd)
-    return out
+    """SO_RCVBUF of every socket ``pid`` holds."""
+    return {s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) for _, s in dup_sockets(pid)}
 
 
 def test_vrrp_process_keywords(host: Host, nodes: list[Node], tmp_path: Path) -> None:

@@ -5,22 +5,18 @@ the multiplier times the interface's MTU, times the advert's length, or the size
 
 from __future__ import annotations
 
-import ctypes
-import os
-import re
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pidfd_sockets import dup_sockets
 
 from pykeepalived.lab.cluster import Daemon
 from pykeepalived.lab.netns import Lab
 
 pytestmark = [pytest.mark.netns, pytest.mark.keepalived]
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 CONF = """global_defs {{
     {policy}
@@ -49,28 +45,15 @@ POLICIES = {
 
 def vrrp_rcvbufs(pid: int) -> dict[str, int]:
     """SO_RCVBUF of each raw IPPROTO_VRRP socket of ``pid`` by its bound address (hex, as
-    /proc/net/raw shows it), duplicated here with pidfd_getfd."""
+    /proc/net/raw shows it)."""
     bound = {}
     for line in Path(f"/proc/{pid}/net/raw").read_text().splitlines()[1:]:
         f = line.split()
         addr, port = f[1].split(":")
         if int(port, 16) == 112:
             bound[int(f[9])] = addr
-    pidfd = os.pidfd_open(pid)
-    out = {}
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            m = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
-            if not m or int(m.group(1)) not in bound:
-                continue
-            mine = _libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
-            assert mine >= 0, ctypes.get_errno()
-            with socket.socket(fileno=mine) as s:
-                out[bound[int(m.group(1))]] = s.getsockopt(socket.SOL_SOCKET,
-                                                           socket.SO_RCVBUF)
-    finally:
-        os.close(pidfd)
-    return out
+    return {bound[inode]: s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            for inode, s in dup_sockets(pid) if inode in bound}
 
 
 def receive_buf(d: Daemon) -> int | None:
