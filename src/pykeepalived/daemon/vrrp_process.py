@@ -41,6 +41,7 @@ from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
+from pykeepalived.daemon.link_debounce import LinkDebounce, debounce_delays
 from pykeepalived.daemon.log import setup_logging
 from pykeepalived.daemon.reload import ReloadPlan, StaticEntries, plan_reload
 from pykeepalived.daemon.schedule import TimerSchedule
@@ -152,6 +153,7 @@ class VrrpProcess:
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
         self._ifindex: dict[str, int] = {}  # interfaces with VRRP sockets: their index
+        self._debounce: LinkDebounce | None = None  # only with interface_up_down_delays
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -230,6 +232,7 @@ class VrrpProcess:
         await self._start_notifier()
         await self._apply_static(add=True, entries=StaticEntries.of(self.cfg))
         await self._build(self.cfg, list(self.cfg.vrrp_instances))
+        self._link_delays()
         await self._start_syncd()
         await self.static.check(force=True)
         await self.static.watch_routes()
@@ -544,10 +547,32 @@ class VrrpProcess:
             self._on_address(ev)
 
     def _on_link(self, ev: LinkEvent) -> None:
-        now = self.now()
         self.static.schedule()  # routes and addresses die with links
         if not ev.deleted and self._ifindex.get(ev.ifname, ev.ifindex) != ev.ifindex:
             self._recreated(ev.ifname, ev.ifindex)
+        if self._debounce is not None and not self._debounce.offer(
+                ev, self._iface_up.get(ev.ifname)):
+            return
+        self._link_changed(ev)
+
+    def _link_delays(self) -> None:
+        """(Re)apply ``interface_up_down_delays``: a change already held keeps waiting."""
+        delays = debounce_delays(self.cfg)
+        if not delays and self._debounce is None:
+            return
+        if self._debounce is None:
+            assert self.loop is not None
+            self._debounce = LinkDebounce(delays, self.loop, self._link_changed)
+        else:
+            self._debounce.configure(delays)
+        for inst in self.instances.values():
+            if inst.vmac is not None:
+                self._debounce.inherit(inst.vmac.ifname, inst.vmac.parent)
+        self._debounce.seen(n for n, up in self._iface_up.items() if up)
+
+    def _link_changed(self, ev: LinkEvent) -> None:
+        """``ev``'s up/down is in force now (at once, or after its interface's delay)."""
+        now = self.now()
         old = self._iface_up.get(ev.ifname)
         self._iface_up[ev.ifname] = ev.up
         if old == ev.up:
@@ -809,6 +834,7 @@ class VrrpProcess:
             if changed is not None:
                 await self._carry_master(new_cfg, changed)
         await self._build(new_cfg, list(plan.add))
+        self._link_delays()
         if old_cfg.global_defs.lvs_sync_daemon != new_cfg.global_defs.lvs_sync_daemon:
             await self._start_syncd()
         await self.static.check(force=True)
@@ -1017,6 +1043,8 @@ class VrrpProcess:
             self._timer = None
         for task in list(self._reopening):  # sockets of a re-created interface not yet open
             task.cancel()
+        if self._debounce is not None:
+            self._debounce.close()
         await self.static.stop()
         await self._stop_guards()
         now = self.now()

@@ -1,0 +1,108 @@
+"""Link keywords against a real veth: ``interface_up_down_delays`` (a flap shorter than the
+down delay changes nothing; a longer cut is a FAULT once the delay has run).
+
+One lab host ``n1`` whose switch port is taken down and up (the host sees its carrier go and
+come back); pykeepalived runs the VRRP child alone, VRRPv3 at 0.2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.cluster import locked_lab
+from pykeepalived.lab.netns import Host, wait_for
+
+pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
+
+VIP = "10.99.17.200"
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[Host]:
+    with locked_lab("pklk") as lb:
+        yield lb.add_host("n1", ["10.99.17.11/24"])
+
+
+def conf(top: str = "", inst: str = "") -> str:
+    return ("global_defs {\n  router_id n1\n}\n" + top
+            + "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 17\n  priority 150\n"
+            f"  version 3\n  advert_int 0.2\n{inst}  virtual_ipaddress {{\n    {VIP}/24\n  }}\n"
+            "}\n")
+
+
+class Node:
+    """pykeepalived's VRRP child in the lab host, logging to a file."""
+
+    def __init__(self, host: Host, run: Path, text: str) -> None:
+        self.host = host
+        (run / "keepalived.conf").write_text(text)
+        self.out = run / "out.log"
+        cmd = [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-P", "-f",
+               str(run / "keepalived.conf"), "-p", f"{run}/ka.pid", "-r", f"{run}/vrrp.pid"]
+        with open(self.out, "wb") as f:
+            self.proc = host.popen(cmd, stdout=f, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL,
+                                   env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+    def log(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def master(self) -> bool:
+        r = self.host.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+        return f"inet {VIP}/" in r.stdout
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+
+@pytest.fixture
+def nodes(host: Host) -> Iterator[list[Node]]:
+    started: list[Node] = []
+    yield started
+    for n in started:
+        n.stop()
+    host.heal()
+
+
+def test_up_down_delays_ride_out_a_short_flap(host: Host, nodes: list[Node],
+                                             tmp_path: Path) -> None:
+    """``eth0 0.3 0.1``: three 0.1 s cuts of the link leave the master alone (each held
+    change is cancelled when the carrier returns); a 1 s cut keeps the VIP for the 0.3 s
+    delay, then is a FAULT; the return is acted on after the 0.1 s up delay."""
+    n = Node(host, tmp_path, conf("interface_up_down_delays {\n  eth0 0.3 0.1\n}\n"))
+    nodes.append(n)
+    assert wait_for(n.master, 15), n.log()[-3000:]
+    for _ in range(3):
+        host.cut()
+        time.sleep(0.1)
+        host.heal()
+        time.sleep(0.3)
+    assert n.master()
+    log = n.log()
+    assert "Entering FAULT STATE" not in log, log[-3000:]
+    assert log.count("eth0: Adding down change delay by 300000") == 3, log[-3000:]
+    assert log.count("Delay timer for eth0 cancelled") == 3, log[-3000:]
+    t0 = time.monotonic()
+    host.cut()
+    time.sleep(0.15)
+    assert n.master(), "the VIP went before the down delay ran out"
+    assert wait_for(lambda: "Entering FAULT STATE" in n.log(), 3), n.log()[-3000:]
+    assert time.monotonic() - t0 >= 0.3
+    assert not n.master()
+    host.heal()
+    assert wait_for(n.master, 5), n.log()[-3000:]
+    assert "eth0: Adding up change delay by 100000" in n.log()
