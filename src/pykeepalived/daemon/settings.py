@@ -184,6 +184,7 @@ def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | Non
         unicast_peers=tuple(p.ip for p in inst.unicast_peers),
         interface=inst.interface,
         down_timer_adverts=inst.down_timer_adverts,
+        timer_expired_backup=inst.timer_expired_backup or 0,
         lower_prio_no_advert=inst.lower_prio_no_advert,
         higher_prio_send_advert=inst.higher_prio_send_advert,
         owner_ignore_adverts=inst.owner_ignore_adverts,

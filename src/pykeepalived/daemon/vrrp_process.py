@@ -78,6 +78,7 @@ from pykeepalived.vrrp.actions import (
 from pykeepalived.vrrp.auth import AuthType
 from pykeepalived.vrrp.endpoint import DatagramMeta, Event, VrrpEndpoint
 from pykeepalived.vrrp.packet import peek_vrid
+from pykeepalived.vrrp.router import late_takeover
 from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import TrackKind
 
@@ -154,6 +155,7 @@ class VrrpProcess:
         self._iface_up: dict[str, bool] = {}
         self._ifindex: dict[str, int] = {}  # interfaces with VRRP sockets: their index
         self._debounce: LinkDebounce | None = None  # only with interface_up_down_delays
+        self._late_limit: float | None = None  # timer_expired_backup: see _timers_late
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -233,6 +235,7 @@ class VrrpProcess:
         await self._apply_static(add=True, entries=StaticEntries.of(self.cfg))
         await self._build(self.cfg, list(self.cfg.vrrp_instances))
         self._link_delays()
+        self._late_limits()
         await self._start_syncd()
         await self.static.check(force=True)
         await self.static.watch_routes()
@@ -570,6 +573,12 @@ class VrrpProcess:
                 self._debounce.inherit(inst.vmac.ifname, inst.vmac.parent)
         self._debounce.seen(n for n, up in self._iface_up.items() if up)
 
+    def _late_limits(self) -> None:
+        """``timer_expired_backup``: the least lateness worth checking (None: never)."""
+        self._late_limit = min((t for i in self.instances.values()
+                                if (t := late_takeover(i.endpoint.router.settings)) is not None),
+                               default=None)
+
     def _link_changed(self, ev: LinkEvent) -> None:
         """``ev``'s up/down is in force now (at once, or after its interface's delay)."""
         now = self.now()
@@ -754,6 +763,22 @@ class VrrpProcess:
         if at is not None:
             self._timer = self.loop.call_at(at, self.run_due_timers)
 
+    def _timers_late(self, late: float, now: float) -> None:
+        """``timer_expired_backup``: the timers ran ``late``; a MASTER whose peer has
+        probably taken over meanwhile goes BACKUP (before any timer of this pass runs)."""
+        logged = False
+        for inst in list(self.instances.values()):
+            ep = inst.endpoint
+            if not ep.router.settings.timer_expired_backup or ep.state is not State.MASTER:
+                continue
+            if ep.timers_late(now):
+                if not logged:
+                    us = round(late * 1e6)
+                    log.info("VRRP thread timer expired %d.%06d seconds ago", us // 1000000,
+                             us % 1000000)
+                    logged = True
+                self._flush(inst)
+
     def run_due_timers(self) -> None:
         """Run every endpoint whose deadline has passed (the loop timer's callback)."""
         due = self._timer_at
@@ -762,6 +787,8 @@ class VrrpProcess:
         now = self.now()
         if due is not None and (stall := self.meters.stall.timer_ran(due, now)) is not None:
             log.info("%s", stall)
+        if due is not None and self._late_limit is not None and now - due >= self._late_limit:
+            self._timers_late(now - due, now)
         while (name := self.schedule.pop_due(now)) is not None:
             inst = self.instances.get(name)
             if inst is None:
@@ -835,6 +862,7 @@ class VrrpProcess:
                 await self._carry_master(new_cfg, changed)
         await self._build(new_cfg, list(plan.add))
         self._link_delays()
+        self._late_limits()
         if old_cfg.global_defs.lvs_sync_daemon != new_cfg.global_defs.lvs_sync_daemon:
             await self._start_syncd()
         await self.static.check(force=True)

@@ -1,5 +1,6 @@
 """Link keywords against a real veth: ``interface_up_down_delays`` (a flap shorter than the
-down delay changes nothing; a longer cut is a FAULT once the delay has run).
+down delay changes nothing; a longer cut is a FAULT once the delay has run) and the VRRP
+child's reaction to its own stall (``timer_expired_backup``).
 
 One lab host ``n1`` whose switch port is taken down and up (the host sees its carrier go and
 come back); pykeepalived runs the VRRP child alone, VRRPv3 at 0.2 s.
@@ -106,3 +107,24 @@ def test_up_down_delays_ride_out_a_short_flap(host: Host, nodes: list[Node],
     host.heal()
     assert wait_for(n.master, 5), n.log()[-3000:]
     assert "eth0: Adding up change delay by 100000" in n.log()
+
+
+def test_timer_expired_backup_after_a_stall(host: Host, nodes: list[Node],
+                                            tmp_path: Path) -> None:
+    """``timer_expired_backup``: the VRRP child stopped for 1 s (far more than 3 intervals
+    and a priority-254 peer's skew at 0.2 s) finds its timers late and goes BACKUP instead
+    of advertising again; alone on its LAN it is MASTER again one master-down later."""
+    run = tmp_path
+    n = Node(host, run, conf(inst="  nopreempt\n  timer_expired_backup\n"))
+    nodes.append(n)
+    assert wait_for(n.master, 15), n.log()[-3000:]
+    assert wait_for(lambda: (run / "vrrp.pid").exists(), 5)
+    vrrp = int((run / "vrrp.pid").read_text())
+    os.kill(vrrp, signal.SIGSTOP)
+    time.sleep(1.0)
+    os.kill(vrrp, signal.SIGCONT)
+    assert wait_for(lambda: "VRRP thread timer expired" in n.log(), 5), n.log()[-3000:]
+    after = n.log().split("VRRP thread timer expired", 1)[1]
+    assert "(VI_1) Entering BACKUP STATE" in after.split("Entering MASTER STATE", 1)[0]
+    assert wait_for(lambda: "Entering MASTER STATE" in
+                    n.log().split("VRRP thread timer expired", 1)[1], 5), n.log()[-3000:]

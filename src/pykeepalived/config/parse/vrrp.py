@@ -395,7 +395,8 @@ def _timer_expired_backup(p: Parser, n: Node, b: InstanceBuilder) -> None:
         p.rep(f"({b.name}) thread_timer_expired - please replace with keyword "
               "'timer_expired_backup'")
     a = n.args
-    b.values["timer_expired_backup"] = parse_int(a[0], 1, 254, p.rep) if a else 0
+    # with no value: 254, the quickest a peer can take over (keepalived 2.4.3)
+    b.values["timer_expired_backup"] = parse_int(a[0], 1, 254, p.rep) if a else 254
 
 
 def _whole_seconds(message: str, hi: int) -> Apply:
@@ -639,9 +640,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     Kw("down_timer_adverts", Kind.INT, to="down_timer_adverts", lo=1, hi=100,
        default="vrrp_down_timer_adverts"),
     Kw("timer_expired_backup", Kind.INT, fn=_timer_expired_backup, to="timer_expired_backup",
-       lo=1, hi=254, synonyms=("thread_timer_expired",), syntax="optional (none = 0)",
-       status=NO_EFFECT,
-       why="a late timer does not make the instance BACKUP",
+       lo=1, hi=254, synonyms=("thread_timer_expired",),
+       syntax="[HIGHEST_OTHER_PRIORITY] (default 254; needs nopreempt)",
        ours="keepalived 2.2.7 does not know it"),
     Kw("notify_master", Kind.SCRIPT, to="notify_master"),
     Kw("notify_backup", Kind.SCRIPT, to="notify_backup"),
