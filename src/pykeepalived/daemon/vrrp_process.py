@@ -49,6 +49,7 @@ from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
 from pykeepalived.daemon.settings import (
     address_of,
     auth_of,
+    polled_interfaces,
     route_of,
     router_settings,
     rule_of,
@@ -57,6 +58,7 @@ from pykeepalived.daemon.settings import (
 )
 from pykeepalived.daemon.static_track import StaticTrackGroups
 from pykeepalived.net.firewall import DEFAULT_TABLE
+from pykeepalived.net.linkbeat import LinkbeatPoller
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
@@ -156,6 +158,7 @@ class VrrpProcess:
         self._ifindex: dict[str, int] = {}  # interfaces with VRRP sockets: their index
         self._debounce: LinkDebounce | None = None  # only with interface_up_down_delays
         self._late_limit: float | None = None  # timer_expired_backup: see _timers_late
+        self._linkbeat: LinkbeatPoller | None = None  # only with linkbeat polling
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -236,6 +239,7 @@ class VrrpProcess:
         await self._build(self.cfg, list(self.cfg.vrrp_instances))
         self._link_delays()
         self._late_limits()
+        await self._start_linkbeat()
         await self._start_syncd()
         await self.static.check(force=True)
         await self.static.watch_routes()
@@ -553,6 +557,9 @@ class VrrpProcess:
         self.static.schedule()  # routes and addresses die with links
         if not ev.deleted and self._ifindex.get(ev.ifname, ev.ifindex) != ev.ifindex:
             self._recreated(ev.ifname, ev.ifindex)
+        if self._linkbeat is not None and not ev.deleted and \
+                ev.ifname in self._linkbeat.interfaces:
+            return  # polled: netlink's word on up/down is ignored
         if self._debounce is not None and not self._debounce.offer(
                 ev, self._iface_up.get(ev.ifname)):
             return
@@ -579,14 +586,35 @@ class VrrpProcess:
                                 if (t := late_takeover(i.endpoint.router.settings)) is not None),
                                default=None)
 
-    def _link_changed(self, ev: LinkEvent) -> None:
-        """``ev``'s up/down is in force now (at once, or after its interface's delay)."""
+    async def _start_linkbeat(self) -> None:
+        """(Re)start link polling for ``linkbeat_interfaces`` / ``linkbeat_use_polling``."""
+        if self._linkbeat is not None:
+            await self._linkbeat.stop()
+            self._linkbeat = None
+        polled, unused = polled_interfaces(self.cfg)
+        for name in unused:
+            log.info("Turning off linkbeat for %s since not used for tracking", name)
+        if not polled:
+            return
+        assert self.loop is not None
+        initial = {n: await self._link_up(n) for n in polled}
+        self._linkbeat = LinkbeatPoller(polled, initial, self._polled_link)
+        self._linkbeat.start(self.loop)
+
+    def _polled_link(self, ifname: str, up: bool) -> None:
+        self._link_changed(LinkEvent(ifindex=self._ifindex.get(ifname, 0), ifname=ifname,
+                                     up=up, operstate="UP" if up else "DOWN", carrier=up,
+                                     admin_up=up), polled=True)
+
+    def _link_changed(self, ev: LinkEvent, polled: bool = False) -> None:
+        """``ev``'s up/down is in force now (at once, or after its interface's delay;
+        ``polled``: linkbeat's poll found it, and logged it)."""
         now = self.now()
         old = self._iface_up.get(ev.ifname)
         self._iface_up[ev.ifname] = ev.up
         if old == ev.up:
             return
-        if old is not None or not ev.up:
+        if not polled and (old is not None or not ev.up):
             log.info("Netlink reports %s %s", ev.ifname, "up" if ev.up else "down")
         for inst in list(self.instances.values()):
             c = inst.cfg
@@ -863,6 +891,7 @@ class VrrpProcess:
         await self._build(new_cfg, list(plan.add))
         self._link_delays()
         self._late_limits()
+        await self._start_linkbeat()
         if old_cfg.global_defs.lvs_sync_daemon != new_cfg.global_defs.lvs_sync_daemon:
             await self._start_syncd()
         await self.static.check(force=True)
@@ -1073,6 +1102,8 @@ class VrrpProcess:
             task.cancel()
         if self._debounce is not None:
             self._debounce.close()
+        if self._linkbeat is not None:
+            await self._linkbeat.stop()
         await self.static.stop()
         await self._stop_guards()
         now = self.now()

@@ -128,3 +128,25 @@ def test_timer_expired_backup_after_a_stall(host: Host, nodes: list[Node],
     assert "(VI_1) Entering BACKUP STATE" in after.split("Entering MASTER STATE", 1)[0]
     assert wait_for(lambda: "Entering MASTER STATE" in
                     n.log().split("VRRP thread timer expired", 1)[1], 5), n.log()[-3000:]
+
+
+def test_linkbeat_polls_the_link_and_ignores_netlink(host: Host, nodes: list[Node],
+                                                     tmp_path: Path) -> None:
+    """``linkbeat_interfaces { eth0 MII }``: a veth has no MII registers, so keepalived's
+    fallback picks ETHTOOL (ETHTOOL_GLINK: the veth's carrier); the link is then polled once
+    a second and netlink's up/down reports for it are ignored: a cut is seen as "Linkbeat
+    reports eth0 down" (a FAULT), never as "Netlink reports"."""
+    n = Node(host, tmp_path, conf("linkbeat_interfaces {\n  eth0 MII\n}\n"))
+    nodes.append(n)
+    assert wait_for(n.master, 15), n.log()[-3000:]
+    log = n.log()
+    assert "(eth0): Configured linkbeat type MII not supported, using ETHTOOL" in log, log
+    assert "Using MII-BMSR/ETHTOOL NIC polling thread(s)..." in log
+    host.cut()
+    assert wait_for(lambda: "Linkbeat reports eth0 down" in n.log(), 3), n.log()[-3000:]
+    assert wait_for(lambda: not n.master(), 2), n.log()[-3000:]
+    assert "Entering FAULT STATE" in n.log()
+    host.heal()
+    assert wait_for(lambda: "Linkbeat reports eth0 up" in n.log(), 3), n.log()[-3000:]
+    assert wait_for(n.master, 5), n.log()[-3000:]
+    assert "Netlink reports eth0" not in n.log()

@@ -82,6 +82,12 @@ def _deprecated_flag(p: Parser, n: Node, b: InstanceBuilder) -> None:
     p.rep(f"({b.name}) {n.kw} is deprecated", Severity.WARNING)
 
 
+def _linkbeat_use_polling(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """Deprecated, yet keepalived still polls the instance's interface."""
+    _deprecated_flag(p, n, b)
+    b.values["linkbeat_use_polling"] = True
+
+
 def _state(p: Parser, n: Node, b: InstanceBuilder) -> None:
     a = n.args
     s = (a[0] if a else "").upper()
@@ -659,8 +665,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        why="keepalived ignores it too"),
     Kw("native_ipv6", Kind.FLAG, fn=_native_ipv6, to="native_ipv6",
        syntax="the instance is IPv6 (VRRPv3)"),
-    Kw("linkbeat_use_polling", Kind.FLAG, fn=_deprecated_flag, status=NO_EFFECT,
-       why="deprecated in keepalived"),
+    Kw("linkbeat_use_polling", Kind.FLAG, fn=_linkbeat_use_polling, to="linkbeat_use_polling",
+       syntax="deprecated: polls the instance's interface (linkbeat_interfaces)"),
     Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface,
        syntax="IF (deprecated: lvs_sync_daemon IF INSTANCE in global_defs)"),
     *sbconf.INSTANCE_ROWS,
