@@ -55,5 +55,6 @@ def test_linkbeat_use_polling_covers_the_instances_interfaces() -> None:
     assert polled_interfaces(cfg) == ({"eth1": "IOCTL"}, ["eth2"])
     cfg = load_text("linkbeat_use_polling\n" + text, env=env).config
     assert polled_interfaces(cfg) == ({"eth1": "IOCTL", "eth0": ""}, ["eth2"])
-    inst = text.replace("  virtual_router_id 1\n", "  virtual_router_id 1\n  linkbeat_use_polling\n")
+    inst = text.replace("  virtual_router_id 1\n",
+                        "  virtual_router_id 1\n  linkbeat_use_polling\n")
     assert polled_interfaces(load_text(inst, env=env).config)[0] == {"eth1": "IOCTL", "eth0": ""}
