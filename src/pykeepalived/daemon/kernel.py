@@ -165,6 +165,8 @@ class Kernel(KernelPort, Protocol):
     # -- links and events
     async def link_up(self, ifname: str) -> bool: ...
 
+    def link_exists(self, ifname: str) -> bool: ...
+
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None: ...
 
     async def watch_routes(self, on_delete: Callable[[], None]) -> None: ...
@@ -321,6 +323,13 @@ class LinuxKernel:
         return await self.am.delete_rule(rule)
 
     # -- links and events
+    def link_exists(self, ifname: str) -> bool:
+        try:
+            if_index(ifname)
+        except OSError:
+            return False
+        return True
+
     async def link_up(self, ifname: str) -> bool:
         """Whether ``ifname`` is usable now (netlink; SIOCGIFFLAGS when netlink fails)."""
         try:

@@ -32,7 +32,7 @@ import resource
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
@@ -159,6 +159,7 @@ class VrrpProcess:
         self._debounce: LinkDebounce | None = None  # only with interface_up_down_delays
         self._late_limit: float | None = None  # timer_expired_backup: see _timers_late
         self._linkbeat: LinkbeatPoller | None = None  # only with linkbeat polling
+        self._waiting: dict[str, str] = {}  # dynamic_interfaces: instance -> missing interface
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -331,6 +332,9 @@ class VrrpProcess:
 
     async def _build_one(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
         ifname = c.interface or cfg.global_defs.default_interface
+        if cfg.global_defs.dynamic_interfaces and not self.kernel.link_exists(ifname):
+            self._build_waiting(cfg, c, ifname)
+            return
         vmac, vip_if, xmit_if = await self._vmac(cfg, c, ifname)
         group, dsts = destinations(c, cfg)
         # With a VMAC, adverts leave from the macvlan (its MAC is the point) and are read on
@@ -350,14 +354,9 @@ class VrrpProcess:
                    or await self.kernel.primary_address(ifname, 4) or "0.0.0.0")
         sg_cfg = cfg.sync_group(c.sync_group)
         now = self.now()
-        group_obj = None
-        if sg_cfg is not None:
-            group_obj = self.groups.get(sg_cfg.name)
-            if group_obj is None:
-                group_obj = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
         endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg),
                                 wire_settings(c, src, group, dsts, vmac is not None),
-                                now, group_obj)
+                                now, self._sync_group(sg_cfg))
         vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
         inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=xmit_if,
                         vip_if=vip_if, vips=vips, evips=evips, routes=routes, rules=rules,
@@ -370,6 +369,56 @@ class VrrpProcess:
         self.instances[c.name] = inst
         inst.start_worker()
         await self._initial_links(inst, ifname, src, sg_cfg, now)
+
+    def _sync_group(self, sg_cfg: Any) -> SyncGroup | None:
+        if sg_cfg is None:
+            return None
+        group = self.groups.get(sg_cfg.name)
+        if group is None:
+            group = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
+        return group
+
+    def _build_waiting(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str) -> None:
+        """``dynamic_interfaces``: ``c``'s interface does not exist yet. The instance is made
+        without sockets and held in FAULT (its interface is down, as keepalived has it); once
+        the interface is up it is built again on it (``_interface_appeared``)."""
+        log.info("(%s) interface %s does not exist yet: waiting for it", c.name, ifname)
+        src = "::" if c.family == 6 else "0.0.0.0"
+        group, dsts = destinations(c, cfg)
+        sg_cfg = cfg.sync_group(c.sync_group)
+        now = self.now()
+        endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg),
+                                wire_settings(c, src, group, dsts, False), now,
+                                self._sync_group(sg_cfg))
+        vips, evips, routes, rules = instance_addresses(c, ifname, ifname)
+        key: SockKey = (ifname, c.family, c.unicast)
+        inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=ifname,
+                        vip_if=ifname, vips=vips, evips=evips, routes=routes, rules=rules,
+                        tx_key=key, rx_key=key)
+        self.instances[c.name] = inst
+        self._waiting[c.name] = ifname
+        inst.start_worker()
+        endpoint.set_interface_up(False, now)
+
+    async def _interface_appeared(self, ifname: str) -> None:
+        """The interface instances were waiting for is up: build them on it and start."""
+        for name in [n for n, i in self._waiting.items() if i == ifname]:
+            del self._waiting[name]
+            old, c = self.instances.get(name), self.cfg.instance(name)
+            if old is None or c is None:
+                continue
+            await old.stop_worker()
+            self._forget(old)
+            try:
+                await self._build_one(self.cfg, c)
+            except Exception as e:
+                log.error("(%s) cannot start instance: %s", name, e)
+                continue
+            inst = self.instances[name]
+            inst.endpoint.start(self.now())
+            self._flush(inst)
+        self._late_limits()
+        self._rearm()
 
     async def _vmac(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str
                     ) -> tuple[Vmac | None, str, str]:
@@ -560,6 +609,8 @@ class VrrpProcess:
         if self._linkbeat is not None and not ev.deleted and \
                 ev.ifname in self._linkbeat.interfaces:
             return  # polled: netlink's word on up/down is ignored
+        if self._waiting and ev.up and ev.ifname in self._waiting.values():
+            self._spawn(self._interface_appeared(ev.ifname))
         if self._debounce is not None and not self._debounce.offer(
                 ev, self._iface_up.get(ev.ifname)):
             return
@@ -617,6 +668,8 @@ class VrrpProcess:
         if not polled and (old is not None or not ev.up):
             log.info("Netlink reports %s %s", ev.ifname, "up" if ev.up else "down")
         for inst in list(self.instances.values()):
+            if inst.name in self._waiting:
+                continue  # built again on the interface once it is up
             c = inst.cfg
             ep = inst.endpoint
             if (c.interface or self.cfg.global_defs.default_interface) == ev.ifname:
@@ -642,10 +695,17 @@ class VrrpProcess:
             with contextlib.suppress(Exception):
                 self.sockets.pop(k).close()
         self.kernel.forget_announcers(ifname)
-        if keys and self.loop is not None:
-            task = self.loop.create_task(self._reopen(keys))
-            self._reopening.add(task)
-            task.add_done_callback(self._reopening.discard)
+        if keys:
+            self._spawn(self._reopen(keys))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the loop (cancelled at shutdown if still running)."""
+        if self.loop is None:
+            work.close()
+            return
+        task = self.loop.create_task(work)
+        self._reopening.add(task)
+        task.add_done_callback(self._reopening.discard)
 
     async def _reopen(self, keys: list[SockKey]) -> None:
         for k in keys:

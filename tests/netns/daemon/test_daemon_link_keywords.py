@@ -125,7 +125,8 @@ def test_timer_expired_backup_after_a_stall(host: Host, nodes: list[Node],
     os.kill(vrrp, signal.SIGCONT)
     assert wait_for(lambda: "VRRP thread timer expired" in n.log(), 5), n.log()[-3000:]
     after = n.log().split("VRRP thread timer expired", 1)[1]
-    assert "(VI_1) Entering BACKUP STATE" in after.split("Entering MASTER STATE", 1)[0]
+    assert "(VI_1) Entering BACKUP STATE" in after.split("Entering MASTER STATE", 1)[0], \
+        n.log()[-3000:]
     assert wait_for(lambda: "Entering MASTER STATE" in
                     n.log().split("VRRP thread timer expired", 1)[1], 5), n.log()[-3000:]
 
@@ -150,3 +151,22 @@ def test_linkbeat_polls_the_link_and_ignores_netlink(host: Host, nodes: list[Nod
     assert wait_for(lambda: "Linkbeat reports eth0 up" in n.log(), 3), n.log()[-3000:]
     assert wait_for(n.master, 5), n.log()[-3000:]
     assert "Netlink reports eth0" not in n.log()
+
+
+def test_dynamic_interfaces_start_without_the_interface(host: Host, nodes: list[Node],
+                                                        tmp_path: Path) -> None:
+    """``dynamic_interfaces``: the instance's interface does not exist at start; the
+    instance waits in FAULT and, once the interface is made, becomes MASTER on it."""
+    host.unplug()
+    try:
+        n = Node(host, tmp_path, conf().replace("router_id n1\n",
+                                                "router_id n1\n  dynamic_interfaces\n"))
+        nodes.append(n)
+        assert wait_for(lambda: "Entering FAULT STATE" in n.log(), 15), n.log()[-3000:]
+        assert "(VI_1) interface eth0 does not exist yet: waiting for it" in n.log()
+        time.sleep(0.5)
+        assert n.proc.poll() is None
+    finally:
+        host.replug()
+    assert wait_for(n.master, 10), n.log()[-3000:]
+    assert n.proc.poll() is None

@@ -183,6 +183,9 @@ class MemoryKernel:
     async def link_up(self, ifname: str) -> bool:
         return self.links.get(ifname, False)
 
+    def link_exists(self, ifname: str) -> bool:
+        return ifname in self.links
+
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None:
         self.on_net_event = on_event
 
