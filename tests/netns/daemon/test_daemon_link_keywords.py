@@ -1,6 +1,8 @@
 """Link keywords against a real veth: ``interface_up_down_delays`` (a flap shorter than the
-down delay changes nothing; a longer cut is a FAULT once the delay has run) and the VRRP
-child's reaction to its own stall (``timer_expired_backup``).
+down delay changes nothing; a longer cut is a FAULT once the delay has run),
+``linkbeat_interfaces`` (the link polled, netlink ignored), ``dynamic_interfaces`` (an
+interface made after the start) and the VRRP child's reaction to its own stall
+(``timer_expired_backup``).
 
 One lab host ``n1`` whose switch port is taken down and up (the host sees its carrier go and
 come back); pykeepalived runs the VRRP child alone, VRRPv3 at 0.2 s.
@@ -10,12 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import daemon_node  # tests/netns/daemon/daemon_node.py
 import pytest
 
 from pykeepalived.lab.cluster import locked_lab
@@ -39,35 +40,14 @@ def conf(top: str = "", inst: str = "") -> str:
             "}\n")
 
 
-class Node:
-    """pykeepalived's VRRP child in the lab host, logging to a file."""
+class Node(daemon_node.Node):
+    """The VRRP child alone; ``master``: it holds VIP."""
 
     def __init__(self, host: Host, run: Path, text: str) -> None:
-        self.host = host
-        (run / "keepalived.conf").write_text(text)
-        self.out = run / "out.log"
-        cmd = [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-P", "-f",
-               str(run / "keepalived.conf"), "-p", f"{run}/ka.pid", "-r", f"{run}/vrrp.pid"]
-        with open(self.out, "wb") as f:
-            self.proc = host.popen(cmd, stdout=f, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL,
-                                   env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        super().__init__(host, run, text, children=("-P",))
 
-    def log(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def master(self) -> bool:
-        r = self.host.run(["ip", "-o", "addr", "show", "dev", "eth0"])
-        return f"inet {VIP}/" in r.stdout
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+    def master(self, vip: str = VIP) -> bool:
+        return super().master(vip)
 
 
 @pytest.fixture
@@ -114,12 +94,10 @@ def test_timer_expired_backup_after_a_stall(host: Host, nodes: list[Node],
     """``timer_expired_backup``: the VRRP child stopped for 1 s (far more than 3 intervals
     and a priority-254 peer's skew at 0.2 s) finds its timers late and goes BACKUP instead
     of advertising again; alone on its LAN it is MASTER again one master-down later."""
-    run = tmp_path
-    n = Node(host, run, conf(inst="  nopreempt\n  timer_expired_backup\n"))
+    n = Node(host, tmp_path, conf(inst="  nopreempt\n  timer_expired_backup\n"))
     nodes.append(n)
     assert wait_for(n.master, 15), n.log()[-3000:]
-    assert wait_for(lambda: (run / "vrrp.pid").exists(), 5)
-    vrrp = int((run / "vrrp.pid").read_text())
+    vrrp = n.pid("vrrp.pid")
     os.kill(vrrp, signal.SIGSTOP)
     time.sleep(1.0)
     os.kill(vrrp, signal.SIGCONT)

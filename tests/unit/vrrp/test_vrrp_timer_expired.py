@@ -6,6 +6,7 @@ a shorter delay, or no keyword, changes nothing."""
 from __future__ import annotations
 
 import pytest
+from test_vrrp_router import make_master, settings  # tests/unit/vrrp/test_vrrp_router.py
 
 from pykeepalived.config import load_text
 from pykeepalived.config.environment import FakeEnvironment
@@ -18,23 +19,12 @@ from pykeepalived.vrrp.actions import (
     State,
     StateChanged,
 )
-from pykeepalived.vrrp.router import RouterSettings, VrrpRouter, late_takeover
-
-VIP = "10.0.0.200"
+from pykeepalived.vrrp.router import VrrpRouter, late_takeover
 
 
 def master(**kw: object) -> tuple[VrrpRouter, float]:
-    """A router that became MASTER (its last advert sent at the returned time)."""
-    s = RouterSettings(name="VI_1", vrid=51, addresses=(VIP,), src_ip="10.0.0.2",
-                       preempt=False, **kw)  # type: ignore[arg-type]
-    r = VrrpRouter(s, 0.0)
-    r.start(0.0)
-    t = r.next_timer()
-    assert t is not None
-    r.handle_timer(t)
-    assert r.state is State.MASTER
-    r.actions()
-    return r, t
+    """A ``nopreempt`` router that became MASTER (its last advert sent at the returned time)."""
+    return make_master(settings(preempt=False, **kw))
 
 
 def test_the_check_starts_at_the_quickest_takeover() -> None:
