@@ -612,9 +612,10 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     _b("vmac_xmit_base"),
     Kw("use_ipvlan", Kind.WORDS, fn=_use_ipvlan, to="use_ipvlan",
        syntax="[NAME] [ADDRESS[/LEN]] [bridge|private|vepa] [group N]", status=NO_EFFECT,
-       why="no ipvlan interface is created"),
+       why="no ipvlan interface is created: adverts and VIPs stay on the base interface"),
     Kw("vrf", Kind.STR, fn=_vrf, to="vrf", status=NO_EFFECT,
-       why="sockets are not bound to the VRF"),
+       why="VRRP sockets are not bound to the VRF device (SO_BINDTODEVICE): adverts are sent "
+       "and received in the default VRF"),
     Kw("accept", Kind.FLAG, fn=_accept, to="accept", default="accept (no_accept in strict mode)"),
     Kw("no_accept", Kind.FLAG, fn=_accept, to="accept"),
     _b("strict_mode", to="strict", default="vrrp_strict"),
