@@ -486,7 +486,7 @@ class GarpGroup:
 @dataclass(frozen=True)
 class LinkbeatInterface:
     name: str
-    method: str = "ETHTOOL"  # MII, ETHTOOL or IOCTL
+    method: str = ""  # MII, ETHTOOL or IOCTL; "": the first of them that works
 
 
 @dataclass(frozen=True)
@@ -695,6 +695,7 @@ class VrrpInstance:
     higher_prio_send_advert: bool = False
     owner_ignore_adverts: bool = False
     timer_expired_backup: int | None = None
+    linkbeat_use_polling: bool = False  # deprecated here: polls the instance's interface
     notify_master: NotifyScript | None = None
     notify_backup: NotifyScript | None = None
     notify_fault: NotifyScript | None = None

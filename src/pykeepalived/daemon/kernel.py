@@ -168,6 +168,8 @@ class Kernel(KernelPort, Protocol):
 
     async def link_mtu(self, ifname: str) -> int: ...
 
+    def link_exists(self, ifname: str) -> bool: ...
+
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None: ...
 
     async def watch_routes(self, on_delete: Callable[[], None]) -> None: ...
@@ -325,6 +327,13 @@ class LinuxKernel:
         return await self.am.delete_rule(rule)
 
     # -- links and events
+    def link_exists(self, ifname: str) -> bool:
+        try:
+            if_index(ifname)
+        except OSError:
+            return False
+        return True
+
     async def _link_info(self, ifname: str) -> LinkInfo | None:
         """``ifname``'s link facts from netlink (None, logged, when the query fails)."""
         try:

@@ -204,6 +204,7 @@ def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | Non
         unicast_peers=tuple(p.ip for p in inst.unicast_peers),
         interface=inst.interface,
         down_timer_adverts=inst.down_timer_adverts,
+        timer_expired_backup=inst.timer_expired_backup or 0,
         lower_prio_no_advert=inst.lower_prio_no_advert,
         higher_prio_send_advert=inst.higher_prio_send_advert,
         owner_ignore_adverts=inst.owner_ignore_adverts,
@@ -220,6 +221,26 @@ def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | Non
         dont_track_primary=inst.dont_track_primary,
         tracks=track_specs(inst, cfg, group),
     )
+
+
+def polled_interfaces(cfg: KeepalivedConfig) -> tuple[dict[str, str], list[str]]:
+    """``linkbeat_interfaces`` and ``linkbeat_use_polling``: the interfaces whose link state is
+    polled (name -> the configured method, "" for the first that works). Global polling
+    covers each instance's own interface; an interface no instance uses (as its interface or
+    a tracked one) is not polled, as keepalived turns it off: those come second."""
+    wanted = {lb.name: lb.method for lb in cfg.linkbeat_interfaces}
+    used: set[str] = set()
+    for c in cfg.vrrp_instances:
+        ifname = c.interface or cfg.global_defs.default_interface
+        if ifname:
+            used.add(ifname)
+            if cfg.linkbeat_use_polling or c.linkbeat_use_polling:
+                wanted.setdefault(ifname, "")
+        used.update(t.name for t in c.track_interfaces)
+    for g in cfg.sync_groups:
+        used.update(t.name for t in g.track_interfaces)
+    unused = [n for n in wanted if n not in used]
+    return {n: m for n, m in wanted.items() if n in used}, unused
 
 
 def wire_settings(inst: VrrpInstance, src: str, group: str, dsts: tuple[str, ...],

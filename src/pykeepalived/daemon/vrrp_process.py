@@ -32,7 +32,7 @@ import resource
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
@@ -41,6 +41,7 @@ from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
+from pykeepalived.daemon.link_debounce import LinkDebounce, debounce_delays
 from pykeepalived.daemon.log import setup_logging
 from pykeepalived.daemon.reload import ReloadPlan, StaticEntries, plan_reload
 from pykeepalived.daemon.schedule import TimerSchedule
@@ -48,6 +49,7 @@ from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
 from pykeepalived.daemon.settings import (
     address_of,
     auth_of,
+    polled_interfaces,
     route_of,
     router_settings,
     rule_of,
@@ -59,6 +61,7 @@ from pykeepalived.daemon.settings import (
 )
 from pykeepalived.daemon.static_track import StaticTrackGroups
 from pykeepalived.net.firewall import DEFAULT_TABLE
+from pykeepalived.net.linkbeat import LinkbeatPoller
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
@@ -80,6 +83,7 @@ from pykeepalived.vrrp.actions import (
 from pykeepalived.vrrp.auth import AuthType
 from pykeepalived.vrrp.endpoint import DatagramMeta, Event, VrrpEndpoint
 from pykeepalived.vrrp.packet import peek_vrid
+from pykeepalived.vrrp.router import late_takeover
 from pykeepalived.vrrp.sync_group import SyncGroup
 from pykeepalived.vrrp.tracking import TrackKind
 
@@ -158,6 +162,10 @@ class VrrpProcess:
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
         self._ifindex: dict[str, int] = {}  # interfaces with VRRP sockets: their index
+        self._debounce: LinkDebounce | None = None  # only with interface_up_down_delays
+        self._late_limit: float | None = None  # timer_expired_backup: see _timers_late
+        self._linkbeat: LinkbeatPoller | None = None  # only with linkbeat polling
+        self._waiting: dict[str, str] = {}  # dynamic_interfaces: instance -> missing interface
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -236,6 +244,9 @@ class VrrpProcess:
         await self._start_notifier()
         await self._apply_static(add=True, entries=StaticEntries.of(self.cfg))
         await self._build(self.cfg, list(self.cfg.vrrp_instances))
+        self._link_delays()
+        self._late_limits()
+        await self._start_linkbeat()
         await self._start_syncd()
         await self.static.check(force=True)
         await self.static.watch_routes()
@@ -328,6 +339,9 @@ class VrrpProcess:
 
     async def _build_one(self, cfg: KeepalivedConfig, c: VrrpInstance) -> None:
         ifname = c.interface or cfg.global_defs.default_interface
+        if cfg.global_defs.dynamic_interfaces and not self.kernel.link_exists(ifname):
+            self._build_waiting(cfg, c, ifname)
+            return
         vmac, vip_if, xmit_if = await self._vmac(cfg, c, ifname)
         group, dsts = destinations(c, cfg)
         # With a VMAC, adverts leave from the macvlan (its MAC is the point) and are read on
@@ -347,14 +361,9 @@ class VrrpProcess:
                    or await self.kernel.primary_address(ifname, 4) or "0.0.0.0")
         sg_cfg = cfg.sync_group(c.sync_group)
         now = self.now()
-        group_obj = None
-        if sg_cfg is not None:
-            group_obj = self.groups.get(sg_cfg.name)
-            if group_obj is None:
-                group_obj = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
         endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg),
                                 wire_settings(c, src, group, dsts, vmac is not None),
-                                now, group_obj)
+                                now, self._sync_group(sg_cfg))
         vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
         inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=xmit_if,
                         vip_if=vip_if, vips=vips, evips=evips, routes=routes, rules=rules,
@@ -367,6 +376,56 @@ class VrrpProcess:
         self.instances[c.name] = inst
         inst.start_worker()
         await self._initial_links(inst, ifname, src, sg_cfg, now)
+
+    def _sync_group(self, sg_cfg: Any) -> SyncGroup | None:
+        if sg_cfg is None:
+            return None
+        group = self.groups.get(sg_cfg.name)
+        if group is None:
+            group = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
+        return group
+
+    def _build_waiting(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str) -> None:
+        """``dynamic_interfaces``: ``c``'s interface does not exist yet. The instance is made
+        without sockets and held in FAULT (its interface is down, as keepalived has it); once
+        the interface is up it is built again on it (``_interface_appeared``)."""
+        log.info("(%s) interface %s does not exist yet: waiting for it", c.name, ifname)
+        src = "::" if c.family == 6 else "0.0.0.0"
+        group, dsts = destinations(c, cfg)
+        sg_cfg = cfg.sync_group(c.sync_group)
+        now = self.now()
+        endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg),
+                                wire_settings(c, src, group, dsts, False), now,
+                                self._sync_group(sg_cfg))
+        vips, evips, routes, rules = instance_addresses(c, ifname, ifname)
+        key: SockKey = (ifname, c.family, c.unicast)
+        inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=ifname,
+                        vip_if=ifname, vips=vips, evips=evips, routes=routes, rules=rules,
+                        tx_key=key, rx_key=key)
+        self.instances[c.name] = inst
+        self._waiting[c.name] = ifname
+        inst.start_worker()
+        endpoint.set_interface_up(False, now)
+
+    async def _interface_appeared(self, ifname: str) -> None:
+        """The interface instances were waiting for is up: build them on it and start."""
+        for name in [n for n, i in self._waiting.items() if i == ifname]:
+            del self._waiting[name]
+            old, c = self.instances.get(name), self.cfg.instance(name)
+            if old is None or c is None:
+                continue
+            await old.stop_worker()
+            self._forget(old)
+            try:
+                await self._build_one(self.cfg, c)
+            except Exception as e:
+                log.error("(%s) cannot start instance: %s", name, e)
+                continue
+            inst = self.instances[name]
+            inst.endpoint.start(self.now())
+            self._flush(inst)
+        self._late_limits()
+        self._rearm()
 
     async def _vmac(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str
                     ) -> tuple[Vmac | None, str, str]:
@@ -561,19 +620,75 @@ class VrrpProcess:
             self._on_address(ev)
 
     def _on_link(self, ev: LinkEvent) -> None:
-        now = self.now()
         self.static.schedule()  # routes and addresses die with links
         if not ev.deleted and self._ifindex.get(ev.ifname, ev.ifindex) != ev.ifindex:
             self._recreated(ev.ifname, ev.ifindex)
         if ev.mtu and self.cfg.global_defs.vrrp_rx_bufs_policy == "MTU":
             self._resize_for_mtu(ev.ifname, ev.mtu)
+        if self._linkbeat is not None and not ev.deleted and \
+                ev.ifname in self._linkbeat.interfaces:
+            return  # polled: netlink's word on up/down is ignored
+        if self._waiting and ev.up and ev.ifname in self._waiting.values():
+            self._spawn(self._interface_appeared(ev.ifname))
+        if self._debounce is not None and not self._debounce.offer(
+                ev, self._iface_up.get(ev.ifname)):
+            return
+        self._link_changed(ev)
+
+    def _link_delays(self) -> None:
+        """(Re)apply ``interface_up_down_delays``: a change already held keeps waiting."""
+        delays = debounce_delays(self.cfg)
+        if not delays and self._debounce is None:
+            return
+        if self._debounce is None:
+            assert self.loop is not None
+            self._debounce = LinkDebounce(delays, self.loop, self._link_changed)
+        else:
+            self._debounce.configure(delays)
+        for inst in self.instances.values():
+            if inst.vmac is not None:
+                self._debounce.inherit(inst.vmac.ifname, inst.vmac.parent)
+        self._debounce.seen(n for n, up in self._iface_up.items() if up)
+
+    def _late_limits(self) -> None:
+        """``timer_expired_backup``: the least lateness worth checking (None: never)."""
+        self._late_limit = min((t for i in self.instances.values()
+                                if (t := late_takeover(i.endpoint.router.settings)) is not None),
+                               default=None)
+
+    async def _start_linkbeat(self) -> None:
+        """(Re)start link polling for ``linkbeat_interfaces`` / ``linkbeat_use_polling``."""
+        if self._linkbeat is not None:
+            await self._linkbeat.stop()
+            self._linkbeat = None
+        polled, unused = polled_interfaces(self.cfg)
+        for name in unused:
+            log.info("Turning off linkbeat for %s since not used for tracking", name)
+        if not polled:
+            return
+        assert self.loop is not None
+        initial = {n: await self._link_up(n) for n in polled}
+        self._linkbeat = LinkbeatPoller(polled, initial, self._polled_link)
+        self._linkbeat.start(self.loop)
+
+    def _polled_link(self, ifname: str, up: bool) -> None:
+        self._link_changed(LinkEvent(ifindex=self._ifindex.get(ifname, 0), ifname=ifname,
+                                     up=up, operstate="UP" if up else "DOWN", carrier=up,
+                                     admin_up=up), polled=True)
+
+    def _link_changed(self, ev: LinkEvent, polled: bool = False) -> None:
+        """``ev``'s up/down is in force now (at once, or after its interface's delay;
+        ``polled``: linkbeat's poll found it, and logged it)."""
+        now = self.now()
         old = self._iface_up.get(ev.ifname)
         self._iface_up[ev.ifname] = ev.up
         if old == ev.up:
             return
-        if old is not None or not ev.up:
+        if not polled and (old is not None or not ev.up):
             log.info("Netlink reports %s %s", ev.ifname, "up" if ev.up else "down")
         for inst in list(self.instances.values()):
+            if inst.name in self._waiting:
+                continue  # built again on the interface once it is up
             c = inst.cfg
             ep = inst.endpoint
             if (c.interface or self.cfg.global_defs.default_interface) == ev.ifname:
@@ -613,10 +728,17 @@ class VrrpProcess:
             with contextlib.suppress(Exception):
                 self.sockets.pop(k).close()
         self.kernel.forget_announcers(ifname)
-        if keys and self.loop is not None:
-            task = self.loop.create_task(self._reopen(keys))
-            self._reopening.add(task)
-            task.add_done_callback(self._reopening.discard)
+        if keys:
+            self._spawn(self._reopen(keys))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the loop (cancelled at shutdown if still running)."""
+        if self.loop is None:
+            work.close()
+            return
+        task = self.loop.create_task(work)
+        self._reopening.add(task)
+        task.add_done_callback(self._reopening.discard)
 
     async def _reopen(self, keys: list[SockKey]) -> None:
         for k in keys:
@@ -780,6 +902,22 @@ class VrrpProcess:
         if at is not None:
             self._timer = self.loop.call_at(at, self.run_due_timers)
 
+    def _timers_late(self, late: float, now: float) -> None:
+        """``timer_expired_backup``: the timers ran ``late``; a MASTER whose peer has
+        probably taken over meanwhile goes BACKUP (before any timer of this pass runs)."""
+        logged = False
+        for inst in list(self.instances.values()):
+            ep = inst.endpoint
+            if not ep.router.settings.timer_expired_backup or ep.state is not State.MASTER:
+                continue
+            if ep.timers_late(now):
+                if not logged:
+                    us = round(late * 1e6)
+                    log.info("VRRP thread timer expired %d.%06d seconds ago", us // 1000000,
+                             us % 1000000)
+                    logged = True
+                self._flush(inst)
+
     def run_due_timers(self) -> None:
         """Run every endpoint whose deadline has passed (the loop timer's callback)."""
         due = self._timer_at
@@ -788,6 +926,8 @@ class VrrpProcess:
         now = self.now()
         if due is not None and (stall := self.meters.stall.timer_ran(due, now)) is not None:
             log.info("%s", stall)
+        if due is not None and self._late_limit is not None and now - due >= self._late_limit:
+            self._timers_late(now - due, now)
         while (name := self.schedule.pop_due(now)) is not None:
             inst = self.instances.get(name)
             if inst is None:
@@ -860,6 +1000,9 @@ class VrrpProcess:
             if changed is not None:
                 await self._carry_master(new_cfg, changed)
         await self._build(new_cfg, list(plan.add))
+        self._link_delays()
+        self._late_limits()
+        await self._start_linkbeat()
         if old_cfg.global_defs.lvs_sync_daemon != new_cfg.global_defs.lvs_sync_daemon:
             await self._start_syncd()
         await self.static.check(force=True)
@@ -1072,6 +1215,10 @@ class VrrpProcess:
             self._timer = None
         for task in list(self._reopening):  # sockets of a re-created interface not yet open
             task.cancel()
+        if self._debounce is not None:
+            self._debounce.close()
+        if self._linkbeat is not None:
+            await self._linkbeat.stop()
         await self.static.stop()
         await self._stop_guards()
         now = self.now()

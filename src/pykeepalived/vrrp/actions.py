@@ -34,6 +34,7 @@ class Reason(enum.Enum):
     SYNC_GROUP = "sync group"
     SHUTDOWN = "shutdown"
     RELOAD_MASTER = "master before reload"
+    TIMER_EXPIRED = "timers ran late"  # timer_expired_backup: a peer has probably taken over
     YIELD = "yielded to another holder"  # a split-brain guard (vrrp.claim) handed the role over
 
 

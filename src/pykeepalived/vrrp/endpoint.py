@@ -325,6 +325,12 @@ class VrrpEndpoint:
         self._router.shutdown(now)
         self._pull()
 
+    def timers_late(self, now: float) -> bool:
+        """The process ran its timers late: ``VrrpRouter.timers_late``."""
+        done = self._router.timers_late(now)
+        self._pull()
+        return done
+
     def set_interface_up(self, up: bool, now: float) -> None:
         self._router.set_interface_up(up, now)
         self._pull()

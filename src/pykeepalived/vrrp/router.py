@@ -86,6 +86,7 @@ __all__ = [
     "RouterSettings",
     "VrrpRouter",
     "adver_int_field",
+    "late_takeover",
     "master_down_interval",
     "skew_time",
 ]
@@ -109,6 +110,7 @@ TRANSITIONS: frozenset[tuple[State, Reason, State]] = frozenset(
         (State.MASTER, Reason.FAULT, State.FAULT),
         (State.MASTER, Reason.SYNC_GROUP, State.FAULT),
         (State.MASTER, Reason.YIELD, State.BACKUP),
+        (State.MASTER, Reason.TIMER_EXPIRED, State.BACKUP),
         (State.FAULT, Reason.FAULT_CLEARED, State.BACKUP),
         (State.INIT, Reason.SHUTDOWN, State.STOP),
         (State.BACKUP, Reason.SHUTDOWN, State.STOP),
@@ -141,6 +143,15 @@ def master_down_interval(version: int, priority: int, adver_int: int, adverts: i
     """Master_Down_Interval in seconds: ``adverts`` × interval + skew (keepalived's µs math)."""
     skew_us = round(skew_time(version, priority, adver_int) * _US)
     return (adverts * _interval_us(version, adver_int) + skew_us) / _US
+
+
+def late_takeover(s: RouterSettings) -> float | None:
+    """With ``timer_expired_backup``: how late the timers must run before this router checks
+    whether a peer has probably taken over (the quickest a backup of the configured priority
+    can claim: 2 intervals + its skew, as keepalived computes it). None without the keyword."""
+    if not s.timer_expired_backup:
+        return None
+    return master_down_interval(s.version, s.timer_expired_backup, s.adver_int, 2)
 
 
 # Both helpers are pure functions of a string and run on every received advert (source and
@@ -188,6 +199,7 @@ class RouterSettings:
     unicast_peers: tuple[str, ...] = ()
     interface: str | None = None
     down_timer_adverts: int = 3
+    timer_expired_backup: int = 0  # highest priority of the other routers; 0: off
     lower_prio_no_advert: bool = False
     higher_prio_send_advert: bool = False
     owner_ignore_adverts: bool = False
@@ -249,6 +261,7 @@ class VrrpRouter:
         self._base = settings.priority
         self._track_result: TrackResult = self._tracking.evaluate()
         self._rogue_demoted = False
+        self._sent_at: float | None = None  # when the last advert left
         self._eff = self._compute_priority()
         self._master_adver_int = settings.adver_int
         self._master_ip: str | None = None
@@ -477,14 +490,14 @@ class VrrpRouter:
             if self._state is State.BACKUP:
                 if self._announce_at is not None and self._announce_at <= now:
                     self._announce_at = now + self._own_interval()
-                    self._send_advert(self._eff)
+                    self._send_advert(self._eff, now)
                     continue
                 self._down_at = None
                 self._master_down(now)
             elif self._advert_at is not None and self._advert_at <= now:
                 self._advert_at = now + self._own_interval()
                 self._periodic_adverts += 1
-                self._send_advert(self._eff)
+                self._send_advert(self._eff, now)
                 self._maybe_restore_owner(now)
             elif self._garp_at is not None and self._garp_at <= now:
                 self._garp_at = None
@@ -529,7 +542,7 @@ class VrrpRouter:
         if self._state is State.STOP:
             return
         if self._state is State.MASTER:
-            self._send_advert(0)
+            self._send_advert(0, now)
             self._log("sent 0 priority")
         self._transition(now, State.STOP, Reason.SHUTDOWN)
 
@@ -599,7 +612,7 @@ class VrrpRouter:
     def _rx_master(self, adv: Advert, now: float) -> None:
         s = self.settings
         if adv.priority == 0:
-            self._send_advert(self._eff)
+            self._send_advert(self._eff, now)
             self._advert_at = now + self._own_interval()
             return
         if adv.priority == PRIO_OWNER and self._eff == PRIO_OWNER and self._beats(adv.src):
@@ -610,7 +623,7 @@ class VrrpRouter:
                 f"{adv.priority}, ours {self._eff}"
             )
             if s.higher_prio_send_advert:
-                self._send_advert(self._eff)
+                self._send_advert(self._eff, now)
             if s.version == 3:
                 self._master_adver_int = adv.adver_int
             self._master_ip = adv.src
@@ -627,7 +640,7 @@ class VrrpRouter:
                 f"Received advert from {adv.src} with lower priority {adv.priority}, "
                 f"ours {self._eff}, forcing new election"
             )
-            self._send_advert(self._eff)
+            self._send_advert(self._eff, now)
         if adv.ah_seq is not None:
             self._actions.append(AhResync(adv.ah_seq))
         self.lower_priority_garps(now)
@@ -711,7 +724,7 @@ class VrrpRouter:
             if not self._blocks.announce(silent):
                 self._announce_at = None
             elif self._announce_at is None:
-                self._send_advert(self._eff)
+                self._send_advert(self._eff, now)
                 self._announce_at = now + self._own_interval()
             return
         self._end_claim_wait()
@@ -759,6 +772,22 @@ class VrrpRouter:
             self._guard_faults[source] = reason
             self._log(f"{source}: {reason}", "WARNING")
         self._tracking_changed(now)
+
+    def timers_late(self, now: float) -> bool:
+        """The process ran its timers late (``late_takeover`` or more): with
+        ``timer_expired_backup``, a MASTER whose last advert is so old that a peer of the
+        configured priority has probably taken over goes BACKUP rather than advertising
+        again (keepalived 2.4's choice for nopreempt set-ups: one switch, not two).
+        True if it did."""
+        s = self.settings
+        if not s.timer_expired_backup or self._state is not State.MASTER \
+                or self._sent_at is None:
+            return False
+        if self._sent_at + master_down_interval(s.version, s.timer_expired_backup,
+                                                s.adver_int) > now:
+            return False
+        self._transition(now, State.BACKUP, Reason.TIMER_EXPIRED)
+        return True
 
     def yield_master(self, reason: str, now: float) -> None:
         """A guard saw another holder of our addresses that keeps them: hand the role over
@@ -849,7 +878,7 @@ class VrrpRouter:
         s = self.settings
         if old is State.MASTER:
             if new in (State.FAULT, State.STOP) and reason is not Reason.SHUTDOWN:
-                self._send_advert(0)
+                self._send_advert(0, now)
             self.stats.release_master += 1
             self._advert_at = self._garp_at = self._refresh_at = self._lower_garp_at = None
             if self._all_addresses:
@@ -897,7 +926,7 @@ class VrrpRouter:
         self._rival_since = self._rival_last = None
         self._log("Entering MASTER STATE")
         self.stats.become_master += 1
-        self._send_advert(self._eff)
+        self._send_advert(self._eff, now)
         if self._all_addresses:
             self._log("setting VIPs.")
             self._actions.append(AcquireAddresses(s.addresses, s.excluded_addresses))
@@ -916,8 +945,9 @@ class VrrpRouter:
         self._master_adver_int = s.adver_int
 
     # ------------------------------------------------------------------ small helpers
-    def _send_advert(self, priority: int) -> None:
+    def _send_advert(self, priority: int, now: float) -> None:
         s = self.settings
+        self._sent_at = now
         self._actions.append(SendAdvert(priority, s.version, s.vrid, s.adver_int, s.addresses))
         self.stats.advert_sent += 1
         if priority == 0:

@@ -16,12 +16,11 @@ import re
 import signal
 import socket
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import daemon_node  # tests/netns/daemon/daemon_node.py
 import pytest
 from pidfd_sockets import dup_sockets
 
@@ -52,42 +51,11 @@ def conf(glob: str = "", vip: str = VIP, top: str = "", vs: bool = True) -> str:
             + server)
 
 
-class Node:
-    """pykeepalived (both children) in the lab host, logging to a file."""
-
-    def __init__(self, host: Host, run: Path, text: str) -> None:
-        self.host, self.run = host, run
-        self.conf = run / "keepalived.conf"
-        self.conf.write_text(text)
-        self.out = run / "out.log"
-        cmd = [sys.executable, "-m", "pykeepalived", "-n", "-l", "-D", "-G", "-f",
-               str(self.conf), "-p", f"{run}/ka.pid", "-r", f"{run}/vrrp.pid",
-               "-c", f"{run}/chk.pid"]
-        with open(self.out, "wb") as f:
-            self.proc = host.popen(cmd, stdout=f, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=dict(os.environ,
-                                                                      PYTHONUNBUFFERED="1"))
-
-    def log(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def pid(self, name: str) -> int:
-        path = self.run / name
-        assert wait_for(lambda: path.exists() and path.read_text().strip() != "", 15), self.log()
-        return int(path.read_text())
+class Node(daemon_node.Node):
+    """Both children; ``master`` looks for VIP unless told another address."""
 
     def master(self, vip: str = VIP) -> bool:
-        r = self.host.run(["ip", "-o", "addr", "show", "dev", "eth0"])
-        return f"inet {vip}/" in r.stdout
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        return super().master(vip)
 
 
 @pytest.fixture

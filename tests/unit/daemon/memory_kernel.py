@@ -186,6 +186,9 @@ class MemoryKernel:
     async def link_mtu(self, ifname: str) -> int:
         return 1500
 
+    def link_exists(self, ifname: str) -> bool:
+        return ifname in self.links
+
     async def watch_links(self, on_event: Callable[[NetEvent], None]) -> None:
         self.on_net_event = on_event
 

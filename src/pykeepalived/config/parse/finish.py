@@ -253,6 +253,11 @@ class _InstanceFinish:
                       "resetting", "preempt_delay")
             preempt_delay = 0.0
         self.nopreempt, self.preempt_delay = nopreempt, preempt_delay
+        if self.v.get("timer_expired_backup") and not nopreempt:
+            # keepalived 2.4 names the keyword so in this message
+            self.warn(f"({name}) expired_timer_backup requires nopreempt - resetting",
+                      "timer_expired_backup", Severity.ERROR)
+            self.vals["timer_expired_backup"] = None
 
     def accept_and_unicast(self) -> None:
         v, name = self.v, self.name

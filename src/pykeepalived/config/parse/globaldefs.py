@@ -352,8 +352,9 @@ GLOBAL_DEFS = Section("global_defs", [
     _str("default_interface", "default_interface"),
     Kw("dynamic_interfaces", Kind.WORDS, fn=_dynamic_interfaces, to="dynamic_interfaces",
        syntax="[allow_if_changes]",
-       status=PARTIAL, why="only silences -t's missing-interface warnings; allow_if_changes "
-       "has no effect"),
+       status=PARTIAL, why="allow_if_changes has no effect: instances on macvlans not made "
+       "by keepalived that share a base interface and a VRID are not detected (keepalived: an "
+       "error; with allow_if_changes a warning and FAULT, checked again when they change)"),
     _bool("disable_local_igmp", NO_EFFECT, "IGMP reports are not suppressed"),
     *RX_BUFS_ROWS,
     *AUTO_PRIORITY_ROWS,

@@ -99,10 +99,11 @@ def linkbeat_interfaces(p: Parser, n: Node) -> None:
     for c in _lines(p, n):
         if not _known_interface(p, c, "linkbeat interface"):
             continue
-        method = c.tokens[1] if len(c.tokens) > 1 else "ETHTOOL"
-        if method not in ("MII", "ETHTOOL", "IOCTL") or len(c.tokens) > 2:
+        method = c.tokens[1] if len(c.tokens) > 1 else ""  # "": the first probe that works
+        if len(c.tokens) > 1 and (method not in ("MII", "ETHTOOL", "IOCTL")
+                                  or len(c.tokens) > 2):
             p.at(c, f"extra characters {method} in linkbeat interface")
-            method = method if method in ("MII", "ETHTOOL", "IOCTL") else "ETHTOOL"
+            method = method if method in ("MII", "ETHTOOL", "IOCTL") else ""
         p.st.linkbeat.append(LinkbeatInterface(c.tokens[0], method))
 
 

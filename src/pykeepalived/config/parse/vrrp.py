@@ -82,6 +82,12 @@ def _deprecated_flag(p: Parser, n: Node, b: InstanceBuilder) -> None:
     p.rep(f"({b.name}) {n.kw} is deprecated", Severity.WARNING)
 
 
+def _linkbeat_use_polling(p: Parser, n: Node, b: InstanceBuilder) -> None:
+    """Deprecated, yet keepalived still polls the instance's interface."""
+    _deprecated_flag(p, n, b)
+    b.values["linkbeat_use_polling"] = True
+
+
 def _state(p: Parser, n: Node, b: InstanceBuilder) -> None:
     a = n.args
     s = (a[0] if a else "").upper()
@@ -400,7 +406,8 @@ def _timer_expired_backup(p: Parser, n: Node, b: InstanceBuilder) -> None:
         p.rep(f"({b.name}) thread_timer_expired - please replace with keyword "
               "'timer_expired_backup'")
     a = n.args
-    b.values["timer_expired_backup"] = parse_int(a[0], 1, 254, p.rep) if a else 0
+    # with no value: 254, the quickest a peer can take over (keepalived 2.4.3)
+    b.values["timer_expired_backup"] = parse_int(a[0], 1, 254, p.rep) if a else 254
 
 
 def _whole_seconds(message: str, hi: int) -> Apply:
@@ -612,9 +619,10 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     _b("vmac_xmit_base"),
     Kw("use_ipvlan", Kind.WORDS, fn=_use_ipvlan, to="use_ipvlan",
        syntax="[NAME] [ADDRESS[/LEN]] [bridge|private|vepa] [group N]", status=NO_EFFECT,
-       why="no ipvlan interface is created"),
+       why="no ipvlan interface is created: adverts and VIPs stay on the base interface"),
     Kw("vrf", Kind.STR, fn=_vrf, to="vrf", status=NO_EFFECT,
-       why="sockets are not bound to the VRF"),
+       why="VRRP sockets are not bound to the VRF device (SO_BINDTODEVICE): adverts are sent "
+       "and received in the default VRF"),
     Kw("accept", Kind.FLAG, fn=_accept, to="accept", default="accept (no_accept in strict mode)"),
     Kw("no_accept", Kind.FLAG, fn=_accept, to="accept"),
     _b("strict_mode", to="strict", default="vrrp_strict"),
@@ -646,9 +654,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     Kw("down_timer_adverts", Kind.INT, to="down_timer_adverts", lo=1, hi=100,
        default="vrrp_down_timer_adverts"),
     Kw("timer_expired_backup", Kind.INT, fn=_timer_expired_backup, to="timer_expired_backup",
-       lo=1, hi=254, synonyms=("thread_timer_expired",), syntax="optional (none = 0)",
-       status=NO_EFFECT,
-       why="a late timer does not make the instance BACKUP",
+       lo=1, hi=254, synonyms=("thread_timer_expired",),
+       syntax="[HIGHEST_OTHER_PRIORITY] (default 254; needs nopreempt)",
        ours="keepalived 2.2.7 does not know it"),
     Kw("notify_master", Kind.SCRIPT, to="notify_master"),
     Kw("notify_backup", Kind.SCRIPT, to="notify_backup"),
@@ -666,8 +673,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        why="keepalived ignores it too"),
     Kw("native_ipv6", Kind.FLAG, fn=_native_ipv6, to="native_ipv6",
        syntax="the instance is IPv6 (VRRPv3)"),
-    Kw("linkbeat_use_polling", Kind.FLAG, fn=_deprecated_flag, status=NO_EFFECT,
-       why="deprecated in keepalived"),
+    Kw("linkbeat_use_polling", Kind.FLAG, fn=_linkbeat_use_polling, to="linkbeat_use_polling",
+       syntax="deprecated: polls the instance's interface (linkbeat_interfaces)"),
     Kw("lvs_sync_daemon_interface", Kind.STR, fn=_lvs_sync_daemon_interface,
        syntax="IF (deprecated: lvs_sync_daemon IF INSTANCE in global_defs)"),
     *sbconf.INSTANCE_ROWS,
