@@ -165,6 +165,17 @@ def static_track_name(group: str) -> str:
     return f"track_group {group}"
 
 
+def startup_delay(g: GlobalDefs, uptime: float | None) -> float:
+    """How long the VRRP start waits: ``vrrp_startup_delay``, or what is left of
+    ``vrrp_delay_after_boot`` when the system has been up (``uptime``, /proc/uptime's first
+    field) for less than that, whichever is longer (keepalived 2.4.3's rule; an unreadable
+    uptime leaves the boot delay out)."""
+    after_boot = 0.0
+    if g.vrrp_delay_after_boot > 0 and uptime is not None and uptime < g.vrrp_delay_after_boot:
+        after_boot = g.vrrp_delay_after_boot - uptime
+    return max(g.vrrp_startup_delay, after_boot)
+
+
 def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | None,
                     group: SyncGroup | None = None) -> RouterSettings:
     g = cfg.global_defs

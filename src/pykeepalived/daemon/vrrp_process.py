@@ -51,6 +51,7 @@ from pykeepalived.daemon.settings import (
     route_of,
     router_settings,
     rule_of,
+    startup_delay,
     static_track_name,
     wire_settings,
 )
@@ -236,7 +237,7 @@ class VrrpProcess:
         await self._start_trackers()
         await self._start_guards()
         self._observe_config()
-        delay = self.cfg.global_defs.vrrp_startup_delay
+        delay = self._startup_delay()
         if delay > 0:
             log.info("Delaying startup for %g seconds", delay)
             await asyncio.sleep(delay)
@@ -246,6 +247,17 @@ class VrrpProcess:
             self._flush(inst)
         self._rearm()
         log.info("Startup complete")
+
+    def _startup_delay(self) -> float:
+        """``vrrp_startup_delay``, or longer while the system has been up for less than
+        ``vrrp_delay_after_boot`` (/proc/uptime is read only when that is set)."""
+        g = self.cfg.global_defs
+        if g.vrrp_delay_after_boot <= 0:
+            return g.vrrp_startup_delay
+        delay = startup_delay(g, process.read_uptime())
+        if delay > g.vrrp_startup_delay and delay >= 60:
+            log.info("The vrrp_wait_after_boot is very large - %d seconds", int(delay))
+        return delay
 
     def _scheduling(self) -> None:
         self.scheduler = Scheduler(ProcessSettings.of(self.cfg.global_defs, "vrrp"))

@@ -335,8 +335,9 @@ GLOBAL_DEFS = Section("global_defs", [
     _int("vrrp_down_timer_adverts", 1, 100, to="vrrp_down_timer_adverts"),
     _bool("vrrp_owner_ignore_adverts"),
     _timer("vrrp_startup_delay", 0.0),
-    _timer("vrrp_delay_after_boot", 0.0, status=NO_EFFECT,
-           why="the VRRP start is not delayed after boot"),
+    _timer("vrrp_delay_after_boot", 0.0,
+           syntax="seconds since boot: the start waits until then (or vrrp_startup_delay, "
+           "the longer)"),
     _bool("log_unknown_vrids"),
     _str("vmac_prefix", "vmac_prefix"),
     _str("vmac_addr_prefix", "vmac_addr_prefix", NO_EFFECT,

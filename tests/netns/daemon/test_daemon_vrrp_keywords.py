@@ -1,0 +1,145 @@
+"""VRRP global and instance keywords whose effect is outside the wire's adverts, read back
+where they land: the start delayed after boot (a time namespace makes the system look freshly
+booted), IGMP reports of link-local groups (the sysctl and the reports on the wire), the notify
+FIFO on reload, gratuitous ARPs on a VIP's extra interface every ``garp_extra_if`` seconds.
+
+One lab host ``n1`` (lab ``pkvk``); pykeepalived runs the VRRP child only, v3 at 0.1 s.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.lab.cluster import locked_lab
+from pykeepalived.lab.measure import AdvertCapture
+from pykeepalived.lab.netns import Host, wait_for
+
+pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
+
+VIP = "10.99.14.200"
+IGMP_SYSCTL = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports"
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[Host]:
+    with locked_lab("pkvk") as lb:
+        yield lb.add_host("n1", ["10.99.14.11/24"])
+
+
+def conf(glob: str = "", inst: str = "", top: str = "") -> str:
+    return (f"global_defs {{\n  router_id n1\n{glob}\n}}\n{top}\n"
+            "vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 14\n"
+            f"  priority 150\n  version 3\n  advert_int 0.1\n{inst}\n"
+            f"  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n")
+
+
+class Node:
+    """pykeepalived (VRRP child only) in the lab host, logging to a file; ``wrap`` goes in
+    front of the command (e.g. ``unshare`` into a time namespace)."""
+
+    def __init__(self, host: Host, run: Path, text: str, wrap: tuple[str, ...] = ()) -> None:
+        self.host, self.run = host, run
+        self.conf = run / "keepalived.conf"
+        self.conf.write_text(text)
+        self.out = run / "out.log"
+        cmd = [*wrap, sys.executable, "-m", "pykeepalived", "-P", "-n", "-l", "-D", "-G",
+               "-f", str(self.conf), "-p", f"{run}/ka.pid", "-r", f"{run}/vrrp.pid"]
+        with open(self.out, "wb") as f:
+            self.proc = host.popen(cmd, stdout=f, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL,
+                                   env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+    def log(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def logged_at(self, phrase: str) -> float | None:
+        """Wall-clock time of the first log line holding ``phrase`` (console lines carry
+        microseconds)."""
+        for line in self.log().splitlines():
+            if phrase in line:
+                stamp = line.split(": ", 1)[0]
+                return datetime.strptime(stamp, "%a %b %d %H:%M:%S.%f %Y").timestamp()
+        return None
+
+    def master(self) -> bool:
+        r = self.host.run(["ip", "-o", "addr", "show", "dev", "eth0"])
+        return f"inet {VIP}/" in r.stdout
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            pid = self.run / "ka.pid"  # the daemon itself: a wrapper may ignore TERM
+            text = pid.read_text().strip() if pid.exists() else ""
+            if text:
+                os.kill(int(text), signal.SIGTERM)
+            else:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+
+@pytest.fixture
+def nodes(host: Host) -> Iterator[list[Node]]:
+    started: list[Node] = []
+    yield started
+    for n in started:
+        n.stop()
+    host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+
+
+class FreshBoot:
+    """A command prefix (``wrap``) that runs in a time namespace whose /proc/uptime read
+    ``about`` seconds when it was made; ``uptime(t)`` is what it reads at wall time ``t``
+    (the offset is whole seconds)."""
+
+    def __init__(self, about: float) -> None:
+        real, self.at = float(Path("/proc/uptime").read_text().split()[0]), time.time()
+        self.offset = int(about - real)
+        self.base = real + self.offset
+        self.wrap = ("unshare", "--fork", "--time", "--boottime", str(self.offset))
+
+    def uptime(self, t: float) -> float:
+        return self.base + (t - self.at)
+
+
+def test_vrrp_delay_after_boot_delays_only_a_fresh_boot(host: Host, nodes: list[Node],
+                                                        tmp_path: Path) -> None:
+    """On a system up for about a second, ``vrrp_delay_after_boot 5`` holds the start back
+    until 5 s after boot: the delay logged is what was left then, and no advert leaves
+    before it ends. On this machine (up far longer than 5 s) the same keyword delays
+    nothing."""
+    cap = AdvertCapture(host)
+    boot = FreshBoot(0.5)
+    fresh = Node(host, tmp_path, conf("  vrrp_delay_after_boot 5"), boot.wrap)
+    nodes.append(fresh)
+    assert wait_for(fresh.master, 15), fresh.log()[-3000:]
+    adverts = cap.finish()
+    said = re.search(r"Delaying startup for ([\d.]+) seconds", fresh.log())
+    assert said is not None, fresh.log()[-3000:]
+    delay = float(said.group(1))
+    t_delay = fresh.logged_at("Delaying startup")
+    assert t_delay is not None
+    assert abs(delay - (5 - boot.uptime(t_delay))) < 0.1, (delay, boot.uptime(t_delay))
+    first = min(a.t for a in adverts if a.vrid == 14)
+    assert first >= t_delay + delay - 0.05, (first - t_delay, delay)
+    fresh.stop()
+    host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+
+    run2 = tmp_path / "long-up"
+    run2.mkdir()
+    old = Node(host, run2, conf("  vrrp_delay_after_boot 5"))
+    nodes.append(old)
+    assert wait_for(old.master, 15), old.log()[-3000:]
+    assert "Delaying startup" not in old.log()
