@@ -157,6 +157,7 @@ class VrrpProcess:
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
         self._status: StatusServer | None = None
+        self._igmp_restore = False  # disable_local_igmp turned link-local reports off
 
     def now(self) -> float:
         return self.clock()
@@ -227,6 +228,8 @@ class VrrpProcess:
 
     async def _bring_up(self) -> None:
         await self.kernel.open()
+        if self.cfg.global_defs.disable_local_igmp:  # before the sockets join their groups
+            self._igmp_restore = self.kernel.disable_local_igmp()
         await self.kernel.watch_links(self._on_net_event)
         await self._start_notifier()
         await self._apply_static(add=True, entries=StaticEntries.of(self.cfg))
@@ -796,6 +799,8 @@ class VrrpProcess:
                       "configuration", len(errors))
             return
         new_cfg = parsed.config
+        if new_cfg.global_defs.disable_local_igmp != old_cfg.global_defs.disable_local_igmp:
+            log.info("Cannot change disable_local_igmp at a reload - please restart keepalived")
         if any(self.instances[n].endpoint.state is not State.MASTER for n in plan.carry
                if n in self.instances):
             plan = plan_reload(old_cfg, new_cfg, self._states())  # one left MASTER meanwhile
@@ -1081,6 +1086,9 @@ class VrrpProcess:
             with contextlib.suppress(Exception):
                 s.close()
         self.sockets.clear()
+        if self._igmp_restore:  # once the sockets have left their groups, as keepalived
+            self._igmp_restore = False
+            self.kernel.restore_local_igmp()
         self.kernel.close()
 
 

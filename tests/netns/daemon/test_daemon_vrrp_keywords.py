@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.lab.cluster import locked_lab
-from pykeepalived.lab.measure import AdvertCapture
+from pykeepalived.lab.measure import AdvertCapture, Recorder
 from pykeepalived.lab.netns import Host, wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
@@ -143,3 +143,41 @@ def test_vrrp_delay_after_boot_delays_only_a_fresh_boot(host: Host, nodes: list[
     nodes.append(old)
     assert wait_for(old.master, 15), old.log()[-3000:]
     assert "Delaying startup" not in old.log()
+
+
+def igmp_capture(host: Host) -> Recorder:
+    rec = Recorder(host, ["tcpdump", "-i", "eth0", "-nn", "-v", "-l", "--immediate-mode",
+                          "igmp"])  # -v: the group records
+    assert wait_for(lambda: "listening on" in Path(rec.path).read_text(errors="replace"), 3)
+    return rec
+
+
+def test_disable_local_igmp_silences_the_vrrp_group_join(host: Host, nodes: list[Node],
+                                                         tmp_path: Path) -> None:
+    """``disable_local_igmp`` turns the namespace's igmp_link_local_mcast_reports off while
+    the daemon runs (read back from /proc) and on again when it stops: joining 224.0.0.18
+    sends no IGMP report then; the same start without the keyword sends one."""
+    def reports() -> str:
+        return host.run(["cat", IGMP_SYSCTL]).stdout.strip()
+
+    assert reports() == "1"
+    cap = igmp_capture(host)
+    quiet = Node(host, tmp_path, conf("  disable_local_igmp"))
+    nodes.append(quiet)
+    assert wait_for(quiet.master, 15), quiet.log()[-3000:]
+    assert reports() == "0"
+    time.sleep(0.3)
+    quiet.stop()
+    assert reports() == "1"
+    heard = cap.stop()
+    assert "224.0.0.18" not in heard, heard
+    host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+
+    cap = igmp_capture(host)
+    run2 = tmp_path / "control"
+    run2.mkdir()
+    loud = Node(host, run2, conf())
+    nodes.append(loud)
+    assert wait_for(loud.master, 15), loud.log()[-3000:]
+    assert wait_for(lambda: "224.0.0.18" in Path(cap.path).read_text(errors="replace"), 3)
+    cap.stop()

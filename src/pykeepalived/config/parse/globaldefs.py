@@ -347,7 +347,8 @@ GLOBAL_DEFS = Section("global_defs", [
        syntax="[allow_if_changes]",
        status=PARTIAL, why="only silences -t's missing-interface warnings; allow_if_changes "
        "has no effect"),
-    _bool("disable_local_igmp", NO_EFFECT, "IGMP reports are not suppressed"),
+    _bool("disable_local_igmp", syntax="on: net.ipv4.igmp_link_local_mcast_reports is 0 while "
+          "the VRRP process runs"),
     *RX_BUFS_ROWS,
     *AUTO_PRIORITY_ROWS,
     # GARP / unsolicited NA
