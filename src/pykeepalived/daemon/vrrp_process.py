@@ -32,7 +32,7 @@ import resource
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
@@ -61,6 +61,7 @@ from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
 from pykeepalived.net.vmac import Vmac, xmit_interface
+from pykeepalived.notify.fifo import reload_state_lines
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.vrrp_view import VrrpMeters, vrrp_status
 from pykeepalived.options import Options
@@ -838,6 +839,7 @@ class VrrpProcess:
                 inst2.endpoint.start(now)
                 self._flush(inst2)
         self._close_unused_sockets()
+        self._fifo_states_on_reload(plan.keep, old_cfg)
         await self._stop_guards()
         await self._start_guards()
         self._rearm()
@@ -846,6 +848,23 @@ class VrrpProcess:
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(plan.keep), len(plan.carry),
                  len(plan.drop), plan.started)
+
+    def _fifo_states_on_reload(self, kept: Iterable[str], old: KeepalivedConfig) -> None:
+        """``fifo_write_vrrp_states_on_reload``: the kept groups' and instances' states to the
+        FIFOs (``notify.fifo.reload_state_lines``), in the config's order."""
+        if self.notifier is None or not self.cfg.global_defs.fifo_write_vrrp_states_on_reload:
+            return
+        was = {g.name for g in old.sync_groups}
+        groups = [(g.name, self.groups[g.name].state.value) for g in self.cfg.sync_groups
+                  if g.name in was and g.name in self.groups]
+        keep = set(kept)
+        insts = [(c.name, i.endpoint.state.value, i.endpoint.router.effective_priority)
+                 for c in self.cfg.vrrp_instances
+                 if c.name in keep and (i := self.instances.get(c.name)) is not None]
+        try:
+            self.notifier.fifo_lines(reload_state_lines(groups, insts))
+        except Exception:
+            log.exception("writing the states to the FIFO failed")
 
     def _states(self) -> dict[str, State]:
         return {n: i.endpoint.state for n, i in self.instances.items()}

@@ -181,3 +181,61 @@ def test_disable_local_igmp_silences_the_vrrp_group_join(host: Host, nodes: list
     assert wait_for(loud.master, 15), loud.log()[-3000:]
     assert wait_for(lambda: "224.0.0.18" in Path(cap.path).read_text(errors="replace"), 3)
     cap.stop()
+
+
+class FifoReader:
+    """The read end of a FIFO made before the daemon starts (it writes, we read)."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self.text = ""
+
+    def read(self) -> str:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.text += chunk.decode()
+        return self.text
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def test_fifo_write_vrrp_states_on_reload(host: Host, nodes: list[Node],
+                                          tmp_path: Path) -> None:
+    """A reload writes each sync group's state and each kept instance's but a MASTER's to the
+    notify FIFO (what keepalived 2.2.7 writes, observed: a MASTER kept through a reload gets
+    no line); without the keyword a reload writes nothing."""
+    host.run(["ip", "link", "add", "dn0", "type", "veth", "peer", "name", "dn0p"], check=False)
+    fifo = FifoReader(tmp_path / "fifo")
+    top = ("vrrp_sync_group G1 {\n  group {\n    VI_1\n  }\n}\n"
+           "vrrp_sync_group G2 {\n  group {\n    VI_F\n  }\n}\n"
+           "vrrp_instance VI_F {\n  interface eth0\n  virtual_router_id 15\n  priority 100\n"
+           "  version 3\n  advert_int 0.1\n  track_interface {\n    dn0\n  }\n"
+           "  virtual_ipaddress {\n    10.99.14.201/24\n  }\n}\n")
+    glob = f"  notify_fifo {tmp_path}/fifo\n"
+    n = Node(host, tmp_path, conf(glob + "  fifo_write_vrrp_states_on_reload", top=top))
+    nodes.append(n)
+    try:
+        assert wait_for(lambda: 'GROUP "G1" MASTER 0' in fifo.read(), 15), n.log()[-3000:]
+        before = fifo.read()
+        n.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "Reload finished" in n.log(), 10), n.log()[-3000:]
+        assert wait_for(lambda: fifo.read() != before, 3)
+        time.sleep(0.2)
+        assert fifo.read()[len(before):] == ('GROUP "G1" MASTER 0\nGROUP "G2" FAULT 0\n'
+                                            'INSTANCE "VI_F" FAULT 100\n')
+        n.conf.write_text(conf(glob, top=top))
+        before = fifo.read()
+        n.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: n.log().count("Reload finished") == 2, 10), n.log()[-3000:]
+        time.sleep(0.2)
+        assert fifo.read() == before
+    finally:
+        fifo.close()
+        host.run(["ip", "link", "del", "dn0"], check=False)

@@ -425,8 +425,9 @@ GLOBAL_DEFS = Section("global_defs", [
        syntax="PATH [USER [GROUP]]"),
     Kw("lvs_notify_fifo_script", Kind.SCRIPT, fn=_notify_fifo_script, to="lvs_notify_fifo"),
     _bool("vrrp_notify_priority_changes"),
-    _bool("fifo_write_vrrp_states_on_reload", NO_EFFECT,
-          "states are not rewritten to the FIFO on reload"),
+    _bool("fifo_write_vrrp_states_on_reload",
+          syntax="on: a reload writes the sync groups' and the kept non-MASTER instances' "
+          "states to the VRRP FIFOs"),
     _bool("rs_init_notifies"),
     # scheduling
     _int("vrrp_priority", -20, 19, to="vrrp_priority"),
