@@ -27,7 +27,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -425,6 +425,33 @@ def instance_addresses(inst: VrrpInstance, vip_if: str, base_if: str
     routes = tuple(route_of(r) for r in inst.virtual_routes)
     rules = tuple(rule_of(r) for r in inst.virtual_rules)
     return vips, evips, routes, rules
+
+
+def extra_if_addresses(inst: VrrpInstance, vips: Sequence[IpAddress],
+                       evips: Sequence[IpAddress], own_if: str, ours: Collection[str]
+                       ) -> tuple[str, ...]:
+    """``garp_extra_if``: the address announced on each extra interface (the first VIP/eVIP
+    on it), keepalived's choice: interfaces it made itself (``ours``: VMACs), or any with
+    ``all``; the instance's own (``own_if``, its VMAC with ``use_vmac``) only with
+    ``vmac_xmit_base``. Empty (no timer) unless some address is on another interface that
+    qualifies, or when the interval is unset or 0."""
+    if not inst.garp_extra_if:
+        return ()
+    all_if = inst.garp_extra_if_all
+    keep_timer = False
+    seen: set[str] = set()
+    out: list[str] = []
+    for a in (*vips, *evips):
+        dev = a.dev or own_if
+        ours_dev = dev in ours
+        if dev != own_if and (ours_dev or all_if):
+            keep_timer = True
+        if (not ours_dev and not all_if) or (dev == own_if and not inst.vmac_xmit_base):
+            continue
+        if dev not in seen:
+            seen.add(dev)
+            out.append(a.ip)
+    return tuple(out) if keep_timer else ()
 
 
 def destinations(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[str, tuple[str, ...]]:

@@ -177,7 +177,10 @@ def startup_delay(g: GlobalDefs, uptime: float | None) -> float:
 
 
 def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | None,
-                    group: SyncGroup | None = None) -> RouterSettings:
+                    group: SyncGroup | None = None,
+                    garp_extra: tuple[str, ...] = ()) -> RouterSettings:
+    """``garp_extra``: the addresses ``garp_extra_if`` announces (``instance.extra_if_addresses``;
+    none: no such timer)."""
     g = cfg.global_defs
     return RouterSettings(
         name=inst.name,
@@ -208,6 +211,8 @@ def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | Non
         garp_lower_prio_delay=inst.garp_lower_prio_delay,
         garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
         min_garp=g.vrrp_min_garp,
+        garp_extra_if=(inst.garp_extra_if or 0.0) if garp_extra else 0.0,
+        garp_extra_addresses=garp_extra,
         dont_track_primary=inst.dont_track_primary,
         tracks=track_specs(inst, cfg, group),
     )

@@ -39,7 +39,13 @@ from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
 from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
-from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
+from pykeepalived.daemon.instance import (
+    Instance,
+    SockKey,
+    destinations,
+    extra_if_addresses,
+    instance_addresses,
+)
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
 from pykeepalived.daemon.log import setup_logging
 from pykeepalived.daemon.reload import ReloadPlan, StaticEntries, plan_reload
@@ -60,7 +66,7 @@ from pykeepalived.net.firewall import DEFAULT_TABLE
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
-from pykeepalived.net.vmac import Vmac, xmit_interface
+from pykeepalived.net.vmac import Vmac, vmac_name, xmit_interface
 from pykeepalived.notify.fifo import reload_state_lines
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.vrrp_view import VrrpMeters, vrrp_status
@@ -361,10 +367,11 @@ class VrrpProcess:
             group_obj = self.groups.get(sg_cfg.name)
             if group_obj is None:
                 group_obj = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
-        endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg),
+        vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
+        extra = extra_if_addresses(c, vips, evips, vip_if, self._vmac_names(cfg, vmac))
+        endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg, extra),
                                 wire_settings(c, src, group, dsts, vmac is not None),
                                 now, group_obj)
-        vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
         inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=xmit_if,
                         vip_if=vip_if, vips=vips, evips=evips, routes=routes, rules=rules,
                         vmac=vmac, sock=sock, tx_key=tx_key, rx_key=rx_key)
@@ -376,6 +383,17 @@ class VrrpProcess:
         self.instances[c.name] = inst
         inst.start_worker()
         await self._initial_links(inst, ifname, src, sg_cfg, now)
+
+    @staticmethod
+    def _vmac_names(cfg: KeepalivedConfig, own: Vmac | None) -> set[str]:
+        """The VMACs this daemon makes (keepalived's "our" interfaces, for garp_extra_if):
+        each instance's as configured, and ``own`` as it was resolved."""
+        prefix = cfg.global_defs.vmac_prefix
+        names = {c.use_vmac.name or vmac_name(c.vrid, prefix, c.family)
+                 for c in cfg.vrrp_instances if c.use_vmac is not None}
+        if own is not None:
+            names.add(own.ifname)
+        return names
 
     async def _vmac(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str
                     ) -> tuple[Vmac | None, str, str]:

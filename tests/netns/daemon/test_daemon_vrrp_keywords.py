@@ -8,6 +8,7 @@ One lab host ``n1`` (lab ``pkvk``); pykeepalived runs the VRRP child only, v3 at
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -239,3 +240,67 @@ def test_fifo_write_vrrp_states_on_reload(host: Host, nodes: list[Node],
     finally:
         fifo.close()
         host.run(["ip", "link", "del", "dn0"], check=False)
+
+
+def garps(host: Host, ifname: str) -> Recorder:
+    """``tcpdump -tt -e`` of ARP frames on ``ifname`` of the host."""
+    rec = Recorder(host, ["tcpdump", "-i", ifname, "-nn", "-tt", "-e", "-l", "--immediate-mode",
+                          "arp"])
+    assert wait_for(lambda: "listening on" in Path(rec.path).read_text(errors="replace"), 3)
+    return rec
+
+
+def garp_times(text: str, ip: str, mac: str | None = None) -> list[float]:
+    """Capture times of the gratuitous ARPs for ``ip`` (from ``mac``, when given)."""
+    garp = re.compile(rf"who-has {re.escape(ip)} (\(\S+\) )?tell {re.escape(ip)},")
+    return [float(line.split()[0]) for line in text.splitlines()
+            if garp.search(line) and (mac is None or line.split()[1] == mac)]
+
+
+@pytest.fixture
+def eth1(host: Host) -> Iterator[str]:
+    """A second interface in ``n1`` (``eth1``), its frames read on its peer ``eth1p``."""
+    host.run(["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"])
+    for dev in ("eth1", "eth1p"):
+        host.run(["ip", "link", "set", dev, "up"])
+    host.run(["ip", "addr", "add", "10.99.15.11/24", "dev", "eth1"])
+    yield "eth1p"
+    host.run(["ip", "link", "del", "eth1"], check=False)
+
+
+def test_garp_extra_if_repeats_on_the_other_interfaces(host: Host, nodes: list[Node],
+                                                       eth1: str, tmp_path: Path) -> None:
+    """``garp_extra_if all 1``: while MASTER, one gratuitous ARP a second on each interface a
+    VIP lives on other than the advert's: ``eth1`` (a VIP ``dev eth1``) and, with
+    ``vmac_xmit_base``, the instance's own VMAC (from its virtual MAC, seen on ``eth0``).
+    Without ``all`` an interface the daemon did not make is left out, and with no other
+    interface left there is no repetition at all: one ARP at the takeover only."""
+    garp = "  garp_master_repeat 1\n  garp_master_delay 0\n"
+    vips = f"    {VIP}/24\n    10.99.15.200/24 dev eth1\n"
+
+    def inst_conf(extra: str) -> str:
+        return conf(inst=garp + extra).replace(f"    {VIP}/24\n", vips)
+
+    cap = garps(host, eth1)
+    plain = Node(host, tmp_path, inst_conf("  garp_extra_if 1\n"))
+    nodes.append(plain)
+    assert wait_for(plain.master, 15), plain.log()[-3000:]
+    time.sleep(1.5)
+    plain.stop()
+    assert len(garp_times(cap.stop(), "10.99.15.200")) == 1  # the takeover's only
+    host.run(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+
+    cap1, cap0 = garps(host, eth1), garps(host, "eth0")
+    run2 = tmp_path / "vmac"
+    run2.mkdir()
+    n = Node(host, run2, inst_conf("  garp_extra_if all 1\n  use_vmac\n  vmac_xmit_base\n"))
+    nodes.append(n)
+    assert wait_for(lambda: "Entering MASTER STATE" in n.log(), 15), n.log()[-3000:]
+    time.sleep(2.5)
+    n.stop()
+    on_eth1 = garp_times(cap1.stop(), "10.99.15.200")
+    on_vmac = garp_times(cap0.stop(), VIP, "00:00:5e:00:01:0e")
+    for times in (on_eth1, on_vmac):  # the takeover's, then one a second
+        assert len(times) >= 3, (on_eth1, on_vmac)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(1.0 <= g < 1.35 for g in gaps), gaps  # each at the first advert after

@@ -373,8 +373,7 @@ GLOBAL_DEFS = Section("global_defs", [
        syntax="on: GARP repeat 1, refresh 0, delay 0"),
     Kw("vrrp_garp_extra_if", Kind.WORDS, fn=_garp_extra_if, to="vrrp_garp_extra_if",
        old=("vrrp_vmac_garp_intvl",),
-       syntax="[all] SECONDS (0..86400)", status=NO_EFFECT,
-       why="no extra gratuitous ARPs are sent on the base interface of a VMAC"),
+       syntax="[all] SECONDS (0..86400): the default of the instances' garp_extra_if"),
     # firewall
     Kw("vrrp_iptables", Kind.WORDS, fn=_iptables, to="vrrp_iptables", status=PARTIAL,
        why="iptables is not used: nftables (table keepalived) is, as keepalived says",
