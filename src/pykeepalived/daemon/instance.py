@@ -73,6 +73,7 @@ class Instance:
     routes: tuple[Route, ...]
     rules: tuple[Rule, ...]
     vmac: Vmac | None = None
+    addr_vmacs: tuple[Vmac, ...] = ()  # use_vmac_addr: VMACs made for single addresses
     sock: Transmitter | None = None  # the socket adverts are sent on
     tx_key: SockKey = ("", 4, False)
     rx_key: SockKey = ("", 4, False)
@@ -425,6 +426,25 @@ def instance_addresses(inst: VrrpInstance, vip_if: str, base_if: str
     routes = tuple(route_of(r) for r in inst.virtual_routes)
     rules = tuple(rule_of(r) for r in inst.virtual_rules)
     return vips, evips, routes, rules
+
+
+def address_vmac_parents(inst: VrrpInstance, base_if: str) -> dict[str, tuple[str, int]]:
+    """VIP/eVIP -> (interface, family) of the VMAC keepalived makes for it alone: with
+    ``use_vmac_addr`` (or the address's own ``use_vmac`` option) an address on another
+    interface than the instance's, or of the other family on the instance's, gets a VMAC of
+    the instance's VRID on that interface, named with ``vmac_addr_prefix``. On the instance's
+    interface in its family only the address's own ``use_vmac`` does it, and not when the
+    instance has ``use_vmac`` (the address lives on that VMAC)."""
+    out: dict[str, tuple[str, int]] = {}
+    for a in (*inst.virtual_ipaddresses, *inst.virtual_ipaddresses_excluded):
+        if not (a.use_vmac or inst.use_vmac_addr):
+            continue
+        on_base = a.dev is None or a.dev == base_if
+        if on_base and a.family == inst.family and (inst.use_vmac is not None
+                                                    or not a.use_vmac):
+            continue  # on the instance's VMAC, or use_vmac_addr alone: on the interface
+        out[a.ip] = (a.dev or base_if, a.family)
+    return out
 
 
 def extra_if_addresses(inst: VrrpInstance, vips: Sequence[IpAddress],

@@ -271,5 +271,5 @@ def instance_identity(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[Any, .
     scripts = tuple(position_free(cfg.script(r.name)) for r in inst.track_scripts)
     group = cfg.sync_group(inst.sync_group)
     globals_used = (g.vrrp_mcast_group4, g.vrrp_mcast_group6, g.vrrp_min_garp, g.vrrp_strict,
-                    g.nftables, g.vmac_prefix)
+                    g.nftables, g.vmac_prefix, g.vmac_addr_prefix)
     return (position_free(inst), scripts, position_free(group), globals_used)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
 import logging
@@ -42,6 +43,7 @@ from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
 from pykeepalived.daemon.instance import (
     Instance,
     SockKey,
+    address_vmac_parents,
     destinations,
     extra_if_addresses,
     instance_addresses,
@@ -62,6 +64,7 @@ from pykeepalived.daemon.settings import (
     wire_settings,
 )
 from pykeepalived.daemon.static_track import StaticTrackGroups
+from pykeepalived.net.addresses import IpAddress
 from pykeepalived.net.firewall import DEFAULT_TABLE
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
@@ -368,13 +371,18 @@ class VrrpProcess:
             if group_obj is None:
                 group_obj = self.groups[sg_cfg.name] = SyncGroup(sg_cfg.name)
         vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
-        extra = extra_if_addresses(c, vips, evips, vip_if, self._vmac_names(cfg, vmac))
+        addr_vmacs: tuple[Vmac, ...] = ()
+        if wanted := address_vmac_parents(c, ifname):
+            vips, evips, addr_vmacs = await self._address_vmacs(cfg, c, wanted, vips, evips)
+        extra = extra_if_addresses(c, vips, evips, vip_if,
+                                   self._vmac_names(cfg, vmac) | {v.ifname for v in addr_vmacs})
         endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg, extra),
                                 wire_settings(c, src, group, dsts, vmac is not None),
                                 now, group_obj)
         inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=xmit_if,
                         vip_if=vip_if, vips=vips, evips=evips, routes=routes, rules=rules,
-                        vmac=vmac, sock=sock, tx_key=tx_key, rx_key=rx_key)
+                        vmac=vmac, addr_vmacs=addr_vmacs, sock=sock, tx_key=tx_key,
+                        rx_key=rx_key)
         for k in {rx_key, tx_key}:
             by = self.by_vrid.setdefault(k, {})
             if c.vrid in by and by[c.vrid].name != c.name:
@@ -383,6 +391,28 @@ class VrrpProcess:
         self.instances[c.name] = inst
         inst.start_worker()
         await self._initial_links(inst, ifname, src, sg_cfg, now)
+
+    async def _address_vmacs(self, cfg: KeepalivedConfig, c: VrrpInstance,
+                             wanted: dict[str, tuple[str, int]], vips: tuple[IpAddress, ...],
+                             evips: tuple[IpAddress, ...]
+                             ) -> tuple[tuple[IpAddress, ...], tuple[IpAddress, ...],
+                                        tuple[Vmac, ...]]:
+        """``use_vmac_addr``: make the VMAC of each (interface, family) in ``wanted`` (named
+        with ``vmac_addr_prefix``, else ``vmac_prefix``) and move its addresses onto it."""
+        g = cfg.global_defs
+        prefix = g.vmac_addr_prefix or g.vmac_prefix
+        mac = c.use_vmac.mac if c.use_vmac is not None else None
+        made: dict[tuple[str, int], Vmac] = {}
+        for parent, family in dict.fromkeys(wanted.values()):
+            made[(parent, family)] = await self.kernel.setup_vmac(Vmac(
+                parent=parent, vrid=c.vrid, family=family, mac=mac, prefix=prefix))
+
+        def on(a: IpAddress) -> IpAddress:
+            where = wanted.get(a.ip)
+            return a if where is None else dataclasses.replace(a, dev=made[where].ifname)
+
+        return (tuple(on(a) for a in vips), tuple(on(a) for a in evips),
+                tuple(made.values()))
 
     @staticmethod
     def _vmac_names(cfg: KeepalivedConfig, own: Vmac | None) -> set[str]:
@@ -1099,6 +1129,8 @@ class VrrpProcess:
 
     async def _remove_vmacs(self) -> None:
         for inst in self.instances.values():
+            for v in inst.addr_vmacs:
+                await self.kernel.delete_vmac(v)
             if inst.vmac is not None:
                 if self.kernel.has_firewall:
                     with contextlib.suppress(Exception):

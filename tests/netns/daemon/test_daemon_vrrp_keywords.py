@@ -304,3 +304,26 @@ def test_garp_extra_if_repeats_on_the_other_interfaces(host: Host, nodes: list[N
         assert len(times) >= 3, (on_eth1, on_vmac)
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert all(1.0 <= g < 1.35 for g in gaps), gaps  # each at the first advert after
+
+
+def test_use_vmac_addr_puts_a_vip_on_another_interface_on_a_vmac(
+        host: Host, nodes: list[Node], eth1: str, tmp_path: Path) -> None:
+    """``use_vmac_addr``: the VIP ``dev eth1`` of an instance on ``eth0`` lives on a VMAC of
+    the instance's VRID made on ``eth1`` and named with ``vmac_addr_prefix``; it is announced
+    from the virtual MAC, and the VMAC is deleted when the daemon stops. The instance's own
+    VIP stays on ``eth0``."""
+    cap = garps(host, eth1)
+    n = Node(host, tmp_path, conf("  vmac_addr_prefix vaddr", inst="  use_vmac_addr\n").replace(
+        f"    {VIP}/24\n", f"    {VIP}/24\n    10.99.15.200/24 dev eth1\n"))
+    nodes.append(n)
+    assert wait_for(n.master, 15), n.log()[-3000:]
+    link = host.run(["ip", "-d", "-o", "link", "show", "vaddr.14"], check=False).stdout
+    assert "vaddr.14@eth1" in link and "link/ether 00:00:5e:00:01:0e" in link, link
+    assert "macvlan mode private" in link, link
+    addr = host.run(["ip", "-o", "addr", "show", "dev", "vaddr.14"]).stdout
+    assert "inet 10.99.15.200/24" in addr, addr
+    assert wait_for(lambda: garp_times(Path(cap.path).read_text(errors="replace"),
+                                       "10.99.15.200", "00:00:5e:00:01:0e"), 3)
+    n.stop()
+    cap.stop()
+    assert host.run(["ip", "link", "show", "vaddr.14"], check=False).returncode != 0

@@ -603,7 +603,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        syntax="[NAME] [MAC] [netlink_notify_msg] [group N]", status=PARTIAL,
        why="netlink_notify_msg and group have no effect (a note says so when they are used)",
        says=True),
-    _b("use_vmac_addr", status=NO_EFFECT, why="the VMAC's address is not used for adverts"),
+    _b("use_vmac_addr", syntax="on: each VIP/eVIP on another interface (or of the other "
+       "family) gets a VMAC of the VRID there, named vmac_addr_prefix.VRID"),
     _b("vmac_xmit_base"),
     Kw("use_ipvlan", Kind.WORDS, fn=_use_ipvlan, to="use_ipvlan",
        syntax="[NAME] [ADDRESS[/LEN]] [bridge|private|vepa] [group N]", status=NO_EFFECT,
