@@ -4,6 +4,8 @@ live on other than the advert's, sent with the first advert after each interval 
 
 from __future__ import annotations
 
+from test_vrrp_router import make_master
+
 from pykeepalived.config import load_text
 from pykeepalived.daemon.instance import extra_if_addresses, instance_addresses
 from pykeepalived.vrrp.actions import GarpReason, SendGratuitous, State
@@ -11,18 +13,10 @@ from pykeepalived.vrrp.router import RouterSettings, VrrpRouter
 
 
 def _master(extra: tuple[str, ...], interval: float) -> tuple[VrrpRouter, float]:
-    s = RouterSettings(name="VI_1", vrid=51, priority=100, addresses=("10.0.0.200",),
-                       src_ip="10.0.0.2", garp_master_delay=0, garp_master_repeat=1,
-                       garp_extra_if=interval, garp_extra_addresses=extra)
-    r = VrrpRouter(s, 0.0)
-    r.start(0.0)
-    r.actions()
-    t = r.next_timer()
-    assert t is not None
-    r.handle_timer(t)
-    assert r.state is State.MASTER
-    r.actions()
-    return r, t
+    return make_master(RouterSettings(
+        name="VI_1", vrid=51, priority=100, addresses=("10.0.0.200",), src_ip="10.0.0.2",
+        garp_master_delay=0, garp_master_repeat=1, garp_extra_if=interval,
+        garp_extra_addresses=extra))
 
 
 def _extra_bursts(r: VrrpRouter, t0: float, until: float) -> list[tuple[float, tuple[str, ...]]]:
