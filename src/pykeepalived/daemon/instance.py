@@ -39,6 +39,7 @@ from pykeepalived.net.addresses import IpAddress, NetResult, Route, Rule
 from pykeepalived.net.vmac import Vmac
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
+    GarpReason,
     ReleaseAddresses,
     SendGratuitous,
     State,
@@ -322,6 +323,8 @@ class Instance:
                                []).append(ip)
         gap_v4 = self.cfg.garp_interval
         gap_v6 = self.cfg.gna_interval
+        # garp_extra_if's, every few seconds: only with -D, as keepalived logs them
+        level = logging.DEBUG if act.reason is GarpReason.EXTRA_IF else logging.INFO
         for dev, ips in per_dev.items():
             ann = self.port.announcer(dev, self.vmac.address if self.vmac and
                                       dev == self.vmac.ifname else None)
@@ -331,8 +334,8 @@ class Instance:
             for kind in sorted(kinds):
                 word = "gratuitous ARPs" if kind == "ARPs" else "unsolicited neighbour adverts"
                 these = [ip for ip in ips if (":" in ip) == (kind == "NAs")]
-                log.info("(%s) Sending/queueing %s on %s for %s", self.name, word, dev,
-                         " ".join(these))
+                log.log(level, "(%s) Sending/queueing %s on %s for %s", self.name, word, dev,
+                        " ".join(these))
             for _ in range(act.count):
                 for ip in ips:
                     if ":" in ip:
