@@ -348,7 +348,7 @@ class GlobalDefs:
     vrrp_delay_after_boot: float = 0.0
     log_unknown_vrids: bool = False
     vmac_prefix: str = "vrrp"
-    vmac_addr_prefix: str = "vrrp"
+    vmac_addr_prefix: str = ""  # "": vmac_prefix
     default_interface: str = "eth0"
     dynamic_interfaces: bool = False
     dynamic_interfaces_allow_if_changes: bool = False

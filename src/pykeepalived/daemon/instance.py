@@ -27,7 +27,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +39,7 @@ from pykeepalived.net.addresses import IpAddress, NetResult, Route, Rule
 from pykeepalived.net.vmac import Vmac
 from pykeepalived.vrrp.actions import (
     AcquireAddresses,
+    GarpReason,
     ReleaseAddresses,
     SendGratuitous,
     State,
@@ -73,6 +74,7 @@ class Instance:
     routes: tuple[Route, ...]
     rules: tuple[Rule, ...]
     vmac: Vmac | None = None
+    addr_vmacs: tuple[Vmac, ...] = ()  # use_vmac_addr: VMACs made for single addresses
     sock: Transmitter | None = None  # the socket adverts are sent on
     tx_key: SockKey = ("", 4, False)
     rx_key: SockKey = ("", 4, False)
@@ -328,6 +330,8 @@ class Instance:
                                []).append(ip)
         gap_v4 = self.cfg.garp_interval
         gap_v6 = self.cfg.gna_interval
+        # garp_extra_if's, every few seconds: only with -D, as keepalived logs them
+        level = logging.DEBUG if act.reason is GarpReason.EXTRA_IF else logging.INFO
         for dev, ips in per_dev.items():
             ann = self.port.announcer(dev, self.vmac.address if self.vmac and
                                       dev == self.vmac.ifname else None)
@@ -337,8 +341,8 @@ class Instance:
             for kind in sorted(kinds):
                 word = "gratuitous ARPs" if kind == "ARPs" else "unsolicited neighbour adverts"
                 these = [ip for ip in ips if (":" in ip) == (kind == "NAs")]
-                log.info("(%s) Sending/queueing %s on %s for %s", self.name, word, dev,
-                         " ".join(these))
+                log.log(level, "(%s) Sending/queueing %s on %s for %s", self.name, word, dev,
+                        " ".join(these))
             for _ in range(act.count):
                 for ip in ips:
                     if ":" in ip:
@@ -432,6 +436,52 @@ def instance_addresses(inst: VrrpInstance, vip_if: str, base_if: str
     routes = tuple(route_of(r) for r in inst.virtual_routes)
     rules = tuple(rule_of(r) for r in inst.virtual_rules)
     return vips, evips, routes, rules
+
+
+def address_vmac_parents(inst: VrrpInstance, base_if: str) -> dict[str, tuple[str, int]]:
+    """VIP/eVIP -> (interface, family) of the VMAC keepalived makes for it alone: with
+    ``use_vmac_addr`` (or the address's own ``use_vmac`` option) an address on another
+    interface than the instance's, or of the other family on the instance's, gets a VMAC of
+    the instance's VRID on that interface, named with ``vmac_addr_prefix``. On the instance's
+    interface in its family only the address's own ``use_vmac`` does it, and not when the
+    instance has ``use_vmac`` (the address lives on that VMAC)."""
+    out: dict[str, tuple[str, int]] = {}
+    for a in (*inst.virtual_ipaddresses, *inst.virtual_ipaddresses_excluded):
+        if not (a.use_vmac or inst.use_vmac_addr):
+            continue
+        on_base = a.dev is None or a.dev == base_if
+        if on_base and a.family == inst.family and (inst.use_vmac is not None
+                                                    or not a.use_vmac):
+            continue  # on the instance's VMAC, or use_vmac_addr alone: on the interface
+        out[a.ip] = (a.dev or base_if, a.family)
+    return out
+
+
+def extra_if_addresses(inst: VrrpInstance, vips: Sequence[IpAddress],
+                       evips: Sequence[IpAddress], own_if: str, ours: Collection[str]
+                       ) -> tuple[str, ...]:
+    """``garp_extra_if``: the address announced on each extra interface (the first VIP/eVIP
+    on it), keepalived's choice: interfaces it made itself (``ours``: VMACs), or any with
+    ``all``; the instance's own (``own_if``, its VMAC with ``use_vmac``) only with
+    ``vmac_xmit_base``. Empty (no timer) unless some address is on another interface that
+    qualifies, or when the interval is unset or 0."""
+    if not inst.garp_extra_if:
+        return ()
+    all_if = inst.garp_extra_if_all
+    keep_timer = False
+    seen: set[str] = set()
+    out: list[str] = []
+    for a in (*vips, *evips):
+        dev = a.dev or own_if
+        ours_dev = dev in ours
+        if dev != own_if and (ours_dev or all_if):
+            keep_timer = True
+        if (not ours_dev and not all_if) or (dev == own_if and not inst.vmac_xmit_base):
+            continue
+        if dev not in seen:
+            seen.add(dev)
+            out.append(a.ip)
+    return tuple(out) if keep_timer else ()
 
 
 def destinations(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[str, tuple[str, ...]]:

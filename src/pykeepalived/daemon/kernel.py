@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pykeepalived.net import igmp
 from pykeepalived.net.addresses import (
     IDEMPOTENT_ADD,
     IDEMPOTENT_DEL,
@@ -155,6 +156,15 @@ class Kernel(KernelPort, Protocol):
         to its old index); the next ``announcer`` call opens new ones."""
         ...
 
+    def disable_local_igmp(self) -> bool:
+        """No IGMP reports for link-local groups (``disable_local_igmp``); True when they
+        were on."""
+        ...
+
+    def restore_local_igmp(self) -> None:
+        """Reports for link-local groups on again (after ``disable_local_igmp`` said True)."""
+        ...
+
     async def open(self) -> None: ...
 
     def close(self) -> None: ...
@@ -230,6 +240,12 @@ class LinuxKernel:
         sockets take them as they open (``open``, ``watch_links``)."""
         self.am.rcvbuf = command
         self._monitor_rcvbuf = monitor
+
+    def disable_local_igmp(self) -> bool:
+        return igmp.disable_link_local_reports()
+
+    def restore_local_igmp(self) -> None:
+        igmp.restore_link_local_reports()
 
     # -- addresses, routes, rules
     async def open(self) -> None:

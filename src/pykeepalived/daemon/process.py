@@ -63,6 +63,16 @@ def enter_netns(name: str) -> None:
         os.close(fd)
 
 
+def read_uptime(path: str = "/proc/uptime") -> float | None:
+    """Seconds since boot (the first field of /proc/uptime, which a time namespace offsets);
+    None when it cannot be read."""
+    try:
+        with open(path) as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def read_pid(path: str) -> int | None:
     try:
         with open(path) as f:

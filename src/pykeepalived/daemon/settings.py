@@ -185,8 +185,22 @@ def static_track_name(group: str) -> str:
     return f"track_group {group}"
 
 
+def startup_delay(g: GlobalDefs, uptime: float | None) -> float:
+    """How long the VRRP start waits: ``vrrp_startup_delay``, or what is left of
+    ``vrrp_delay_after_boot`` when the system has been up (``uptime``, /proc/uptime's first
+    field) for less than that, whichever is longer (keepalived 2.4.3's rule; an unreadable
+    uptime leaves the boot delay out)."""
+    after_boot = 0.0
+    if g.vrrp_delay_after_boot > 0 and uptime is not None and uptime < g.vrrp_delay_after_boot:
+        after_boot = g.vrrp_delay_after_boot - uptime
+    return max(g.vrrp_startup_delay, after_boot)
+
+
 def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | None,
-                    group: SyncGroup | None = None) -> RouterSettings:
+                    group: SyncGroup | None = None,
+                    garp_extra: tuple[str, ...] = ()) -> RouterSettings:
+    """``garp_extra``: the addresses ``garp_extra_if`` announces (``instance.extra_if_addresses``;
+    none: no such timer)."""
     g = cfg.global_defs
     return RouterSettings(
         name=inst.name,
@@ -218,6 +232,8 @@ def router_settings(inst: VrrpInstance, cfg: KeepalivedConfig, src_ip: str | Non
         garp_lower_prio_delay=inst.garp_lower_prio_delay,
         garp_lower_prio_repeat=inst.garp_lower_prio_repeat,
         min_garp=g.vrrp_min_garp,
+        garp_extra_if=(inst.garp_extra_if or 0.0) if garp_extra else 0.0,
+        garp_extra_addresses=garp_extra,
         dont_track_primary=inst.dont_track_primary,
         tracks=track_specs(inst, cfg, group),
     )
@@ -297,7 +313,7 @@ def instance_identity(inst: VrrpInstance, cfg: KeepalivedConfig) -> tuple[Any, .
     scripts = tuple(position_free(cfg.script(r.name)) for r in inst.track_scripts)
     group = cfg.sync_group(inst.sync_group)
     globals_used = (g.vrrp_mcast_group4, g.vrrp_mcast_group6, g.vrrp_min_garp, g.vrrp_strict,
-                    g.nftables, g.vmac_prefix)
+                    g.nftables, g.vmac_prefix, g.vmac_addr_prefix)
     return (position_free(inst), scripts, position_free(group), globals_used)
 
 

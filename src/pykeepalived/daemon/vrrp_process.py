@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
 import logging
@@ -32,14 +33,21 @@ import resource
 import signal
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pykeepalived.config import load
 from pykeepalived.config.model import KeepalivedConfig, ParseResult, Severity, VrrpInstance
 from pykeepalived.daemon import dump_snapshot, dumps, process, sdnotify
 from pykeepalived.daemon.exits import EXIT_CRASH, EXIT_FATAL, EXIT_OK
-from pykeepalived.daemon.instance import Instance, SockKey, destinations, instance_addresses
+from pykeepalived.daemon.instance import (
+    Instance,
+    SockKey,
+    address_vmac_parents,
+    destinations,
+    extra_if_addresses,
+    instance_addresses,
+)
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
 from pykeepalived.daemon.link_debounce import LinkDebounce, debounce_delays
 from pykeepalived.daemon.log import setup_logging
@@ -55,17 +63,20 @@ from pykeepalived.daemon.settings import (
     rule_of,
     rx_buf_share,
     src_track_name,
+    startup_delay,
     static_track_name,
     tracked_src_ip,
     wire_settings,
 )
 from pykeepalived.daemon.static_track import StaticTrackGroups
+from pykeepalived.net.addresses import IpAddress
 from pykeepalived.net.firewall import DEFAULT_TABLE
 from pykeepalived.net.linkbeat import LinkbeatPoller
 from pykeepalived.net.links import AddrEvent, LinkEvent, NetEvent
 from pykeepalived.net.rcvbuf import RcvBuf
 from pykeepalived.net.sockets import Received
-from pykeepalived.net.vmac import Vmac, xmit_interface
+from pykeepalived.net.vmac import Vmac, vmac_name, xmit_interface
+from pykeepalived.notify.fifo import reload_state_lines
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.vrrp_view import VrrpMeters, vrrp_status
 from pykeepalived.options import Options
@@ -170,6 +181,7 @@ class VrrpProcess:
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
         self._status: StatusServer | None = None
+        self._igmp_restore = False  # disable_local_igmp turned link-local reports off
 
     def now(self) -> float:
         return self.clock()
@@ -240,6 +252,8 @@ class VrrpProcess:
 
     async def _bring_up(self) -> None:
         await self.kernel.open()
+        if self.cfg.global_defs.disable_local_igmp:  # before the sockets join their groups
+            self._igmp_restore = self.kernel.disable_local_igmp()
         await self.kernel.watch_links(self._on_net_event)
         await self._start_notifier()
         await self._apply_static(add=True, entries=StaticEntries.of(self.cfg))
@@ -253,7 +267,7 @@ class VrrpProcess:
         await self._start_trackers()
         await self._start_guards()
         self._observe_config()
-        delay = self.cfg.global_defs.vrrp_startup_delay
+        delay = self._startup_delay()
         if delay > 0:
             log.info("Delaying startup for %g seconds", delay)
             await asyncio.sleep(delay)
@@ -263,6 +277,17 @@ class VrrpProcess:
             self._flush(inst)
         self._rearm()
         log.info("Startup complete")
+
+    def _startup_delay(self) -> float:
+        """``vrrp_startup_delay``, or longer while the system has been up for less than
+        ``vrrp_delay_after_boot`` (/proc/uptime is read only when that is set)."""
+        g = self.cfg.global_defs
+        if g.vrrp_delay_after_boot <= 0:
+            return g.vrrp_startup_delay
+        delay = startup_delay(g, process.read_uptime())
+        if delay > g.vrrp_startup_delay and delay >= 60:
+            log.info("The vrrp_wait_after_boot is very large - %d seconds", int(delay))
+        return delay
 
     def _scheduling(self) -> None:
         self.scheduler = Scheduler(ProcessSettings.of(self.cfg.global_defs, "vrrp"))
@@ -361,13 +386,19 @@ class VrrpProcess:
                    or await self.kernel.primary_address(ifname, 4) or "0.0.0.0")
         sg_cfg = cfg.sync_group(c.sync_group)
         now = self.now()
-        endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg),
+        vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
+        addr_vmacs: tuple[Vmac, ...] = ()
+        if wanted := address_vmac_parents(c, ifname):
+            vips, evips, addr_vmacs = await self._address_vmacs(cfg, c, wanted, vips, evips)
+        extra = extra_if_addresses(c, vips, evips, vip_if,
+                                   self._vmac_names(cfg, vmac) | {v.ifname for v in addr_vmacs})
+        endpoint = VrrpEndpoint(router_settings(c, cfg, src, sg_cfg, extra),
                                 wire_settings(c, src, group, dsts, vmac is not None),
                                 now, self._sync_group(sg_cfg))
-        vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
         inst = Instance(cfg=c, endpoint=endpoint, port=self.kernel, xmit_if=xmit_if,
                         vip_if=vip_if, vips=vips, evips=evips, routes=routes, rules=rules,
-                        vmac=vmac, sock=sock, tx_key=tx_key, rx_key=rx_key)
+                        vmac=vmac, addr_vmacs=addr_vmacs, sock=sock, tx_key=tx_key,
+                        rx_key=rx_key)
         for k in {rx_key, tx_key}:
             by = self.by_vrid.setdefault(k, {})
             if c.vrid in by and by[c.vrid].name != c.name:
@@ -426,6 +457,39 @@ class VrrpProcess:
             self._flush(inst)
         self._late_limits()
         self._rearm()
+
+    async def _address_vmacs(self, cfg: KeepalivedConfig, c: VrrpInstance,
+                             wanted: dict[str, tuple[str, int]], vips: tuple[IpAddress, ...],
+                             evips: tuple[IpAddress, ...]
+                             ) -> tuple[tuple[IpAddress, ...], tuple[IpAddress, ...],
+                                        tuple[Vmac, ...]]:
+        """``use_vmac_addr``: make the VMAC of each (interface, family) in ``wanted`` (named
+        with ``vmac_addr_prefix``, else ``vmac_prefix``) and move its addresses onto it."""
+        g = cfg.global_defs
+        prefix = g.vmac_addr_prefix or g.vmac_prefix
+        mac = c.use_vmac.mac if c.use_vmac is not None else None
+        made: dict[tuple[str, int], Vmac] = {}
+        for parent, family in dict.fromkeys(wanted.values()):
+            made[(parent, family)] = await self.kernel.setup_vmac(Vmac(
+                parent=parent, vrid=c.vrid, family=family, mac=mac, prefix=prefix))
+
+        def on(a: IpAddress) -> IpAddress:
+            where = wanted.get(a.ip)
+            return a if where is None else dataclasses.replace(a, dev=made[where].ifname)
+
+        return (tuple(on(a) for a in vips), tuple(on(a) for a in evips),
+                tuple(made.values()))
+
+    @staticmethod
+    def _vmac_names(cfg: KeepalivedConfig, own: Vmac | None) -> set[str]:
+        """The VMACs this daemon makes (keepalived's "our" interfaces, for garp_extra_if):
+        each instance's as configured, and ``own`` as it was resolved."""
+        prefix = cfg.global_defs.vmac_prefix
+        names = {c.use_vmac.name or vmac_name(c.vrid, prefix, c.family)
+                 for c in cfg.vrrp_instances if c.use_vmac is not None}
+        if own is not None:
+            names.add(own.ifname)
+        return names
 
     async def _vmac(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str
                     ) -> tuple[Vmac | None, str, str]:
@@ -975,6 +1039,8 @@ class VrrpProcess:
                       "configuration", len(errors))
             return
         new_cfg = parsed.config
+        if new_cfg.global_defs.disable_local_igmp != old_cfg.global_defs.disable_local_igmp:
+            log.info("Cannot change disable_local_igmp at a reload - please restart keepalived")
         if any(self.instances[n].endpoint.state is not State.MASTER for n in plan.carry
                if n in self.instances):
             plan = plan_reload(old_cfg, new_cfg, self._states())  # one left MASTER meanwhile
@@ -1015,6 +1081,7 @@ class VrrpProcess:
                 inst2.endpoint.start(now)
                 self._flush(inst2)
         self._close_unused_sockets()
+        self._fifo_states_on_reload(plan.keep, old_cfg)
         await self._stop_guards()
         await self._start_guards()
         self._rearm()
@@ -1023,6 +1090,23 @@ class VrrpProcess:
         log.info("Reload finished: %d instance(s) kept, %d changed and kept MASTER, "
                  "%d restarted or removed, %d started", len(plan.keep), len(plan.carry),
                  len(plan.drop), plan.started)
+
+    def _fifo_states_on_reload(self, kept: Iterable[str], old: KeepalivedConfig) -> None:
+        """``fifo_write_vrrp_states_on_reload``: the kept groups' and instances' states to the
+        FIFOs (``notify.fifo.reload_state_lines``), in the config's order."""
+        if self.notifier is None or not self.cfg.global_defs.fifo_write_vrrp_states_on_reload:
+            return
+        was = {g.name for g in old.sync_groups}
+        groups = [(g.name, self.groups[g.name].state.value) for g in self.cfg.sync_groups
+                  if g.name in was and g.name in self.groups]
+        keep = set(kept)
+        insts = [(c.name, i.endpoint.state.value, i.endpoint.router.effective_priority)
+                 for c in self.cfg.vrrp_instances
+                 if c.name in keep and (i := self.instances.get(c.name)) is not None]
+        try:
+            self.notifier.fifo_lines(reload_state_lines(groups, insts))
+        except Exception:
+            log.exception("writing the states to the FIFO failed")
 
     def _states(self) -> dict[str, State]:
         return {n: i.endpoint.state for n, i in self.instances.items()}
@@ -1247,6 +1331,8 @@ class VrrpProcess:
 
     async def _remove_vmacs(self) -> None:
         for inst in self.instances.values():
+            for v in inst.addr_vmacs:
+                await self.kernel.delete_vmac(v)
             if inst.vmac is not None:
                 if self.kernel.has_firewall:
                     with contextlib.suppress(Exception):
@@ -1271,6 +1357,9 @@ class VrrpProcess:
             with contextlib.suppress(Exception):
                 s.close()
         self.sockets.clear()
+        if self._igmp_restore:  # once the sockets have left their groups, as keepalived
+            self._igmp_restore = False
+            self.kernel.restore_local_igmp()
         self.kernel.close()
 
 

@@ -5,8 +5,9 @@ What keepalived 2.2.7 does, as observed in a namespace (and what we do):
 
 * MAC 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6), macvlan mode ``private``.
 * Name ``<vmac_prefix>.<VRID>`` (``vrrp.51``); when an IPv4 and an IPv6 instance share a VRID
-  the second one gets ``vrrp6.51`` (``resolve_vmac`` picks the name; ``vrrp4.51`` is our choice
-  for the unobserved reverse order).
+  the second one gets ``vrrp6.51`` (``resolve_vmac`` picks the name in keepalived's order,
+  ``vmac_names``: an IPv4 one would be ``vrrp1.51``). The VMACs ``use_vmac_addr`` makes for
+  single addresses are named the same way with ``vmac_addr_prefix``.
 * ``addrgenmode none`` on every VMAC: an EUI-64 link-local derived from the shared virtual MAC
   would be identical on every router (DAD clashes, MLD reports from the virtual MAC on the
   backup, and for IPv6 a shared advert source that breaks the election tie-break). An IPv6 VMAC
@@ -28,7 +29,9 @@ keepalived also routes IGMP/MLD reports sent on a VMAC through the parent with n
 from __future__ import annotations
 
 import errno as errno_mod
+import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,11 +67,29 @@ def vmac_mac(vrid: int, family: int = 4) -> str:
     return f"00:00:5e:00:{1 if family == 4 else 2:02x}:{vrid:02x}"
 
 
+_NAME_TRIES = 8  # candidate names tried (keepalived tries on; eight VMACs of one VRID suffice)
+
+
+def vmac_names(vrid: int, prefix: str = "vrrp", family: int = 4) -> Iterator[str]:
+    """keepalived's candidate names, in its order: ``PREFIX.VRID``, then for IPv6
+    ``PREFIX6.VRID``, ``PREFIX1.VRID`` .. ``PREFIX5.VRID``, ``PREFIX7.VRID`` ..; for IPv4
+    ``PREFIX1.VRID``, ``PREFIX2.VRID`` .. (the prefix shortened to fit 15 characters)."""
+    def fit(num: str) -> str:
+        tail = f"{num}.{vrid}"
+        return prefix[:15 - len(tail)] + tail
+
+    yield fit("")
+    order = (6, 1, 2, 3, 4, 5) if family == 6 else (1, 2, 3, 4, 5, 6)
+    for n in (*order, *range(7, _NAME_TRIES)):
+        yield fit(str(n))
+
+
 def vmac_name(vrid: int, prefix: str = "vrrp", family: int = 4, alternate: bool = False) -> str:
     """Default interface name ``vrrp.51``; ``alternate`` gives the name used when that one is
-    taken by the other family's VMAC: ``vrrp6.51`` (IPv6) / ``vrrp4.51`` (IPv4)."""
-    suffix = ("6" if family == 6 else "4") if alternate else ""
-    return f"{prefix}{suffix}.{vrid}"[:15]
+    taken (by the other family's VMAC, say): ``vrrp6.51`` (IPv6) / ``vrrp1.51`` (IPv4)."""
+    names = vmac_names(vrid, prefix, family)
+    first = next(names)
+    return next(names) if alternate else first
 
 
 @dataclass(frozen=True)
@@ -155,17 +176,17 @@ async def resolve_vmac(am: AddressManager, vmac: Vmac) -> Vmac:
         return vmac
     await am.open()
     parent = await am.ifindex(vmac.parent)
-    first = vmac_name(vmac.vrid, vmac.prefix, vmac.family)
-    try:
-        held = await _macvlan_info(am, first)
-    except Exception as e:
-        log.debug("VMAC lookup %s: %s", first, e)
-        held = None
-    if held is None or (held[1] == parent and held[2] == vmac.address):
-        name = first
-    else:
-        name = vmac_name(vmac.vrid, vmac.prefix, vmac.family, alternate=True)
-    return replace(vmac, name=name)
+    names = list(itertools.islice(vmac_names(vmac.vrid, vmac.prefix, vmac.family),
+                                  _NAME_TRIES))
+    for name in names:
+        try:
+            held = await _macvlan_info(am, name)
+        except Exception as e:
+            log.debug("VMAC lookup %s: %s", name, e)
+            held = None
+        if held is None or (held[1] == parent and held[2] == vmac.address):
+            return replace(vmac, name=name)
+    return replace(vmac, name=names[-1])  # taken too: create_vmac says so
 
 
 async def create_vmac(am: AddressManager, vmac: Vmac, up: bool = True) -> NetResult:
@@ -263,8 +284,7 @@ async def _find_vmac(am: AddressManager, vmac: Vmac) -> tuple[str, int | None]:
     if vmac.name:
         return vmac.name, await am.ifindex(vmac.name)
     parent = await am.ifindex(vmac.parent)
-    for alternate in (False, True):
-        name = vmac_name(vmac.vrid, vmac.prefix, vmac.family, alternate)
+    for name in itertools.islice(vmac_names(vmac.vrid, vmac.prefix, vmac.family), _NAME_TRIES):
         held = await _macvlan_info(am, name)
         if held is not None and held[1] == parent and held[2] == vmac.address:
             return name, held[0]

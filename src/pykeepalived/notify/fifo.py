@@ -22,6 +22,7 @@ import errno
 import logging
 import os
 import signal
+from collections.abc import Iterable
 
 from pykeepalived.config.model import GlobalDefs, NotifyFifo
 from pykeepalived.script.runner import ProcessRunner
@@ -33,6 +34,20 @@ log = logging.getLogger("pykeepalived.notify")
 def vrrp_line(kind: str, name: str, state: str, priority: int) -> str:
     """``INSTANCE "VI_1" MASTER 100`` / ``GROUP "G1" BACKUP 0`` (with the newline)."""
     return f'{kind} "{name}" {state} {priority}\n'
+
+
+def reload_state_lines(groups: Iterable[tuple[str, str]],
+                       instances: Iterable[tuple[str, str, int]]) -> list[str]:
+    """``fifo_write_vrrp_states_on_reload``: the lines a reload writes for the sync groups
+    (name, state) and instances (name, state, effective priority) it kept, groups first.
+
+    As keepalived 2.2.7 does (observed): every group's state, then each instance's but a
+    MASTER's (keepalived re-enters a kept MASTER by another path, which writes nothing).
+    """
+    out = [vrrp_line("GROUP", name, state, 0) for name, state in groups if state != "INIT"]
+    out += [vrrp_line("INSTANCE", name, state, prio) for name, state, prio in instances
+            if state not in ("MASTER", "INIT")]
+    return out
 
 
 def vs_line(vs_key: str, up: bool) -> str:

@@ -108,6 +108,11 @@ class Notifier:
         if group.smtp_alert:
             self.smtp.vrrp_state(group.name, st, group=True)
 
+    def fifo_lines(self, lines: Sequence[str]) -> None:
+        """Write ``lines`` to the VRRP FIFOs only (no script, no mail)."""
+        for line in lines:
+            self.fifos.write_vrrp(line)
+
     def master_rx_lower_pri(self, inst: VrrpInstance, priority: int) -> None:
         """The master heard a lower-priority advert (script + ``MASTER_RX_LOWER_PRI`` line)."""
         if inst.notify_master_rx_lower_pri is not None:

@@ -58,6 +58,7 @@ class GarpReason(enum.Enum):
     MASTER_DELAYED = "master delayed"  # garp_master_repeat, garp_master_delay later
     REFRESH = "refresh"  # garp_master_refresh_repeat, every garp_master_refresh
     LOWER_PRIORITY = "lower priority"  # garp_lower_prio_repeat, at once and after the delay
+    EXTRA_IF = "extra interfaces"  # one per extra interface, every garp_extra_if
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,11 @@ class RouterSettings:
     garp_lower_prio_delay: float | None = None
     garp_lower_prio_repeat: int | None = None
     min_garp: bool = False
+    # garp_extra_if: every this many seconds a MASTER sends one gratuitous ARP/NA for each
+    # of these addresses (one per interface other than the advert's), checked as it sends
+    # an advert; 0 or no address: never
+    garp_extra_if: float = 0.0
+    garp_extra_addresses: tuple[str, ...] = ()
     dont_track_primary: bool = False
     tracks: tuple[TrackSpec, ...] = ()
 
@@ -277,6 +282,7 @@ class VrrpRouter:
         self._advert_at: float | None = None
         self._garp_at: float | None = None
         self._refresh_at: float | None = None
+        self._extra_at: float | None = None  # garp_extra_if: due at the first advert after
         self._lower_garp_at: float | None = None
         self._preempt_at: float | None = None
         self._want_master = False  # sync group: our down timer expired, waiting for the group
@@ -498,6 +504,8 @@ class VrrpRouter:
                 self._advert_at = now + self._own_interval()
                 self._periodic_adverts += 1
                 self._send_advert(self._eff, now)
+                if self._extra_at is not None and now > self._extra_at:
+                    self._extra_garp(now)
                 self._maybe_restore_owner(now)
             elif self._garp_at is not None and self._garp_at <= now:
                 self._garp_at = None
@@ -881,6 +889,7 @@ class VrrpRouter:
                 self._send_advert(0, now)
             self.stats.release_master += 1
             self._advert_at = self._garp_at = self._refresh_at = self._lower_garp_at = None
+            self._extra_at = None
             if self._all_addresses:
                 self._log("removing VIPs.")
                 self._actions.append(ReleaseAddresses(s.addresses, s.excluded_addresses))
@@ -939,6 +948,8 @@ class VrrpRouter:
             else None
         )
         self._refresh_at = now + s.garp_master_refresh if s.garp_master_refresh > 0 else None
+        self._extra_at = (now + s.garp_extra_if
+                          if s.garp_extra_if > 0 and s.garp_extra_addresses else None)
         self._lower_garp_at = None
         self._preempt_at = None
         self._master_ip = s.src_ip
@@ -956,6 +967,13 @@ class VrrpRouter:
     def _garp(self, count: int, reason: GarpReason) -> None:
         if count > 0 and self._all_addresses:
             self._actions.append(SendGratuitous(self._all_addresses, count, reason))
+
+    def _extra_garp(self, now: float) -> None:
+        """garp_extra_if: one gratuitous ARP/NA on each extra interface, as keepalived sends
+        them with the first advert after the interval has passed."""
+        self._extra_at = now + self.settings.garp_extra_if
+        self._actions.append(SendGratuitous(self.settings.garp_extra_addresses, 1,
+                                            GarpReason.EXTRA_IF))
 
     def _log(self, message: str, level: str = "INFO") -> None:
         self._actions.append(LogEvent(f"({self.name}) {message}", level))

@@ -101,6 +101,13 @@ class MemoryKernel:
     def set_netlink_rcvbufs(self, command: RcvBuf, monitor: RcvBuf) -> None:
         self.netlink_rcvbufs = (command, monitor)
 
+    def disable_local_igmp(self) -> bool:
+        self.calls.append(("disable_local_igmp", ""))
+        return True
+
+    def restore_local_igmp(self) -> None:
+        self.calls.append(("restore_local_igmp", ""))
+
     async def open(self) -> None:
         self.calls.append(("open", ""))
 

@@ -40,7 +40,7 @@ from pykeepalived.net.firewall import (
     vips_part,
     vmac_part,
 )
-from pykeepalived.net.vmac import Vmac, vmac_mac, vmac_name, xmit_interface
+from pykeepalived.net.vmac import Vmac, vmac_mac, vmac_name, vmac_names, xmit_interface
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 
@@ -192,7 +192,10 @@ def test_vmac_naming() -> None:
         vmac_mac(0)
     assert vmac_name(7) == "vrrp.7" and vmac_name(7, family=6) == "vrrp.7"
     assert vmac_name(7, family=6, alternate=True) == "vrrp6.7"
-    assert vmac_name(7, alternate=True) == "vrrp4.7"
+    assert vmac_name(7, alternate=True) == "vrrp1.7"  # keepalived's order (vmac_names)
+    assert list(vmac_names(7, family=6))[:4] == ["vrrp.7", "vrrp6.7", "vrrp1.7", "vrrp2.7"]
+    assert list(vmac_names(7))[:3] == ["vrrp.7", "vrrp1.7", "vrrp2.7"]
+    assert next(vmac_names(255, "averyveryverylongprefix")) == "averyveryve.255"
     assert len(vmac_name(200, prefix="averylongprefix")) <= 15
     v = Vmac(parent="eth0", vrid=10, mac="00:00:5E:00:01:0A")
     assert (v.ifname, v.address) == ("vrrp.10", "00:00:5e:00:01:0a")

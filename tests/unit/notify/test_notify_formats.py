@@ -7,7 +7,13 @@ import re
 
 from pykeepalived.config.model import GlobalDefs, NotifyScript, VirtualServer
 from pykeepalived.notify import state_name
-from pykeepalived.notify.fifo import endpoint_key, rs_line, vrrp_line, vs_line
+from pykeepalived.notify.fifo import (
+    endpoint_key,
+    reload_state_lines,
+    rs_line,
+    vrrp_line,
+    vs_line,
+)
 from pykeepalived.notify.scripts import generic_argv
 from pykeepalived.notify.smtp import format_message, rs_subject, vrrp_subject, vs_subject
 
@@ -17,6 +23,17 @@ def test_vrrp_fifo_lines() -> None:
     assert vrrp_line("GROUP", "G1", "BACKUP", 0) == 'GROUP "G1" BACKUP 0\n'
     assert vrrp_line("INSTANCE", "VI_1", "MASTER_RX_LOWER_PRI", 100) == \
         'INSTANCE "VI_1" MASTER_RX_LOWER_PRI 100\n'
+
+
+def test_states_written_on_reload() -> None:
+    """fifo_write_vrrp_states_on_reload: groups first, then the instances but the MASTERs
+    (keepalived 2.2.7's lines after a HUP, captured)."""
+    lines = reload_state_lines([("G1", "MASTER"), ("G2", "FAULT"), ("G3", "INIT")],
+                               [("VI_M", "MASTER", 200), ("VI_F", "FAULT", 100),
+                                ("VI_B", "BACKUP", 90)])
+    assert lines == ['GROUP "G1" MASTER 0\n', 'GROUP "G2" FAULT 0\n',
+                     'INSTANCE "VI_F" FAULT 100\n', 'INSTANCE "VI_B" BACKUP 90\n']
+    assert reload_state_lines([], [("VI_M", "MASTER", 200)]) == []
 
 
 def test_checker_fifo_lines() -> None:

@@ -343,19 +343,21 @@ GLOBAL_DEFS = Section("global_defs", [
     _int("vrrp_down_timer_adverts", 1, 100, to="vrrp_down_timer_adverts"),
     _bool("vrrp_owner_ignore_adverts"),
     _timer("vrrp_startup_delay", 0.0),
-    _timer("vrrp_delay_after_boot", 0.0, status=NO_EFFECT,
-           why="the VRRP start is not delayed after boot"),
+    _timer("vrrp_delay_after_boot", 0.0,
+           syntax="seconds since boot: the start waits until then (or vrrp_startup_delay, "
+           "the longer)"),
     _bool("log_unknown_vrids"),
     _str("vmac_prefix", "vmac_prefix"),
-    _str("vmac_addr_prefix", "vmac_addr_prefix", NO_EFFECT,
-         "VMAC interfaces on a base interface's address are named with vmac_prefix"),
+    _str("vmac_addr_prefix", "vmac_addr_prefix", default="vmac_prefix",
+         syntax="PREFIX: the VMACs use_vmac_addr makes are PREFIX.VRID"),
     _str("default_interface", "default_interface"),
     Kw("dynamic_interfaces", Kind.WORDS, fn=_dynamic_interfaces, to="dynamic_interfaces",
        syntax="[allow_if_changes]",
        status=PARTIAL, why="allow_if_changes has no effect: instances on macvlans not made "
        "by keepalived that share a base interface and a VRID are not detected (keepalived: an "
        "error; with allow_if_changes a warning and FAULT, checked again when they change)"),
-    _bool("disable_local_igmp", NO_EFFECT, "IGMP reports are not suppressed"),
+    _bool("disable_local_igmp", syntax="on: net.ipv4.igmp_link_local_mcast_reports is 0 while "
+          "the VRRP process runs"),
     *RX_BUFS_ROWS,
     *AUTO_PRIORITY_ROWS,
     # GARP / unsolicited NA
@@ -380,8 +382,7 @@ GLOBAL_DEFS = Section("global_defs", [
        syntax="on: GARP repeat 1, refresh 0, delay 0"),
     Kw("vrrp_garp_extra_if", Kind.WORDS, fn=_garp_extra_if, to="vrrp_garp_extra_if",
        old=("vrrp_vmac_garp_intvl",),
-       syntax="[all] SECONDS (0..86400)", status=NO_EFFECT,
-       why="no extra gratuitous ARPs are sent on the base interface of a VMAC"),
+       syntax="[all] SECONDS (0..86400): the default of the instances' garp_extra_if"),
     # firewall
     Kw("vrrp_iptables", Kind.WORDS, fn=_iptables, to="vrrp_iptables", status=PARTIAL,
        why="iptables is not used: nftables (table keepalived) is, as keepalived says",
@@ -431,8 +432,9 @@ GLOBAL_DEFS = Section("global_defs", [
        syntax="PATH [USER [GROUP]]"),
     Kw("lvs_notify_fifo_script", Kind.SCRIPT, fn=_notify_fifo_script, to="lvs_notify_fifo"),
     _bool("vrrp_notify_priority_changes"),
-    _bool("fifo_write_vrrp_states_on_reload", NO_EFFECT,
-          "states are not rewritten to the FIFO on reload"),
+    _bool("fifo_write_vrrp_states_on_reload",
+          syntax="on: a reload writes the sync groups' and the kept non-MASTER instances' "
+          "states to the VRRP FIFOs"),
     _bool("rs_init_notifies"),
     # scheduling
     _int("vrrp_priority", -20, 19, to="vrrp_priority"),

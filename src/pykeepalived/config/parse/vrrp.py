@@ -398,6 +398,8 @@ def _garp_extra_if(p: Parser, n: Node, b: InstanceBuilder) -> None:
         p.rep('Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"',
               Severity.WARNING)
     p.garp_extra_if(n.args, b.values, "garp_extra_if")
+    if "garp_extra_if" in b.values:  # an instance's own interval: the global "all" is not its
+        b.values.setdefault("garp_extra_if_all", False)
 
 
 def _timer_expired_backup(p: Parser, n: Node, b: InstanceBuilder) -> None:
@@ -615,7 +617,8 @@ VRRP_INSTANCE = Section("vrrp_instance", [
        syntax="[NAME] [MAC] [netlink_notify_msg] [group N]", status=PARTIAL,
        why="netlink_notify_msg and group have no effect (a note says so when they are used)",
        says=True),
-    _b("use_vmac_addr", status=NO_EFFECT, why="the VMAC's address is not used for adverts"),
+    _b("use_vmac_addr", syntax="on: each VIP/eVIP on another interface (or of the other "
+       "family) gets a VMAC of the VRID there, named vmac_addr_prefix.VRID"),
     _b("vmac_xmit_base"),
     Kw("use_ipvlan", Kind.WORDS, fn=_use_ipvlan, to="use_ipvlan",
        syntax="[NAME] [ADDRESS[/LEN]] [bridge|private|vepa] [group N]", status=NO_EFFECT,
@@ -649,8 +652,10 @@ VRRP_INSTANCE = Section("vrrp_instance", [
     Kw("garp_lower_prio_repeat", Kind.INT, to="garp_lower_prio_repeat", lo=0, hi=I32,
        default="vrrp_garp_lower_prio_repeat"),
     Kw("garp_extra_if", Kind.WORDS, fn=_garp_extra_if, to="garp_extra_if",
-       old=("vmac_garp_intvl",), old_sev=None, syntax="[all] SECONDS (0..86400)",
-       status=NO_EFFECT, why="no extra gratuitous ARPs are sent on the base interface"),
+       old=("vmac_garp_intvl",), old_sev=None,
+       syntax="[all] SECONDS (0..86400): while MASTER, one gratuitous ARP/NA on each VMAC "
+       "(with all: each interface) a VIP lives on other than the advert's",
+       default="vrrp_garp_extra_if"),
     Kw("down_timer_adverts", Kind.INT, to="down_timer_adverts", lo=1, hi=100,
        default="vrrp_down_timer_adverts"),
     Kw("timer_expired_backup", Kind.INT, fn=_timer_expired_backup, to="timer_expired_backup",
