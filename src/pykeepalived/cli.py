@@ -55,15 +55,17 @@ def genhash_entry() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-T", "--genhash"):
-        from pykeepalived.check.genhash import main as genhash_main
+    opts, want_version = None, False
+    if not args or args[0] not in ("-T", "--genhash", "status"):
+        opts, want_version = parse(args)
+    if opts is None or want_version or opts.signum is not None or opts.install_unit \
+            is not None or opts.install_command or opts.config_test or opts.verify_config:
+        # not the daemon: the signals ``python -m pykeepalived`` blocked act as usual again
+        from pykeepalived.daemon.signals import unblock_all
 
-        return genhash_main(args[1:])
-    if args and args[0] == "status":
-        from pykeepalived.observe.cli import main as status_main
-
-        return status_main(args[1:])
-    opts, want_version = parse(args)
+        unblock_all()
+    if opts is None:
+        return _tool(args)
     if want_version:
         print(version_text(), file=sys.stderr, end="")
         return 0
@@ -82,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
 
     return run_daemon(opts)
 
+
+def _tool(args: list[str]) -> int:
+    """``-T``/``--genhash`` and ``status``: the helper programs behind the same command."""
+    if args[0] == "status":
+        from pykeepalived.observe.cli import main as status_main
+
+        return status_main(args[1:])
+    from pykeepalived.check.genhash import main as genhash_main
+
+    return genhash_main(args[1:])
 
 if __name__ == "__main__":
     sys.exit(main())

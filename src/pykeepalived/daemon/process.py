@@ -46,6 +46,27 @@ def release_free_heap() -> None:
         libc().malloc_trim(0)
 
 
+class Stopped(BaseException):
+    """TERM/INT while a child only reads its configuration: raised from the signal handler
+    ``stop_while_starting`` installs, caught by the child's entry point (exit 0)."""
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
+def stop_while_starting(ignore_sigint: bool) -> None:
+    """A child's first act: TERM (and INT unless ignored) raise ``Stopped`` from here on,
+    then they, and SIGCHLD, are unblocked. The parent forks every child with its handled
+    signals blocked, so one sent before this point is pending, not lost, and not the default
+    action (death by signal, a pid file left behind). The child's other signals stay blocked
+    until its own handlers are in place (``signals.unblock_all``)."""
+    stops = [signal.SIGTERM] if ignore_sigint else [signal.SIGTERM, signal.SIGINT]
+    for s in stops:
+        signal.signal(s, _raise_stopped)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [*stops, signal.SIGCHLD])
+
+
 def set_parent_death_signal(sig: int = int(signal.SIGTERM)) -> None:
     """Ask the kernel to send ``sig`` when our parent dies (keepalived's children do the same)."""
     if libc().prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
