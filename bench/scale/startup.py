@@ -7,7 +7,7 @@
 
 ``time``: one node and one observer in a namespace lab (``pykeepalived.lab.startup``); every
 instance is an address owner (``state MASTER``, priority 255: MASTER at once, no protocol
-timer in the figure), one /32 VIP each, 250 per interface (VLANs past the first 250). Reported
+timer in the figure), one /32 VIP each, 250 per interface (more veths past the first 250). Reported
 per implementation: from exec to the first advert the observer receives, and to all VIPs on
 the node (median and max of ``--trials``), with the machine's load.
 
@@ -28,13 +28,13 @@ import time
 from pykeepalived.lab.cluster import Daemon, keepalived_available, locked_lab, stop_all
 from pykeepalived.lab.machine import machine_line
 from pykeepalived.lab.netns import Lab
-from pykeepalived.lab.startup import add_vlans, many_config, term_at, vips_held
+from pykeepalived.lab.startup import add_links, many_config, term_at, vips_held
 
 
 def lab_setup(lb: Lab, n: int) -> tuple[str, str]:
     node = lb.add_host("node", ["10.97.0.11/24"])
     obs = lb.add_host("obs", ["10.97.0.12/24"])
-    add_vlans(node, n)
+    add_links(node, n)
     return node.ns, obs.ns
 
 

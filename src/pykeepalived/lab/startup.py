@@ -37,13 +37,13 @@ def vip_of(i: int) -> str:
 
 def many_config(n: int, advert: float = 1.0, priority: int = 255, no_accept: bool = False,
                 per_if: int = 250, state: str = "MASTER") -> str:
-    """``n`` VRRPv3 instances, ``per_if`` per interface (``eth0``, then ``eth0.2``, ...
-    see :func:`add_vlans`), one /32 VIP each; ``no_accept`` makes the daemons build their
+    """``n`` VRRPv3 instances, ``per_if`` per interface (``eth0``, then ``eth1``, ...
+    see :func:`add_links`), one /32 VIP each; ``no_accept`` makes the daemons build their
     nftables table."""
     out = ["global_defs {\n    router_id startup\n}\n"]
     for i in range(n):
         k = i // per_if
-        ifname = "eth0" if k == 0 else f"eth0.{k + 1}"
+        ifname = f"eth{k}"
         out.append(f"vrrp_instance VI_{i} {{\n    state {state}\n    interface {ifname}\n"
                    f"    virtual_router_id {i % per_if + 1}\n    priority {priority}\n"
                    f"    advert_int {advert:g}\n    version 3\n"
@@ -52,14 +52,17 @@ def many_config(n: int, advert: float = 1.0, priority: int = 255, no_accept: boo
     return "".join(out)
 
 
-def add_vlans(host: Host, n: int, per_if: int = 250) -> None:
-    """The VLAN interfaces ``many_config`` puts instances past the first ``per_if`` on."""
+def add_links(host: Host, n: int, per_if: int = 250) -> None:
+    """The interfaces ``many_config`` puts instances past the first ``per_if`` on: ``eth1``,
+    ``eth2``... each a veth whose peer stays in the host (up, with carrier; their adverts
+    reach no one, so equal VRIDs on separate links never meet)."""
     for k in range(1, (n + per_if - 1) // per_if):
-        name = f"eth0.{k + 1}"
-        host.run(["ip", "link", "add", "link", "eth0", "name", name, "type", "vlan", "id",
-                  str(k + 1)], check=False)
+        name = f"eth{k}"
+        host.run(["ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p"],
+                 check=False)
         host.run(["ip", "addr", "add", f"10.97.{k}.1/24", "dev", name], check=False)
-        host.run(["ip", "link", "set", name, "up"])
+        for dev in (name, f"{name}p"):
+            host.run(["ip", "link", "set", dev, "up"])
 
 
 def vips_held(host: Host) -> list[str]:
@@ -89,21 +92,28 @@ class TermResult:
 
 
 def term_at(d: Daemon, offset: float, hup_conf: str | None = None, wait_up: float = 30.0,
-            limit: float = 10.0) -> TermResult:
-    """Start ``d``, TERM it ``offset`` s after exec; with ``hup_conf``, first wait until all
-    its VIPs are held, write ``hup_conf``, SIGHUP, and TERM ``offset`` s after the HUP."""
-    if hup_conf is not None:
+            limit: float = 10.0, after: str | None = None) -> TermResult:
+    """Start ``d``, TERM it ``offset`` s after exec (``after``: after its log shows this
+    pattern, or, when it is ``"held"``, once every VIP is held); with ``hup_conf``, first
+    wait until all its VIPs are held, write ``hup_conf``, SIGHUP, and TERM ``offset`` s after
+    the HUP."""
+    if after is not None or hup_conf is not None:
         d.start()
-        want = d.conf_text.count("virtual_ipaddress")
-        deadline = time.monotonic() + wait_up
-        while len(vips_held(d.host)) < want and time.monotonic() < deadline:
-            time.sleep(0.05)
-        d.write_conf(hup_conf)
-        d.signal(signal.SIGHUP)
+        if after is not None and after != "held":
+            d.wait_log(after, wait_up)
+        else:
+            want = d.conf_text.count("virtual_ipaddress")
+            deadline = time.monotonic() + wait_up
+            while len(vips_held(d.host)) < want and time.monotonic() < deadline:
+                time.sleep(0.05)
         t0 = time.monotonic()
     else:
         t0 = time.monotonic()
         d.start()
+    if hup_conf is not None:
+        d.write_conf(hup_conf)
+        d.signal(signal.SIGHUP)
+        t0 = time.monotonic()
     assert d.proc is not None
     held = 0
     if offset >= 0.1:  # counted just before the TERM (an ``ip`` run takes ~10-20 ms)
