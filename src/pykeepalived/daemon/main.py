@@ -105,9 +105,11 @@ def _run_checker_child(opts: Options) -> int:
     if runner is None:
         log.error("Healthcheck child cannot start: no run_checker in check_process")
         return EXIT_FATAL
-    from pykeepalived.config import load
+    parsed = process.handed_parse(opts.config_fd)
+    if parsed is None:
+        from pykeepalived.config import load
 
-    parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
+        parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
     rc = runner(opts, parsed.config)
     return int(rc or 0)
 
@@ -197,6 +199,7 @@ class Supervisor:
         self.settings = ParentSettings()
         self.reload_timer: ReloadTimer | None = None
         self.sigfd: SignalFd | None = None
+        self.parsed_fd: int | None = None  # the first parse, for the children's first start
         self.deferred: list[int] = []  # signals read while waiting for a helper
 
     # ---------------------------------------------------------------- start-up
@@ -262,6 +265,7 @@ class Supervisor:
             for k in kinds:
                 self.children[k] = Child(k)
                 self._spawn(self.children[k])
+            self._forget_parse()
             self._loop()
         finally:
             self._stop_children()
@@ -284,6 +288,9 @@ class Supervisor:
             log.error("Configuration file '%s' does not exist", opts.config_file)
             return None
         log.info("Configuration file %s", opts.config_file)
+        # The helper leaves its parse, pickled, in this memfd: the children's first start
+        # reads it instead of parsing the file again (it never enters the parent's heap).
+        self.parsed_fd = os.memfd_create("pykeepalived-parse", os.MFD_CLOEXEC)
         data = self._in_helper(self._parse_config)
         if not data:
             return None
@@ -376,6 +383,11 @@ class Supervisor:
             self._dump_config(parsed.config)
         cfg = parsed.config
         gd = cfg.global_defs
+        if self.parsed_fd is not None:
+            import pickle
+
+            with os.fdopen(os.dup(self.parsed_fd), "wb") as f:
+                pickle.dump(parsed, f, protocol=pickle.HIGHEST_PROTOCOL)
         gd_pickled: bytes | None = None
         if gd.startup_script is not None or gd.shutdown_script is not None:
             import pickle
@@ -478,6 +490,9 @@ class Supervisor:
                 *options_to_argv(self.opts), "--proc-title", self.title,
                 "--proc-name", self.names.get(child.kind, proctitle.DEFAULT_NAME)]
         rfd = wfd = -1
+        handed = self.parsed_fd if child.kind in ("vrrp", "checker") else None
+        if handed is not None:
+            argv += ["--config-fd", str(handed)]
         if self.relay is not None:
             rfd, wfd = os.pipe2(os.O_CLOEXEC)
             argv += ["--status-fd", str(wfd)]
@@ -495,6 +510,8 @@ class Supervisor:
                 process.set_parent_death_signal()
                 if wfd >= 0:
                     os.set_inheritable(wfd, True)
+                if handed is not None:
+                    os.set_inheritable(handed, True)
                 os.execv(sys.executable, argv)
             finally:
                 os._exit(127)
@@ -506,6 +523,12 @@ class Supervisor:
         child.started = time.monotonic()
         child.pending_since = None
         self.log.info("Starting %s child process, pid=%d", CHILD_TITLES[child.kind], pid)
+
+    def _forget_parse(self) -> None:
+        """After the children's first start: a respawned child reads the file again."""
+        if self.parsed_fd is not None:
+            os.close(self.parsed_fd)
+            self.parsed_fd = None
 
     def _reap(self) -> None:
         while True:

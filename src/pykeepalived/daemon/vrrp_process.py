@@ -156,6 +156,8 @@ class VrrpProcess:
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
         self._ifindex: dict[str, int] = {}  # interfaces with VRRP sockets: their index
+        self._sources: dict[str, str | None] | None = None  # primary IPv4 per interface,
+        # during one _build pass only
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -232,7 +234,7 @@ class VrrpProcess:
         self.loop = asyncio.get_running_loop()
         if self._given_clock is None:
             self.clock = self.loop.time
-        parsed = load_config(self.opts)
+        parsed = process.handed_parse(self.opts.config_fd) or load_config(self.opts)
         for m in parsed.messages:
             if m.severity == Severity.INFO:
                 continue  # notes: the parent logs them, once per start and reload
@@ -332,13 +334,17 @@ class VrrpProcess:
     async def _build(self, cfg: KeepalivedConfig, insts: list[VrrpInstance]) -> None:
         """Create instances (endpoints, VMACs, sockets) for ``insts``; does not start them."""
         g = cfg.global_defs
-        for c in insts:
-            if self._stop.is_set():
-                break  # what was built is stopped by shutdown; the rest is never started
-            try:
-                await self._build_one(cfg, c)
-            except Exception as e:
-                log.error("(%s) cannot start instance: %s", c.name, e)
+        self._sources = {}
+        try:
+            for c in insts:
+                if self._stop.is_set():
+                    break  # what was built is stopped by shutdown; the rest never started
+                try:
+                    await self._build_one(cfg, c)
+                except Exception as e:
+                    log.error("(%s) cannot start instance: %s", c.name, e)
+        finally:
+            self._sources = None
         # keepalived builds its nftables tables for VMACs too, even without no_accept: the
         # VMAC's IGMP/MLD reports leave through its parent (vmac_map).
         k = self.kernel
@@ -370,8 +376,8 @@ class VrrpProcess:
         if c.family == 6:
             src = c.unicast_src_ip or c.mcast_src_ip or sock.src or "::"
         else:
-            src = (c.unicast_src_ip or c.mcast_src_ip
-                   or await self.kernel.primary_address(ifname, 4) or "0.0.0.0")
+            src = (c.unicast_src_ip or c.mcast_src_ip or await self._source4(ifname)
+                   or "0.0.0.0")
         sg_cfg = cfg.sync_group(c.sync_group)
         now = self.now()
         group_obj = None
@@ -394,6 +400,17 @@ class VrrpProcess:
         self.instances[c.name] = inst
         inst.start_worker()
         await self._initial_links(inst, ifname, src, sg_cfg, now)
+
+    async def _source4(self, ifname: str) -> str | None:
+        """``ifname``'s primary IPv4 address; asked once per interface while ``_build`` runs
+        (an address dump each: at 1000 instances on four interfaces that was 1000 dumps,
+        more than half of the start-up)."""
+        cache = self._sources
+        if cache is None:
+            return await self.kernel.primary_address(ifname, 4)
+        if ifname not in cache:
+            cache[ifname] = await self.kernel.primary_address(ifname, 4)
+        return cache[ifname]
 
     async def _vmac(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str
                     ) -> tuple[Vmac | None, str, str]:

@@ -173,7 +173,8 @@ def watch(observer_ns: str, node_ns: str, want: int, timeout: float = 120.0) -> 
 
     enter_netns(observer_ns)
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-    mreq = socket.inet_aton(VRRP_GROUP) + socket.inet_aton("0.0.0.0")
+    mreq = socket.inet_aton(VRRP_GROUP) + socket.inet_aton("0.0.0.0") + struct.pack(
+        "i", socket.if_nametoindex("eth0"))  # ip_mreqn: the lab has no multicast route
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
     enter_netns(node_ns)
     nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
