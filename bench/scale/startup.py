@@ -38,15 +38,22 @@ def lab_setup(lb: Lab, n: int) -> tuple[str, str]:
     return node.ns, obs.ns
 
 
-def one_start(lb: Lab, impl: str, conf: str, n: int) -> tuple[float | None, float | None]:
+def one_start(lb: Lab, impl: str, conf: str, n: int, old: str | None = None
+              ) -> tuple[float | None, float | None]:
+    """One start of ``impl`` (``old``: pykeepalived from that source tree instead)."""
     node, obs = lb.hosts["node"], lb.hosts["obs"]
     w = subprocess.Popen([sys.executable, "-m", "pykeepalived.lab.startup", "watch", obs.ns,
                           node.ns, str(n)], stdout=subprocess.PIPE, text=True)
     assert w.stdout is not None
     assert w.stdout.readline().strip() == "ready"
-    d = Daemon(node, impl, conf)
+    d = Daemon(node, "py" if impl == "old" else impl, conf)
+    if impl == "old":
+        os.environ["PYTHONPATH"] = old or ""
     t0 = time.time()
-    d.start()
+    try:
+        d.start()
+    finally:
+        os.environ.pop("PYTHONPATH", None)
     got: dict[str, float] = {}
     try:
         for line in w.stdout:
@@ -64,6 +71,8 @@ def cmd_time(a: argparse.Namespace) -> None:
     print(machine_line())
     print(f"load before: {os.getloadavg()[0]:.2f}")
     impls = [i for i in a.impl if i != "ka" or keepalived_available()]
+    if a.old:
+        impls.append("old")
     for n in a.instances:
         with locked_lab("pkstart") as lb:
             lab_setup(lb, n)
@@ -72,9 +81,9 @@ def cmd_time(a: argparse.Namespace) -> None:
                 res: dict[str, list[tuple[float | None, float | None]]] = {i: [] for i in impls}
                 for _ in range(a.trials):
                     for impl in impls:  # interleaved: both see the same load
-                        res[impl].append(one_start(lb, impl, conf, n))
+                        res[impl].append(one_start(lb, impl, conf, n, a.old))
                 for impl in impls:
-                    print(f"{n:5d} inst advert {adv:<4g} {impl:2s}: "
+                    print(f"{n:5d} inst advert {adv:<4g} {impl:3s}: "
                           f"first advert {_stat([r[0] for r in res[impl]])}, "
                           f"all VIPs {_stat([r[1] for r in res[impl]])}")
     print(f"load after: {os.getloadavg()[0]:.2f}")
@@ -117,6 +126,8 @@ def main() -> None:
     t.add_argument("--adverts", type=float, nargs="+", default=[1.0, 0.1])
     t.add_argument("--trials", type=int, default=3)
     t.add_argument("--impl", nargs="+", default=["py", "ka"])
+    t.add_argument("--old", metavar="SRC", help="also run pykeepalived from this source "
+                   "tree (a checkout's src/, e.g. of an earlier commit), as 'old'")
     s = sub.add_parser("term")
     s.add_argument("--instances", type=int, nargs="+", default=[1, 250])
     s.add_argument("--offsets", type=float, nargs="+",
