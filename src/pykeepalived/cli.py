@@ -54,16 +54,16 @@ def genhash_entry() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pykeepalived.daemon.signals import block_handled, unblock_all
+
+    block_handled()  # the console script's first moment (``python -m`` did it already)
     args = list(sys.argv[1:] if argv is None else argv)
     opts, want_version = None, False
     if not args or args[0] not in ("-T", "--genhash", "status"):
         opts, want_version = parse(args)
     if opts is None or want_version or opts.signum is not None or opts.install_unit \
             is not None or opts.install_command or opts.config_test or opts.verify_config:
-        # not the daemon: the signals ``python -m pykeepalived`` blocked act as usual again
-        from pykeepalived.daemon.signals import unblock_all
-
-        unblock_all()
+        unblock_all()  # not the daemon: the signals act as usual again
     if opts is None:
         return _tool(args)
     if want_version:
