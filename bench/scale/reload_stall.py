@@ -67,16 +67,14 @@ async def measure(p: VrrpProcess, threaded: bool | None) -> tuple[float, float]:
     elif threaded:
         await p.reload()
     else:
-        real = asyncio.to_thread
-
         async def inline(fn, *args):  # type: ignore[no-untyped-def]
             return fn(*args)
 
-        asyncio.to_thread = inline  # type: ignore[assignment]
+        p._off_loop = inline  # type: ignore[method-assign]
         try:
             await p.reload()
         finally:
-            asyncio.to_thread = real
+            del p._off_loop
     took = time.perf_counter() - t0
     done = True
     await t

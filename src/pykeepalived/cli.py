@@ -54,16 +54,18 @@ def genhash_entry() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pykeepalived.daemon.signals import block_handled, unblock_all
+
+    block_handled()  # the console script's first moment (``python -m`` did it already)
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-T", "--genhash"):
-        from pykeepalived.check.genhash import main as genhash_main
-
-        return genhash_main(args[1:])
-    if args and args[0] == "status":
-        from pykeepalived.observe.cli import main as status_main
-
-        return status_main(args[1:])
-    opts, want_version = parse(args)
+    opts, want_version = None, False
+    if not args or args[0] not in ("-T", "--genhash", "status"):
+        opts, want_version = parse(args)
+    if opts is None or want_version or opts.signum is not None or opts.install_unit \
+            is not None or opts.install_command or opts.config_test or opts.verify_config:
+        unblock_all()  # not the daemon: the signals act as usual again
+    if opts is None:
+        return _tool(args)
     if want_version:
         print(version_text(), file=sys.stderr, end="")
         return 0
@@ -82,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
 
     return run_daemon(opts)
 
+
+def _tool(args: list[str]) -> int:
+    """``-T``/``--genhash`` and ``status``: the helper programs behind the same command."""
+    if args[0] == "status":
+        from pykeepalived.observe.cli import main as status_main
+
+        return status_main(args[1:])
+    from pykeepalived.check.genhash import main as genhash_main
+
+    return genhash_main(args[1:])
 
 if __name__ == "__main__":
     sys.exit(main())

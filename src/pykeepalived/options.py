@@ -61,7 +61,7 @@ class Options:
     install_unit: str | None = None  # --install-unit[=hardened]
     install_command: bool = False  # --install-command
     ignore_sigint: bool = False
-    config_fd: int | None = None  # internal: parent hands the expanded config to a child
+    config_fd: int | None = None  # internal: the parse a child's first start is handed
     child: str | None = None  # internal: "vrrp", "checker" or "observe" (started by the parent)
     metrics_listen: str | None = None  # --metrics-listen: serve /metrics and /status over HTTP
     status_fd: int | None = None  # internal: a child's status pipe to the parent (sd_notify)

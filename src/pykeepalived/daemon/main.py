@@ -42,18 +42,19 @@ from pykeepalived.daemon.reload_time import ReloadTimer
 from pykeepalived.daemon.roles import child_kinds, metrics_listen
 from pykeepalived.daemon.sdnotify import Relay, SystemdNotifier, child_link
 from pykeepalived.daemon.signalfd import SignalFd
+from pykeepalived.daemon.signals import (
+    HANDLED,
+    SIGJSON,
+    SIGSTATS_CLEAR,
+    SIGTDUMP,
+    STOP,
+    unblock_all,
+)
 from pykeepalived.options import Options
 
 if TYPE_CHECKING:
     from pykeepalived.config.model import GlobalDefs
 
-
-SIGJSON = signal.SIGRTMIN + 2
-SIGSTATS_CLEAR = signal.SIGRTMAX - 1
-SIGTDUMP = signal.SIGRTMAX
-FORWARDED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIGJSON, SIGSTATS_CLEAR, SIGTDUMP)
-STOP = (signal.SIGTERM, signal.SIGINT)
-HANDLED = (*FORWARDED, *STOP, signal.SIGCHLD)
 
 CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck", "observe": "Metrics"}
 
@@ -61,24 +62,32 @@ CHILD_TITLES = {"vrrp": "VRRP", "checker": "Healthcheck", "observe": "Metrics"}
 def run_daemon(opts: Options) -> int:
     """Entry point from the CLI: the parent, or one of the children when ``--child`` is given."""
     if opts.child is not None:
-        proctitle.set_title(opts.proc_title or proctitle.title_for([]),
-                            opts.proc_name or proctitle.DEFAULT_NAME)
-        if opts.status_fd is not None:
-            child_link(opts.status_fd, opts.heartbeat)
-        from pykeepalived.script.runner import allow_subreaper
+        process.stop_while_starting(opts.ignore_sigint)
+        try:
+            return _run_child(opts)
+        except process.Stopped:
+            return EXIT_OK  # stopped before it held anything
+    return Supervisor(opts).run()
 
-        allow_subreaper()  # orphans of this child's scripts are reaped here, not left to init
+
+def _run_child(opts: Options) -> int:
+    proctitle.set_title(opts.proc_title or proctitle.title_for([]),
+                        opts.proc_name or proctitle.DEFAULT_NAME)
+    if opts.status_fd is not None:
+        child_link(opts.status_fd, opts.heartbeat)
+    from pykeepalived.script.runner import allow_subreaper
+
+    allow_subreaper()  # orphans of this child's scripts are reaped here, not left to init
     if opts.child == "vrrp":
         from pykeepalived.daemon.vrrp_process import run_vrrp_child
 
         return run_vrrp_child(opts)
+    unblock_all()  # the checker and metrics children: their loop's handlers
     if opts.child == "checker":
         return _run_checker_child(opts)
-    if opts.child == "observe":
-        from pykeepalived.daemon.observe_process import run_observe_child
+    from pykeepalived.daemon.observe_process import run_observe_child
 
-        return run_observe_child(opts)
-    return Supervisor(opts).run()
+    return run_observe_child(opts)
 
 
 def _run_checker_child(opts: Options) -> int:
@@ -96,9 +105,11 @@ def _run_checker_child(opts: Options) -> int:
     if runner is None:
         log.error("Healthcheck child cannot start: no run_checker in check_process")
         return EXIT_FATAL
-    from pykeepalived.config import load
+    parsed = process.handed_parse(opts.config_fd)
+    if parsed is None:
+        from pykeepalived.config import load
 
-    parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
+        parsed = load(opts.config_file, config_id=opts.config_id, all_config=opts.all_config)
     rc = runner(opts, parsed.config)
     return int(rc or 0)
 
@@ -187,6 +198,9 @@ class Supervisor:
         self.opts_pid_checked = ""
         self.settings = ParentSettings()
         self.reload_timer: ReloadTimer | None = None
+        self.sigfd: SignalFd | None = None
+        self.parsed_fd: int | None = None  # the first parse, for the children's first start
+        self.deferred: list[int] = []  # signals read while waiting for a helper
 
     # ---------------------------------------------------------------- start-up
     def run(self) -> int:
@@ -202,6 +216,15 @@ class Supervisor:
 
     def _run(self) -> int:
         opts = self.opts
+        # Every handled signal is blocked from the first moment and read from a signalfd: a
+        # TERM while the file is parsed or a child starts is acted on (children are forked
+        # with them blocked too, see _spawn), never the default action (death, a pid file
+        # and maybe a child left behind).
+        wanted = set(HANDLED)
+        if opts.ignore_sigint:
+            wanted.discard(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
         proctitle.set_title(self.title, proctitle.DEFAULT_NAME)
         # Before daemonizing, so the refusal reaches the console: keepalived logs "daemon is
         # already running" and exits 0 (measured with 2.2.7, with and without -n).
@@ -220,7 +243,11 @@ class Supervisor:
         log.info("Command line: %s", " ".join(f"'{x}'" for x in sys.argv))
         if opts.ignored:
             log.info("Ignoring options with no effect here: %s", " ".join(opts.ignored))
+        self.sigfd = SignalFd(wanted)
         kinds = self._wanted_children()
+        if self.stopping:
+            log.info("Stopped pykeepalived v%s", __version__)
+            return EXIT_OK
         if kinds is None:
             return EXIT_CONFIG
         self._apply_settings()
@@ -233,17 +260,13 @@ class Supervisor:
         if self.names.get("parent", proctitle.DEFAULT_NAME) != proctitle.DEFAULT_NAME:
             proctitle.set_comm(self.names["parent"])
         process.write_pid(opts.pid_file)
-        wanted = set(HANDLED)
-        if opts.ignore_sigint:
-            wanted.discard(signal.SIGINT)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
         try:
             self._global_script("startup")
             for k in kinds:
                 self.children[k] = Child(k)
                 self._spawn(self.children[k])
-            self._loop(wanted)
+            self._forget_parse()
+            self._loop()
         finally:
             self._stop_children()
             self._global_script("shutdown")
@@ -265,6 +288,9 @@ class Supervisor:
             log.error("Configuration file '%s' does not exist", opts.config_file)
             return None
         log.info("Configuration file %s", opts.config_file)
+        # The helper leaves its parse, pickled, in this memfd: the children's first start
+        # reads it instead of parsing the file again (it never enters the parent's heap).
+        self.parsed_fd = os.memfd_create("pykeepalived-parse", os.MFD_CLOEXEC)
         data = self._in_helper(self._parse_config)
         if not data:
             return None
@@ -278,13 +304,15 @@ class Supervisor:
         return list(kinds)
 
     def _in_helper(self, work: Callable[[], Any]) -> bytes:
-        """``work()`` in a forked helper; its marshalled answer (b"" when it failed)."""
+        """``work()`` in a forked helper; its marshalled answer (b"" when it failed, or when
+        a TERM/INT came first: the helper is killed, ``stopping`` set)."""
         log = self.log
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the helper; covered by the namespace tests
             code = 1
             try:
+                process.set_parent_death_signal(signal.SIGKILL)
                 os.close(rfd)
                 with os.fdopen(wfd, "wb") as out:
                     out.write(marshal.dumps(work()))
@@ -300,8 +328,7 @@ class Supervisor:
                     sys.stderr.flush()
                 os._exit(code)
         os.close(wfd)
-        with os.fdopen(rfd, "rb") as inp:
-            data = inp.read()
+        data = self._helper_answer(rfd, pid)
         while True:
             try:
                 os.waitpid(pid, 0)
@@ -311,6 +338,36 @@ class Supervisor:
             except ChildProcessError:  # pragma: no cover
                 break
         return data
+
+    def _helper_answer(self, rfd: int, pid: int) -> bytes:
+        """Read the helper's answer until EOF, watching the signals meanwhile: a stop kills
+        the helper (a large file takes seconds to parse); the others wait in ``deferred``."""
+        chunks: list[bytes] = []
+        poller = select.poll()
+        poller.register(rfd, select.POLLIN)
+        if self.sigfd is not None:
+            poller.register(self.sigfd.fd, select.POLLIN)
+        try:
+            while True:
+                for fd, _ev in poller.poll():
+                    if fd != rfd:
+                        assert self.sigfd is not None
+                        for sig in self.sigfd.read():
+                            if sig in STOP:
+                                self._on_signal(sig)
+                            elif sig != signal.SIGCHLD:
+                                self.deferred.append(sig)
+                        if self.stopping:
+                            with contextlib.suppress(ProcessLookupError):
+                                os.kill(pid, signal.SIGKILL)
+                            return b""
+                        continue
+                    chunk = os.read(rfd, 1 << 16)
+                    if not chunk:
+                        return b"".join(chunks)
+                    chunks.append(chunk)
+        finally:
+            os.close(rfd)
 
     def _parse_config(self) -> tuple[list[str], bytes | None, dict[str, str],
                                      tuple[str | None, str | None, bool],
@@ -326,6 +383,11 @@ class Supervisor:
             self._dump_config(parsed.config)
         cfg = parsed.config
         gd = cfg.global_defs
+        if self.parsed_fd is not None:
+            import pickle
+
+            with os.fdopen(os.dup(self.parsed_fd), "wb") as f:
+                pickle.dump(parsed, f, protocol=pickle.HIGHEST_PROTOCOL)
         gd_pickled: bytes | None = None
         if gd.startup_script is not None or gd.shutdown_script is not None:
             import pickle
@@ -428,6 +490,9 @@ class Supervisor:
                 *options_to_argv(self.opts), "--proc-title", self.title,
                 "--proc-name", self.names.get(child.kind, proctitle.DEFAULT_NAME)]
         rfd = wfd = -1
+        handed = self.parsed_fd if child.kind in ("vrrp", "checker") else None
+        if handed is not None:
+            argv += ["--config-fd", str(handed)]
         if self.relay is not None:
             rfd, wfd = os.pipe2(os.O_CLOEXEC)
             argv += ["--status-fd", str(wfd)]
@@ -437,13 +502,16 @@ class Supervisor:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child until exec
             try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, [])
+                # The handled signals stay blocked across the exec: the child unblocks them
+                # once it can act on them (process.stop_while_starting), none is lost.
                 for s in HANDLED:
                     if s != signal.SIGINT or not self.opts.ignore_sigint:
                         signal.signal(s, signal.SIG_DFL)
                 process.set_parent_death_signal()
                 if wfd >= 0:
                     os.set_inheritable(wfd, True)
+                if handed is not None:
+                    os.set_inheritable(handed, True)
                 os.execv(sys.executable, argv)
             finally:
                 os._exit(127)
@@ -455,6 +523,12 @@ class Supervisor:
         child.started = time.monotonic()
         child.pending_since = None
         self.log.info("Starting %s child process, pid=%d", CHILD_TITLES[child.kind], pid)
+
+    def _forget_parse(self) -> None:
+        """After the children's first start: a respawned child reads the file again."""
+        if self.parsed_fd is not None:
+            os.close(self.parsed_fd)
+            self.parsed_fd = None
 
     def _reap(self) -> None:
         while True:
@@ -513,9 +587,10 @@ class Supervisor:
         return soonest
 
     # ---------------------------------------------------------------- signals
-    def _loop(self, wanted: set[signal.Signals | int]) -> None:
+    def _loop(self) -> None:
         """Wait for a blocked signal (read from a signalfd) or a child's status line."""
-        sigfd = SignalFd(wanted)
+        sigfd = self.sigfd
+        assert sigfd is not None
         poller = select.poll()
         watched: set[int] = set()
         try:
@@ -540,7 +615,8 @@ class Supervisor:
                 if self.relay is not None:
                     self.relay.tick(time.monotonic())
                 self._scheduled_reload()
-                for sig in sigfd.read():
+                pending, self.deferred = [*self.deferred, *sigfd.read()], []
+                for sig in pending:
                     self._on_signal(sig)
                     if self.stopping:
                         break
@@ -570,6 +646,8 @@ class Supervisor:
         if self.relay is not None:  # RELOADING=1 at once: systemd waits for the READY=1
             self.relay.reload(time.monotonic())
         data = self._in_helper(self._reload_check)
+        if self.stopping:
+            return
         if not data:
             self.log.error("Cannot read the configuration: not reloading")
             self._reload_abandoned()

@@ -32,6 +32,7 @@ import os
 import resource
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ from pykeepalived.daemon.settings import (
     tracked_src_ip,
     wire_settings,
 )
+from pykeepalived.daemon.signals import unblock_all
 from pykeepalived.daemon.static_track import StaticTrackGroups
 from pykeepalived.net.addresses import IpAddress
 from pykeepalived.net.firewall import DEFAULT_TABLE
@@ -169,6 +171,8 @@ class VrrpProcess:
         self._stop = asyncio.Event()
         self._stopping = False
         self._reloading = False
+        self._reload_task: asyncio.Task[None] | None = None
+        self._reading: asyncio.Future[Any] | None = None  # the reload's parse, off the loop
         self._reload_again = False
         self._stop_notified: list[tuple[VrrpInstance, int]] = []
         self._iface_up: dict[str, bool] = {}
@@ -177,6 +181,8 @@ class VrrpProcess:
         self._late_limit: float | None = None  # timer_expired_backup: see _timers_late
         self._linkbeat: LinkbeatPoller | None = None  # only with linkbeat polling
         self._waiting: dict[str, str] = {}  # dynamic_interfaces: instance -> missing interface
+        self._sources: dict[str, str | None] | None = None  # primary IPv4 per interface,
+        # during one _build pass only
         self._reopening: set[asyncio.Task[None]] = set()
         self.sb: SplitBrainShell | None = None  # split-brain guards, when configured
         self.meters = VrrpMeters(wall())  # observability: observe.vrrp_view
@@ -192,25 +198,20 @@ class VrrpProcess:
         if not self._configure():
             return EXIT_FATAL
         self._scheduling()
-        assert self.loop is not None
-        self.loop.add_signal_handler(signal.SIGTERM, self._stop.set)
-        if not self.opts.ignore_sigint:
-            self.loop.add_signal_handler(signal.SIGINT, self._stop.set)
-        self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
-        self.loop.add_signal_handler(signal.SIGUSR1, self.write_data)
-        self.loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
-        self.loop.add_signal_handler(signal.SIGRTMIN + 2, self.write_json)
-        self.loop.add_signal_handler(signal.SIGRTMAX - 1, self.write_stats_clear)
-        self.loop.add_signal_handler(signal.SIGRTMAX, self.log_tasks)
+        self._install_signals()
         try:
             await self._bring_up()
-            self._status = StatusServer(socket_path(self.opts.vrrp_pid_file), self._status_doc)
-            await self._status.start()
-            sdnotify.vrrp_started(self.loop, self.instances.values)
-            gc.collect()
-            gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
-            process.release_free_heap()
+            if not self._stop.is_set():
+                assert self.loop is not None
+                self._status = StatusServer(socket_path(self.opts.vrrp_pid_file),
+                                            self._status_doc)
+                await self._status.start()
+                sdnotify.vrrp_started(self.loop, self.instances.values)
+                gc.collect()
+                gc.freeze()  # fewer and shorter collections: timers at 10 ms must not stall
+                process.release_free_heap()
             await self._stop.wait()
+            await self._reload_settled()
             await self.shutdown()
         finally:
             if self._status is not None:
@@ -219,6 +220,33 @@ class VrrpProcess:
         ru = resource.getrusage(resource.RUSAGE_SELF)
         log.info("Stopped - used %.6f user time, %.6f system time", ru.ru_utime, ru.ru_stime)
         return EXIT_OK
+
+    def _install_signals(self) -> None:
+        """The loop's signal handlers. Until now TERM/INT raised ``process.Stopped`` (nothing
+        to undo yet: the file was only read) and the other signals stayed blocked (pending)
+        since the parent forked this child: from here on a TERM is a request the bring-up,
+        a reload and the wait all act on at their next step."""
+        assert self.loop is not None
+        self.loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        if not self.opts.ignore_sigint:
+            self.loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        self.loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+        self.loop.add_signal_handler(signal.SIGUSR1, self.write_data)
+        self.loop.add_signal_handler(signal.SIGUSR2, self.write_stats)
+        self.loop.add_signal_handler(signal.SIGRTMIN + 2, self.write_json)
+        self.loop.add_signal_handler(signal.SIGRTMAX - 1, self.write_stats_clear)
+        self.loop.add_signal_handler(signal.SIGRTMAX, self.log_tasks)
+        unblock_all()
+
+    def request_stop(self) -> None:
+        """TERM/INT: stop as soon as the step under way is done. A reload still reading the
+        file is abandoned at once (its thread is a daemon one: it does not hold the exit)."""
+        self._stop.set()
+        if self._reading is not None and not self._reading.done():
+            self._reading.set_result(None)
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     async def start(self) -> bool:
         """``run`` without the signal handlers and the wait: False when the config cannot run
@@ -232,7 +260,7 @@ class VrrpProcess:
         self.loop = asyncio.get_running_loop()
         if self._given_clock is None:
             self.clock = self.loop.time
-        parsed = load_config(self.opts)
+        parsed = process.handed_parse(self.opts.config_fd) or load_config(self.opts)
         for m in parsed.messages:
             if m.severity == Severity.INFO:
                 continue  # notes: the parent logs them, once per start and reload
@@ -251,26 +279,29 @@ class VrrpProcess:
         return True
 
     async def _bring_up(self) -> None:
-        await self.kernel.open()
-        if self.cfg.global_defs.disable_local_igmp:  # before the sockets join their groups
-            self._igmp_restore = self.kernel.disable_local_igmp()
-        await self.kernel.watch_links(self._on_net_event)
-        await self._start_notifier()
-        await self._apply_static(add=True, entries=StaticEntries.of(self.cfg))
-        await self._build(self.cfg, list(self.cfg.vrrp_instances))
-        self._link_delays()
-        self._late_limits()
-        await self._start_linkbeat()
-        await self._start_syncd()
-        await self.static.check(force=True)
-        await self.static.watch_routes()
-        await self._start_trackers()
-        await self._start_guards()
+        """Open, build and start every instance. A TERM meanwhile ends it after the step
+        under way (one instance at most): ``shutdown`` then undoes what was done."""
+        steps: list[Callable[[], Any]] = [
+            self.kernel.open, self._igmp_off,
+            functools.partial(self.kernel.watch_links, self._on_net_event),
+            self._start_notifier,
+            functools.partial(self._apply_static, True, StaticEntries.of(self.cfg)),
+            functools.partial(self._build, self.cfg, list(self.cfg.vrrp_instances)),
+            self._link_timing, self._start_linkbeat,
+            self._start_syncd, functools.partial(self.static.check, force=True),
+            self.static.watch_routes, self._start_trackers, self._start_guards]
+        for step in steps:
+            if self._stop.is_set():
+                return
+            await step()
         self._observe_config()
         delay = self._startup_delay()
         if delay > 0:
             log.info("Delaying startup for %g seconds", delay)
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+        if self._stop.is_set():
+            return
         now = self.now()
         for inst in list(self.instances.values()):
             inst.endpoint.start(now)
@@ -342,11 +373,17 @@ class VrrpProcess:
     async def _build(self, cfg: KeepalivedConfig, insts: list[VrrpInstance]) -> None:
         """Create instances (endpoints, VMACs, sockets) for ``insts``; does not start them."""
         g = cfg.global_defs
-        for c in insts:
-            try:
-                await self._build_one(cfg, c)
-            except Exception as e:
-                log.error("(%s) cannot start instance: %s", c.name, e)
+        self._sources = {}
+        try:
+            for c in insts:
+                if self._stop.is_set():
+                    break  # what was built is stopped by shutdown; the rest never started
+                try:
+                    await self._build_one(cfg, c)
+                except Exception as e:
+                    log.error("(%s) cannot start instance: %s", c.name, e)
+        finally:
+            self._sources = None
         # keepalived builds its nftables tables for VMACs too, even without no_accept: the
         # VMAC's IGMP/MLD reports leave through its parent (vmac_map).
         k = self.kernel
@@ -382,8 +419,8 @@ class VrrpProcess:
         if c.family == 6:
             src = c.unicast_src_ip or c.mcast_src_ip or sock.src or "::"
         else:
-            src = (c.unicast_src_ip or c.mcast_src_ip
-                   or await self.kernel.primary_address(ifname, 4) or "0.0.0.0")
+            src = (c.unicast_src_ip or c.mcast_src_ip or await self._source4(ifname)
+                   or "0.0.0.0")
         sg_cfg = cfg.sync_group(c.sync_group)
         now = self.now()
         vips, evips, routes, rules = instance_addresses(c, vip_if, ifname)
@@ -490,6 +527,27 @@ class VrrpProcess:
         if own is not None:
             names.add(own.ifname)
         return names
+
+    async def _igmp_off(self) -> None:
+        """``disable_local_igmp``: before the sockets join their groups."""
+        if self.cfg.global_defs.disable_local_igmp:
+            self._igmp_restore = self.kernel.disable_local_igmp()
+
+    async def _link_timing(self) -> None:
+        """Link debounce and late-timer limits, once the instances exist."""
+        self._link_delays()
+        self._late_limits()
+
+    async def _source4(self, ifname: str) -> str | None:
+        """``ifname``'s primary IPv4 address; asked once per interface while ``_build`` runs
+        (an address dump each: at 1000 instances on four interfaces that was 1000 dumps,
+        more than half of the start-up)."""
+        cache = self._sources
+        if cache is None:
+            return await self.kernel.primary_address(ifname, 4)
+        if ifname not in cache:
+            cache[ifname] = await self.kernel.primary_address(ifname, 4)
+        return cache[ifname]
 
     async def _vmac(self, cfg: KeepalivedConfig, c: VrrpInstance, ifname: str
                     ) -> tuple[Vmac | None, str, str]:
@@ -1008,13 +1066,22 @@ class VrrpProcess:
             self._reload_again = True
             return
         assert self.loop is not None
-        self.loop.create_task(self.reload())
+        if not self._stop.is_set():
+            self._reload_task = self.loop.create_task(self.reload())
+
+    async def _reload_settled(self) -> None:
+        """A TERM during a reload: let it reach its next step (it applies nothing more
+        once the stop is requested) before ``shutdown`` undoes everything."""
+        task = self._reload_task
+        if task is not None and not task.done():
+            with contextlib.suppress(BaseException):
+                await task
 
     async def reload(self) -> None:
         """Reload the config file (a HUP during a reload runs one more afterwards)."""
         self._reloading = True
         try:
-            while True:
+            while not self._stop.is_set():
                 self._reload_again = False
                 await self._reload_once()
                 if not self._reload_again:
@@ -1029,7 +1096,11 @@ class VrrpProcess:
         log.info("Reloading")
         began = time.monotonic()
         old_cfg = self.cfg
-        parsed, plan = await asyncio.to_thread(self._read_and_plan, old_cfg, self._states())
+        read = await self._off_loop(self._read_and_plan, old_cfg, self._states())
+        if read is None:
+            log.info("Reload abandoned: stopping")
+            return
+        parsed, plan = read
         errors = config_errors(parsed)
         self.meters.events.config_loaded(not errors, self.wall())
         if errors or plan is None:
@@ -1063,7 +1134,7 @@ class VrrpProcess:
                 await self.notifier.reload(new_cfg.global_defs)
         for name in plan.carry:
             changed = new_cfg.instance(name)
-            if changed is not None:
+            if changed is not None and not self._stop.is_set():
                 await self._carry_master(new_cfg, changed)
         await self._build(new_cfg, list(plan.add))
         self._link_delays()
@@ -1075,7 +1146,7 @@ class VrrpProcess:
         await self.static.watch_routes()
         await self._start_trackers(reload=True)
         now = self.now()
-        for c in plan.add:
+        for c in plan.add if not self._stop.is_set() else ():
             inst2 = self.instances.get(c.name)
             if inst2 is not None:
                 inst2.endpoint.start(now)
@@ -1110,6 +1181,35 @@ class VrrpProcess:
 
     def _states(self) -> dict[str, State]:
         return {n: i.endpoint.state for n, i in self.instances.items()}
+
+    def _off_loop(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """``fn(*args)`` in a daemon thread; its result, or None when a TERM came first.
+        Not ``asyncio.to_thread``: the loop's executor would hold the exit until a large
+        file is read, and the stop must not wait for a reload it abandons."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._reading = fut
+
+        def settle(res: Any, exc: BaseException | None) -> None:
+            if fut.done():
+                return
+            if exc is not None:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(res)
+
+        def work() -> None:
+            res: Any = None
+            exc: BaseException | None = None
+            try:
+                res = fn(*args)
+            except BaseException as e:  # handed to the awaiting coroutine
+                exc = e
+            with contextlib.suppress(RuntimeError):  # the loop closed: the daemon stopped
+                loop.call_soon_threadsafe(settle, res, exc)
+
+        threading.Thread(target=work, name="reload-read", daemon=True).start()
+        return fut
 
     def _read_and_plan(self, old: KeepalivedConfig, states: dict[str, State]
                        ) -> tuple[ParseResult, ReloadPlan | None]:
@@ -1307,6 +1407,8 @@ class VrrpProcess:
         await self._stop_guards()
         now = self.now()
         for inst in list(self.instances.values()):
+            if inst.endpoint.state is State.INIT:
+                continue  # built, never started (a TERM during start-up): nothing to say
             inst.endpoint.shutdown(now)
             self._flush(inst)
         if self.syncd is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -201,3 +202,64 @@ def test_the_loop_runs_while_the_new_config_is_read(tmp_path: Path,
 
     loop: asyncio.AbstractEventLoop
     _run(tmp_path, conf(inst()), steps)
+
+
+def test_a_stop_abandons_a_reload_still_reading_the_file(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """TERM while the reload reads its file (seconds for a large one): the reload ends at once
+    without applying anything, and its reading thread does not hold the stop."""
+    from pykeepalived.daemon import vrrp_process
+
+    reading, release = threading.Event(), threading.Event()
+    real = vrrp_process.load_config
+
+    def stuck_load(opts: Any) -> Any:
+        reading.set()
+        release.wait(5.0)
+        return real(opts)
+
+    async def steps(p: VrrpProcess, k: MemoryKernel, now: list[float], path: Path) -> None:
+        path.write_text(conf(inst(), inst("VI_2", vrid=8, vips=(B,))))
+        monkeypatch.setattr(vrrp_process, "load_config", stuck_load)
+        p._on_hup()
+        while not reading.is_set():
+            await asyncio.sleep(0.01)
+        p.request_stop()
+        t0 = time.monotonic()
+        await asyncio.wait_for(p._reload_settled(), 1.0)
+        assert time.monotonic() - t0 < 0.5
+        assert set(p.instances) == {"VI_1"}  # nothing of the new file applied
+        release.set()
+
+    try:
+        _run(tmp_path, conf(inst()), steps)
+    finally:
+        release.set()
+
+
+def test_a_stop_during_the_bring_up_builds_no_more_and_starts_none(tmp_path: Path) -> None:
+    """TERM while the instances are built: the one under way is finished, no other is built,
+    none is started (no advert, no STOP notify) and shutdown undoes what was built."""
+    path = tmp_path / "keepalived.conf"
+    path.write_text(conf(*(inst(f"VI_{i}", vrid=i + 1, vips=(f"10.0.0.{100 + i}/24",))
+                           for i in range(5))))
+
+    async def main() -> None:
+        k = MemoryKernel()
+        p = VrrpProcess(parse(["-f", str(path)])[0], kernel=k)
+        real = p._build_one
+
+        async def build_one(cfg: Any, c: Any) -> None:
+            await real(cfg, c)
+            if len(p.instances) == 2:
+                p.request_stop()
+
+        p._build_one = build_one  # type: ignore[method-assign]
+        assert await p.start()
+        assert set(p.instances) == {"VI_0", "VI_1"}
+        assert all(i.endpoint.state is State.INIT for i in p.instances.values())
+        await p.shutdown()
+        p.close()
+        assert all(s.sent == [] for s in k.sockets) and k.addresses == set()
+
+    asyncio.run(main())

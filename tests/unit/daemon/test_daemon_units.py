@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+
+import pytest
 
 from pykeepalived.daemon.dumps import InstanceSnapshot, Stats, format_json, format_stats
 from pykeepalived.daemon.log import KeepalivedFormatter, child_log_file
@@ -86,3 +89,25 @@ def test_json_version_2_is_an_object_without_version() -> None:
     assert data["track_process"] == procs
     bare = json.loads(format_json([_snap("VI_1", "MASTER")], version=2))
     assert list(bare) == ["vrrp"]
+
+
+def test_a_child_takes_the_parse_it_is_handed_and_closes_the_fd() -> None:
+    """``--config-fd``: the helper's pickled parse in a memfd; unreadable means None (the
+    child parses the file itself), and the fd is closed either way."""
+    import pickle
+
+    from pykeepalived.config import load_text
+    from pykeepalived.daemon.process import handed_parse
+
+    parsed = load_text("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n"
+                       " virtual_ipaddress {\n  10.0.0.1\n }\n}\n")
+    good, bad = os.memfd_create("t"), os.memfd_create("t")
+    with os.fdopen(os.dup(good), "wb") as f:
+        pickle.dump(parsed, f)
+    os.write(bad, b"not a pickle")
+    got = handed_parse(good)
+    assert [i.name for i in got.config.vrrp_instances] == ["VI_1"]
+    assert handed_parse(bad) is None and handed_parse(None) is None
+    for fd in (good, bad):
+        with pytest.raises(OSError):
+            os.fstat(fd)
