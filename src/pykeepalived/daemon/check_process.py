@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import signal
@@ -42,6 +43,7 @@ from pykeepalived.check.virtual_server import (
 from pykeepalived.config.model import KeepalivedConfig, Severity
 from pykeepalived.daemon import sdnotify
 from pykeepalived.daemon.exits import EXIT_FATAL, EXIT_OK
+from pykeepalived.daemon.offloop import off_loop
 from pykeepalived.lvs.table import LvsTable
 from pykeepalived.observe.control import StatusServer, socket_path
 from pykeepalived.observe.lvs_view import CheckMeters, lvs_document
@@ -437,8 +439,11 @@ class CheckerProcess:
             while True:
                 self._reload_again = False
                 log.info("Reloading")
-                parsed = load(self.opts.config_file, config_id=self.opts.config_id,
-                              all_config=self.opts.all_config)
+                # Off the loop: checks go on (and beat for the watchdog) while a large file
+                # is read.
+                parsed = await off_loop(functools.partial(
+                    load, self.opts.config_file, config_id=self.opts.config_id,
+                    all_config=self.opts.all_config))
                 errors = [m for m in parsed.messages if m.severity in (Severity.ERROR,
                                                                         Severity.FATAL)]
                 began = time.monotonic()

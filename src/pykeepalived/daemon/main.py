@@ -341,15 +341,26 @@ class Supervisor:
 
     def _helper_answer(self, rfd: int, pid: int) -> bytes:
         """Read the helper's answer until EOF, watching the signals meanwhile: a stop kills
-        the helper (a large file takes seconds to parse); the others wait in ``deferred``."""
+        the helper (a large file takes seconds to parse); the others wait in ``deferred``.
+        The children's status pipes are relayed meanwhile too: their beats keep systemd's
+        watchdog fed while a reload's file is being read."""
         chunks: list[bytes] = []
         poller = select.poll()
         poller.register(rfd, select.POLLIN)
         if self.sigfd is not None:
             poller.register(self.sigfd.fd, select.POLLIN)
+        status = set(self.relay.fds()) if self.relay is not None else set()
+        for fd in status:
+            poller.register(fd, select.POLLIN)
         try:
             while True:
-                for fd, _ev in poller.poll():
+                for fd, ev in poller.poll():
+                    if fd in status:
+                        self._read_status(fd)
+                        if ev & (select.POLLHUP | select.POLLERR):  # the child is gone
+                            poller.unregister(fd)
+                            status.discard(fd)
+                        continue
                     if fd != rfd:
                         assert self.sigfd is not None
                         for sig in self.sigfd.read():

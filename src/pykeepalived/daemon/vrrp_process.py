@@ -32,7 +32,6 @@ import os
 import resource
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
@@ -52,6 +51,7 @@ from pykeepalived.daemon.instance import (
 from pykeepalived.daemon.kernel import Kernel, LinuxKernel, SocketSpec, VrrpSocket
 from pykeepalived.daemon.link_debounce import LinkDebounce, debounce_delays
 from pykeepalived.daemon.log import setup_logging
+from pykeepalived.daemon.offloop import off_loop
 from pykeepalived.daemon.reload import ReloadPlan, StaticEntries, plan_reload
 from pykeepalived.daemon.schedule import TimerSchedule
 from pykeepalived.daemon.scheduling import ProcessSettings, Scheduler
@@ -1183,32 +1183,10 @@ class VrrpProcess:
         return {n: i.endpoint.state for n, i in self.instances.items()}
 
     def _off_loop(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """``fn(*args)`` in a daemon thread; its result, or None when a TERM came first.
-        Not ``asyncio.to_thread``: the loop's executor would hold the exit until a large
-        file is read, and the stop must not wait for a reload it abandons."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
+        """``fn(*args)`` in a daemon thread (``off_loop``), remembered so that a TERM can
+        abandon it: the stop must not wait for a reload it abandons."""
+        fut = off_loop(fn, *args)
         self._reading = fut
-
-        def settle(res: Any, exc: BaseException | None) -> None:
-            if fut.done():
-                return
-            if exc is not None:
-                fut.set_exception(exc)
-            else:
-                fut.set_result(res)
-
-        def work() -> None:
-            res: Any = None
-            exc: BaseException | None = None
-            try:
-                res = fn(*args)
-            except BaseException as e:  # handed to the awaiting coroutine
-                exc = e
-            with contextlib.suppress(RuntimeError):  # the loop closed: the daemon stopped
-                loop.call_soon_threadsafe(settle, res, exc)
-
-        threading.Thread(target=work, name="reload-read", daemon=True).start()
         return fut
 
     def _read_and_plan(self, old: KeepalivedConfig, states: dict[str, State]

@@ -206,6 +206,50 @@ def test_watchdog_follows_the_vrrp_loop(host: Host, tmp_path: Path,
         lis.close()
 
 
+def large_include(tmp: Path, services: int = 300, reals: int = 200) -> str:
+    """An included file of ``services`` x ``reals`` real servers (a second or more to read),
+    for a VRRP-only node (-P): it only makes reading the configuration slow."""
+    out = []
+    for v in range(services):
+        out.append(f"virtual_server 10.1.{v // 250}.{v % 250 + 1} 80 {{\n lb_kind DR\n"
+                   " protocol TCP\n")
+        out += [f" real_server 10.2.{r // 250}.{r % 250 + 1} 80 {{\n  weight 1\n }}\n"
+                for r in range(reals)]
+        out.append("}\n")
+    big = tmp / "services.conf"
+    big.write_text("".join(out))
+    return f"include {big}\n"
+
+
+def test_watchdog_fed_while_a_reload_reads_a_large_file(host: Host, tmp_path: Path,
+                                                        node_factory: list[Node]) -> None:
+    """The parent reads the new file (in a helper) before the children do: meanwhile it
+    still relays the children's beats, or systemd would kill the service for a reload of a
+    large configuration."""
+    lis = NotifyListener(tmp_path / "notify.sock")
+    try:
+        conf = config(tmp_path) + large_include(tmp_path)
+        n = Node(host, tmp_path, conf, {"NOTIFY_SOCKET": str(lis.path),
+                                        "WATCHDOG_USEC": "600000"})
+        node_factory.append(n)
+        assert lis.wait("READY=1", 60) is not None, n.text()[-3000:]
+        time.sleep(0.5)
+        mark = time.monotonic()
+        n.proc.send_signal(signal.SIGHUP)
+        assert lis.wait("READY=1", 60, after=mark) is not None, n.text()[-3000:]
+        done = lis.messages("READY=1")[-1][0]
+        # The reload lasted longer than the watchdog timeout: it had to be fed meanwhile.
+        assert done - mark > 0.6, f"reload took {done - mark:.2f} s: not slow enough to tell"
+        pings = [t for t, _ in lis.messages("WATCHDOG=1") if t <= done]
+        before = [t for t in pings if t < mark]
+        during = [t for t in pings if t >= mark]
+        assert before and during, lis.got[-10:]
+        gaps = [b - a for a, b in zip([before[-1], *during], [*during, done], strict=True)]
+        assert max(gaps) < 0.6, f"no WATCHDOG=1 for {max(gaps):.2f} s during the reload"
+    finally:
+        lis.close()
+
+
 def test_unreachable_socket_is_one_log_line(host: Host, tmp_path: Path,
                                             node_factory: list[Node]) -> None:
     n = Node(host, tmp_path, config(tmp_path),
