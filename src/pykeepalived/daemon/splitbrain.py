@@ -139,7 +139,7 @@ class SplitBrainShell:
                     name, tuple(sorted(self._vips[name])), interval, own_mac=mac,
                     lead=1.5 * adv, backup_interval=adv)))
                 self._watch_if[name] = where
-                self._lead_timer(name, inst, 1.5 * adv + adv)
+                self._lead_timer(name, inst, 1.5 * adv)
                 for v in self._vips[name]:
                     self._watchers.setdefault((where, v), []).append(name)
                 await self._probe_on(where)
@@ -164,8 +164,20 @@ class SplitBrainShell:
         ep = inst.endpoint
         lt = LeadTimer(inst.router, lead, self.proc.now, lambda t: self._lead_reached(name, t))
         self._leads[name] = (lt, ep.get_timer)
-        ep.get_timer = lt
-        self.proc._touch(inst)
+        self._lead_follow(inst)
+
+    def _lead_follow(self, inst: Instance) -> None:
+        """The lead timer only while BACKUP: a master's get_timer, read for every advert it
+        sends, stays the router's own."""
+        lead = self._leads.get(inst.name)
+        if lead is None:
+            return
+        ep = inst.endpoint
+        want = lead[0] if inst.router.state is State.BACKUP else lead[1]
+        if ep.get_timer is not want:
+            ep.get_timer = want
+            lead[0].told = None
+            self.proc._touch(inst)
 
     def _lead_reached(self, name: str, deadline: float) -> None:
         """A watched BACKUP's master has been quiet long enough: its watch takes the down
@@ -368,6 +380,7 @@ class SplitBrainShell:
         concern the guards (a master's periodic advert does not: no work per advert)."""
         if inst.name in self.guards.routers and any(isinstance(a, _RELEVANT) for a in acts):
             self.guards.observe(inst.name, acts, self.proc.now())
+            self._lead_follow(inst)
             self.pump()
 
     def foreign_advert(self, ifname: str, adv: Advert) -> None:
@@ -406,6 +419,7 @@ class SplitBrainShell:
             self.proc._send(inst)  # the adverts among them, encoded by the endpoint
             for a in acts:
                 self.proc._act(inst, a)
+            self._lead_follow(inst)
             self.proc._touch(inst)
         for g in io:
             self._do(g)
