@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from pykeepalived.lab.cluster import Daemon, InstanceConf, keepalived_available, render_config
+from pykeepalived.lab.etcd import EtcdCluster, etcd_available
 from pykeepalived.lab.netns import Host, Lab, netns_available, wait_for
 
 PREFIX = "pkrb"  # the smoke test uses "pkrt": neither removes the other's namespaces
@@ -75,25 +76,41 @@ def vip(k: int) -> str:
     return f"{NET}.{1 + (k - 1) // 250}.{1 + (k - 1) % 250}"
 
 
-# --cure: the split-brain guard (docs/split-brain.md) every instance gets, to price it
-CURES: dict[str, tuple[str, ...]] = {
-    "gate": ("reference_address {peer}",),
-    "conflict": ("conflict_watch",),
-    "paths": ("heartbeat_path eth0 unicast {peer}",),
+ETCD_IP = f"{NET}.0.21"  # the lease arbiter's etcd (one member, its own lab host)
+
+
+@dataclass(frozen=True)
+class Cure:
+    """A split-brain guard (docs/split-brain.md) every instance gets, to price it: lines in
+    each ``vrrp_instance`` (``{peer}``: the other node, ``{k}``: the instance's number),
+    top-level blocks, and whether an etcd must run in the lab."""
+
+    lines: tuple[str, ...]
+    blocks: tuple[str, ...] = ()
+    etcd: bool = False
+
+
+CURES: dict[str, Cure] = {
+    "gate": Cure(("reference_address {peer}",)),
+    "conflict": Cure(("conflict_watch",)),
+    "paths": Cure(("heartbeat_path eth0 unicast {peer}",)),
+    # one key per instance, all on the node's single lease (the default ttl, 3 s)
+    "lease": Cure(("lease_key /pkrb/vi{k}",),
+                  (f"lease_arbiter {{\n    endpoints http://{ETCD_IP}:2379\n}}",), etcd=True),
 }
-CURE: tuple[str, ...] = ()
+CURE: Cure | None = None
 
 
 def node_config(node: int, priority: int, sc: Scenario) -> str:
     """The keepalived.conf both implementations run on ``node`` for scenario ``sc``."""
     peer = f"{NET}.0.{13 - node if node in (1, 2) else 11}"
-    extra = tuple(x.format(peer=peer) for x in CURE)
+    lines = CURE.lines if CURE is not None else ()
     inst = [InstanceConf(name=f"VI_{k}", vrid=k, priority=priority, version=sc.version,
                          advert_int=sc.advert, interface="eth0", vips=(f"{vip(k)}/16",),
                          auth="PASS" if sc.version == 2 else None, auth_pass="pkr-pass",
-                         state="BACKUP", extra=extra)
+                         state="BACKUP", extra=tuple(x.format(peer=peer, k=k) for x in lines))
             for k in range(1, sc.instances + 1)]
-    return render_config(f"pkr-n{node}", inst)
+    return render_config(f"pkr-n{node}", inst, blocks=CURE.blocks if CURE is not None else ())
 
 
 # ----------------------------------------------------------------------------- /proc sampling
@@ -233,9 +250,14 @@ def running_pair(lab: Lab, impl: str, sc: Scenario, ready_timeout: float = 60.0,
                 if vip_count(h, sc.instances) == 0:
                     break
                 h.run(["ip", "addr", "del", f"{vip(k)}/16", "dev", "eth0"], check=False)
-        for d in daemons.values():
-            d.start()
         t0 = time.monotonic()
+        daemons["master"].start()
+        if CURE is not None:
+            # with a guard the master comes up alone first: two nodes started together race
+            # for the VIPs (or the lease keys), and a guard may settle that race with the
+            # backup holding some of them; what is priced here is the steady state after it
+            wait_for(lambda: vip_count(n1, sc.instances) == sc.instances, ready_timeout, 0.2)
+        daemons["backup"].start()
         ok = wait_for(lambda: vip_count(n1, sc.instances) == sc.instances
                       and vip_count(n2, sc.instances) == 0, ready_timeout, 0.2)
         if not ok or not all(d.running() for d in daemons.values()):
@@ -310,6 +332,20 @@ def lab_hosts(lab: Lab) -> None:
     lab.add_host("n2", [f"{NET}.0.12/16"])
 
 
+@contextlib.contextmanager
+def arbiter(lab: Lab) -> Iterator[None]:
+    """A one-member etcd on its own lab host while a cure needs one (the lease arbiter's)."""
+    if CURE is None or not CURE.etcd:
+        yield
+        return
+    etcd = EtcdCluster([lab.add_host("e1", [f"{ETCD_IP}/16"])])
+    try:
+        etcd.start(fresh=True)
+        yield
+    finally:
+        etcd.stop_all()
+
+
 def compile_sources() -> None:
     """Byte-compile pykeepalived as ``pip install`` does (into the gitignored ``__pycache__``).
 
@@ -326,8 +362,9 @@ def run(scenarios: Sequence[Scenario], impls: Sequence[str], window: float, sett
         prefix: str = PREFIX, bytecode: bool = True, metrics: float | None = None
         ) -> list[Result]:
     results = []
-    with Lab(prefix) as lab:
+    with Lab(prefix) as lab, contextlib.ExitStack() as st:
         lab_hosts(lab)
+        st.enter_context(arbiter(lab))
         for sc in scenarios:
             log(f"{sc.label}: window {window:g} s per node")
             figs = {}
@@ -479,7 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-doc", action="store_true", help="do not update the doc")
     ap.add_argument("--from-json", type=Path, help="re-render the doc from a --json file")
     ap.add_argument("--cure", choices=sorted(CURES),
-                    help="every instance also runs this split-brain guard (pykeepalived only)")
+                    help="every instance also runs this split-brain guard (pykeepalived "
+                    "only; lease: with a one-member etcd in the lab)")
     ap.add_argument("--metrics", type=float, metavar="SECONDS",
                     help="pykeepalived with --metrics-listen, scraped every SECONDS "
                     "(docs/observability.md); implies --no-doc")
@@ -488,6 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         global CURE
         CURE = CURES[args.cure]
         args.impl, args.no_doc = "py", True
+        if CURE.etcd and not etcd_available():
+            print("--cure lease needs etcd (Debian's etcd-server)", file=sys.stderr)
+            return 2
     if args.from_json:
         results, meta = from_json(args.from_json.read_text())
         section = report(results, meta.get("argv", []), meta["window"], meta["started"],

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
+from pykeepalived.net import bpf
 from pykeepalived.net.links import if_index
 from pykeepalived.net.netns import in_netns
 from pykeepalived.vrrp.constants import (
@@ -308,6 +309,11 @@ class VrrpSocket4(_RawVrrpSocket):
         s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, self._mreqn("0.0.0.0"))
+        if not self.deliver_all:
+            # the mode filter's first half in the kernel: a raw socket receives every VRRP
+            # datagram on its interface, so with a multicast and a unicast socket there
+            # (heartbeat paths) each would otherwise read, and drop, all of the other's
+            bpf.attach(s, bpf.ipv4_multicast_only(not self.unicast))
         self._size_rcvbuf(s, rcvbuf)
 
     def _mreqn(self, group: str) -> bytes:

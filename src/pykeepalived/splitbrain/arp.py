@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import ipaddress
 import logging
 import socket
 import struct
 from collections.abc import Callable
 
+from pykeepalived.net import bpf
 from pykeepalived.net.arp import BROADCAST_MAC, ETH_P_ARP, ETH_P_IPV6, inet_checksum, mac_bytes
 
 log = logging.getLogger("pykeepalived.splitbrain")
@@ -31,7 +31,6 @@ log = logging.getLogger("pykeepalived.splitbrain")
 # (interface, sender ip, sender mac, is_reply)
 Heard = Callable[[str, str, str, bool], None]
 
-SO_ATTACH_FILTER = 26
 ICMPV6_NS, ICMPV6_NA = 135, 136
 # cBPF: ARP whose sender address is set (not an RFC 5227 probe: those are ours or another
 # watcher's, and a busy master sends one per VIP per interval) and that we did not send
@@ -108,7 +107,6 @@ class LinkProbe:
         self._arp: socket.socket | None = None
         self._nd: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._filters: list[object] = []  # the attached programs, kept alive
 
     def open(self, v4: bool, v6: bool) -> None:
         self._loop = asyncio.get_running_loop()
@@ -122,10 +120,7 @@ class LinkProbe:
         """A packet socket on the interface for ``proto``, filtered in the kernel."""
         assert self._loop is not None
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
-        buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
-        s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
-                     struct.pack("HL", len(program), ctypes.addressof(buf)))
-        self._filters.append(buf)
+        bpf.attach(s, program)
         s.bind((self.ifname, proto))
         s.setblocking(False)
         self._loop.add_reader(s.fileno(), reader)

@@ -92,3 +92,24 @@ def test_resources_harness_two_instances_both_daemons() -> None:
         assert 5 <= master.adverts_per_s <= 25, master
         assert backup.adverts_per_s < 2, backup
     assert bench.table([res]).count("| 2 instances, v3 adv 0.25 | master |") == 2
+
+
+@pytest.mark.parametrize("cure", sorted(bench.CURES))
+def test_every_cure_renders_a_config_that_runs_the_guard(cure: str) -> None:
+    """--cure NAME gives every instance that guard (the lease arbiter its etcd block and one
+    key per instance), in a configuration without errors."""
+    from pykeepalived.config.loader import load_text
+    from pykeepalived.config.model import Severity
+
+    bench.CURE = bench.CURES[cure]
+    try:
+        text = bench.node_config(1, 150, bench.Scenario(3, 3, 0.1))
+    finally:
+        bench.CURE = None
+    parsed = load_text(text)
+    assert not [m.format() for m in parsed.messages if m.severity >= Severity.ERROR]
+    insts = parsed.config.vrrp_instances
+    assert len(insts) == 3 and all(i.split_brain.any for i in insts)
+    if cure == "lease":
+        assert parsed.config.lease_arbiter is not None
+        assert len({i.split_brain.lease_key for i in insts}) == 3
