@@ -2,7 +2,8 @@
 
 Sync helpers (``if_index``, ``if_mac``, ``if_mtu``) use ioctls on a throw-away socket created in
 the right namespace: the socket constructors need them before any loop runs. ``link_info`` and
-``LinkMonitor`` use ``pyroute2.AsyncIPRoute`` (never the sync class inside a running loop).
+``LinkMonitor``'s link dumps use ``pyroute2.AsyncIPRoute`` (never the sync class inside a running
+loop); its notifications are read by ``net.rtnl_listen`` into one reused buffer.
 
 ``LinkMonitor`` turns RTM_NEWLINK/DELLINK and RTM_NEWADDR/DELADDR notifications into small frozen
 events for one callback: the daemon maps link events to FAULT (instance interface,
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pykeepalived.net.netns import in_netns
-from pykeepalived.net.rcvbuf import RcvBuf, apply_rcvbuf
+from pykeepalived.net.rcvbuf import RcvBuf
+from pykeepalived.net.rtnl_listen import RtnlListener
 
 log = logging.getLogger("pykeepalived.net.links")
 
@@ -191,8 +193,8 @@ class LinkMonitor:
         self.groups = (RTMGRP_LINK if links else 0) | (
             (RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) if addresses else 0)
         self.names: dict[int, str] = {}
-        self._ipr: Any = None
-        self._task: asyncio.Task[None] | None = None
+        self._listener: RtnlListener | None = None
+        self._resync_task: asyncio.Task[None] | None = None
         self._last: dict[int, tuple[bool, str, bool, bool, int]] = {}
 
     async def start(self) -> None:
@@ -207,21 +209,20 @@ class LinkMonitor:
                 self.names[info.ifindex] = info.ifname
                 self._last[info.ifindex] = (info.oper_up, info.operstate, info.carrier,
                                             info.admin_up, info.mtu)
-        self._ipr = AsyncIPRoute(netns=self.netns) if self.netns else AsyncIPRoute()
-        apply_rcvbuf(self._ipr.socket, self.rcvbuf, "netlink monitor")
-        await self._ipr.bind(groups=self.groups)
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        # Not pyroute2's socket: see net.rtnl_listen (a 256 KiB heap block per notification).
+        self._listener = RtnlListener(self.groups, netns=self.netns, rcvbuf=self.rcvbuf)
+        self._listener.start(self._handle, self._overrun)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self._resync_task is not None:
+            self._resync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-        if self._ipr is not None:
+                await self._resync_task
+            self._resync_task = None
+        if self._listener is not None:
             with contextlib.suppress(Exception):
-                self._ipr.close()
-            self._ipr = None
+                self._listener.close()
+            self._listener = None
 
     async def __aenter__(self) -> LinkMonitor:
         await self.start()
@@ -230,20 +231,17 @@ class LinkMonitor:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                async for msg in self._ipr.get():
-                    self._handle(msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                # Typically ENOBUFS: the kernel dropped notifications. Re-read the link table
-                # so no up/down change is lost (address changes cannot be replayed).
-                log.warning("netlink monitor: %s; resynchronising links", e)
-                await asyncio.sleep(0.05)
-                with contextlib.suppress(Exception):
-                    await self.resync()
+    def _overrun(self, e: OSError) -> None:
+        """Notifications were lost (typically ENOBUFS): re-read the link table so that no
+        up/down change is lost (address changes cannot be replayed)."""
+        log.warning("netlink monitor: %s; resynchronising links", e)
+        if self._resync_task is None or self._resync_task.done():
+            self._resync_task = asyncio.get_running_loop().create_task(self._resync_soon())
+
+    async def _resync_soon(self) -> None:
+        await asyncio.sleep(0.05)  # let the burst that overflowed the buffer end
+        with contextlib.suppress(Exception):
+            await self.resync()
 
     async def resync(self) -> None:
         """Dump the links and report every state that differs from the last one reported."""

@@ -20,7 +20,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["async_iproute"]
+__all__ = ["async_iproute", "rtnl_marshal"]
 
 _PKG = "pyroute2"
 
@@ -62,3 +62,11 @@ def async_iproute() -> Any:
     from pyroute2.iproute.linux import AsyncIPRoute
 
     return AsyncIPRoute
+
+
+def rtnl_marshal() -> Any:
+    """pyroute2's rtnetlink decoder class (``MarshalRtnl``), for datagrams read elsewhere."""
+    _install_bare_package()
+    from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+
+    return MarshalRtnl
