@@ -12,7 +12,8 @@ rc=0
 echo "== ruff"; ruff check src tests bench || rc=1
 echo "== mypy"; mypy || rc=1
 echo "== pytest"
-python -m pytest "$@"; prc=$?
+# The slowest tests are listed at the end: the suite must stay well under 20 minutes.
+python -m pytest --durations=25 "$@"; prc=$?
 # pytest's 5 means no test ran: that is a failure for us, as is any other non-zero code.
 [ "$prc" -eq 0 ] || rc=1
 exit $rc
