@@ -100,6 +100,8 @@ class NodeGuards:
             elif (isinstance(a, Notify) and a.event is NotifyEvent.MASTER_RX_LOWER_PRI
                   and watch is not None):
                 watch.evidence_lower_master(now)
+        if lease is not None:
+            lease.settle(name)
         if watch is not None:
             watch.vrrp_heard(r.last_advert_at, r.last_advert_rank)
             if r.state is State.BACKUP:
