@@ -7,6 +7,9 @@ the instance's key attached to that lease. The rules:
   create it if absent, else read who holds it). While another node holds it the backup stays
   BACKUP, watches the key, and keeps advertising at its own priority, so a lower-priority
   holder that can hear it yields (and frees the key): preemption still works, through the key.
+  It asks again every ``retry`` until the key is its (a release before its watch was set up
+  is never reported). A key won after the claim was given up (a better router's advert came
+  while the Acquire was on its way) is released at once: a BACKUP never keeps a key.
 * **A master renews, or fences itself.** The session is renewed every third of etcd's TTL.
   etcd frees an expired lease at the earliest ``ttl`` after the last keepalive it *received*,
   so a master whose last successful keepalive was *sent* at ``t`` is safe until ``t + ttl``.
