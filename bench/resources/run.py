@@ -99,6 +99,7 @@ CURES: dict[str, Cure] = {
                   (f"lease_arbiter {{\n    endpoints http://{ETCD_IP}:2379\n}}",), etcd=True),
 }
 CURE: Cure | None = None
+TOGETHER = False  # --together: start both nodes at once even with a guard (the race)
 
 
 def node_config(node: int, priority: int, sc: Scenario) -> str:
@@ -252,7 +253,7 @@ def running_pair(lab: Lab, impl: str, sc: Scenario, ready_timeout: float = 60.0,
                 h.run(["ip", "addr", "del", f"{vip(k)}/16", "dev", "eth0"], check=False)
         t0 = time.monotonic()
         daemons["master"].start()
-        if CURE is not None:
+        if CURE is not None and not TOGETHER:
             # with a guard the master comes up alone first: two nodes started together race
             # for the VIPs (or the lease keys), and a guard may settle that race with the
             # backup holding some of them; what is priced here is the steady state after it
@@ -518,12 +519,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cure", choices=sorted(CURES),
                     help="every instance also runs this split-brain guard (pykeepalived "
                     "only; lease: with a one-member etcd in the lab)")
+    ap.add_argument("--together", action="store_true",
+                    help="with --cure: start both nodes at once (the start-up race) and "
+                    "require every VIP on the master within the ready timeout")
     ap.add_argument("--metrics", type=float, metavar="SECONDS",
                     help="pykeepalived with --metrics-listen, scraped every SECONDS "
                     "(docs/observability.md); implies --no-doc")
     args = ap.parse_args(argv)
     if args.cure:
-        global CURE
+        global CURE, TOGETHER
+        TOGETHER = args.together
         CURE = CURES[args.cure]
         args.impl, args.no_doc = "py", True
         if CURE.etcd and not etcd_available():

@@ -404,8 +404,7 @@ class SplitBrainShell:
             if self._gate_if[gid] == ifname and ip in g.settings.addresses:
                 g.answered(ip, now)
         for name in self._watchers.get((ifname, ip), ()):
-            self.guards.conflicts[name].evidence_arp(ip, mac, now)
-            self.guards.touched(name)
+            self.guards.arp_evidence(name, ip, mac, now)
         self.pump()
 
     # ------------------------------------------------------------------ the loop
@@ -457,7 +456,7 @@ class SplitBrainShell:
         lead timer (which wakes the process when the master next goes quiet), so a watch
         whose master advertises costs no timer tick."""
         r = self.guards.routers[name]
-        w.vrrp_heard(r.last_advert_at)
+        w.vrrp_heard(r.last_advert_at, r.last_advert_rank)
         if r.state is not State.BACKUP or r.claim_waiting:
             return
         deadline = r.next_timer()

@@ -27,7 +27,9 @@ Rules (deterministic, so both ends reach the same answer without talking):
   hands over by itself there.
 * After yielding to a holder, every claim (preemption too) is blocked until that holder has
   gone (no evidence for ``3 × interval``): otherwise the higher node would preempt the holder
-  that cannot hear it, yield again, and flap.
+  that cannot hear it, yield again, and flap. Except after a yield ranked by MAC (no advert
+  heard yet: two nodes started together): once the holder's adverts rank it below us, VRRP's
+  preemption decides (the holder hears our adverts and goes BACKUP, RFC 5798).
 """
 
 from __future__ import annotations
@@ -131,6 +133,13 @@ class ConflictWatch:
         self._other = ""  # who, for the logs
         self._yielded_to = False
         self._rank: tuple[int, int] = (0, -1)  # our (effective priority, source address)
+        # VRRP's rank of the last router of our VRID heard, and when: what ranks a holder
+        # when known (VRRP's own order), rather than the MAC address
+        self._peer: tuple[int, int] | None = None
+        self._peer_at: float | None = None
+        self._yield_at: float | None = None
+        self._mac_yield = False  # the last yield was ranked by MAC: no advert known then
+        self._master_since = 0.0
         self._block: ClaimBlock | None = None
         self.conflicts = 0
         self.yields = 0
@@ -164,6 +173,7 @@ class ConflictWatch:
             self._claim_waiting = False
         if state is State.MASTER:
             self._yielded_to = False
+            self._master_since = now  # a holder seen before counts from now (its wait)
             self._schedule_probe(now)
         elif not self._active(now):
             self._probe_at = None
@@ -184,8 +194,12 @@ class ConflictWatch:
         """``mac`` (not ours) answered or announced ``vip``."""
         if mac.lower() == self.settings.own_mac.lower():
             return
+        peer = self._known_peer(now)
+        if peer is not None:  # adverts told us the other's rank: VRRP's own order
+            self._evidence(f"{vip} is also answered by {mac}", peer > self._rank, now)
+            return
         higher = _mac_key(mac) > _mac_key(self.settings.own_mac)
-        self._evidence(f"{vip} is also answered by {mac}", higher, now)
+        self._evidence(f"{vip} is also answered by {mac}", higher, now, by_mac=True)
 
     def evidence_advert(self, src: str, vrid: int, priority: int,
                         addresses: tuple[str, ...], now: float) -> None:
@@ -201,11 +215,18 @@ class ConflictWatch:
         to our adverts. If it keeps advertising it cannot hear us (one-way loss)."""
         self._evidence("a lower-priority master keeps advertising our VRID", False, now)
 
-    def vrrp_heard(self, at: float | None) -> None:
-        """The router heard an advert of our VRID at ``at``. After yielding, that is the
-        holder we yielded to, still there: the block holds as long as it is heard."""
-        if at is not None and self._yielded_to and self._last_evidence is not None:
+    def vrrp_heard(self, at: float | None, rank: tuple[int, str] | None = None) -> None:
+        """The router heard an advert of our VRID at ``at``, of ``rank`` (priority, source).
+        After yielding, that is the holder we yielded to, still there: the block holds as
+        long as it is heard, unless the yield was ranked by MAC (no advert known then) and
+        the holder's adverts now rank it below us: then VRRP's preemption decides."""
+        if at is None:
+            return
+        if rank is not None and rank[0] > 0 and (self._peer_at is None or at >= self._peer_at):
+            self._peer, self._peer_at = (rank[0], _ip_key(rank[1])), at
+        if self._yielded_to and self._last_evidence is not None:
             self._last_evidence = max(self._last_evidence, at)
+            self._push_block(at)
 
     def handle_timer(self, now: float) -> None:
         end = self._episode_end()
@@ -255,7 +276,20 @@ class ConflictWatch:
             return None
         return self._last_evidence + self.hold
 
-    def _evidence(self, detail: str, they_rank_higher: bool, now: float) -> None:
+    def _known_peer(self, now: float) -> tuple[int, int] | None:
+        """The other router's VRRP rank if one of its adverts came within ``hold``."""
+        if self._peer_at is None or now - self._peer_at > self.hold:
+            return None
+        return self._peer
+
+    def _outranked_after_mac_yield(self) -> bool:
+        """Yielded on a MAC ranking, and the holder's adverts since rank it below us."""
+        return (self._mac_yield and self._peer is not None and self._peer_at is not None
+                and self._yield_at is not None and self._peer_at >= self._yield_at
+                and self._peer < self._rank)
+
+    def _evidence(self, detail: str, they_rank_higher: bool, now: float,
+                  by_mac: bool = False) -> None:
         self._last_evidence = now
         self._other = detail
         if self._since is None:
@@ -264,10 +298,12 @@ class ConflictWatch:
             if self._state is State.MASTER:
                 self._actions.append(ConflictSeen(detail))
         if self._state is State.MASTER:
-            waited = now - self._since
+            waited = now - max(self._since, self._master_since)
             if they_rank_higher or waited >= self.hold:
                 why = ("it ranks higher" if they_rank_higher
                        else f"it still holds after {waited:.3f} s")
+                self._mac_yield = by_mac and they_rank_higher
+                self._yield_at = now
                 self._yielded_to = True
                 self.yields += 1
                 self._actions.append(YieldRole(f"{detail}; {why}"))
@@ -284,7 +320,7 @@ class ConflictWatch:
     def _push_block(self, now: float) -> None:
         block: ClaimBlock | None = None
         if self._since is not None:
-            if self._yielded_to:
+            if self._yielded_to and not self._outranked_after_mac_yield():
                 block = ClaimBlock(f"yielded to another holder ({self._other})")
             else:
                 block = ClaimBlock(f"another holder answers ({self._other})", silent_only=True)

@@ -59,8 +59,13 @@ def _request(host: str, path: str, body: bytes) -> bytes:
 
 async def _read_body(r: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await r.readuntil(b"\r\n\r\n")
-    lines = head.decode(errors="replace").split("\r\n")
-    status = int(lines[0].split()[1])
+    # empty lines before the status line are ignored (RFC 9112 2.2): the end of a previous
+    # chunked reply may leave one on a kept-alive connection
+    lines = head.decode(errors="replace").lstrip("\r\n").split("\r\n")
+    first = lines[0].split()
+    if len(first) < 2 or not first[1].isdigit():
+        raise ValueError(f"not an HTTP status line: {lines[0][:60]!r}")
+    status = int(first[1])
     hdr = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
     if "content-length" in hdr:
         return status, await r.readexactly(int(hdr["content-length"]))

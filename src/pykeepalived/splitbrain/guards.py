@@ -100,10 +100,21 @@ class NodeGuards:
             elif (isinstance(a, Notify) and a.event is NotifyEvent.MASTER_RX_LOWER_PRI
                   and watch is not None):
                 watch.evidence_lower_master(now)
+        if lease is not None:
+            lease.settle(name)
         if watch is not None:
-            watch.vrrp_heard(r.last_advert_at)
+            watch.vrrp_heard(r.last_advert_at, r.last_advert_rank)
             if r.state is State.BACKUP:
                 watch.set_down_deadline(None if r.claim_waiting else r.next_timer(), now)
+
+    def arp_evidence(self, name: str, vip: str, mac: str, now: float) -> None:
+        """``mac`` answered or announced ``vip`` of instance ``name``: its watch judges it
+        with what the router last heard (the other's VRRP rank, when adverts told it)."""
+        watch = self.conflicts[name]
+        r = self.routers[name]
+        watch.vrrp_heard(r.last_advert_at, r.last_advert_rank)
+        watch.evidence_arp(vip, mac, now)
+        self._dirty.add(name)
 
     def touched(self, name: str) -> None:
         """Instance ``name``'s watch was given evidence: look at it at the next pump."""

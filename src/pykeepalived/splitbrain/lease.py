@@ -7,6 +7,9 @@ the instance's key attached to that lease. The rules:
   create it if absent, else read who holds it). While another node holds it the backup stays
   BACKUP, watches the key, and keeps advertising at its own priority, so a lower-priority
   holder that can hear it yields (and frees the key): preemption still works, through the key.
+  It asks again every ``retry`` until the key is its (a release before its watch was set up
+  is never reported). A key won after the claim was given up (a better router's advert came
+  while the Acquire was on its way) is released at once: a BACKUP never keeps a key.
 * **A master renews, or fences itself.** The session is renewed every third of etcd's TTL.
   etcd frees an expired lease at the earliest ``ttl`` after the last keepalive it *received*,
   so a master whose last successful keepalive was *sent* at ``t`` is safe until ``t + ttl``.
@@ -186,6 +189,7 @@ class LeaseArbiter:
         self._last_ok: float | None = None  # send time of the last successful renewal
         self._renew_at: float | None = None
         self._retry_at: float | None = None
+        self._poll_at: float | None = None  # ask again for keys held elsewhere that we want
         self._reachable = True  # until a request fails
         self._fenced = False
         self.renewals = 0
@@ -218,7 +222,7 @@ class LeaseArbiter:
         return out
 
     def next_timer(self) -> float | None:
-        ts = [t for t in (self._renew_at, self._retry_at) if t is not None]
+        ts = [t for t in (self._renew_at, self._retry_at, self._poll_at) if t is not None]
         fence = self.fence_at()
         if fence is not None and not self._fenced and any(k.held for k in self._keys.values()):
             ts.append(fence)
@@ -260,6 +264,11 @@ class LeaseArbiter:
             k.watching = False
             self._actions.append(Watch(name, k.spec.key, on=False))
         self._refresh_block(k)
+
+    def settle(self, name: str) -> None:
+        """After a batch of the router's actions (a claim given up comes before the state
+        change that may follow it): a key held while neither MASTER nor claiming goes."""
+        self._drop_unwanted(self._keys[name])
 
     # ------------------------------------------------------------------ inputs: etcd replies
     def granted(self, lease: int, ttl: int, now: float) -> None:
@@ -305,8 +314,13 @@ class LeaseArbiter:
             if k.watching:
                 k.watching = False
                 self._actions.append(Watch(name, k.spec.key, on=False))
+            self._drop_unwanted(k)
         else:
             self._held_by_other(k, holder_value)
+            if k.want and k.refused is None and self._poll_at is None:
+                # the watch may have started after the holder released the key (a delete
+                # before it is never reported): ask again, until the key is ours
+                self._poll_at = now + self.settings.retry
         self._refresh_block(k)
 
     def key_gone(self, name: str, now: float) -> None:
@@ -355,6 +369,11 @@ class LeaseArbiter:
         if self._renew_at is not None and now >= self._renew_at:
             self._renew_at = None
             self._renew(now)
+        if self._poll_at is not None and now >= self._poll_at:
+            self._poll_at = None
+            for k in self._keys.values():
+                if k.want and not k.held and k.refused is None and self._reachable:
+                    self._acquire(k)
 
     # ------------------------------------------------------------------ internals
     def _ok(self, now: float) -> None:
@@ -382,6 +401,15 @@ class LeaseArbiter:
         value = json.dumps({"vips": k.spec.cluster, "node": self.settings.node,
                             "instance": k.spec.name}, sort_keys=True)
         self._actions.append(Acquire(k.spec.name, k.spec.key, value, self._lease))
+
+    def _drop_unwanted(self, k: _Key) -> None:
+        """A key held while neither MASTER nor wanting to claim (the claim was given up
+        while the Acquire was on its way: a better router's advert came meanwhile) is
+        released at once: else that router waits for it for ever."""
+        if k.held and not k.want and k.state is not State.MASTER:
+            k.held = False
+            if self._lease is not None:
+                self._actions.append(Release(k.spec.name, k.spec.key, self._lease))
 
     def _held_by_other(self, k: _Key, holder_value: str) -> None:
         try:

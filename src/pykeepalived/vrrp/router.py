@@ -299,6 +299,7 @@ class VrrpRouter:
         self._guard_faults: dict[str, str] = {}
         self._heard_lower = False
         self._last_rx: float | None = None
+        self._last_adv: Advert | None = None  # the last counted advert (its sender's rank)
         self._claim_wait: bool | None = None  # None: not waiting; else the claim's "silent"
         self._announce_at: float | None = None
         self.group: SyncGroup | None = None
@@ -428,6 +429,7 @@ class VrrpRouter:
             return False
         self.stats.advert_rcvd += 1
         self._last_rx = now
+        self._last_adv = advert
         self._preempt_at = None
         self._want_master = False
         self._down_at = now + self.master_down
@@ -472,6 +474,7 @@ class VrrpRouter:
             return
         self.stats.advert_rcvd += 1
         self._last_rx = now
+        self._last_adv = advert
         if (
             self._state is State.MASTER
             and self._base == PRIO_OWNER
@@ -762,6 +765,14 @@ class VrrpRouter:
     def last_advert_at(self) -> float | None:
         """When the last valid advert from another router of this VRID arrived."""
         return self._last_rx
+
+    @property
+    def last_advert_rank(self) -> tuple[int, str] | None:
+        """(priority, source address) of the last valid advert from another router of this
+        VRID: what VRRP's own order knows of the other holder (the conflict watch ranks a
+        holder by it rather than by MAC address)."""
+        a = self._last_adv
+        return None if a is None else (a.priority, a.src)
 
     @property
     def claim_waiting(self) -> bool:

@@ -122,9 +122,8 @@ class World:
 
     def _garp(self, src: SimNode) -> None:
         def rx(d: SimNode) -> None:
-            w = d.guards.conflicts.get("VI_1")
-            if w is not None:
-                w.evidence_arp(VIP, src.mac, self.now)
+            if "VI_1" in d.guards.conflicts:
+                d.guards.arp_evidence("VI_1", VIP, src.mac, self.now)
                 self._after(d, [])
         self._deliver(src, self.arp_cut, rx)
 
@@ -135,9 +134,8 @@ class World:
         self._deliver(prober, self.arp_cut, rx)
 
     def _answer(self, prober: SimNode, holder: SimNode) -> None:
-        w = prober.guards.conflicts.get("VI_1")
-        if prober.alive and w is not None:
-            w.evidence_arp(VIP, holder.mac, self.now)
+        if prober.alive and "VI_1" in prober.guards.conflicts:
+            prober.guards.arp_evidence("VI_1", VIP, holder.mac, self.now)
             self._after(prober, [])
 
     def run(self, until: float) -> None:

@@ -115,3 +115,33 @@ def test_a_slow_master_probe_does_not_delay_the_backups_check() -> None:
     w.handle_timer(t)
     w.handle_timer(t)
     assert cw.ProbeVips(("10.0.0.100",)) in w.actions()
+
+
+def test_start_up_race_mac_yield_is_undone_by_vrrp_order_once_adverts_are_heard() -> None:
+    """Field replay: both nodes claim at once (neither heard the other), the first evidence
+    is ARP (no advert yet: ranked by MAC, so the higher-priority a yields to b's higher MAC);
+    once b's adverts (priority 100) reach a, VRRP preemption puts a back and b goes BACKUP."""
+    w = World()
+    w.add("a", 150, conflict=True)
+    w.add("b", 100, conflict=True)
+    w.vrrp_cut |= {("a", "b"), ("b", "a")}
+    w.arp_cut |= {("a", "b"), ("b", "a")}
+    w.start()
+    w.run(1.0)
+    assert w.holders() == ["a", "b"]  # both claimed blind
+    w.arp_cut.clear()
+    w.run(1.5)
+    assert w.holders() == ["b"]  # ARP before any advert: a yielded on the MAC ranking
+    w.vrrp_cut.clear()
+    w.run(3.0)
+    assert w.holders() == ["a"] and w.nodes["b"].router.state is State.BACKUP
+
+
+def test_master_ranks_an_arp_holder_by_vrrp_when_its_adverts_are_known() -> None:
+    watch = cw.ConflictWatch(cw.ConflictSettings("VI_1", ("10.0.0.100",), 0.1,
+                                                 own_mac="02:00:00:00:00:01"))
+    watch.set_rank(150, "10.0.0.1")
+    watch.set_state(State.MASTER, 0.0)
+    watch.vrrp_heard(0.05, (100, "10.0.0.2"))  # the other holder advertises priority 100
+    watch.evidence_arp("10.0.0.100", "02:00:00:00:00:02", 0.1)  # a higher MAC than ours
+    assert not any(isinstance(a, cw.YieldRole) for a in watch.actions())

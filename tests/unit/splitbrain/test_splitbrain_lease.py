@@ -190,3 +190,29 @@ def test_hold_master_takes_its_key_again_under_the_new_lease() -> None:
     a.granted(78, 2, fence + 2)
     acq = [x for x in a.actions() if isinstance(x, la.Acquire)]
     assert acq and acq[0].lease == 78
+
+
+def test_key_won_after_the_claim_was_given_up_is_released_at_once() -> None:
+    """Start-up race: both nodes ask for the key; the lower one hears the better router's
+    advert (BACKUP again) while its Acquire is on its way, and wins the key anyway. A BACKUP
+    must not keep it: the better router would wait for it for ever."""
+    a = arbiter()
+    a.granted(77, 2, 0.0)
+    a.claim_wanted("VI_1", True, 0.5)
+    a.claim_wanted("VI_1", False, 0.51)  # a higher-priority advert: back to BACKUP
+    a.acquired("VI_1", True, "", 0.52)
+    assert la.Release("VI_1", KEY, 77) in a.actions() and not a.holds("VI_1")
+
+
+def test_a_router_waiting_for_a_key_held_elsewhere_asks_again_until_it_is_ours() -> None:
+    """The holder's release may come before our watch is set up (a delete before the watch
+    is never reported): the waiting router asks again every ``retry``."""
+    a = arbiter()
+    a.granted(77, 2, 0.0)
+    a.claim_wanted("VI_1", True, 0.5)
+    a.acquired("VI_1", False, holder("n2"), 0.51)
+    a.actions()
+    a.handle_timer(1.01)
+    assert any(isinstance(x, la.Acquire) for x in a.actions())
+    a.acquired("VI_1", True, "", 1.02)
+    assert a.holds("VI_1") and a.next_timer() != 1.51
