@@ -167,8 +167,8 @@ class SplitBrainShell:
         self._lead_follow(inst)
 
     def _lead_follow(self, inst: Instance) -> None:
-        """The lead timer only while BACKUP: a master's get_timer, read for every advert it
-        sends, stays the router's own."""
+        """Install the lead timer while the instance is BACKUP and remove it otherwise, so a
+        MASTER's timer (asked for every advert it sends) is the router's own, without it."""
         lead = self._leads.get(inst.name)
         if lead is None:
             return
